@@ -1,0 +1,446 @@
+//! `bot.toml`: the schema of the bot's configuration, read once at start and
+//! validated into typed structs; the rest of the code never sees raw TOML.
+
+mod secrets;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
+
+pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
+pub use validate::ConfigIssue;
+
+/// The whole `bot.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP server: GitHub webhooks, `/healthz`, `/metrics`.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Where the bot keeps its state. `DATABASE_URL` overrides `url`.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// The Telegram Bot API.
+    #[serde(default)]
+    pub telegram: TelegramConfig,
+    /// The repository whose workflows the bot dispatches.
+    pub github: GithubConfig,
+    /// AWS: where the ECS services run.
+    pub aws: AwsConfig,
+    /// The environments, in promotion order (dev, staging, prod).
+    pub environments: IndexMap<Env, EnvironmentConfig>,
+    /// The chats the bot works in and the alerts each receives.
+    #[serde(default)]
+    pub chats: Vec<ChatConfig>,
+    /// The people the bot knows, by Telegram numeric id.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// How alerts are delivered.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on. Default `0.0.0.0:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created on first start) or `postgres://…`.
+    /// Default `sqlite://aletheia.db`. The `DATABASE_URL` variable wins.
+    #[serde(default = "default_database_url")]
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: default_database_url(),
+        }
+    }
+}
+
+fn default_database_url() -> String {
+    "sqlite://aletheia.db".to_owned()
+}
+
+/// `[telegram]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Base URL of the Bot API. Default `https://api.telegram.org`.
+    #[serde(default = "default_telegram_api")]
+    pub api_url: url::Url,
+    /// Long-polling timeout asked of `getUpdates`, in seconds. Default 30.
+    #[serde(default = "default_poll_timeout")]
+    pub poll_timeout_secs: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            api_url: default_telegram_api(),
+            poll_timeout_secs: default_poll_timeout(),
+        }
+    }
+}
+
+fn default_telegram_api() -> url::Url {
+    url::Url::parse("https://api.telegram.org").expect("static URL")
+}
+
+fn default_poll_timeout() -> u32 {
+    30
+}
+
+/// `[github]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    /// Owner (user or organisation) of the repository.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// REST API base. Default `https://api.github.com`; GHES: `https://HOST/api/v3`.
+    #[serde(default = "default_github_api")]
+    pub api_url: url::Url,
+    /// The branch releases are cut from and whose CI must be green. Default `main`.
+    #[serde(default = "default_ref", rename = "ref")]
+    pub git_ref: String,
+    /// The three workflows of the process.
+    pub workflows: Workflows,
+    /// Per-request timeout for GitHub calls, e.g. `"10s"`. Default 10 s.
+    #[serde(default = "default_http_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_github_api() -> url::Url {
+    url::Url::parse("https://api.github.com").expect("static URL")
+}
+
+fn default_ref() -> String {
+    "main".to_owned()
+}
+
+fn default_http_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// `[github.workflows]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflows {
+    /// The Release workflow: inputs `version`, `release_type`, `request_id`.
+    pub release: WorkflowConfig,
+    /// The Deploy workflow: inputs `environment`, `version`, `request_id`.
+    pub deploy: WorkflowConfig,
+    /// The Rollback workflow: inputs `environment`, `version`, `request_id`.
+    pub rollback: WorkflowConfig,
+}
+
+/// One workflow: its file and the names its `workflow_dispatch` inputs have.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowConfig {
+    /// File name under `.github/workflows/`, e.g. `release.yml`.
+    pub file: String,
+    /// Maps the bot's input (`version`, `release_type`, `environment`,
+    /// `request_id`) to the workflow's input name. Unlisted inputs keep
+    /// the bot's name.
+    #[serde(default)]
+    pub inputs: IndexMap<WorkflowInput, String>,
+}
+
+/// The inputs the bot passes to workflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowInput {
+    /// The semver version, without a leading `v`.
+    Version,
+    /// `patch`, `minor` or `major` (Release only).
+    ReleaseType,
+    /// The environment name (Deploy and Rollback).
+    Environment,
+    /// The bot's request id, for matching the run by its `run-name`.
+    RequestId,
+}
+
+impl WorkflowConfig {
+    /// The workflow's name for one of the bot's inputs.
+    pub fn input_name(&self, input: WorkflowInput) -> &str {
+        if let Some(name) = self.inputs.get(&input) {
+            return name;
+        }
+        match input {
+            WorkflowInput::Version => "version",
+            WorkflowInput::ReleaseType => "release_type",
+            WorkflowInput::Environment => "environment",
+            WorkflowInput::RequestId => "request_id",
+        }
+    }
+}
+
+/// `[aws]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Region of the ECS clusters, e.g. `eu-west-1`.
+    pub region: String,
+    /// Endpoint override (an emulator, a VPC endpoint). Default: AWS's own.
+    #[serde(default)]
+    pub endpoint_url: Option<url::Url>,
+}
+
+/// `[environments.<name>]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// ECS cluster name or ARN.
+    pub cluster: String,
+    /// ECS service name or ARN.
+    pub service: String,
+    /// The container whose image tag is the running version.
+    pub container: String,
+    /// Optional URL probed for health (HTTP 2xx = healthy).
+    #[serde(default)]
+    pub health_url: Option<url::Url>,
+    /// Who may ask for a deploy here, by role. Default `["developer", "senior"]`.
+    #[serde(default = "default_requesters")]
+    pub requesters: Vec<Role>,
+    /// The approval policy for deploys to this environment.
+    #[serde(default)]
+    pub approval: ApprovalPolicy,
+}
+
+fn default_requesters() -> Vec<Role> {
+    vec![Role::new("developer"), Role::new("senior")]
+}
+
+/// `[environments.<name>.approval]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalPolicy {
+    /// Roles whose holders may approve. Default none.
+    #[serde(default)]
+    pub approvers: Vec<Role>,
+    /// How many distinct approvals a request needs. Default 0 (none).
+    #[serde(default)]
+    pub approvals: u32,
+    /// The requester may not approve their own request. Default true.
+    #[serde(default = "yes")]
+    pub four_eyes: bool,
+    /// A version must have deployed successfully and been QA-verified in
+    /// this environment before it may come here (e.g. `"staging"` for prod).
+    #[serde(default)]
+    pub requires_verified_in: Option<Env>,
+    /// How long an approval prompt stays open, e.g. `"30m"`. Default 30 min.
+    #[serde(default = "default_expiry", with = "humantime_serde")]
+    pub expiry: Duration,
+}
+
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        Self {
+            approvers: Vec::new(),
+            approvals: 0,
+            four_eyes: true,
+            requires_verified_in: None,
+            expiry: default_expiry(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_expiry() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+/// `[[chats]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Telegram chat id (groups are negative, e.g. `-1001234567890`).
+    pub id: ChatId,
+    /// A name for logs and messages.
+    pub name: String,
+    /// The alert kinds this chat receives. Default none.
+    #[serde(default)]
+    pub alerts: Vec<AlertKind>,
+    /// Only alerts about these environments (alerts about no environment,
+    /// such as a release, always pass). Default: all environments.
+    #[serde(default)]
+    pub envs: Option<Vec<Env>>,
+    /// Forum topic (`message_thread_id`) the alerts land in. Default none.
+    #[serde(default)]
+    pub thread_id: Option<i32>,
+}
+
+/// `[[users]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Telegram numeric user id (`/whoami` tells it). Never a username.
+    pub id: UserId,
+    /// Display name used in messages and the audit log.
+    pub name: String,
+    /// Roles, e.g. `developer`, `qa`, `senior`.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Delivery attempts before an alert is marked failed. Default 10.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt up to `max_backoff`. Default 1 s.
+    #[serde(default = "default_backoff", with = "humantime_serde")]
+    pub backoff: Duration,
+    /// Longest delay between attempts. Default 5 min.
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            backoff: default_backoff(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+fn default_max_attempts() -> u32 {
+    10
+}
+
+fn default_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {key}: {message}")]
+    Parse {
+        file: String,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: {}", issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid {
+        file: String,
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let parse_error = |key: String, message: String| ConfigError::Parse {
+            file: file.to_owned(),
+            key,
+            message,
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| parse_error("(syntax)".into(), one_line(&e, text)))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            parse_error(
+                if key == "." { "(top level)".into() } else { key },
+                one_line(e.inner(), text),
+            )
+        })?;
+        let issues = config.validate();
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                file: file.to_owned(),
+                issues,
+            })
+        }
+    }
+
+    /// The configured user with this id, if any.
+    pub fn user(&self, id: UserId) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The configured chat with this id, if any.
+    pub fn chat(&self, id: ChatId) -> Option<&ChatConfig> {
+        self.chats.iter().find(|c| c.id == id)
+    }
+
+    /// The database URL: `DATABASE_URL` if set, else `[database] url`.
+    pub fn database_url(&self) -> String {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| self.database.url.clone())
+    }
+}
+
+/// A toml error as one line: its message and where it is.
+fn one_line(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("{message} (line {line})")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests;

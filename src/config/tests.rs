@@ -1,0 +1,142 @@
+use super::*;
+
+const SHIPPED: &str = include_str!("../../bot.toml");
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "bot.toml")
+}
+
+fn error(text: &str) -> String {
+    parse(text).expect_err("config should be refused").to_string()
+}
+
+#[test]
+fn shipped_config_is_valid() {
+    let config = parse(SHIPPED).unwrap();
+    let envs: Vec<&str> = config.environments.keys().map(Env::as_str).collect();
+    assert_eq!(envs, ["dev", "staging", "prod"], "promotion order is kept");
+    assert_eq!(config.github.git_ref, "main");
+    let prod = &config.environments[&Env::parse("prod").unwrap()];
+    assert_eq!(prod.approval.approvals, 1);
+    assert!(prod.approval.four_eyes);
+    assert_eq!(prod.approval.expiry, Duration::from_secs(1800));
+    assert_eq!(
+        prod.approval.requires_verified_in,
+        Some(Env::parse("staging").unwrap())
+    );
+    assert_eq!(
+        config
+            .github
+            .workflows
+            .deploy
+            .input_name(WorkflowInput::Environment),
+        "environment"
+    );
+}
+
+#[test]
+fn a_typo_in_a_key_is_named_with_its_path() {
+    let text = SHIPPED.replace("four_eyes = true\nrequires", "four_eye = true\nrequires");
+    let message = error(&text);
+    assert!(
+        message.starts_with("bot.toml: environments.prod.approval.four_eye: unknown field `four_eye`"),
+        "{message}"
+    );
+    assert!(message.contains("(line "), "{message}");
+}
+
+#[test]
+fn unknown_top_level_section_is_refused() {
+    let message = error(&format!("{SHIPPED}\n[telegramm]\napi_url = \"x\"\n"));
+    assert!(message.contains("telegramm"), "{message}");
+}
+
+#[test]
+fn unknown_alert_kind_is_refused() {
+    let text = SHIPPED.replace(
+        "alerts = [\"rollback\", \"failure\", \"health\"]",
+        "alerts = [\"rollback\", \"failures\"]",
+    );
+    let message = error(&text);
+    assert!(message.contains("chats[1].alerts[1]"), "{message}");
+    assert!(message.contains("unknown variant `failures`"), "{message}");
+}
+
+#[test]
+fn duplicate_user_ids_are_refused() {
+    let text = SHIPPED.replace("id = 100000004", "id = 100000001");
+    assert_eq!(
+        error(&text),
+        "bot.toml: users[3].id: user id 100000001 is listed twice"
+    );
+}
+
+#[test]
+fn approvals_without_approvers_are_refused() {
+    let text = SHIPPED.replace("approvers = [\"qa\"]\n", "");
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.staging.approval.approvers: 1 approval(s) needed but no approver role is named"
+    );
+}
+
+#[test]
+fn an_approver_role_nobody_holds_is_refused() {
+    let text = SHIPPED.replace("approvers = [\"senior\"]", "approvers = [\"seniour\"]");
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.prod.approval.approvers: no user holds the role \"seniour\""
+    );
+}
+
+#[test]
+fn more_approvals_than_approvers_is_refused() {
+    let text = SHIPPED.replace("approvers = [\"senior\"]\napprovals = 1", "approvers = [\"senior\"]\napprovals = 3");
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.prod.approval.approvals: 3 approvals needed but only 2 user(s) hold an approver role"
+    );
+}
+
+#[test]
+fn verification_in_an_unknown_env_is_refused() {
+    let text = SHIPPED.replace("requires_verified_in = \"staging\"", "requires_verified_in = \"stage\"");
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.prod.approval.requires_verified_in: unknown environment \"stage\""
+    );
+}
+
+#[test]
+fn chat_routed_to_unknown_env_is_refused() {
+    let text = SHIPPED.replace("envs = [\"prod\"]", "envs = [\"production\"]");
+    assert_eq!(
+        error(&text),
+        "bot.toml: chats[1].envs: unknown environment \"production\""
+    );
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases = [
+        (SHIPPED.replace("\"staging\"\nexpiry = \"30m\"", "\"staging\"\nexpiry = \"soon\""), "environments.prod.approval.expiry"),
+        (SHIPPED.replace("listen = \"0.0.0.0:8080\"", "listen = \"everywhere\""), "server.listen"),
+        (SHIPPED.replace("id = 100000003", "id = \"carol\""), "users[2].id"),
+        (SHIPPED.replace("[environments.dev]", "[environments.Dev]"), "environments"),
+        (SHIPPED.replace("file = \"deploy.yml\"", "file = \"deploy\""), "github.workflows.deploy.file"),
+    ];
+    for (text, key) in cases {
+        let message = error(&text);
+        assert!(message.starts_with(&format!("bot.toml: {key}")), "{key}: {message}");
+    }
+}
+
+#[test]
+fn several_issues_are_all_reported() {
+    let text = SHIPPED
+        .replace("id = 100000004", "id = 100000001")
+        .replace("envs = [\"prod\"]", "envs = [\"production\"]");
+    let message = error(&text);
+    assert!(message.contains("users[3].id"), "{message}");
+    assert!(message.contains("chats[1].envs"), "{message}");
+}

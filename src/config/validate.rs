@@ -1,0 +1,174 @@
+//! Consistency checks that the schema alone cannot express: every issue
+//! names the key's path and says in one line what is wrong.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+
+use super::Config;
+use crate::domain::Role;
+
+/// One inconsistency in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Dotted path of the key, e.g. `environments.prod.approval.approvers`.
+    pub path: String,
+    /// What is wrong, in one line.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl Config {
+    /// Every inconsistency found; empty when the config is sound.
+    pub(super) fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut issue = |path: String, reason: String| issues.push(ConfigIssue { path, reason });
+
+        if self.github.owner.trim().is_empty() {
+            issue("github.owner".into(), "must not be empty".into());
+        }
+        if self.github.repo.trim().is_empty() {
+            issue("github.repo".into(), "must not be empty".into());
+        }
+        for (name, wf) in [
+            ("release", &self.github.workflows.release),
+            ("deploy", &self.github.workflows.deploy),
+            ("rollback", &self.github.workflows.rollback),
+        ] {
+            let file = &wf.file;
+            if !(file.ends_with(".yml") || file.ends_with(".yaml")) || file.contains('/') {
+                issue(
+                    format!("github.workflows.{name}.file"),
+                    format!("{file:?} is not a workflow file name (like release.yml)"),
+                );
+            }
+        }
+
+        let mut seen_users = HashSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            if user.id.0 <= 0 {
+                issue(
+                    format!("users[{i}].id"),
+                    format!("{} is not a Telegram user id (they are positive)", user.id),
+                );
+            }
+            if !seen_users.insert(user.id) {
+                issue(
+                    format!("users[{i}].id"),
+                    format!("user id {} is listed twice", user.id),
+                );
+            }
+        }
+        let held: BTreeSet<&Role> = self.users.iter().flat_map(|u| &u.roles).collect();
+        let holders = |roles: &[Role]| {
+            self.users
+                .iter()
+                .filter(|u| u.roles.iter().any(|r| roles.contains(r)))
+                .count()
+        };
+
+        if self.environments.is_empty() {
+            issue(
+                "environments".into(),
+                "at least one environment is needed".into(),
+            );
+        }
+        for (env, cfg) in &self.environments {
+            let at = format!("environments.{env}");
+            for role in &cfg.requesters {
+                if !held.contains(role) {
+                    issue(
+                        format!("{at}.requesters"),
+                        format!("no user holds the role \"{role}\""),
+                    );
+                }
+            }
+            let policy = &cfg.approval;
+            let mut approvers_held = true;
+            for role in &policy.approvers {
+                if !held.contains(role) {
+                    approvers_held = false;
+                    issue(
+                        format!("{at}.approval.approvers"),
+                        format!("no user holds the role \"{role}\""),
+                    );
+                }
+            }
+            if policy.approvals > 0 && policy.approvers.is_empty() {
+                issue(
+                    format!("{at}.approval.approvers"),
+                    format!("{} approval(s) needed but no approver role is named", policy.approvals),
+                );
+            } else if approvers_held
+                && policy.approvals > 0
+                && holders(&policy.approvers) < policy.approvals as usize {
+                issue(
+                    format!("{at}.approval.approvals"),
+                    format!(
+                        "{} approvals needed but only {} user(s) hold an approver role",
+                        policy.approvals,
+                        holders(&policy.approvers)
+                    ),
+                );
+            }
+            if policy.approvals == 0 && !policy.approvers.is_empty() {
+                issue(
+                    format!("{at}.approval.approvals"),
+                    "approvers are named but approvals = 0; set how many are needed".into(),
+                );
+            }
+            if let Some(prior) = &policy.requires_verified_in {
+                if prior == env {
+                    issue(
+                        format!("{at}.approval.requires_verified_in"),
+                        "an environment cannot require itself".into(),
+                    );
+                } else if !self.environments.contains_key(prior) {
+                    issue(
+                        format!("{at}.approval.requires_verified_in"),
+                        format!("unknown environment \"{prior}\""),
+                    );
+                }
+            }
+            if policy.expiry.is_zero() {
+                issue(format!("{at}.approval.expiry"), "must be longer than zero".into());
+            }
+        }
+
+        let mut seen_chats = HashSet::new();
+        for (i, chat) in self.chats.iter().enumerate() {
+            if chat.id.0 == 0 {
+                issue(format!("chats[{i}].id"), "0 is not a Telegram chat id".into());
+            }
+            if !seen_chats.insert(chat.id) {
+                issue(
+                    format!("chats[{i}].id"),
+                    format!("chat id {} is listed twice", chat.id),
+                );
+            }
+            for env in chat.envs.iter().flatten() {
+                if !self.environments.contains_key(env) {
+                    issue(
+                        format!("chats[{i}].envs"),
+                        format!("unknown environment \"{env}\""),
+                    );
+                }
+            }
+        }
+
+        if self.alerts.max_attempts == 0 {
+            issue("alerts.max_attempts".into(), "must be at least 1".into());
+        }
+        if self.alerts.backoff > self.alerts.max_backoff {
+            issue(
+                "alerts.backoff".into(),
+                "is longer than alerts.max_backoff".into(),
+            );
+        }
+        issues
+    }
+}

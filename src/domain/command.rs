@@ -1,0 +1,263 @@
+//! The command parser: chat text in, a typed command or a refusal with the
+//! usage line out. Pure: no I/O, no config beyond what it is handed.
+
+use super::{Env, ReleaseType, Version};
+
+/// A command the bot understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    WhoAmI,
+    Status {
+        env: Option<Env>,
+    },
+    Release {
+        version: Version,
+        release_type: ReleaseType,
+    },
+    Deploy {
+        env: Env,
+        version: Version,
+    },
+    Rollback {
+        env: Env,
+        version: Version,
+    },
+}
+
+impl Command {
+    /// The command's name, as typed after the slash.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help => "help",
+            Command::WhoAmI => "whoami",
+            Command::Status { .. } => "status",
+            Command::Release { .. } => "release",
+            Command::Deploy { .. } => "deploy",
+            Command::Rollback { .. } => "rollback",
+        }
+    }
+}
+
+/// One entry of the command menu and of `/help`.
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub description: &'static str,
+    /// Shown in Telegram's command menu (`setMyCommands`).
+    pub in_menu: bool,
+}
+
+/// Every command the parser knows, in the order `/help` lists them.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "status",
+        usage: "/status [env]",
+        description: "What runs where: version, tasks, rollout, release, CI",
+        in_menu: true,
+    },
+    CommandSpec {
+        name: "release",
+        usage: "/release <version> <patch|minor|major>",
+        description: "Cut a release",
+        in_menu: false,
+    },
+    CommandSpec {
+        name: "deploy",
+        usage: "/deploy <env> <version>",
+        description: "Deploy a released version",
+        in_menu: false,
+    },
+    CommandSpec {
+        name: "rollback",
+        usage: "/rollback <env> <version>",
+        description: "Roll an environment back",
+        in_menu: false,
+    },
+    CommandSpec {
+        name: "whoami",
+        usage: "/whoami",
+        description: "Your Telegram id and roles",
+        in_menu: true,
+    },
+    CommandSpec {
+        name: "help",
+        usage: "/help",
+        description: "The commands and how to use them",
+        in_menu: true,
+    },
+];
+
+fn usage(name: &str) -> &'static str {
+    COMMANDS
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.usage)
+        .unwrap_or("/help")
+}
+
+/// Why a command was refused before anything happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// `/frobnicate`: not a command of this bot.
+    Unknown { name: String },
+    /// A known command with wrong arguments.
+    BadArguments {
+        command: &'static str,
+        reason: String,
+    },
+}
+
+impl ParseError {
+    /// The sentence shown to the user, with the usage line.
+    pub fn message(&self) -> String {
+        match self {
+            ParseError::Unknown { name } => {
+                format!("Unknown command /{name}. /help lists what I can do.")
+            }
+            ParseError::BadArguments { command, reason } => {
+                format!("{reason}\nUsage: {}", usage(command))
+            }
+        }
+    }
+}
+
+/// What the parser needs to know of its surroundings.
+pub struct ParseContext<'a> {
+    /// The bot's username, to accept `/status@ThisBot` and ignore
+    /// `/status@OtherBot`.
+    pub bot_username: Option<&'a str>,
+    /// The configured environments.
+    pub envs: &'a [Env],
+    /// Whether pre-release versions may be released.
+    pub allow_pre_release: bool,
+}
+
+/// Parses one message. `None`: not a command, or addressed to another bot.
+pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Option<Result<Command, ParseError>> {
+    let text = text.trim();
+    let rest = text.strip_prefix('/')?;
+    if rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let mut words = rest.split_whitespace();
+    let head = words.next()?;
+    let (name, addressee) = match head.split_once('@') {
+        Some((name, bot)) => (name, Some(bot)),
+        None => (head, None),
+    };
+    if let (Some(addressee), Some(me)) = (addressee, ctx.bot_username)
+        && !addressee.eq_ignore_ascii_case(me)
+    {
+        return None;
+    }
+    if name.is_empty() {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    let args: Vec<&str> = words.collect();
+    Some(parse_args(&name, &args, ctx))
+}
+
+fn bad(command: &'static str, reason: impl Into<String>) -> ParseError {
+    ParseError::BadArguments {
+        command,
+        reason: reason.into(),
+    }
+}
+
+fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+    match name {
+        "help" | "start" => no_args("help", args).map(|()| Command::Help),
+        "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
+        "status" => match args {
+            [] => Ok(Command::Status { env: None }),
+            [env] => Ok(Command::Status {
+                env: Some(env_arg("status", env, ctx)?),
+            }),
+            _ => Err(bad("status", "Too many arguments.")),
+        },
+        "release" => match args {
+            [version, kind] => Ok(Command::Release {
+                version: version_arg("release", version, ctx.allow_pre_release)?,
+                release_type: ReleaseType::parse(&kind.to_ascii_lowercase()).ok_or_else(|| {
+                    bad(
+                        "release",
+                        format!("{kind:?} is not a release type (patch, minor or major)."),
+                    )
+                })?,
+            }),
+            [] | [_] => Err(bad("release", "Say the version and the release type.")),
+            _ => Err(bad("release", "Too many arguments.")),
+        },
+        "deploy" | "rollback" => {
+            let command = if name == "deploy" { "deploy" } else { "rollback" };
+            match args {
+                [env, version] => {
+                    let env = env_arg(command, env, ctx)?;
+                    let version = version_arg(command, version, true)?;
+                    Ok(if command == "deploy" {
+                        Command::Deploy { env, version }
+                    } else {
+                        Command::Rollback { env, version }
+                    })
+                }
+                [] | [_] => Err(bad(command, "Say the environment and the version.")),
+                _ => Err(bad(command, "Too many arguments.")),
+            }
+        }
+        other => Err(ParseError::Unknown {
+            name: other.chars().take(32).collect(),
+        }),
+    }
+}
+
+fn no_args(command: &'static str, args: &[&str]) -> Result<(), ParseError> {
+    if args.is_empty() {
+        Ok(())
+    } else {
+        Err(bad(command, format!("/{command} takes no arguments.")))
+    }
+}
+
+fn env_arg(command: &'static str, text: &str, ctx: &ParseContext<'_>) -> Result<Env, ParseError> {
+    let lower = text.to_ascii_lowercase();
+    ctx.envs
+        .iter()
+        .find(|e| e.as_str() == lower)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = ctx.envs.iter().map(Env::as_str).collect();
+            bad(
+                command,
+                format!(
+                    "Unknown environment {:?}. Known: {}.",
+                    clip(text),
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Version, ParseError> {
+    Version::parse(text, allow_pre).map_err(|_| {
+        bad(
+            command,
+            format!("{:?} is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.", clip(text)),
+        )
+    })
+}
+
+/// Echoing user input back is fine; echoing a 4 KB paste is not.
+fn clip(text: &str) -> String {
+    if text.chars().count() > 32 {
+        let mut s: String = text.chars().take(32).collect();
+        s.push('…');
+        s
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

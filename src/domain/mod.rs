@@ -1,0 +1,14 @@
+//! The pure core: command parsing, versions, access policy and the
+//! operation state machine. No I/O here; everything is tested without a runtime.
+
+mod command;
+mod ids;
+mod operation;
+mod policy;
+mod version;
+
+pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
+pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
+pub use operation::{OperationKind, OperationState};
+pub use policy::{Access, ChatKind, Refusal, access};
+pub use version::{ReleaseType, Version};

@@ -1,0 +1,144 @@
+//! The operation state machine: requested → awaiting approval → approved →
+//! dispatched → running → succeeded | failed | rejected | expired | cancelled.
+
+use std::fmt;
+
+/// What an operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationKind {
+    Release,
+    Deploy,
+    Rollback,
+}
+
+impl OperationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Deploy => "deploy",
+            Self::Rollback => "rollback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Release, Self::Deploy, Self::Rollback]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Where an operation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationState {
+    Requested,
+    AwaitingApproval,
+    Approved,
+    Dispatched,
+    Running,
+    Succeeded,
+    Failed,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl OperationState {
+    pub const ALL: [OperationState; 10] = [
+        Self::Requested,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::Dispatched,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Rejected,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Approved => "approved",
+            Self::Dispatched => "dispatched",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// An operation that is over: nothing moves it any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Rejected | Self::Expired | Self::Cancelled
+        )
+    }
+
+    /// Whether the machine allows going from `self` to `next`.
+    pub fn can_become(self, next: OperationState) -> bool {
+        use OperationState::*;
+        matches!(
+            (self, next),
+            (Requested, AwaitingApproval | Approved | Rejected | Cancelled)
+                | (AwaitingApproval, Approved | Rejected | Expired | Cancelled)
+                | (Approved, Dispatched | Failed | Cancelled)
+                | (Dispatched, Running | Succeeded | Failed)
+                | (Running, Succeeded | Failed)
+        )
+    }
+}
+
+impl fmt::Display for OperationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str().replace('_', " "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OperationState::{self, *};
+
+    #[test]
+    fn names_round_trip() {
+        for s in OperationState::ALL {
+            assert_eq!(OperationState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn final_states_go_nowhere() {
+        for from in OperationState::ALL.into_iter().filter(|s| s.is_final()) {
+            for to in OperationState::ALL {
+                assert!(!from.can_become(to), "{from:?} -> {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_approved_operations_dispatch() {
+        for from in OperationState::ALL {
+            assert_eq!(from.can_become(Dispatched), from == Approved, "{from:?}");
+        }
+    }
+
+    #[test]
+    fn every_live_state_can_end() {
+        for from in OperationState::ALL.into_iter().filter(|s| !s.is_final()) {
+            assert!(
+                OperationState::ALL
+                    .into_iter()
+                    .any(|to| to.is_final() && from.can_become(to)),
+                "{from:?} can never end"
+            );
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Who may do what, where. The one place a newcomer reads to answer
+//! "who may ask for /status in this chat?".
+
+use super::{ChatId, Command, Role, UserId};
+
+/// The chat a command came from, as the config sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    /// A chat listed in `[[chats]]`.
+    Configured,
+    /// A private chat (its id is the user's id).
+    Private,
+    /// A group or channel nobody configured.
+    Unknown,
+}
+
+/// The policy's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Allowed,
+    Refused(Refusal),
+}
+
+/// Why a command is refused; each carries what the answer must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The chat is not in `[[chats]]` (and is not a known user's private chat).
+    ChatNotAllowed { chat: ChatId },
+    /// The sender is not in `[[users]]`.
+    UnknownUser { user: UserId },
+}
+
+impl Refusal {
+    /// The sentence shown in the chat.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::ChatNotAllowed { chat } => format!(
+                "⛔ This chat (id {chat}) is not allowed to use this bot. \
+                 Ask a senior to add it to [[chats]] in bot.toml."
+            ),
+            Refusal::UnknownUser { user } => format!(
+                "⛔ You are not on this bot's list of users. Your Telegram id is {user}; \
+                 ask a senior to add it to [[users]] in bot.toml."
+            ),
+        }
+    }
+
+    /// A short code for the audit log and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::ChatNotAllowed { .. } => "chat_not_allowed",
+            Refusal::UnknownUser { .. } => "unknown_user",
+        }
+    }
+}
+
+/// May this sender run this command in this chat?
+///
+/// `/help` and `/whoami` answer anyone anywhere: `/whoami` is how a newcomer
+/// learns the id a senior must put in `[[users]]`. Everything else needs a
+/// configured chat (or a configured user's private chat) and a configured
+/// user. Per-environment roles for deploys live with the approval policy.
+pub fn access(
+    command: &Command,
+    chat: ChatId,
+    chat_kind: ChatKind,
+    user: UserId,
+    roles: Option<&[Role]>,
+) -> Access {
+    if matches!(command, Command::Help | Command::WhoAmI) {
+        return Access::Allowed;
+    }
+    if chat_kind == ChatKind::Unknown {
+        return Access::Refused(Refusal::ChatNotAllowed { chat });
+    }
+    if roles.is_none() {
+        return Access::Refused(Refusal::UnknownUser { user });
+    }
+    Access::Allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Env;
+
+    const CHAT: ChatId = ChatId(-100);
+    const USER: UserId = UserId(7);
+
+    fn status() -> Command {
+        Command::Status { env: None }
+    }
+
+    #[test]
+    fn help_and_whoami_answer_anyone_anywhere() {
+        for kind in [ChatKind::Configured, ChatKind::Private, ChatKind::Unknown] {
+            for cmd in [Command::Help, Command::WhoAmI] {
+                assert_eq!(access(&cmd, CHAT, kind, USER, None), Access::Allowed);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_chat_is_refused_even_for_known_users() {
+        let roles = [Role::new("senior")];
+        assert_eq!(
+            access(&status(), CHAT, ChatKind::Unknown, USER, Some(&roles)),
+            Access::Refused(Refusal::ChatNotAllowed { chat: CHAT })
+        );
+    }
+
+    #[test]
+    fn unknown_user_is_refused_in_a_configured_chat_and_in_private() {
+        for kind in [ChatKind::Configured, ChatKind::Private] {
+            assert_eq!(
+                access(&status(), CHAT, kind, USER, None),
+                Access::Refused(Refusal::UnknownUser { user: USER })
+            );
+        }
+    }
+
+    #[test]
+    fn known_user_may_ask_status_in_configured_and_private_chats() {
+        let roles: [Role; 0] = [];
+        for kind in [ChatKind::Configured, ChatKind::Private] {
+            let cmd = Command::Status {
+                env: Some(Env::parse("prod").unwrap()),
+            };
+            assert_eq!(access(&cmd, CHAT, kind, USER, Some(&roles)), Access::Allowed);
+        }
+    }
+}

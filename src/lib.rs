@@ -1,0 +1,14 @@
+//! aletheia-bot: a Telegram ChatOps bot that runs a team's release process.
+//!
+//! Layers, by what they talk to (DESIGN.md, "Architecture"):
+//! - [`domain`]: the pure core (parsing, versions, policy, state machine);
+//! - [`service`]: the one place where state changes;
+//! - [`store`]: all SQL (SQLite or PostgreSQL);
+//! - [`adapters`]: the only code that speaks to GitHub, ECS and Telegram;
+//! - [`alerts`]: events to messages, routed and delivered from the outbox;
+//! - [`telegram`]: the handler tree that turns updates into service calls;
+//! - [`http`]: webhook, health and metrics server;
+//! - [`config`]: `bot.toml` and the secrets from the environment.
+
+pub mod config;
+pub mod domain;
