@@ -12,3 +12,5 @@
 
 pub mod config;
 pub mod domain;
+pub mod store;
+pub mod adapters;

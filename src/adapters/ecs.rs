@@ -1,0 +1,218 @@
+//! AWS ECS: the one way in, for the truth of what runs where. The real
+//! aws-sdk-ecs client, credentials from the standard provider chain, the
+//! endpoint overridable (an emulator in tests, a VPC endpoint in prod).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use chrono::{DateTime, Utc};
+
+use crate::config::{AwsConfig, EnvironmentConfig};
+
+/// The ECS client, with a cache of task definitions (immutable by ARN).
+#[derive(Clone)]
+pub struct Ecs {
+    client: aws_sdk_ecs::Client,
+    images: Arc<Mutex<HashMap<(String, String), Option<String>>>>,
+}
+
+/// An ECS call that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EcsError {
+    #[error("service {service} not found in cluster {cluster}")]
+    ServiceNotFound { cluster: String, service: String },
+    #[error("{0}")]
+    Api(String),
+}
+
+fn api_error<E, R>(e: SdkError<E, R>) -> EcsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(&e).to_string(),
+    };
+    EcsError::Api(text.chars().take(300).collect())
+}
+
+/// One deployment of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentState {
+    /// `PRIMARY` (the newest) or `ACTIVE` (still draining).
+    pub status: String,
+    pub task_definition: String,
+    /// The image of the configured container, when found.
+    pub image: Option<String>,
+    /// `COMPLETED`, `IN_PROGRESS` or `FAILED`.
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub running: i32,
+    pub desired: i32,
+    pub failed_tasks: i32,
+}
+
+/// A service, as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    pub status: String,
+    pub running: i32,
+    pub desired: i32,
+    pub pending: i32,
+    /// Newest first: the primary deployment, then the ones it replaces.
+    pub deployments: Vec<DeploymentState>,
+}
+
+impl ServiceState {
+    /// The primary deployment: what runs, or is being rolled out.
+    pub fn primary(&self) -> Option<&DeploymentState> {
+        self.deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .or(self.deployments.first())
+    }
+}
+
+/// The tag of a container image reference: `repo:1.2.3` → `1.2.3`. A
+/// digest-only reference (`repo@sha256:…`) or an untagged one has none.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last_segment
+        .rsplit_once(':')
+        .map(|(_, tag)| tag)
+        .filter(|t| !t.is_empty())
+}
+
+impl Ecs {
+    /// Builds the client for the configured region and endpoint.
+    pub async fn connect(config: &AwsConfig) -> Self {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        if let Some(endpoint) = &config.endpoint_url {
+            loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+        }
+        let shared = loader.load().await;
+        Self {
+            client: aws_sdk_ecs::Client::new(&shared),
+            images: Arc::default(),
+        }
+    }
+
+    /// The service of an environment, with the image of each deployment.
+    pub async fn service_state(&self, env: &EnvironmentConfig) -> Result<ServiceState, EcsError> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(&env.cluster)
+            .services(&env.service)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let Some(service) = out.services().first() else {
+            return Err(EcsError::ServiceNotFound {
+                cluster: env.cluster.clone(),
+                service: env.service.clone(),
+            });
+        };
+        let mut deployments: Vec<DeploymentState> = service
+            .deployments()
+            .iter()
+            .map(|d| DeploymentState {
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                image: None,
+                rollout_state: d.rollout_state().map(|s| s.as_str().to_owned()),
+                rollout_reason: d.rollout_state_reason().map(str::to_owned),
+                created_at: d
+                    .created_at()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                running: d.running_count(),
+                desired: d.desired_count(),
+                failed_tasks: d.failed_tasks(),
+            })
+            .collect();
+        if deployments.is_empty()
+            && let Some(td) = service.task_definition()
+        {
+            deployments.push(DeploymentState {
+                status: "PRIMARY".into(),
+                task_definition: td.to_owned(),
+                image: None,
+                rollout_state: None,
+                rollout_reason: None,
+                created_at: None,
+                running: service.running_count(),
+                desired: service.desired_count(),
+                failed_tasks: 0,
+            });
+        }
+        deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+        deployments.sort_by_key(|d| d.status != "PRIMARY");
+        for d in &mut deployments {
+            d.image = self.image(&d.task_definition, &env.container).await?;
+        }
+        Ok(ServiceState {
+            status: service.status().unwrap_or_default().to_owned(),
+            running: service.running_count(),
+            desired: service.desired_count(),
+            pending: service.pending_count(),
+            deployments,
+        })
+    }
+
+    /// The image of `container` in a task definition (cached: a task
+    /// definition revision never changes).
+    pub async fn image(&self, task_definition: &str, container: &str) -> Result<Option<String>, EcsError> {
+        let key = (task_definition.to_owned(), container.to_owned());
+        if let Some(image) = self.images.lock().expect("cache lock").get(&key) {
+            return Ok(image.clone());
+        }
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let image = out
+            .task_definition()
+            .map(|td| td.container_definitions())
+            .unwrap_or_default()
+            .iter()
+            .find(|c| c.name() == Some(container))
+            .and_then(|c| c.image())
+            .map(str::to_owned);
+        self.images
+            .lock()
+            .expect("cache lock")
+            .insert(key, image.clone());
+        Ok(image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_tag;
+
+    #[test]
+    fn tags_of_image_references() {
+        let cases = [
+            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3", Some("1.2.3")),
+            ("ghcr.io/mindburn/aletheia:v1.2.2", Some("v1.2.2")),
+            ("registry.local:5000/aletheia:1.0.0", Some("1.0.0")),
+            ("registry.local:5000/aletheia", None),
+            ("aletheia", None),
+            ("aletheia@sha256:abcdef", None),
+            ("aletheia:1.2.3@sha256:abcdef", Some("1.2.3")),
+        ];
+        for (image, tag) in cases {
+            assert_eq!(image_tag(image), tag, "{image}");
+        }
+    }
+}

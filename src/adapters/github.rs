@@ -1,0 +1,364 @@
+//! GitHub: the one way in. The real octocrab client, built from config with
+//! an overridable base URL (which is how tests point it at a fake), its own
+//! retries off: a workflow dispatch must never be blind-retried.
+
+use octocrab::Octocrab;
+use octocrab::models::{AppId, InstallationId};
+use octocrab::service::middleware::retry::RetryConfig;
+use serde::Deserialize;
+
+use crate::config::{GithubAuth, GithubConfig};
+
+/// The repository the bot works on, with the client that reaches it.
+#[derive(Clone)]
+pub struct GitHub {
+    client: Octocrab,
+    owner: String,
+    repo: String,
+    git_ref: String,
+    html_base: String,
+}
+
+/// A GitHub call that failed, by what the user must be told.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("not found")]
+    NotFound,
+    #[error("GitHub answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("GitHub unreachable: {0}")]
+    Transport(String),
+    #[error("GitHub client setup: {0}")]
+    Setup(String),
+}
+
+impl From<octocrab::Error> for GithubError {
+    fn from(e: octocrab::Error) -> Self {
+        match e {
+            octocrab::Error::GitHub { source, .. } => {
+                if source.status_code.as_u16() == 404 {
+                    GithubError::NotFound
+                } else {
+                    GithubError::Status {
+                        status: source.status_code.as_u16(),
+                        message: source.message.chars().take(200).collect(),
+                    }
+                }
+            }
+            other => GithubError::Transport(one_line(&other)),
+        }
+    }
+}
+
+/// An error and its causes on one line, without a backtrace.
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.chars().take(300).collect()
+}
+
+/// A published release.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Release {
+    pub tag_name: String,
+    pub name: Option<String>,
+    pub html_url: String,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The repository, as `check --online` sees it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repository {
+    pub full_name: String,
+    pub default_branch: Option<String>,
+}
+
+/// A workflow, as `check --online` sees it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Workflow {
+    pub id: u64,
+    pub name: String,
+    pub path: String,
+    pub state: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckRuns {
+    check_runs: Vec<CheckRun>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckRun {
+    name: String,
+    status: String,
+    conclusion: Option<String>,
+    head_sha: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CombinedStatus {
+    sha: Option<String>,
+    statuses: Vec<CommitStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CommitStatus {
+    context: String,
+    state: String,
+}
+
+/// The CI verdict on the head of the configured branch: check runs and
+/// commit statuses together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiState {
+    pub sha: Option<String>,
+    pub verdict: CiVerdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CiVerdict {
+    /// Every check and status passed (`total` of them).
+    Green { total: usize },
+    /// Some are still running; none failed yet.
+    Pending { names: Vec<String> },
+    /// These failed.
+    Failing { names: Vec<String> },
+    /// No check run and no status at all on the head commit.
+    NoChecks,
+}
+
+impl CiState {
+    fn judge(runs: CheckRuns, combined: CombinedStatus) -> Self {
+        let sha = runs
+            .check_runs
+            .iter()
+            .find_map(|r| r.head_sha.clone())
+            .or(combined.sha);
+        let mut failing = Vec::new();
+        let mut pending = Vec::new();
+        let mut total = 0;
+        for run in &runs.check_runs {
+            total += 1;
+            if run.status != "completed" {
+                pending.push(run.name.clone());
+                continue;
+            }
+            match run.conclusion.as_deref() {
+                Some("success" | "neutral" | "skipped") => {}
+                _ => failing.push(run.name.clone()),
+            }
+        }
+        for status in &combined.statuses {
+            total += 1;
+            match status.state.as_str() {
+                "success" => {}
+                "pending" => pending.push(status.context.clone()),
+                _ => failing.push(status.context.clone()),
+            }
+        }
+        let verdict = if !failing.is_empty() {
+            CiVerdict::Failing { names: failing }
+        } else if !pending.is_empty() {
+            CiVerdict::Pending { names: pending }
+        } else if total == 0 {
+            CiVerdict::NoChecks
+        } else {
+            CiVerdict::Green { total }
+        };
+        CiState { sha, verdict }
+    }
+}
+
+impl GitHub {
+    /// Builds the client. With a GitHub App, finds the installation on the
+    /// repository (one API call) and uses installation tokens from then on.
+    pub async fn connect(config: &GithubConfig, auth: &GithubAuth) -> Result<Self, GithubError> {
+        let builder = || {
+            Octocrab::builder()
+                .base_uri(config.api_url.as_str())
+                .map(|b| {
+                    b.add_retry_config(RetryConfig::None)
+                        .set_connect_timeout(Some(config.timeout))
+                        .set_read_timeout(Some(config.timeout))
+                        .set_write_timeout(Some(config.timeout))
+                })
+                .map_err(|e| GithubError::Setup(one_line(&e)))
+        };
+        let client = match auth {
+            GithubAuth::Token(token) => builder()?
+                .personal_token(token.expose().to_owned())
+                .build()
+                .map_err(|e| GithubError::Setup(one_line(&e)))?,
+            GithubAuth::App {
+                app_id,
+                private_key,
+            } => {
+                let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
+                    .map_err(|_| {
+                        GithubError::Setup("GITHUB_APP_PRIVATE_KEY is not an RSA PEM key".into())
+                    })?;
+                let app = builder()?
+                    .app(AppId(*app_id), key)
+                    .build()
+                    .map_err(|e| GithubError::Setup(one_line(&e)))?;
+                #[derive(Deserialize)]
+                struct Installation {
+                    id: u64,
+                }
+                let route = format!("/repos/{}/{}/installation", config.owner, config.repo);
+                let installation: Installation = app.get(route, None::<&()>).await?;
+                app.installation(InstallationId(installation.id))
+                    .map_err(|e| GithubError::Setup(one_line(&e)))?
+            }
+        };
+        let html_base = if config.api_url.host_str() == Some("api.github.com") {
+            "https://github.com".to_owned()
+        } else {
+            config
+                .api_url
+                .as_str()
+                .trim_end_matches('/')
+                .trim_end_matches("/api/v3")
+                .to_owned()
+        };
+        Ok(Self {
+            client,
+            owner: config.owner.clone(),
+            repo: config.repo.clone(),
+            git_ref: config.git_ref.clone(),
+            html_base,
+        })
+    }
+
+    fn route(&self, tail: &str) -> String {
+        format!("/repos/{}/{}{tail}", self.owner, self.repo)
+    }
+
+    /// `owner/repo`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.repo)
+    }
+
+    /// The web address of the repository.
+    pub fn html_url(&self) -> String {
+        format!("{}/{}/{}", self.html_base, self.owner, self.repo)
+    }
+
+    /// The configured branch.
+    pub fn git_ref(&self) -> &str {
+        &self.git_ref
+    }
+
+    /// The repository itself (proves the token can see it).
+    pub async fn repository(&self) -> Result<Repository, GithubError> {
+        Ok(self.client.get(self.route(""), None::<&()>).await?)
+    }
+
+    /// A workflow by file name (proves it exists and is enabled).
+    pub async fn workflow(&self, file: &str) -> Result<Workflow, GithubError> {
+        let route = self.route(&format!("/actions/workflows/{file}"));
+        Ok(self.client.get(route, None::<&()>).await?)
+    }
+
+    /// The latest published release; `None` when there is none yet.
+    pub async fn latest_release(&self) -> Result<Option<Release>, GithubError> {
+        match self
+            .client
+            .get(self.route("/releases/latest"), None::<&()>)
+            .await
+        {
+            Ok(release) => Ok(Some(release)),
+            Err(e) => match GithubError::from(e) {
+                GithubError::NotFound => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// CI on the head of the configured branch: check runs and the
+    /// combined commit status together.
+    pub async fn ci_state(&self) -> Result<CiState, GithubError> {
+        let git_ref = &self.git_ref;
+        let runs_route = self.route(&format!("/commits/{git_ref}/check-runs?per_page=100"));
+        let status_route = self.route(&format!("/commits/{git_ref}/status?per_page=100"));
+        let (runs, combined) = tokio::try_join!(
+            async { self.client.get::<CheckRuns, _, ()>(runs_route, None).await },
+            async {
+                self.client
+                    .get::<CombinedStatus, _, ()>(status_route, None)
+                    .await
+            },
+        )?;
+        Ok(CiState::judge(runs, combined))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, status: &str, conclusion: Option<&str>) -> CheckRun {
+        CheckRun {
+            name: name.into(),
+            status: status.into(),
+            conclusion: conclusion.map(Into::into),
+            head_sha: Some("abc".into()),
+        }
+    }
+
+    fn judge(runs: Vec<CheckRun>, statuses: &[(&str, &str)]) -> CiVerdict {
+        CiState::judge(
+            CheckRuns { check_runs: runs },
+            CombinedStatus {
+                sha: None,
+                statuses: statuses
+                    .iter()
+                    .map(|(c, s)| CommitStatus {
+                        context: c.to_string(),
+                        state: s.to_string(),
+                    })
+                    .collect(),
+            },
+        )
+        .verdict
+    }
+
+    #[test]
+    fn green_needs_every_check_passed() {
+        let v = judge(
+            vec![run("test", "completed", Some("success")), run("lint", "completed", Some("skipped"))],
+            &[("ci/deploy-preview", "success")],
+        );
+        assert_eq!(v, CiVerdict::Green { total: 3 });
+    }
+
+    #[test]
+    fn a_failure_anywhere_is_failing_even_while_others_run() {
+        let v = judge(
+            vec![run("test", "in_progress", None), run("lint", "completed", Some("failure"))],
+            &[("legacy", "error")],
+        );
+        assert_eq!(v, CiVerdict::Failing { names: vec!["lint".into(), "legacy".into()] });
+        let v = judge(vec![run("test", "completed", Some("timed_out"))], &[]);
+        assert_eq!(v, CiVerdict::Failing { names: vec!["test".into()] });
+    }
+
+    #[test]
+    fn running_checks_are_pending() {
+        let v = judge(vec![run("test", "queued", None)], &[("legacy", "success")]);
+        assert_eq!(v, CiVerdict::Pending { names: vec!["test".into()] });
+    }
+
+    #[test]
+    fn no_checks_is_not_green() {
+        assert_eq!(judge(vec![], &[]), CiVerdict::NoChecks);
+    }
+}

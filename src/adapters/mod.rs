@@ -1,0 +1,7 @@
+//! The only code that speaks to the outside world: GitHub (octocrab), AWS
+//! ECS (aws-sdk-ecs) and Telegram (teloxide). Each is the real client with
+//! an overridable base URL; tests point them at local fakes.
+
+pub mod ecs;
+pub mod github;
+pub mod telegram;

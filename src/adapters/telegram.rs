@@ -1,0 +1,107 @@
+//! Telegram: the one way out to the Bot API. The real teloxide client
+//! behind its `Throttle` adaptor, which keeps Telegram's per-chat and global
+//! limits and waits out `retry_after`; the base URL comes from config.
+
+use std::time::Duration;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, MessageId, ParseMode, ThreadId};
+use teloxide::{ApiError, RequestError};
+
+use crate::config::{Secret, TelegramConfig};
+use crate::domain::{COMMANDS, ChatId};
+
+/// The bot client every part of aletheia-bot shares, so that one set of
+/// rate limits covers answers and alerts alike.
+pub type TgBot = Throttle<Bot>;
+
+/// Builds the client. Must run inside the tokio runtime (the throttle
+/// worker is a task).
+pub fn build(config: &TelegramConfig, token: &Secret) -> Result<TgBot, String> {
+    let client = teloxide::net::default_reqwest_settings()
+        // Long polling holds a request open for the poll timeout; allow it.
+        .timeout(Duration::from_secs(u64::from(config.poll_timeout_secs) + 15))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let bot = Bot::with_client(token.expose(), client).set_api_url(config.api_url.clone());
+    Ok(bot.throttle(Limits::default()))
+}
+
+/// Why a message could not be delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Telegram asked to wait; not the message's fault.
+    #[error("rate limited: retry after {0:?}")]
+    RetryAfter(Duration),
+    /// Telegram will never accept this (chat gone, bot kicked, bad HTML).
+    #[error("refused by Telegram: {0}")]
+    Permanent(String),
+    /// Network trouble or a 5xx: worth another try.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<RequestError> for SendError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::RetryAfter(secs) => SendError::RetryAfter(secs.duration()),
+            RequestError::Api(
+                api @ (ApiError::BotBlocked
+                | ApiError::ChatNotFound
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::UserDeactivated
+                | ApiError::CantParseEntities(_)
+                | ApiError::MessageTextIsEmpty
+                | ApiError::MessageIsTooLong),
+            ) => SendError::Permanent(api.to_string()),
+            RequestError::MigrateToChatId(id) => {
+                SendError::Permanent(format!("group moved to supergroup {id}; update bot.toml"))
+            }
+            other => SendError::Transient(other.to_string().chars().take(300).collect()),
+        }
+    }
+}
+
+/// Sends an HTML message; returns its message id.
+pub async fn send_html(
+    bot: &TgBot,
+    chat: ChatId,
+    thread_id: Option<i32>,
+    text: &str,
+) -> Result<i64, SendError> {
+    let mut request = bot
+        .send_message(teloxide::types::ChatId(chat.0), text)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(teloxide::types::LinkPreviewOptions {
+            is_disabled: true,
+            url: None,
+            prefer_small_media: false,
+            prefer_large_media: false,
+            show_above_text: false,
+        });
+    if let Some(thread) = thread_id {
+        request = request.message_thread_id(ThreadId(MessageId(thread)));
+    }
+    let message = request.await?;
+    Ok(i64::from(message.id.0))
+}
+
+/// Publishes the command menu (`setMyCommands`).
+pub async fn set_commands(bot: &TgBot) -> Result<(), RequestError> {
+    let commands: Vec<BotCommand> = COMMANDS
+        .iter()
+        .filter(|c| c.in_menu)
+        .map(|c| BotCommand::new(c.name, c.description))
+        .collect();
+    bot.set_my_commands(commands).await?;
+    Ok(())
+}
+
+/// The bot's own username (`getMe`), for `check --online`.
+pub async fn username(bot: &TgBot) -> Result<String, RequestError> {
+    let me = bot.get_me().await?;
+    Ok(me.username().to_owned())
+}

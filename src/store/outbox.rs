@@ -1,0 +1,184 @@
+//! The alert outbox: alerts are written in the same transaction as the
+//! state change that caused them, then delivered (and retried) from here.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, now_ms, on_pool};
+use crate::domain::{AlertKind, ChatId, Env};
+
+/// An alert to deliver to one chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    /// Unique per event and chat: the same event enqueued twice (a webhook
+    /// delivered again, a restart half-way) yields one message.
+    pub dedup_key: String,
+    pub kind: AlertKind,
+    pub env: Option<Env>,
+    pub chat: ChatId,
+    pub thread_id: Option<i32>,
+    /// Telegram HTML.
+    pub text: String,
+}
+
+/// An alert in the outbox.
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub dedup_key: String,
+    pub kind: String,
+    pub env: Option<String>,
+    pub chat_id: i64,
+    pub thread_id: Option<i64>,
+    pub text: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub message_id: Option<i64>,
+}
+
+/// Counts of the outbox by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// Inserts alerts on any executor (pool or transaction); an alert whose
+/// de-duplication key is already there is skipped.
+macro_rules! insert_alerts {
+    ($executor:expr, $alerts:expr) => {{
+        let mut result: Result<u64, sqlx::Error> = Ok(0);
+        let now = crate::store::now_ms();
+        for alert in $alerts {
+            let alert: &crate::store::NewAlert = alert;
+            match sqlx::query(
+                "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedup_key) DO NOTHING",
+            )
+            .bind(&alert.dedup_key)
+            .bind(alert.kind.as_str())
+            .bind(alert.env.as_ref().map(|e| e.as_str().to_owned()))
+            .bind(alert.chat.0)
+            .bind(alert.thread_id.map(i64::from))
+            .bind(&alert.text)
+            .bind(now)
+            .execute(&mut *$executor)
+            .await
+            {
+                Ok(done) => {
+                    if let Ok(n) = &mut result {
+                        *n += done.rows_affected();
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        result
+    }};
+}
+pub(crate) use insert_alerts;
+
+macro_rules! select_outbox {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
+             next_attempt_at, last_error, message_id FROM alert_outbox ",
+            $rest
+        )
+    };
+}
+
+impl Store {
+    /// Puts alerts in the outbox; returns how many were new.
+    pub async fn enqueue_alerts(&self, alerts: &[NewAlert]) -> Result<u64, StoreError> {
+        let n = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = insert_alerts!(tx, alerts)?;
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+
+    /// Pending alerts whose time has come, oldest first.
+    pub async fn due_alerts(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = select_outbox!(
+            "WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).bind(limit).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// When the next pending alert falls due, if any is pending.
+    pub async fn next_alert_due(&self) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT MIN(next_attempt_at) FROM alert_outbox WHERE state = 'pending'";
+        let (due,): (Option<i64>,) = on_pool!(self, p => sqlx::query_as(sql).fetch_one(p).await)?;
+        Ok(due)
+    }
+
+    /// Records a delivered alert and the Telegram message it became.
+    pub async fn alert_sent(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2, \
+                   sent_at = $3, last_error = NULL WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `next_attempt_at`, or marked
+    /// failed when `give_up`.
+    pub async fn alert_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: i64,
+        give_up: bool,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
+                   state = CASE WHEN $4 THEN 'failed' ELSE state END WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql)
+            .bind(id)
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(give_up)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Defers an alert without counting an attempt (Telegram's
+    /// `retry_after`: the request was refused, not failed).
+    pub async fn alert_deferred(&self, id: i64, next_attempt_at: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Counts of the outbox by state.
+    pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        let sql = "SELECT state, COUNT(*) FROM alert_outbox GROUP BY state";
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        let mut stats = OutboxStats::default();
+        for (state, n) in rows {
+            match state.as_str() {
+                "pending" => stats.pending = n,
+                "sent" => stats.sent = n,
+                "failed" => stats.failed = n,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Every alert, in the order enqueued (for tests and diagnostics).
+    pub async fn all_alerts(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = select_outbox!("ORDER BY id");
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,69 @@
+//! GitHub webhook deliveries: stored once per `X-GitHub-Delivery`, with
+//! their audit line and alerts in the same transaction.
+
+use super::audit::insert_audit;
+use super::outbox::insert_alerts;
+use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
+
+/// A verified webhook delivery.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `X-GitHub-Delivery`: unique per delivery (a redelivery keeps it).
+    pub id: String,
+    /// `X-GitHub-Event`: `workflow_run`, `release`, `ping`, …
+    pub event: String,
+    /// The payload's `action`, when it has one.
+    pub action: Option<String>,
+    /// The raw JSON body.
+    pub payload: String,
+}
+
+/// Whether a delivery was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New,
+    Duplicate,
+}
+
+impl Store {
+    /// Stores a delivery with its audit line and alerts, all or nothing.
+    /// A delivery id seen before changes nothing.
+    pub async fn record_delivery(
+        &self,
+        delivery: &Delivery,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Recorded, StoreError> {
+        let recorded = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
+            )
+            .bind(&delivery.id)
+            .bind(&delivery.event)
+            .bind(&delivery.action)
+            .bind(&delivery.payload)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                Recorded::Duplicate
+            } else {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+                Recorded::New
+            }
+        });
+        Ok(recorded)
+    }
+
+    /// How many deliveries are stored (for tests and diagnostics).
+    pub async fn delivery_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(p).await)?;
+        Ok(n)
+    }
+}
