@@ -1,1 +1,93 @@
-fn main() {}
+//! The `aletheia-bot` command: `run`, `check`, `migrate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aletheia_bot::config::{Config, Secrets};
+use aletheia_bot::{check, run};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "aletheia-bot", version, about = "Telegram ChatOps bot for the release process")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "bot.toml", env = "ALETHEIA_CONFIG")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Run the bot: Telegram long polling, the HTTP server, alert delivery.
+    Run,
+    /// Validate the configuration; with --online, probe Telegram, GitHub and ECS.
+    Check {
+        /// Also call getMe, read the repository and its workflows, and describe the ECS services.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aletheia_bot=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("invalid configuration:\n  {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Action::Run => {
+                let secrets = Secrets::from_env()?;
+                run::run(config, secrets).await
+            }
+            Action::Check { online } => {
+                println!("{}: configuration is valid", cli.config.display());
+                println!("{}", check::summary(&config));
+                if online {
+                    let secrets = Secrets::from_env()?;
+                    if !check::online(&config, &secrets).await {
+                        anyhow::bail!("some probes failed");
+                    }
+                }
+                Ok(())
+            }
+            Action::Migrate => {
+                let url = config.database_url();
+                let store = aletheia_bot::store::Store::open(&url).await?;
+                println!(
+                    "{}: migrations applied",
+                    aletheia_bot::store::redact_url(&url)
+                );
+                store.close().await;
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -54,20 +54,21 @@ impl Refusal {
     }
 }
 
-/// May this sender run this command in this chat?
+/// May this sender run this command in this chat? `None` stands for a
+/// command that did not parse: its usage error is for members only.
 ///
 /// `/help` and `/whoami` answer anyone anywhere: `/whoami` is how a newcomer
 /// learns the id a senior must put in `[[users]]`. Everything else needs a
 /// configured chat (or a configured user's private chat) and a configured
 /// user. Per-environment roles for deploys live with the approval policy.
 pub fn access(
-    command: &Command,
+    command: Option<&Command>,
     chat: ChatId,
     chat_kind: ChatKind,
     user: UserId,
     roles: Option<&[Role]>,
 ) -> Access {
-    if matches!(command, Command::Help | Command::WhoAmI) {
+    if matches!(command, Some(Command::Help | Command::WhoAmI)) {
         return Access::Allowed;
     }
     if chat_kind == ChatKind::Unknown {
@@ -95,7 +96,7 @@ mod tests {
     fn help_and_whoami_answer_anyone_anywhere() {
         for kind in [ChatKind::Configured, ChatKind::Private, ChatKind::Unknown] {
             for cmd in [Command::Help, Command::WhoAmI] {
-                assert_eq!(access(&cmd, CHAT, kind, USER, None), Access::Allowed);
+                assert_eq!(access(Some(&cmd), CHAT, kind, USER, None), Access::Allowed);
             }
         }
     }
@@ -104,7 +105,7 @@ mod tests {
     fn unknown_chat_is_refused_even_for_known_users() {
         let roles = [Role::new("senior")];
         assert_eq!(
-            access(&status(), CHAT, ChatKind::Unknown, USER, Some(&roles)),
+            access(Some(&status()), CHAT, ChatKind::Unknown, USER, Some(&roles)),
             Access::Refused(Refusal::ChatNotAllowed { chat: CHAT })
         );
     }
@@ -113,10 +114,23 @@ mod tests {
     fn unknown_user_is_refused_in_a_configured_chat_and_in_private() {
         for kind in [ChatKind::Configured, ChatKind::Private] {
             assert_eq!(
-                access(&status(), CHAT, kind, USER, None),
+                access(Some(&status()), CHAT, kind, USER, None),
                 Access::Refused(Refusal::UnknownUser { user: USER })
             );
         }
+    }
+
+    #[test]
+    fn usage_errors_are_for_members_only() {
+        assert_eq!(
+            access(None, CHAT, ChatKind::Unknown, USER, None),
+            Access::Refused(Refusal::ChatNotAllowed { chat: CHAT })
+        );
+        assert_eq!(
+            access(None, CHAT, ChatKind::Configured, USER, None),
+            Access::Refused(Refusal::UnknownUser { user: USER })
+        );
+        assert_eq!(access(None, CHAT, ChatKind::Configured, USER, Some(&[])), Access::Allowed);
     }
 
     #[test]
@@ -126,7 +140,7 @@ mod tests {
             let cmd = Command::Status {
                 env: Some(Env::parse("prod").unwrap()),
             };
-            assert_eq!(access(&cmd, CHAT, kind, USER, Some(&roles)), Access::Allowed);
+            assert_eq!(access(Some(&cmd), CHAT, kind, USER, Some(&roles)), Access::Allowed);
         }
     }
 }

@@ -1,0 +1,171 @@
+//! Delivery from the outbox: due alerts are sent, each chat's in order and
+//! the chats side by side; a failure is retried with exponential backoff
+//! (Telegram's `retry_after` wins) until the retry budget is spent, then the
+//! alert is kept as failed, visible in `/status` and `/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::adapters::telegram::{self, SendError, TgBot};
+use crate::config::AlertsConfig;
+use crate::domain::ChatId;
+use crate::metrics::Metrics;
+use crate::store::{OutboxRow, Store, now_ms};
+
+/// When to try again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl From<&AlertsConfig> for RetryPolicy {
+    fn from(c: &AlertsConfig) -> Self {
+        Self {
+            max_attempts: c.max_attempts,
+            backoff: c.backoff,
+            max_backoff: c.max_backoff,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempt`-th failed attempt (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The outbox worker.
+pub struct Deliverer {
+    pub store: Store,
+    pub bot: TgBot,
+    pub metrics: Arc<Metrics>,
+    pub policy: RetryPolicy,
+    /// Rung whenever alerts are enqueued.
+    pub wakeup: Arc<Notify>,
+}
+
+/// The longest the worker sleeps without looking at the outbox.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+const BATCH: i64 = 100;
+
+impl Deliverer {
+    /// Runs until `stop` fires.
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            let delivered = match self.deliver_due().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: cannot read the store");
+                    0
+                }
+            };
+            if delivered > 0 {
+                continue;
+            }
+            let wait = match self.store.next_alert_due().await {
+                Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, 30_000) as u64),
+                _ => IDLE_POLL,
+            };
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = self.wakeup.notified() => {}
+                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            }
+        }
+    }
+
+    /// Sends every alert due now; returns how many were attempted.
+    pub async fn deliver_due(&self) -> Result<usize, crate::store::StoreError> {
+        let rows = self.store.due_alerts(BATCH).await?;
+        let attempted = rows.len();
+        let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
+        for row in rows {
+            by_chat.entry(row.chat_id).or_default().push(row);
+        }
+        let chats = by_chat.into_values().map(|rows| self.deliver_chat(rows));
+        futures::future::join_all(chats).await;
+        self.refresh_gauges().await;
+        Ok(attempted)
+    }
+
+    async fn deliver_chat(&self, rows: Vec<OutboxRow>) {
+        for row in rows {
+            let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
+            let result = telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text).await;
+            if let Err(e) = self.record(&row, result).await {
+                tracing::warn!(alert = row.id, error = %e, "outbox: cannot record a delivery");
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        row: &OutboxRow,
+        result: Result<i64, SendError>,
+    ) -> Result<(), crate::store::StoreError> {
+        match result {
+            Ok(message_id) => {
+                self.store.alert_sent(row.id, message_id).await?;
+                self.metrics.alert("delivered", 1);
+            }
+            Err(SendError::RetryAfter(wait)) => {
+                // Refused for now, not failed: no attempt is spent.
+                self.store
+                    .alert_deferred(row.id, now_ms() + wait.as_millis() as i64)
+                    .await?;
+                self.metrics.alert("retried", 1);
+            }
+            Err(e) => {
+                let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+                let give_up = matches!(e, SendError::Permanent(_)) || attempt >= self.policy.max_attempts;
+                let next = now_ms() + self.policy.delay(attempt).as_millis() as i64;
+                tracing::warn!(
+                    alert = row.id,
+                    chat = row.chat_id,
+                    attempt,
+                    give_up,
+                    error = %e,
+                    "outbox: delivery failed"
+                );
+                self.store
+                    .alert_attempt_failed(row.id, &e.to_string(), next, give_up)
+                    .await?;
+                self.metrics
+                    .alert(if give_up { "failed" } else { "retried" }, 1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn refresh_gauges(&self) {
+        if let Ok(stats) = self.store.outbox_stats().await {
+            self.metrics.outbox_pending.set(stats.pending);
+            self.metrics.outbox_failed.set(stats.failed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+        };
+        let delays: Vec<u64> = (1..=6).map(|a| p.delay(a).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(p.delay(u32::MAX), Duration::from_secs(10));
+    }
+}

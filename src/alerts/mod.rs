@@ -1,0 +1,90 @@
+//! Alerts: events rendered to messages, routed to the chats that asked for
+//! their kind (and environment), written to the outbox, and delivered from
+//! there with retries. Later features only add events.
+
+mod deliver;
+pub mod format;
+
+use crate::config::Config;
+use crate::domain::{AlertKind, Env};
+use crate::store::NewAlert;
+
+pub use deliver::{Deliverer, RetryPolicy};
+use format::{escape, link};
+
+/// Something the team must hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A GitHub release was published (by the Release workflow or by hand).
+    ReleasePublished {
+        release_id: u64,
+        tag: String,
+        name: Option<String>,
+        url: String,
+        author: Option<String>,
+    },
+}
+
+/// An event as a message, before routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub kind: AlertKind,
+    pub env: Option<Env>,
+    /// Identifies the event: with the chat, the outbox de-duplication key.
+    pub key: String,
+    /// Telegram HTML.
+    pub text: String,
+}
+
+/// Renders an event to its message.
+pub fn render(event: &Event) -> Rendered {
+    match event {
+        Event::ReleasePublished {
+            release_id,
+            tag,
+            name,
+            url,
+            author,
+        } => {
+            let mut text = format!("📦 <b>Release {}</b> created", escape(tag));
+            if let Some(name) = name.as_deref().filter(|n| !n.is_empty() && *n != tag) {
+                text.push_str(&format!(": {}", escape(name)));
+            }
+            if let Some(author) = author {
+                text.push_str(&format!(" by {}", escape(author)));
+            }
+            text.push_str(&format!("\n{}", link(url, "Release notes and changelog")));
+            Rendered {
+                kind: AlertKind::Release,
+                env: None,
+                key: format!("release:{release_id}"),
+                text,
+            }
+        }
+    }
+}
+
+/// The outbox rows for one rendered event: one per chat that takes its
+/// kind and, when it names environments, its environment.
+pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
+    config
+        .chats
+        .iter()
+        .filter(|chat| chat.alerts.contains(&rendered.kind))
+        .filter(|chat| match (&chat.envs, &rendered.env) {
+            (Some(envs), Some(env)) => envs.contains(env),
+            _ => true,
+        })
+        .map(|chat| NewAlert {
+            dedup_key: format!("{}@{}", rendered.key, chat.id),
+            kind: rendered.kind,
+            env: rendered.env.clone(),
+            chat: chat.id,
+            thread_id: chat.thread_id,
+            text: rendered.text.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

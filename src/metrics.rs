@@ -1,0 +1,115 @@
+//! Prometheus metrics: counters the service, alerts and webhook code bump,
+//! rendered as text on `GET /metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    pub command: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    pub event: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabels {
+    pub outcome: String,
+}
+
+/// Every metric the bot exports.
+pub struct Metrics {
+    registry: Registry,
+    pub commands: Family<CommandLabels, Counter>,
+    pub webhooks: Family<WebhookLabels, Counter>,
+    pub alerts: Family<AlertLabels, Counter>,
+    pub outbox_pending: Gauge,
+    pub outbox_failed: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("aletheia");
+        let commands = Family::<CommandLabels, Counter>::default();
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        let alerts = Family::<AlertLabels, Counter>::default();
+        let outbox_pending = Gauge::default();
+        let outbox_failed = Gauge::default();
+        registry.register(
+            "commands",
+            "Chat commands received, by command and outcome",
+            commands.clone(),
+        );
+        registry.register(
+            "webhook_events",
+            "GitHub webhook deliveries, by event and outcome (accepted, duplicate, rejected)",
+            webhooks.clone(),
+        );
+        registry.register(
+            "alerts",
+            "Alert deliveries, by outcome (queued, delivered, retried, failed)",
+            alerts.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Alerts waiting in the outbox",
+            outbox_pending.clone(),
+        );
+        registry.register(
+            "outbox_failed",
+            "Alerts that could not be delivered within the retry budget",
+            outbox_failed.clone(),
+        );
+        Self {
+            registry,
+            commands,
+            webhooks,
+            alerts,
+            outbox_pending,
+            outbox_failed,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn command(&self, command: &str, outcome: &str) {
+        self.commands
+            .get_or_create(&CommandLabels {
+                command: command.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn webhook(&self, event: &str, outcome: &str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                event: event.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn alert(&self, outcome: &str, n: u64) {
+        self.alerts
+            .get_or_create(&AlertLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

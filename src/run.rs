@@ -1,0 +1,149 @@
+//! Wiring for `aletheia-bot run`: builds the clients, starts the HTTP
+//! server, the outbox worker and the Telegram dispatcher, and stops them
+//! all on SIGINT or SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use teloxide::dispatching::Dispatcher;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::adapters::ecs::Ecs;
+use crate::adapters::github::GitHub;
+use crate::adapters::telegram::{self, TgBot};
+use crate::alerts::{Deliverer, RetryPolicy};
+use crate::config::{Config, Secrets};
+use crate::metrics::Metrics;
+use crate::service::App;
+use crate::store::{Store, redact_url};
+
+/// Runs the bot until a signal stops it.
+pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
+    let url = config.database_url();
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&url)))?;
+    tracing::info!(database = %redact_url(&url), "store ready");
+    let github = GitHub::connect(&config.github, &secrets.github)
+        .await
+        .context("setting up the GitHub client")?;
+    let ecs = Ecs::connect(&config.aws).await;
+    let bot = telegram::build(&config.telegram, &secrets.telegram_token)
+        .map_err(anyhow::Error::msg)
+        .context("setting up the Telegram client")?;
+    let metrics = Arc::new(Metrics::default());
+    let outbox = Arc::new(Notify::new());
+    let config = Arc::new(config);
+    let app = Arc::new(App {
+        config: config.clone(),
+        store: store.clone(),
+        github,
+        ecs,
+        metrics: metrics.clone(),
+        outbox: outbox.clone(),
+        webhook_secret: secrets.webhook_secret.clone(),
+    });
+    let stop = CancellationToken::new();
+    spawn_signal_listener(stop.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "http server listening");
+    let http = tokio::spawn(
+        axum::serve(listener, crate::http::router(app.clone()))
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .into_future(),
+    );
+
+    let deliverer = Deliverer {
+        store: store.clone(),
+        bot: bot.clone(),
+        metrics,
+        policy: RetryPolicy::from(&config.alerts),
+        wakeup: outbox,
+    };
+    let delivery = tokio::spawn(deliverer.run(stop.clone()));
+
+    if wait_for_telegram(&bot, &stop).await {
+        if let Err(e) = telegram::set_commands(&bot).await {
+            tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
+        }
+        let polling = Polling::builder(bot.clone())
+            .timeout(Duration::from_secs(u64::from(config.telegram.poll_timeout_secs)))
+            .delete_webhook()
+            .await
+            .build();
+        let mut dispatcher = Dispatcher::builder(bot, crate::telegram::schema())
+            .dependencies(dptree::deps![app.clone()])
+            .default_handler(|_| async {})
+            .error_handler(LoggingErrorHandler::with_custom_text("handling an update failed"))
+            .build();
+        let shutdown = dispatcher.shutdown_token();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            stopper.cancelled().await;
+            if let Ok(done) = shutdown.shutdown() {
+                done.await;
+            }
+        });
+        tracing::info!("telegram: polling for updates");
+        dispatcher
+            .try_dispatch_with_listener(
+                polling,
+                LoggingErrorHandler::with_custom_text("getUpdates failed"),
+            )
+            .await
+            .context("starting the dispatcher")?;
+    }
+    stop.cancel();
+    let _ = delivery.await;
+    let _ = http.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits until Telegram answers getMe (backing off while it does not), or
+/// until asked to stop. The HTTP server and alert delivery keep running
+/// meanwhile. Returns false when stopped first.
+async fn wait_for_telegram(bot: &TgBot, stop: &CancellationToken) -> bool {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match bot.get_me().await {
+            Ok(me) => {
+                tracing::info!(username = %me.username(), "telegram: connected");
+                return true;
+            }
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "telegram: getMe failed"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return false,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn spawn_signal_listener(stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("stopping");
+        stop.cancel();
+    });
+}

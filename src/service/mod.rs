@@ -1,0 +1,181 @@
+//! The service: the one place where state changes. It takes a command or
+//! an event, asks the policy, writes the change with its audit line and
+//! alerts in one transaction, then calls out.
+
+mod status;
+mod webhook;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::adapters::ecs::Ecs;
+use crate::adapters::github::GitHub;
+use crate::alerts::format::escape;
+use crate::config::Config;
+use crate::domain::{
+    self, Access, COMMANDS, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
+};
+use crate::metrics::Metrics;
+use crate::store::{AuditEntry, Store};
+
+pub use status::{EnvStatus, StatusReport, render_status};
+pub use webhook::{WebhookOutcome, WebhookRequest};
+
+/// Everything a handler needs, shared across the bot.
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub github: GitHub,
+    pub ecs: Ecs,
+    pub metrics: Arc<Metrics>,
+    /// Rung when alerts are enqueued, so delivery starts at once.
+    pub outbox: Arc<Notify>,
+    /// The webhook secret (from `GITHUB_WEBHOOK_SECRET`).
+    pub webhook_secret: crate::config::Secret,
+}
+
+/// A chat message, as the Telegram front hands it over.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub chat: ChatId,
+    /// A one-to-one chat with the bot.
+    pub private: bool,
+    pub user: UserId,
+    /// How Telegram names the sender (for `/whoami` of a stranger).
+    pub user_display: String,
+    pub text: String,
+    /// The bot's own username, to accept `/cmd@ThisBot` only.
+    pub bot_username: Option<String>,
+}
+
+/// The answer to a message, in Telegram HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub html: String,
+}
+
+impl Reply {
+    fn new(html: String) -> Self {
+        Self { html }
+    }
+}
+
+impl App {
+    /// Handles one chat message: `None` when it is not a command for us.
+    /// Every command, refusal and answer is audited.
+    pub async fn handle_message(&self, msg: &Incoming) -> Option<Reply> {
+        let envs: Vec<Env> = self.config.environments.keys().cloned().collect();
+        let ctx = ParseContext {
+            bot_username: msg.bot_username.as_deref(),
+            envs: &envs,
+            allow_pre_release: false,
+        };
+        let parsed = domain::parse(&msg.text, &ctx)?;
+        let chat_kind = if self.config.chat(msg.chat).is_some() {
+            ChatKind::Configured
+        } else if msg.private {
+            ChatKind::Private
+        } else {
+            ChatKind::Unknown
+        };
+        let roles = self.config.user(msg.user).map(|u| u.roles.as_slice());
+        let name = match &parsed {
+            Ok(command) => command.name(),
+            Err(_) => "invalid",
+        };
+        let access = domain::access(parsed.as_ref().ok(), msg.chat, chat_kind, msg.user, roles);
+        let (outcome, reply) = match (access, parsed) {
+            (Access::Refused(refusal), _) => (
+                format!("refused:{}", refusal.code()),
+                Reply::new(escape(&refusal.message())),
+            ),
+            (Access::Allowed, Err(error)) => ("invalid".to_owned(), self.usage_error(&error)),
+            (Access::Allowed, Ok(command)) => self.run(&command, msg).await,
+        };
+        self.metrics.command(name, outcome.split(':').next().unwrap_or(&outcome));
+        let entry = AuditEntry {
+            actor: Some(msg.user),
+            chat: Some(msg.chat),
+            action: format!("command:/{name}"),
+            outcome,
+            operation: None,
+            detail: crate::alerts::format::clip(msg.text.trim(), 200),
+        };
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = %e, action = %entry.action, "audit log write failed");
+        }
+        Some(reply)
+    }
+
+    fn usage_error(&self, error: &ParseError) -> Reply {
+        Reply::new(format!("❌ {}", escape(&error.message())))
+    }
+
+    async fn run(&self, command: &Command, msg: &Incoming) -> (String, Reply) {
+        match command {
+            Command::Help => ("answered".into(), Reply::new(help_text())),
+            Command::WhoAmI => ("answered".into(), Reply::new(self.whoami(msg))),
+            Command::Status { env } => {
+                let report = self.status(env.as_ref()).await;
+                ("answered".into(), Reply::new(render_status(&report)))
+            }
+            Command::Release { .. } | Command::Deploy { .. } | Command::Rollback { .. } => (
+                "unavailable".into(),
+                Reply::new(format!(
+                    "🚧 /{} is not available in this version of the bot yet. \
+                     Use the GitHub Actions workflow meanwhile.",
+                    command.name()
+                )),
+            ),
+        }
+    }
+
+    fn whoami(&self, msg: &Incoming) -> String {
+        let mut text = format!(
+            "👤 {}\nTelegram id: <code>{}</code>",
+            escape(&msg.user_display),
+            msg.user
+        );
+        match self.config.user(msg.user) {
+            Some(user) => {
+                let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+                text.push_str(&format!(
+                    "\nKnown as {}; roles: {}",
+                    escape(&user.name),
+                    if roles.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        roles.join(", ")
+                    }
+                ));
+            }
+            None => text.push_str(&format!(
+                "\nNot in bot.toml. To be let in, ask a senior to add to [[users]]:\n<code>id = {}</code>",
+                msg.user
+            )),
+        }
+        if !msg.private {
+            let state = if self.config.chat(msg.chat).is_some() {
+                "configured"
+            } else {
+                "not configured"
+            };
+            text.push_str(&format!("\nThis chat: <code>{}</code> ({state})", msg.chat));
+        }
+        text
+    }
+}
+
+/// `/help`: every command with its usage, as the parser knows them.
+pub fn help_text() -> String {
+    let mut text = String::from("<b>aletheia-bot</b> runs the release process from this chat.\n");
+    for c in COMMANDS {
+        text.push_str(&format!("\n<code>{}</code> — {}", escape(c.usage), escape(c.description)));
+    }
+    text.push_str("\n\nVersions are semver (1.2.3 or v1.2.3). Environments come from bot.toml.");
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+//! `/status`: what runs where (ECS), the latest release and main's CI
+//! (GitHub), pending operations and locks (store). Each source fails on its
+//! own line; the command itself never fails.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::App;
+use crate::adapters::ecs::{ServiceState, image_tag};
+use crate::adapters::github::{CiState, CiVerdict, Release};
+use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
+use crate::domain::{Env, OperationState, UserId, Version};
+use crate::store::{LockRow, OperationRow};
+
+/// How long `/status` waits for any one source.
+const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `/status` shows, gathered.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub now: DateTime<Utc>,
+    pub repo: String,
+    pub repo_url: String,
+    pub git_ref: String,
+    pub release: Result<Option<Release>, String>,
+    pub ci: Result<CiState, String>,
+    pub envs: Vec<EnvStatus>,
+    /// Store problems (the store could not be read).
+    pub store_error: Option<String>,
+    /// Alerts that could not be delivered.
+    pub failed_alerts: i64,
+}
+
+/// One environment's lines.
+#[derive(Debug, Clone)]
+pub struct EnvStatus {
+    pub env: Env,
+    pub service: Result<ServiceState, String>,
+    pub lock: Option<(LockRow, String)>,
+    /// Live operations, with the requester's name.
+    pub operations: Vec<(OperationRow, String)>,
+}
+
+async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+    match tokio::time::timeout(SOURCE_TIMEOUT, fut).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {}s", SOURCE_TIMEOUT.as_secs())),
+    }
+}
+
+impl App {
+    fn user_name(&self, id: i64) -> String {
+        self.config
+            .user(UserId(id))
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("user {id}"))
+    }
+
+    /// Gathers the report, all sources at once.
+    pub async fn status(&self, only: Option<&Env>) -> StatusReport {
+        let envs: Vec<(&Env, &crate::config::EnvironmentConfig)> = self
+            .config
+            .environments
+            .iter()
+            .filter(|(env, _)| only.is_none_or(|o| o == *env))
+            .collect();
+        let services = futures::future::join_all(
+            envs.iter()
+                .map(|(_, cfg)| within(self.ecs.service_state(cfg))),
+        );
+        let release = within(self.github.latest_release());
+        let ci = within(self.github.ci_state());
+        let store = async {
+            let ops = self.store.live_operations().await?;
+            let locks = self.store.active_locks().await?;
+            let outbox = self.store.outbox_stats().await?;
+            Ok::<_, crate::store::StoreError>((ops, locks, outbox))
+        };
+        let (services, release, ci, store) = tokio::join!(services, release, ci, store);
+        let (ops, locks, failed_alerts, store_error) = match store {
+            Ok((ops, locks, outbox)) => (ops, locks, outbox.failed, None),
+            Err(e) => {
+                tracing::error!(error = %e, "status: store unreadable");
+                (vec![], vec![], 0, Some("store unreadable; see the bot's log".to_owned()))
+            }
+        };
+        let envs = envs
+            .into_iter()
+            .zip(services)
+            .map(|((env, _), service)| EnvStatus {
+                env: env.clone(),
+                service,
+                lock: locks
+                    .iter()
+                    .find(|l| l.env == env.as_str())
+                    .map(|l| (l.clone(), self.user_name(l.locked_by))),
+                operations: ops
+                    .iter()
+                    .filter(|o| o.env.as_deref() == Some(env.as_str()))
+                    .map(|o| (o.clone(), self.user_name(o.requested_by)))
+                    .collect(),
+            })
+            .collect();
+        StatusReport {
+            now: Utc::now(),
+            repo: self.github.full_name(),
+            repo_url: self.github.html_url(),
+            git_ref: self.github.git_ref().to_owned(),
+            release,
+            ci,
+            envs,
+            store_error,
+            failed_alerts,
+        }
+    }
+}
+
+/// The version an image runs: its tag read as a version, else the tag
+/// itself, marked.
+fn version_of(image: Option<&str>) -> String {
+    match image.map(|i| (i, image_tag(i))) {
+        None => "no image for the configured container".to_owned(),
+        Some((_, Some(tag))) => match Version::from_tag(tag) {
+            Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
+            None => format!("<b>{}</b> (not a release tag)", escape(tag)),
+        },
+        Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
+    }
+}
+
+fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
+    let Some(primary) = s.primary() else {
+        return ("⚠️ no deployment".into(), format!("{}/{} tasks", s.running, s.desired));
+    };
+    let version = version_of(primary.image.as_deref());
+    let older: Vec<&str> = s
+        .deployments
+        .iter()
+        .filter(|d| d.status != "PRIMARY")
+        .filter_map(|d| d.image.as_deref())
+        .collect();
+    let rollout = primary.rollout_state.as_deref().unwrap_or("");
+    let (emoji, head) = if rollout == "FAILED" {
+        ("❌", format!("{version} rollout failed"))
+    } else if !older.is_empty() {
+        let from: Vec<String> = older.iter().map(|i| version_of(Some(i))).collect();
+        ("🔄", format!("{} → {version}", from.join(", ")))
+    } else if rollout == "IN_PROGRESS" {
+        ("🔄", version)
+    } else if s.desired == 0 {
+        ("⏸", format!("{version} (scaled to zero)"))
+    } else if s.running < s.desired {
+        ("⚠️", version)
+    } else {
+        ("✅", version)
+    };
+    let mut detail = format!("{}/{} tasks", s.running, s.desired);
+    if s.pending > 0 {
+        detail.push_str(&format!(" ({} pending)", s.pending));
+    }
+    if primary.failed_tasks > 0 {
+        detail.push_str(&format!(" · {} failed tasks", primary.failed_tasks));
+    }
+    if !rollout.is_empty() {
+        detail.push_str(&format!(" · rollout {}", rollout.to_lowercase().replace('_', " ")));
+    }
+    if let Some(at) = primary.created_at {
+        detail.push_str(&format!(" · since {} ({})", utc(at), ago(at, now)));
+    }
+    if rollout == "FAILED"
+        && let Some(reason) = &primary.rollout_reason
+    {
+        detail.push_str(&format!("\n   {}", escape(&clip(reason, 200))));
+    }
+    (format!("{emoji} {head}"), detail)
+}
+
+fn ci_line(ci: &Result<CiState, String>, git_ref: &str) -> String {
+    let git_ref = escape(git_ref);
+    match ci {
+        Err(e) => format!("⚠️ {git_ref} CI: GitHub error: {}", escape(&clip(e, 200))),
+        Ok(state) => {
+            let sha = state
+                .sha
+                .as_deref()
+                .map(|s| format!(" · <code>{}</code>", escape(&s.chars().take(7).collect::<String>())))
+                .unwrap_or_default();
+            let names = |n: &[String]| escape(&clip(&n.join(", "), 200));
+            match &state.verdict {
+                CiVerdict::Green { total } => format!("✅ {git_ref} CI: green ({total} checks){sha}"),
+                CiVerdict::Pending { names: n } => format!("⏳ {git_ref} CI: running: {}{sha}", names(n)),
+                CiVerdict::Failing { names: n } => format!("❌ {git_ref} CI: failing: {}{sha}", names(n)),
+                CiVerdict::NoChecks => format!("⚪ {git_ref} CI: no checks reported{sha}"),
+            }
+        }
+    }
+}
+
+fn release_line(release: &Result<Option<Release>, String>, now: DateTime<Utc>) -> String {
+    match release {
+        Err(e) => format!("⚠️ Latest release: GitHub error: {}", escape(&clip(e, 200))),
+        Ok(None) => "📦 Latest release: none yet".to_owned(),
+        Ok(Some(r)) => {
+            let when = r
+                .published_at
+                .map(|at| format!(" · {}", ago(at, now)))
+                .unwrap_or_default();
+            format!("📦 Latest release: {}{when}", link(&r.html_url, &r.tag_name))
+        }
+    }
+}
+
+/// Renders the report as one compact HTML message.
+pub fn render_status(r: &StatusReport) -> String {
+    let mut out = format!("<b>Status</b> · {}\n", link(&r.repo_url, &r.repo));
+    out.push_str(&release_line(&r.release, r.now));
+    out.push('\n');
+    out.push_str(&ci_line(&r.ci, &r.git_ref));
+    out.push('\n');
+    for e in &r.envs {
+        out.push('\n');
+        let env = escape(e.env.as_str());
+        match &e.service {
+            Ok(s) => {
+                let (head, detail) = service_lines(s, r.now);
+                out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
+            }
+            Err(err) => {
+                out.push_str(&format!("<b>{env}</b> ⚠️ ECS error: {}\n", escape(&clip(err, 200))));
+            }
+        }
+        if let Some((lock, who)) = &e.lock {
+            let until = lock
+                .expires_at
+                .map(|t| format!(" until {}", utc(from_ms(t))))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "   🔒 locked by {}: {}{until}\n",
+                escape(who),
+                escape(&clip(&lock.reason, 100))
+            ));
+        }
+        for (op, who) in &e.operations {
+            let state = OperationState::parse(&op.state)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| op.state.clone());
+            out.push_str(&format!(
+                "   ⏳ #{} {} {} · {state} · {} · {}\n",
+                op.id,
+                escape(&op.kind),
+                escape(&op.version),
+                escape(who),
+                ago(from_ms(op.created_at), r.now)
+            ));
+        }
+    }
+    if let Some(e) = &r.store_error {
+        out.push_str(&format!("\n⚠️ {}\n", escape(e)));
+    }
+    if r.failed_alerts > 0 {
+        out.push_str(&format!(
+            "\n⚠️ {} alert(s) could not be delivered; see /metrics and the log.\n",
+            r.failed_alerts
+        ));
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! GitHub webhook deliveries, once verified by the HTTP layer: stored once
+//! per delivery id with their audit line and alerts, in one transaction.
+
+use serde::Deserialize;
+
+use super::App;
+use crate::alerts::{self, Event};
+use crate::store::{AuditEntry, Delivery, Recorded, StoreError};
+
+/// A delivery whose signature the HTTP layer has checked.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    pub delivery_id: String,
+    pub event: String,
+    pub body: String,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Accepted,
+    Duplicate,
+    /// Signed, but not JSON we can read.
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    action: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReleasePayload {
+    release: ReleaseBody,
+}
+
+#[derive(Deserialize)]
+struct ReleaseBody {
+    id: u64,
+    tag_name: String,
+    name: Option<String>,
+    html_url: String,
+    draft: Option<bool>,
+    author: Option<Login>,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    login: String,
+}
+
+/// The alert-worthy event a delivery carries, if any.
+fn event_of(event: &str, action: Option<&str>, body: &str) -> Result<Option<Event>, String> {
+    match (event, action) {
+        ("release", Some("published")) => {
+            let p: ReleasePayload = serde_json::from_str(body).map_err(|e| e.to_string())?;
+            if p.release.draft == Some(true) {
+                return Ok(None);
+            }
+            Ok(Some(Event::ReleasePublished {
+                release_id: p.release.id,
+                tag: p.release.tag_name,
+                name: p.release.name,
+                url: p.release.html_url,
+                author: p.release.author.map(|a| a.login),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl App {
+    /// Stores a verified delivery (once) with its alerts.
+    pub async fn accept_webhook(&self, req: WebhookRequest) -> Result<WebhookOutcome, StoreError> {
+        let envelope: Envelope = match serde_json::from_str(&req.body) {
+            Ok(e) => e,
+            Err(e) => return Ok(WebhookOutcome::Malformed(e.to_string())),
+        };
+        let event = match event_of(&req.event, envelope.action.as_deref(), &req.body) {
+            Ok(e) => e,
+            Err(e) => return Ok(WebhookOutcome::Malformed(e)),
+        };
+        let alerts = event
+            .as_ref()
+            .map(|e| alerts::route(&self.config, &alerts::render(e)))
+            .unwrap_or_default();
+        let action = envelope.action.clone();
+        let audit = AuditEntry {
+            actor: None,
+            chat: None,
+            action: format!("webhook:{}", req.event),
+            outcome: "stored".into(),
+            operation: None,
+            detail: format!(
+                "delivery {}{}",
+                req.delivery_id,
+                action.as_deref().map(|a| format!(" action {a}")).unwrap_or_default()
+            ),
+        };
+        let delivery = Delivery {
+            id: req.delivery_id,
+            event: req.event,
+            action,
+            payload: req.body,
+        };
+        let recorded = self.store.record_delivery(&delivery, &audit, &alerts).await?;
+        Ok(match recorded {
+            Recorded::New => {
+                if !alerts.is_empty() {
+                    self.metrics.alert("queued", alerts.len() as u64);
+                    self.outbox.notify_one();
+                }
+                WebhookOutcome::Accepted
+            }
+            Recorded::Duplicate => WebhookOutcome::Duplicate,
+        })
+    }
+}

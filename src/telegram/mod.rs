@@ -1,0 +1,56 @@
+//! The Telegram front: the dptree handler tree that turns updates into
+//! service calls and sends the answers. Handlers translate and delegate;
+//! the decisions are the service's.
+
+use std::sync::Arc;
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{Me, ParseMode, ReplyParameters};
+
+use crate::adapters::telegram::TgBot;
+use crate::domain::{ChatId, UserId};
+use crate::service::{App, Incoming};
+
+/// The handler tree.
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    Update::filter_message()
+        .filter_map(incoming)
+        .endpoint(on_command)
+}
+
+/// A text message from a person, as the service wants it.
+fn incoming(msg: Message, me: Me) -> Option<Incoming> {
+    let text = msg.text()?;
+    if !text.trim_start().starts_with('/') {
+        return None;
+    }
+    let from = msg.from.as_ref().filter(|u| !u.is_bot)?;
+    let display = match &from.username {
+        Some(username) => format!("{} (@{username})", from.full_name()),
+        None => from.full_name(),
+    };
+    Some(Incoming {
+        chat: ChatId(msg.chat.id.0),
+        private: msg.chat.is_private(),
+        user: UserId(i64::try_from(from.id.0).ok()?),
+        user_display: display,
+        text: text.to_owned(),
+        bot_username: me.user.username.clone(),
+    })
+}
+
+async fn on_command(bot: TgBot, msg: Message, incoming: Incoming, app: Arc<App>) -> anyhow::Result<()> {
+    let Some(reply) = app.handle_message(&incoming).await else {
+        return Ok(());
+    };
+    let mut request = bot
+        .send_message(msg.chat.id, reply.html)
+        .parse_mode(ParseMode::Html)
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+    if let Some(thread) = msg.thread_id {
+        request = request.message_thread_id(thread);
+    }
+    request.await?;
+    Ok(())
+}
