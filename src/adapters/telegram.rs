@@ -93,7 +93,7 @@ pub async fn send_html(
 pub async fn set_commands(bot: &TgBot) -> Result<(), RequestError> {
     let commands: Vec<BotCommand> = COMMANDS
         .iter()
-        .filter(|c| c.in_menu)
+        .filter(|c| c.available)
         .map(|c| BotCommand::new(c.name, c.description))
         .collect();
     bot.set_my_commands(commands).await?;

@@ -44,8 +44,9 @@ pub struct CommandSpec {
     pub name: &'static str,
     pub usage: &'static str,
     pub description: &'static str,
-    /// Shown in Telegram's command menu (`setMyCommands`).
-    pub in_menu: bool,
+    /// Available in this version: shown in `/help` and in Telegram's
+    /// command menu (`setMyCommands`).
+    pub available: bool,
 }
 
 /// Every command the parser knows, in the order `/help` lists them.
@@ -54,37 +55,37 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "status",
         usage: "/status [env]",
         description: "What runs where: version, tasks, rollout, release, CI",
-        in_menu: true,
+        available: true,
     },
     CommandSpec {
         name: "release",
         usage: "/release <version> <patch|minor|major>",
         description: "Cut a release",
-        in_menu: false,
+        available: false,
     },
     CommandSpec {
         name: "deploy",
         usage: "/deploy <env> <version>",
         description: "Deploy a released version",
-        in_menu: false,
+        available: false,
     },
     CommandSpec {
         name: "rollback",
         usage: "/rollback <env> <version>",
         description: "Roll an environment back",
-        in_menu: false,
+        available: false,
     },
     CommandSpec {
         name: "whoami",
         usage: "/whoami",
         description: "Your Telegram id and roles",
-        in_menu: true,
+        available: true,
     },
     CommandSpec {
         name: "help",
         usage: "/help",
         description: "The commands and how to use them",
-        in_menu: true,
+        available: true,
     },
 ];
 

@@ -170,7 +170,7 @@ impl App {
 /// `/help`: every command with its usage, as the parser knows them.
 pub fn help_text() -> String {
     let mut text = String::from("<b>aletheia-bot</b> runs the release process from this chat.\n");
-    for c in COMMANDS {
+    for c in COMMANDS.iter().filter(|c| c.available) {
         text.push_str(&format!("\n<code>{}</code> — {}", escape(c.usage), escape(c.description)));
     }
     text.push_str("\n\nVersions are semver (1.2.3 or v1.2.3). Environments come from bot.toml.");

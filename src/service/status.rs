@@ -162,7 +162,7 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
     if primary.failed_tasks > 0 {
         detail.push_str(&format!(" · {} failed tasks", primary.failed_tasks));
     }
-    if !rollout.is_empty() {
+    if !rollout.is_empty() && rollout != "FAILED" {
         detail.push_str(&format!(" · rollout {}", rollout.to_lowercase().replace('_', " ")));
     }
     if let Some(at) = primary.created_at {
@@ -218,8 +218,8 @@ pub fn render_status(r: &StatusReport) -> String {
     out.push('\n');
     out.push_str(&ci_line(&r.ci, &r.git_ref));
     out.push('\n');
+    out.push('\n');
     for e in &r.envs {
-        out.push('\n');
         let env = escape(e.env.as_str());
         match &e.service {
             Ok(s) => {

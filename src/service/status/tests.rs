@@ -1,0 +1,128 @@
+use super::*;
+use crate::adapters::ecs::DeploymentState;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn deployment(status: &str, image: &str, rollout: &str, created: &str) -> DeploymentState {
+    DeploymentState {
+        status: status.into(),
+        task_definition: format!("arn:aws:ecs:eu-west-1:1:task-definition/api:{}", image.len()),
+        image: Some(image.into()),
+        rollout_state: Some(rollout.into()),
+        rollout_reason: None,
+        created_at: Some(at(created)),
+        running: 2,
+        desired: 2,
+        failed_tasks: 0,
+    }
+}
+
+fn service(running: i32, desired: i32, deployments: Vec<DeploymentState>) -> ServiceState {
+    ServiceState {
+        status: "ACTIVE".into(),
+        running,
+        desired,
+        pending: desired - running,
+        deployments,
+    }
+}
+
+fn report(envs: Vec<EnvStatus>) -> StatusReport {
+    StatusReport {
+        now: at("2026-11-25T14:00:00Z"),
+        repo: "mindburn-labs/aletheia".into(),
+        repo_url: "https://github.com/mindburn-labs/aletheia".into(),
+        git_ref: "main".into(),
+        release: Ok(Some(Release {
+            tag_name: "v1.3.0".into(),
+            name: None,
+            html_url: "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0".into(),
+            published_at: Some(at("2026-11-23T09:30:00Z")),
+        })),
+        ci: Ok(CiState {
+            sha: Some("3f9c2ab41d".into()),
+            verdict: CiVerdict::Green { total: 4 },
+        }),
+        envs,
+        store_error: None,
+        failed_alerts: 0,
+    }
+}
+
+fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
+    EnvStatus {
+        env: Env::parse(name).unwrap(),
+        service,
+        lock: None,
+        operations: vec![],
+    }
+}
+
+#[test]
+fn all_is_well() {
+    let r = report(vec![
+        env("dev", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:1.3.0", "COMPLETED", "2026-11-25T10:41:00Z")]))),
+        env("staging", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:v1.3.0", "COMPLETED", "2026-11-24T16:00:00Z")]))),
+        env("prod", Ok(service(4, 4, vec![deployment("PRIMARY", "repo/api:1.2.2", "COMPLETED", "2026-11-20T08:00:00Z")]))),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
+}
+
+#[test]
+fn rollout_in_progress_failed_and_errors() {
+    let mut failed = deployment("PRIMARY", "repo/api:1.3.0", "FAILED", "2026-11-25T13:50:00Z");
+    failed.rollout_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
+    failed.failed_tasks = 3;
+    let mut r = report(vec![
+        env(
+            "dev",
+            Ok(service(1, 2, vec![
+                deployment("PRIMARY", "repo/api:1.3.0", "IN_PROGRESS", "2026-11-25T13:55:00Z"),
+                deployment("ACTIVE", "repo/api:1.2.2", "COMPLETED", "2026-11-20T08:00:00Z"),
+            ])),
+        ),
+        env("staging", Ok(service(0, 2, vec![failed]))),
+        env("prod", Err("ClusterNotFoundException: Cluster not found.".into())),
+    ]);
+    r.envs[2].lock = Some((
+        LockRow {
+            env: "prod".into(),
+            locked_by: 100000002,
+            reason: "incident <42>".into(),
+            locked_at: 0,
+            expires_at: Some(at("2026-11-25T18:00:00Z").timestamp_millis()),
+        },
+        "Bob".into(),
+    ));
+    r.envs[2].operations = vec![(
+        OperationRow {
+            id: 12,
+            kind: "deploy".into(),
+            env: Some("prod".into()),
+            version: "1.3.0".into(),
+            state: "awaiting_approval".into(),
+            requested_by: 100000001,
+            created_at: at("2026-11-25T13:57:00Z").timestamp_millis(),
+            expires_at: None,
+        },
+        "Alice".into(),
+    )];
+    r.release = Err("GitHub unreachable: connection refused".into());
+    r.ci = Ok(CiState {
+        sha: Some("3f9c2ab41d".into()),
+        verdict: CiVerdict::Failing { names: vec!["test".into(), "lint".into()] },
+    });
+    r.failed_alerts = 2;
+    insta::assert_snapshot!(render_status(&r));
+}
+
+#[test]
+fn odd_images() {
+    let r = report(vec![
+        env("dev", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:latest", "COMPLETED", "2026-11-25T10:41:00Z")]))),
+        env("staging", Ok(service(0, 0, vec![deployment("PRIMARY", "repo/api@sha256:abcdef", "COMPLETED", "2026-11-25T10:41:00Z")]))),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
+}
