@@ -1,0 +1,342 @@
+//! Scenario tests: the real bot, driven through the fake Telegram and
+//! GitHub servers and moto's ECS, in the users' words.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::github::{self, post_signed_webhook, post_webhook, release_published};
+use crate::support::telegram::Fault;
+use crate::support::*;
+
+#[tokio::test]
+async fn alice_asks_status_and_reads_what_really_runs() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.start_bot().await;
+
+    let answer = world.say(TEAM_CHAT, &ALICE, "/status").await;
+
+    assert_eq!(answer.parse_mode.as_deref(), Some("HTML"));
+    let text = answer.text;
+    assert!(text.contains("📦 Latest release: <a href=\"https://github.com/mindburn-labs/aletheia/releases/tag/v1.2.3\">v1.2.3</a>"), "{text}");
+    assert!(text.contains("✅ main CI: green (2 checks) · <code>3f9c2ab</code>"), "{text}");
+    // What runs comes from the service's task definition, not from the
+    // newest registered revision: prod has 1.2.3 registered but runs 1.2.2.
+    assert!(text.contains("<b>dev</b> ✅ <b>1.2.3</b>\n   2/2 tasks · rollout completed · since "), "{text}");
+    assert!(text.contains("<b>staging</b> ✅ <b>1.2.3</b>"), "{text}");
+    assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>\n   2/2 tasks"), "{text}");
+    world.tg.assert_all_read();
+
+    let audit = world.store().await.recent_audit(10).await.unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!((last.action.as_str(), last.outcome.as_str()), ("command:/status", "answered"));
+    assert_eq!(last.actor, Some(ALICE.id));
+    assert_eq!(last.chat_id, Some(TEAM_CHAT));
+}
+
+#[tokio::test]
+async fn status_of_one_env_addressed_to_the_bot_by_name() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.start_bot().await;
+
+    let text = world.say(TEAM_CHAT, &BOB, "/status@AletheiaTestBot prod").await.text;
+    assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>"), "{text}");
+    assert!(!text.contains("<b>dev</b>") && !text.contains("<b>staging</b>"), "{text}");
+
+    // A command addressed to another bot in the same group is not ours.
+    world.tg.user_says(TEAM_CHAT, BOB.id, BOB.name, "/status@SomeOtherBot");
+    let text = world.say(TEAM_CHAT, &BOB, "/status qa").await.text;
+    assert_eq!(text, "❌ Unknown environment &quot;qa&quot;. Known: dev, staging, prod.\nUsage: /status [env]");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_broken_source_is_one_line_not_a_failed_command() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.fail("/repos/mindburn-labs/aletheia/releases", 502);
+    // staging's cluster does not exist: the config names one nobody made.
+    world
+        .ecs
+        .delete_service()
+        .cluster(world.cluster("staging"))
+        .service("aletheia-api")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    world.start_bot().await;
+
+    let text = world.say(TEAM_CHAT, &ALICE, "/status").await.text;
+    assert!(text.contains("⚠️ Latest release: GitHub error: GitHub answered 502"), "{text}");
+    assert!(text.contains("✅ main CI: green"), "{text}");
+    assert!(text.contains("<b>dev</b> ✅ <b>1.2.3</b>"), "{text}");
+    assert!(text.contains("<b>staging</b> ⚠️ ECS error: "), "{text}");
+    assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>"), "{text}");
+}
+
+#[tokio::test]
+async fn whoami_tells_members_and_strangers_their_id() {
+    let mut world = World::new().await;
+    world.start_bot().await;
+
+    let text = world.say(BOB.id, &BOB, "/whoami").await.text;
+    assert_eq!(text, "👤 Bob\nTelegram id: <code>100000002</code>\nKnown as Bob; roles: senior, developer");
+
+    // A newcomer learns the line a senior must add for them.
+    let text = world.say(MALLORY.id, &MALLORY, "/whoami").await.text;
+    assert_eq!(
+        text,
+        "👤 Mallory\nTelegram id: <code>666000666</code>\nNot in bot.toml. To be let in, ask a senior to add to [[users]]:\n<code>id = 666000666</code>"
+    );
+
+    // In a group it also names the chat, for [[chats]].
+    let text = world.say(STRANGER_CHAT, &ALICE, "/whoami").await.text;
+    assert!(text.ends_with("This chat: <code>-1009999999999</code> (not configured)"), "{text}");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn help_and_the_command_menu() {
+    let mut world = World::new().await;
+    world.start_bot().await;
+
+    let menu = world.tg.wait_for_call("setMyCommands").await;
+    let names: Vec<&str> = menu.body["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["status", "whoami", "help"]);
+
+    let text = world.say(TEAM_CHAT, &CAROL, "/help").await.text;
+    assert!(text.contains("<code>/status [env]</code> — What runs where"), "{text}");
+    assert!(text.contains("<code>/whoami</code>"), "{text}");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn strangers_and_their_chats_are_refused_and_audited() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.start_bot().await;
+
+    // Bob is a senior, but this group is not one of the bot's chats.
+    let text = world.say(STRANGER_CHAT, &BOB, "/status").await.text;
+    assert_eq!(
+        text,
+        "⛔ This chat (id -1009999999999) is not allowed to use this bot. Ask a senior to add it to [[chats]] in bot.toml."
+    );
+    // Mallory is in the team chat but not in [[users]].
+    let text = world.say(TEAM_CHAT, &MALLORY, "/status").await.text;
+    assert!(text.starts_with("⛔ You are not on this bot's list of users. Your Telegram id is 666000666"), "{text}");
+    // Nor may she learn the usage of commands by getting them wrong.
+    let text = world.say(TEAM_CHAT, &MALLORY, "/deploy prod").await.text;
+    assert!(text.starts_with("⛔ You are not on this bot's list of users."), "{text}");
+    // Nor may she use the bot in private.
+    let text = world.say(MALLORY.id, &MALLORY, "/status").await.text;
+    assert!(text.starts_with("⛔ You are not on this bot's list of users."), "{text}");
+    world.tg.assert_all_read();
+
+    // Nothing was asked of ECS or GitHub on their behalf.
+    assert!(world.gh.requests().is_empty(), "{:?}", world.gh.requests());
+
+    let audit = world.store().await.recent_audit(10).await.unwrap();
+    let outcomes: Vec<(Option<i64>, &str, &str)> = audit
+        .iter()
+        .map(|a| (a.actor, a.action.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Some(BOB.id), "command:/status", "refused:chat_not_allowed"),
+            (Some(MALLORY.id), "command:/status", "refused:unknown_user"),
+            (Some(MALLORY.id), "command:/invalid", "refused:unknown_user"),
+            (Some(MALLORY.id), "command:/status", "refused:unknown_user"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn malformed_commands_get_usage_and_change_nothing() {
+    let mut world = World::new().await;
+    world.start_bot().await;
+
+    let cases = [
+        ("/frobnicate", "❌ Unknown command /frobnicate. /help lists what I can do."),
+        ("/status prod now", "❌ Too many arguments.\nUsage: /status [env]"),
+        (
+            "/deploy prod 1.2",
+            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy &lt;env&gt; &lt;version&gt;",
+        ),
+        (
+            "/release 1.3.0 huge",
+            "❌ &quot;huge&quot; is not a release type (patch, minor or major).\nUsage: /release &lt;version&gt; &lt;patch|minor|major&gt;",
+        ),
+    ];
+    for (typed, expected) in cases {
+        let answer = world.say(TEAM_CHAT, &ALICE, typed).await;
+        assert_eq!(answer.text, expected, "{typed}");
+    }
+    world.tg.assert_all_read();
+    assert!(world.gh.dispatches().is_empty());
+}
+
+#[tokio::test]
+async fn forged_and_replayed_webhooks_are_refused_and_a_real_one_alerts_the_team() {
+    let mut world = World::new().await;
+    world.start_bot().await;
+    let url = world.bot_url();
+    let payload = release_published(7, "v1.3.0");
+
+    // No signature, a wrong secret, a signature of another body.
+    let unsigned = post_webhook(&url, "release", "d-1", &payload, None).await;
+    assert_eq!(unsigned.status(), 401);
+    let body = serde_json::to_vec(&payload).unwrap();
+    let forged = post_webhook(&url, "release", "d-1", &payload, Some(github::signature("guess", &body))).await;
+    assert_eq!(forged.status(), 401);
+    let other = post_webhook(&url, "release", "d-1", &payload, Some(github::signature(github::WEBHOOK_SECRET, b"{}"))).await;
+    assert_eq!(other.status(), 401);
+    let store = world.store().await;
+    assert_eq!(store.delivery_count().await.unwrap(), 0, "nothing stored from a forgery");
+    assert!(store.all_alerts().await.unwrap().is_empty());
+
+    // The real delivery: stored, and the team chat (only) hears of it.
+    let real = post_signed_webhook(&url, "release", "d-1", &payload).await;
+    assert_eq!(real.status(), 202);
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        alert.text,
+        "📦 <b>Release v1.3.0</b> created by github-actions[bot]\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0\">Release notes and changelog</a>"
+    );
+
+    // Replayed, byte for byte: accepted as a duplicate, changes nothing.
+    let replay = post_signed_webhook(&url, "release", "d-1", &payload).await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(store.delivery_count().await.unwrap(), 1);
+    assert_eq!(store.all_alerts().await.unwrap().len(), 1);
+
+    // Signed garbage is refused without being stored.
+    let garbage = post_webhook(&url, "release", "d-2", &json!("not an object"), Some(github::signature(github::WEBHOOK_SECRET, b"\"not an object\""))).await;
+    assert_eq!(garbage.status(), 400);
+    assert_eq!(store.delivery_count().await.unwrap(), 1);
+
+    let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="rejected"} 4"#), "{metrics}");
+    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="accepted"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="duplicate"} 1"#), "{metrics}");
+    eventually(Duration::from_secs(10), "the delivered alert in /metrics", || async {
+        reqwest::get(format!("{url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"aletheia_alerts_total{outcome="delivered"} 1"#)
+    })
+    .await;
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn an_alert_survives_telegram_failing_and_is_posted_once() {
+    let mut world = World::new().await;
+    world.start_bot().await;
+    world.tg.fail_next("sendMessage", 2, Fault::ServerError);
+    world.tg.fail_next("sendMessage", 1, Fault::RetryAfter(1));
+
+    let real = post_signed_webhook(&world.bot_url(), "release", "d-9", &release_published(9, "v1.4.0")).await;
+    assert_eq!(real.status(), 202);
+
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert!(alert.text.starts_with("📦 <b>Release v1.4.0</b>"), "{}", alert.text);
+    assert_eq!(world.tg.calls("sendMessage").len(), 4, "two 500s, one 429, one success");
+    let store = world.store().await;
+    eventually(Duration::from_secs(10), "the outbox row marked sent", || async {
+        store.all_alerts().await.unwrap()[0].state == "sent"
+    })
+    .await;
+    let row = &store.all_alerts().await.unwrap()[0];
+    assert_eq!(row.attempts, 3, "the 429 is not counted as an attempt");
+    assert_eq!(row.message_id, Some(alert.message_id));
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn check_accepts_the_shipped_config_and_names_a_typo() {
+    let world = World::new().await;
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/bot.toml");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"))
+        .args(["--config", shipped, "check"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
+
+    let typo = world.dir.path().join("typo.toml");
+    let text = std::fs::read_to_string(shipped)
+        .unwrap()
+        .replace("requires_verified_in", "requires_verifed_in");
+    std::fs::write(&typo, text).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"))
+        .arg("--config")
+        .arg(&typo)
+        .arg("check")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("environments.prod.approval.requires_verifed_in: unknown field `requires_verifed_in`"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn check_online_probes_each_service_and_says_what_is_wrong() {
+    let world = World::new().await;
+    world.seed().await;
+    let out = world.cli(&["check", "--online"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("✅ Telegram: getMe answered: @AletheiaTestBot"), "{stdout}");
+    assert!(stdout.contains("✅ GitHub repository: mindburn-labs/aletheia"), "{stdout}");
+    assert!(stdout.contains("✅ GitHub workflow deploy (deploy.yml): Deploy"), "{stdout}");
+    assert!(stdout.contains(&format!("✅ ECS prod ({}/aletheia-api): container api runs 1.2.2", world.cluster("prod"))), "{stdout}");
+
+    world.gh.disable_workflow("rollback.yml");
+    world.gh.remove_workflow("release.yml");
+    world
+        .ecs
+        .delete_service()
+        .cluster(world.cluster("dev"))
+        .service("aletheia-api")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let out = world.cli(&["check", "--online"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("❌ GitHub workflow release (release.yml): not found"), "{stdout}");
+    assert!(stdout.contains("❌ GitHub workflow rollback (rollback.yml): state is disabled_manually (not active)"), "{stdout}");
+    assert!(stdout.contains(&format!("❌ ECS dev ({}/aletheia-api): ", world.cluster("dev"))), "{stdout}");
+    assert!(stdout.contains("✅ ECS prod"), "{stdout}");
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database_file() {
+    let world = World::new().await;
+    let out = world.cli(&["migrate"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(world.dir.path().join("bot.db").exists());
+    // Twice is harmless.
+    let out = world.cli(&["migrate"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

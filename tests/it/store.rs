@@ -1,0 +1,144 @@
+//! The store against both backends: a fresh SQLite file and a fresh
+//! PostgreSQL schema (127.0.0.1:5432, user postgres, database test) per test.
+
+use aletheia_bot::domain::{AlertKind, ChatId, Env, UserId};
+use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store};
+
+const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A fresh, migrated store of each backend.
+async fn stores() -> Vec<(Store, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let pg_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| PG_BASE.to_owned());
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&pg_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {pg_url}: {e} (run the README's test command)"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let sep = if pg_url.contains('?') { '&' } else { '?' };
+    let pg = Store::open(&format!("{pg_url}{sep}options=-csearch_path%3D{schema}"))
+        .await
+        .unwrap();
+    assert_eq!(pg.backend(), Backend::Postgres);
+    vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
+}
+
+fn alert(key: &str, chat: i64) -> NewAlert {
+    NewAlert {
+        dedup_key: format!("{key}@{chat}"),
+        kind: AlertKind::Release,
+        env: Some(Env::parse("prod").unwrap()),
+        chat: ChatId(chat),
+        thread_id: Some(7),
+        text: format!("<b>{key}</b>"),
+    }
+}
+
+fn audit(action: &str) -> AuditEntry {
+    AuditEntry {
+        actor: Some(UserId(1)),
+        chat: Some(ChatId(-5)),
+        action: action.into(),
+        outcome: "answered".into(),
+        operation: None,
+        detail: "/status".into(),
+    }
+}
+
+#[tokio::test]
+async fn both_backends_reach_the_same_schema() {
+    let stores = stores().await;
+    let sqlite = stores[0].0.schema().await.unwrap();
+    let pg = stores[1].0.schema().await.unwrap();
+    assert!(sqlite.iter().any(|(t, c)| t == "alert_outbox" && c == "dedup_key"));
+    for table in ["operations", "approvals", "audit_log", "alert_outbox", "webhook_deliveries", "env_locks", "dialogues"] {
+        assert!(sqlite.iter().any(|(t, _)| t == table), "sqlite lacks {table}");
+    }
+    assert_eq!(sqlite, pg);
+    // Migrating again is a no-op.
+    for (store, _) in &stores {
+        store.migrate().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn audit_log_keeps_order() {
+    for (store, _dir) in stores().await {
+        for action in ["a", "b", "c"] {
+            store.audit(&audit(action)).await.unwrap();
+        }
+        let rows = store.recent_audit(2).await.unwrap();
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["b", "c"], "{:?}", store.backend());
+        assert_eq!(rows[0].actor, Some(1));
+        assert_eq!(rows[0].chat_id, Some(-5));
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
+    for (store, _dir) in stores().await {
+        let delivery = Delivery {
+            id: "abc-1".into(),
+            event: "release".into(),
+            action: Some("published".into()),
+            payload: "{}".into(),
+        };
+        let alerts = [alert("release:1", -1), alert("release:1", -2)];
+        let first = store.record_delivery(&delivery, &audit("webhook:release"), &alerts).await.unwrap();
+        let again = store.record_delivery(&delivery, &audit("webhook:release"), &alerts).await.unwrap();
+        assert_eq!((first, again), (Recorded::New, Recorded::Duplicate), "{:?}", store.backend());
+        assert_eq!(store.delivery_count().await.unwrap(), 1);
+        assert_eq!(store.all_alerts().await.unwrap().len(), 2);
+        assert_eq!(store.recent_audit(10).await.unwrap().len(), 1, "the duplicate left no audit line");
+    }
+}
+
+#[tokio::test]
+async fn outbox_deduplicates_and_tracks_delivery() {
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        assert_eq!(store.enqueue_alerts(&[alert("x", -1), alert("y", -1)]).await.unwrap(), 2);
+        assert_eq!(store.enqueue_alerts(&[alert("x", -1)]).await.unwrap(), 0, "{backend:?}: same key twice");
+
+        let due = store.due_alerts(10).await.unwrap();
+        let keys: Vec<&str> = due.iter().map(|a| a.dedup_key.as_str()).collect();
+        assert_eq!(keys, ["x@-1", "y@-1"], "{backend:?}: oldest first");
+        assert_eq!(due[0].thread_id, Some(7));
+        assert_eq!(due[0].env.as_deref(), Some("prod"));
+
+        store.alert_sent(due[0].id, 555).await.unwrap();
+        // y fails once, to be retried far in the future: not due now.
+        let later = aletheia_bot::store::now_ms() + 3_600_000;
+        store.alert_attempt_failed(due[1].id, "HTTP 502", later, false).await.unwrap();
+        assert!(store.due_alerts(10).await.unwrap().is_empty(), "{backend:?}");
+        assert_eq!(store.next_alert_due().await.unwrap(), Some(later));
+
+        let stats = store.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.sent, stats.failed), (1, 1, 0), "{backend:?}");
+
+        store.alert_attempt_failed(due[1].id, "HTTP 502", later, true).await.unwrap();
+        let stats = store.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.sent, stats.failed), (0, 1, 1), "{backend:?}");
+        let rows = store.all_alerts().await.unwrap();
+        assert_eq!(rows[0].message_id, Some(555));
+        assert_eq!(rows[1].attempts, 2);
+        assert_eq!(rows[1].last_error.as_deref(), Some("HTTP 502"));
+        assert_eq!(store.next_alert_due().await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_a_clear_error() {
+    let err = Store::connect("mysql://x").await.err().unwrap();
+    assert_eq!(err.to_string(), "database URL must start with sqlite: or postgres:, got \"mysql://x\"");
+    let err = Store::connect("postgres://u:hunter2@127.0.0.1:1/db").await.err().unwrap();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}

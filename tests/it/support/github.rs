@@ -1,0 +1,297 @@
+//! A fake GitHub REST API on 127.0.0.1: one repository with releases, CI
+//! results on its branch, workflows; records dispatches; can be told to
+//! fail a route; signs and posts webhooks like GitHub does.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+pub const TOKEN: &str = "ghp_TESTtoken";
+pub const OWNER: &str = "mindburn-labs";
+pub const REPO: &str = "aletheia";
+pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
+
+#[derive(Default)]
+struct Inner {
+    releases: Vec<Value>,
+    check_runs: Vec<Value>,
+    statuses: Vec<Value>,
+    workflows: HashMap<String, Value>,
+    dispatches: Vec<(String, Value)>,
+    /// Route prefix → status to answer instead.
+    failing: Vec<(String, u16)>,
+    requests: Vec<String>,
+}
+
+pub struct FakeGithub {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeGithub {
+    pub async fn start() -> Self {
+        let mut inner = Inner::default();
+        for (id, file, name) in [
+            (1, "release.yml", "Release"),
+            (2, "deploy.yml", "Deploy"),
+            (3, "rollback.yml", "Rollback"),
+        ] {
+            inner.workflows.insert(
+                file.to_owned(),
+                json!({"id": id, "name": name, "path": format!(".github/workflows/{file}"), "state": "active"}),
+            );
+        }
+        let inner = Arc::new(Mutex::new(inner));
+        let app = Router::new()
+            .route("/repos/{owner}/{repo}", get(repository))
+            .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
+            .route("/repos/{owner}/{repo}/commits/{git_ref}/check-runs", get(check_runs))
+            .route("/repos/{owner}/{repo}/commits/{git_ref}/status", get(combined_status))
+            .route("/repos/{owner}/{repo}/actions/workflows/{file}", get(workflow))
+            .route("/repos/{owner}/{repo}/actions/workflows/{file}/dispatches", post(dispatch))
+            .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            addr,
+            inner,
+            _server: server,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Publishes a release (newest last).
+    pub fn add_release(&self, tag: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        let id = inner.releases.len() as u64 + 1;
+        inner.releases.push(json!({
+            "id": id,
+            "tag_name": tag,
+            "name": tag,
+            "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
+            "draft": false,
+            "prerelease": false,
+            "published_at": chrono::Utc::now().to_rfc3339(),
+        }));
+    }
+
+    /// Adds a check run on the branch head.
+    pub fn add_check_run(&self, name: &str, status: &str, conclusion: Option<&str>) {
+        self.inner.lock().unwrap().check_runs.push(json!({
+            "id": 1, "name": name, "status": status, "conclusion": conclusion,
+            "head_sha": "3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3"
+        }));
+    }
+
+    pub fn disable_workflow(&self, file: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(w) = inner.workflows.get_mut(file) {
+            w["state"] = json!("disabled_manually");
+        }
+    }
+
+    pub fn remove_workflow(&self, file: &str) {
+        self.inner.lock().unwrap().workflows.remove(file);
+    }
+
+    /// Requests whose path starts with `prefix` answer `status`.
+    pub fn fail(&self, prefix: &str, status: u16) {
+        self.inner
+            .lock()
+            .unwrap()
+            .failing
+            .push((prefix.to_owned(), status));
+    }
+
+    pub fn dispatches(&self) -> Vec<(String, Value)> {
+        self.inner.lock().unwrap().dispatches.clone()
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+}
+
+/// Checks the token like GitHub does and applies injected failures.
+async fn gate(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let auth = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})),
+        )
+            .into_response();
+    }
+    let failing = {
+        let mut inner = inner.lock().unwrap();
+        inner.requests.push(path.clone());
+        inner
+            .failing
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, status)| *status)
+    };
+    if let Some(status) = failing {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!({"message": "Server Error", "documentation_url": "https://docs.github.com/rest"})),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})),
+    )
+        .into_response()
+}
+
+fn our_repo(owner: &str, repo: &str) -> bool {
+    owner == OWNER && repo == REPO
+}
+
+async fn repository(Path((owner, repo)): Path<(String, String)>) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    axum::Json(json!({"id": 1, "full_name": format!("{OWNER}/{REPO}"), "default_branch": "main"})).into_response()
+}
+
+async fn latest_release(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo)): Path<(String, String)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    match inner.releases.last() {
+        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
+        _ => not_found(),
+    }
+}
+
+async fn check_runs(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo, _git_ref)): Path<(String, String, String)>,
+) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    let inner = inner.lock().unwrap();
+    axum::Json(json!({"total_count": inner.check_runs.len(), "check_runs": inner.check_runs})).into_response()
+}
+
+async fn combined_status(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo, _git_ref)): Path<(String, String, String)>,
+) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    let inner = inner.lock().unwrap();
+    // GitHub says "pending" when there are no statuses at all.
+    let state = if inner.statuses.is_empty() { "pending" } else { "success" };
+    axum::Json(json!({
+        "state": state,
+        "sha": "3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3",
+        "total_count": inner.statuses.len(),
+        "statuses": inner.statuses
+    }))
+    .into_response()
+}
+
+async fn workflow(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo, file)): Path<(String, String, String)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    match inner.workflows.get(&file) {
+        Some(w) if our_repo(&owner, &repo) => axum::Json(w.clone()).into_response(),
+        _ => not_found(),
+    }
+}
+
+async fn dispatch(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, file)): Path<(String, String, String)>,
+    body: axum::Json<Value>,
+) -> Response {
+    inner.lock().unwrap().dispatches.push((file, body.0));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The `X-Hub-Signature-256` GitHub computes.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Posts a webhook delivery to the bot as GitHub does.
+pub async fn post_webhook(
+    bot_url: &str,
+    event: &str,
+    delivery: &str,
+    payload: &Value,
+    signature_header: Option<String>,
+) -> reqwest::Response {
+    let body = serde_json::to_vec(payload).unwrap();
+    let mut request = reqwest::Client::new()
+        .post(format!("{bot_url}/github/webhook"))
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("user-agent", "GitHub-Hookshot/test");
+    if let Some(sig) = signature_header {
+        request = request.header("x-hub-signature-256", sig);
+    }
+    request.body(body).send().await.unwrap()
+}
+
+/// Like [`post_webhook`], signed with the right secret.
+pub async fn post_signed_webhook(bot_url: &str, event: &str, delivery: &str, payload: &Value) -> reqwest::Response {
+    let body = serde_json::to_vec(payload).unwrap();
+    post_webhook(bot_url, event, delivery, payload, Some(signature(WEBHOOK_SECRET, &body))).await
+}
+
+pub fn release_published(id: u64, tag: &str) -> Value {
+    json!({
+        "action": "published",
+        "release": {
+            "id": id,
+            "tag_name": tag,
+            "name": tag,
+            "draft": false,
+            "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
+            "author": {"login": "github-actions[bot]"}
+        },
+        "repository": {"full_name": format!("{OWNER}/{REPO}")}
+    })
+}

@@ -1,0 +1,306 @@
+//! The test world: fake Telegram and GitHub servers, moto for ECS, and the
+//! real `aletheia-bot` binary started against them with its own database.
+
+pub mod github;
+pub mod moto;
+pub mod telegram;
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use aletheia_bot::store::Store;
+use tokio::sync::Notify;
+
+use github::FakeGithub;
+use telegram::FakeTelegram;
+
+pub const TEAM_CHAT: i64 = -1001000000001;
+pub const ONCALL_CHAT: i64 = -1001000000002;
+pub const STRANGER_CHAT: i64 = -1009999999999;
+
+pub struct Person {
+    pub id: i64,
+    pub name: &'static str,
+}
+
+pub const ALICE: Person = Person { id: 100000001, name: "Alice" }; // developer
+pub const BOB: Person = Person { id: 100000002, name: "Bob" }; // senior, developer
+pub const CAROL: Person = Person { id: 100000003, name: "Carol" }; // qa
+pub const MALLORY: Person = Person { id: 666000666, name: "Mallory" }; // nobody
+
+/// Waits until `check` returns something, re-checking whenever `changed`
+/// is notified (and every 50 ms, for changes nobody announces).
+pub async fn wait_until<T>(
+    changed: &Notify,
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let notified = changed.notified();
+        if let Some(value) = check() {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+    }
+}
+
+/// Polls an async condition until it holds, or panics after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Everything a scenario runs in.
+pub struct World {
+    // Dropped first: the bot stops (and shows its log) before the
+    // directory holding that log and its database goes.
+    bot: Option<BotProcess>,
+    pub tg: FakeTelegram,
+    pub gh: FakeGithub,
+    pub ecs: aws_sdk_ecs::Client,
+    /// Unique per world: the ECS cluster names start with it.
+    pub prefix: String,
+    pub dir: tempfile::TempDir,
+    pub http_port: u16,
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let tg = FakeTelegram::start().await;
+        let gh = FakeGithub::start().await;
+        let ecs = moto::client().await;
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let http_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            tg,
+            gh,
+            ecs,
+            prefix,
+            dir: tempfile::tempdir().unwrap(),
+            http_port,
+            bot: None,
+        }
+    }
+
+    pub fn cluster(&self, env: &str) -> String {
+        format!("{}-{env}", self.prefix)
+    }
+
+    /// The Aletheia world of the README: dev and staging run 1.2.3, prod
+    /// runs 1.2.2 with 1.2.3 registered but not deployed; both releases are
+    /// published and main's CI is green.
+    pub async fn seed(&self) {
+        let images = ["repo/aletheia:1.2.2", "repo/aletheia:1.2.3"];
+        for (env, running) in [("dev", "repo/aletheia:1.2.3"), ("staging", "repo/aletheia:1.2.3"), ("prod", "repo/aletheia:1.2.2")] {
+            moto::seed_service(
+                &self.ecs,
+                &self.cluster(env),
+                "aletheia-api",
+                &format!("{}-{env}-api", self.prefix),
+                &images,
+                running,
+                moto::RUNNING,
+            )
+            .await;
+        }
+        self.gh.add_release("v1.2.2");
+        self.gh.add_release("v1.2.3");
+        self.gh.add_check_run("test", "completed", Some("success"));
+        self.gh.add_check_run("lint", "completed", Some("success"));
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("bot.toml")
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("bot.db").display())
+    }
+
+    pub fn bot_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The config the bot runs with, pointing at this world.
+    pub fn config_text(&self) -> String {
+        let mut text = format!(
+            r#"
+[server]
+listen = "127.0.0.1:{port}"
+
+[telegram]
+api_url = "{tg}"
+poll_timeout_secs = 1
+
+[github]
+owner = "{owner}"
+repo = "{repo}"
+api_url = "{gh}"
+timeout = "5s"
+[github.workflows.release]
+file = "release.yml"
+[github.workflows.deploy]
+file = "deploy.yml"
+[github.workflows.rollback]
+file = "rollback.yml"
+
+[aws]
+region = "{region}"
+endpoint_url = "{moto}"
+
+[alerts]
+backoff = "50ms"
+max_backoff = "200ms"
+max_attempts = 4
+"#,
+            port = self.http_port,
+            tg = self.tg.url(),
+            gh = self.gh.url(),
+            owner = github::OWNER,
+            repo = github::REPO,
+            region = moto::REGION,
+            moto = moto::url(),
+        );
+        for env in ["dev", "staging", "prod"] {
+            text.push_str(&format!(
+                "\n[environments.{env}]\ncluster = \"{}\"\nservice = \"aletheia-api\"\ncontainer = \"api\"\n",
+                self.cluster(env)
+            ));
+        }
+        text.push_str(
+            r#"
+[environments.staging.approval]
+approvers = ["qa"]
+approvals = 1
+
+[environments.prod.approval]
+approvers = ["senior"]
+approvals = 1
+requires_verified_in = "staging"
+
+[[chats]]
+id = -1001000000001
+name = "team"
+alerts = ["release", "deployment", "rollback", "failure", "health", "approval"]
+
+[[chats]]
+id = -1001000000002
+name = "oncall"
+alerts = ["failure", "health"]
+envs = ["prod"]
+
+[[users]]
+id = 100000001
+name = "Alice"
+roles = ["developer"]
+
+[[users]]
+id = 100000002
+name = "Bob"
+roles = ["senior", "developer"]
+
+[[users]]
+id = 100000003
+name = "Carol"
+roles = ["qa"]
+"#,
+        );
+        text
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        std::fs::write(self.config_path(), self.config_text()).unwrap();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"));
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("RUST_LOG", "info,aletheia_bot=debug")
+            .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
+            .env("GITHUB_TOKEN", github::TOKEN)
+            .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("DATABASE_URL", self.database_url());
+        cmd
+    }
+
+    /// Runs a one-shot CLI command (`check`, `migrate`) to completion.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .unwrap()
+    }
+
+    /// Starts the bot and waits until it serves HTTP and polls Telegram.
+    pub async fn start_bot(&mut self) {
+        let log_path = self.dir.path().join("bot.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = self
+            .command(&["run"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.bot = Some(BotProcess { child, log_path });
+        let health = format!("{}/healthz", self.bot_url());
+        eventually(Duration::from_secs(30), "the bot's /healthz", || async {
+            reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        self.tg.wait_for_call("getUpdates").await;
+    }
+
+    /// The bot's database, opened beside the running bot (WAL allows it).
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.database_url()).await.unwrap()
+    }
+
+    /// A person types in a chat; returns the bot's answer there.
+    pub async fn say(&self, chat: i64, who: &Person, text: &str) -> telegram::Sent {
+        self.tg.user_says(chat, who.id, who.name, text);
+        self.tg.next_message(chat).await
+    }
+}
+
+struct BotProcess {
+    child: tokio::process::Child,
+    log_path: PathBuf,
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() || std::env::var_os("SHOW_BOT_LOG").is_some() {
+            let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+            eprintln!("----- bot log -----\n{log}\n-------------------");
+        }
+    }
+}

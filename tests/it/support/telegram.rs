@@ -1,0 +1,388 @@
+//! A fake Telegram Bot API on 127.0.0.1: serves `getUpdates` from updates a
+//! test injects, records every call, answers `sendMessage` like Telegram
+//! does, enforces Telegram's rate limits and can be told to fail.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use super::wait_until;
+
+pub const TOKEN: &str = "123456:TEST-telegram-token";
+pub const BOT_USERNAME: &str = "AletheiaTestBot";
+pub const BOT_ID: i64 = 123456;
+
+/// A call the bot made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+}
+
+/// A message the bot sent (or edited).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message_id: i64,
+    pub chat_id: i64,
+    pub thread_id: Option<i64>,
+    pub text: String,
+    pub parse_mode: Option<String>,
+    pub reply_to: Option<i64>,
+}
+
+/// A failure to inject.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// HTTP 500 with an error body.
+    ServerError,
+    /// HTTP 429 with `retry_after` seconds.
+    RetryAfter(u32),
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    calls: Vec<Call>,
+    sent: Vec<Sent>,
+    /// How far each chat's messages have been read by the test.
+    read: HashMap<i64, usize>,
+    faults: HashMap<String, VecDeque<Fault>>,
+    /// Send times, for the rate limits.
+    per_chat: HashMap<i64, VecDeque<Instant>>,
+    global: VecDeque<Instant>,
+    rate_limited: u64,
+}
+
+/// The fake server; dropping it stops it.
+pub struct FakeTelegram {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    inner: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+}
+
+impl FakeTelegram {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner {
+            next_update_id: 1,
+            next_message_id: 1000,
+            ..Inner::default()
+        }));
+        let changed = Arc::new(Notify::new());
+        let shared = Shared {
+            inner: inner.clone(),
+            changed: changed.clone(),
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", post(handle))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            addr,
+            inner,
+            changed,
+            _server: server,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn push_update(&self, make: impl FnOnce(i64, i64) -> Value) {
+        let mut inner = self.inner.lock().unwrap();
+        let update_id = inner.next_update_id;
+        inner.next_update_id += 1;
+        let message_id = inner.next_message_id;
+        inner.next_message_id += 1;
+        let update = make(update_id, message_id);
+        inner.updates.push_back(update);
+        drop(inner);
+        self.changed.notify_waiters();
+    }
+
+    /// A person types `text` in a chat. Group chats have negative ids;
+    /// a private chat's id is the user's.
+    pub fn user_says(&self, chat_id: i64, user_id: i64, first_name: &str, text: &str) {
+        let chat = if chat_id < 0 {
+            json!({"id": chat_id, "type": "supergroup", "title": format!("chat {chat_id}")})
+        } else {
+            json!({"id": chat_id, "type": "private", "first_name": first_name})
+        };
+        self.push_update(|update_id, message_id| {
+            json!({
+                "update_id": update_id,
+                "message": {
+                    "message_id": message_id,
+                    "date": chrono::Utc::now().timestamp(),
+                    "chat": chat,
+                    "from": {"id": user_id, "is_bot": false, "first_name": first_name},
+                    "text": text,
+                    "entities": [{"type": "bot_command", "offset": 0,
+                                  "length": text.split_whitespace().next().map_or(0, |w| w.encode_utf16().count())}]
+                }
+            })
+        });
+    }
+
+    /// The next `n` calls of `method` fail with `fault`.
+    pub fn fail_next(&self, method: &str, n: usize, fault: Fault) {
+        let mut inner = self.inner.lock().unwrap();
+        let queue = inner.faults.entry(method.to_ascii_lowercase()).or_default();
+        for _ in 0..n {
+            queue.push_back(fault);
+        }
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .cloned()
+            .collect()
+    }
+
+    pub fn sent_to(&self, chat_id: i64) -> Vec<Sent> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .sent
+            .iter()
+            .filter(|s| s.chat_id == chat_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn rate_limited(&self) -> u64 {
+        self.inner.lock().unwrap().rate_limited
+    }
+
+    /// Waits until a call of `method` has been made.
+    pub async fn wait_for_call(&self, method: &str) -> Call {
+        wait_until(&self.changed, Duration::from_secs(20), &format!("a {method} call"), || {
+            self.calls(method).into_iter().next()
+        })
+        .await
+    }
+
+    /// The next message to `chat_id` the test has not read yet.
+    pub async fn next_message(&self, chat_id: i64) -> Sent {
+        let sent = wait_until(
+            &self.changed,
+            Duration::from_secs(20),
+            &format!("a message to chat {chat_id}"),
+            || {
+                let inner = self.inner.lock().unwrap();
+                let read = inner.read.get(&chat_id).copied().unwrap_or(0);
+                inner
+                    .sent
+                    .iter()
+                    .filter(|s| s.chat_id == chat_id)
+                    .nth(read)
+                    .cloned()
+            },
+        )
+        .await;
+        *self.inner.lock().unwrap().read.entry(chat_id).or_default() += 1;
+        sent
+    }
+
+    /// Every message sent has been read by the test: nothing unexpected
+    /// was said.
+    pub fn assert_all_read(&self) {
+        let inner = self.inner.lock().unwrap();
+        let mut per_chat: HashMap<i64, usize> = HashMap::new();
+        for s in &inner.sent {
+            *per_chat.entry(s.chat_id).or_default() += 1;
+        }
+        for (chat, n) in per_chat {
+            let read = inner.read.get(&chat).copied().unwrap_or(0);
+            let unread: Vec<&str> = inner
+                .sent
+                .iter()
+                .filter(|s| s.chat_id == chat)
+                .skip(read)
+                .map(|s| s.text.as_str())
+                .collect();
+            assert_eq!(read, n, "unread messages to chat {chat}: {unread:#?}");
+        }
+    }
+}
+
+fn ok(result: Value) -> Response {
+    axum::Json(json!({"ok": true, "result": result})).into_response()
+}
+
+fn error(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Telegram's documented limits: about 1 message a second per chat
+/// (bursts allowed), 20 a minute per group, 30 a second in all.
+fn over_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
+    let now = Instant::now();
+    inner.global.retain(|t| now - *t < Duration::from_secs(1));
+    if inner.global.len() >= 30 {
+        return Some(1);
+    }
+    let times = inner.per_chat.entry(chat_id).or_default();
+    times.retain(|t| now - *t < Duration::from_secs(60));
+    let last_second = times.iter().filter(|t| now - **t < Duration::from_secs(1)).count();
+    if chat_id < 0 && times.len() >= 20 {
+        return Some(60 - times.front().map_or(0, |t| (now - *t).as_secs() as u32));
+    }
+    if last_second >= 3 {
+        return Some(1);
+    }
+    times.push_back(now);
+    inner.global.push_back(now);
+    None
+}
+
+async fn handle(
+    State(shared): State<Shared>,
+    Path((bot, method)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if bot != format!("bot{TOKEN}") {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+        );
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Bot API method names are case-insensitive (teloxide sends "GetMe").
+    let method = method.to_ascii_lowercase();
+    if method == "getupdates" {
+        return get_updates(&shared, &body).await;
+    }
+    let response = {
+        let mut inner = shared.inner.lock().unwrap();
+        inner.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+        });
+        match inner.faults.get_mut(&method).and_then(VecDeque::pop_front) {
+            Some(Fault::ServerError) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
+            ),
+            Some(Fault::RetryAfter(secs)) => error(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"ok": false, "error_code": 429,
+                       "description": format!("Too Many Requests: retry after {secs}"),
+                       "parameters": {"retry_after": secs}}),
+            ),
+            None => answer(&mut inner, &method, &body),
+        }
+    };
+    shared.changed.notify_waiters();
+    response
+}
+
+fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
+    match method {
+        "getme" => ok(json!({
+            "id": BOT_ID,
+            "is_bot": true,
+            "first_name": "Aletheia",
+            "username": BOT_USERNAME,
+            "can_join_groups": true,
+            "can_read_all_group_messages": false,
+            "supports_inline_queries": false,
+            "can_connect_to_business": false,
+            "has_main_web_app": false
+        })),
+        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "sendmessage" => {
+            let chat_id = body["chat_id"].as_i64().expect("chat_id");
+            if let Some(retry_after) = over_limit(inner, chat_id) {
+                inner.rate_limited += 1;
+                return error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"ok": false, "error_code": 429,
+                           "description": format!("Too Many Requests: retry after {retry_after}"),
+                           "parameters": {"retry_after": retry_after}}),
+                );
+            }
+            let message_id = inner.next_message_id;
+            inner.next_message_id += 1;
+            let text = body["text"].as_str().unwrap_or_default().to_owned();
+            inner.sent.push(Sent {
+                message_id,
+                chat_id,
+                thread_id: body["message_thread_id"].as_i64(),
+                text: text.clone(),
+                parse_mode: body["parse_mode"].as_str().map(str::to_owned),
+                reply_to: body["reply_parameters"]["message_id"].as_i64(),
+            });
+            let chat = if chat_id < 0 {
+                json!({"id": chat_id, "type": "supergroup", "title": "chat"})
+            } else {
+                json!({"id": chat_id, "type": "private", "first_name": "someone"})
+            };
+            ok(json!({
+                "message_id": message_id,
+                "date": chrono::Utc::now().timestamp(),
+                "chat": chat,
+                "from": {"id": BOT_ID, "is_bot": true, "first_name": "Aletheia", "username": BOT_USERNAME},
+                "text": text
+            }))
+        }
+        _ => ok(json!(true)),
+    }
+}
+
+async fn get_updates(shared: &Shared, body: &Value) -> Response {
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    // Hold the poll open like Telegram does, but not for long: tests stop
+    // bots, and a shorter hold only costs another request.
+    let hold = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0).min(1));
+    let deadline = tokio::time::Instant::now() + hold;
+    loop {
+        let notified = shared.changed.notified();
+        {
+            let mut inner = shared.inner.lock().unwrap();
+            inner.calls.push(Call {
+                method: "getupdates".into(),
+                body: body.clone(),
+            });
+            while inner
+                .updates
+                .front()
+                .is_some_and(|u| u["update_id"].as_i64().unwrap() < offset)
+            {
+                inner.updates.pop_front();
+            }
+            if !inner.updates.is_empty() {
+                let updates: Vec<Value> = inner.updates.iter().cloned().collect();
+                return ok(Value::Array(updates));
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return ok(json!([]));
+        }
+    }
+}
