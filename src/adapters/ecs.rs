@@ -23,6 +23,8 @@ pub struct Ecs {
 pub enum EcsError {
     #[error("service {service} not found in cluster {cluster}")]
     ServiceNotFound { cluster: String, service: String },
+    #[error("service {service} in cluster {cluster} is inactive (deleted)")]
+    ServiceInactive { cluster: String, service: String },
     #[error("{0}")]
     Api(String),
 }
@@ -120,6 +122,12 @@ impl Ecs {
                 service: env.service.clone(),
             });
         };
+        if service.status() == Some("INACTIVE") {
+            return Err(EcsError::ServiceInactive {
+                cluster: env.cluster.clone(),
+                service: env.service.clone(),
+            });
+        }
         let mut deployments: Vec<DeploymentState> = service
             .deployments()
             .iter()

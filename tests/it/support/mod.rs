@@ -235,7 +235,7 @@ roles = ["qa"]
             .args(args)
             .env_clear()
             .env("HOME", self.dir.path())
-            .env("RUST_LOG", "info,aletheia_bot=debug")
+            .env("RUST_LOG", std::env::var("BOT_RUST_LOG").unwrap_or_else(|_| "info,aletheia_bot=debug".into()))
             .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
             .env("GITHUB_TOKEN", github::TOKEN)
             .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)

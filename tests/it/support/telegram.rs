@@ -46,6 +46,8 @@ pub enum Fault {
     ServerError,
     /// HTTP 429 with `retry_after` seconds.
     RetryAfter(u32),
+    /// HTTP 200 with a body that is not JSON (a misbehaving proxy).
+    Garbage,
 }
 
 #[derive(Default)]
@@ -295,6 +297,7 @@ async fn handle(
                        "description": format!("Too Many Requests: retry after {secs}"),
                        "parameters": {"retry_after": secs}}),
             ),
+            Some(Fault::Garbage) => (StatusCode::OK, "<html>bad gateway</html>").into_response(),
             None => answer(&mut inner, &method, &body),
         }
     };
