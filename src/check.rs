@@ -50,7 +50,11 @@ pub async fn online(config: &Config, secrets: &Secrets) -> bool {
                 Ok(repo) => report(true, "GitHub repository", &repo.full_name),
                 Err(e) => {
                     all_ok = false;
-                    report(false, "GitHub repository", &format!("{}: {e}", github.full_name()))
+                    report(
+                        false,
+                        "GitHub repository",
+                        &format!("{}: {e}", github.full_name()),
+                    )
                 }
             };
             let workflows = &config.github.workflows;
@@ -87,7 +91,10 @@ pub async fn online(config: &Config, secrets: &Secrets) -> bool {
                 None => report(
                     false,
                     &what,
-                    &format!("no container named {:?} in the task definition", cfg.container),
+                    &format!(
+                        "no container named {:?} in the task definition",
+                        cfg.container
+                    ),
                 ),
             },
         };

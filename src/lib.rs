@@ -10,14 +10,14 @@
 //! - [`http`]: webhook, health and metrics server;
 //! - [`config`]: `bot.toml` and the secrets from the environment.
 
-pub mod config;
-pub mod domain;
-pub mod store;
 pub mod adapters;
 pub mod alerts;
 pub mod check;
+pub mod config;
+pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod run;
 pub mod service;
+pub mod store;
 pub mod telegram;

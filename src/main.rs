@@ -9,10 +9,19 @@ use aletheia_bot::{check, run};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "aletheia-bot", version, about = "Telegram ChatOps bot for the release process")]
+#[command(
+    name = "aletheia-bot",
+    version,
+    about = "Telegram ChatOps bot for the release process"
+)]
 struct Cli {
     /// The configuration file.
-    #[arg(long, global = true, default_value = "bot.toml", env = "ALETHEIA_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "bot.toml",
+        env = "ALETHEIA_CONFIG"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Action,

@@ -75,14 +75,18 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
         }
         let polling = Polling::builder(bot.clone())
-            .timeout(Duration::from_secs(u64::from(config.telegram.poll_timeout_secs)))
+            .timeout(Duration::from_secs(u64::from(
+                config.telegram.poll_timeout_secs,
+            )))
             .delete_webhook()
             .await
             .build();
         let mut dispatcher = Dispatcher::builder(bot, crate::telegram::schema())
             .dependencies(dptree::deps![app.clone()])
             .default_handler(|_| async {})
-            .error_handler(LoggingErrorHandler::with_custom_text("handling an update failed"))
+            .error_handler(LoggingErrorHandler::with_custom_text(
+                "handling an update failed",
+            ))
             .build();
         let shutdown = dispatcher.shutdown_token();
         let stopper = stop.clone();
@@ -132,13 +136,14 @@ async fn wait_for_telegram(bot: &TgBot, stop: &CancellationToken) -> bool {
 
 fn spawn_signal_listener(stop: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -11,11 +11,14 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{AwsConfig, EnvironmentConfig};
 
+/// (task definition ARN, container name) → that container's image.
+type ImageCache = HashMap<(String, String), Option<String>>;
+
 /// The ECS client, with a cache of task definitions (immutable by ARN).
 #[derive(Clone)]
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
-    images: Arc<Mutex<HashMap<(String, String), Option<String>>>>,
+    images: Arc<Mutex<ImageCache>>,
 }
 
 /// An ECS call that failed.
@@ -94,8 +97,8 @@ pub fn image_tag(image: &str) -> Option<&str> {
 impl Ecs {
     /// Builds the client for the configured region and endpoint.
     pub async fn connect(config: &AwsConfig) -> Self {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()));
         if let Some(endpoint) = &config.endpoint_url {
             loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
@@ -176,7 +179,11 @@ impl Ecs {
 
     /// The image of `container` in a task definition (cached: a task
     /// definition revision never changes).
-    pub async fn image(&self, task_definition: &str, container: &str) -> Result<Option<String>, EcsError> {
+    pub async fn image(
+        &self,
+        task_definition: &str,
+        container: &str,
+    ) -> Result<Option<String>, EcsError> {
         let key = (task_definition.to_owned(), container.to_owned());
         if let Some(image) = self.images.lock().expect("cache lock").get(&key) {
             return Ok(image.clone());
@@ -211,7 +218,10 @@ mod tests {
     #[test]
     fn tags_of_image_references() {
         let cases = [
-            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3", Some("1.2.3")),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3",
+                Some("1.2.3"),
+            ),
             ("ghcr.io/mindburn/aletheia:v1.2.2", Some("v1.2.2")),
             ("registry.local:5000/aletheia:1.0.0", Some("1.0.0")),
             ("registry.local:5000/aletheia", None),

@@ -334,7 +334,10 @@ mod tests {
     #[test]
     fn green_needs_every_check_passed() {
         let v = judge(
-            vec![run("test", "completed", Some("success")), run("lint", "completed", Some("skipped"))],
+            vec![
+                run("test", "completed", Some("success")),
+                run("lint", "completed", Some("skipped")),
+            ],
             &[("ci/deploy-preview", "success")],
         );
         assert_eq!(v, CiVerdict::Green { total: 3 });
@@ -343,18 +346,36 @@ mod tests {
     #[test]
     fn a_failure_anywhere_is_failing_even_while_others_run() {
         let v = judge(
-            vec![run("test", "in_progress", None), run("lint", "completed", Some("failure"))],
+            vec![
+                run("test", "in_progress", None),
+                run("lint", "completed", Some("failure")),
+            ],
             &[("legacy", "error")],
         );
-        assert_eq!(v, CiVerdict::Failing { names: vec!["lint".into(), "legacy".into()] });
+        assert_eq!(
+            v,
+            CiVerdict::Failing {
+                names: vec!["lint".into(), "legacy".into()]
+            }
+        );
         let v = judge(vec![run("test", "completed", Some("timed_out"))], &[]);
-        assert_eq!(v, CiVerdict::Failing { names: vec!["test".into()] });
+        assert_eq!(
+            v,
+            CiVerdict::Failing {
+                names: vec!["test".into()]
+            }
+        );
     }
 
     #[test]
     fn running_checks_are_pending() {
         let v = judge(vec![run("test", "queued", None)], &[("legacy", "success")]);
-        assert_eq!(v, CiVerdict::Pending { names: vec!["test".into()] });
+        assert_eq!(
+            v,
+            CiVerdict::Pending {
+                names: vec!["test".into()]
+            }
+        );
     }
 
     #[test]

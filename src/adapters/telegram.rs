@@ -22,7 +22,9 @@ pub type TgBot = Throttle<Bot>;
 pub fn build(config: &TelegramConfig, token: &Secret) -> Result<TgBot, String> {
     let client = teloxide::net::default_reqwest_settings()
         // Long polling holds a request open for the poll timeout; allow it.
-        .timeout(Duration::from_secs(u64::from(config.poll_timeout_secs) + 15))
+        .timeout(Duration::from_secs(
+            u64::from(config.poll_timeout_secs) + 15,
+        ))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
     let bot = Bot::with_client(token.expose(), client).set_api_url(config.api_url.clone());

@@ -99,7 +99,8 @@ impl Deliverer {
     async fn deliver_chat(&self, rows: Vec<OutboxRow>) {
         for row in rows {
             let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
-            let result = telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text).await;
+            let result =
+                telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text).await;
             if let Err(e) = self.record(&row, result).await {
                 tracing::warn!(alert = row.id, error = %e, "outbox: cannot record a delivery");
             }
@@ -125,7 +126,8 @@ impl Deliverer {
             }
             Err(e) => {
                 let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
-                let give_up = matches!(e, SendError::Permanent(_)) || attempt >= self.policy.max_attempts;
+                let give_up =
+                    matches!(e, SendError::Permanent(_)) || attempt >= self.policy.max_attempts;
                 let next = now_ms() + self.policy.delay(attempt).as_millis() as i64;
                 tracing::warn!(
                     alert = row.id,

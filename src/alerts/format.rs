@@ -72,12 +72,24 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(escape("<b>&\"x\"</b>"), "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;");
+        assert_eq!(
+            escape("<b>&\"x\"</b>"),
+            "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;"
+        );
     }
 
     #[test]
     fn spans_read_naturally() {
-        let cases = [(-5, "0s"), (45, "45s"), (60, "1m"), (3599, "59m"), (3600, "1h"), (3660, "1h 1m"), (86400, "1d"), (90000, "1d 1h")];
+        let cases = [
+            (-5, "0s"),
+            (45, "45s"),
+            (60, "1m"),
+            (3599, "59m"),
+            (3600, "1h"),
+            (3660, "1h 1m"),
+            (86400, "1d"),
+            (90000, "1d 1h"),
+        ];
         for (s, text) in cases {
             assert_eq!(span(s), text, "{s}");
         }

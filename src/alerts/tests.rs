@@ -36,13 +36,19 @@ fn routes_by_environment() {
         key: "x".into(),
         text: "t".into(),
     };
-    let chats: Vec<i64> = route(&config(), &rendered).iter().map(|a| a.chat.0).collect();
+    let chats: Vec<i64> = route(&config(), &rendered)
+        .iter()
+        .map(|a| a.chat.0)
+        .collect();
     // The on-call chat takes failures of prod only.
     assert_eq!(chats, [-1001000000001]);
     let rendered = Rendered {
         env: Some(Env::parse("prod").unwrap()),
         ..rendered
     };
-    let chats: Vec<i64> = route(&config(), &rendered).iter().map(|a| a.chat.0).collect();
+    let chats: Vec<i64> = route(&config(), &rendered)
+        .iter()
+        .map(|a| a.chat.0)
+        .collect();
     assert_eq!(chats, [-1001000000001, -1001000000002]);
 }

@@ -396,7 +396,11 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             parse_error(
-                if key == "." { "(top level)".into() } else { key },
+                if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
                 one_line(e.inner(), text),
             )
         })?;

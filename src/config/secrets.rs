@@ -60,10 +60,10 @@ impl Secrets {
     /// production; a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SecretsError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let telegram_token = get("TELEGRAM_BOT_TOKEN")
-            .ok_or(SecretsError::Missing("TELEGRAM_BOT_TOKEN"))?;
-        let webhook_secret = get("GITHUB_WEBHOOK_SECRET")
-            .ok_or(SecretsError::Missing("GITHUB_WEBHOOK_SECRET"))?;
+        let telegram_token =
+            get("TELEGRAM_BOT_TOKEN").ok_or(SecretsError::Missing("TELEGRAM_BOT_TOKEN"))?;
+        let webhook_secret =
+            get("GITHUB_WEBHOOK_SECRET").ok_or(SecretsError::Missing("GITHUB_WEBHOOK_SECRET"))?;
         let github = match (
             get("GITHUB_TOKEN"),
             get("GITHUB_APP_ID"),
@@ -120,14 +120,20 @@ mod tests {
     #[test]
     fn missing_secrets_are_named() {
         let err = Secrets::from_lookup(lookup(&[("GITHUB_TOKEN", "x")])).unwrap_err();
-        assert_eq!(err.to_string(), "environment variable TELEGRAM_BOT_TOKEN is not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable TELEGRAM_BOT_TOKEN is not set"
+        );
         let err = Secrets::from_lookup(lookup(&[
             ("TELEGRAM_BOT_TOKEN", "t"),
             ("GITHUB_WEBHOOK_SECRET", "w"),
             ("GITHUB_APP_ID", "12"),
         ]))
         .unwrap_err();
-        assert_eq!(err.to_string(), "environment variable GITHUB_APP_PRIVATE_KEY is not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable GITHUB_APP_PRIVATE_KEY is not set"
+        );
         let err = Secrets::from_lookup(lookup(&[
             ("TELEGRAM_BOT_TOKEN", "t"),
             ("GITHUB_WEBHOOK_SECRET", "w"),

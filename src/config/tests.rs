@@ -7,7 +7,9 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 }
 
 fn error(text: &str) -> String {
-    parse(text).expect_err("config should be refused").to_string()
+    parse(text)
+        .expect_err("config should be refused")
+        .to_string()
 }
 
 #[test]
@@ -39,7 +41,8 @@ fn a_typo_in_a_key_is_named_with_its_path() {
     let text = SHIPPED.replace("four_eyes = true\nrequires", "four_eye = true\nrequires");
     let message = error(&text);
     assert!(
-        message.starts_with("bot.toml: environments.prod.approval.four_eye: unknown field `four_eye`"),
+        message
+            .starts_with("bot.toml: environments.prod.approval.four_eye: unknown field `four_eye`"),
         "{message}"
     );
     assert!(message.contains("(line "), "{message}");
@@ -91,7 +94,10 @@ fn an_approver_role_nobody_holds_is_refused() {
 
 #[test]
 fn more_approvals_than_approvers_is_refused() {
-    let text = SHIPPED.replace("approvers = [\"senior\"]\napprovals = 1", "approvers = [\"senior\"]\napprovals = 3");
+    let text = SHIPPED.replace(
+        "approvers = [\"senior\"]\napprovals = 1",
+        "approvers = [\"senior\"]\napprovals = 3",
+    );
     assert_eq!(
         error(&text),
         "bot.toml: environments.prod.approval.approvals: 3 approvals needed but only 2 user(s) hold an approver role"
@@ -100,7 +106,10 @@ fn more_approvals_than_approvers_is_refused() {
 
 #[test]
 fn verification_in_an_unknown_env_is_refused() {
-    let text = SHIPPED.replace("requires_verified_in = \"staging\"", "requires_verified_in = \"stage\"");
+    let text = SHIPPED.replace(
+        "requires_verified_in = \"staging\"",
+        "requires_verified_in = \"stage\"",
+    );
     assert_eq!(
         error(&text),
         "bot.toml: environments.prod.approval.requires_verified_in: unknown environment \"stage\""
@@ -119,15 +128,36 @@ fn chat_routed_to_unknown_env_is_refused() {
 #[test]
 fn bad_values_name_their_key() {
     let cases = [
-        (SHIPPED.replace("\"staging\"\nexpiry = \"30m\"", "\"staging\"\nexpiry = \"soon\""), "environments.prod.approval.expiry"),
-        (SHIPPED.replace("listen = \"0.0.0.0:8080\"", "listen = \"everywhere\""), "server.listen"),
-        (SHIPPED.replace("id = 100000003", "id = \"carol\""), "users[2].id"),
-        (SHIPPED.replace("[environments.dev]", "[environments.Dev]"), "environments"),
-        (SHIPPED.replace("file = \"deploy.yml\"", "file = \"deploy\""), "github.workflows.deploy.file"),
+        (
+            SHIPPED.replace(
+                "\"staging\"\nexpiry = \"30m\"",
+                "\"staging\"\nexpiry = \"soon\"",
+            ),
+            "environments.prod.approval.expiry",
+        ),
+        (
+            SHIPPED.replace("listen = \"0.0.0.0:8080\"", "listen = \"everywhere\""),
+            "server.listen",
+        ),
+        (
+            SHIPPED.replace("id = 100000003", "id = \"carol\""),
+            "users[2].id",
+        ),
+        (
+            SHIPPED.replace("[environments.dev]", "[environments.Dev]"),
+            "environments",
+        ),
+        (
+            SHIPPED.replace("file = \"deploy.yml\"", "file = \"deploy\""),
+            "github.workflows.deploy.file",
+        ),
     ];
     for (text, key) in cases {
         let message = error(&text);
-        assert!(message.starts_with(&format!("bot.toml: {key}")), "{key}: {message}");
+        assert!(
+            message.starts_with(&format!("bot.toml: {key}")),
+            "{key}: {message}"
+        );
     }
 }
 

@@ -101,11 +101,15 @@ impl Config {
             if policy.approvals > 0 && policy.approvers.is_empty() {
                 issue(
                     format!("{at}.approval.approvers"),
-                    format!("{} approval(s) needed but no approver role is named", policy.approvals),
+                    format!(
+                        "{} approval(s) needed but no approver role is named",
+                        policy.approvals
+                    ),
                 );
             } else if approvers_held
                 && policy.approvals > 0
-                && holders(&policy.approvers) < policy.approvals as usize {
+                && holders(&policy.approvers) < policy.approvals as usize
+            {
                 issue(
                     format!("{at}.approval.approvals"),
                     format!(
@@ -135,14 +139,20 @@ impl Config {
                 }
             }
             if policy.expiry.is_zero() {
-                issue(format!("{at}.approval.expiry"), "must be longer than zero".into());
+                issue(
+                    format!("{at}.approval.expiry"),
+                    "must be longer than zero".into(),
+                );
             }
         }
 
         let mut seen_chats = HashSet::new();
         for (i, chat) in self.chats.iter().enumerate() {
             if chat.id.0 == 0 {
-                issue(format!("chats[{i}].id"), "0 is not a Telegram chat id".into());
+                issue(
+                    format!("chats[{i}].id"),
+                    "0 is not a Telegram chat id".into(),
+                );
             }
             if !seen_chats.insert(chat.id) {
                 issue(

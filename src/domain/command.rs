@@ -192,7 +192,11 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             _ => Err(bad("release", "Too many arguments.")),
         },
         "deploy" | "rollback" => {
-            let command = if name == "deploy" { "deploy" } else { "rollback" };
+            let command = if name == "deploy" {
+                "deploy"
+            } else {
+                "rollback"
+            };
             match args {
                 [env, version] => {
                     let env = env_arg(command, env, ctx)?;
@@ -244,7 +248,10 @@ fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Ver
     Version::parse(text, allow_pre).map_err(|_| {
         bad(
             command,
-            format!("{:?} is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.", clip(text)),
+            format!(
+                "{:?} is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.",
+                clip(text)
+            ),
         )
     })
 }

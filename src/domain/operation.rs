@@ -88,8 +88,10 @@ impl OperationState {
         use OperationState::*;
         matches!(
             (self, next),
-            (Requested, AwaitingApproval | Approved | Rejected | Cancelled)
-                | (AwaitingApproval, Approved | Rejected | Expired | Cancelled)
+            (
+                Requested,
+                AwaitingApproval | Approved | Rejected | Cancelled
+            ) | (AwaitingApproval, Approved | Rejected | Expired | Cancelled)
                 | (Approved, Dispatched | Failed | Cancelled)
                 | (Dispatched, Running | Succeeded | Failed)
                 | (Running, Succeeded | Failed)

@@ -130,7 +130,10 @@ mod tests {
             access(None, CHAT, ChatKind::Configured, USER, None),
             Access::Refused(Refusal::UnknownUser { user: USER })
         );
-        assert_eq!(access(None, CHAT, ChatKind::Configured, USER, Some(&[])), Access::Allowed);
+        assert_eq!(
+            access(None, CHAT, ChatKind::Configured, USER, Some(&[])),
+            Access::Allowed
+        );
     }
 
     #[test]
@@ -140,7 +143,10 @@ mod tests {
             let cmd = Command::Status {
                 env: Some(Env::parse("prod").unwrap()),
             };
-            assert_eq!(access(Some(&cmd), CHAT, kind, USER, Some(&roles)), Access::Allowed);
+            assert_eq!(
+                access(Some(&cmd), CHAT, kind, USER, Some(&roles)),
+                Access::Allowed
+            );
         }
     }
 }

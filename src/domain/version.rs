@@ -11,8 +11,9 @@ impl Version {
     /// refused unless `allow_pre` is set.
     pub fn parse(text: &str, allow_pre: bool) -> Result<Self, String> {
         let bare = text.strip_prefix('v').unwrap_or(text);
-        let v = semver::Version::parse(bare)
-            .map_err(|_| format!("{text:?} is not a version (expected MAJOR.MINOR.PATCH, e.g. 1.2.3)"))?;
+        let v = semver::Version::parse(bare).map_err(|_| {
+            format!("{text:?} is not a version (expected MAJOR.MINOR.PATCH, e.g. 1.2.3)")
+        })?;
         if !allow_pre && (!v.pre.is_empty() || !v.build.is_empty()) {
             return Err(format!(
                 "{text:?} has pre-release or build metadata, which this team does not release"
@@ -68,12 +69,17 @@ mod tests {
     #[test]
     fn accepts_plain_and_v_prefixed() {
         assert_eq!(Version::parse("1.2.3", false).unwrap().to_string(), "1.2.3");
-        assert_eq!(Version::parse("v1.2.3", false).unwrap().to_string(), "1.2.3");
+        assert_eq!(
+            Version::parse("v1.2.3", false).unwrap().to_string(),
+            "1.2.3"
+        );
     }
 
     #[test]
     fn refuses_non_semver() {
-        for bad in ["1.2", "1", "latest", "", "v", "1.2.3.4", "01.2.3", "1.2.x", "vv1.2.3"] {
+        for bad in [
+            "1.2", "1", "latest", "", "v", "1.2.3.4", "01.2.3", "1.2.x", "vv1.2.3",
+        ] {
             assert!(Version::parse(bad, false).is_err(), "{bad} accepted");
         }
     }

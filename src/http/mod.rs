@@ -59,9 +59,14 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let event = header_str(&headers, "x-github-event").unwrap_or("").to_owned();
+    let event = header_str(&headers, "x-github-event")
+        .unwrap_or("")
+        .to_owned();
     let reject = |status: StatusCode, why: &'static str| {
-        app.metrics.webhook(if event.is_empty() { "unknown" } else { &event }, "rejected");
+        app.metrics.webhook(
+            if event.is_empty() { "unknown" } else { &event },
+            "rejected",
+        );
         tracing::warn!(event = %event, why, "webhook rejected");
         (status, why).into_response()
     };
@@ -71,11 +76,18 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     if !verify(app.webhook_secret.expose().as_bytes(), &body, signature) {
         return reject(StatusCode::UNAUTHORIZED, "bad signature\n");
     }
-    let Some(delivery_id) = header_str(&headers, "x-github-delivery").filter(|d| valid_id(d)) else {
-        return reject(StatusCode::BAD_REQUEST, "missing or malformed X-GitHub-Delivery\n");
+    let Some(delivery_id) = header_str(&headers, "x-github-delivery").filter(|d| valid_id(d))
+    else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "missing or malformed X-GitHub-Delivery\n",
+        );
     };
     if event.is_empty() || !valid_id(&event) {
-        return reject(StatusCode::BAD_REQUEST, "missing or malformed X-GitHub-Event\n");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "missing or malformed X-GitHub-Event\n",
+        );
     }
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return reject(StatusCode::BAD_REQUEST, "body is not UTF-8\n");
@@ -103,7 +115,11 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
             // GitHub shows the failure and the delivery can be redelivered.
             tracing::error!(error = %e, "webhook: store failed");
             app.metrics.webhook(&event, "error");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable, redeliver later\n").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable, redeliver later\n",
+            )
+                .into_response()
         }
     }
 }
@@ -113,5 +129,6 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -35,7 +35,11 @@ mod tests {
     fn github_documented_example() {
         // From GitHub's "Validating webhook deliveries" documentation.
         let header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-        assert!(verify(b"It's a Secret to Everybody", b"Hello, World!", header));
+        assert!(verify(
+            b"It's a Secret to Everybody",
+            b"Hello, World!",
+            header
+        ));
     }
 
     #[test]
@@ -44,7 +48,11 @@ mod tests {
         assert!(verify(b"s3cret", b"{}", &good));
         assert!(!verify(b"other", b"{}", &good));
         assert!(!verify(b"s3cret", b"{ }", &good));
-        assert!(!verify(b"s3cret", b"{}", good.trim_start_matches("sha256=")));
+        assert!(!verify(
+            b"s3cret",
+            b"{}",
+            good.trim_start_matches("sha256=")
+        ));
         assert!(!verify(b"s3cret", b"{}", "sha256=zz"));
         assert!(!verify(b"s3cret", b"{}", "sha1=abc"));
         assert!(!verify(b"s3cret", b"{}", ""));

@@ -93,7 +93,8 @@ impl App {
             (Access::Allowed, Err(error)) => ("invalid".to_owned(), self.usage_error(&error)),
             (Access::Allowed, Ok(command)) => self.run(&command, msg).await,
         };
-        self.metrics.command(name, outcome.split(':').next().unwrap_or(&outcome));
+        self.metrics
+            .command(name, outcome.split(':').next().unwrap_or(&outcome));
         let entry = AuditEntry {
             actor: Some(msg.user),
             chat: Some(msg.chat),
@@ -171,7 +172,11 @@ impl App {
 pub fn help_text() -> String {
     let mut text = String::from("<b>aletheia-bot</b> runs the release process from this chat.\n");
     for c in COMMANDS.iter().filter(|c| c.available) {
-        text.push_str(&format!("\n<code>{}</code> — {}", escape(c.usage), escape(c.description)));
+        text.push_str(&format!(
+            "\n<code>{}</code> — {}",
+            escape(c.usage),
+            escape(c.description)
+        ));
     }
     text.push_str("\n\nVersions are semver (1.2.3 or v1.2.3). Environments come from bot.toml.");
     text

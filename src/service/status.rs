@@ -82,7 +82,12 @@ impl App {
             Ok((ops, locks, outbox)) => (ops, locks, outbox.failed, None),
             Err(e) => {
                 tracing::error!(error = %e, "status: store unreadable");
-                (vec![], vec![], 0, Some("store unreadable; see the bot's log".to_owned()))
+                (
+                    vec![],
+                    vec![],
+                    0,
+                    Some("store unreadable; see the bot's log".to_owned()),
+                )
             }
         };
         let envs = envs
@@ -131,7 +136,10 @@ fn version_of(image: Option<&str>) -> String {
 
 fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
     let Some(primary) = s.primary() else {
-        return ("⚠️ no deployment".into(), format!("{}/{} tasks", s.running, s.desired));
+        return (
+            "⚠️ no deployment".into(),
+            format!("{}/{} tasks", s.running, s.desired),
+        );
     };
     let version = version_of(primary.image.as_deref());
     let older: Vec<&str> = s
@@ -163,7 +171,10 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
         detail.push_str(&format!(" · {} failed tasks", primary.failed_tasks));
     }
     if !rollout.is_empty() && rollout != "FAILED" {
-        detail.push_str(&format!(" · rollout {}", rollout.to_lowercase().replace('_', " ")));
+        detail.push_str(&format!(
+            " · rollout {}",
+            rollout.to_lowercase().replace('_', " ")
+        ));
     }
     if let Some(at) = primary.created_at {
         detail.push_str(&format!(" · since {} ({})", utc(at), ago(at, now)));
@@ -184,13 +195,24 @@ fn ci_line(ci: &Result<CiState, String>, git_ref: &str) -> String {
             let sha = state
                 .sha
                 .as_deref()
-                .map(|s| format!(" · <code>{}</code>", escape(&s.chars().take(7).collect::<String>())))
+                .map(|s| {
+                    format!(
+                        " · <code>{}</code>",
+                        escape(&s.chars().take(7).collect::<String>())
+                    )
+                })
                 .unwrap_or_default();
             let names = |n: &[String]| escape(&clip(&n.join(", "), 200));
             match &state.verdict {
-                CiVerdict::Green { total } => format!("✅ {git_ref} CI: green ({total} checks){sha}"),
-                CiVerdict::Pending { names: n } => format!("⏳ {git_ref} CI: running: {}{sha}", names(n)),
-                CiVerdict::Failing { names: n } => format!("❌ {git_ref} CI: failing: {}{sha}", names(n)),
+                CiVerdict::Green { total } => {
+                    format!("✅ {git_ref} CI: green ({total} checks){sha}")
+                }
+                CiVerdict::Pending { names: n } => {
+                    format!("⏳ {git_ref} CI: running: {}{sha}", names(n))
+                }
+                CiVerdict::Failing { names: n } => {
+                    format!("❌ {git_ref} CI: failing: {}{sha}", names(n))
+                }
                 CiVerdict::NoChecks => format!("⚪ {git_ref} CI: no checks reported{sha}"),
             }
         }
@@ -206,7 +228,10 @@ fn release_line(release: &Result<Option<Release>, String>, now: DateTime<Utc>) -
                 .published_at
                 .map(|at| format!(" · {}", ago(at, now)))
                 .unwrap_or_default();
-            format!("📦 Latest release: {}{when}", link(&r.html_url, &r.tag_name))
+            format!(
+                "📦 Latest release: {}{when}",
+                link(&r.html_url, &r.tag_name)
+            )
         }
     }
 }
@@ -227,7 +252,10 @@ pub fn render_status(r: &StatusReport) -> String {
                 out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
             }
             Err(err) => {
-                out.push_str(&format!("<b>{env}</b> ⚠️ ECS error: {}\n", escape(&clip(err, 200))));
+                out.push_str(&format!(
+                    "<b>{env}</b> ⚠️ ECS error: {}\n",
+                    escape(&clip(err, 200))
+                ));
             }
         }
         if let Some((lock, who)) = &e.lock {

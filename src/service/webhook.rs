@@ -94,7 +94,10 @@ impl App {
             detail: format!(
                 "delivery {}{}",
                 req.delivery_id,
-                action.as_deref().map(|a| format!(" action {a}")).unwrap_or_default()
+                action
+                    .as_deref()
+                    .map(|a| format!(" action {a}"))
+                    .unwrap_or_default()
             ),
         };
         let delivery = Delivery {
@@ -103,7 +106,10 @@ impl App {
             action,
             payload: req.body,
         };
-        let recorded = self.store.record_delivery(&delivery, &audit, &alerts).await?;
+        let recorded = self
+            .store
+            .record_delivery(&delivery, &audit, &alerts)
+            .await?;
         Ok(match recorded {
             Recorded::New => {
                 if !alerts.is_empty() {

@@ -110,7 +110,8 @@ impl Store {
         let sql = select_outbox!(
             "WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
         );
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).bind(limit).fetch_all(p).await)?;
+        let rows =
+            on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).bind(limit).fetch_all(p).await)?;
         Ok(rows)
     }
 

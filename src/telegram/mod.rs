@@ -40,7 +40,12 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
     })
 }
 
-async fn on_command(bot: TgBot, msg: Message, incoming: Incoming, app: Arc<App>) -> anyhow::Result<()> {
+async fn on_command(
+    bot: TgBot,
+    msg: Message,
+    incoming: Incoming,
+    app: Arc<App>,
+) -> anyhow::Result<()> {
     let Some(reply) = app.handle_message(&incoming).await else {
         return Ok(());
     };

@@ -15,22 +15,41 @@ async fn alice_asks_status_and_reads_what_really_runs() {
     world.seed().await;
     world.start_bot().await;
 
-    let answer = world.say(TEAM_CHAT, &ALICE, "/status").await;
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/status");
+    let answer = world.tg.next_message(TEAM_CHAT).await;
 
     assert_eq!(answer.parse_mode.as_deref(), Some("HTML"));
+    assert!(
+        answer.reply_to.is_some(),
+        "the answer replies to Alice's message"
+    );
     let text = answer.text;
     assert!(text.contains("📦 Latest release: <a href=\"https://github.com/mindburn-labs/aletheia/releases/tag/v1.2.3\">v1.2.3</a>"), "{text}");
-    assert!(text.contains("✅ main CI: green (2 checks) · <code>3f9c2ab</code>"), "{text}");
+    assert!(
+        text.contains("✅ main CI: green (2 checks) · <code>3f9c2ab</code>"),
+        "{text}"
+    );
     // What runs comes from the service's task definition, not from the
     // newest registered revision: prod has 1.2.3 registered but runs 1.2.2.
-    assert!(text.contains("<b>dev</b> ✅ <b>1.2.3</b>\n   2/2 tasks · rollout completed · since "), "{text}");
+    assert!(
+        text.contains("<b>dev</b> ✅ <b>1.2.3</b>\n   2/2 tasks · rollout completed · since "),
+        "{text}"
+    );
     assert!(text.contains("<b>staging</b> ✅ <b>1.2.3</b>"), "{text}");
-    assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>\n   2/2 tasks"), "{text}");
+    assert!(
+        text.contains("<b>prod</b> ✅ <b>1.2.2</b>\n   2/2 tasks"),
+        "{text}"
+    );
     world.tg.assert_all_read();
 
     let audit = world.store().await.recent_audit(10).await.unwrap();
     let last = audit.last().unwrap();
-    assert_eq!((last.action.as_str(), last.outcome.as_str()), ("command:/status", "answered"));
+    assert_eq!(
+        (last.action.as_str(), last.outcome.as_str()),
+        ("command:/status", "answered")
+    );
     assert_eq!(last.actor, Some(ALICE.id));
     assert_eq!(last.chat_id, Some(TEAM_CHAT));
 }
@@ -41,14 +60,25 @@ async fn status_of_one_env_addressed_to_the_bot_by_name() {
     world.seed().await;
     world.start_bot().await;
 
-    let text = world.say(TEAM_CHAT, &BOB, "/status@AletheiaTestBot prod").await.text;
+    let text = world
+        .say(TEAM_CHAT, &BOB, "/status@AletheiaTestBot prod")
+        .await
+        .text;
     assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>"), "{text}");
-    assert!(!text.contains("<b>dev</b>") && !text.contains("<b>staging</b>"), "{text}");
+    assert!(
+        !text.contains("<b>dev</b>") && !text.contains("<b>staging</b>"),
+        "{text}"
+    );
 
     // A command addressed to another bot in the same group is not ours.
-    world.tg.user_says(TEAM_CHAT, BOB.id, BOB.name, "/status@SomeOtherBot");
+    world
+        .tg
+        .user_says(TEAM_CHAT, BOB.id, BOB.name, "/status@SomeOtherBot");
     let text = world.say(TEAM_CHAT, &BOB, "/status qa").await.text;
-    assert_eq!(text, "❌ Unknown environment &quot;qa&quot;. Known: dev, staging, prod.\nUsage: /status [env]");
+    assert_eq!(
+        text,
+        "❌ Unknown environment &quot;qa&quot;. Known: dev, staging, prod.\nUsage: /status [env]"
+    );
     world.tg.assert_all_read();
 }
 
@@ -70,10 +100,19 @@ async fn a_broken_source_is_one_line_not_a_failed_command() {
     world.start_bot().await;
 
     let text = world.say(TEAM_CHAT, &ALICE, "/status").await.text;
-    assert!(text.contains("⚠️ Latest release: GitHub error: GitHub answered 502"), "{text}");
+    assert!(
+        text.contains("⚠️ Latest release: GitHub error: GitHub answered 502"),
+        "{text}"
+    );
     assert!(text.contains("✅ main CI: green"), "{text}");
     assert!(text.contains("<b>dev</b> ✅ <b>1.2.3</b>"), "{text}");
-    assert!(text.contains(&format!("<b>staging</b> ⚠️ ECS error: service aletheia-api in cluster {} is inactive (deleted)", world.cluster("staging"))), "{text}");
+    assert!(
+        text.contains(&format!(
+            "<b>staging</b> ⚠️ ECS error: service aletheia-api in cluster {} is inactive (deleted)",
+            world.cluster("staging")
+        )),
+        "{text}"
+    );
     assert!(text.contains("<b>prod</b> ✅ <b>1.2.2</b>"), "{text}");
 }
 
@@ -83,7 +122,10 @@ async fn whoami_tells_members_and_strangers_their_id() {
     world.start_bot().await;
 
     let text = world.say(BOB.id, &BOB, "/whoami").await.text;
-    assert_eq!(text, "👤 Bob\nTelegram id: <code>100000002</code>\nKnown as Bob; roles: senior, developer");
+    assert_eq!(
+        text,
+        "👤 Bob\nTelegram id: <code>100000002</code>\nKnown as Bob; roles: senior, developer"
+    );
 
     // A newcomer learns the line a senior must add for them.
     let text = world.say(MALLORY.id, &MALLORY, "/whoami").await.text;
@@ -94,7 +136,10 @@ async fn whoami_tells_members_and_strangers_their_id() {
 
     // In a group it also names the chat, for [[chats]].
     let text = world.say(STRANGER_CHAT, &ALICE, "/whoami").await.text;
-    assert!(text.ends_with("This chat: <code>-1009999999999</code> (not configured)"), "{text}");
+    assert!(
+        text.ends_with("This chat: <code>-1009999999999</code> (not configured)"),
+        "{text}"
+    );
     world.tg.assert_all_read();
 }
 
@@ -113,7 +158,10 @@ async fn help_and_the_command_menu() {
     assert_eq!(names, ["status", "whoami", "help"]);
 
     let text = world.say(TEAM_CHAT, &CAROL, "/help").await.text;
-    assert!(text.contains("<code>/status [env]</code> — What runs where"), "{text}");
+    assert!(
+        text.contains("<code>/status [env]</code> — What runs where"),
+        "{text}"
+    );
     assert!(text.contains("<code>/whoami</code>"), "{text}");
     world.tg.assert_all_read();
 }
@@ -132,13 +180,24 @@ async fn strangers_and_their_chats_are_refused_and_audited() {
     );
     // Mallory is in the team chat but not in [[users]].
     let text = world.say(TEAM_CHAT, &MALLORY, "/status").await.text;
-    assert!(text.starts_with("⛔ You are not on this bot's list of users. Your Telegram id is 666000666"), "{text}");
+    assert!(
+        text.starts_with(
+            "⛔ You are not on this bot's list of users. Your Telegram id is 666000666"
+        ),
+        "{text}"
+    );
     // Nor may she learn the usage of commands by getting them wrong.
     let text = world.say(TEAM_CHAT, &MALLORY, "/deploy prod").await.text;
-    assert!(text.starts_with("⛔ You are not on this bot's list of users."), "{text}");
+    assert!(
+        text.starts_with("⛔ You are not on this bot's list of users."),
+        "{text}"
+    );
     // Nor may she use the bot in private.
     let text = world.say(MALLORY.id, &MALLORY, "/status").await.text;
-    assert!(text.starts_with("⛔ You are not on this bot's list of users."), "{text}");
+    assert!(
+        text.starts_with("⛔ You are not on this bot's list of users."),
+        "{text}"
+    );
     world.tg.assert_all_read();
 
     // Nothing was asked of ECS or GitHub on their behalf.
@@ -166,8 +225,14 @@ async fn malformed_commands_get_usage_and_change_nothing() {
     world.start_bot().await;
 
     let cases = [
-        ("/frobnicate", "❌ Unknown command /frobnicate. /help lists what I can do."),
-        ("/status prod now", "❌ Too many arguments.\nUsage: /status [env]"),
+        (
+            "/frobnicate",
+            "❌ Unknown command /frobnicate. /help lists what I can do.",
+        ),
+        (
+            "/status prod now",
+            "❌ Too many arguments.\nUsage: /status [env]",
+        ),
         (
             "/deploy prod 1.2",
             "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy &lt;env&gt; &lt;version&gt;",
@@ -196,23 +261,46 @@ async fn forged_and_replayed_webhooks_are_refused_and_a_real_one_alerts_the_team
     let unsigned = post_webhook(&url, "release", "d-1", &payload, None).await;
     assert_eq!(unsigned.status(), 401);
     let body = serde_json::to_vec(&payload).unwrap();
-    let forged = post_webhook(&url, "release", "d-1", &payload, Some(github::signature("guess", &body))).await;
+    let forged = post_webhook(
+        &url,
+        "release",
+        "d-1",
+        &payload,
+        Some(github::signature("guess", &body)),
+    )
+    .await;
     assert_eq!(forged.status(), 401);
-    let other = post_webhook(&url, "release", "d-1", &payload, Some(github::signature(github::WEBHOOK_SECRET, b"{}"))).await;
+    let other = post_webhook(
+        &url,
+        "release",
+        "d-1",
+        &payload,
+        Some(github::signature(github::WEBHOOK_SECRET, b"{}")),
+    )
+    .await;
     assert_eq!(other.status(), 401);
     let store = world.store().await;
-    assert_eq!(store.delivery_count().await.unwrap(), 0, "nothing stored from a forgery");
+    assert_eq!(
+        store.delivery_count().await.unwrap(),
+        0,
+        "nothing stored from a forgery"
+    );
     assert!(store.all_alerts().await.unwrap().is_empty());
 
     // The real delivery: stored, and the team chat (only) hears of it.
     let real = post_signed_webhook(&url, "release", "d-1", &payload).await;
     assert_eq!(real.status(), 202);
     let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(alert.thread_id, None);
+    assert_eq!(alert.reply_to, None);
     assert_eq!(
         alert.text,
         "📦 <b>Release v1.3.0</b> created by github-actions[bot]\n\
          <a href=\"https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0\">Release notes and changelog</a>"
     );
+
+    // The on-call chat takes failures and health only.
+    assert!(world.tg.sent_to(ONCALL_CHAT).is_empty());
 
     // Replayed, byte for byte: accepted as a duplicate, changes nothing.
     let replay = post_signed_webhook(&url, "release", "d-1", &payload).await;
@@ -221,23 +309,51 @@ async fn forged_and_replayed_webhooks_are_refused_and_a_real_one_alerts_the_team
     assert_eq!(store.all_alerts().await.unwrap().len(), 1);
 
     // Signed garbage is refused without being stored.
-    let garbage = post_webhook(&url, "release", "d-2", &json!("not an object"), Some(github::signature(github::WEBHOOK_SECRET, b"\"not an object\""))).await;
+    let garbage = post_webhook(
+        &url,
+        "release",
+        "d-2",
+        &json!("not an object"),
+        Some(github::signature(
+            github::WEBHOOK_SECRET,
+            b"\"not an object\"",
+        )),
+    )
+    .await;
     assert_eq!(garbage.status(), 400);
     assert_eq!(store.delivery_count().await.unwrap(), 1);
 
-    let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="rejected"} 4"#), "{metrics}");
-    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="accepted"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="duplicate"} 1"#), "{metrics}");
-    eventually(Duration::from_secs(10), "the delivered alert in /metrics", || async {
-        reqwest::get(format!("{url}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains(r#"aletheia_alerts_total{outcome="delivered"} 1"#)
-    })
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="rejected"} 4"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="accepted"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"aletheia_webhook_events_total{event="release",outcome="duplicate"} 1"#),
+        "{metrics}"
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the delivered alert in /metrics",
+        || async {
+            reqwest::get(format!("{url}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .contains(r#"aletheia_alerts_total{outcome="delivered"} 1"#)
+        },
+    )
     .await;
     world.tg.assert_all_read();
 }
@@ -246,21 +362,43 @@ async fn forged_and_replayed_webhooks_are_refused_and_a_real_one_alerts_the_team
 async fn an_alert_survives_telegram_failing_and_is_posted_once() {
     let mut world = World::new().await;
     world.start_bot().await;
-    // (A 5xx makes teloxide itself pause 10 s; a broken proxy answer is
-    // the same kind of transient failure without the pause.)
-    world.tg.fail_next("sendMessage", 2, Fault::Garbage);
+    // A broken proxy answer, a 5xx (teloxide itself pauses 10 s after
+    // one), then Telegram's flood control.
+    world.tg.fail_next("sendMessage", 1, Fault::Garbage);
+    world.tg.fail_next("sendMessage", 1, Fault::ServerError);
     world.tg.fail_next("sendMessage", 1, Fault::RetryAfter(1));
 
-    let real = post_signed_webhook(&world.bot_url(), "release", "d-9", &release_published(9, "v1.4.0")).await;
+    let real = post_signed_webhook(
+        &world.bot_url(),
+        "release",
+        "d-9",
+        &release_published(9, "v1.4.0"),
+    )
+    .await;
     assert_eq!(real.status(), 202);
 
     let alert = world.tg.next_message(TEAM_CHAT).await;
-    assert!(alert.text.starts_with("📦 <b>Release v1.4.0</b>"), "{}", alert.text);
-    assert_eq!(world.tg.calls("sendMessage").len(), 4, "two broken answers, one 429, one success");
+    assert!(
+        alert.text.starts_with("📦 <b>Release v1.4.0</b>"),
+        "{}",
+        alert.text
+    );
+    assert_eq!(
+        world.tg.calls("sendMessage").len(),
+        4,
+        "two failures, one 429, one success"
+    );
+    assert_eq!(
+        world.tg.rate_limited(),
+        0,
+        "the bot kept within Telegram's limits"
+    );
     let store = world.store().await;
-    eventually(Duration::from_secs(10), "the outbox row marked sent", || async {
-        store.all_alerts().await.unwrap()[0].state == "sent"
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the outbox row marked sent",
+        || async { store.all_alerts().await.unwrap()[0].state == "sent" },
+    )
     .await;
     let row = &store.all_alerts().await.unwrap()[0];
     // The throttle waits out the 429 itself: it costs no attempt.
@@ -278,7 +416,11 @@ async fn check_accepts_the_shipped_config_and_names_a_typo() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
 
     let typo = world.dir.path().join("typo.toml");
@@ -296,7 +438,9 @@ async fn check_accepts_the_shipped_config_and_names_a_typo() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("environments.prod.approval.requires_verifed_in: unknown field `requires_verifed_in`"),
+        stderr.contains(
+            "environments.prod.approval.requires_verifed_in: unknown field `requires_verifed_in`"
+        ),
         "{stderr}"
     );
 }
@@ -307,11 +451,30 @@ async fn check_online_probes_each_service_and_says_what_is_wrong() {
     world.seed().await;
     let out = world.cli(&["check", "--online"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("✅ Telegram: getMe answered: @AletheiaTestBot"), "{stdout}");
-    assert!(stdout.contains("✅ GitHub repository: mindburn-labs/aletheia"), "{stdout}");
-    assert!(stdout.contains("✅ GitHub workflow deploy (deploy.yml): Deploy"), "{stdout}");
-    assert!(stdout.contains(&format!("✅ ECS prod ({}/aletheia-api): container api runs 1.2.2", world.cluster("prod"))), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✅ Telegram: getMe answered: @AletheiaTestBot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✅ GitHub repository: mindburn-labs/aletheia"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✅ GitHub workflow deploy (deploy.yml): Deploy"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "✅ ECS prod ({}/aletheia-api): container api runs 1.2.2",
+            world.cluster("prod")
+        )),
+        "{stdout}"
+    );
 
     world.gh.disable_workflow("rollback.yml");
     world.gh.remove_workflow("release.yml");
@@ -327,9 +490,23 @@ async fn check_online_probes_each_service_and_says_what_is_wrong() {
     let out = world.cli(&["check", "--online"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
-    assert!(stdout.contains("❌ GitHub workflow release (release.yml): not found"), "{stdout}");
-    assert!(stdout.contains("❌ GitHub workflow rollback (rollback.yml): state is disabled_manually (not active)"), "{stdout}");
-    assert!(stdout.contains(&format!("❌ ECS dev ({}/aletheia-api): ", world.cluster("dev"))), "{stdout}");
+    assert!(
+        stdout.contains("❌ GitHub workflow release (release.yml): not found"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "❌ GitHub workflow rollback (rollback.yml): state is disabled_manually (not active)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "❌ ECS dev ({}/aletheia-api): ",
+            world.cluster("dev")
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("✅ ECS prod"), "{stdout}");
 }
 
@@ -337,9 +514,17 @@ async fn check_online_probes_each_service_and_says_what_is_wrong() {
 async fn migrate_creates_the_database_file() {
     let world = World::new().await;
     let out = world.cli(&["migrate"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(world.dir.path().join("bot.db").exists());
     // Twice is harmless.
     let out = world.cli(&["migrate"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

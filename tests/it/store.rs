@@ -57,9 +57,24 @@ async fn both_backends_reach_the_same_schema() {
     let stores = stores().await;
     let sqlite = stores[0].0.schema().await.unwrap();
     let pg = stores[1].0.schema().await.unwrap();
-    assert!(sqlite.iter().any(|(t, c)| t == "alert_outbox" && c == "dedup_key"));
-    for table in ["operations", "approvals", "audit_log", "alert_outbox", "webhook_deliveries", "env_locks", "dialogues"] {
-        assert!(sqlite.iter().any(|(t, _)| t == table), "sqlite lacks {table}");
+    assert!(
+        sqlite
+            .iter()
+            .any(|(t, c)| t == "alert_outbox" && c == "dedup_key")
+    );
+    for table in [
+        "operations",
+        "approvals",
+        "audit_log",
+        "alert_outbox",
+        "webhook_deliveries",
+        "env_locks",
+        "dialogues",
+    ] {
+        assert!(
+            sqlite.iter().any(|(t, _)| t == table),
+            "sqlite lacks {table}"
+        );
     }
     assert_eq!(sqlite, pg);
     // Migrating again is a no-op.
@@ -92,12 +107,27 @@ async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
             payload: "{}".into(),
         };
         let alerts = [alert("release:1", -1), alert("release:1", -2)];
-        let first = store.record_delivery(&delivery, &audit("webhook:release"), &alerts).await.unwrap();
-        let again = store.record_delivery(&delivery, &audit("webhook:release"), &alerts).await.unwrap();
-        assert_eq!((first, again), (Recorded::New, Recorded::Duplicate), "{:?}", store.backend());
+        let first = store
+            .record_delivery(&delivery, &audit("webhook:release"), &alerts)
+            .await
+            .unwrap();
+        let again = store
+            .record_delivery(&delivery, &audit("webhook:release"), &alerts)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first, again),
+            (Recorded::New, Recorded::Duplicate),
+            "{:?}",
+            store.backend()
+        );
         assert_eq!(store.delivery_count().await.unwrap(), 1);
         assert_eq!(store.all_alerts().await.unwrap().len(), 2);
-        assert_eq!(store.recent_audit(10).await.unwrap().len(), 1, "the duplicate left no audit line");
+        assert_eq!(
+            store.recent_audit(10).await.unwrap().len(),
+            1,
+            "the duplicate left no audit line"
+        );
     }
 }
 
@@ -105,8 +135,18 @@ async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
 async fn outbox_deduplicates_and_tracks_delivery() {
     for (store, _dir) in stores().await {
         let backend = store.backend();
-        assert_eq!(store.enqueue_alerts(&[alert("x", -1), alert("y", -1)]).await.unwrap(), 2);
-        assert_eq!(store.enqueue_alerts(&[alert("x", -1)]).await.unwrap(), 0, "{backend:?}: same key twice");
+        assert_eq!(
+            store
+                .enqueue_alerts(&[alert("x", -1), alert("y", -1)])
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.enqueue_alerts(&[alert("x", -1)]).await.unwrap(),
+            0,
+            "{backend:?}: same key twice"
+        );
 
         let due = store.due_alerts(10).await.unwrap();
         let keys: Vec<&str> = due.iter().map(|a| a.dedup_key.as_str()).collect();
@@ -117,16 +157,33 @@ async fn outbox_deduplicates_and_tracks_delivery() {
         store.alert_sent(due[0].id, 555).await.unwrap();
         // y fails once, to be retried far in the future: not due now.
         let later = aletheia_bot::store::now_ms() + 3_600_000;
-        store.alert_attempt_failed(due[1].id, "HTTP 502", later, false).await.unwrap();
-        assert!(store.due_alerts(10).await.unwrap().is_empty(), "{backend:?}");
+        store
+            .alert_attempt_failed(due[1].id, "HTTP 502", later, false)
+            .await
+            .unwrap();
+        assert!(
+            store.due_alerts(10).await.unwrap().is_empty(),
+            "{backend:?}"
+        );
         assert_eq!(store.next_alert_due().await.unwrap(), Some(later));
 
         let stats = store.outbox_stats().await.unwrap();
-        assert_eq!((stats.pending, stats.sent, stats.failed), (1, 1, 0), "{backend:?}");
+        assert_eq!(
+            (stats.pending, stats.sent, stats.failed),
+            (1, 1, 0),
+            "{backend:?}"
+        );
 
-        store.alert_attempt_failed(due[1].id, "HTTP 502", later, true).await.unwrap();
+        store
+            .alert_attempt_failed(due[1].id, "HTTP 502", later, true)
+            .await
+            .unwrap();
         let stats = store.outbox_stats().await.unwrap();
-        assert_eq!((stats.pending, stats.sent, stats.failed), (0, 1, 1), "{backend:?}");
+        assert_eq!(
+            (stats.pending, stats.sent, stats.failed),
+            (0, 1, 1),
+            "{backend:?}"
+        );
         let rows = store.all_alerts().await.unwrap();
         assert_eq!(rows[0].message_id, Some(555));
         assert_eq!(rows[1].attempts, 2);
@@ -138,7 +195,13 @@ async fn outbox_deduplicates_and_tracks_delivery() {
 #[tokio::test]
 async fn a_bad_database_url_is_a_clear_error() {
     let err = Store::connect("mysql://x").await.err().unwrap();
-    assert_eq!(err.to_string(), "database URL must start with sqlite: or postgres:, got \"mysql://x\"");
-    let err = Store::connect("postgres://u:hunter2@127.0.0.1:1/db").await.err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "database URL must start with sqlite: or postgres:, got \"mysql://x\""
+    );
+    let err = Store::connect("postgres://u:hunter2@127.0.0.1:1/db")
+        .await
+        .err()
+        .unwrap();
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }

@@ -49,21 +49,54 @@ fn accepted_inputs() {
         ("/whoami", Command::WhoAmI),
         ("  /whoami  ", Command::WhoAmI),
         ("/status", Command::Status { env: None }),
-        ("/status prod", Command::Status { env: Some(env("prod")) }),
-        ("/status PROD", Command::Status { env: Some(env("prod")) }),
+        (
+            "/status prod",
+            Command::Status {
+                env: Some(env("prod")),
+            },
+        ),
+        (
+            "/status PROD",
+            Command::Status {
+                env: Some(env("prod")),
+            },
+        ),
         ("/status@AletheiaBot", Command::Status { env: None }),
-        ("/status@aletheiabot staging", Command::Status { env: Some(env("staging")) }),
+        (
+            "/status@aletheiabot staging",
+            Command::Status {
+                env: Some(env("staging")),
+            },
+        ),
         ("/STATUS", Command::Status { env: None }),
         (
             "/release 1.2.3 minor",
-            Command::Release { version: v("1.2.3"), release_type: ReleaseType::Minor },
+            Command::Release {
+                version: v("1.2.3"),
+                release_type: ReleaseType::Minor,
+            },
         ),
         (
             "/release v2.0.0 MAJOR",
-            Command::Release { version: v("2.0.0"), release_type: ReleaseType::Major },
+            Command::Release {
+                version: v("2.0.0"),
+                release_type: ReleaseType::Major,
+            },
         ),
-        ("/deploy prod 1.2.3", Command::Deploy { env: env("prod"), version: v("1.2.3") }),
-        ("/rollback prod v1.2.2", Command::Rollback { env: env("prod"), version: v("1.2.2") }),
+        (
+            "/deploy prod 1.2.3",
+            Command::Deploy {
+                env: env("prod"),
+                version: v("1.2.3"),
+            },
+        ),
+        (
+            "/rollback prod v1.2.2",
+            Command::Rollback {
+                env: env("prod"),
+                version: v("1.2.2"),
+            },
+        ),
     ];
     for (text, expected) in table {
         assert_eq!(ok(text), expected, "{text}");
@@ -72,7 +105,15 @@ fn accepted_inputs() {
 
 #[test]
 fn not_commands_or_not_for_us() {
-    for text in ["hello", "", "/", "/@AletheiaBot", "/status@OtherBot", "status", " / status"] {
+    for text in [
+        "hello",
+        "",
+        "/",
+        "/@AletheiaBot",
+        "/status@OtherBot",
+        "status",
+        " / status",
+    ] {
         assert_eq!(run(text), None, "{text:?}");
     }
 }
@@ -80,19 +121,58 @@ fn not_commands_or_not_for_us() {
 #[test]
 fn refused_inputs_name_the_problem_and_show_usage() {
     let table = [
-        ("/status qa", "Unknown environment \"qa\". Known: dev, staging, prod.\nUsage: /status [env]"),
-        ("/status prod now", "Too many arguments.\nUsage: /status [env]"),
-        ("/whoami please", "/whoami takes no arguments.\nUsage: /whoami"),
-        ("/frobnicate", "Unknown command /frobnicate. /help lists what I can do."),
-        ("/release 1.2 minor", "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>"),
-        ("/release 1.2.3-rc.1 minor", "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>"),
-        ("/release 1.2.3 huge", "\"huge\" is not a release type (patch, minor or major).\nUsage: /release <version> <patch|minor|major>"),
-        ("/release 1.2.3", "Say the version and the release type.\nUsage: /release <version> <patch|minor|major>"),
-        ("/release 1.2.3 minor now", "Too many arguments.\nUsage: /release <version> <patch|minor|major>"),
-        ("/deploy prod", "Say the environment and the version.\nUsage: /deploy <env> <version>"),
-        ("/deploy moon 1.2.3", "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy <env> <version>"),
-        ("/rollback prod latest", "\"latest\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /rollback <env> <version>"),
-        ("/rollback prod 1.2.2 1.2.1", "Too many arguments.\nUsage: /rollback <env> <version>"),
+        (
+            "/status qa",
+            "Unknown environment \"qa\". Known: dev, staging, prod.\nUsage: /status [env]",
+        ),
+        (
+            "/status prod now",
+            "Too many arguments.\nUsage: /status [env]",
+        ),
+        (
+            "/whoami please",
+            "/whoami takes no arguments.\nUsage: /whoami",
+        ),
+        (
+            "/frobnicate",
+            "Unknown command /frobnicate. /help lists what I can do.",
+        ),
+        (
+            "/release 1.2 minor",
+            "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>",
+        ),
+        (
+            "/release 1.2.3-rc.1 minor",
+            "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>",
+        ),
+        (
+            "/release 1.2.3 huge",
+            "\"huge\" is not a release type (patch, minor or major).\nUsage: /release <version> <patch|minor|major>",
+        ),
+        (
+            "/release 1.2.3",
+            "Say the version and the release type.\nUsage: /release <version> <patch|minor|major>",
+        ),
+        (
+            "/release 1.2.3 minor now",
+            "Too many arguments.\nUsage: /release <version> <patch|minor|major>",
+        ),
+        (
+            "/deploy prod",
+            "Say the environment and the version.\nUsage: /deploy <env> <version>",
+        ),
+        (
+            "/deploy moon 1.2.3",
+            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy <env> <version>",
+        ),
+        (
+            "/rollback prod latest",
+            "\"latest\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /rollback <env> <version>",
+        ),
+        (
+            "/rollback prod 1.2.2 1.2.1",
+            "Too many arguments.\nUsage: /rollback <env> <version>",
+        ),
     ];
     for (text, expected) in table {
         assert_eq!(refused(text), expected, "{text}");

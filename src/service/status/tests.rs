@@ -8,7 +8,10 @@ fn at(s: &str) -> DateTime<Utc> {
 fn deployment(status: &str, image: &str, rollout: &str, created: &str) -> DeploymentState {
     DeploymentState {
         status: status.into(),
-        task_definition: format!("arn:aws:ecs:eu-west-1:1:task-definition/api:{}", image.len()),
+        task_definition: format!(
+            "arn:aws:ecs:eu-west-1:1:task-definition/api:{}",
+            image.len()
+        ),
         image: Some(image.into()),
         rollout_state: Some(rollout.into()),
         rollout_reason: None,
@@ -63,28 +66,86 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
 #[test]
 fn all_is_well() {
     let r = report(vec![
-        env("dev", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:1.3.0", "COMPLETED", "2026-11-25T10:41:00Z")]))),
-        env("staging", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:v1.3.0", "COMPLETED", "2026-11-24T16:00:00Z")]))),
-        env("prod", Ok(service(4, 4, vec![deployment("PRIMARY", "repo/api:1.2.2", "COMPLETED", "2026-11-20T08:00:00Z")]))),
+        env(
+            "dev",
+            Ok(service(
+                2,
+                2,
+                vec![deployment(
+                    "PRIMARY",
+                    "repo/api:1.3.0",
+                    "COMPLETED",
+                    "2026-11-25T10:41:00Z",
+                )],
+            )),
+        ),
+        env(
+            "staging",
+            Ok(service(
+                2,
+                2,
+                vec![deployment(
+                    "PRIMARY",
+                    "repo/api:v1.3.0",
+                    "COMPLETED",
+                    "2026-11-24T16:00:00Z",
+                )],
+            )),
+        ),
+        env(
+            "prod",
+            Ok(service(
+                4,
+                4,
+                vec![deployment(
+                    "PRIMARY",
+                    "repo/api:1.2.2",
+                    "COMPLETED",
+                    "2026-11-20T08:00:00Z",
+                )],
+            )),
+        ),
     ]);
     insta::assert_snapshot!(render_status(&r));
 }
 
 #[test]
 fn rollout_in_progress_failed_and_errors() {
-    let mut failed = deployment("PRIMARY", "repo/api:1.3.0", "FAILED", "2026-11-25T13:50:00Z");
+    let mut failed = deployment(
+        "PRIMARY",
+        "repo/api:1.3.0",
+        "FAILED",
+        "2026-11-25T13:50:00Z",
+    );
     failed.rollout_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
     failed.failed_tasks = 3;
     let mut r = report(vec![
         env(
             "dev",
-            Ok(service(1, 2, vec![
-                deployment("PRIMARY", "repo/api:1.3.0", "IN_PROGRESS", "2026-11-25T13:55:00Z"),
-                deployment("ACTIVE", "repo/api:1.2.2", "COMPLETED", "2026-11-20T08:00:00Z"),
-            ])),
+            Ok(service(
+                1,
+                2,
+                vec![
+                    deployment(
+                        "PRIMARY",
+                        "repo/api:1.3.0",
+                        "IN_PROGRESS",
+                        "2026-11-25T13:55:00Z",
+                    ),
+                    deployment(
+                        "ACTIVE",
+                        "repo/api:1.2.2",
+                        "COMPLETED",
+                        "2026-11-20T08:00:00Z",
+                    ),
+                ],
+            )),
         ),
         env("staging", Ok(service(0, 2, vec![failed]))),
-        env("prod", Err("ClusterNotFoundException: Cluster not found.".into())),
+        env(
+            "prod",
+            Err("ClusterNotFoundException: Cluster not found.".into()),
+        ),
     ]);
     r.envs[2].lock = Some((
         LockRow {
@@ -112,7 +173,9 @@ fn rollout_in_progress_failed_and_errors() {
     r.release = Err("GitHub unreachable: connection refused".into());
     r.ci = Ok(CiState {
         sha: Some("3f9c2ab41d".into()),
-        verdict: CiVerdict::Failing { names: vec!["test".into(), "lint".into()] },
+        verdict: CiVerdict::Failing {
+            names: vec!["test".into(), "lint".into()],
+        },
     });
     r.failed_alerts = 2;
     insta::assert_snapshot!(render_status(&r));
@@ -121,8 +184,32 @@ fn rollout_in_progress_failed_and_errors() {
 #[test]
 fn odd_images() {
     let r = report(vec![
-        env("dev", Ok(service(2, 2, vec![deployment("PRIMARY", "repo/api:latest", "COMPLETED", "2026-11-25T10:41:00Z")]))),
-        env("staging", Ok(service(0, 0, vec![deployment("PRIMARY", "repo/api@sha256:abcdef", "COMPLETED", "2026-11-25T10:41:00Z")]))),
+        env(
+            "dev",
+            Ok(service(
+                2,
+                2,
+                vec![deployment(
+                    "PRIMARY",
+                    "repo/api:latest",
+                    "COMPLETED",
+                    "2026-11-25T10:41:00Z",
+                )],
+            )),
+        ),
+        env(
+            "staging",
+            Ok(service(
+                0,
+                0,
+                vec![deployment(
+                    "PRIMARY",
+                    "repo/api@sha256:abcdef",
+                    "COMPLETED",
+                    "2026-11-25T10:41:00Z",
+                )],
+            )),
+        ),
     ]);
     insta::assert_snapshot!(render_status(&r));
 }

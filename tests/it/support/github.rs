@@ -55,10 +55,22 @@ impl FakeGithub {
         let app = Router::new()
             .route("/repos/{owner}/{repo}", get(repository))
             .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
-            .route("/repos/{owner}/{repo}/commits/{git_ref}/check-runs", get(check_runs))
-            .route("/repos/{owner}/{repo}/commits/{git_ref}/status", get(combined_status))
-            .route("/repos/{owner}/{repo}/actions/workflows/{file}", get(workflow))
-            .route("/repos/{owner}/{repo}/actions/workflows/{file}/dispatches", post(dispatch))
+            .route(
+                "/repos/{owner}/{repo}/commits/{git_ref}/check-runs",
+                get(check_runs),
+            )
+            .route(
+                "/repos/{owner}/{repo}/commits/{git_ref}/status",
+                get(combined_status),
+            )
+            .route(
+                "/repos/{owner}/{repo}/actions/workflows/{file}",
+                get(workflow),
+            )
+            .route(
+                "/repos/{owner}/{repo}/actions/workflows/{file}/dispatches",
+                post(dispatch),
+            )
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -170,7 +182,9 @@ async fn gate(
 fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        axum::Json(json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})),
+        axum::Json(
+            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+        ),
     )
         .into_response()
 }
@@ -183,7 +197,8 @@ async fn repository(Path((owner, repo)): Path<(String, String)>) -> Response {
     if !our_repo(&owner, &repo) {
         return not_found();
     }
-    axum::Json(json!({"id": 1, "full_name": format!("{OWNER}/{REPO}"), "default_branch": "main"})).into_response()
+    axum::Json(json!({"id": 1, "full_name": format!("{OWNER}/{REPO}"), "default_branch": "main"}))
+        .into_response()
 }
 
 async fn latest_release(
@@ -205,7 +220,8 @@ async fn check_runs(
         return not_found();
     }
     let inner = inner.lock().unwrap();
-    axum::Json(json!({"total_count": inner.check_runs.len(), "check_runs": inner.check_runs})).into_response()
+    axum::Json(json!({"total_count": inner.check_runs.len(), "check_runs": inner.check_runs}))
+        .into_response()
 }
 
 async fn combined_status(
@@ -217,7 +233,11 @@ async fn combined_status(
     }
     let inner = inner.lock().unwrap();
     // GitHub says "pending" when there are no statuses at all.
-    let state = if inner.statuses.is_empty() { "pending" } else { "success" };
+    let state = if inner.statuses.is_empty() {
+        "pending"
+    } else {
+        "success"
+    };
     axum::Json(json!({
         "state": state,
         "sha": "3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3",
@@ -276,9 +296,21 @@ pub async fn post_webhook(
 }
 
 /// Like [`post_webhook`], signed with the right secret.
-pub async fn post_signed_webhook(bot_url: &str, event: &str, delivery: &str, payload: &Value) -> reqwest::Response {
+pub async fn post_signed_webhook(
+    bot_url: &str,
+    event: &str,
+    delivery: &str,
+    payload: &Value,
+) -> reqwest::Response {
     let body = serde_json::to_vec(payload).unwrap();
-    post_webhook(bot_url, event, delivery, payload, Some(signature(WEBHOOK_SECRET, &body))).await
+    post_webhook(
+        bot_url,
+        event,
+        delivery,
+        payload,
+        Some(signature(WEBHOOK_SECRET, &body)),
+    )
+    .await
 }
 
 pub fn release_published(id: u64, tag: &str) -> Value {

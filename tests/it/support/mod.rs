@@ -24,10 +24,22 @@ pub struct Person {
     pub name: &'static str,
 }
 
-pub const ALICE: Person = Person { id: 100000001, name: "Alice" }; // developer
-pub const BOB: Person = Person { id: 100000002, name: "Bob" }; // senior, developer
-pub const CAROL: Person = Person { id: 100000003, name: "Carol" }; // qa
-pub const MALLORY: Person = Person { id: 666000666, name: "Mallory" }; // nobody
+pub const ALICE: Person = Person {
+    id: 100000001,
+    name: "Alice",
+}; // developer
+pub const BOB: Person = Person {
+    id: 100000002,
+    name: "Bob",
+}; // senior, developer
+pub const CAROL: Person = Person {
+    id: 100000003,
+    name: "Carol",
+}; // qa
+pub const MALLORY: Person = Person {
+    id: 666000666,
+    name: "Mallory",
+}; // nobody
 
 /// Waits until `check` returns something, re-checking whenever `changed`
 /// is notified (and every 50 ms, for changes nobody announces).
@@ -110,7 +122,11 @@ impl World {
     /// published and main's CI is green.
     pub async fn seed(&self) {
         let images = ["repo/aletheia:1.2.2", "repo/aletheia:1.2.3"];
-        for (env, running) in [("dev", "repo/aletheia:1.2.3"), ("staging", "repo/aletheia:1.2.3"), ("prod", "repo/aletheia:1.2.2")] {
+        for (env, running) in [
+            ("dev", "repo/aletheia:1.2.3"),
+            ("staging", "repo/aletheia:1.2.3"),
+            ("prod", "repo/aletheia:1.2.2"),
+        ] {
             moto::seed_service(
                 &self.ecs,
                 &self.cluster(env),
@@ -235,7 +251,10 @@ roles = ["qa"]
             .args(args)
             .env_clear()
             .env("HOME", self.dir.path())
-            .env("RUST_LOG", std::env::var("BOT_RUST_LOG").unwrap_or_else(|_| "info,aletheia_bot=debug".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("BOT_RUST_LOG").unwrap_or_else(|_| "info,aletheia_bot=debug".into()),
+            )
             .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
             .env("GITHUB_TOKEN", github::TOKEN)
             .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)

@@ -84,7 +84,9 @@ pub async fn client() -> aws_sdk_ecs::Client {
         .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
         .region(aws_sdk_ecs::config::Region::new(REGION))
         .endpoint_url(url())
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .build();
     aws_sdk_ecs::Client::from_conf(config)
 }
@@ -100,7 +102,11 @@ pub async fn seed_service(
     running_image: &str,
     desired: i32,
 ) {
-    ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
+    ecs.create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .unwrap();
     let mut running_arn = None;
     for image in images {
         let td = ecs
@@ -124,7 +130,10 @@ pub async fn seed_service(
             .await
             .unwrap();
         if *image == running_image {
-            running_arn = td.task_definition().and_then(|t| t.task_definition_arn()).map(str::to_owned);
+            running_arn = td
+                .task_definition()
+                .and_then(|t| t.task_definition_arn())
+                .map(str::to_owned);
         }
     }
     ecs.create_service()
@@ -132,7 +141,12 @@ pub async fn seed_service(
         .service_name(service)
         .task_definition(running_arn.expect("running image is among the registered ones"))
         .desired_count(desired)
-        .deployment_configuration(DeploymentConfiguration::builder().maximum_percent(200).minimum_healthy_percent(100).build())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(200)
+                .minimum_healthy_percent(100)
+                .build(),
+        )
         .send()
         .await
         .unwrap();

@@ -183,9 +183,12 @@ impl FakeTelegram {
 
     /// Waits until a call of `method` has been made.
     pub async fn wait_for_call(&self, method: &str) -> Call {
-        wait_until(&self.changed, Duration::from_secs(20), &format!("a {method} call"), || {
-            self.calls(method).into_iter().next()
-        })
+        wait_until(
+            &self.changed,
+            Duration::from_secs(30),
+            &format!("a {method} call"),
+            || self.calls(method).into_iter().next(),
+        )
         .await
     }
 
@@ -193,7 +196,7 @@ impl FakeTelegram {
     pub async fn next_message(&self, chat_id: i64) -> Sent {
         let sent = wait_until(
             &self.changed,
-            Duration::from_secs(20),
+            Duration::from_secs(30),
             &format!("a message to chat {chat_id}"),
             || {
                 let inner = self.inner.lock().unwrap();
@@ -251,7 +254,10 @@ fn over_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
     }
     let times = inner.per_chat.entry(chat_id).or_default();
     times.retain(|t| now - *t < Duration::from_secs(60));
-    let last_second = times.iter().filter(|t| now - **t < Duration::from_secs(1)).count();
+    let last_second = times
+        .iter()
+        .filter(|t| now - **t < Duration::from_secs(1))
+        .count();
     if chat_id < 0 && times.len() >= 20 {
         return Some(60 - times.front().map_or(0, |t| (now - *t).as_secs() as u32));
     }
@@ -318,7 +324,9 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             "can_connect_to_business": false,
             "has_main_web_app": false
         })),
-        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
         "sendmessage" => {
             let chat_id = body["chat_id"].as_i64().expect("chat_id");
             if let Some(retry_after) = over_limit(inner, chat_id) {
