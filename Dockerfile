@@ -1,0 +1,27 @@
+# Build: the whole toolchain, thrown away after.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY migrations migrations
+RUN cargo build --release --locked --bin aletheia-bot \
+ && strip target/release/aletheia-bot
+
+# Run: a slim base with CA certificates, a non-root user, state on a volume.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/aletheia --shell /usr/sbin/nologin aletheia \
+ && mkdir -p /var/lib/aletheia /etc/aletheia \
+ && chown aletheia:aletheia /var/lib/aletheia
+COPY --from=build /src/target/release/aletheia-bot /usr/local/bin/aletheia-bot
+COPY bot.toml /etc/aletheia/bot.toml
+USER aletheia
+WORKDIR /var/lib/aletheia
+VOLUME ["/var/lib/aletheia"]
+ENV ALETHEIA_CONFIG=/etc/aletheia/bot.toml \
+    DATABASE_URL=sqlite:///var/lib/aletheia/aletheia.db
+EXPOSE 8080
+ENTRYPOINT ["aletheia-bot"]
+CMD ["run"]
