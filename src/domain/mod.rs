@@ -1,12 +1,17 @@
 //! The pure core: command parsing, versions, access policy and the
 //! operation state machine. No I/O here; everything is tested without a runtime.
 
+mod approval;
 mod command;
 mod ids;
 mod operation;
 mod policy;
 mod version;
 
+pub use approval::{
+    DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
+    judge_deploy, may_decide,
+};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};

@@ -4,6 +4,7 @@
 //! does one thing.
 
 mod audit;
+mod dialogues;
 mod operations;
 mod outbox;
 mod webhooks;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditEntry, AuditRow};
+pub use dialogues::DialogueStorage;
 pub use operations::{LockRow, OperationRow};
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use webhooks::{Delivery, Recorded};
@@ -33,6 +35,8 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored state unreadable: {0}")]
+    Codec(String),
 }
 
 /// Which database the store runs on.

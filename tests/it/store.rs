@@ -205,3 +205,42 @@ async fn a_bad_database_url_is_a_clear_error() {
         .unwrap();
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+#[tokio::test]
+async fn dialogue_state_survives_a_new_connection() {
+    use aletheia_bot::store::DialogueStorage;
+    use teloxide::dispatching::dialogue::Storage;
+    use teloxide::types::ChatId as TgChatId;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum Flow {
+        PickEnv,
+        PickVersion { env: String },
+    }
+
+    for (store, _dir) in stores().await {
+        let storage = DialogueStorage::<Flow>::new(store.clone());
+        let chat = TgChatId(-42);
+        assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), None);
+        storage
+            .clone()
+            .update_dialogue(chat, Flow::PickEnv)
+            .await
+            .unwrap();
+        storage
+            .clone()
+            .update_dialogue(chat, Flow::PickVersion { env: "prod".into() })
+            .await
+            .unwrap();
+        // Another storage on the same database (a restarted bot) sees it.
+        let again = DialogueStorage::<Flow>::new(store.clone());
+        assert_eq!(
+            again.clone().get_dialogue(chat).await.unwrap(),
+            Some(Flow::PickVersion { env: "prod".into() }),
+            "{:?}",
+            store.backend()
+        );
+        again.clone().remove_dialogue(chat).await.unwrap();
+        assert_eq!(storage.get_dialogue(chat).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,243 @@
+//! Deploy policy and approval decisions: who may ask for a deploy, what
+//! must hold first, and who may approve. Plain functions over plain data.
+
+use super::{Env, OperationState, Role, UserId, Version};
+
+/// An environment's rules, as the config states them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvPolicy {
+    pub requesters: Vec<Role>,
+    pub approvers: Vec<Role>,
+    pub approvals: u32,
+    pub four_eyes: bool,
+    pub requires_verified_in: Option<Env>,
+}
+
+/// What is known when someone asks to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployFacts<'a> {
+    pub env: &'a Env,
+    pub version: &'a Version,
+    pub requester_roles: &'a [Role],
+    pub policy: &'a EnvPolicy,
+    /// The version is a published release.
+    pub released: bool,
+    /// Succeeded and QA-verified in `policy.requires_verified_in`.
+    pub verified_before: bool,
+    /// Who holds a lock on the environment, and why.
+    pub lock: Option<(String, String)>,
+    /// An operation already in flight there: its id, kind, version, state.
+    pub in_flight: Option<(i64, String, String, OperationState)>,
+}
+
+/// Why a deploy request is refused; each says what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployRefusal {
+    NotARequester {
+        env: Env,
+        roles: Vec<Role>,
+    },
+    NotReleased {
+        version: Version,
+    },
+    NotVerified {
+        version: Version,
+        prior: Env,
+    },
+    Locked {
+        env: Env,
+        by: String,
+        reason: String,
+    },
+    Busy {
+        env: Env,
+        id: i64,
+        kind: String,
+        version: String,
+        state: OperationState,
+    },
+}
+
+impl DeployRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotARequester { env, roles } => format!(
+                "⛔ Deploys to {env} are asked for by: {}. You hold none of these roles.",
+                join(roles)
+            ),
+            Self::NotReleased { version } => format!(
+                "⛔ {version} is not a released version. Release it first (/release), or pick a published release."
+            ),
+            Self::NotVerified { version, prior } => format!(
+                "⛔ {version} has not been deployed to {prior} successfully and verified by QA there. Promote it through {prior} first."
+            ),
+            Self::Locked { env, by, reason } => {
+                format!("🔒 {env} is locked by {by}: {reason}. Deploys wait until it is unlocked.")
+            }
+            Self::Busy {
+                env,
+                id,
+                kind,
+                version,
+                state,
+            } => format!(
+                "⏳ {env} already has #{id} ({kind} {version}) {state}. One operation at a time per environment."
+            ),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotARequester { .. } => "not_a_requester",
+            Self::NotReleased { .. } => "not_released",
+            Self::NotVerified { .. } => "not_verified",
+            Self::Locked { .. } => "locked",
+            Self::Busy { .. } => "busy",
+        }
+    }
+}
+
+fn join(roles: &[Role]) -> String {
+    let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
+    if names.is_empty() {
+        "nobody".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn holds_any(held: &[Role], wanted: &[Role]) -> bool {
+    held.iter().any(|r| wanted.contains(r))
+}
+
+/// What a deploy request comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployVerdict {
+    /// Dispatch without asking anyone.
+    Proceed,
+    /// Ask for this many approvals first.
+    NeedsApprovals(u32),
+    Refused(DeployRefusal),
+}
+
+/// Judges a deploy request. The order of the checks is the order a person
+/// would want to hear them: who you are, what you ask for, then whether
+/// the environment is free.
+pub fn judge_deploy(f: &DeployFacts<'_>) -> DeployVerdict {
+    use DeployVerdict::Refused;
+    if !holds_any(f.requester_roles, &f.policy.requesters) {
+        return Refused(DeployRefusal::NotARequester {
+            env: f.env.clone(),
+            roles: f.policy.requesters.clone(),
+        });
+    }
+    if !f.released {
+        return Refused(DeployRefusal::NotReleased {
+            version: f.version.clone(),
+        });
+    }
+    if let Some(prior) = &f.policy.requires_verified_in
+        && !f.verified_before
+    {
+        return Refused(DeployRefusal::NotVerified {
+            version: f.version.clone(),
+            prior: prior.clone(),
+        });
+    }
+    if let Some((by, reason)) = &f.lock {
+        return Refused(DeployRefusal::Locked {
+            env: f.env.clone(),
+            by: by.clone(),
+            reason: reason.clone(),
+        });
+    }
+    if let Some((id, kind, version, state)) = &f.in_flight {
+        return Refused(DeployRefusal::Busy {
+            env: f.env.clone(),
+            id: *id,
+            kind: kind.clone(),
+            version: version.clone(),
+            state: *state,
+        });
+    }
+    match f.policy.approvals {
+        0 => DeployVerdict::Proceed,
+        n => DeployVerdict::NeedsApprovals(n),
+    }
+}
+
+/// Why a tap on Approve or Reject is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionRefusal {
+    NotAnApprover { roles: Vec<Role> },
+    OwnRequest,
+    AlreadyDecided { state: OperationState },
+    Expired,
+    AlreadyVoted,
+}
+
+impl DecisionRefusal {
+    /// Short enough for an `answerCallbackQuery` alert (200 characters).
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotAnApprover { roles } => {
+                format!("Only {} may decide this.", join(roles))
+            }
+            Self::OwnRequest => {
+                "You asked for this one: someone else must approve it (four eyes).".into()
+            }
+            Self::AlreadyDecided { state } => format!("Too late: this request is already {state}."),
+            Self::Expired => "This request has expired. Ask again if it is still wanted.".into(),
+            Self::AlreadyVoted => "You have already decided on this request.".into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotAnApprover { .. } => "not_an_approver",
+            Self::OwnRequest => "own_request",
+            Self::AlreadyDecided { .. } => "already_decided",
+            Self::Expired => "expired",
+            Self::AlreadyVoted => "already_voted",
+        }
+    }
+}
+
+/// What is known when someone taps Approve or Reject.
+#[derive(Debug, Clone)]
+pub struct DecisionFacts<'a> {
+    pub requester: UserId,
+    pub state: OperationState,
+    pub expired: bool,
+    pub decider: UserId,
+    /// `None` when the decider is not a configured user.
+    pub decider_roles: Option<&'a [Role]>,
+    pub already_voted: bool,
+    pub policy: &'a EnvPolicy,
+}
+
+/// May this person decide on this request now?
+pub fn may_decide(f: &DecisionFacts<'_>) -> Result<(), DecisionRefusal> {
+    let roles = f.decider_roles.unwrap_or(&[]);
+    if !holds_any(roles, &f.policy.approvers) {
+        return Err(DecisionRefusal::NotAnApprover {
+            roles: f.policy.approvers.clone(),
+        });
+    }
+    if f.state != OperationState::AwaitingApproval {
+        return Err(DecisionRefusal::AlreadyDecided { state: f.state });
+    }
+    if f.expired {
+        return Err(DecisionRefusal::Expired);
+    }
+    if f.policy.four_eyes && f.decider == f.requester {
+        return Err(DecisionRefusal::OwnRequest);
+    }
+    if f.already_voted {
+        return Err(DecisionRefusal::AlreadyVoted);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

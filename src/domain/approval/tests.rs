@@ -1,0 +1,249 @@
+use super::*;
+
+fn role(r: &str) -> Role {
+    Role::new(r)
+}
+
+fn env(e: &str) -> Env {
+    Env::parse(e).unwrap()
+}
+
+fn prod_policy() -> EnvPolicy {
+    EnvPolicy {
+        requesters: vec![role("developer"), role("senior")],
+        approvers: vec![role("senior")],
+        approvals: 1,
+        four_eyes: true,
+        requires_verified_in: Some(env("staging")),
+    }
+}
+
+fn v() -> Version {
+    Version::parse("1.3.0", false).unwrap()
+}
+
+struct Case {
+    roles: Vec<Role>,
+    released: bool,
+    verified: bool,
+    lock: Option<(String, String)>,
+    in_flight: Option<(i64, String, String, OperationState)>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Self {
+            roles: vec![role("developer")],
+            released: true,
+            verified: true,
+            lock: None,
+            in_flight: None,
+        }
+    }
+}
+
+fn judge(case: Case, policy: &EnvPolicy) -> DeployVerdict {
+    let prod = env("prod");
+    let version = v();
+    judge_deploy(&DeployFacts {
+        env: &prod,
+        version: &version,
+        requester_roles: &case.roles,
+        policy,
+        released: case.released,
+        verified_before: case.verified,
+        lock: case.lock,
+        in_flight: case.in_flight,
+    })
+}
+
+#[test]
+fn a_developer_may_ask_for_a_verified_release_and_needs_a_senior() {
+    assert_eq!(
+        judge(Case::default(), &prod_policy()),
+        DeployVerdict::NeedsApprovals(1)
+    );
+}
+
+#[test]
+fn no_approvals_means_proceed() {
+    let policy = EnvPolicy {
+        approvers: vec![],
+        approvals: 0,
+        requires_verified_in: None,
+        ..prod_policy()
+    };
+    assert_eq!(judge(Case::default(), &policy), DeployVerdict::Proceed);
+}
+
+#[test]
+fn refusals_in_the_order_a_person_wants_them() {
+    let qa_only = Case {
+        roles: vec![role("qa")],
+        released: false,
+        verified: false,
+        lock: Some(("Bob".into(), "incident".into())),
+        ..Case::default()
+    };
+    let DeployVerdict::Refused(r) = judge(qa_only, &prod_policy()) else {
+        panic!()
+    };
+    assert_eq!(r.code(), "not_a_requester");
+    assert_eq!(
+        r.message(),
+        "⛔ Deploys to prod are asked for by: developer, senior. You hold none of these roles."
+    );
+
+    let unreleased = Case {
+        released: false,
+        verified: false,
+        ..Case::default()
+    };
+    let DeployVerdict::Refused(r) = judge(unreleased, &prod_policy()) else {
+        panic!()
+    };
+    assert_eq!(r.code(), "not_released");
+
+    let unverified = Case {
+        verified: false,
+        ..Case::default()
+    };
+    let DeployVerdict::Refused(r) = judge(unverified, &prod_policy()) else {
+        panic!()
+    };
+    assert_eq!(
+        r.message(),
+        "⛔ 1.3.0 has not been deployed to staging successfully and verified by QA there. Promote it through staging first."
+    );
+
+    let locked = Case {
+        lock: Some(("Bob".into(), "incident 42".into())),
+        ..Case::default()
+    };
+    let DeployVerdict::Refused(r) = judge(locked, &prod_policy()) else {
+        panic!()
+    };
+    assert_eq!(
+        r.message(),
+        "🔒 prod is locked by Bob: incident 42. Deploys wait until it is unlocked."
+    );
+
+    let busy = Case {
+        in_flight: Some((
+            7,
+            "deploy".into(),
+            "1.2.9".into(),
+            OperationState::AwaitingApproval,
+        )),
+        ..Case::default()
+    };
+    let DeployVerdict::Refused(r) = judge(busy, &prod_policy()) else {
+        panic!()
+    };
+    assert_eq!(
+        r.message(),
+        "⏳ prod already has #7 (deploy 1.2.9) awaiting approval. One operation at a time per environment."
+    );
+}
+
+#[test]
+fn verification_is_only_asked_where_policy_requires_it() {
+    let staging = EnvPolicy {
+        requires_verified_in: None,
+        ..prod_policy()
+    };
+    let unverified = Case {
+        verified: false,
+        ..Case::default()
+    };
+    assert_eq!(
+        judge(unverified, &staging),
+        DeployVerdict::NeedsApprovals(1)
+    );
+}
+
+fn decide(
+    decider: i64,
+    roles: Option<&[Role]>,
+    state: OperationState,
+    expired: bool,
+    voted: bool,
+    policy: &EnvPolicy,
+) -> Result<(), DecisionRefusal> {
+    may_decide(&DecisionFacts {
+        requester: UserId(1),
+        state,
+        expired,
+        decider: UserId(decider),
+        decider_roles: roles,
+        already_voted: voted,
+        policy,
+    })
+}
+
+#[test]
+fn who_may_decide() {
+    let p = prod_policy();
+    let senior = [role("senior")];
+    let developer = [role("developer")];
+    let waiting = OperationState::AwaitingApproval;
+    assert_eq!(decide(2, Some(&senior), waiting, false, false, &p), Ok(()));
+    assert_eq!(
+        decide(2, Some(&developer), waiting, false, false, &p),
+        Err(DecisionRefusal::NotAnApprover {
+            roles: vec![role("senior")]
+        })
+    );
+    assert_eq!(
+        decide(2, None, waiting, false, false, &p),
+        Err(DecisionRefusal::NotAnApprover {
+            roles: vec![role("senior")]
+        }),
+        "a stranger's tap"
+    );
+    assert_eq!(
+        decide(1, Some(&senior), waiting, false, false, &p),
+        Err(DecisionRefusal::OwnRequest)
+    );
+    let relaxed = EnvPolicy {
+        four_eyes: false,
+        ..prod_policy()
+    };
+    assert_eq!(
+        decide(1, Some(&senior), waiting, false, false, &relaxed),
+        Ok(())
+    );
+    assert_eq!(
+        decide(2, Some(&senior), waiting, true, false, &p),
+        Err(DecisionRefusal::Expired)
+    );
+    assert_eq!(
+        decide(2, Some(&senior), waiting, false, true, &p),
+        Err(DecisionRefusal::AlreadyVoted)
+    );
+    for state in OperationState::ALL.into_iter().filter(|s| *s != waiting) {
+        assert_eq!(
+            decide(2, Some(&senior), state, false, false, &p),
+            Err(DecisionRefusal::AlreadyDecided { state }),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn refusal_texts_fit_a_callback_alert() {
+    let long_roles = DecisionRefusal::NotAnApprover {
+        roles: vec![role("senior"), role("devops")],
+    };
+    for r in [
+        long_roles,
+        DecisionRefusal::OwnRequest,
+        DecisionRefusal::Expired,
+        DecisionRefusal::AlreadyVoted,
+        DecisionRefusal::AlreadyDecided {
+            state: OperationState::Rejected,
+        },
+    ] {
+        assert!(r.message().chars().count() <= 200, "{}", r.message());
+    }
+}
