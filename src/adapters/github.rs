@@ -74,6 +74,19 @@ pub struct Release {
     pub published_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What a dispatch started, as far as GitHub said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatched {
+    pub run_id: Option<u64>,
+    pub html_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RunDetails {
+    workflow_run_id: u64,
+    html_url: Option<String>,
+}
+
 /// The repository, as `check --online` sees it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Repository {
@@ -281,6 +294,94 @@ impl GitHub {
                 other => Err(other),
             },
         }
+    }
+
+    /// The published release of a version, tagged `v1.2.3` or `1.2.3`.
+    pub async fn release_for(&self, version: &str) -> Result<Option<Release>, GithubError> {
+        for tag in [format!("v{version}"), version.to_owned()] {
+            match self
+                .client
+                .get::<Release, _, ()>(self.route(&format!("/releases/tags/{tag}")), None)
+                .await
+            {
+                Ok(release) => return Ok(Some(release)),
+                Err(e) => match GithubError::from(e) {
+                    GithubError::NotFound => continue,
+                    other => return Err(other),
+                },
+            }
+        }
+        Ok(None)
+    }
+
+    /// Dispatches a workflow on the configured branch. Asks GitHub to
+    /// return the run; a server that rejects that parameter (400/422:
+    /// nothing ran) gets the same request without it. Any other failure,
+    /// a timeout above all, is returned as it is and never retried here:
+    /// the run may have started.
+    pub async fn dispatch(
+        &self,
+        file: &str,
+        inputs: &[(&str, String)],
+    ) -> Result<Dispatched, GithubError> {
+        let route = self.route(&format!("/actions/workflows/{file}/dispatches"));
+        let inputs: serde_json::Map<String, serde_json::Value> = inputs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+            .collect();
+        let mut body = serde_json::json!({
+            "ref": self.git_ref,
+            "inputs": inputs,
+            "return_run_details": true,
+        });
+        let (status, text) = self.post_raw(&route, &body).await?;
+        let (status, text) = if status == 400 || status == 422 {
+            body.as_object_mut()
+                .expect("a JSON object")
+                .remove("return_run_details");
+            self.post_raw(&route, &body).await?
+        } else {
+            (status, text)
+        };
+        match status {
+            200 => {
+                let details: RunDetails =
+                    serde_json::from_str(&text).map_err(|e| GithubError::Status {
+                        status,
+                        message: format!("unreadable dispatch answer: {e}"),
+                    })?;
+                Ok(Dispatched {
+                    run_id: Some(details.workflow_run_id),
+                    html_url: details.html_url,
+                })
+            }
+            204 => Ok(Dispatched {
+                run_id: None,
+                html_url: None,
+            }),
+            404 => Err(GithubError::NotFound),
+            _ => Err(GithubError::Status {
+                status,
+                message: serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(str::to_owned))
+                    .unwrap_or(text)
+                    .chars()
+                    .take(200)
+                    .collect(),
+            }),
+        }
+    }
+
+    async fn post_raw(
+        &self,
+        route: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, String), GithubError> {
+        let response = self.client._post(route.to_owned(), Some(body)).await?;
+        let status = response.status().as_u16();
+        let text = self.client.body_to_string(response).await?;
+        Ok((status, text))
     }
 
     /// CI on the head of the configured branch: check runs and the

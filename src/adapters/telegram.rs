@@ -7,7 +7,10 @@ use std::time::Duration;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, MessageId, ParseMode, ThreadId};
+use teloxide::types::{
+    BotCommand, CallbackQueryId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+    MessageId, ParseMode, ThreadId,
+};
 use teloxide::{ApiError, RequestError};
 
 use crate::config::{Secret, TelegramConfig};
@@ -67,28 +70,86 @@ impl From<RequestError> for SendError {
     }
 }
 
-/// Sends an HTML message; returns its message id.
+/// Rows of (label, callback data).
+pub type Keyboard = Vec<Vec<(String, String)>>;
+
+fn keyboard(rows: &Keyboard) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(rows.iter().map(|row| {
+        row.iter()
+            .map(|(text, data)| InlineKeyboardButton::callback(text.clone(), data.clone()))
+            .collect::<Vec<_>>()
+    }))
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
+
+/// Sends an HTML message, with buttons if any; returns its message id.
 pub async fn send_html(
     bot: &TgBot,
     chat: ChatId,
     thread_id: Option<i32>,
     text: &str,
+    buttons: Option<&Keyboard>,
 ) -> Result<i64, SendError> {
     let mut request = bot
         .send_message(teloxide::types::ChatId(chat.0), text)
         .parse_mode(ParseMode::Html)
-        .link_preview_options(teloxide::types::LinkPreviewOptions {
-            is_disabled: true,
-            url: None,
-            prefer_small_media: false,
-            prefer_large_media: false,
-            show_above_text: false,
-        });
+        .link_preview_options(no_preview());
     if let Some(thread) = thread_id {
         request = request.message_thread_id(ThreadId(MessageId(thread)));
     }
+    if let Some(rows) = buttons {
+        request = request.reply_markup(keyboard(rows));
+    }
     let message = request.await?;
     Ok(i64::from(message.id.0))
+}
+
+/// Replaces a message's text and buttons (none: the buttons go).
+pub async fn edit_html(
+    bot: &TgBot,
+    chat: ChatId,
+    message_id: i64,
+    text: &str,
+    buttons: Option<&Keyboard>,
+) -> Result<(), SendError> {
+    let id = MessageId(
+        i32::try_from(message_id)
+            .map_err(|_| SendError::Permanent("message id out of range".into()))?,
+    );
+    let request = bot
+        .edit_message_text(teloxide::types::ChatId(chat.0), id, text)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(no_preview())
+        .reply_markup(keyboard(buttons.unwrap_or(&Vec::new())));
+    match request.await {
+        Ok(_) => Ok(()),
+        // Already showing this text: the edit is done.
+        Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Answers a button tap; `alert` shows it as a dialog to dismiss.
+pub async fn answer_tap(
+    bot: &TgBot,
+    id: CallbackQueryId,
+    text: &str,
+    alert: bool,
+) -> Result<(), RequestError> {
+    bot.answer_callback_query(id)
+        .text(text)
+        .show_alert(alert)
+        .await?;
+    Ok(())
 }
 
 /// Publishes the command menu (`setMyCommands`).

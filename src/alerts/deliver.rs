@@ -10,10 +10,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::adapters::telegram::{self, SendError, TgBot};
+use crate::adapters::telegram::{self, Keyboard, SendError, TgBot};
 use crate::config::AlertsConfig;
 use crate::domain::ChatId;
 use crate::metrics::Metrics;
+use crate::service::Button;
 use crate::store::{OutboxRow, Store, now_ms};
 
 /// When to try again.
@@ -98,12 +99,61 @@ impl Deliverer {
 
     async fn deliver_chat(&self, rows: Vec<OutboxRow>) {
         for row in rows {
-            let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
-            let result =
-                telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text).await;
+            let result = self.deliver(&row).await;
             if let Err(e) = self.record(&row, result).await {
                 tracing::warn!(alert = row.id, error = %e, "outbox: cannot record a delivery");
             }
+        }
+    }
+
+    /// Sends the row, or, for an edit, edits the message its original became.
+    async fn deliver(&self, row: &OutboxRow) -> Result<i64, SendError> {
+        let buttons: Option<Keyboard> = match row
+            .buttons
+            .as_deref()
+            .map(serde_json::from_str::<Vec<Vec<Button>>>)
+        {
+            None => None,
+            Some(Ok(rows)) => Some(
+                rows.into_iter()
+                    .map(|r| r.into_iter().map(|b| (b.text, b.data)).collect())
+                    .collect(),
+            ),
+            Some(Err(e)) => {
+                return Err(SendError::Permanent(format!(
+                    "stored buttons unreadable: {e}"
+                )));
+            }
+        };
+        let Some(original) = &row.edit_of else {
+            let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
+            return telegram::send_html(
+                &self.bot,
+                ChatId(row.chat_id),
+                thread,
+                &row.text,
+                buttons.as_ref(),
+            )
+            .await;
+        };
+        match self.store.sent_message(original).await {
+            Ok(Some((chat, message_id))) => {
+                telegram::edit_html(
+                    &self.bot,
+                    ChatId(chat),
+                    message_id,
+                    &row.text,
+                    buttons.as_ref(),
+                )
+                .await?;
+                Ok(message_id)
+            }
+            // The original is not out yet: an attempt spent, so an edit of
+            // a message that never goes out gives up in the end.
+            Ok(None) => Err(SendError::Transient(
+                "the message to edit is not sent yet".into(),
+            )),
+            Err(e) => Err(SendError::Transient(e.to_string())),
         }
     }
 

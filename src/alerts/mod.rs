@@ -82,6 +82,8 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
             chat: chat.id,
             thread_id: chat.thread_id,
             text: rendered.text.clone(),
+            buttons: None,
+            edit_of: None,
         })
         .collect()
 }

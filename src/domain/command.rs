@@ -66,8 +66,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "deploy",
         usage: "/deploy <env> <version>",
-        description: "Deploy a released version",
-        available: false,
+        description: "Deploy a released version (approvals per environment)",
+        available: true,
     },
     CommandSpec {
         name: "rollback",

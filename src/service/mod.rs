@@ -2,6 +2,7 @@
 //! an event, asks the policy, writes the change with its audit line and
 //! alerts in one transaction, then calls out.
 
+mod deploy;
 mod status;
 mod webhook;
 
@@ -19,6 +20,7 @@ use crate::domain::{
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
+pub use deploy::{Button, Tap, TapAnswer};
 pub use status::{EnvStatus, StatusReport, render_status};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 
@@ -62,8 +64,9 @@ impl Reply {
 }
 
 impl App {
-    /// Handles one chat message: `None` when it is not a command for us.
-    /// Every command, refusal and answer is audited.
+    /// Handles one chat message: the direct answer, if any (`None` too when
+    /// it is not a command for us, or the answer goes out through the
+    /// outbox). Every command, refusal and answer is audited.
     pub async fn handle_message(&self, msg: &Incoming) -> Option<Reply> {
         let envs: Vec<Env> = self.config.environments.keys().cloned().collect();
         let ctx = ParseContext {
@@ -88,9 +91,9 @@ impl App {
         let (outcome, reply) = match (access, parsed) {
             (Access::Refused(refusal), _) => (
                 format!("refused:{}", refusal.code()),
-                Reply::new(escape(&refusal.message())),
+                Some(Reply::new(escape(&refusal.message()))),
             ),
-            (Access::Allowed, Err(error)) => ("invalid".to_owned(), self.usage_error(&error)),
+            (Access::Allowed, Err(error)) => ("invalid".to_owned(), Some(self.usage_error(&error))),
             (Access::Allowed, Ok(command)) => self.run(&command, msg).await,
         };
         self.metrics
@@ -106,28 +109,29 @@ impl App {
         if let Err(e) = self.store.audit(&entry).await {
             tracing::error!(error = %e, action = %entry.action, "audit log write failed");
         }
-        Some(reply)
+        reply
     }
 
     fn usage_error(&self, error: &ParseError) -> Reply {
         Reply::new(format!("❌ {}", escape(&error.message())))
     }
 
-    async fn run(&self, command: &Command, msg: &Incoming) -> (String, Reply) {
+    async fn run(&self, command: &Command, msg: &Incoming) -> (String, Option<Reply>) {
         match command {
-            Command::Help => ("answered".into(), Reply::new(help_text())),
-            Command::WhoAmI => ("answered".into(), Reply::new(self.whoami(msg))),
+            Command::Help => ("answered".into(), Some(Reply::new(help_text()))),
+            Command::WhoAmI => ("answered".into(), Some(Reply::new(self.whoami(msg)))),
             Command::Status { env } => {
                 let report = self.status(env.as_ref()).await;
-                ("answered".into(), Reply::new(render_status(&report)))
+                ("answered".into(), Some(Reply::new(render_status(&report))))
             }
-            Command::Release { .. } | Command::Deploy { .. } | Command::Rollback { .. } => (
+            Command::Deploy { env, version } => self.deploy(msg, env, version).await,
+            Command::Release { .. } | Command::Rollback { .. } => (
                 "unavailable".into(),
-                Reply::new(format!(
+                Some(Reply::new(format!(
                     "🚧 /{} is not available in this version of the bot yet. \
                      Use the GitHub Actions workflow meanwhile.",
                     command.name()
-                )),
+                ))),
             ),
         }
     }

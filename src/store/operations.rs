@@ -1,9 +1,14 @@
-//! Operations and environment locks, as `/status` reads them. The writes
-//! (requests, approvals, dispatches) arrive with the commands that make them.
+//! Operations, their approvals, environment locks and QA verdicts. Every
+//! state change is a compare-and-set on the operation's row, made in the
+//! same transaction as its audit line and alerts: two taps at once, or two
+//! bot instances, get exactly one outcome.
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, now_ms, on_pool};
+use super::audit::insert_audit;
+use super::outbox::insert_alerts;
+use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
+use crate::domain::{OperationId, OperationState, UserId};
 
 /// An operation as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -14,8 +19,28 @@ pub struct OperationRow {
     pub version: String,
     pub state: String,
     pub requested_by: i64,
+    pub chat_id: i64,
+    pub request_id: String,
+    pub run_id: Option<i64>,
+    pub run_url: Option<String>,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+}
+
+impl OperationRow {
+    pub fn state(&self) -> OperationState {
+        OperationState::parse(&self.state).unwrap_or(OperationState::Failed)
+    }
+}
+
+macro_rules! select_operations {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, kind, env, version, state, requested_by, chat_id, request_id, run_id, run_url, \
+             created_at, expires_at FROM operations ",
+            $rest
+        )
+    };
 }
 
 /// A held environment lock.
@@ -28,13 +53,74 @@ pub struct LockRow {
     pub expires_at: Option<i64>,
 }
 
+/// A new operation, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewOperation {
+    pub kind: &'static str,
+    pub env: Option<String>,
+    pub version: String,
+    pub release_type: Option<String>,
+    pub state: OperationState,
+    pub requested_by: UserId,
+    pub chat_id: i64,
+    pub request_id: String,
+    pub expires_at: Option<i64>,
+}
+
+/// What became of a request to create an operation.
+#[derive(Debug, Clone)]
+pub enum Created {
+    New(OperationId),
+    /// The environment already has an operation in flight (the database's
+    /// one-live-operation-per-environment index said so).
+    Busy,
+}
+
+/// The outcome of a decision, as the compare-and-set saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// Recorded; the operation still waits for more approvals.
+    Counted { approvals: i64 },
+    /// This decision moved the operation to `approved` or `rejected`.
+    Moved(OperationState),
+    /// The person had already decided on this operation.
+    AlreadyVoted,
+    /// The operation had left `awaiting_approval` meanwhile.
+    TooLate(OperationState),
+}
+
+/// Proof that this caller, and no other, moved an operation from
+/// `approved` to `dispatched`: only [`Store::claim_dispatch`] makes one, and
+/// dispatching takes it by value.
+#[derive(Debug)]
+pub struct DispatchClaim {
+    pub operation: OperationRow,
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 impl Store {
     /// Operations that are not over yet, oldest first.
     pub async fn live_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = "SELECT id, kind, env, version, state, requested_by, created_at, expires_at \
-                   FROM operations \
-                   WHERE state IN ('requested', 'awaiting_approval', 'approved', 'dispatched', 'running') \
-                   ORDER BY id";
+        let sql = select_operations!(
+            "WHERE state IN ('requested', 'awaiting_approval', 'approved', 'dispatched', 'running') ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// One operation.
+    pub async fn operation(&self, id: OperationId) -> Result<Option<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE id = $1");
+        let row = on_pool!(self, p => sqlx::query_as(sql).bind(id.0).fetch_optional(p).await)?;
+        Ok(row)
+    }
+
+    /// Every operation, oldest first (history, tests).
+    pub async fn all_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
     }
@@ -45,5 +131,292 @@ impl Store {
                    WHERE expires_at IS NULL OR expires_at > $1 ORDER BY env";
         let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
         Ok(rows)
+    }
+
+    /// Stores a new operation with its audit line and alerts. The alerts'
+    /// keys may contain `{op}`, replaced by the new operation's id.
+    pub async fn create_operation(
+        &self,
+        op: &NewOperation,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Created, StoreError> {
+        let now = now_ms();
+        let created = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+                "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
+                 request_id, created_at, updated_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
+            )
+            .bind(op.kind)
+            .bind(&op.env)
+            .bind(&op.version)
+            .bind(&op.release_type)
+            .bind(op.state.as_str())
+            .bind(op.requested_by.0)
+            .bind(op.chat_id)
+            .bind(&op.request_id)
+            .bind(now)
+            .bind(op.expires_at)
+            .fetch_one(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    Created::Busy
+                }
+                Err(e) => return Err(e.into()),
+                Ok((id,)) => {
+                    let id = OperationId(id);
+                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
+                    insert_audit!(&mut *tx, &audit)?;
+                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
+                    insert_alerts!(tx, &alerts)?;
+                    tx.commit().await?;
+                    Created::New(id)
+                }
+            }
+        });
+        Ok(created)
+    }
+
+    /// Records an approval or rejection and, when it settles the request,
+    /// moves the operation — a compare-and-set on its state, with the audit
+    /// line and the alerts of the outcome in the same transaction. Alerts
+    /// are written only when this decision moved the operation.
+    pub async fn decide(
+        &self,
+        id: OperationId,
+        user: UserId,
+        approve: bool,
+        needed: i64,
+        audit: &AuditEntry,
+        alerts_if_moved: &[NewAlert],
+    ) -> Result<Decided, StoreError> {
+        let now = now_ms();
+        let decided = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // Touch the row first: it takes the row's lock (PostgreSQL) or
+            // the write lock (SQLite), so decisions on one operation are
+            // serialised and every count below sees the others.
+            let open = sqlx::query(
+                "UPDATE operations SET updated_at = $2 WHERE id = $1 AND state = 'awaiting_approval'",
+            )
+            .bind(id.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if open == 0 {
+                let state: Option<(String,)> = sqlx::query_as("SELECT state FROM operations WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                let state = state.and_then(|(s,)| OperationState::parse(&s)).unwrap_or(OperationState::Failed);
+                return Ok(Decided::TooLate(state));
+            }
+            let voted = sqlx::query(
+                "INSERT INTO approvals (operation_id, user_id, decision, decided_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (operation_id, user_id) DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(user.0)
+            .bind(if approve { "approve" } else { "reject" })
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if voted == 0 {
+                tx.rollback().await?;
+                return Ok(Decided::AlreadyVoted);
+            }
+            let (approvals,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM approvals WHERE operation_id = $1 AND decision = 'approve'",
+            )
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            let target = if !approve {
+                Some(OperationState::Rejected)
+            } else if approvals >= needed {
+                Some(OperationState::Approved)
+            } else {
+                None
+            };
+            let decided = match target {
+                Some(state) => {
+                    sqlx::query("UPDATE operations SET state = $2 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(state.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_alerts!(tx, alerts_if_moved)?;
+                    Decided::Moved(state)
+                }
+                None => Decided::Counted { approvals },
+            };
+            insert_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            decided
+        });
+        Ok(decided)
+    }
+
+    /// Moves an operation from `approved` to `dispatched`; the one caller
+    /// that succeeds gets the claim that dispatching needs.
+    pub async fn claim_dispatch(
+        &self,
+        id: OperationId,
+    ) -> Result<Option<DispatchClaim>, StoreError> {
+        let moved = on_pool!(self, p => sqlx::query(
+            "UPDATE operations SET state = 'dispatched', updated_at = $2 WHERE id = $1 AND state = 'approved'",
+        )
+        .bind(id.0)
+        .bind(now_ms())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if moved == 0 {
+            return Ok(None);
+        }
+        Ok(self
+            .operation(id)
+            .await?
+            .map(|operation| DispatchClaim { operation }))
+    }
+
+    /// Records the run a dispatch started (when GitHub told us), with the
+    /// audit line and alerts.
+    pub async fn record_dispatch(
+        &self,
+        id: OperationId,
+        run_id: Option<i64>,
+        run_url: Option<&str>,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE operations SET run_id = $2, run_url = $3, updated_at = $4 WHERE id = $1")
+                .bind(id.0)
+                .bind(run_id)
+                .bind(run_url)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            insert_audit!(&mut *tx, audit)?;
+            insert_alerts!(tx, alerts)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Ends an operation as failed (from any live state), with its audit
+    /// line and alerts.
+    pub async fn fail_operation(
+        &self,
+        id: OperationId,
+        detail: &str,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        let moved = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE operations SET state = 'failed', detail = $2, updated_at = $3 WHERE id = $1 \
+                 AND state IN ('approved', 'dispatched', 'running')",
+            )
+            .bind(id.0)
+            .bind(detail)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 1 {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            moved == 1
+        });
+        Ok(moved)
+    }
+
+    /// Records a QA verdict on a version in an environment.
+    pub async fn record_verification(
+        &self,
+        env: &str,
+        version: &str,
+        verified: bool,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO verifications (env, version, verdict, user_id, decided_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(env)
+            .bind(version)
+            .bind(if verified { "verified" } else { "issues" })
+            .bind(user.0)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            insert_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether `version` deployed successfully to `env` and QA's latest
+    /// verdict on it there is "verified".
+    pub async fn is_verified(&self, env: &str, version: &str) -> Result<bool, StoreError> {
+        let sql = "SELECT \
+                   (SELECT COUNT(*) FROM operations WHERE kind IN ('deploy', 'rollback') AND env = $1 \
+                    AND version = $2 AND state = 'succeeded'), \
+                   (SELECT verdict FROM verifications WHERE env = $1 AND version = $2 ORDER BY id DESC LIMIT 1)";
+        let (deployed, verdict): (i64, Option<String>) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
+        Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
+    }
+
+    /// Records that a version runs successfully in an environment, outside
+    /// any operation of the bot's (a deploy the bot saw but did not start).
+    pub async fn record_succeeded_deploy(
+        &self,
+        env: &str,
+        version: &str,
+        by: UserId,
+    ) -> Result<OperationId, StoreError> {
+        let now = now_ms();
+        let (id,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "INSERT INTO operations (kind, env, version, state, requested_by, chat_id, request_id, created_at, updated_at) \
+             VALUES ('deploy', $1, $2, 'succeeded', $3, 0, $4, $5, $5) RETURNING id",
+        )
+        .bind(env)
+        .bind(version)
+        .bind(by.0)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now)
+        .fetch_one(p)
+        .await)?;
+        Ok(OperationId(id))
+    }
+}
+
+/// An alert whose keys name the operation: `{op}` becomes its id.
+fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
+    let op = id.0.to_string();
+    NewAlert {
+        dedup_key: alert.dedup_key.replace("{op}", &op),
+        edit_of: alert.edit_of.as_ref().map(|k| k.replace("{op}", &op)),
+        buttons: alert.buttons.as_ref().map(|b| b.replace("{op}", &op)),
+        text: alert.text.replace("{op}", &op),
+        ..alert.clone()
     }
 }

@@ -18,6 +18,33 @@ pub struct NewAlert {
     pub thread_id: Option<i32>,
     /// Telegram HTML.
     pub text: String,
+    /// Inline keyboard as JSON (`[[{"text": …, "data": …}]]`).
+    pub buttons: Option<String>,
+    /// Edit the message that the alert with this de-duplication key became,
+    /// rather than send a new one.
+    pub edit_of: Option<String>,
+}
+
+impl NewAlert {
+    /// A plain message to a chat.
+    pub fn message(
+        dedup_key: String,
+        kind: AlertKind,
+        env: Option<Env>,
+        chat: ChatId,
+        text: String,
+    ) -> Self {
+        Self {
+            dedup_key,
+            kind,
+            env,
+            chat,
+            thread_id: None,
+            text,
+            buttons: None,
+            edit_of: None,
+        }
+    }
 }
 
 /// An alert in the outbox.
@@ -35,6 +62,8 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub message_id: Option<i64>,
+    pub buttons: Option<String>,
+    pub edit_of: Option<String>,
 }
 
 /// Counts of the outbox by state.
@@ -54,8 +83,9 @@ macro_rules! insert_alerts {
         for alert in $alerts {
             let alert: &crate::store::NewAlert = alert;
             match sqlx::query(
-                "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedup_key) DO NOTHING",
+                "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, buttons, edit_of, \
+                 next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (dedup_key) DO NOTHING",
             )
             .bind(&alert.dedup_key)
             .bind(alert.kind.as_str())
@@ -63,6 +93,8 @@ macro_rules! insert_alerts {
             .bind(alert.chat.0)
             .bind(alert.thread_id.map(i64::from))
             .bind(&alert.text)
+            .bind(&alert.buttons)
+            .bind(&alert.edit_of)
             .bind(now)
             .execute(&mut *$executor)
             .await
@@ -87,7 +119,7 @@ macro_rules! select_outbox {
     ($rest:literal) => {
         concat!(
             "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
-             next_attempt_at, last_error, message_id FROM alert_outbox ",
+             next_attempt_at, last_error, message_id, buttons, edit_of FROM alert_outbox ",
             $rest
         )
     };
@@ -158,6 +190,15 @@ impl Store {
         let sql = "UPDATE alert_outbox SET next_attempt_at = $2 WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// The Telegram message an alert became: `None` until it is sent.
+    pub async fn sent_message(&self, dedup_key: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let sql =
+            "SELECT chat_id, message_id FROM alert_outbox WHERE dedup_key = $1 AND state = 'sent'";
+        let row: Option<(i64, Option<i64>)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_optional(p).await)?;
+        Ok(row.and_then(|(chat, message)| message.map(|m| (chat, m))))
     }
 
     /// Counts of the outbox by state.

@@ -8,15 +8,32 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{Me, ParseMode, ReplyParameters};
 
-use crate::adapters::telegram::TgBot;
+use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
-use crate::service::{App, Incoming};
+use crate::service::{App, Incoming, Tap};
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
-    Update::filter_message()
-        .filter_map(incoming)
-        .endpoint(on_command)
+    dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter_map(incoming)
+                .endpoint(on_command),
+        )
+        .branch(Update::filter_callback_query().endpoint(on_tap))
+}
+
+async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Result<()> {
+    let Ok(user) = i64::try_from(query.from.id.0) else {
+        return Ok(());
+    };
+    let tap = Tap {
+        user: UserId(user),
+        data: query.data.clone().unwrap_or_default(),
+    };
+    let answer = app.handle_tap(&tap).await;
+    telegram::answer_tap(&bot, query.id, &answer.text, answer.alert).await?;
+    Ok(())
 }
 
 /// A text message from a person, as the service wants it.

@@ -38,6 +38,8 @@ fn alert(key: &str, chat: i64) -> NewAlert {
         chat: ChatId(chat),
         thread_id: Some(7),
         text: format!("<b>{key}</b>"),
+        buttons: None,
+        edit_of: None,
     }
 }
 
@@ -242,5 +244,110 @@ async fn dialogue_state_survives_a_new_connection() {
         );
         again.clone().remove_dialogue(chat).await.unwrap();
         assert_eq!(storage.get_dialogue(chat).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
+    use aletheia_bot::domain::{OperationState, UserId};
+    use aletheia_bot::store::{Created, Decided, NewOperation};
+
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let op = NewOperation {
+            kind: "deploy",
+            env: Some("prod".into()),
+            version: "1.3.0".into(),
+            release_type: None,
+            state: OperationState::AwaitingApproval,
+            requested_by: UserId(1),
+            chat_id: -5,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_at: None,
+        };
+        let Created::New(id) = store
+            .create_operation(&op, &audit("operation:deploy"), &[])
+            .await
+            .unwrap()
+        else {
+            panic!("{backend:?}: created")
+        };
+        // A second live operation in the same environment is refused by
+        // the database itself.
+        let again = NewOperation {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..op.clone()
+        };
+        assert!(matches!(
+            store
+                .create_operation(&again, &audit("operation:deploy"), &[])
+                .await
+                .unwrap(),
+            Created::Busy
+        ));
+
+        // Twenty approvers (one tapping twice) at once; two approvals needed.
+        let mut tasks = Vec::new();
+        for user in (10..30).chain([10]) {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .decide(
+                        id,
+                        UserId(user),
+                        true,
+                        2,
+                        &audit("tap:approve"),
+                        &[alert("moved", -5)],
+                    )
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        let moved = outcomes
+            .iter()
+            .filter(|o| **o == Decided::Moved(OperationState::Approved))
+            .count();
+        let counted = outcomes
+            .iter()
+            .filter(|o| matches!(o, Decided::Counted { .. }))
+            .count();
+        assert_eq!((moved, counted), (1, 1), "{backend:?}: {outcomes:?}");
+        assert!(
+            outcomes.iter().all(|o| matches!(
+                o,
+                Decided::Moved(_)
+                    | Decided::Counted { approvals: 1 }
+                    | Decided::TooLate(OperationState::Approved)
+                    | Decided::AlreadyVoted
+            )),
+            "{backend:?}: {outcomes:?}"
+        );
+        assert_eq!(
+            store.all_alerts().await.unwrap().len(),
+            1,
+            "{backend:?}: the outcome's alert, once"
+        );
+
+        let mut claims = Vec::new();
+        for _ in 0..10 {
+            let store = store.clone();
+            claims.push(tokio::spawn(async move {
+                store.claim_dispatch(id).await.unwrap().is_some()
+            }));
+        }
+        let mut won = 0;
+        for claim in claims {
+            won += usize::from(claim.await.unwrap());
+        }
+        assert_eq!(won, 1, "{backend:?}: exactly one dispatch claim");
+        assert_eq!(
+            store.operation(id).await.unwrap().unwrap().state,
+            "dispatched"
+        );
     }
 }

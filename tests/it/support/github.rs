@@ -27,6 +27,10 @@ struct Inner {
     statuses: Vec<Value>,
     workflows: HashMap<String, Value>,
     dispatches: Vec<(String, Value)>,
+    /// Answer 422 to dispatches that ask for `return_run_details`, as
+    /// older GitHub Enterprise Servers do.
+    reject_run_details: bool,
+    next_run_id: u64,
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
     requests: Vec<String>,
@@ -55,6 +59,10 @@ impl FakeGithub {
         let app = Router::new()
             .route("/repos/{owner}/{repo}", get(repository))
             .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
+            .route(
+                "/repos/{owner}/{repo}/releases/tags/{tag}",
+                get(release_by_tag),
+            )
             .route(
                 "/repos/{owner}/{repo}/commits/{git_ref}/check-runs",
                 get(check_runs),
@@ -130,6 +138,10 @@ impl FakeGithub {
             .unwrap()
             .failing
             .push((prefix.to_owned(), status));
+    }
+
+    pub fn reject_run_details(&self) {
+        self.inner.lock().unwrap().reject_run_details = true;
     }
 
     pub fn dispatches(&self) -> Vec<(String, Value)> {
@@ -258,13 +270,51 @@ async fn workflow(
     }
 }
 
+async fn release_by_tag(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo, tag)): Path<(String, String, String)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    match inner
+        .releases
+        .iter()
+        .find(|r| r["tag_name"] == tag.as_str())
+    {
+        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
+        _ => not_found(),
+    }
+}
+
 async fn dispatch(
     State(inner): State<Arc<Mutex<Inner>>>,
-    Path((_owner, _repo, file)): Path<(String, String, String)>,
+    Path((owner, repo, file)): Path<(String, String, String)>,
     body: axum::Json<Value>,
 ) -> Response {
-    inner.lock().unwrap().dispatches.push((file, body.0));
-    StatusCode::NO_CONTENT.into_response()
+    let mut inner = inner.lock().unwrap();
+    if !our_repo(&owner, &repo) || !inner.workflows.contains_key(&file) {
+        return not_found();
+    }
+    let wants_details = body.0.get("return_run_details") == Some(&json!(true));
+    if wants_details && inner.reject_run_details {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": "Invalid request.\n\n\"return_run_details\" is not a permitted key."})),
+        )
+            .into_response();
+    }
+    inner.dispatches.push((file, body.0));
+    inner.next_run_id += 1;
+    let run_id = 9000 + inner.next_run_id;
+    if wants_details {
+        axum::Json(json!({
+            "workflow_run_id": run_id,
+            "run_url": format!("https://api.github.com/repos/{OWNER}/{REPO}/actions/runs/{run_id}"),
+            "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}"),
+        }))
+        .into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
 }
 
 /// The `X-Hub-Signature-256` GitHub computes.

@@ -36,6 +36,14 @@ pub const CAROL: Person = Person {
     id: 100000003,
     name: "Carol",
 }; // qa
+pub const DAVE: Person = Person {
+    id: 100000004,
+    name: "Dave",
+}; // senior
+pub const QUINN: Person = Person {
+    id: 100000005,
+    name: "Quinn",
+}; // qa
 pub const MALLORY: Person = Person {
     id: 666000666,
     name: "Mallory",
@@ -237,6 +245,16 @@ roles = ["senior", "developer"]
 [[users]]
 id = 100000003
 name = "Carol"
+roles = ["qa"]
+
+[[users]]
+id = 100000004
+name = "Dave"
+roles = ["senior"]
+
+[[users]]
+id = 100000005
+name = "Quinn"
 roles = ["qa"]
 "#,
         );

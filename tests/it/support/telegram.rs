@@ -37,6 +37,32 @@ pub struct Sent {
     pub text: String,
     pub parse_mode: Option<String>,
     pub reply_to: Option<i64>,
+    /// The inline keyboard: rows of (label, callback data).
+    pub buttons: Vec<Vec<(String, String)>>,
+    /// Earlier texts, when the message was edited.
+    pub edits: Vec<String>,
+}
+
+fn buttons_of(body: &Value) -> Vec<Vec<(String, String)>> {
+    body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    row.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|b| {
+                            (
+                                b["text"].as_str().unwrap_or_default().to_owned(),
+                                b["callback_data"].as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A failure to inject.
@@ -146,6 +172,67 @@ impl FakeTelegram {
                 }
             })
         });
+    }
+
+    /// A person taps an inline button under one of the bot's messages.
+    /// Returns the callback query id, to find the bot's answer by.
+    pub fn user_taps(&self, message: &Sent, user_id: i64, first_name: &str, data: &str) -> String {
+        let query_id = uuid::Uuid::new_v4().to_string();
+        let chat = json!({"id": message.chat_id, "type": "supergroup", "title": "chat"});
+        let (qid, msg_id, text) = (query_id.clone(), message.message_id, message.text.clone());
+        self.push_update(|update_id, _| {
+            json!({
+                "update_id": update_id,
+                "callback_query": {
+                    "id": qid,
+                    "from": {"id": user_id, "is_bot": false, "first_name": first_name},
+                    "chat_instance": "1",
+                    "data": data,
+                    "message": {
+                        "message_id": msg_id,
+                        "date": chrono::Utc::now().timestamp(),
+                        "chat": chat,
+                        "from": {"id": BOT_ID, "is_bot": true, "first_name": "Aletheia"},
+                        "text": text
+                    }
+                }
+            })
+        });
+        query_id
+    }
+
+    /// The bot's answer to a tap: (text, shown as an alert).
+    pub async fn tap_answer(&self, query_id: &str) -> (String, bool) {
+        wait_until(
+            &self.changed,
+            Duration::from_secs(30),
+            "the answer to a tap",
+            || {
+                self.calls("answerCallbackQuery")
+                    .into_iter()
+                    .find(|c| c.body["callback_query_id"] == query_id)
+                    .map(|c| {
+                        (
+                            c.body["text"].as_str().unwrap_or_default().to_owned(),
+                            c.body["show_alert"].as_bool().unwrap_or(false),
+                        )
+                    })
+            },
+        )
+        .await
+    }
+
+    /// Waits until a message of the bot's has been edited to satisfy `check`.
+    pub async fn wait_for_edit(&self, chat_id: i64, message_id: i64, what: &str) -> Sent {
+        wait_until(&self.changed, Duration::from_secs(30), what, || {
+            let inner = self.inner.lock().unwrap();
+            inner
+                .sent
+                .iter()
+                .find(|s| s.chat_id == chat_id && s.message_id == message_id && !s.edits.is_empty())
+                .cloned()
+        })
+        .await
     }
 
     /// The next `n` calls of `method` fail with `fault`.
@@ -348,6 +435,8 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                 text: text.clone(),
                 parse_mode: body["parse_mode"].as_str().map(str::to_owned),
                 reply_to: body["reply_parameters"]["message_id"].as_i64(),
+                buttons: buttons_of(body),
+                edits: vec![],
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "supergroup", "title": "chat"})
@@ -359,6 +448,37 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                 "date": chrono::Utc::now().timestamp(),
                 "chat": chat,
                 "from": {"id": BOT_ID, "is_bot": true, "first_name": "Aletheia", "username": BOT_USERNAME},
+                "text": text
+            }))
+        }
+        "editmessagetext" => {
+            let chat_id = body["chat_id"].as_i64().expect("chat_id");
+            let message_id = body["message_id"].as_i64().expect("message_id");
+            let text = body["text"].as_str().unwrap_or_default().to_owned();
+            let Some(sent) = inner
+                .sent
+                .iter_mut()
+                .find(|s| s.chat_id == chat_id && s.message_id == message_id)
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    json!({"ok": false, "error_code": 400, "description": "Bad Request: message to edit not found"}),
+                );
+            };
+            if sent.text == text && sent.buttons == buttons_of(body) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    json!({"ok": false, "error_code": 400, "description": "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"}),
+                );
+            }
+            let old = std::mem::replace(&mut sent.text, text.clone());
+            sent.edits.push(old);
+            sent.buttons = buttons_of(body);
+            ok(json!({
+                "message_id": message_id,
+                "date": chrono::Utc::now().timestamp(),
+                "edit_date": chrono::Utc::now().timestamp(),
+                "chat": {"id": chat_id, "type": "supergroup", "title": "chat"},
                 "text": text
             }))
         }

@@ -1,0 +1,631 @@
+//! `/deploy <env> <version>`: the policy's verdict, the approval prompt,
+//! decisions on it, and the dispatch of the Deploy workflow — each state
+//! change with its audit line and alerts in one transaction.
+
+use serde::{Deserialize, Serialize};
+
+use super::{App, Incoming, Reply};
+use crate::adapters::ecs::image_tag;
+use crate::alerts::format::{escape, link, span, utc};
+use crate::alerts::{self, Rendered};
+use crate::config::{EnvironmentConfig, WorkflowInput};
+use crate::domain::{
+    AlertKind, DecisionFacts, DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId,
+    OperationState, UserId, Version, judge_deploy, may_decide,
+};
+use crate::store::{AuditEntry, Created, Decided, DispatchClaim, NewAlert, NewOperation};
+
+/// One inline button: its label and its `callback_data` (≤ 64 bytes: an
+/// operation id and an action, never the version or the environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub text: String,
+    pub data: String,
+}
+
+/// A tap on a button, as the Telegram front hands it over.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    pub user: UserId,
+    pub data: String,
+}
+
+/// The answer to a tap (`answerCallbackQuery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapAnswer {
+    pub text: String,
+    /// Show as an alert the person must dismiss (refusals).
+    pub alert: bool,
+}
+
+/// What a button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Approve,
+    Reject,
+}
+
+/// Reads `d:<operation>:<a|r>`; anything else is not ours.
+fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
+    let mut parts = data.split(':');
+    let (Some("d"), Some(id), Some(action), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let action = match action {
+        "a" => Action::Approve,
+        "r" => Action::Reject,
+        _ => return None,
+    };
+    Some((OperationId(id.parse().ok()?), action))
+}
+
+fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
+    EnvPolicy {
+        requesters: cfg.requesters.clone(),
+        approvers: cfg.approval.approvers.clone(),
+        approvals: cfg.approval.approvals,
+        four_eyes: cfg.approval.four_eyes,
+        requires_verified_in: cfg.approval.requires_verified_in.clone(),
+    }
+}
+
+fn prompt_key(op: &str, chat: i64) -> String {
+    format!("op:{op}:prompt@{chat}")
+}
+
+impl App {
+    fn name_of(&self, user: i64) -> String {
+        self.config
+            .user(UserId(user))
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("user {user}"))
+    }
+
+    fn audit(
+        &self,
+        actor: Option<UserId>,
+        chat: Option<i64>,
+        action: &str,
+        outcome: &str,
+        op: Option<OperationId>,
+        detail: String,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor,
+            chat: chat.map(crate::domain::ChatId),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            operation: op,
+            detail,
+        }
+    }
+
+    /// `/deploy`: returns the audit outcome and the direct answer, if any
+    /// (an approval prompt goes out through the outbox instead).
+    pub(super) async fn deploy(
+        &self,
+        msg: &Incoming,
+        env: &Env,
+        version: &Version,
+    ) -> (String, Option<Reply>) {
+        let Some(cfg) = self.config.environments.get(env) else {
+            return (
+                "invalid".into(),
+                Some(Reply::new(format!(
+                    "❌ Unknown environment {}.",
+                    escape(env.as_str())
+                ))),
+            );
+        };
+        let policy = policy_of(cfg);
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let tag = version.to_string();
+
+        let released = match self.github.release_for(&tag).await {
+            Ok(r) => r.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "deploy: release look-up failed");
+                return (
+                    "error:github".into(),
+                    Some(Reply::new(format!(
+                        "⚠️ Could not check on GitHub that {} is released ({}). Nothing was done.",
+                        escape(&tag),
+                        escape(&e.to_string())
+                    ))),
+                );
+            }
+        };
+        let store_facts = async {
+            let verified = match &policy.requires_verified_in {
+                Some(prior) => self.store.is_verified(prior.as_str(), &tag).await?,
+                None => true,
+            };
+            let lock = self
+                .store
+                .active_locks()
+                .await?
+                .into_iter()
+                .find(|l| l.env == env.as_str())
+                .map(|l| (self.name_of(l.locked_by), l.reason));
+            let in_flight = self
+                .store
+                .live_operations()
+                .await?
+                .into_iter()
+                .find(|o| o.env.as_deref() == Some(env.as_str()))
+                .map(|o| (o.id, o.kind.clone(), o.version.clone(), o.state()));
+            Ok::<_, crate::store::StoreError>((verified, lock, in_flight))
+        };
+        let (verified, lock, in_flight) = match store_facts.await {
+            Ok(facts) => facts,
+            Err(e) => return self.internal_error("deploy: store", &e),
+        };
+        let verdict = judge_deploy(&DeployFacts {
+            env,
+            version,
+            requester_roles: &roles,
+            policy: &policy,
+            released,
+            verified_before: verified,
+            lock,
+            in_flight,
+        });
+        let needed = match verdict {
+            DeployVerdict::Refused(refusal) => {
+                return (
+                    format!("refused:{}", refusal.code()),
+                    Some(Reply::new(escape(&refusal.message()))),
+                );
+            }
+            DeployVerdict::Proceed => 0,
+            DeployVerdict::NeedsApprovals(n) => n,
+        };
+
+        let running = match self.ecs.service_state(cfg).await {
+            Ok(s) => s
+                .primary()
+                .and_then(|d| d.image.as_deref())
+                .and_then(image_tag)
+                .map(|t| format!("<b>{}</b>", escape(t)))
+                .unwrap_or_else(|| "unknown".into()),
+            Err(e) => format!("unknown (ECS: {})", escape(&e.to_string())),
+        };
+        let requester = self.name_of(msg.user.0);
+        let expiry = cfg.approval.expiry;
+        let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
+        let head = format!(
+            "<b>Deploy {} → {}</b> · #{{op}}",
+            escape(&tag),
+            escape(env.as_str())
+        );
+        let (state, alerts) = if needed == 0 {
+            (OperationState::Approved, vec![])
+        } else {
+            let approvers: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
+            let mut text = format!(
+                "🚀 {head}\nAsked by {}\nRunning there now: {running}\nNeeds {needed} approval(s) from: {}",
+                escape(&requester),
+                escape(&approvers.join(", "))
+            );
+            if policy.four_eyes {
+                text.push_str(&format!(" (not {})", escape(&requester)));
+            }
+            text.push_str(&format!(
+                "\nExpires {} (in {})",
+                utc(crate::alerts::format::from_ms(expires_at)),
+                span(expiry.as_secs() as i64)
+            ));
+            let buttons = vec![vec![
+                Button {
+                    text: "✅ Approve".into(),
+                    data: "d:{op}:a".into(),
+                },
+                Button {
+                    text: "❌ Reject".into(),
+                    data: "d:{op}:r".into(),
+                },
+            ]];
+            let prompt = NewAlert {
+                buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
+                ..NewAlert::message(
+                    prompt_key("{op}", msg.chat.0),
+                    AlertKind::Approval,
+                    Some(env.clone()),
+                    msg.chat,
+                    text,
+                )
+            };
+            (OperationState::AwaitingApproval, vec![prompt])
+        };
+        let op = NewOperation {
+            kind: "deploy",
+            env: Some(env.as_str().to_owned()),
+            version: tag.clone(),
+            release_type: None,
+            state,
+            requested_by: msg.user,
+            chat_id: msg.chat.0,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_at: (needed > 0).then_some(expires_at),
+        };
+        let audit = self.audit(
+            Some(msg.user),
+            Some(msg.chat.0),
+            "operation:deploy",
+            state.as_str(),
+            None,
+            format!("{tag} to {env}; needs {needed} approval(s)"),
+        );
+        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+            Ok(Created::New(id)) => id,
+            Ok(Created::Busy) => {
+                return (
+                    "refused:busy".into(),
+                    Some(Reply::new(format!(
+                        "⏳ {} already has an operation in flight. One operation at a time per environment.",
+                        escape(env.as_str())
+                    ))),
+                );
+            }
+            Err(e) => return self.internal_error("deploy: store", &e),
+        };
+        if needed > 0 {
+            self.outbox.notify_one();
+            return ("requested".into(), None);
+        }
+        match self.store.claim_dispatch(id).await {
+            Ok(Some(claim)) => {
+                let what = format!(
+                    "#{} Deploy {} → {}",
+                    id.0,
+                    escape(&tag),
+                    escape(env.as_str())
+                );
+                match self.dispatch(claim, None).await {
+                    Ok(()) => (
+                        "dispatched".into(),
+                        Some(Reply::new(format!(
+                            "🚀 {what}: no approval needed; the Deploy workflow is dispatched."
+                        ))),
+                    ),
+                    Err(e) => (
+                        "error:dispatch".into(),
+                        Some(Reply::new(format!(
+                            "❌ {what} could not be dispatched: {}",
+                            escape(&e)
+                        ))),
+                    ),
+                }
+            }
+            Ok(None) => ("error:claim".into(), None),
+            Err(e) => self.internal_error("deploy: claim", &e),
+        }
+    }
+
+    /// A tap on an approval button.
+    pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
+        let refuse = |text: String| TapAnswer { text, alert: true };
+        let Some((id, action)) = parse_tap(&tap.data) else {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                None,
+                "tap",
+                "refused:forged",
+                None,
+                crate::alerts::format::clip(&tap.data, 64),
+            ))
+            .await;
+            return refuse("This button is not one of mine.".into());
+        };
+        let op = match self.store.operation(id).await {
+            Ok(Some(op)) if op.kind == "deploy" => op,
+            Ok(_) => {
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    None,
+                    "tap",
+                    "refused:forged",
+                    None,
+                    tap.data.clone(),
+                ))
+                .await;
+                return refuse("This button is not one of mine.".into());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tap: store");
+                return refuse("Something went wrong on my side; try again in a moment.".into());
+            }
+        };
+        let Some(cfg) = op
+            .env
+            .as_deref()
+            .and_then(|e| Env::parse(e).ok())
+            .and_then(|e| self.config.environments.get(&e))
+        else {
+            return refuse("This environment is no longer configured.".into());
+        };
+        let policy = policy_of(cfg);
+        let user = self.config.user(tap.user);
+        let facts = DecisionFacts {
+            requester: UserId(op.requested_by),
+            state: op.state(),
+            expired: op.expires_at.is_some_and(|t| t <= crate::store::now_ms()),
+            decider: tap.user,
+            decider_roles: user.map(|u| u.roles.as_slice()),
+            already_voted: false,
+            policy: &policy,
+        };
+        let verb = if action == Action::Approve {
+            "approve"
+        } else {
+            "reject"
+        };
+        if let Err(refusal) = may_decide(&facts) {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                Some(op.chat_id),
+                &format!("tap:{verb}"),
+                &format!("refused:{}", refusal.code()),
+                Some(id),
+                refusal.message(),
+            ))
+            .await;
+            return refuse(refusal.message());
+        }
+        let decider = self.name_of(tap.user.0);
+        let requester = self.name_of(op.requested_by);
+        let head = format!(
+            "<b>Deploy {} → {}</b> · #{}\nAsked by {}",
+            escape(&op.version),
+            escape(op.env.as_deref().unwrap_or("?")),
+            op.id,
+            escape(&requester)
+        );
+        let outcome_text = if action == Action::Approve {
+            format!(
+                "✅ {head}\nApproved by {}; dispatching the Deploy workflow.",
+                escape(&decider)
+            )
+        } else {
+            format!("❌ {head}\nRejected by {}.", escape(&decider))
+        };
+        let key = prompt_key(&op.id.to_string(), op.chat_id);
+        let edit = NewAlert {
+            edit_of: Some(key.clone()),
+            ..NewAlert::message(
+                format!("{key}:{verb}"),
+                AlertKind::Approval,
+                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                crate::domain::ChatId(op.chat_id),
+                outcome_text,
+            )
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            Some(op.chat_id),
+            &format!("tap:{verb}"),
+            "recorded",
+            Some(id),
+            String::new(),
+        );
+        let needed = i64::from(policy.approvals.max(1));
+        match self
+            .store
+            .decide(
+                id,
+                tap.user,
+                action == Action::Approve,
+                needed,
+                &audit,
+                &[edit],
+            )
+            .await
+        {
+            Ok(Decided::Moved(OperationState::Approved)) => {
+                self.outbox.notify_one();
+                match self.store.claim_dispatch(id).await {
+                    Ok(Some(claim)) => {
+                        // A failure is alerted and recorded by dispatch itself.
+                        let _ = self.dispatch(claim, Some(decider)).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, operation = id.0, "claim dispatch"),
+                }
+                TapAnswer {
+                    text: "Approved. Dispatching the Deploy workflow.".into(),
+                    alert: false,
+                }
+            }
+            Ok(Decided::Moved(_)) => {
+                self.outbox.notify_one();
+                TapAnswer {
+                    text: "Rejected.".into(),
+                    alert: false,
+                }
+            }
+            Ok(Decided::Counted { approvals }) => TapAnswer {
+                text: format!("Recorded: {approvals} of {needed} approvals."),
+                alert: false,
+            },
+            Ok(Decided::AlreadyVoted) => refuse("You have already decided on this request.".into()),
+            Ok(Decided::TooLate(state)) => {
+                refuse(format!("Too late: this request is already {state}."))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tap: store");
+                refuse("Something went wrong on my side; try again in a moment.".into())
+            }
+        }
+    }
+
+    /// Dispatches the Deploy workflow for a claimed operation. Never
+    /// retried blindly: a failure ends the operation, said loudly, and is
+    /// returned for the requester's answer.
+    async fn dispatch(&self, claim: DispatchClaim, approver: Option<String>) -> Result<(), String> {
+        let op = claim.operation;
+        let id = OperationId(op.id);
+        let env = op.env.clone().unwrap_or_default();
+        let env_typed = Env::parse(&env).ok();
+        let wf = &self.config.github.workflows.deploy;
+        let inputs = [
+            (wf.input_name(WorkflowInput::Environment), env.clone()),
+            (wf.input_name(WorkflowInput::Version), op.version.clone()),
+            (
+                wf.input_name(WorkflowInput::RequestId),
+                op.request_id.clone(),
+            ),
+        ];
+        let who = match &approver {
+            Some(a) => format!(
+                "Asked by {} · approved by {}",
+                escape(&self.name_of(op.requested_by)),
+                escape(a)
+            ),
+            None => format!("Asked by {}", escape(&self.name_of(op.requested_by))),
+        };
+        match self.github.dispatch(&wf.file, &inputs).await {
+            Ok(run) => {
+                let run_link = run
+                    .html_url
+                    .as_deref()
+                    .map(|u| format!("\n{}", link(u, "Deploy run")))
+                    .unwrap_or_default();
+                let text = format!(
+                    "🚀 <b>{}</b> · deploying <b>{}</b> (#{})\n{who}{run_link}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id
+                );
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Deployment,
+                        env: env_typed,
+                        key: format!("op:{}:dispatched", op.id),
+                        text,
+                    },
+                );
+                let audit = self.audit(
+                    None,
+                    None,
+                    "dispatch:deploy",
+                    "dispatched",
+                    Some(id),
+                    format!("run {:?}", run.run_id),
+                );
+                let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
+                if let Err(e) = self
+                    .store
+                    .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
+                    .await
+                {
+                    tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
+                }
+                self.outbox.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, operation = op.id, "dispatch failed");
+                let text = format!(
+                    "❌ <b>{}</b> · deploy of <b>{}</b> (#{}) could not be dispatched: {}\n{who}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&e.to_string())
+                );
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Failure,
+                        env: env_typed,
+                        key: format!("op:{}:dispatch-failed", op.id),
+                        text,
+                    },
+                );
+                let audit = self.audit(
+                    None,
+                    None,
+                    "dispatch:deploy",
+                    "failed",
+                    Some(id),
+                    e.to_string(),
+                );
+                if let Err(e) = self
+                    .store
+                    .fail_operation(id, &e.to_string(), &audit, &alerts)
+                    .await
+                {
+                    tracing::error!(error = %e, operation = op.id, "recording a failed dispatch failed");
+                }
+                self.outbox.notify_one();
+                Err(e.to_string())
+            }
+        }
+    }
+
+    async fn audit_quietly(&self, entry: AuditEntry) {
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = %e, action = %entry.action, "audit log write failed");
+        }
+    }
+
+    /// An internal failure: logged with its cause, shown as one line with
+    /// a reference to quote.
+    pub(super) fn internal_error(
+        &self,
+        what: &str,
+        e: &dyn std::fmt::Display,
+    ) -> (String, Option<Reply>) {
+        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        tracing::error!(reference, error = %e, "{what}");
+        (
+            "error:internal".into(),
+            Some(Reply::new(format!(
+                "⚠️ Something went wrong on my side (ref {reference}); nothing was done. It is in the bot's log."
+            ))),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_are_read_strictly() {
+        assert_eq!(
+            parse_tap("d:12:a"),
+            Some((OperationId(12), Action::Approve))
+        );
+        assert_eq!(parse_tap("d:12:r"), Some((OperationId(12), Action::Reject)));
+        for forged in [
+            "d:12:x",
+            "d:12",
+            "d:-1:a",
+            "d::a",
+            "x:12:a",
+            "d:12:a:b",
+            "d:1e3:a",
+            "d:99999999999999999999:a",
+            "",
+        ] {
+            assert_eq!(parse_tap(forged), None, "{forged}");
+        }
+    }
+
+    #[test]
+    fn button_data_fits_telegram() {
+        let data = "d:999999999999999999:r";
+        assert!(data.len() <= 64);
+        assert!(parse_tap(data).is_some());
+    }
+}
