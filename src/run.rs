@@ -69,6 +69,11 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         wakeup: outbox,
     };
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
+    let follower = tokio::spawn(crate::service::follow_loop(
+        app.clone(),
+        config.github.poll_interval,
+        stop.clone(),
+    ));
 
     if wait_for_telegram(&bot, &stop).await {
         if let Err(e) = telegram::set_commands(&bot).await {
@@ -107,6 +112,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     }
     stop.cancel();
     let _ = delivery.await;
+    let _ = follower.await;
     let _ = http.await;
     store.close().await;
     tracing::info!("stopped");

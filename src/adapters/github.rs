@@ -74,6 +74,56 @@ pub struct Release {
     pub published_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// A workflow run (read into our own struct: octocrab's lacks
+/// `display_title`, where the request id travels).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct WorkflowRun {
+    pub id: u64,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `.github/workflows/deploy.yml`
+    pub path: String,
+    #[serde(default)]
+    pub display_title: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    pub html_url: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub run_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl WorkflowRun {
+    /// The workflow's file name (`deploy.yml`).
+    pub fn file(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Runs {
+    workflow_runs: Vec<WorkflowRun>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Jobs {
+    jobs: Vec<Job>,
+}
+
+/// A job of a run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    pub name: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
 /// What a dispatch started, as far as GitHub said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatched {
@@ -382,6 +432,39 @@ impl GitHub {
         let status = response.status().as_u16();
         let text = self.client.body_to_string(response).await?;
         Ok((status, text))
+    }
+
+    /// One run.
+    pub async fn run(&self, run_id: u64) -> Result<WorkflowRun, GithubError> {
+        Ok(self
+            .client
+            .get(self.route(&format!("/actions/runs/{run_id}")), None::<&()>)
+            .await?)
+    }
+
+    /// The newest dispatched runs of a workflow (first page).
+    pub async fn recent_runs(&self, file: &str) -> Result<Vec<WorkflowRun>, GithubError> {
+        let route = self.route(&format!(
+            "/actions/workflows/{file}/runs?event=workflow_dispatch&per_page=30"
+        ));
+        let runs: Runs = self.client.get(route, None::<&()>).await?;
+        Ok(runs.workflow_runs)
+    }
+
+    /// The jobs of a run that did not succeed.
+    pub async fn failed_jobs(&self, run_id: u64) -> Result<Vec<Job>, GithubError> {
+        let route = self.route(&format!("/actions/runs/{run_id}/jobs?per_page=100"));
+        let jobs: Jobs = self.client.get(route, None::<&()>).await?;
+        Ok(jobs
+            .jobs
+            .into_iter()
+            .filter(|j| {
+                matches!(
+                    j.conclusion.as_deref(),
+                    Some("failure" | "timed_out" | "cancelled" | "startup_failure")
+                )
+            })
+            .collect())
     }
 
     /// CI on the head of the configured branch: check runs and the

@@ -137,6 +137,14 @@ pub struct GithubConfig {
     /// Per-request timeout for GitHub calls, e.g. `"10s"`. Default 10 s.
     #[serde(default = "default_http_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// How often runs the bot follows are polled, for when no webhook
+    /// arrives. Default 30 s.
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_github_api() -> url::Url {
@@ -229,12 +237,19 @@ pub struct EnvironmentConfig {
     /// Optional URL probed for health (HTTP 2xx = healthy).
     #[serde(default)]
     pub health_url: Option<url::Url>,
+    /// Who may give QA's verdict on a version running here. Default `["qa"]`.
+    #[serde(default = "default_verifiers")]
+    pub verifiers: Vec<Role>,
     /// Who may ask for a deploy here, by role. Default `["developer", "senior"]`.
     #[serde(default = "default_requesters")]
     pub requesters: Vec<Role>,
     /// The approval policy for deploys to this environment.
     #[serde(default)]
     pub approval: ApprovalPolicy,
+}
+
+fn default_verifiers() -> Vec<Role> {
+    vec![Role::new("qa")]
 }
 
 fn default_requesters() -> Vec<Role> {

@@ -125,6 +125,20 @@ impl Config {
                     "approvers are named but approvals = 0; set how many are needed".into(),
                 );
             }
+            if let Some(prior) = &policy.requires_verified_in
+                && let Some(prior_cfg) = self.environments.get(prior)
+            {
+                for role in &prior_cfg.verifiers {
+                    if !held.contains(role) {
+                        issue(
+                            format!("environments.{prior}.verifiers"),
+                            format!(
+                                "no user holds the role \"{role}\", so nothing can be verified for {env}"
+                            ),
+                        );
+                    }
+                }
+            }
             if let Some(prior) = &policy.requires_verified_in {
                 if prior == env {
                     issue(

@@ -27,6 +27,8 @@ pub struct Button {
 #[derive(Debug, Clone)]
 pub struct Tap {
     pub user: UserId,
+    /// The chat of the message the button is under, when Telegram says.
+    pub chat: Option<i64>,
     pub data: String,
 }
 
@@ -43,12 +45,15 @@ pub struct TapAnswer {
 enum Action {
     Approve,
     Reject,
+    Verified,
+    FoundIssues,
 }
 
-/// Reads `d:<operation>:<a|r>`; anything else is not ours.
+/// Reads `d:<operation>:<a|r>` (a decision) or `q:<operation>:<v|i>` (QA's
+/// verdict); anything else is not ours.
 fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
     let mut parts = data.split(':');
-    let (Some("d"), Some(id), Some(action), None) =
+    let (Some(kind @ ("d" | "q")), Some(id), Some(action), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
@@ -56,9 +61,11 @@ fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
     if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let action = match action {
-        "a" => Action::Approve,
-        "r" => Action::Reject,
+    let action = match (kind, action) {
+        ("d", "a") => Action::Approve,
+        ("d", "r") => Action::Reject,
+        ("q", "v") => Action::Verified,
+        ("q", "i") => Action::FoundIssues,
         _ => return None,
     };
     Some((OperationId(id.parse().ok()?), action))
@@ -353,6 +360,11 @@ impl App {
         else {
             return refuse("This environment is no longer configured.".into());
         };
+        if matches!(action, Action::Verified | Action::FoundIssues) {
+            return self
+                .qa_verdict(tap, &op, cfg, action == Action::Verified)
+                .await;
+        }
         let policy = policy_of(cfg);
         let user = self.config.user(tap.user);
         let facts = DecisionFacts {
@@ -559,9 +571,18 @@ impl App {
                     Some(id),
                     e.to_string(),
                 );
+                let failed = [OperationState::Dispatched];
                 if let Err(e) = self
                     .store
-                    .fail_operation(id, &e.to_string(), &audit, &alerts)
+                    .advance(
+                        id,
+                        &failed,
+                        OperationState::Failed,
+                        None,
+                        Some(&e.to_string()),
+                        &audit,
+                        &alerts,
+                    )
                     .await
                 {
                     tracing::error!(error = %e, operation = op.id, "recording a failed dispatch failed");
@@ -569,6 +590,110 @@ impl App {
                 self.outbox.notify_one();
                 Err(e.to_string())
             }
+        }
+    }
+
+    /// QA's verdict on a version that reached an environment.
+    async fn qa_verdict(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        cfg: &EnvironmentConfig,
+        verified: bool,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let verb = if verified { "verify" } else { "found_issues" };
+        let roles = self
+            .config
+            .user(tap.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
+            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
+            Some((
+                "not_a_verifier",
+                format!("Only {} may give QA's verdict.", names.join(", ")),
+            ))
+        } else if op.state() != OperationState::Succeeded {
+            Some((
+                "not_deployed",
+                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, text)) = refusal {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                tap.chat,
+                &format!("tap:{verb}"),
+                &format!("refused:{code}"),
+                Some(id),
+                text.clone(),
+            ))
+            .await;
+            return TapAnswer { text, alert: true };
+        }
+        let env = op.env.clone().unwrap_or_default();
+        let who = self.name_of(tap.user.0);
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            "recorded",
+            Some(id),
+            format!("{} in {env}", op.version),
+        );
+        let mut edits = Vec::new();
+        if let Some(chat) = tap.chat {
+            let key = format!("op:{}:qa@{chat}", op.id);
+            let text = if verified {
+                format!(
+                    "✅ <b>{} {}</b> (#{}) verified by {}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            } else {
+                format!(
+                    "🐞 <b>{} {}</b> (#{}): {} found issues",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            };
+            edits.push(NewAlert {
+                edit_of: Some(key.clone()),
+                ..NewAlert::message(
+                    format!("{key}:{verb}:{}", tap.user.0),
+                    AlertKind::Approval,
+                    Env::parse(&env).ok(),
+                    crate::domain::ChatId(chat),
+                    text,
+                )
+            });
+        }
+        if let Err(e) = self
+            .store
+            .record_verification(&env, &op.version, verified, tap.user, &audit, &edits)
+            .await
+        {
+            tracing::error!(error = %e, "qa verdict: store");
+            return TapAnswer {
+                text: "Something went wrong on my side; try again in a moment.".into(),
+                alert: true,
+            };
+        }
+        self.outbox.notify_one();
+        TapAnswer {
+            text: if verified {
+                format!("Recorded: {} verified.", op.version)
+            } else {
+                format!("Recorded: issues found in {}.", op.version)
+            },
+            alert: false,
         }
     }
 

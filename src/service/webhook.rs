@@ -110,6 +110,17 @@ impl App {
             .store
             .record_delivery(&delivery, &audit, &alerts)
             .await?;
+        if recorded == Recorded::New && delivery.event == "workflow_run" {
+            // Stored first: a crash here leaves the run to the poller.
+            #[derive(Deserialize)]
+            struct RunEvent {
+                workflow_run: crate::adapters::github::WorkflowRun,
+            }
+            match serde_json::from_str::<RunEvent>(&delivery.payload) {
+                Ok(event) => self.apply_run(&event.workflow_run).await?,
+                Err(e) => tracing::warn!(error = %e, "workflow_run payload unreadable"),
+            }
+        }
         Ok(match recorded {
             Recorded::New => {
                 if !alerts.is_empty() {

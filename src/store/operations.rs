@@ -125,6 +125,77 @@ impl Store {
         Ok(rows)
     }
 
+    /// The operation a workflow run belongs to, by the run's id.
+    pub async fn operation_by_run(&self, run_id: i64) -> Result<Option<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE run_id = $1");
+        let row = on_pool!(self, p => sqlx::query_as(sql).bind(run_id).fetch_optional(p).await)?;
+        Ok(row)
+    }
+
+    /// The operation with this request id.
+    pub async fn operation_by_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE request_id = $1");
+        let row =
+            on_pool!(self, p => sqlx::query_as(sql).bind(request_id).fetch_optional(p).await)?;
+        Ok(row)
+    }
+
+    /// Operations waiting on their workflow run (dispatched or running).
+    pub async fn followed_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE state IN ('dispatched', 'running') ORDER BY id");
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Moves an operation from one of `from` to `to` (compare-and-set),
+    /// noting its run when given, with the audit line and alerts — all or
+    /// nothing. Returns whether this call moved it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn advance(
+        &self,
+        id: OperationId,
+        from: &[OperationState],
+        to: OperationState,
+        run: Option<(i64, &str)>,
+        detail: Option<&str>,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        // The states are our own constants, never user input.
+        let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let sql = format!(
+            "UPDATE operations SET state = $2, run_id = COALESCE($3, run_id), run_url = COALESCE($4, run_url), \
+             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({})",
+            from_list.join(", ")
+        );
+        let moved = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let moved = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .bind(to.as_str())
+                .bind(run.map(|r| r.0))
+                .bind(run.map(|r| r.1.to_owned()))
+                .bind(detail)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if moved {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            moved
+        });
+        Ok(moved)
+    }
+
     /// Locks still in force.
     pub async fn active_locks(&self) -> Result<Vec<LockRow>, StoreError> {
         let sql = "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks \
@@ -313,40 +384,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends an operation as failed (from any live state), with its audit
+    /// Records a QA verdict on a version in an environment, with its audit
     /// line and alerts.
-    pub async fn fail_operation(
-        &self,
-        id: OperationId,
-        detail: &str,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        let moved = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let moved = sqlx::query(
-                "UPDATE operations SET state = 'failed', detail = $2, updated_at = $3 WHERE id = $1 \
-                 AND state IN ('approved', 'dispatched', 'running')",
-            )
-            .bind(id.0)
-            .bind(detail)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if moved == 1 {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            moved == 1
-        });
-        Ok(moved)
-    }
-
-    /// Records a QA verdict on a version in an environment.
     pub async fn record_verification(
         &self,
         env: &str,
@@ -354,6 +393,7 @@ impl Store {
         verified: bool,
         user: UserId,
         audit: &AuditEntry,
+        alerts: &[NewAlert],
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -368,6 +408,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             insert_audit!(&mut *tx, audit)?;
+            insert_alerts!(tx, alerts)?;
             tx.commit().await?;
         });
         Ok(())

@@ -29,6 +29,7 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
     };
     let tap = Tap {
         user: UserId(user),
+        chat: query.message.as_ref().map(|m| m.chat().id.0),
         data: query.data.clone().unwrap_or_default(),
     };
     let answer = app.handle_tap(&tap).await;

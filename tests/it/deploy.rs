@@ -155,7 +155,7 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
         detail: String::new(),
     };
     store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &audit)
+        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &audit, &[])
         .await
         .unwrap();
 

@@ -2,6 +2,7 @@
 //! backends and the scenarios that drive the real bot.
 
 mod deploy;
+mod follow;
 mod scenarios;
 mod store;
 mod support;

@@ -31,6 +31,8 @@ struct Inner {
     /// older GitHub Enterprise Servers do.
     reject_run_details: bool,
     next_run_id: u64,
+    runs: Vec<Value>,
+    jobs: HashMap<u64, Vec<Value>>,
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
     requests: Vec<String>,
@@ -78,6 +80,15 @@ impl FakeGithub {
             .route(
                 "/repos/{owner}/{repo}/actions/workflows/{file}/dispatches",
                 post(dispatch),
+            )
+            .route(
+                "/repos/{owner}/{repo}/actions/workflows/{file}/runs",
+                get(list_runs),
+            )
+            .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
+            .route(
+                "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+                get(get_jobs),
             )
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
@@ -142,6 +153,38 @@ impl FakeGithub {
 
     pub fn reject_run_details(&self) {
         self.inner.lock().unwrap().reject_run_details = true;
+    }
+
+    /// The runs dispatches started, oldest first.
+    pub fn runs(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().runs.clone()
+    }
+
+    /// Moves a run through its lifecycle (`in_progress`, `completed`…).
+    pub fn set_run(&self, run_id: u64, status: &str, conclusion: Option<&str>) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        let run = inner
+            .runs
+            .iter_mut()
+            .find(|r| r["id"] == run_id)
+            .expect("a run the fake started");
+        run["status"] = json!(status);
+        run["conclusion"] = json!(conclusion);
+        run["updated_at"] = json!(chrono::Utc::now().to_rfc3339());
+        run.clone()
+    }
+
+    /// The jobs of a run: (name, conclusion).
+    pub fn set_jobs(&self, run_id: u64, jobs: &[(&str, &str)]) {
+        let jobs = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, conclusion))| {
+                json!({"id": run_id * 100 + i as u64, "name": name, "status": "completed", "conclusion": conclusion,
+                       "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}/job/{i}")})
+            })
+            .collect();
+        self.inner.lock().unwrap().jobs.insert(run_id, jobs);
     }
 
     pub fn dispatches(&self) -> Vec<(String, Value)> {
@@ -302,9 +345,36 @@ async fn dispatch(
         )
             .into_response();
     }
-    inner.dispatches.push((file, body.0));
     inner.next_run_id += 1;
     let run_id = 9000 + inner.next_run_id;
+    // The workflows put the request id into their run-name, as the README asks.
+    let input = |k: &str| body.0["inputs"][k].as_str().unwrap_or_default().to_owned();
+    let name = inner.workflows[&file]["name"].as_str().unwrap().to_owned();
+    let title = match file.as_str() {
+        "release.yml" => format!("Release {} ({})", input("version"), input("request_id")),
+        _ => format!(
+            "{name} {} to {} ({})",
+            input("version"),
+            input("environment"),
+            input("request_id")
+        ),
+    };
+    let now = chrono::Utc::now().to_rfc3339();
+    inner.runs.push(json!({
+        "id": run_id,
+        "name": name,
+        "path": format!(".github/workflows/{file}"),
+        "display_title": title,
+        "event": "workflow_dispatch",
+        "head_branch": "main",
+        "status": "queued",
+        "conclusion": null,
+        "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}"),
+        "created_at": now,
+        "run_started_at": now,
+        "updated_at": now,
+    }));
+    inner.dispatches.push((file, body.0));
     if wants_details {
         axum::Json(json!({
             "workflow_run_id": run_id,
@@ -315,6 +385,51 @@ async fn dispatch(
     } else {
         StatusCode::NO_CONTENT.into_response()
     }
+}
+
+async fn list_runs(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, file)): Path<(String, String, String)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    let path = format!(".github/workflows/{file}");
+    // Newest first, like GitHub.
+    let runs: Vec<&Value> = inner
+        .runs
+        .iter()
+        .rev()
+        .filter(|r| r["path"] == path.as_str())
+        .collect();
+    axum::Json(json!({"total_count": runs.len(), "workflow_runs": runs})).into_response()
+}
+
+async fn get_run(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, run_id)): Path<(String, String, u64)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    match inner.runs.iter().find(|r| r["id"] == run_id) {
+        Some(run) => axum::Json(run.clone()).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn get_jobs(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, run_id)): Path<(String, String, u64)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    let jobs = inner.jobs.get(&run_id).cloned().unwrap_or_default();
+    axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response()
+}
+
+/// A `workflow_run` webhook payload for a run, as GitHub sends it.
+pub fn workflow_run_event(action: &str, run: &Value) -> Value {
+    json!({
+        "action": action,
+        "workflow_run": run,
+        "repository": {"full_name": format!("{OWNER}/{REPO}")}
+    })
 }
 
 /// The `X-Hub-Signature-256` GitHub computes.

@@ -97,6 +97,8 @@ pub struct World {
     pub prefix: String,
     pub dir: tempfile::TempDir,
     pub http_port: u16,
+    /// `github.poll_interval` of the bot: long unless a test wants polling.
+    pub poll_interval: &'static str,
 }
 
 impl World {
@@ -117,6 +119,7 @@ impl World {
             prefix,
             dir: tempfile::tempdir().unwrap(),
             http_port,
+            poll_interval: "1h",
             bot: None,
         }
     }
@@ -180,6 +183,7 @@ owner = "{owner}"
 repo = "{repo}"
 api_url = "{gh}"
 timeout = "5s"
+poll_interval = "{poll}"
 [github.workflows.release]
 file = "release.yml"
 [github.workflows.deploy]
@@ -199,6 +203,7 @@ max_attempts = 4
             port = self.http_port,
             tg = self.tg.url(),
             gh = self.gh.url(),
+            poll = self.poll_interval,
             owner = github::OWNER,
             repo = github::REPO,
             region = moto::REGION,

@@ -1,0 +1,325 @@
+//! Following dispatched runs to their end: `workflow_run` webhooks, and
+//! polling as the fallback when none arrive. Both feed [`App::apply_run`],
+//! whose moves are compare-and-sets: whichever source is first moves the
+//! operation, the other changes nothing, so every alert goes out once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::App;
+use crate::adapters::github::WorkflowRun;
+use crate::alerts::format::{escape, link, span};
+use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::service::Button;
+use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
+
+/// The first UUID in a run's title: the request id the workflow put into
+/// its `run-name`.
+pub fn request_id_in(title: &str) -> Option<&str> {
+    let bytes = title.as_bytes();
+    (0..bytes.len().saturating_sub(35)).find_map(|start| {
+        let candidate = &title.get(start..start + 36)?;
+        let ok = candidate.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+        ok.then_some(*candidate)
+    })
+}
+
+impl App {
+    async fn operation_of(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
+        let by_id = match i64::try_from(run.id) {
+            Ok(id) => self.store.operation_by_run(id).await?,
+            Err(_) => None,
+        };
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        match run.display_title.as_deref().and_then(request_id_in) {
+            Some(request) => self.store.operation_by_request(request).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Applies what a run says to the operation it belongs to, if any.
+    pub async fn apply_run(&self, run: &WorkflowRun) -> Result<(), StoreError> {
+        let Some(op) = self.operation_of(run).await? else {
+            return Ok(());
+        };
+        let workflows = &self.config.github.workflows;
+        let expected = match op.kind.as_str() {
+            "deploy" => &workflows.deploy.file,
+            "release" => &workflows.release.file,
+            _ => &workflows.rollback.file,
+        };
+        if run.file() != expected {
+            tracing::warn!(
+                run = run.id,
+                operation = op.id,
+                "run of another workflow names this operation; ignored"
+            );
+            return Ok(());
+        }
+        let id = OperationId(op.id);
+        let run_id = i64::try_from(run.id).ok();
+        let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
+        let env = op.env.clone().unwrap_or_default();
+        let env_typed = Env::parse(&env).ok();
+        let live = [OperationState::Dispatched, OperationState::Running];
+        let audit = |outcome: &str, detail: String| AuditEntry {
+            actor: None,
+            chat: None,
+            action: format!("run:{}", op.kind),
+            outcome: outcome.to_owned(),
+            operation: Some(id),
+            detail,
+        };
+        match (run.status.as_deref(), run.conclusion.as_deref()) {
+            (Some("completed"), Some("success")) => {
+                let took = match (run.run_started_at, run.updated_at) {
+                    (Some(a), Some(b)) => format!(" in {}", span((b - a).num_seconds())),
+                    _ => String::new(),
+                };
+                let text = format!(
+                    "✅ <b>{}</b> · <b>{}</b> deployed (#{}){took}\n{}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    link(&run.html_url, "Deploy run")
+                );
+                let mut alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Deployment,
+                        env: env_typed.clone(),
+                        key: format!("op:{}:succeeded", op.id),
+                        text,
+                    },
+                );
+                if op.kind == "deploy" && self.needs_verification(&env) {
+                    alerts.extend(self.qa_prompt(&op));
+                }
+                let moved = self
+                    .store
+                    .advance(
+                        id,
+                        &live,
+                        OperationState::Succeeded,
+                        run_ref,
+                        None,
+                        &audit("succeeded", format!("run {}", run.id)),
+                        &alerts,
+                    )
+                    .await?;
+                if moved {
+                    self.outbox.notify_one();
+                }
+            }
+            (Some("completed"), conclusion) => {
+                let conclusion = conclusion.unwrap_or("unknown");
+                let jobs = match self.github.failed_jobs(run.id).await {
+                    Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
+                        vec![]
+                    }
+                };
+                let mut text = format!(
+                    "❌ <b>{}</b> · deploy of <b>{}</b> failed (#{}): {}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(conclusion)
+                );
+                if !jobs.is_empty() {
+                    text.push_str(&format!(
+                        "\nFailed jobs: {}",
+                        escape(&crate::alerts::format::clip(&jobs.join(", "), 600))
+                    ));
+                }
+                text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
+                let key = format!("op:{}:failed", op.id);
+                let mut alerts = Vec::new();
+                for kind in [AlertKind::Failure, AlertKind::Deployment] {
+                    alerts.extend(alerts::route(
+                        &self.config,
+                        &Rendered {
+                            kind,
+                            env: env_typed.clone(),
+                            key: key.clone(),
+                            text: text.clone(),
+                        },
+                    ));
+                }
+                alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+                let moved = self
+                    .store
+                    .advance(
+                        id,
+                        &live,
+                        OperationState::Failed,
+                        run_ref,
+                        Some(conclusion),
+                        &audit("failed", conclusion.to_owned()),
+                        &alerts,
+                    )
+                    .await?;
+                if moved {
+                    self.outbox.notify_one();
+                }
+            }
+            _ => {
+                self.store
+                    .advance(
+                        id,
+                        &[OperationState::Dispatched],
+                        OperationState::Running,
+                        run_ref,
+                        None,
+                        &audit("running", format!("run {}", run.id)),
+                        &[],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether another environment promotes only what was verified here.
+    fn needs_verification(&self, env: &str) -> bool {
+        self.config.environments.values().any(|c| {
+            c.approval
+                .requires_verified_in
+                .as_ref()
+                .is_some_and(|e| e.as_str() == env)
+        })
+    }
+
+    /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
+    fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
+        let env = op.env.clone().unwrap_or_default();
+        let text = format!(
+            "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",
+            escape(&capitalise(&env)),
+            escape(&op.version),
+            op.id
+        );
+        let buttons = vec![vec![
+            Button {
+                text: "✅ Verified".into(),
+                data: format!("q:{}:v", op.id),
+            },
+            Button {
+                text: "🐞 Found issues".into(),
+                data: format!("q:{}:i", op.id),
+            },
+        ]];
+        let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
+        alerts::route(
+            &self.config,
+            &Rendered {
+                kind: AlertKind::Approval,
+                env: Env::parse(&env).ok(),
+                key: format!("op:{}:qa", op.id),
+                text,
+            },
+        )
+        .into_iter()
+        .map(|a| NewAlert {
+            buttons: Some(buttons.clone()),
+            ..a
+        })
+        .collect()
+    }
+
+    /// One polling pass: asks GitHub about every operation still waiting
+    /// on its run.
+    pub async fn poll_runs(&self) {
+        let ops = match self.store.followed_operations().await {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, "follow: store unreadable");
+                return;
+            }
+        };
+        for op in ops {
+            let run = match op.run_id.and_then(|r| u64::try_from(r).ok()) {
+                Some(run_id) => self.github.run(run_id).await.map(Some),
+                None => self.find_run(&op).await,
+            };
+            match run {
+                Ok(Some(run)) => {
+                    if let Err(e) = self.apply_run(&run).await {
+                        tracing::warn!(error = %e, operation = op.id, "follow: applying a run failed");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, operation = op.id, "follow: GitHub unreachable")
+                }
+            }
+        }
+    }
+
+    /// The run of an operation GitHub did not name at dispatch: the one
+    /// whose title carries its request id.
+    async fn find_run(
+        &self,
+        op: &OperationRow,
+    ) -> Result<Option<WorkflowRun>, crate::adapters::github::GithubError> {
+        let workflows = &self.config.github.workflows;
+        let file = match op.kind.as_str() {
+            "deploy" => &workflows.deploy.file,
+            "release" => &workflows.release.file,
+            _ => &workflows.rollback.file,
+        };
+        let runs = self.github.recent_runs(file).await?;
+        Ok(runs.into_iter().find(|r| {
+            r.display_title.as_deref().and_then(request_id_in) == Some(op.request_id.as_str())
+        }))
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Polls GitHub for followed runs every `interval` until stopped.
+pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        app.poll_runs().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id_in;
+
+    #[test]
+    fn finds_the_request_id_in_a_run_title() {
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(
+            request_id_in(&format!("Deploy 1.3.0 to prod ({id})")),
+            Some(id)
+        );
+        assert_eq!(request_id_in(id), Some(id));
+        assert_eq!(request_id_in("Deploy 1.3.0 to prod"), None);
+        assert_eq!(request_id_in("0f8fad5b-d9cb-469f-a165-70867728950"), None);
+        assert_eq!(
+            request_id_in("Déploiement 🚀 0f8fad5b-d9cb-469f-a165-70867728950e"),
+            Some(id)
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! Following runs to their end: webhooks first, polling when none come;
+//! QA's verdict on staging; the whole promotion story to prod.
+
+use crate::support::github::{post_signed_webhook, workflow_run_event};
+use crate::support::*;
+
+async fn run_event(world: &World, delivery: &str, action: &str, run: &serde_json::Value) {
+    let response = post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        delivery,
+        &workflow_run_event(action, run),
+    )
+    .await;
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+async fn state_of(world: &World, op: usize) -> String {
+    world.store().await.all_operations().await.unwrap()[op]
+        .state
+        .clone()
+}
+
+#[tokio::test]
+async fn from_staging_through_qa_to_a_failed_prod_deploy() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+
+    // Alice asks for staging; Carol (QA) approves; the Deploy run starts.
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    world.tg.tap_answer(&tap).await;
+    world.tg.next_message(TEAM_CHAT).await; // deploying
+    let run = world.gh.set_run(9001, "in_progress", None);
+    run_event(&world, "w-1", "in_progress", &run).await;
+    assert_eq!(state_of(&world, 0).await, "running");
+
+    // It succeeds: the team hears it, and QA is asked for its verdict.
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    run_event(&world, "w-2", "completed", &run).await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1) in "),
+        "{}",
+        done.text
+    );
+    assert!(done.text.ends_with(
+        "<a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Deploy run</a>"
+    ));
+    let qa = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        qa.text,
+        "🧪 <b>Staging runs 1.3.0</b> (#1) — QA: is it good?"
+    );
+    assert_eq!(
+        qa.buttons.concat(),
+        [
+            ("✅ Verified".to_owned(), "q:1:v".to_owned()),
+            ("🐞 Found issues".to_owned(), "q:1:i".to_owned())
+        ]
+    );
+    assert_eq!(state_of(&world, 0).await, "succeeded");
+
+    // Prod is refused until QA says so; only QA may say so.
+    let text = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await.text;
+    assert!(
+        text.starts_with(
+            "⛔ 1.3.0 has not been deployed to staging successfully and verified by QA"
+        ),
+        "{text}"
+    );
+    let tap = world.tg.user_taps(&qa, ALICE.id, ALICE.name, "q:1:v");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Only qa may give QA's verdict.".to_owned(), true)
+    );
+    let tap = world.tg.user_taps(&qa, CAROL.id, CAROL.name, "q:1:v");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Recorded: 1.3.0 verified.".to_owned(), false)
+    );
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, qa.message_id, "the QA verdict")
+        .await;
+    assert_eq!(
+        edited.text,
+        "✅ <b>staging 1.3.0</b> (#1) verified by Carol"
+    );
+
+    // Now prod: Bob asks, Dave approves, the run fails in two jobs.
+    let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
+    assert!(
+        prompt
+            .text
+            .starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #2"),
+        "{}",
+        prompt.text
+    );
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
+    world.tg.tap_answer(&tap).await;
+    world.tg.next_message(TEAM_CHAT).await; // deploying
+    world.gh.set_jobs(
+        9002,
+        &[
+            ("build", "success"),
+            ("migrate", "failure"),
+            ("deploy", "cancelled"),
+        ],
+    );
+    let run = world.gh.set_run(9002, "completed", Some("failure"));
+    run_event(&world, "w-3", "completed", &run).await;
+    let expected = "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2): failure\nFailed jobs: migrate, deploy\n\
+                    <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Logs</a>";
+    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, expected);
+    // The on-call chat takes prod failures.
+    assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, expected);
+    assert_eq!(state_of(&world, 1).await, "failed");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+    world.tg.next_message(TEAM_CHAT).await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    let in_progress = world.gh.set_run(9001, "in_progress", None);
+    let completed = world.gh.set_run(9001, "completed", Some("success"));
+    run_event(&world, "w-1", "completed", &completed).await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
+        "{}",
+        done.text
+    );
+    // The in_progress event arrives late, the completed one again (a
+    // redelivery under a new id): the operation stays succeeded, no alert.
+    run_event(&world, "w-0", "in_progress", &in_progress).await;
+    run_event(&world, "w-2", "completed", &completed).await;
+    assert_eq!(state_of(&world, 0).await, "succeeded");
+    // dev promotes nothing further, so QA is not asked about it.
+    let store = world.store().await;
+    assert_eq!(
+        store
+            .all_alerts()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.state != "sent")
+            .count(),
+        0
+    );
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.gh.reject_run_details(); // an older GHES: no run id at dispatch
+    world.poll_interval = "200ms";
+    world.start_bot().await;
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+    world.tg.next_message(TEAM_CHAT).await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    let runs = world.gh.runs();
+    assert_eq!(runs.len(), 1);
+    let request_id = world.store().await.all_operations().await.unwrap()[0]
+        .request_id
+        .clone();
+    assert!(
+        runs[0]["display_title"]
+            .as_str()
+            .unwrap()
+            .contains(&request_id)
+    );
+
+    world.gh.set_run(9001, "completed", Some("success"));
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
+        "{}",
+        done.text
+    );
+    let op = &world.store().await.all_operations().await.unwrap()[0];
+    assert_eq!((op.state.as_str(), op.run_id), ("succeeded", Some(9001)));
+    // Polling stops for a finished operation: nothing is left to post twice.
+    let store = world.store().await;
+    assert!(store.followed_operations().await.unwrap().is_empty());
+    let keys: Vec<String> = store
+        .all_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.dedup_key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "op:1:dispatched@-1001000000001",
+            "op:1:succeeded@-1001000000001"
+        ]
+    );
+    world.tg.assert_all_read();
+}
