@@ -74,6 +74,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         config.github.poll_interval,
         stop.clone(),
     ));
+    let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), stop.clone()));
 
     if wait_for_telegram(&bot, &stop).await {
         if let Err(e) = telegram::set_commands(&bot).await {
@@ -113,6 +114,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     stop.cancel();
     let _ = delivery.await;
     let _ = follower.await;
+    let _ = expirer.await;
     let _ = http.await;
     store.close().await;
     tracing::info!("stopped");

@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
 pub use deploy::{Button, Tap, TapAnswer};
-pub use follow::{follow_loop, request_id_in};
+pub use follow::{expiry_loop, follow_loop, request_id_in};
 pub use status::{EnvStatus, StatusReport, render_status};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 

@@ -143,6 +143,15 @@ impl Store {
         Ok(row)
     }
 
+    /// Requests whose approval prompt has expired undecided.
+    pub async fn expired_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     /// Operations waiting on their workflow run (dispatched or running).
     pub async fn followed_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!("WHERE state IN ('dispatched', 'running') ORDER BY id");

@@ -365,3 +365,38 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     assert_eq!(op.state, "failed");
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn an_undecided_prompt_expires_and_loses_its_buttons() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.staging_expiry = "1s";
+    world.start_bot().await;
+
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let expired = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the expired prompt")
+        .await;
+    assert_eq!(
+        expired.text,
+        "⌛ <b>Deploy 1.3.0 → staging</b> · #1\nAsked by Alice\nExpired after 1s with no decision. Ask again if it is still wanted."
+    );
+    assert!(expired.buttons.concat().is_empty());
+    // A tap on the stale message changes nothing.
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Too late: this request is already expired.".to_owned(),
+            true
+        )
+    );
+    assert!(world.gh.dispatches().is_empty());
+    assert_eq!(
+        world.store().await.all_operations().await.unwrap()[0].state,
+        "expired"
+    );
+    world.tg.assert_all_read();
+}

@@ -99,6 +99,8 @@ pub struct World {
     pub http_port: u16,
     /// `github.poll_interval` of the bot: long unless a test wants polling.
     pub poll_interval: &'static str,
+    /// How long staging's approval prompts stay open.
+    pub staging_expiry: &'static str,
 }
 
 impl World {
@@ -120,6 +122,7 @@ impl World {
             dir: tempfile::tempdir().unwrap(),
             http_port,
             poll_interval: "1h",
+            staging_expiry: "30m",
             bot: None,
         }
     }
@@ -215,12 +218,12 @@ max_attempts = 4
                 self.cluster(env)
             ));
         }
+        text.push_str(&format!(
+            "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",
+            self.staging_expiry
+        ));
         text.push_str(
             r#"
-[environments.staging.approval]
-approvers = ["qa"]
-approvals = 1
-
 [environments.prod.approval]
 approvers = ["senior"]
 approvals = 1
