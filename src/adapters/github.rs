@@ -68,6 +68,7 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
 /// A published release.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Release {
+    pub id: u64,
     pub tag_name: String,
     pub name: Option<String>,
     pub html_url: String,

@@ -44,6 +44,31 @@ pub struct Config {
     /// How alerts are delivered.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// Who may cut releases, and which versions.
+    #[serde(default)]
+    pub release: ReleaseConfig,
+}
+
+/// `[release]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConfig {
+    /// Roles that may `/release`. Default `["developer", "senior"]`.
+    #[serde(default = "default_requesters")]
+    pub requesters: Vec<Role>,
+    /// Whether versions with pre-release or build metadata may be released.
+    /// Default false.
+    #[serde(default)]
+    pub allow_pre_release: bool,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        Self {
+            requesters: default_requesters(),
+            allow_pre_release: false,
+        }
+    }
 }
 
 /// `[server]`

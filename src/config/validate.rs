@@ -71,6 +71,14 @@ impl Config {
                 .count()
         };
 
+        for role in &self.release.requesters {
+            if !held.contains(role) {
+                issue(
+                    "release.requesters".into(),
+                    format!("no user holds the role \"{role}\""),
+                );
+            }
+        }
         if self.environments.is_empty() {
             issue(
                 "environments".into(),

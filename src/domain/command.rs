@@ -60,8 +60,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "release",
         usage: "/release <version> <patch|minor|major>",
-        description: "Cut a release",
-        available: false,
+        description: "Cut a release (CI green, version new and fitting the bump)",
+        available: true,
     },
     CommandSpec {
         name: "deploy",

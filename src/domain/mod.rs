@@ -6,6 +6,7 @@ mod command;
 mod ids;
 mod operation;
 mod policy;
+mod release;
 mod version;
 
 pub use approval::{
@@ -16,4 +17,5 @@ pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, pars
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{Access, ChatKind, Refusal, access};
+pub use release::{Check, Ci, ReleaseVerdict, bump, release_checks};
 pub use version::{ReleaseType, Version};

@@ -47,13 +47,15 @@ enum Action {
     Reject,
     Verified,
     FoundIssues,
+    ReleaseAnyway,
+    CancelRelease,
 }
 
 /// Reads `d:<operation>:<a|r>` (a decision) or `q:<operation>:<v|i>` (QA's
 /// verdict); anything else is not ours.
 fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
     let mut parts = data.split(':');
-    let (Some(kind @ ("d" | "q")), Some(id), Some(action), None) =
+    let (Some(kind @ ("d" | "q" | "r")), Some(id), Some(action), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
@@ -66,6 +68,8 @@ fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
         ("d", "r") => Action::Reject,
         ("q", "v") => Action::Verified,
         ("q", "i") => Action::FoundIssues,
+        ("r", "y") => Action::ReleaseAnyway,
+        ("r", "n") => Action::CancelRelease,
         _ => return None,
     };
     Some((OperationId(id.parse().ok()?), action))
@@ -262,7 +266,7 @@ impl App {
             requested_by: msg.user,
             chat_id: msg.chat.0,
             request_id: uuid::Uuid::new_v4().to_string(),
-            expires_at: (needed > 0).then_some(expires_at),
+            expires_in_ms: (needed > 0).then_some(expiry.as_millis() as i64),
         };
         let audit = self.audit(
             Some(msg.user),
@@ -289,33 +293,13 @@ impl App {
             self.outbox.notify_one();
             return ("requested".into(), None);
         }
-        match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => {
-                let what = format!(
-                    "#{} Deploy {} → {}",
-                    id.0,
-                    escape(&tag),
-                    escape(env.as_str())
-                );
-                match self.dispatch(claim, None).await {
-                    Ok(()) => (
-                        "dispatched".into(),
-                        Some(Reply::new(format!(
-                            "🚀 {what}: no approval needed; the Deploy workflow is dispatched."
-                        ))),
-                    ),
-                    Err(e) => (
-                        "error:dispatch".into(),
-                        Some(Reply::new(format!(
-                            "❌ {what} could not be dispatched: {}",
-                            escape(&e)
-                        ))),
-                    ),
-                }
-            }
-            Ok(None) => ("error:claim".into(), None),
-            Err(e) => self.internal_error("deploy: claim", &e),
-        }
+        let head = format!(
+            "🚀 #{} Deploy {} → {}: no approval needed.",
+            id.0,
+            escape(&tag),
+            escape(env.as_str())
+        );
+        self.dispatch_claimed(id, &head).await
     }
 
     /// A tap on an approval button.
@@ -334,7 +318,12 @@ impl App {
             return refuse("This button is not one of mine.".into());
         };
         let op = match self.store.operation(id).await {
-            Ok(Some(op)) if op.kind == "deploy" => op,
+            Ok(Some(op))
+                if (op.kind == "release")
+                    == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
+            {
+                op
+            }
             Ok(_) => {
                 self.audit_quietly(self.audit(
                     Some(tap.user),
@@ -352,6 +341,11 @@ impl App {
                 return refuse("Something went wrong on my side; try again in a moment.".into());
             }
         };
+        if op.kind == "release" {
+            return self
+                .confirm_release(tap, &op, action == Action::ReleaseAnyway)
+                .await;
+        }
         let Some(cfg) = op
             .env
             .as_deref()
@@ -479,23 +473,36 @@ impl App {
         }
     }
 
-    /// Dispatches the Deploy workflow for a claimed operation. Never
-    /// retried blindly: a failure ends the operation, said loudly, and is
-    /// returned for the requester's answer.
-    async fn dispatch(&self, claim: DispatchClaim, approver: Option<String>) -> Result<(), String> {
+    /// Dispatches the workflow of a claimed operation (Deploy or Release).
+    /// Never retried blindly: a failure ends the operation, said loudly,
+    /// and is returned for the requester's answer.
+    pub(super) async fn dispatch(
+        &self,
+        claim: DispatchClaim,
+        approver: Option<String>,
+    ) -> Result<(), String> {
         let op = claim.operation;
         let id = OperationId(op.id);
         let env = op.env.clone().unwrap_or_default();
         let env_typed = Env::parse(&env).ok();
-        let wf = &self.config.github.workflows.deploy;
-        let inputs = [
-            (wf.input_name(WorkflowInput::Environment), env.clone()),
-            (wf.input_name(WorkflowInput::Version), op.version.clone()),
-            (
-                wf.input_name(WorkflowInput::RequestId),
-                op.request_id.clone(),
-            ),
-        ];
+        let workflows = &self.config.github.workflows;
+        let release = op.kind == "release";
+        let wf = if release {
+            &workflows.release
+        } else {
+            &workflows.deploy
+        };
+        let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
+        if release {
+            let kind = op.release_type.clone().unwrap_or_default();
+            inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
+        } else {
+            inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env.clone()));
+        }
+        inputs.push((
+            wf.input_name(WorkflowInput::RequestId),
+            op.request_id.clone(),
+        ));
         let who = match &approver {
             Some(a) => format!(
                 "Asked by {} · approved by {}",
@@ -504,23 +511,38 @@ impl App {
             ),
             None => format!("Asked by {}", escape(&self.name_of(op.requested_by))),
         };
+        let (what, kind) = if release {
+            (
+                format!(
+                    "<b>Release {}</b> ({})",
+                    escape(&op.version),
+                    escape(op.release_type.as_deref().unwrap_or("?"))
+                ),
+                AlertKind::Release,
+            )
+        } else {
+            (
+                format!(
+                    "<b>{}</b> · deploy of <b>{}</b>",
+                    escape(&env),
+                    escape(&op.version)
+                ),
+                AlertKind::Deployment,
+            )
+        };
+        let action = format!("dispatch:{}", op.kind);
         match self.github.dispatch(&wf.file, &inputs).await {
             Ok(run) => {
                 let run_link = run
                     .html_url
                     .as_deref()
-                    .map(|u| format!("\n{}", link(u, "Deploy run")))
+                    .map(|u| format!("\n{}", link(u, "Workflow run")))
                     .unwrap_or_default();
-                let text = format!(
-                    "🚀 <b>{}</b> · deploying <b>{}</b> (#{})\n{who}{run_link}",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id
-                );
+                let text = format!("🚀 {what} started (#{})\n{who}{run_link}", op.id);
                 let alerts = alerts::route(
                     &self.config,
                     &Rendered {
-                        kind: AlertKind::Deployment,
+                        kind,
                         env: env_typed,
                         key: format!("op:{}:dispatched", op.id),
                         text,
@@ -529,7 +551,7 @@ impl App {
                 let audit = self.audit(
                     None,
                     None,
-                    "dispatch:deploy",
+                    &action,
                     "dispatched",
                     Some(id),
                     format!("run {:?}", run.run_id),
@@ -548,9 +570,7 @@ impl App {
             Err(e) => {
                 tracing::error!(error = %e, operation = op.id, "dispatch failed");
                 let text = format!(
-                    "❌ <b>{}</b> · deploy of <b>{}</b> (#{}) could not be dispatched: {}\n{who}",
-                    escape(&env),
-                    escape(&op.version),
+                    "❌ {what} (#{}) could not be dispatched: {}\n{who}",
                     op.id,
                     escape(&e.to_string())
                 );
@@ -563,20 +583,12 @@ impl App {
                         text,
                     },
                 );
-                let audit = self.audit(
-                    None,
-                    None,
-                    "dispatch:deploy",
-                    "failed",
-                    Some(id),
-                    e.to_string(),
-                );
-                let failed = [OperationState::Dispatched];
+                let audit = self.audit(None, None, &action, "failed", Some(id), e.to_string());
                 if let Err(e) = self
                     .store
                     .advance(
                         id,
-                        &failed,
+                        &[OperationState::Dispatched],
                         OperationState::Failed,
                         None,
                         Some(&e.to_string()),
@@ -589,6 +601,128 @@ impl App {
                 }
                 self.outbox.notify_one();
                 Err(e.to_string())
+            }
+        }
+    }
+
+    /// The requester's answer to "Release anyway?".
+    async fn confirm_release(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        go: bool,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let verb = if go { "release_anyway" } else { "cancel" };
+        let refusal = if tap.user.0 != op.requested_by {
+            Some((
+                "not_the_requester",
+                format!("Only {} can answer this.", self.name_of(op.requested_by)),
+            ))
+        } else if op.state() != OperationState::AwaitingApproval {
+            Some((
+                "already_decided",
+                format!("Too late: this request is already {}.", op.state()),
+            ))
+        } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
+            Some((
+                "expired",
+                "This question has expired. Ask again if it is still wanted.".to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, text)) = refusal {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                tap.chat,
+                &format!("tap:{verb}"),
+                &format!("refused:{code}"),
+                Some(id),
+                text.clone(),
+            ))
+            .await;
+            return TapAnswer { text, alert: true };
+        }
+        let key = super::release::confirm_key(&op.id.to_string(), op.chat_id);
+        let head = format!(
+            "<b>Release {} ({})</b> · #{}",
+            escape(&op.version),
+            escape(op.release_type.as_deref().unwrap_or("?")),
+            op.id
+        );
+        let who = escape(&self.name_of(tap.user.0));
+        let (to, text) = if go {
+            (
+                OperationState::Approved,
+                format!(
+                    "⚠️ {head}\nConfirmed by {who} despite the bump; dispatching the Release workflow."
+                ),
+            )
+        } else {
+            (
+                OperationState::Cancelled,
+                format!("✖️ {head}\nCancelled by {who}."),
+            )
+        };
+        let edit = NewAlert {
+            edit_of: Some(key.clone()),
+            ..NewAlert::message(
+                format!("{key}:{verb}"),
+                AlertKind::Approval,
+                None,
+                crate::domain::ChatId(op.chat_id),
+                text,
+            )
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            to.as_str(),
+            Some(id),
+            String::new(),
+        );
+        match self
+            .store
+            .advance(
+                id,
+                &[OperationState::AwaitingApproval],
+                to,
+                None,
+                None,
+                &audit,
+                &[edit],
+            )
+            .await
+        {
+            Ok(true) => {
+                self.outbox.notify_one();
+                if go {
+                    if let Ok(Some(claim)) = self.store.claim_dispatch(id).await {
+                        let _ = self.dispatch(claim, None).await;
+                    }
+                    TapAnswer {
+                        text: "Confirmed. Dispatching the Release workflow.".into(),
+                        alert: false,
+                    }
+                } else {
+                    TapAnswer {
+                        text: "Cancelled.".into(),
+                        alert: false,
+                    }
+                }
+            }
+            Ok(false) => TapAnswer {
+                text: "Too late: this request was already answered.".into(),
+                alert: true,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "release confirm: store");
+                TapAnswer {
+                    text: "Something went wrong on my side; try again in a moment.".into(),
+                    alert: true,
+                }
             }
         }
     }
@@ -710,15 +844,30 @@ impl App {
         for op in ops {
             let id = OperationId(op.id);
             let waited = op.expires_at.unwrap_or(op.created_at) - op.created_at;
-            let key = prompt_key(&op.id.to_string(), op.chat_id);
-            let text = format!(
-                "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
-                escape(&op.version),
-                escape(op.env.as_deref().unwrap_or("?")),
-                op.id,
-                escape(&self.name_of(op.requested_by)),
-                span(waited / 1000)
-            );
+            let (key, text) = if op.kind == "release" {
+                (
+                    super::release::confirm_key(&op.id.to_string(), op.chat_id),
+                    format!(
+                        "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
+                        escape(&op.version),
+                        escape(op.release_type.as_deref().unwrap_or("?")),
+                        op.id,
+                        span(waited / 1000)
+                    ),
+                )
+            } else {
+                (
+                    prompt_key(&op.id.to_string(), op.chat_id),
+                    format!(
+                        "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
+                        escape(&op.version),
+                        escape(op.env.as_deref().unwrap_or("?")),
+                        op.id,
+                        escape(&self.name_of(op.requested_by)),
+                        span(waited / 1000)
+                    ),
+                )
+            };
             let edit = NewAlert {
                 edit_of: Some(key.clone()),
                 ..NewAlert::message(

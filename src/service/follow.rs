@@ -84,22 +84,26 @@ impl App {
                     (Some(a), Some(b)) => format!(" in {}", span((b - a).num_seconds())),
                     _ => String::new(),
                 };
-                let text = format!(
-                    "✅ <b>{}</b> · <b>{}</b> deployed (#{}){took}\n{}",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    link(&run.html_url, "Deploy run")
-                );
-                let mut alerts = alerts::route(
-                    &self.config,
-                    &Rendered {
-                        kind: AlertKind::Deployment,
-                        env: env_typed.clone(),
-                        key: format!("op:{}:succeeded", op.id),
-                        text,
-                    },
-                );
+                let mut alerts = if op.kind == "release" {
+                    self.release_created(&op, run, &took).await
+                } else {
+                    let text = format!(
+                        "✅ <b>{}</b> · <b>{}</b> deployed (#{}){took}\n{}",
+                        escape(&env),
+                        escape(&op.version),
+                        op.id,
+                        link(&run.html_url, "Deploy run")
+                    );
+                    alerts::route(
+                        &self.config,
+                        &Rendered {
+                            kind: AlertKind::Deployment,
+                            env: env_typed.clone(),
+                            key: format!("op:{}:succeeded", op.id),
+                            text,
+                        },
+                    )
+                };
                 if op.kind == "deploy" && self.needs_verification(&env) {
                     alerts.extend(self.qa_prompt(&op));
                 }
@@ -128,13 +132,16 @@ impl App {
                         vec![]
                     }
                 };
-                let mut text = format!(
-                    "❌ <b>{}</b> · deploy of <b>{}</b> failed (#{}): {}",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    escape(conclusion)
-                );
+                let what = if op.kind == "release" {
+                    format!("<b>Release {}</b>", escape(&op.version))
+                } else {
+                    format!(
+                        "<b>{}</b> · deploy of <b>{}</b>",
+                        escape(&env),
+                        escape(&op.version)
+                    )
+                };
+                let mut text = format!("❌ {what} failed (#{}): {}", op.id, escape(conclusion));
                 if !jobs.is_empty() {
                     text.push_str(&format!(
                         "\nFailed jobs: {}",
@@ -187,6 +194,49 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// The "Release created" alert of a successful Release run: the same
+    /// message, under the same key, as the `release` webhook's, so the two
+    /// sources post it once.
+    async fn release_created(
+        &self,
+        op: &OperationRow,
+        run: &WorkflowRun,
+        took: &str,
+    ) -> Vec<NewAlert> {
+        match self.github.release_for(&op.version).await {
+            Ok(Some(release)) => alerts::route(
+                &self.config,
+                &alerts::render(&alerts::Event::ReleasePublished {
+                    release_id: release.id,
+                    tag: release.tag_name,
+                    name: release.name,
+                    url: release.html_url,
+                    author: None,
+                }),
+            ),
+            other => {
+                if let Err(e) = other {
+                    tracing::warn!(error = %e, "release look-up after the run failed");
+                }
+                let text = format!(
+                    "📦 <b>Release {}</b>: the Release workflow succeeded (#{}){took}, but GitHub shows no release yet\n{}",
+                    escape(&op.version),
+                    op.id,
+                    link(&run.html_url, "Release run")
+                );
+                alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Release,
+                        env: None,
+                        key: format!("op:{}:succeeded", op.id),
+                        text,
+                    },
+                )
+            }
+        }
     }
 
     /// Whether another environment promotes only what was verified here.

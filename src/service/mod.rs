@@ -4,6 +4,7 @@
 
 mod deploy;
 mod follow;
+mod release;
 mod status;
 mod webhook;
 
@@ -74,7 +75,7 @@ impl App {
         let ctx = ParseContext {
             bot_username: msg.bot_username.as_deref(),
             envs: &envs,
-            allow_pre_release: false,
+            allow_pre_release: self.config.release.allow_pre_release,
         };
         let parsed = domain::parse(&msg.text, &ctx)?;
         let chat_kind = if self.config.chat(msg.chat).is_some() {
@@ -127,7 +128,11 @@ impl App {
                 ("answered".into(), Some(Reply::new(render_status(&report))))
             }
             Command::Deploy { env, version } => self.deploy(msg, env, version).await,
-            Command::Release { .. } | Command::Rollback { .. } => (
+            Command::Release {
+                version,
+                release_type,
+            } => self.release(msg, version, *release_type).await,
+            Command::Rollback { .. } => (
                 "unavailable".into(),
                 Some(Reply::new(format!(
                     "🚧 /{} is not available in this version of the bot yet. \

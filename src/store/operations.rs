@@ -17,6 +17,7 @@ pub struct OperationRow {
     pub kind: String,
     pub env: Option<String>,
     pub version: String,
+    pub release_type: Option<String>,
     pub state: String,
     pub requested_by: i64,
     pub chat_id: i64,
@@ -36,7 +37,7 @@ impl OperationRow {
 macro_rules! select_operations {
     ($rest:literal) => {
         concat!(
-            "SELECT id, kind, env, version, state, requested_by, chat_id, request_id, run_id, run_url, \
+            "SELECT id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
              created_at, expires_at FROM operations ",
             $rest
         )
@@ -64,7 +65,8 @@ pub struct NewOperation {
     pub requested_by: UserId,
     pub chat_id: i64,
     pub request_id: String,
-    pub expires_at: Option<i64>,
+    /// How long, in milliseconds from its creation, a decision may take.
+    pub expires_in_ms: Option<i64>,
 }
 
 /// What became of a request to create an operation.
@@ -238,7 +240,7 @@ impl Store {
             .bind(op.chat_id)
             .bind(&op.request_id)
             .bind(now)
-            .bind(op.expires_at)
+            .bind(op.expires_in_ms.map(|ms| now + ms))
             .fetch_one(&mut *tx)
             .await;
             match inserted {

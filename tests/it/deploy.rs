@@ -92,8 +92,8 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
     let started = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         started.text,
-        "🚀 <b>staging</b> · deploying <b>1.3.0</b> (#1)\nAsked by Alice · approved by Carol\n\
-         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Deploy run</a>"
+        "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#1)\nAsked by Alice · approved by Carol\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Workflow run</a>"
     );
 
     // A second tap, by anyone, changes nothing.
@@ -196,7 +196,7 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
     let started = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         started.text.starts_with(
-            "🚀 <b>prod</b> · deploying <b>1.3.0</b> (#2)\nAsked by Bob · approved by Dave"
+            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> started (#2)\nAsked by Bob · approved by Dave"
         ),
         "{}",
         started.text
@@ -317,8 +317,8 @@ async fn dev_needs_no_approval_and_old_servers_get_the_plain_dispatch() {
     assert_eq!(
         texts,
         [
-            "🚀 #1 Deploy 1.3.0 → dev: no approval needed; the Deploy workflow is dispatched.",
-            "🚀 <b>dev</b> · deploying <b>1.3.0</b> (#1)\nAsked by Alice",
+            "🚀 #1 Deploy 1.3.0 → dev: no approval needed.\nThe workflow is dispatched.",
+            "🚀 <b>dev</b> · deploy of <b>1.3.0</b> started (#1)\nAsked by Alice",
         ]
     );
     let dispatches = world.gh.dispatches();
@@ -357,8 +357,8 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     assert_eq!(
         texts,
         [
-            "❌ #1 Deploy 1.3.0 → dev could not be dispatched: GitHub answered 500: Server Error",
             "❌ <b>dev</b> · deploy of <b>1.3.0</b> (#1) could not be dispatched: GitHub answered 500: Server Error\nAsked by Alice",
+            "🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: GitHub answered 500: Server Error",
         ]
     );
     let op = &world.store().await.all_operations().await.unwrap()[0];

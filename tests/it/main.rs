@@ -3,6 +3,7 @@
 
 mod deploy;
 mod follow;
+mod release;
 mod scenarios;
 mod store;
 mod support;

@@ -155,7 +155,7 @@ async fn help_and_the_command_menu() {
         .iter()
         .map(|c| c["command"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["status", "deploy", "whoami", "help"]);
+    assert_eq!(names, ["status", "release", "deploy", "whoami", "help"]);
 
     let text = world.say(TEAM_CHAT, &CAROL, "/help").await.text;
     assert!(

@@ -39,6 +39,7 @@ fn report(envs: Vec<EnvStatus>) -> StatusReport {
         repo_url: "https://github.com/mindburn-labs/aletheia".into(),
         git_ref: "main".into(),
         release: Ok(Some(Release {
+            id: 1,
             tag_name: "v1.3.0".into(),
             name: None,
             html_url: "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0".into(),
@@ -163,6 +164,7 @@ fn rollout_in_progress_failed_and_errors() {
             kind: "deploy".into(),
             env: Some("prod".into()),
             version: "1.3.0".into(),
+            release_type: None,
             state: "awaiting_approval".into(),
             requested_by: 100000001,
             chat_id: -1,

@@ -1,0 +1,185 @@
+//! `/release <version> <type>`: the pre-release checks, each reported by
+//! name; a confirmation when only the bump does not fit; the dispatch of
+//! the Release workflow.
+
+use super::{App, Incoming, Reply};
+use crate::adapters::github::CiVerdict;
+use crate::alerts::format::escape;
+use crate::domain::{
+    AlertKind, Check, Ci, OperationId, OperationState, ReleaseType, ReleaseVerdict, Version,
+    release_checks,
+};
+use crate::service::Button;
+use crate::store::{Created, NewAlert, NewOperation};
+
+/// How long a "Release anyway?" question stays open.
+const CONFIRM_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+pub(super) fn confirm_key(op: &str, chat: i64) -> String {
+    format!("op:{op}:confirm@{chat}")
+}
+
+fn render_checks(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                if c.passed { "✅" } else { "❌" },
+                c.name,
+                escape(&c.detail)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl App {
+    pub(super) async fn release(
+        &self,
+        msg: &Incoming,
+        version: &Version,
+        kind: ReleaseType,
+    ) -> (String, Option<Reply>) {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let allowed = &self.config.release.requesters;
+        if !roles.iter().any(|r| allowed.contains(r)) {
+            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+            return (
+                "refused:not_a_requester".into(),
+                Some(Reply::new(format!(
+                    "⛔ Releases are cut by: {}. You hold none of these roles.",
+                    escape(&names.join(", "))
+                ))),
+            );
+        }
+        let (latest, ci) = tokio::join!(self.github.latest_release(), self.github.ci_state());
+        let latest = match latest {
+            Ok(release) => release.and_then(|r| Version::from_tag(&r.tag_name)),
+            Err(e) => {
+                return (
+                    "error:github".into(),
+                    Some(Reply::new(format!(
+                        "⚠️ Could not read the latest release on GitHub ({}). Nothing was done.",
+                        escape(&e.to_string())
+                    ))),
+                );
+            }
+        };
+        let ci = match ci {
+            Ok(state) => match state.verdict {
+                CiVerdict::Green { .. } => Ci::Green,
+                CiVerdict::Pending { names } => {
+                    Ci::NotGreen(format!("still running: {}", names.join(", ")))
+                }
+                CiVerdict::Failing { names } => {
+                    Ci::NotGreen(format!("failing: {}", names.join(", ")))
+                }
+                CiVerdict::NoChecks => Ci::NotGreen("no checks reported".into()),
+            },
+            Err(e) => Ci::Unknown(e.to_string()),
+        };
+        let git_ref = self.github.git_ref().to_owned();
+        let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
+        let checks = render_checks(&checks);
+        let head = format!(
+            "<b>Release {} ({})</b>",
+            escape(&version.to_string()),
+            kind.as_str()
+        );
+        if verdict == ReleaseVerdict::Refuse {
+            return (
+                "refused:checks".into(),
+                Some(Reply::new(format!("⛔ {head} refused:\n{checks}"))),
+            );
+        }
+        let confirm = verdict == ReleaseVerdict::Confirm;
+        let mut alerts = Vec::new();
+        if confirm {
+            let buttons = vec![vec![
+                Button {
+                    text: "⚠️ Release anyway".into(),
+                    data: "r:{op}:y".into(),
+                },
+                Button {
+                    text: "Cancel".into(),
+                    data: "r:{op}:n".into(),
+                },
+            ]];
+            alerts.push(NewAlert {
+                buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
+                ..NewAlert::message(
+                    confirm_key("{op}", msg.chat.0),
+                    AlertKind::Approval,
+                    None,
+                    msg.chat,
+                    format!("⚠️ {head} · #{{op}}\n{checks}\nRelease anyway?"),
+                )
+            });
+        }
+        let op = NewOperation {
+            kind: "release",
+            env: None,
+            version: version.to_string(),
+            release_type: Some(kind.as_str().to_owned()),
+            state: if confirm {
+                OperationState::AwaitingApproval
+            } else {
+                OperationState::Approved
+            },
+            requested_by: msg.user,
+            chat_id: msg.chat.0,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_in_ms: confirm.then_some(CONFIRM_WINDOW_MS),
+        };
+        let audit = crate::store::AuditEntry {
+            actor: Some(msg.user),
+            chat: Some(msg.chat),
+            action: "operation:release".into(),
+            outcome: op.state.as_str().into(),
+            operation: None,
+            detail: format!("{} ({})", version, kind.as_str()),
+        };
+        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+            Ok(Created::New(id)) => id,
+            Ok(Created::Busy) => return ("error:busy".into(), None),
+            Err(e) => return self.internal_error("release: store", &e),
+        };
+        if confirm {
+            self.outbox.notify_one();
+            return ("confirm".into(), None);
+        }
+        self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))
+            .await
+    }
+
+    /// Claims an approved operation and dispatches it; the answer says
+    /// what came of it under `head`.
+    pub(super) async fn dispatch_claimed(
+        &self,
+        id: OperationId,
+        head: &str,
+    ) -> (String, Option<Reply>) {
+        match self.store.claim_dispatch(id).await {
+            Ok(Some(claim)) => match self.dispatch(claim, None).await {
+                Ok(()) => (
+                    "dispatched".into(),
+                    Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),
+                ),
+                Err(e) => (
+                    "error:dispatch".into(),
+                    Some(Reply::new(format!(
+                        "{head}\n❌ Could not dispatch the workflow: {}",
+                        escape(&e)
+                    ))),
+                ),
+            },
+            Ok(None) => ("error:claim".into(), None),
+            Err(e) => self.internal_error("claim", &e),
+        }
+    }
+}

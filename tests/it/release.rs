@@ -1,0 +1,189 @@
+//! `/release`: the checks by name, the confirmation when only the bump is
+//! off, the dispatch, and the "Release created" alert, once.
+
+use crate::support::github::{post_signed_webhook, release_published, workflow_run_event};
+use crate::support::*;
+
+async fn world() -> World {
+    let mut world = World::new().await;
+    world.seed().await; // latest release v1.2.3, main green
+    world.start_bot().await;
+    world
+}
+
+#[tokio::test]
+async fn a_fitting_release_is_dispatched_and_announced_once() {
+    let world = world().await;
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/release v1.3.0 minor");
+    let mut texts = vec![
+        world.tg.next_message(TEAM_CHAT).await.text,
+        world.tg.next_message(TEAM_CHAT).await.text,
+    ];
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "🚀 <b>Release 1.3.0 (minor)</b> · #1\n✅ CI: main is green\n✅ New version: 1.3.0 is newer than 1.2.3\n\
+             ✅ Fits the bump: 1.2.3 + minor = 1.3.0\nThe workflow is dispatched.",
+            "🚀 <b>Release 1.3.0</b> (minor) started (#1)\nAsked by Alice\n\
+             <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Workflow run</a>",
+        ]
+    );
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].0, "release.yml");
+    assert_eq!(dispatches[0].1["inputs"]["version"], "1.3.0");
+    assert_eq!(dispatches[0].1["inputs"]["release_type"], "minor");
+
+    // The workflow publishes the release; GitHub sends both events.
+    world.gh.add_release("v1.3.0");
+    let release_id = 3; // the fake numbers releases in order
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    let sent = post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    assert!(sent.status().is_success());
+    let sent = post_signed_webhook(
+        &world.bot_url(),
+        "release",
+        "r-1",
+        &release_published(release_id, "v1.3.0"),
+    )
+    .await;
+    assert!(sent.status().is_success());
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        alert.text.starts_with("📦 <b>Release v1.3.0</b> created"),
+        "{}",
+        alert.text
+    );
+    let store = world.store().await;
+    assert_eq!(store.all_operations().await.unwrap()[0].state, "succeeded");
+    let keys: Vec<String> = store
+        .all_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.dedup_key)
+        .collect();
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("release:")).count(),
+        1,
+        "{keys:?}"
+    );
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn red_ci_or_an_old_version_is_refused_with_the_checks() {
+    let world = World::new().await;
+    world.seed().await;
+    world.gh.add_check_run("e2e", "completed", Some("failure"));
+    let mut world = world;
+    world.start_bot().await;
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/release 1.3.0 minor")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "⛔ <b>Release 1.3.0 (minor)</b> refused:\n❌ CI: main is not green: failing: e2e\n\
+         ✅ New version: 1.3.0 is newer than 1.2.3\n✅ Fits the bump: 1.2.3 + minor = 1.3.0"
+    );
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/release 1.2.3 patch")
+        .await
+        .text;
+    assert!(
+        text.contains("❌ New version: 1.2.3 is not newer than the latest release 1.2.3"),
+        "{text}"
+    );
+    // QA does not cut releases.
+    let text = world
+        .say(TEAM_CHAT, &CAROL, "/release 1.3.0 minor")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "⛔ Releases are cut by: developer, senior. You hold none of these roles."
+    );
+    assert!(world.gh.dispatches().is_empty());
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_bump_that_does_not_fit_asks_first() {
+    let world = world().await;
+    let question = world.say(TEAM_CHAT, &ALICE, "/release 1.4.0 minor").await;
+    assert_eq!(
+        question.text,
+        "⚠️ <b>Release 1.4.0 (minor)</b> · #1\n✅ CI: main is green\n✅ New version: 1.4.0 is newer than 1.2.3\n\
+         ❌ Fits the bump: 1.2.3 + minor = 1.3.0, not 1.4.0\nRelease anyway?"
+    );
+    assert_eq!(
+        question.buttons.concat(),
+        [
+            ("⚠️ Release anyway".to_owned(), "r:1:y".to_owned()),
+            ("Cancel".to_owned(), "r:1:n".to_owned())
+        ]
+    );
+    // Only Alice answers her question.
+    let tap = world.tg.user_taps(&question, BOB.id, BOB.name, "r:1:y");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Only Alice can answer this.".to_owned(), true)
+    );
+    assert!(world.gh.dispatches().is_empty());
+    // A release button cannot be replayed against a deploy, or the reverse.
+    let tap = world.tg.user_taps(&question, ALICE.id, ALICE.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("This button is not one of mine.".to_owned(), true)
+    );
+
+    let tap = world.tg.user_taps(&question, ALICE.id, ALICE.name, "r:1:y");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Confirmed. Dispatching the Release workflow.".to_owned(),
+            false
+        )
+    );
+    assert_eq!(world.gh.dispatches().len(), 1);
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, question.message_id, "the answered question")
+        .await;
+    assert_eq!(
+        edited.text,
+        "⚠️ <b>Release 1.4.0 (minor)</b> · #1\nConfirmed by Alice despite the bump; dispatching the Release workflow."
+    );
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        started
+            .text
+            .starts_with("🚀 <b>Release 1.4.0</b> (minor) started (#1)"),
+        "{}",
+        started.text
+    );
+
+    // Asked again and cancelled: nothing more is dispatched.
+    let question = world.say(TEAM_CHAT, &ALICE, "/release 2.1.0 major").await;
+    let tap = world.tg.user_taps(&question, ALICE.id, ALICE.name, "r:2:n");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Cancelled.".to_owned(), false)
+    );
+    world
+        .tg
+        .wait_for_edit(TEAM_CHAT, question.message_id, "the cancelled question")
+        .await;
+    assert_eq!(world.gh.dispatches().len(), 1);
+    world.tg.assert_all_read();
+}
