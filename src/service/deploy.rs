@@ -201,14 +201,11 @@ impl App {
             DeployVerdict::NeedsApprovals(n) => n,
         };
 
-        let running = match self.ecs.service_state(cfg).await {
-            Ok(s) => s
-                .primary()
-                .and_then(|d| d.image.as_deref())
-                .and_then(image_tag)
-                .map(|t| format!("<b>{}</b>", escape(t)))
-                .unwrap_or_else(|| "unknown".into()),
-            Err(e) => format!("unknown (ECS: {})", escape(&e.to_string())),
+        let running_tag = self.running_tag(cfg).await;
+        let running = match &running_tag {
+            Ok(Some(tag)) => format!("<b>{}</b>", escape(tag)),
+            Ok(None) => "unknown".into(),
+            Err(e) => format!("unknown (ECS: {})", escape(e)),
         };
         let requester = self.name_of(msg.user.0);
         let expiry = cfg.approval.expiry;
@@ -267,6 +264,8 @@ impl App {
             chat_id: msg.chat.0,
             request_id: uuid::Uuid::new_v4().to_string(),
             expires_in_ms: (needed > 0).then_some(expiry.as_millis() as i64),
+            // What the approval will rest on: checked again at dispatch.
+            detail: running_tag.ok().flatten().map(|t| format!("running={t}")),
         };
         let audit = self.audit(
             Some(msg.user),
@@ -300,6 +299,77 @@ impl App {
             escape(env.as_str())
         );
         self.dispatch_claimed(id, &head).await
+    }
+
+    /// The image tag the environment's service runs now.
+    async fn running_tag(&self, cfg: &EnvironmentConfig) -> Result<Option<String>, String> {
+        self.ecs
+            .service_state(cfg)
+            .await
+            .map(|s| {
+                s.primary()
+                    .and_then(|d| d.image.as_deref())
+                    .and_then(image_tag)
+                    .map(str::to_owned)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Re-checks, at dispatch, what an approval rested on: the version is
+    /// still verified where policy wants it, the environment is not
+    /// locked, the requester may still ask, and nobody deployed there in
+    /// between. `Err` says why the approval went stale.
+    async fn recheck(
+        &self,
+        op: &crate::store::OperationRow,
+        cfg: &EnvironmentConfig,
+    ) -> Result<(), String> {
+        let env = op.env.as_deref().unwrap_or_default();
+        let policy = policy_of(cfg);
+        let roles = self
+            .config
+            .user(UserId(op.requested_by))
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        if !roles.iter().any(|r| policy.requesters.contains(r)) {
+            return Err(format!(
+                "{} may no longer ask for deploys to {env}",
+                self.name_of(op.requested_by)
+            ));
+        }
+        if let Some(prior) = &policy.requires_verified_in {
+            match self.store.is_verified(prior.as_str(), &op.version).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(format!("{} is no longer verified in {prior}", op.version));
+                }
+                Err(e) => return Err(format!("the verification could not be read ({e})")),
+            }
+        }
+        match self.store.active_locks().await {
+            Ok(locks) => {
+                if let Some(lock) = locks.iter().find(|l| l.env == env) {
+                    return Err(format!(
+                        "{env} was locked by {}: {}",
+                        self.name_of(lock.locked_by),
+                        lock.reason
+                    ));
+                }
+            }
+            Err(e) => return Err(format!("the locks could not be read ({e})")),
+        }
+        let shown = op
+            .detail
+            .as_deref()
+            .and_then(|d| d.strip_prefix("running="));
+        if let (Some(shown), Ok(Some(now))) = (shown, self.running_tag(cfg).await)
+            && shown != now
+        {
+            return Err(format!(
+                "{env} changed since the request: it ran {shown} and now runs {now}"
+            ));
+        }
+        Ok(())
     }
 
     /// A tap on an approval button.
@@ -424,6 +494,13 @@ impl App {
             String::new(),
         );
         let needed = i64::from(policy.approvals.max(1));
+        // What the request rested on is checked again before the approval
+        // counts: a stale request is cancelled, never dispatched.
+        if action == Action::Approve
+            && let Err(why) = self.recheck(&op, cfg).await
+        {
+            return self.stale(&op, &decider, &why).await;
+        }
         match self
             .store
             .decide(
@@ -602,6 +679,60 @@ impl App {
                 self.outbox.notify_one();
                 Err(e.to_string())
             }
+        }
+    }
+
+    /// An approval whose grounds changed: the operation is cancelled, the
+    /// prompt says why, nothing is dispatched.
+    async fn stale(&self, op: &crate::store::OperationRow, decider: &str, why: &str) -> TapAnswer {
+        let id = OperationId(op.id);
+        let key = prompt_key(&op.id.to_string(), op.chat_id);
+        let text = format!(
+            "⚠️ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nApproved by {}, but no longer valid: {}. Nothing was dispatched.",
+            escape(&op.version),
+            escape(op.env.as_deref().unwrap_or("?")),
+            op.id,
+            escape(&self.name_of(op.requested_by)),
+            escape(decider),
+            escape(why)
+        );
+        let edit = NewAlert {
+            edit_of: Some(key.clone()),
+            ..NewAlert::message(
+                format!("{key}:stale"),
+                AlertKind::Approval,
+                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                crate::domain::ChatId(op.chat_id),
+                text,
+            )
+        };
+        let audit = self.audit(
+            None,
+            Some(op.chat_id),
+            "dispatch:deploy",
+            "refused:stale",
+            Some(id),
+            why.to_owned(),
+        );
+        if let Err(e) = self
+            .store
+            .advance(
+                id,
+                &[OperationState::AwaitingApproval, OperationState::Approved],
+                OperationState::Cancelled,
+                None,
+                Some(why),
+                &audit,
+                &[edit],
+            )
+            .await
+        {
+            tracing::error!(error = %e, operation = op.id, "recording a stale approval failed");
+        }
+        self.outbox.notify_one();
+        TapAnswer {
+            text: format!("Approved, but not dispatched: {why}."),
+            alert: true,
         }
     }
 

@@ -135,6 +135,7 @@ impl App {
             chat_id: msg.chat.0,
             request_id: uuid::Uuid::new_v4().to_string(),
             expires_in_ms: confirm.then_some(CONFIRM_WINDOW_MS),
+            detail: None,
         };
         let audit = crate::store::AuditEntry {
             actor: Some(msg.user),

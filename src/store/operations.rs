@@ -24,6 +24,9 @@ pub struct OperationRow {
     pub request_id: String,
     pub run_id: Option<i64>,
     pub run_url: Option<String>,
+    /// What the operation rested on or ended with (a reason, the version
+    /// running when a deploy was asked for).
+    pub detail: Option<String>,
     pub created_at: i64,
     pub expires_at: Option<i64>,
 }
@@ -38,7 +41,7 @@ macro_rules! select_operations {
     ($rest:literal) => {
         concat!(
             "SELECT id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-             created_at, expires_at FROM operations ",
+             detail, created_at, expires_at FROM operations ",
             $rest
         )
     };
@@ -67,6 +70,7 @@ pub struct NewOperation {
     pub request_id: String,
     /// How long, in milliseconds from its creation, a decision may take.
     pub expires_in_ms: Option<i64>,
+    pub detail: Option<String>,
 }
 
 /// What became of a request to create an operation.
@@ -228,8 +232,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
                 "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
-                 request_id, created_at, updated_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
+                 request_id, created_at, updated_at, expires_at, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id",
             )
             .bind(op.kind)
             .bind(&op.env)
@@ -241,6 +245,7 @@ impl Store {
             .bind(&op.request_id)
             .bind(now)
             .bind(op.expires_in_ms.map(|ms| now + ms))
+            .bind(&op.detail)
             .fetch_one(&mut *tx)
             .await;
             match inserted {

@@ -400,3 +400,53 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn an_approval_whose_grounds_changed_dispatches_nothing() {
+    let world = world_with_release().await;
+    let store = world.store().await;
+    let qa = |verified: bool| AuditEntry {
+        actor: Some(UserId(CAROL.id)),
+        chat: None,
+        action: "qa".into(),
+        outcome: verified.to_string(),
+        operation: None,
+        detail: String::new(),
+    };
+    store
+        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .await
+        .unwrap();
+    store
+        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa(true), &[])
+        .await
+        .unwrap();
+    let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
+
+    // Meanwhile QA finds issues in 1.3.0 on staging.
+    store
+        .record_verification("staging", "1.3.0", false, UserId(CAROL.id), &qa(false), &[])
+        .await
+        .unwrap();
+
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved, but not dispatched: 1.3.0 is no longer verified in staging.".to_owned(),
+            true
+        )
+    );
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the stale prompt")
+        .await;
+    assert_eq!(
+        edited.text,
+        "⚠️ <b>Deploy 1.3.0 → prod</b> · #2\nAsked by Bob\nApproved by Dave, but no longer valid: \
+         1.3.0 is no longer verified in staging. Nothing was dispatched."
+    );
+    assert!(world.gh.dispatches().is_empty());
+    assert_eq!(store.all_operations().await.unwrap()[1].state, "cancelled");
+    world.tg.assert_all_read();
+}

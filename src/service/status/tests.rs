@@ -171,6 +171,7 @@ fn rollout_in_progress_failed_and_errors() {
             request_id: "r".into(),
             run_id: None,
             run_url: None,
+            detail: None,
             created_at: at("2026-11-25T13:57:00Z").timestamp_millis(),
             expires_at: None,
         },
