@@ -14,10 +14,14 @@ pub enum Command {
     Release {
         version: Version,
         release_type: ReleaseType,
+        /// `--dry-run`: run every check, dispatch nothing.
+        dry_run: bool,
     },
     Deploy {
         env: Env,
         version: Version,
+        /// `--dry-run`: run every check, say who would approve, dispatch nothing.
+        dry_run: bool,
     },
     Rollback {
         env: Env,
@@ -59,13 +63,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "release",
-        usage: "/release <version> <patch|minor|major>",
+        usage: "/release <version> <patch|minor|major> [--dry-run]",
         description: "Cut a release (CI green, version new and fitting the bump)",
         available: true,
     },
     CommandSpec {
         name: "deploy",
-        usage: "/deploy <env> <version>",
+        usage: "/deploy <env> <version> [--dry-run]",
         description: "Deploy a released version (approvals per environment)",
         available: true,
     },
@@ -168,6 +172,14 @@ fn bad(command: &'static str, reason: impl Into<String>) -> ParseError {
 }
 
 fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+    // `--dry-run` may follow /release and /deploy anywhere in the arguments.
+    let dry_run = matches!(name, "release" | "deploy") && args.contains(&"--dry-run");
+    let args: Vec<&str> = if dry_run {
+        args.iter().copied().filter(|a| *a != "--dry-run").collect()
+    } else {
+        args.to_vec()
+    };
+    let args = args.as_slice();
     match name {
         "help" | "start" => no_args("help", args).map(|()| Command::Help),
         "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
@@ -187,6 +199,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                         format!("{kind:?} is not a release type (patch, minor or major)."),
                     )
                 })?,
+                dry_run,
             }),
             [] | [_] => Err(bad("release", "Say the version and the release type.")),
             _ => Err(bad("release", "Too many arguments.")),
@@ -202,7 +215,11 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                     let env = env_arg(command, env, ctx)?;
                     let version = version_arg(command, version, true)?;
                     Ok(if command == "deploy" {
-                        Command::Deploy { env, version }
+                        Command::Deploy {
+                            env,
+                            version,
+                            dry_run,
+                        }
                     } else {
                         Command::Rollback { env, version }
                     })

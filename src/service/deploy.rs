@@ -123,6 +123,7 @@ impl App {
         msg: &Incoming,
         env: &Env,
         version: &Version,
+        dry_run: bool,
     ) -> (String, Option<Reply>) {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
@@ -191,6 +192,17 @@ impl App {
             in_flight,
         });
         let needed = match verdict {
+            DeployVerdict::Refused(refusal) if dry_run => {
+                return (
+                    "dry_run".into(),
+                    Some(Reply::new(format!(
+                        "🧪 Dry run of /deploy {} {}: it would be refused.\n{}",
+                        escape(env.as_str()),
+                        escape(&tag),
+                        escape(&refusal.message())
+                    ))),
+                );
+            }
             DeployVerdict::Refused(refusal) => {
                 return (
                     format!("refused:{}", refusal.code()),
@@ -208,6 +220,31 @@ impl App {
             Err(e) => format!("unknown (ECS: {})", escape(e)),
         };
         let requester = self.name_of(msg.user.0);
+        if dry_run {
+            let would = if needed == 0 {
+                "would be dispatched at once: no approval is needed".to_owned()
+            } else {
+                let approvers: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
+                let not_you = if policy.four_eyes {
+                    format!(" (not {requester})")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "would need {needed} approval(s) from: {}{not_you}",
+                    approvers.join(", ")
+                )
+            };
+            return (
+                "dry_run".into(),
+                Some(Reply::new(format!(
+                    "🧪 Dry run: Deploy {} → {} {}.\nRunning there now: {running}\nNothing was dispatched.",
+                    escape(&tag),
+                    escape(env.as_str()),
+                    escape(&would)
+                ))),
+            );
+        }
         let expiry = cfg.approval.expiry;
         let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
         let head = format!(

@@ -127,11 +127,16 @@ impl App {
                 let report = self.status(env.as_ref()).await;
                 ("answered".into(), Some(Reply::new(render_status(&report))))
             }
-            Command::Deploy { env, version } => self.deploy(msg, env, version).await,
+            Command::Deploy {
+                env,
+                version,
+                dry_run,
+            } => self.deploy(msg, env, version, *dry_run).await,
             Command::Release {
                 version,
                 release_type,
-            } => self.release(msg, version, *release_type).await,
+                dry_run,
+            } => self.release(msg, version, *release_type, *dry_run).await,
             Command::Rollback { .. } => (
                 "unavailable".into(),
                 Some(Reply::new(format!(

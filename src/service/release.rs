@@ -40,6 +40,7 @@ impl App {
         msg: &Incoming,
         version: &Version,
         kind: ReleaseType,
+        dry_run: bool,
     ) -> (String, Option<Reply>) {
         let roles = self
             .config
@@ -91,6 +92,19 @@ impl App {
             escape(&version.to_string()),
             kind.as_str()
         );
+        if dry_run {
+            let would = match verdict {
+                ReleaseVerdict::Refuse => "It would be refused.",
+                ReleaseVerdict::Confirm => "It would ask you to confirm the bump first.",
+                ReleaseVerdict::Proceed => "The Release workflow would be dispatched.",
+            };
+            return (
+                "dry_run".into(),
+                Some(Reply::new(format!(
+                    "🧪 Dry run of {head}:\n{checks}\n{would} Nothing was dispatched."
+                ))),
+            );
+        }
         if verdict == ReleaseVerdict::Refuse {
             return (
                 "refused:checks".into(),

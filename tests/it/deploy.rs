@@ -450,3 +450,47 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
     assert_eq!(store.all_operations().await.unwrap()[1].state, "cancelled");
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn dry_runs_check_everything_and_dispatch_nothing() {
+    let world = world_with_release().await;
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0 --dry-run")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "🧪 Dry run: Deploy 1.3.0 → staging would need 1 approval(s) from: qa (not Alice).\n\
+         Running there now: <b>1.2.3</b>\nNothing was dispatched."
+    );
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0 --dry-run")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "🧪 Dry run of /deploy prod 1.3.0: it would be refused.\n⛔ 1.3.0 has not been deployed to staging \
+         successfully and verified by QA there. Promote it through staging first."
+    );
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/release 1.4.0 minor --dry-run")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "🧪 Dry run of <b>Release 1.4.0 (minor)</b>:\n✅ CI: main is green\n✅ New version: 1.4.0 is newer than 1.3.0\n\
+         ✅ Fits the bump: 1.3.0 + minor = 1.4.0\nThe Release workflow would be dispatched. Nothing was dispatched."
+    );
+    assert!(world.gh.dispatches().is_empty());
+    assert!(
+        world
+            .store()
+            .await
+            .all_operations()
+            .await
+            .unwrap()
+            .is_empty(),
+        "a dry run stores no operation"
+    );
+    world.tg.assert_all_read();
+}

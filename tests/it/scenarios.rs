@@ -235,11 +235,11 @@ async fn malformed_commands_get_usage_and_change_nothing() {
         ),
         (
             "/deploy prod 1.2",
-            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy &lt;env&gt; &lt;version&gt;",
+            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy &lt;env&gt; &lt;version&gt; [--dry-run]",
         ),
         (
             "/release 1.3.0 huge",
-            "❌ &quot;huge&quot; is not a release type (patch, minor or major).\nUsage: /release &lt;version&gt; &lt;patch|minor|major&gt;",
+            "❌ &quot;huge&quot; is not a release type (patch, minor or major).\nUsage: /release &lt;version&gt; &lt;patch|minor|major&gt; [--dry-run]",
         ),
     ];
     for (typed, expected) in cases {

@@ -74,6 +74,7 @@ fn accepted_inputs() {
             Command::Release {
                 version: v("1.2.3"),
                 release_type: ReleaseType::Minor,
+                dry_run: false,
             },
         ),
         (
@@ -81,6 +82,7 @@ fn accepted_inputs() {
             Command::Release {
                 version: v("2.0.0"),
                 release_type: ReleaseType::Major,
+                dry_run: false,
             },
         ),
         (
@@ -88,6 +90,23 @@ fn accepted_inputs() {
             Command::Deploy {
                 env: env("prod"),
                 version: v("1.2.3"),
+                dry_run: false,
+            },
+        ),
+        (
+            "/deploy prod --dry-run 1.2.3",
+            Command::Deploy {
+                env: env("prod"),
+                version: v("1.2.3"),
+                dry_run: true,
+            },
+        ),
+        (
+            "/release 1.3.0 minor --dry-run",
+            Command::Release {
+                version: v("1.3.0"),
+                release_type: ReleaseType::Minor,
+                dry_run: true,
             },
         ),
         (
@@ -139,31 +158,31 @@ fn refused_inputs_name_the_problem_and_show_usage() {
         ),
         (
             "/release 1.2 minor",
-            "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>",
+            "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
         ),
         (
             "/release 1.2.3-rc.1 minor",
-            "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major>",
+            "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
         ),
         (
             "/release 1.2.3 huge",
-            "\"huge\" is not a release type (patch, minor or major).\nUsage: /release <version> <patch|minor|major>",
+            "\"huge\" is not a release type (patch, minor or major).\nUsage: /release <version> <patch|minor|major> [--dry-run]",
         ),
         (
             "/release 1.2.3",
-            "Say the version and the release type.\nUsage: /release <version> <patch|minor|major>",
+            "Say the version and the release type.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
         ),
         (
             "/release 1.2.3 minor now",
-            "Too many arguments.\nUsage: /release <version> <patch|minor|major>",
+            "Too many arguments.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
         ),
         (
             "/deploy prod",
-            "Say the environment and the version.\nUsage: /deploy <env> <version>",
+            "Say the environment and the version.\nUsage: /deploy <env> <version> [--dry-run]",
         ),
         (
             "/deploy moon 1.2.3",
-            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy <env> <version>",
+            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy <env> <version> [--dry-run]",
         ),
         (
             "/rollback prod latest",
