@@ -353,20 +353,6 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
     }
 }
 
-/// How often undecided requests are checked for expiry.
-const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// Expires undecided requests on time until stopped.
-pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(EXPIRY_TICK) => {}
-        }
-        app.expire_requests().await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::request_id_in;

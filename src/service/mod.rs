@@ -3,9 +3,12 @@
 //! alerts in one transaction, then calls out.
 
 mod deploy;
+mod dispatch;
+mod expiry;
 mod follow;
 mod release;
 mod status;
+mod taps;
 mod webhook;
 
 use std::sync::Arc;
@@ -16,15 +19,17 @@ use crate::adapters::ecs::Ecs;
 use crate::adapters::github::GitHub;
 use crate::alerts::format::escape;
 use crate::config::Config;
+use crate::domain::OperationId;
 use crate::domain::{
     self, Access, COMMANDS, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
 };
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
-pub use deploy::{Button, Tap, TapAnswer};
-pub use follow::{expiry_loop, follow_loop, request_id_in};
+pub use expiry::expiry_loop;
+pub use follow::{follow_loop, request_id_in};
 pub use status::{EnvStatus, StatusReport, render_status};
+pub use taps::{Button, Tap, TapAnswer};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 
 /// Everything a handler needs, shared across the bot.
@@ -146,6 +151,51 @@ impl App {
                 ))),
             ),
         }
+    }
+
+    fn name_of(&self, user: i64) -> String {
+        self.config
+            .user(UserId(user))
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("user {user}"))
+    }
+
+    fn audit(
+        &self,
+        actor: Option<UserId>,
+        chat: Option<i64>,
+        action: &str,
+        outcome: &str,
+        op: Option<OperationId>,
+        detail: String,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor,
+            chat: chat.map(crate::domain::ChatId),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            operation: op,
+            detail,
+        }
+    }
+
+    async fn audit_quietly(&self, entry: AuditEntry) {
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = %e, action = %entry.action, "audit log write failed");
+        }
+    }
+
+    /// An internal failure: logged with its cause, shown as one line with
+    /// a reference to quote.
+    fn internal_error(&self, what: &str, e: &dyn std::fmt::Display) -> (String, Option<Reply>) {
+        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        tracing::error!(reference, error = %e, "{what}");
+        (
+            "error:internal".into(),
+            Some(Reply::new(format!(
+                "⚠️ Something went wrong on my side (ref {reference}); nothing was done. It is in the bot's log."
+            ))),
+        )
     }
 
     fn whoami(&self, msg: &Incoming) -> String {

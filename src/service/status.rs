@@ -10,7 +10,7 @@ use super::App;
 use crate::adapters::ecs::{ServiceState, image_tag};
 use crate::adapters::github::{CiState, CiVerdict, Release};
 use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
-use crate::domain::{Env, OperationState, UserId, Version};
+use crate::domain::{Env, OperationState, Version};
 use crate::store::{LockRow, OperationRow};
 
 /// How long `/status` waits for any one source.
@@ -50,13 +50,6 @@ async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Resu
 }
 
 impl App {
-    fn user_name(&self, id: i64) -> String {
-        self.config
-            .user(UserId(id))
-            .map(|u| u.name.clone())
-            .unwrap_or_else(|| format!("user {id}"))
-    }
-
     /// Gathers the report, all sources at once.
     pub async fn status(&self, only: Option<&Env>) -> StatusReport {
         let envs: Vec<(&Env, &crate::config::EnvironmentConfig)> = self
@@ -99,11 +92,11 @@ impl App {
                 lock: locks
                     .iter()
                     .find(|l| l.env == env.as_str())
-                    .map(|l| (l.clone(), self.user_name(l.locked_by))),
+                    .map(|l| (l.clone(), self.name_of(l.locked_by))),
                 operations: ops
                     .iter()
                     .filter(|o| o.env.as_deref() == Some(env.as_str()))
-                    .map(|o| (o.clone(), self.user_name(o.requested_by)))
+                    .map(|o| (o.clone(), self.name_of(o.requested_by)))
                     .collect(),
             })
             .collect();

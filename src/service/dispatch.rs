@@ -1,0 +1,142 @@
+//! Dispatching a claimed operation's workflow (Deploy or Release), once.
+
+use super::App;
+use crate::alerts::format::{escape, link};
+use crate::alerts::{self, Rendered};
+use crate::config::WorkflowInput;
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::store::DispatchClaim;
+
+impl App {
+    /// Dispatches the workflow of a claimed operation (Deploy or Release).
+    /// Never retried blindly: a failure ends the operation, said loudly,
+    /// and is returned for the requester's answer.
+    pub(super) async fn dispatch(
+        &self,
+        claim: DispatchClaim,
+        approver: Option<String>,
+    ) -> Result<(), String> {
+        let op = claim.operation;
+        let id = OperationId(op.id);
+        let env = op.env.clone().unwrap_or_default();
+        let env_typed = Env::parse(&env).ok();
+        let workflows = &self.config.github.workflows;
+        let release = op.kind == "release";
+        let wf = if release {
+            &workflows.release
+        } else {
+            &workflows.deploy
+        };
+        let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
+        if release {
+            let kind = op.release_type.clone().unwrap_or_default();
+            inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
+        } else {
+            inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env.clone()));
+        }
+        inputs.push((
+            wf.input_name(WorkflowInput::RequestId),
+            op.request_id.clone(),
+        ));
+        let who = match &approver {
+            Some(a) => format!(
+                "Asked by {} · approved by {}",
+                escape(&self.name_of(op.requested_by)),
+                escape(a)
+            ),
+            None => format!("Asked by {}", escape(&self.name_of(op.requested_by))),
+        };
+        let (what, kind) = if release {
+            (
+                format!(
+                    "<b>Release {}</b> ({})",
+                    escape(&op.version),
+                    escape(op.release_type.as_deref().unwrap_or("?"))
+                ),
+                AlertKind::Release,
+            )
+        } else {
+            (
+                format!(
+                    "<b>{}</b> · deploy of <b>{}</b>",
+                    escape(&env),
+                    escape(&op.version)
+                ),
+                AlertKind::Deployment,
+            )
+        };
+        let action = format!("dispatch:{}", op.kind);
+        match self.github.dispatch(&wf.file, &inputs).await {
+            Ok(run) => {
+                let run_link = run
+                    .html_url
+                    .as_deref()
+                    .map(|u| format!("\n{}", link(u, "Workflow run")))
+                    .unwrap_or_default();
+                let text = format!("🚀 {what} started (#{})\n{who}{run_link}", op.id);
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind,
+                        env: env_typed,
+                        key: format!("op:{}:dispatched", op.id),
+                        text,
+                    },
+                );
+                let audit = self.audit(
+                    None,
+                    None,
+                    &action,
+                    "dispatched",
+                    Some(id),
+                    format!("run {:?}", run.run_id),
+                );
+                let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
+                if let Err(e) = self
+                    .store
+                    .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
+                    .await
+                {
+                    tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
+                }
+                self.outbox.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, operation = op.id, "dispatch failed");
+                let text = format!(
+                    "❌ {what} (#{}) could not be dispatched: {}\n{who}",
+                    op.id,
+                    escape(&e.to_string())
+                );
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Failure,
+                        env: env_typed,
+                        key: format!("op:{}:dispatch-failed", op.id),
+                        text,
+                    },
+                );
+                let audit = self.audit(None, None, &action, "failed", Some(id), e.to_string());
+                if let Err(e) = self
+                    .store
+                    .advance(
+                        id,
+                        &[OperationState::Dispatched],
+                        OperationState::Failed,
+                        None,
+                        Some(&e.to_string()),
+                        &audit,
+                        &alerts,
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, operation = op.id, "recording a failed dispatch failed");
+                }
+                self.outbox.notify_one();
+                Err(e.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Requests nobody decided in time: their prompts are edited to say so.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::App;
+use super::deploy::prompt_key;
+use crate::alerts::format::{escape, span};
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::store::NewAlert;
+
+impl App {
+    /// Ends the requests nobody decided in time: each prompt is edited to
+    /// say so and loses its buttons.
+    pub async fn expire_requests(&self) {
+        let ops = match self.store.expired_requests().await {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, "expiry: store unreadable");
+                return;
+            }
+        };
+        for op in ops {
+            let id = OperationId(op.id);
+            let waited = op.expires_at.unwrap_or(op.created_at) - op.created_at;
+            let (key, text) = if op.kind == "release" {
+                (
+                    super::release::confirm_key(&op.id.to_string(), op.chat_id),
+                    format!(
+                        "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
+                        escape(&op.version),
+                        escape(op.release_type.as_deref().unwrap_or("?")),
+                        op.id,
+                        span(waited / 1000)
+                    ),
+                )
+            } else {
+                (
+                    prompt_key(&op.id.to_string(), op.chat_id),
+                    format!(
+                        "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
+                        escape(&op.version),
+                        escape(op.env.as_deref().unwrap_or("?")),
+                        op.id,
+                        escape(&self.name_of(op.requested_by)),
+                        span(waited / 1000)
+                    ),
+                )
+            };
+            let edit = NewAlert {
+                edit_of: Some(key.clone()),
+                ..NewAlert::message(
+                    format!("{key}:expired"),
+                    AlertKind::Approval,
+                    op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                    crate::domain::ChatId(op.chat_id),
+                    text,
+                )
+            };
+            let audit = self.audit(
+                None,
+                Some(op.chat_id),
+                "expiry",
+                "expired",
+                Some(id),
+                String::new(),
+            );
+            match self
+                .store
+                .advance(
+                    id,
+                    &[OperationState::AwaitingApproval],
+                    OperationState::Expired,
+                    None,
+                    None,
+                    &audit,
+                    &[edit],
+                )
+                .await
+            {
+                Ok(true) => self.outbox.notify_one(),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, operation = op.id, "expiry failed"),
+            }
+        }
+    }
+}
+
+/// How often undecided requests are checked for expiry.
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
+
+/// Expires undecided requests on time until stopped.
+pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(EXPIRY_TICK) => {}
+        }
+        app.expire_requests().await;
+    }
+}

@@ -1,0 +1,514 @@
+//! Button taps: approvals and rejections of deploys, QA's verdicts, the
+//! answer to "Release anyway?". Callback data carries an operation id and
+//! an action only; everything else is read from the store and checked.
+
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use super::deploy::{policy_of, prompt_key};
+use crate::alerts::format::escape;
+use crate::config::EnvironmentConfig;
+use crate::domain::{
+    AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
+};
+use crate::store::{Decided, NewAlert};
+
+/// One inline button: its label and its `callback_data` (≤ 64 bytes: an
+/// operation id and an action, never the version or the environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub text: String,
+    pub data: String,
+}
+
+/// A tap on a button, as the Telegram front hands it over.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    pub user: UserId,
+    /// The chat of the message the button is under, when Telegram says.
+    pub chat: Option<i64>,
+    pub data: String,
+}
+
+/// The answer to a tap (`answerCallbackQuery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapAnswer {
+    pub text: String,
+    /// Show as an alert the person must dismiss (refusals).
+    pub alert: bool,
+}
+
+/// What a button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Approve,
+    Reject,
+    Verified,
+    FoundIssues,
+    ReleaseAnyway,
+    CancelRelease,
+}
+
+/// Reads `d:<operation>:<a|r>` (a decision) or `q:<operation>:<v|i>` (QA's
+/// verdict); anything else is not ours.
+fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
+    let mut parts = data.split(':');
+    let (Some(kind @ ("d" | "q" | "r")), Some(id), Some(action), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let action = match (kind, action) {
+        ("d", "a") => Action::Approve,
+        ("d", "r") => Action::Reject,
+        ("q", "v") => Action::Verified,
+        ("q", "i") => Action::FoundIssues,
+        ("r", "y") => Action::ReleaseAnyway,
+        ("r", "n") => Action::CancelRelease,
+        _ => return None,
+    };
+    Some((OperationId(id.parse().ok()?), action))
+}
+
+impl App {
+    /// A tap on an approval button.
+    pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
+        let refuse = |text: String| TapAnswer { text, alert: true };
+        let Some((id, action)) = parse_tap(&tap.data) else {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                None,
+                "tap",
+                "refused:forged",
+                None,
+                crate::alerts::format::clip(&tap.data, 64),
+            ))
+            .await;
+            return refuse("This button is not one of mine.".into());
+        };
+        let op = match self.store.operation(id).await {
+            Ok(Some(op))
+                if (op.kind == "release")
+                    == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
+            {
+                op
+            }
+            Ok(_) => {
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    None,
+                    "tap",
+                    "refused:forged",
+                    None,
+                    tap.data.clone(),
+                ))
+                .await;
+                return refuse("This button is not one of mine.".into());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tap: store");
+                return refuse("Something went wrong on my side; try again in a moment.".into());
+            }
+        };
+        if op.kind == "release" {
+            return self
+                .confirm_release(tap, &op, action == Action::ReleaseAnyway)
+                .await;
+        }
+        let Some(cfg) = op
+            .env
+            .as_deref()
+            .and_then(|e| Env::parse(e).ok())
+            .and_then(|e| self.config.environments.get(&e))
+        else {
+            return refuse("This environment is no longer configured.".into());
+        };
+        if matches!(action, Action::Verified | Action::FoundIssues) {
+            return self
+                .qa_verdict(tap, &op, cfg, action == Action::Verified)
+                .await;
+        }
+        let policy = policy_of(cfg);
+        let user = self.config.user(tap.user);
+        let facts = DecisionFacts {
+            requester: UserId(op.requested_by),
+            state: op.state(),
+            expired: op.expires_at.is_some_and(|t| t <= crate::store::now_ms()),
+            decider: tap.user,
+            decider_roles: user.map(|u| u.roles.as_slice()),
+            already_voted: false,
+            policy: &policy,
+        };
+        let verb = if action == Action::Approve {
+            "approve"
+        } else {
+            "reject"
+        };
+        if let Err(refusal) = may_decide(&facts) {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                Some(op.chat_id),
+                &format!("tap:{verb}"),
+                &format!("refused:{}", refusal.code()),
+                Some(id),
+                refusal.message(),
+            ))
+            .await;
+            return refuse(refusal.message());
+        }
+        let decider = self.name_of(tap.user.0);
+        let requester = self.name_of(op.requested_by);
+        let head = format!(
+            "<b>Deploy {} → {}</b> · #{}\nAsked by {}",
+            escape(&op.version),
+            escape(op.env.as_deref().unwrap_or("?")),
+            op.id,
+            escape(&requester)
+        );
+        let outcome_text = if action == Action::Approve {
+            format!(
+                "✅ {head}\nApproved by {}; dispatching the Deploy workflow.",
+                escape(&decider)
+            )
+        } else {
+            format!("❌ {head}\nRejected by {}.", escape(&decider))
+        };
+        let key = prompt_key(&op.id.to_string(), op.chat_id);
+        let edit = NewAlert {
+            edit_of: Some(key.clone()),
+            ..NewAlert::message(
+                format!("{key}:{verb}"),
+                AlertKind::Approval,
+                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                crate::domain::ChatId(op.chat_id),
+                outcome_text,
+            )
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            Some(op.chat_id),
+            &format!("tap:{verb}"),
+            "recorded",
+            Some(id),
+            String::new(),
+        );
+        let needed = i64::from(policy.approvals.max(1));
+        // What the request rested on is checked again before the approval
+        // counts: a stale request is cancelled, never dispatched.
+        if action == Action::Approve
+            && let Err(why) = self.recheck(&op, cfg).await
+        {
+            return self.stale(&op, &decider, &why).await;
+        }
+        match self
+            .store
+            .decide(
+                id,
+                tap.user,
+                action == Action::Approve,
+                needed,
+                &audit,
+                &[edit],
+            )
+            .await
+        {
+            Ok(Decided::Moved(OperationState::Approved)) => {
+                self.outbox.notify_one();
+                match self.store.claim_dispatch(id).await {
+                    Ok(Some(claim)) => {
+                        // A failure is alerted and recorded by dispatch itself.
+                        let _ = self.dispatch(claim, Some(decider)).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, operation = id.0, "claim dispatch"),
+                }
+                TapAnswer {
+                    text: "Approved. Dispatching the Deploy workflow.".into(),
+                    alert: false,
+                }
+            }
+            Ok(Decided::Moved(_)) => {
+                self.outbox.notify_one();
+                TapAnswer {
+                    text: "Rejected.".into(),
+                    alert: false,
+                }
+            }
+            Ok(Decided::Counted { approvals }) => TapAnswer {
+                text: format!("Recorded: {approvals} of {needed} approvals."),
+                alert: false,
+            },
+            Ok(Decided::AlreadyVoted) => refuse("You have already decided on this request.".into()),
+            Ok(Decided::TooLate(state)) => {
+                refuse(format!("Too late: this request is already {state}."))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tap: store");
+                refuse("Something went wrong on my side; try again in a moment.".into())
+            }
+        }
+    }
+
+    /// The requester's answer to "Release anyway?".
+    async fn confirm_release(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        go: bool,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let verb = if go { "release_anyway" } else { "cancel" };
+        let refusal = if tap.user.0 != op.requested_by {
+            Some((
+                "not_the_requester",
+                format!("Only {} can answer this.", self.name_of(op.requested_by)),
+            ))
+        } else if op.state() != OperationState::AwaitingApproval {
+            Some((
+                "already_decided",
+                format!("Too late: this request is already {}.", op.state()),
+            ))
+        } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
+            Some((
+                "expired",
+                "This question has expired. Ask again if it is still wanted.".to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, text)) = refusal {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                tap.chat,
+                &format!("tap:{verb}"),
+                &format!("refused:{code}"),
+                Some(id),
+                text.clone(),
+            ))
+            .await;
+            return TapAnswer { text, alert: true };
+        }
+        let key = super::release::confirm_key(&op.id.to_string(), op.chat_id);
+        let head = format!(
+            "<b>Release {} ({})</b> · #{}",
+            escape(&op.version),
+            escape(op.release_type.as_deref().unwrap_or("?")),
+            op.id
+        );
+        let who = escape(&self.name_of(tap.user.0));
+        let (to, text) = if go {
+            (
+                OperationState::Approved,
+                format!(
+                    "⚠️ {head}\nConfirmed by {who} despite the bump; dispatching the Release workflow."
+                ),
+            )
+        } else {
+            (
+                OperationState::Cancelled,
+                format!("✖️ {head}\nCancelled by {who}."),
+            )
+        };
+        let edit = NewAlert {
+            edit_of: Some(key.clone()),
+            ..NewAlert::message(
+                format!("{key}:{verb}"),
+                AlertKind::Approval,
+                None,
+                crate::domain::ChatId(op.chat_id),
+                text,
+            )
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            to.as_str(),
+            Some(id),
+            String::new(),
+        );
+        match self
+            .store
+            .advance(
+                id,
+                &[OperationState::AwaitingApproval],
+                to,
+                None,
+                None,
+                &audit,
+                &[edit],
+            )
+            .await
+        {
+            Ok(true) => {
+                self.outbox.notify_one();
+                if go {
+                    if let Ok(Some(claim)) = self.store.claim_dispatch(id).await {
+                        let _ = self.dispatch(claim, None).await;
+                    }
+                    TapAnswer {
+                        text: "Confirmed. Dispatching the Release workflow.".into(),
+                        alert: false,
+                    }
+                } else {
+                    TapAnswer {
+                        text: "Cancelled.".into(),
+                        alert: false,
+                    }
+                }
+            }
+            Ok(false) => TapAnswer {
+                text: "Too late: this request was already answered.".into(),
+                alert: true,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "release confirm: store");
+                TapAnswer {
+                    text: "Something went wrong on my side; try again in a moment.".into(),
+                    alert: true,
+                }
+            }
+        }
+    }
+
+    /// QA's verdict on a version that reached an environment.
+    async fn qa_verdict(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        cfg: &EnvironmentConfig,
+        verified: bool,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let verb = if verified { "verify" } else { "found_issues" };
+        let roles = self
+            .config
+            .user(tap.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
+            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
+            Some((
+                "not_a_verifier",
+                format!("Only {} may give QA's verdict.", names.join(", ")),
+            ))
+        } else if op.state() != OperationState::Succeeded {
+            Some((
+                "not_deployed",
+                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, text)) = refusal {
+            self.audit_quietly(self.audit(
+                Some(tap.user),
+                tap.chat,
+                &format!("tap:{verb}"),
+                &format!("refused:{code}"),
+                Some(id),
+                text.clone(),
+            ))
+            .await;
+            return TapAnswer { text, alert: true };
+        }
+        let env = op.env.clone().unwrap_or_default();
+        let who = self.name_of(tap.user.0);
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            "recorded",
+            Some(id),
+            format!("{} in {env}", op.version),
+        );
+        let mut edits = Vec::new();
+        if let Some(chat) = tap.chat {
+            let key = format!("op:{}:qa@{chat}", op.id);
+            let text = if verified {
+                format!(
+                    "✅ <b>{} {}</b> (#{}) verified by {}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            } else {
+                format!(
+                    "🐞 <b>{} {}</b> (#{}): {} found issues",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            };
+            edits.push(NewAlert {
+                edit_of: Some(key.clone()),
+                ..NewAlert::message(
+                    format!("{key}:{verb}:{}", tap.user.0),
+                    AlertKind::Approval,
+                    Env::parse(&env).ok(),
+                    crate::domain::ChatId(chat),
+                    text,
+                )
+            });
+        }
+        if let Err(e) = self
+            .store
+            .record_verification(&env, &op.version, verified, tap.user, &audit, &edits)
+            .await
+        {
+            tracing::error!(error = %e, "qa verdict: store");
+            return TapAnswer {
+                text: "Something went wrong on my side; try again in a moment.".into(),
+                alert: true,
+            };
+        }
+        self.outbox.notify_one();
+        TapAnswer {
+            text: if verified {
+                format!("Recorded: {} verified.", op.version)
+            } else {
+                format!("Recorded: issues found in {}.", op.version)
+            },
+            alert: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_are_read_strictly() {
+        assert_eq!(
+            parse_tap("d:12:a"),
+            Some((OperationId(12), Action::Approve))
+        );
+        assert_eq!(parse_tap("d:12:r"), Some((OperationId(12), Action::Reject)));
+        for forged in [
+            "d:12:x",
+            "d:12",
+            "d:-1:a",
+            "d::a",
+            "x:12:a",
+            "d:12:a:b",
+            "d:1e3:a",
+            "d:99999999999999999999:a",
+            "",
+        ] {
+            assert_eq!(parse_tap(forged), None, "{forged}");
+        }
+    }
+
+    #[test]
+    fn button_data_fits_telegram() {
+        let data = "d:999999999999999999:r";
+        assert!(data.len() <= 64);
+        assert!(parse_tap(data).is_some());
+    }
+}
