@@ -32,6 +32,21 @@ pub enum GithubError {
     Setup(String),
 }
 
+impl GithubError {
+    /// Whether a failed request may still have taken effect: a timeout, a
+    /// dropped connection, a 5xx, or a success GitHub answered unreadably.
+    /// A dispatch that failed this way may have started a run.
+    pub fn maybe_took_effect(&self) -> bool {
+        match self {
+            GithubError::Transport(_) => true,
+            GithubError::Status { status, .. } => {
+                *status >= 500 || matches!(status, 200 | 408 | 429)
+            }
+            GithubError::NotFound | GithubError::Setup(_) => false,
+        }
+    }
+}
+
 impl From<octocrab::Error> for GithubError {
     fn from(e: octocrab::Error) -> Self {
         match e {

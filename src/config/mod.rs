@@ -166,6 +166,15 @@ pub struct GithubConfig {
     /// arrives. Default 30 s.
     #[serde(default = "default_poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// How long the bot looks for the run of a dispatch whose outcome
+    /// GitHub left unclear before it declares the operation failed.
+    /// Default 10 min.
+    #[serde(default = "default_find_run_within", with = "humantime_serde")]
+    pub find_run_within: Duration,
+}
+
+fn default_find_run_within() -> Duration {
+    Duration::from_secs(600)
 }
 
 fn default_poll_interval() -> Duration {

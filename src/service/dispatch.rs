@@ -102,6 +102,39 @@ impl App {
                 self.outbox.notify_one();
                 Ok(())
             }
+            Err(e) if e.maybe_took_effect() => {
+                // Never dispatched again blindly: the run may exist. The
+                // poller looks for it by its request id until a deadline.
+                tracing::warn!(error = %e, operation = op.id, "dispatch outcome unknown");
+                let text = format!(
+                    "⚠️ {what} (#{}): GitHub did not answer clearly ({}). The run may have started; \
+                     looking for it by its request id <code>{}</code>.\n{who}",
+                    op.id,
+                    escape(&e.to_string()),
+                    escape(&op.request_id)
+                );
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Failure,
+                        env: env_typed,
+                        key: format!("op:{}:dispatch-unknown", op.id),
+                        text,
+                    },
+                );
+                let audit = self.audit(None, None, &action, "unknown", Some(id), e.to_string());
+                if let Err(e) = self
+                    .store
+                    .record_dispatch(id, None, None, &audit, &alerts)
+                    .await
+                {
+                    tracing::error!(error = %e, operation = op.id, "recording an unknown dispatch failed");
+                }
+                self.outbox.notify_one();
+                Err(format!(
+                    "GitHub did not answer clearly ({e}); looking for the run"
+                ))
+            }
             Err(e) => {
                 tracing::error!(error = %e, operation = op.id, "dispatch failed");
                 let text = format!(

@@ -289,6 +289,7 @@ impl App {
     /// One polling pass: asks GitHub about every operation still waiting
     /// on its run.
     pub async fn poll_runs(&self) {
+        self.resume_stranded().await;
         let ops = match self.store.followed_operations().await {
             Ok(ops) => ops,
             Err(e) => {
@@ -307,11 +308,107 @@ impl App {
                         tracing::warn!(error = %e, operation = op.id, "follow: applying a run failed");
                     }
                 }
-                Ok(None) => {}
+                Ok(None) => self.give_up_if_late(&op).await,
                 Err(e) => {
                     tracing::warn!(error = %e, operation = op.id, "follow: GitHub unreachable")
                 }
             }
+        }
+    }
+
+    /// Approved operations the bot never claimed (it stopped between the
+    /// approval and the dispatch): dispatched now. `approved` means GitHub
+    /// was never called, so this cannot dispatch twice.
+    async fn resume_stranded(&self) {
+        let before = crate::store::now_ms() - STRANDED_AFTER_MS;
+        let ops = match self.store.stranded_approvals(before).await {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, "follow: store unreadable");
+                return;
+            }
+        };
+        for op in ops {
+            tracing::info!(
+                operation = op.id,
+                "resuming an approved operation never dispatched"
+            );
+            if op.kind == "deploy"
+                && let Some(cfg) = op
+                    .env
+                    .as_deref()
+                    .and_then(|e| Env::parse(e).ok())
+                    .and_then(|e| self.config.environments.get(&e))
+                && let Err(why) = self.recheck(&op, cfg).await
+            {
+                self.stale(&op, "the approver", &why).await;
+                continue;
+            }
+            match self.store.claim_dispatch(OperationId(op.id)).await {
+                Ok(Some(claim)) => {
+                    let _ = self.dispatch(claim, None).await;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: claim failed"),
+            }
+        }
+    }
+
+    /// A dispatch whose run never showed up within the configured time is
+    /// declared failed, loudly, naming its request id.
+    async fn give_up_if_late(&self, op: &OperationRow) {
+        let limit = self.config.github.find_run_within.as_millis() as i64;
+        if op.run_id.is_some() || crate::store::now_ms() - op.updated_at < limit {
+            return;
+        }
+        let env = op.env.clone().unwrap_or_default();
+        let text = format!(
+            "❌ #{} ({} {}{}): no workflow run with request id <code>{}</code> appeared within {}. \
+             Check GitHub Actions before trying again.",
+            op.id,
+            escape(&op.kind),
+            escape(&op.version),
+            if env.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", escape(&env))
+            },
+            escape(&op.request_id),
+            span(limit / 1000)
+        );
+        let alerts = alerts::route(
+            &self.config,
+            &Rendered {
+                kind: AlertKind::Failure,
+                env: Env::parse(&env).ok(),
+                key: format!("op:{}:no-run", op.id),
+                text,
+            },
+        );
+        let audit = AuditEntry {
+            actor: None,
+            chat: None,
+            action: format!("run:{}", op.kind),
+            outcome: "failed".into(),
+            operation: Some(OperationId(op.id)),
+            detail: "no run found".into(),
+        };
+        match self
+            .store
+            .advance(
+                OperationId(op.id),
+                &[OperationState::Dispatched],
+                OperationState::Failed,
+                None,
+                Some("no run found"),
+                &audit,
+                &alerts,
+            )
+            .await
+        {
+            Ok(true) => self.outbox.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: giving up failed"),
         }
     }
 
@@ -341,6 +438,10 @@ fn capitalise(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// How long an approved operation may sit unclaimed before the poller
+/// dispatches it (the approving tap normally claims it at once).
+const STRANDED_AFTER_MS: i64 = 30_000;
 
 /// Polls GitHub for followed runs every `interval` until stopped.
 pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {

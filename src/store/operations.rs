@@ -28,6 +28,7 @@ pub struct OperationRow {
     /// running when a deploy was asked for).
     pub detail: Option<String>,
     pub created_at: i64,
+    pub updated_at: i64,
     pub expires_at: Option<i64>,
 }
 
@@ -41,7 +42,7 @@ macro_rules! select_operations {
     ($rest:literal) => {
         concat!(
             "SELECT id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-             detail, created_at, expires_at FROM operations ",
+             detail, created_at, updated_at, expires_at FROM operations ",
             $rest
         )
     };
@@ -155,6 +156,14 @@ impl Store {
             "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY id"
         );
         let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Approved operations nobody claimed for dispatch since `before`
+    /// (the bot stopped between approval and dispatch).
+    pub async fn stranded_approvals(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE state = 'approved' AND updated_at <= $1 ORDER BY id");
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(before).fetch_all(p).await)?;
         Ok(rows)
     }
 
@@ -351,21 +360,41 @@ impl Store {
         Ok(decided)
     }
 
-    /// Moves an operation from `approved` to `dispatched`; the one caller
-    /// that succeeds gets the claim that dispatching needs.
+    /// Moves an operation from `approved` to `dispatched`, with its audit
+    /// line; the one caller that succeeds gets the claim that dispatching
+    /// needs.
     pub async fn claim_dispatch(
         &self,
         id: OperationId,
     ) -> Result<Option<DispatchClaim>, StoreError> {
-        let moved = on_pool!(self, p => sqlx::query(
-            "UPDATE operations SET state = 'dispatched', updated_at = $2 WHERE id = $1 AND state = 'approved'",
-        )
-        .bind(id.0)
-        .bind(now_ms())
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
-        if moved == 0 {
+        let audit = AuditEntry {
+            actor: None,
+            chat: None,
+            action: "dispatch:claim".into(),
+            outcome: "claimed".into(),
+            operation: Some(id),
+            detail: String::new(),
+        };
+        let moved = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE operations SET state = 'dispatched', updated_at = $2 WHERE id = $1 AND state = 'approved'",
+            )
+            .bind(id.0)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if moved {
+                insert_audit!(&mut *tx, &audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            moved
+        });
+        if !moved {
             return Ok(None);
         }
         Ok(self

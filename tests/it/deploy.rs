@@ -342,10 +342,8 @@ async fn dev_needs_no_approval_and_old_servers_get_the_plain_dispatch() {
 #[tokio::test]
 async fn a_failed_dispatch_ends_the_operation_loudly() {
     let world = world_with_release().await;
-    world.gh.fail(
-        "/repos/mindburn-labs/aletheia/actions/workflows/deploy.yml/dispatches",
-        500,
-    );
+    // The workflow file is gone: GitHub says so, nothing ran.
+    world.gh.remove_workflow("deploy.yml");
     world
         .tg
         .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
@@ -357,8 +355,8 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     assert_eq!(
         texts,
         [
-            "❌ <b>dev</b> · deploy of <b>1.3.0</b> (#1) could not be dispatched: GitHub answered 500: Server Error\nAsked by Alice",
-            "🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: GitHub answered 500: Server Error",
+            "❌ <b>dev</b> · deploy of <b>1.3.0</b> (#1) could not be dispatched: not found\nAsked by Alice",
+            "🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: not found",
         ]
     );
     let op = &world.store().await.all_operations().await.unwrap()[0];

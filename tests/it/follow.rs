@@ -219,3 +219,80 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn an_unclear_dispatch_is_never_repeated_and_its_run_is_found() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    // GitHub starts the run, but the answer that reaches the bot is a 502.
+    world.gh.answer_dispatches_with(502);
+    world.poll_interval = "200ms";
+    world.start_bot().await;
+
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+    let mut texts = vec![
+        world.tg.next_message(TEAM_CHAT).await.text,
+        world.tg.next_message(TEAM_CHAT).await.text,
+    ];
+    texts.sort();
+    assert!(texts[0].starts_with("⚠️ <b>dev</b> · deploy of <b>1.3.0</b> (#1): GitHub did not answer clearly (GitHub answered 502: Bad Gateway). The run may have started; looking for it by its request id <code>"), "{texts:?}");
+    assert!(texts[1].starts_with("🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: GitHub did not answer clearly"), "{texts:?}");
+
+    // The poller finds the run by its request id and follows it.
+    world.gh.set_run(9001, "completed", Some("success"));
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
+        "{}",
+        done.text
+    );
+    assert_eq!(world.gh.dispatches().len(), 1, "never dispatched twice");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.gh.fail(
+        "/repos/mindburn-labs/aletheia/actions/workflows/deploy.yml/dispatches",
+        504,
+    );
+    world.poll_interval = "200ms";
+    world.find_run_within = "1s";
+    world.start_bot().await;
+
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+    world.tg.next_message(TEAM_CHAT).await;
+    world.tg.next_message(TEAM_CHAT).await;
+    let op = world
+        .store()
+        .await
+        .all_operations()
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(op.state, "dispatched", "unknown is not failed");
+    let gave_up = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        gave_up.text,
+        format!(
+            "❌ #1 (deploy 1.3.0 → dev): no workflow run with request id <code>{}</code> appeared within 1s. \
+             Check GitHub Actions before trying again.",
+            op.request_id
+        )
+    );
+    assert_eq!(
+        world.store().await.all_operations().await.unwrap()[0].state,
+        "failed"
+    );
+    assert!(world.gh.dispatches().is_empty());
+    world.tg.assert_all_read();
+}

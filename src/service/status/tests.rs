@@ -173,6 +173,7 @@ fn rollout_in_progress_failed_and_errors() {
             run_url: None,
             detail: None,
             created_at: at("2026-11-25T13:57:00Z").timestamp_millis(),
+            updated_at: 0,
             expires_at: None,
         },
         "Alice".into(),

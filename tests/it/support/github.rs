@@ -30,6 +30,9 @@ struct Inner {
     /// Answer 422 to dispatches that ask for `return_run_details`, as
     /// older GitHub Enterprise Servers do.
     reject_run_details: bool,
+    /// Start the run, then answer the dispatch with this status anyway
+    /// (a proxy timing out after GitHub acted).
+    dispatch_answer: Option<u16>,
     next_run_id: u64,
     runs: Vec<Value>,
     jobs: HashMap<u64, Vec<Value>>,
@@ -149,6 +152,10 @@ impl FakeGithub {
             .unwrap()
             .failing
             .push((prefix.to_owned(), status));
+    }
+
+    pub fn answer_dispatches_with(&self, status: u16) {
+        self.inner.lock().unwrap().dispatch_answer = Some(status);
     }
 
     pub fn reject_run_details(&self) {
@@ -375,6 +382,13 @@ async fn dispatch(
         "updated_at": now,
     }));
     inner.dispatches.push((file, body.0));
+    if let Some(status) = inner.dispatch_answer {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!({"message": "Bad Gateway"})),
+        )
+            .into_response();
+    }
     if wants_details {
         axum::Json(json!({
             "workflow_run_id": run_id,

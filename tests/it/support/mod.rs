@@ -101,6 +101,8 @@ pub struct World {
     pub poll_interval: &'static str,
     /// How long staging's approval prompts stay open.
     pub staging_expiry: &'static str,
+    /// `github.find_run_within` of the bot.
+    pub find_run_within: &'static str,
 }
 
 impl World {
@@ -123,6 +125,7 @@ impl World {
             http_port,
             poll_interval: "1h",
             staging_expiry: "30m",
+            find_run_within: "10m",
             bot: None,
         }
     }
@@ -187,6 +190,7 @@ repo = "{repo}"
 api_url = "{gh}"
 timeout = "5s"
 poll_interval = "{poll}"
+find_run_within = "{find_run}"
 [github.workflows.release]
 file = "release.yml"
 [github.workflows.deploy]
@@ -207,6 +211,7 @@ max_attempts = 4
             tg = self.tg.url(),
             gh = self.gh.url(),
             poll = self.poll_interval,
+            find_run = self.find_run_within,
             owner = github::OWNER,
             repo = github::REPO,
             region = moto::REGION,
