@@ -145,6 +145,12 @@ pub async fn answer_tap(
     text: &str,
     alert: bool,
 ) -> Result<(), RequestError> {
+    // Telegram refuses answers over 200 characters: the person would see nothing.
+    let text: String = if text.chars().count() > 200 {
+        text.chars().take(199).chain(['…']).collect()
+    } else {
+        text.to_owned()
+    };
     bot.answer_callback_query(id)
         .text(text)
         .show_alert(alert)

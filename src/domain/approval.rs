@@ -213,13 +213,18 @@ pub struct DecisionFacts<'a> {
     /// `None` when the decider is not a configured user.
     pub decider_roles: Option<&'a [Role]>,
     pub already_voted: bool,
+    /// Approve (true) or reject (false).
+    pub approve: bool,
     pub policy: &'a EnvPolicy,
 }
 
-/// May this person decide on this request now?
+/// May this person decide on this request now? Four eyes bind approvals
+/// only: the requester may reject (withdraw) their own request.
 pub fn may_decide(f: &DecisionFacts<'_>) -> Result<(), DecisionRefusal> {
     let roles = f.decider_roles.unwrap_or(&[]);
-    if !holds_any(roles, &f.policy.approvers) {
+    // The requester may always withdraw their own request by rejecting it.
+    let withdrawing = !f.approve && f.decider == f.requester;
+    if !withdrawing && !holds_any(roles, &f.policy.approvers) {
         return Err(DecisionRefusal::NotAnApprover {
             roles: f.policy.approvers.clone(),
         });
@@ -230,7 +235,7 @@ pub fn may_decide(f: &DecisionFacts<'_>) -> Result<(), DecisionRefusal> {
     if f.expired {
         return Err(DecisionRefusal::Expired);
     }
-    if f.policy.four_eyes && f.decider == f.requester {
+    if f.approve && f.policy.four_eyes && f.decider == f.requester {
         return Err(DecisionRefusal::OwnRequest);
     }
     if f.already_voted {

@@ -58,35 +58,18 @@ impl App {
                 ))),
             );
         }
-        let (latest, ci) = tokio::join!(self.github.latest_release(), self.github.ci_state());
-        let latest = match latest {
-            Ok(release) => release.and_then(|r| Version::from_tag(&r.tag_name)),
+        let (checks, verdict) = match self.run_release_checks(version, kind).await {
+            Ok(result) => result,
             Err(e) => {
                 return (
                     "error:github".into(),
                     Some(Reply::new(format!(
                         "⚠️ Could not read the latest release on GitHub ({}). Nothing was done.",
-                        escape(&e.to_string())
+                        escape(&e)
                     ))),
                 );
             }
         };
-        let ci = match ci {
-            Ok(state) => match state.verdict {
-                CiVerdict::Green { .. } => Ci::Green,
-                CiVerdict::Pending { names } => {
-                    Ci::NotGreen(format!("still running: {}", names.join(", ")))
-                }
-                CiVerdict::Failing { names } => {
-                    Ci::NotGreen(format!("failing: {}", names.join(", ")))
-                }
-                CiVerdict::NoChecks => Ci::NotGreen("no checks reported".into()),
-            },
-            Err(e) => Ci::Unknown(e.to_string()),
-        };
-        let git_ref = self.github.git_ref().to_owned();
-        let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
-        let checks = render_checks(&checks);
         let head = format!(
             "<b>Release {} ({})</b>",
             escape(&version.to_string()),
@@ -161,7 +144,23 @@ impl App {
         };
         let id = match self.store.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
-            Ok(Created::Busy) => return ("error:busy".into(), None),
+            Ok(Created::Busy) => {
+                let in_flight = self
+                    .store
+                    .live_operations()
+                    .await
+                    .ok()
+                    .and_then(|ops| ops.into_iter().find(|o| o.kind == "release"))
+                    .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state()))
+                    .unwrap_or_default();
+                return (
+                    "refused:busy".into(),
+                    Some(Reply::new(format!(
+                        "⏳ A release is already in flight{}. One release at a time.",
+                        escape(&in_flight)
+                    ))),
+                );
+            }
             Err(e) => return self.internal_error("release: store", &e),
         };
         if confirm {
@@ -170,6 +169,34 @@ impl App {
         }
         self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))
             .await
+    }
+
+    /// The pre-release checks as of now, rendered, with their verdict.
+    pub(super) async fn run_release_checks(
+        &self,
+        version: &Version,
+        kind: ReleaseType,
+    ) -> Result<(String, ReleaseVerdict), String> {
+        let (latest, ci) = tokio::join!(self.github.latest_release(), self.github.ci_state());
+        let latest = latest
+            .map_err(|e| e.to_string())?
+            .and_then(|r| Version::from_tag(&r.tag_name));
+        let ci = match ci {
+            Ok(state) => match state.verdict {
+                CiVerdict::Green { .. } => Ci::Green,
+                CiVerdict::Pending { names } => {
+                    Ci::NotGreen(format!("still running: {}", names.join(", ")))
+                }
+                CiVerdict::Failing { names } => {
+                    Ci::NotGreen(format!("failing: {}", names.join(", ")))
+                }
+                CiVerdict::NoChecks => Ci::NotGreen("no checks reported".into()),
+            },
+            Err(e) => Ci::Unknown(e.to_string()),
+        };
+        let git_ref = self.github.git_ref().to_owned();
+        let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
+        Ok((render_checks(&checks), verdict))
     }
 
     /// Claims an approved operation and dispatches it; the answer says

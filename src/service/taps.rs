@@ -11,6 +11,7 @@ use crate::config::EnvironmentConfig;
 use crate::domain::{
     AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
 };
+use crate::domain::{ReleaseType, ReleaseVerdict, Version};
 use crate::store::{Decided, NewAlert};
 
 /// One inline button: its label and its `callback_data` (≤ 64 bytes: an
@@ -140,6 +141,7 @@ impl App {
             decider: tap.user,
             decider_roles: user.map(|u| u.roles.as_slice()),
             already_voted: false,
+            approve: action == Action::Approve,
             policy: &policy,
         };
         let verb = if action == Action::Approve {
@@ -217,18 +219,21 @@ impl App {
         {
             Ok(Decided::Moved(OperationState::Approved)) => {
                 self.outbox.notify_one();
-                match self.store.claim_dispatch(id).await {
-                    Ok(Some(claim)) => {
-                        // A failure is alerted and recorded by dispatch itself.
-                        let _ = self.dispatch(claim, Some(decider)).await;
+                // A dispatch failure is alerted and recorded by dispatch
+                // itself; a failed claim leaves the operation approved, for
+                // the poller to dispatch.
+                let text = match self.store.claim_dispatch(id).await {
+                    Ok(Some(claim)) => match self.dispatch(claim, Some(decider)).await {
+                        Ok(()) => "Approved. Dispatching the Deploy workflow.".to_owned(),
+                        Err(e) => format!("Approved, but the dispatch failed: {e}"),
+                    },
+                    Ok(None) => "Approved.".to_owned(),
+                    Err(e) => {
+                        tracing::error!(error = %e, operation = id.0, "claim dispatch");
+                        "Approved; the dispatch will be retried shortly.".to_owned()
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, operation = id.0, "claim dispatch"),
-                }
-                TapAnswer {
-                    text: "Approved. Dispatching the Deploy workflow.".into(),
-                    alert: false,
-                }
+                };
+                TapAnswer { text, alert: false }
             }
             Ok(Decided::Moved(_)) => {
                 self.outbox.notify_one();
@@ -241,9 +246,31 @@ impl App {
                 text: format!("Recorded: {approvals} of {needed} approvals."),
                 alert: false,
             },
-            Ok(Decided::AlreadyVoted) => refuse("You have already decided on this request.".into()),
+            Ok(Decided::AlreadyVoted) => {
+                let text = "You have already decided on this request.".to_owned();
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    Some(op.chat_id),
+                    &format!("tap:{verb}"),
+                    "refused:already_voted",
+                    Some(id),
+                    text.clone(),
+                ))
+                .await;
+                refuse(text)
+            }
             Ok(Decided::TooLate(state)) => {
-                refuse(format!("Too late: this request is already {state}."))
+                let text = format!("Too late: this request is already {state}.");
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    Some(op.chat_id),
+                    &format!("tap:{verb}"),
+                    "refused:already_decided",
+                    Some(id),
+                    text.clone(),
+                ))
+                .await;
+                refuse(text)
             }
             Err(e) => {
                 tracing::error!(error = %e, "tap: store");
@@ -299,18 +326,39 @@ impl App {
             op.id
         );
         let who = escape(&self.name_of(tap.user.0));
-        let (to, text) = if go {
-            (
+        // The checks are run again: ten minutes may have turned CI red or
+        // seen the version released by someone else.
+        let recheck = if go {
+            let kind = op.release_type.as_deref().and_then(ReleaseType::parse);
+            let version = Version::parse(&op.version, true).ok();
+            match (version, kind) {
+                (Some(version), Some(kind)) => {
+                    match self.run_release_checks(&version, kind).await {
+                        Ok((checks, ReleaseVerdict::Refuse)) => Some(checks),
+                        Ok(_) => None,
+                        Err(e) => Some(format!("the checks could not run ({e})")),
+                    }
+                }
+                _ => Some("the stored request is unreadable".into()),
+            }
+        } else {
+            None
+        };
+        let (to, text) = match (go, &recheck) {
+            (true, None) => (
                 OperationState::Approved,
                 format!(
                     "⚠️ {head}\nConfirmed by {who} despite the bump; dispatching the Release workflow."
                 ),
-            )
-        } else {
-            (
+            ),
+            (true, Some(why)) => (
+                OperationState::Cancelled,
+                format!("⛔ {head}\nConfirmed by {who}, but the checks no longer pass:\n{why}"),
+            ),
+            (false, _) => (
                 OperationState::Cancelled,
                 format!("✖️ {head}\nCancelled by {who}."),
-            )
+            ),
         };
         let edit = NewAlert {
             edit_of: Some(key.clone()),
@@ -345,7 +393,12 @@ impl App {
         {
             Ok(true) => {
                 self.outbox.notify_one();
-                if go {
+                if recheck.is_some() {
+                    TapAnswer {
+                        text: "Not released: the checks no longer pass.".into(),
+                        alert: true,
+                    }
+                } else if go {
                     if let Ok(Some(claim)) = self.store.claim_dispatch(id).await {
                         let _ = self.dispatch(claim, None).await;
                     }

@@ -173,9 +173,39 @@ async fn a_bump_that_does_not_fit_asks_first() {
         started.text
     );
 
+    // One release at a time: the next waits for this one's run.
+    let busy = world
+        .say(TEAM_CHAT, &ALICE, "/release 2.1.0 major")
+        .await
+        .text;
+    assert_eq!(
+        busy,
+        "⏳ A release is already in flight (#1 1.4.0, dispatched). One release at a time."
+    );
+    let run = world.gh.set_run(9001, "completed", Some("failure"));
+    let sent = post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-9",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    assert!(sent.status().is_success());
+    let failed = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        failed
+            .text
+            .starts_with("❌ <b>Release 1.4.0</b> failed (#1): failure"),
+        "{}",
+        failed.text
+    );
+    // A release concerns every environment: the on-call chat hears of its failure.
+    assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed.text);
+
     // Asked again and cancelled: nothing more is dispatched.
     let question = world.say(TEAM_CHAT, &ALICE, "/release 2.1.0 major").await;
-    let tap = world.tg.user_taps(&question, ALICE.id, ALICE.name, "r:2:n");
+    let cancel = question.buttons.concat()[1].1.clone();
+    let tap = world.tg.user_taps(&question, ALICE.id, ALICE.name, &cancel);
     assert_eq!(
         world.tg.tap_answer(&tap).await,
         ("Cancelled.".to_owned(), false)

@@ -352,3 +352,16 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         );
     }
 }
+
+#[test]
+fn database_urls_are_logged_without_secrets() {
+    use aletheia_bot::store::redact_url;
+    assert_eq!(
+        redact_url("postgres://bot:hunter2@db/aletheia"),
+        "postgres://bot:***@db/aletheia"
+    );
+    let shown = redact_url("postgres://bot@db/aletheia?password=hunter2&sslmode=require");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("sslmode=require"), "{shown}");
+    assert_eq!(redact_url("sqlite://aletheia.db"), "sqlite://aletheia.db");
+}

@@ -170,7 +170,20 @@ fn decide(
     voted: bool,
     policy: &EnvPolicy,
 ) -> Result<(), DecisionRefusal> {
+    vote(decider, roles, state, expired, voted, true, policy)
+}
+
+fn vote(
+    decider: i64,
+    roles: Option<&[Role]>,
+    state: OperationState,
+    expired: bool,
+    voted: bool,
+    approve: bool,
+    policy: &EnvPolicy,
+) -> Result<(), DecisionRefusal> {
     may_decide(&DecisionFacts {
+        approve,
         requester: UserId(1),
         state,
         expired,
@@ -228,6 +241,31 @@ fn who_may_decide() {
             "{state:?}"
         );
     }
+}
+
+#[test]
+fn the_requester_may_withdraw_but_not_approve() {
+    let p = prod_policy();
+    let developer = [role("developer")];
+    let waiting = OperationState::AwaitingApproval;
+    // Requester 1 is a developer, not an approver: may still reject their own.
+    assert_eq!(
+        vote(1, Some(&developer), waiting, false, false, false, &p),
+        Ok(())
+    );
+    assert_eq!(
+        vote(1, Some(&developer), waiting, false, false, true, &p),
+        Err(DecisionRefusal::NotAnApprover {
+            roles: vec![role("senior")]
+        })
+    );
+    // Someone else's rejection still needs the approver role.
+    assert_eq!(
+        vote(2, Some(&developer), waiting, false, false, false, &p),
+        Err(DecisionRefusal::NotAnApprover {
+            roles: vec![role("senior")]
+        })
+    );
 }
 
 #[test]
