@@ -56,6 +56,9 @@ pub struct Deliverer {
 /// The longest the worker sleeps without looking at the outbox.
 const IDLE_POLL: Duration = Duration::from_secs(30);
 const BATCH: i64 = 100;
+/// How long a send may take before another attempt may start (longer than
+/// the Telegram client's own timeout and teloxide's 10 s pause after a 5xx).
+const LEASE: Duration = Duration::from_secs(60);
 
 impl Deliverer {
     /// Runs until `stop` fires.
@@ -99,6 +102,20 @@ impl Deliverer {
 
     async fn deliver_chat(&self, rows: Vec<OutboxRow>) {
         for row in rows {
+            // A row whose outcome cannot be recorded stays leased, not due:
+            // it is retried after the lease, never in a tight loop.
+            match self
+                .store
+                .lease_alert(row.id, LEASE.as_millis() as i64)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(alert = row.id, error = %e, "outbox: cannot lease an alert");
+                    continue;
+                }
+            }
             let result = self.deliver(&row).await;
             if let Err(e) = self.record(&row, result).await {
                 tracing::warn!(alert = row.id, error = %e, "outbox: cannot record a delivery");

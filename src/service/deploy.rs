@@ -13,6 +13,15 @@ use crate::domain::{
 };
 use crate::store::{Created, NewAlert, NewOperation};
 
+/// Why a re-check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Recheck {
+    /// What the request rested on changed: it must not be dispatched.
+    Stale(String),
+    /// The facts could not be read now: try again, change nothing.
+    Unavailable(String),
+}
+
 pub(super) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
     EnvPolicy {
         requesters: cfg.requesters.clone(),
@@ -267,12 +276,34 @@ impl App {
     /// Re-checks, at dispatch, what an approval rested on: the version is
     /// still verified where policy wants it, the environment is not
     /// locked, the requester may still ask, and nobody deployed there in
-    /// between. `Err` says why the approval went stale.
+    /// between. The ECS comparison (slow) comes first and the store reads
+    /// last, nearest the dispatch.
     pub(super) async fn recheck(
         &self,
         op: &crate::store::OperationRow,
         cfg: &EnvironmentConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), Recheck> {
+        let shown = op
+            .detail
+            .as_deref()
+            .and_then(|d| d.strip_prefix("running="));
+        let env = op.env.as_deref().unwrap_or_default();
+        if let (Some(shown), Ok(Some(now))) = (shown, self.running_tag(cfg).await)
+            && shown != now
+        {
+            return Err(Recheck::Stale(format!(
+                "{env} changed since the request: it ran {shown} and now runs {now}"
+            )));
+        }
+        self.recheck_store(op, cfg).await
+    }
+
+    async fn recheck_store(
+        &self,
+        op: &crate::store::OperationRow,
+        cfg: &EnvironmentConfig,
+    ) -> Result<(), Recheck> {
+        use Recheck::{Stale, Unavailable};
         let env = op.env.as_deref().unwrap_or_default();
         let policy = policy_of(cfg);
         let roles = self
@@ -281,42 +312,34 @@ impl App {
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
         if !roles.iter().any(|r| policy.requesters.contains(r)) {
-            return Err(format!(
+            return Err(Stale(format!(
                 "{} may no longer ask for deploys to {env}",
                 self.name_of(op.requested_by)
-            ));
+            )));
         }
         if let Some(prior) = &policy.requires_verified_in {
             match self.store.is_verified(prior.as_str(), &op.version).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(format!("{} is no longer verified in {prior}", op.version));
+                    return Err(Stale(format!(
+                        "{} is no longer verified in {prior}",
+                        op.version
+                    )));
                 }
-                Err(e) => return Err(format!("the verification could not be read ({e})")),
+                Err(e) => return Err(Unavailable(e.to_string())),
             }
         }
         match self.store.active_locks().await {
             Ok(locks) => {
                 if let Some(lock) = locks.iter().find(|l| l.env == env) {
-                    return Err(format!(
+                    return Err(Stale(format!(
                         "{env} was locked by {}: {}",
                         self.name_of(lock.locked_by),
                         lock.reason
-                    ));
+                    )));
                 }
             }
-            Err(e) => return Err(format!("the locks could not be read ({e})")),
-        }
-        let shown = op
-            .detail
-            .as_deref()
-            .and_then(|d| d.strip_prefix("running="));
-        if let (Some(shown), Ok(Some(now))) = (shown, self.running_tag(cfg).await)
-            && shown != now
-        {
-            return Err(format!(
-                "{env} changed since the request: it ran {shown} and now runs {now}"
-            ));
+            Err(e) => return Err(Unavailable(e.to_string())),
         }
         Ok(())
     }

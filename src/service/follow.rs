@@ -339,10 +339,16 @@ impl App {
                     .as_deref()
                     .and_then(|e| Env::parse(e).ok())
                     .and_then(|e| self.config.environments.get(&e))
-                && let Err(why) = self.recheck(&op, cfg).await
             {
-                self.stale(&op, "the approver", &why).await;
-                continue;
+                match self.recheck(&op, cfg).await {
+                    Ok(()) => {}
+                    Err(super::deploy::Recheck::Stale(why)) => {
+                        self.stale(&op, "the approver", &why).await;
+                        continue;
+                    }
+                    // Unreadable now: the next pass tries again.
+                    Err(super::deploy::Recheck::Unavailable(_)) => continue,
+                }
             }
             match self.store.claim_dispatch(OperationId(op.id)).await {
                 Ok(Some(claim)) => {

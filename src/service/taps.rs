@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
-use super::deploy::{policy_of, prompt_key};
+use super::deploy::{Recheck, policy_of, prompt_key};
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{
@@ -200,10 +200,15 @@ impl App {
         let needed = i64::from(policy.approvals.max(1));
         // What the request rested on is checked again before the approval
         // counts: a stale request is cancelled, never dispatched.
-        if action == Action::Approve
-            && let Err(why) = self.recheck(&op, cfg).await
-        {
-            return self.stale(&op, &decider, &why).await;
+        if action == Action::Approve {
+            match self.recheck(&op, cfg).await {
+                Ok(()) => {}
+                Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
+                Err(Recheck::Unavailable(e)) => {
+                    tracing::error!(error = %e, operation = op.id, "recheck: store");
+                    return refuse("Could not check the request just now; nothing changed. Try again in a moment.".into());
+                }
+            }
         }
         match self
             .store

@@ -110,7 +110,11 @@ impl App {
             .store
             .record_delivery(&delivery, &audit, &alerts)
             .await?;
-        if recorded == Recorded::New && delivery.event == "workflow_run" {
+        // A delivery stored but not applied (the bot failed or stopped in
+        // between) is applied when GitHub redelivers it.
+        let apply = delivery.event == "workflow_run"
+            && (recorded == Recorded::New || !self.store.is_processed(&delivery.id).await?);
+        if apply {
             // Stored first: a crash here leaves the run to the poller.
             #[derive(Deserialize)]
             struct RunEvent {
@@ -120,6 +124,7 @@ impl App {
                 Ok(event) => self.apply_run(&event.workflow_run).await?,
                 Err(e) => tracing::warn!(error = %e, "workflow_run payload unreadable"),
             }
+            self.store.mark_processed(&delivery.id).await?;
         }
         Ok(match recorded {
             Recorded::New => {

@@ -147,6 +147,23 @@ impl Store {
         Ok(rows)
     }
 
+    /// Takes a due alert for sending: moves its next attempt `lease_ms`
+    /// ahead, so no other deliverer (a second instance, the next pass)
+    /// sends it meanwhile. False when someone else took it first.
+    pub async fn lease_alert(&self, id: i64, lease_ms: i64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2 \
+                   WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3";
+        let taken = on_pool!(self, p => sqlx::query(sql)
+            .bind(id)
+            .bind(now + lease_ms)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected() == 1))?;
+        Ok(taken)
+    }
+
     /// When the next pending alert falls due, if any is pending.
     pub async fn next_alert_due(&self) -> Result<Option<i64>, StoreError> {
         let sql = "SELECT MIN(next_attempt_at) FROM alert_outbox WHERE state = 'pending'";

@@ -61,6 +61,21 @@ impl Store {
         Ok(recorded)
     }
 
+    /// Notes that a delivery's effects were applied.
+    pub async fn mark_processed(&self, delivery_id: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE webhook_deliveries SET processed_at = $2 WHERE delivery_id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(delivery_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Whether a stored delivery's effects were applied.
+    pub async fn is_processed(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        let sql = "SELECT processed_at FROM webhook_deliveries WHERE delivery_id = $1";
+        let row: Option<(Option<i64>,)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(delivery_id).fetch_optional(p).await)?;
+        Ok(matches!(row, Some((Some(_),))))
+    }
+
     /// How many deliveries are stored (for tests and diagnostics).
     pub async fn delivery_count(&self) -> Result<i64, StoreError> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(p).await)?;

@@ -365,3 +365,25 @@ fn database_urls_are_logged_without_secrets() {
     assert!(shown.contains("sslmode=require"), "{shown}");
     assert_eq!(redact_url("sqlite://aletheia.db"), "sqlite://aletheia.db");
 }
+
+#[tokio::test]
+async fn an_alert_is_leased_to_one_sender_at_a_time() {
+    for (store, _dir) in stores().await {
+        store.enqueue_alerts(&[alert("x", -1)]).await.unwrap();
+        let id = store.due_alerts(10).await.unwrap()[0].id;
+        assert!(
+            store.lease_alert(id, 60_000).await.unwrap(),
+            "{:?}",
+            store.backend()
+        );
+        assert!(
+            !store.lease_alert(id, 60_000).await.unwrap(),
+            "{:?}: taken twice",
+            store.backend()
+        );
+        assert!(
+            store.due_alerts(10).await.unwrap().is_empty(),
+            "a leased alert is not due"
+        );
+    }
+}
