@@ -363,16 +363,14 @@ impl App {
             escape(decider),
             escape(why)
         );
-        let edit = NewAlert {
-            edit_of: Some(key.clone()),
-            ..NewAlert::message(
-                format!("{key}:stale"),
-                AlertKind::Approval,
-                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                crate::domain::ChatId(op.chat_id),
-                text,
-            )
-        };
+        let edit = NewAlert::edit(
+            &key,
+            "stale",
+            AlertKind::Approval,
+            op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+            crate::domain::ChatId(op.chat_id),
+            text,
+        );
         let audit = self.audit(
             None,
             Some(op.chat_id),

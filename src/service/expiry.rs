@@ -49,16 +49,14 @@ impl App {
                     ),
                 )
             };
-            let edit = NewAlert {
-                edit_of: Some(key.clone()),
-                ..NewAlert::message(
-                    format!("{key}:expired"),
-                    AlertKind::Approval,
-                    op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                    crate::domain::ChatId(op.chat_id),
-                    text,
-                )
-            };
+            let edit = NewAlert::edit(
+                &key,
+                "expired",
+                AlertKind::Approval,
+                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                crate::domain::ChatId(op.chat_id),
+                text,
+            );
             let audit = self.audit(
                 None,
                 Some(op.chat_id),

@@ -79,16 +79,15 @@ impl App {
     pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
         let Some((id, action)) = parse_tap(&tap.data) else {
-            self.audit_quietly(self.audit(
-                Some(tap.user),
-                None,
-                "tap",
-                "refused:forged",
-                None,
-                crate::alerts::format::clip(&tap.data, 64),
-            ))
-            .await;
-            return refuse("This button is not one of mine.".into());
+            return self
+                .refuse_tap(
+                    tap,
+                    "unknown",
+                    "forged",
+                    None,
+                    "This button is not one of mine.".into(),
+                )
+                .await;
         };
         let op = match self.store.operation(id).await {
             Ok(Some(op))
@@ -98,16 +97,15 @@ impl App {
                 op
             }
             Ok(_) => {
-                self.audit_quietly(self.audit(
-                    Some(tap.user),
-                    None,
-                    "tap",
-                    "refused:forged",
-                    None,
-                    tap.data.clone(),
-                ))
-                .await;
-                return refuse("This button is not one of mine.".into());
+                return self
+                    .refuse_tap(
+                        tap,
+                        "unknown",
+                        "forged",
+                        None,
+                        "This button is not one of mine.".into(),
+                    )
+                    .await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "tap: store");
@@ -150,16 +148,9 @@ impl App {
             "reject"
         };
         if let Err(refusal) = may_decide(&facts) {
-            self.audit_quietly(self.audit(
-                Some(tap.user),
-                Some(op.chat_id),
-                &format!("tap:{verb}"),
-                &format!("refused:{}", refusal.code()),
-                Some(id),
-                refusal.message(),
-            ))
-            .await;
-            return refuse(refusal.message());
+            return self
+                .refuse_tap(tap, verb, refusal.code(), Some(id), refusal.message())
+                .await;
         }
         let decider = self.name_of(tap.user.0);
         let requester = self.name_of(op.requested_by);
@@ -179,16 +170,14 @@ impl App {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
         let key = prompt_key(&op.id.to_string(), op.chat_id);
-        let edit = NewAlert {
-            edit_of: Some(key.clone()),
-            ..NewAlert::message(
-                format!("{key}:{verb}"),
-                AlertKind::Approval,
-                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                crate::domain::ChatId(op.chat_id),
-                outcome_text,
-            )
-        };
+        let edit = NewAlert::edit(
+            &key,
+            verb,
+            AlertKind::Approval,
+            op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+            crate::domain::ChatId(op.chat_id),
+            outcome_text,
+        );
         let audit = self.audit(
             Some(tap.user),
             Some(op.chat_id),
@@ -253,35 +242,40 @@ impl App {
             },
             Ok(Decided::AlreadyVoted) => {
                 let text = "You have already decided on this request.".to_owned();
-                self.audit_quietly(self.audit(
-                    Some(tap.user),
-                    Some(op.chat_id),
-                    &format!("tap:{verb}"),
-                    "refused:already_voted",
-                    Some(id),
-                    text.clone(),
-                ))
-                .await;
-                refuse(text)
+                self.refuse_tap(tap, verb, "already_voted", Some(id), text)
+                    .await
             }
             Ok(Decided::TooLate(state)) => {
                 let text = format!("Too late: this request is already {state}.");
-                self.audit_quietly(self.audit(
-                    Some(tap.user),
-                    Some(op.chat_id),
-                    &format!("tap:{verb}"),
-                    "refused:already_decided",
-                    Some(id),
-                    text.clone(),
-                ))
-                .await;
-                refuse(text)
+                self.refuse_tap(tap, verb, "already_decided", Some(id), text)
+                    .await
             }
             Err(e) => {
                 tracing::error!(error = %e, "tap: store");
                 refuse("Something went wrong on my side; try again in a moment.".into())
             }
         }
+    }
+
+    /// Refuses a tap: audited, answered as an alert to dismiss.
+    async fn refuse_tap(
+        &self,
+        tap: &Tap,
+        verb: &str,
+        code: &str,
+        op: Option<OperationId>,
+        text: String,
+    ) -> TapAnswer {
+        self.audit_quietly(self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            &format!("refused:{code}"),
+            op,
+            text.clone(),
+        ))
+        .await;
+        TapAnswer { text, alert: true }
     }
 
     /// The requester's answer to "Release anyway?".
@@ -312,16 +306,7 @@ impl App {
             None
         };
         if let Some((code, text)) = refusal {
-            self.audit_quietly(self.audit(
-                Some(tap.user),
-                tap.chat,
-                &format!("tap:{verb}"),
-                &format!("refused:{code}"),
-                Some(id),
-                text.clone(),
-            ))
-            .await;
-            return TapAnswer { text, alert: true };
+            return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
         let key = super::release::confirm_key(&op.id.to_string(), op.chat_id);
         let head = format!(
@@ -365,16 +350,14 @@ impl App {
                 format!("✖️ {head}\nCancelled by {who}."),
             ),
         };
-        let edit = NewAlert {
-            edit_of: Some(key.clone()),
-            ..NewAlert::message(
-                format!("{key}:{verb}"),
-                AlertKind::Approval,
-                None,
-                crate::domain::ChatId(op.chat_id),
-                text,
-            )
-        };
+        let edit = NewAlert::edit(
+            &key,
+            verb,
+            AlertKind::Approval,
+            None,
+            crate::domain::ChatId(op.chat_id),
+            text,
+        );
         let audit = self.audit(
             Some(tap.user),
             tap.chat,
@@ -462,16 +445,7 @@ impl App {
             None
         };
         if let Some((code, text)) = refusal {
-            self.audit_quietly(self.audit(
-                Some(tap.user),
-                tap.chat,
-                &format!("tap:{verb}"),
-                &format!("refused:{code}"),
-                Some(id),
-                text.clone(),
-            ))
-            .await;
-            return TapAnswer { text, alert: true };
+            return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
         let env = op.env.clone().unwrap_or_default();
         let who = self.name_of(tap.user.0);
@@ -503,16 +477,14 @@ impl App {
                     escape(&who)
                 )
             };
-            edits.push(NewAlert {
-                edit_of: Some(key.clone()),
-                ..NewAlert::message(
-                    format!("{key}:{verb}:{}", tap.user.0),
-                    AlertKind::Approval,
-                    Env::parse(&env).ok(),
-                    crate::domain::ChatId(chat),
-                    text,
-                )
-            });
+            edits.push(NewAlert::edit(
+                &key,
+                &format!("{verb}:{}", tap.user.0),
+                AlertKind::Approval,
+                Env::parse(&env).ok(),
+                crate::domain::ChatId(chat),
+                text,
+            ));
         }
         if let Err(e) = self
             .store

@@ -47,6 +47,24 @@ impl NewAlert {
     }
 }
 
+impl NewAlert {
+    /// An edit of the message the alert keyed `original` became; `step`
+    /// names the edit, so each step is written (and shown) once.
+    pub fn edit(
+        original: &str,
+        step: &str,
+        kind: AlertKind,
+        env: Option<Env>,
+        chat: ChatId,
+        text: String,
+    ) -> Self {
+        Self {
+            edit_of: Some(original.to_owned()),
+            ..Self::message(format!("{original}:{step}"), kind, env, chat, text)
+        }
+    }
+}
+
 /// An alert in the outbox.
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxRow {

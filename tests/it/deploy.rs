@@ -305,15 +305,10 @@ async fn dev_needs_no_approval_and_old_servers_get_the_plain_dispatch() {
     let world = world_with_release().await;
     world.gh.reject_run_details();
 
-    world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
     // The answer and the alert race each other; both must come.
-    let mut texts = vec![
-        world.tg.next_message(TEAM_CHAT).await.text,
-        world.tg.next_message(TEAM_CHAT).await.text,
-    ];
-    texts.sort();
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
     assert_eq!(
         texts,
         [
@@ -344,14 +339,9 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     let world = world_with_release().await;
     // The workflow file is gone: GitHub says so, nothing ran.
     world.gh.remove_workflow("deploy.yml");
-    world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    let mut texts = vec![
-        world.tg.next_message(TEAM_CHAT).await.text,
-        world.tg.next_message(TEAM_CHAT).await.text,
-    ];
-    texts.sort();
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
     assert_eq!(
         texts,
         [

@@ -129,10 +129,8 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
     world.gh.add_release("v1.3.0");
     world.start_bot().await;
     world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    world.tg.next_message(TEAM_CHAT).await;
-    world.tg.next_message(TEAM_CHAT).await;
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
 
     let in_progress = world.gh.set_run(9001, "in_progress", None);
     let completed = world.gh.set_run(9001, "completed", Some("success"));
@@ -173,10 +171,8 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
     world.poll_interval = "200ms";
     world.start_bot().await;
     world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    world.tg.next_message(TEAM_CHAT).await;
-    world.tg.next_message(TEAM_CHAT).await;
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
 
     let runs = world.gh.runs();
     assert_eq!(runs.len(), 1);
@@ -230,14 +226,9 @@ async fn an_unclear_dispatch_is_never_repeated_and_its_run_is_found() {
     world.poll_interval = "200ms";
     world.start_bot().await;
 
-    world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    let mut texts = vec![
-        world.tg.next_message(TEAM_CHAT).await.text,
-        world.tg.next_message(TEAM_CHAT).await.text,
-    ];
-    texts.sort();
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
     assert!(texts[0].starts_with("⚠️ <b>dev</b> · deploy of <b>1.3.0</b> (#1): GitHub did not answer clearly (GitHub answered 502: Bad Gateway). The run may have started; looking for it by its request id <code>"), "{texts:?}");
     assert!(texts[1].starts_with("🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: GitHub did not answer clearly"), "{texts:?}");
 
@@ -268,10 +259,8 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
     world.start_bot().await;
 
     world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    world.tg.next_message(TEAM_CHAT).await;
-    world.tg.next_message(TEAM_CHAT).await;
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
     let op = world
         .store()
         .await

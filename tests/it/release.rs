@@ -14,14 +14,9 @@ async fn world() -> World {
 #[tokio::test]
 async fn a_fitting_release_is_dispatched_and_announced_once() {
     let world = world().await;
-    world
-        .tg
-        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/release v1.3.0 minor");
-    let mut texts = vec![
-        world.tg.next_message(TEAM_CHAT).await.text,
-        world.tg.next_message(TEAM_CHAT).await.text,
-    ];
-    texts.sort();
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/release v1.3.0 minor", 2)
+        .await;
     assert_eq!(
         texts,
         [

@@ -333,6 +333,18 @@ roles = ["qa"]
         Store::connect(&self.database_url()).await.unwrap()
     }
 
+    /// A person types in a chat; returns the next `n` messages there,
+    /// sorted: an answer and an alert it caused may arrive in either order.
+    pub async fn say_and_read(&self, chat: i64, who: &Person, text: &str, n: usize) -> Vec<String> {
+        self.tg.user_says(chat, who.id, who.name, text);
+        let mut texts = Vec::new();
+        for _ in 0..n {
+            texts.push(self.tg.next_message(chat).await.text);
+        }
+        texts.sort();
+        texts
+    }
+
     /// A person types in a chat; returns the bot's answer there.
     pub async fn say(&self, chat: i64, who: &Person, text: &str) -> telegram::Sent {
         self.tg.user_says(chat, who.id, who.name, text);
