@@ -310,6 +310,17 @@ pub struct ApprovalPolicy {
     /// How long an approval prompt stays open, e.g. `"30m"`. Default 30 min.
     #[serde(default = "default_expiry", with = "humantime_serde")]
     pub expiry: Duration,
+    /// Fat-finger guard: Approve asks for a second tap on "Confirm deploy
+    /// X → env" within `confirm_window`. Default false (set it for prod).
+    #[serde(default)]
+    pub confirm_tap: bool,
+    /// How long the second tap may take, e.g. `"20s"`. Default 20 s.
+    #[serde(default = "default_confirm_window", with = "humantime_serde")]
+    pub confirm_window: Duration,
+}
+
+fn default_confirm_window() -> Duration {
+    Duration::from_secs(20)
 }
 
 impl Default for ApprovalPolicy {
@@ -320,6 +331,8 @@ impl Default for ApprovalPolicy {
             four_eyes: true,
             requires_verified_in: None,
             expiry: default_expiry(),
+            confirm_tap: false,
+            confirm_window: default_confirm_window(),
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct TapAnswer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     Approve,
+    /// The fat-finger guard's second tap.
+    ConfirmApprove,
     Reject,
     Verified,
     FoundIssues,
@@ -64,6 +66,7 @@ fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
     }
     let action = match (kind, action) {
         ("d", "a") => Action::Approve,
+        ("d", "c") => Action::ConfirmApprove,
         ("d", "r") => Action::Reject,
         ("q", "v") => Action::Verified,
         ("q", "i") => Action::FoundIssues,
@@ -132,6 +135,7 @@ impl App {
         }
         let policy = policy_of(cfg);
         let user = self.config.user(tap.user);
+        let approving = matches!(action, Action::Approve | Action::ConfirmApprove);
         let facts = DecisionFacts {
             requester: UserId(op.requested_by),
             state: op.state(),
@@ -139,13 +143,13 @@ impl App {
             decider: tap.user,
             decider_roles: user.map(|u| u.roles.as_slice()),
             already_voted: false,
-            approve: action == Action::Approve,
+            approve: approving,
             policy: &policy,
         };
-        let verb = if action == Action::Approve {
-            "approve"
-        } else {
-            "reject"
+        let verb = match action {
+            Action::Approve => "approve",
+            Action::ConfirmApprove => "confirm",
+            _ => "reject",
         };
         if let Err(refusal) = may_decide(&facts) {
             return self
@@ -161,7 +165,29 @@ impl App {
             op.id,
             escape(&requester)
         );
-        let outcome_text = if action == Action::Approve {
+        // The fat-finger guard: a first Approve only arms the approval.
+        if action == Action::Approve && cfg.approval.confirm_tap {
+            return self.arm(tap, &op, cfg).await;
+        }
+        if action == Action::ConfirmApprove {
+            let window = cfg.approval.confirm_window.as_millis() as i64;
+            match self.store.armed_at(id, tap.user).await {
+                Ok(Some(at)) if crate::store::now_ms() - at <= window => {}
+                Ok(_) => {
+                    let text = "The confirmation window has passed (or this is not your approval). Tap Approve again.";
+                    return self
+                        .refuse_tap(tap, verb, "not_armed", Some(id), text.into())
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "confirm: store");
+                    return refuse(
+                        "Something went wrong on my side; try again in a moment.".into(),
+                    );
+                }
+            }
+        }
+        let outcome_text = if approving {
             format!(
                 "✅ {head}\nApproved by {}; dispatching the Deploy workflow.",
                 escape(&decider)
@@ -189,7 +215,7 @@ impl App {
         let needed = i64::from(policy.approvals.max(1));
         // What the request rested on is checked again before the approval
         // counts: a stale request is cancelled, never dispatched.
-        if action == Action::Approve {
+        if approving {
             match self.recheck(&op, cfg).await {
                 Ok(()) => {}
                 Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
@@ -201,14 +227,7 @@ impl App {
         }
         match self
             .store
-            .decide(
-                id,
-                tap.user,
-                action == Action::Approve,
-                needed,
-                &audit,
-                &[edit],
-            )
+            .decide(id, tap.user, approving, needed, &audit, &[edit])
             .await
         {
             Ok(Decided::Moved(OperationState::Approved)) => {
@@ -253,6 +272,72 @@ impl App {
             Err(e) => {
                 tracing::error!(error = %e, "tap: store");
                 refuse("Something went wrong on my side; try again in a moment.".into())
+            }
+        }
+    }
+
+    /// The fat-finger guard's first tap: arms this person's approval and
+    /// offers the button that confirms it.
+    async fn arm(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        cfg: &crate::config::EnvironmentConfig,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let env = op.env.as_deref().unwrap_or("?");
+        let label = format!("Confirm deploy {} → {env}", op.version);
+        let window = crate::alerts::format::span(cfg.approval.confirm_window.as_secs() as i64);
+        let buttons = vec![vec![Button {
+            text: label.clone(),
+            data: format!("d:{}:c", op.id),
+        }]];
+        let text = format!(
+            "👆 {}: {}? Tap within {window}.",
+            escape(&self.name_of(tap.user.0)),
+            escape(&label.replacen("Confirm", "confirm", 1))
+        );
+        let confirm = NewAlert {
+            buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
+            ..NewAlert::message(
+                format!(
+                    "op:{}:arm:{}:{}",
+                    op.id,
+                    tap.user.0,
+                    uuid::Uuid::new_v4().simple()
+                ),
+                AlertKind::Approval,
+                Env::parse(env).ok(),
+                crate::domain::ChatId(op.chat_id),
+                text,
+            )
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            "tap:approve",
+            "armed",
+            Some(id),
+            String::new(),
+        );
+        match self
+            .store
+            .arm_approval(id, tap.user, &audit, &[confirm])
+            .await
+        {
+            Ok(_) => {
+                self.outbox.notify_one();
+                TapAnswer {
+                    text: format!("Now tap “{label}” within {window}."),
+                    alert: false,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "arm: store");
+                TapAnswer {
+                    text: "Something went wrong on my side; try again in a moment.".into(),
+                    alert: true,
+                }
             }
         }
     }

@@ -429,6 +429,41 @@ impl Store {
         Ok(())
     }
 
+    /// Arms an approval (the fat-finger guard's first tap), with its audit
+    /// line and the confirmation message.
+    pub async fn arm_approval(
+        &self,
+        id: OperationId,
+        user: UserId,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<i64, StoreError> {
+        let now = now_ms();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO approval_arms (operation_id, user_id, armed_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (operation_id, user_id) DO UPDATE SET armed_at = excluded.armed_at",
+            )
+            .bind(id.0)
+            .bind(user.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit!(&mut *tx, audit)?;
+            insert_alerts!(tx, alerts)?;
+            tx.commit().await?;
+        });
+        Ok(now)
+    }
+
+    /// When this person armed an approval of this operation, if they did.
+    pub async fn armed_at(&self, id: OperationId, user: UserId) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT armed_at FROM approval_arms WHERE operation_id = $1 AND user_id = $2";
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(sql).bind(id.0).bind(user.0).fetch_optional(p).await)?;
+        Ok(row.map(|(t,)| t))
+    }
+
     /// Records a QA verdict on a version in an environment, with its audit
     /// line and alerts.
     pub async fn record_verification(

@@ -482,3 +482,78 @@ async fn dry_runs_check_everything_and_dispatch_nothing() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn prod_approval_needs_a_second_tap_on_confirm() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.prod_confirm_tap = true;
+    world.start_bot().await;
+    let store = world.store().await;
+    let qa = AuditEntry {
+        actor: Some(UserId(CAROL.id)),
+        chat: None,
+        action: "qa".into(),
+        outcome: "verified".into(),
+        operation: None,
+        detail: String::new(),
+    };
+    store
+        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .await
+        .unwrap();
+    store
+        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa, &[])
+        .await
+        .unwrap();
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+
+    // Dave's first tap only arms his approval.
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Now tap “Confirm deploy 1.3.0 → prod” within 2s.".to_owned(),
+            false
+        )
+    );
+    let confirm = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        confirm.text,
+        "👆 Dave: confirm deploy 1.3.0 → prod? Tap within 2s."
+    );
+    assert_eq!(
+        confirm.buttons.concat(),
+        [("Confirm deploy 1.3.0 → prod".to_owned(), "d:2:c".to_owned())]
+    );
+    assert!(world.gh.dispatches().is_empty());
+
+    // Another senior who did not arm it cannot confirm it.
+    let tap = world.tg.user_taps(&confirm, BOB.id, BOB.name, "d:2:c");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "The confirmation window has passed (or this is not your approval). Tap Approve again."
+                .to_owned(),
+            true
+        )
+    );
+    assert!(world.gh.dispatches().is_empty());
+
+    let tap = world.tg.user_taps(&confirm, DAVE.id, DAVE.name, "d:2:c");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved. Dispatching the Deploy workflow.".to_owned(),
+            false
+        )
+    );
+    assert_eq!(world.gh.dispatches().len(), 1);
+    world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .await;
+    world.tg.next_message(TEAM_CHAT).await; // deploy started
+    world.tg.assert_all_read();
+}

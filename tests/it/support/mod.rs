@@ -103,6 +103,8 @@ pub struct World {
     pub staging_expiry: &'static str,
     /// `github.find_run_within` of the bot.
     pub find_run_within: &'static str,
+    /// Prod's fat-finger guard (`confirm_tap`).
+    pub prod_confirm_tap: bool,
 }
 
 impl World {
@@ -126,6 +128,7 @@ impl World {
             poll_interval: "1h",
             staging_expiry: "30m",
             find_run_within: "10m",
+            prod_confirm_tap: false,
             bot: None,
         }
     }
@@ -227,13 +230,13 @@ max_attempts = 4
             "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",
             self.staging_expiry
         ));
+        text.push_str(&format!(
+            "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = 1\n\
+             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"2s\"\n",
+            self.prod_confirm_tap
+        ));
         text.push_str(
             r#"
-[environments.prod.approval]
-approvers = ["senior"]
-approvals = 1
-requires_verified_in = "staging"
-
 [[chats]]
 id = -1001000000001
 name = "team"
