@@ -224,6 +224,7 @@ impl App {
             expires_in_ms: (needed > 0).then_some(expiry.as_millis() as i64),
             // What the approval will rest on: checked again at dispatch.
             detail: running_tag.ok().flatten().map(|t| format!("running={t}")),
+            run: None,
         };
         let audit = self.audit(
             Some(msg.user),

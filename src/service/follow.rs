@@ -16,6 +16,19 @@ use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::service::Button;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
+/// Reads `Deploy 1.3.0 to staging (…)`, the `run-name` the README asks
+/// the Deploy workflow to have: the version and the environment.
+pub fn parse_deploy_title(title: &str) -> Option<(String, String)> {
+    let rest = title.strip_prefix("Deploy ")?;
+    let (version, rest) = rest.split_once(" to ")?;
+    let env: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let version = crate::domain::Version::parse(version.trim(), true).ok()?;
+    (!env.is_empty()).then(|| (version.to_string(), env))
+}
+
 /// The first UUID in a run's title: the request id the workflow put into
 /// its `run-name`.
 pub fn request_id_in(title: &str) -> Option<&str> {
@@ -47,8 +60,12 @@ impl App {
 
     /// Applies what a run says to the operation it belongs to, if any.
     pub async fn apply_run(&self, run: &WorkflowRun) -> Result<(), StoreError> {
-        let Some(op) = self.operation_of(run).await? else {
-            return Ok(());
+        let op = match self.operation_of(run).await? {
+            Some(op) => op,
+            None => match self.adopt(run).await? {
+                Some(op) => op,
+                None => return Ok(()),
+            },
         };
         let workflows = &self.config.github.workflows;
         let expected = match op.kind.as_str() {
@@ -236,6 +253,72 @@ impl App {
                     },
                 )
             }
+        }
+    }
+
+    /// A Deploy run the bot did not start (the Release workflow's staging
+    /// deploy, a run from the GitHub UI) is followed like the bot's own:
+    /// an operation is made for it, named after its `run-name`.
+    async fn adopt(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
+        if run.file() != self.config.github.workflows.deploy.file
+            || run.status.as_deref() == Some("completed") && run.conclusion.is_none()
+        {
+            return Ok(None);
+        }
+        let Some((version, env)) = run.display_title.as_deref().and_then(parse_deploy_title) else {
+            tracing::info!(
+                run = run.id,
+                "a Deploy run whose run-name names no version and environment; not followed"
+            );
+            return Ok(None);
+        };
+        let Ok(env_typed) = Env::parse(&env) else {
+            return Ok(None);
+        };
+        if !self.config.environments.contains_key(&env_typed) {
+            return Ok(None);
+        }
+        let text = format!(
+            "🚀 <b>{}</b> · deploy of <b>{}</b> started (#{{op}}) outside the bot\n{}",
+            escape(&env),
+            escape(&version),
+            link(&run.html_url, "Workflow run")
+        );
+        let alerts = alerts::route(
+            &self.config,
+            &Rendered {
+                kind: AlertKind::Deployment,
+                env: Some(env_typed),
+                key: "op:{op}:dispatched".into(),
+                text,
+            },
+        );
+        let audit = AuditEntry {
+            actor: None,
+            chat: None,
+            action: "run:adopt".into(),
+            outcome: "dispatched".into(),
+            operation: None,
+            detail: format!(
+                "run {} ({})",
+                run.id,
+                run.display_title.as_deref().unwrap_or_default()
+            ),
+        };
+        let Ok(run_id) = i64::try_from(run.id) else {
+            return Ok(None);
+        };
+        match self
+            .store
+            .adopt_run(&env, &version, run_id, &run.html_url, &audit, &alerts)
+            .await?
+        {
+            Some(id) => {
+                self.outbox.notify_one();
+                self.store.operation(id).await
+            }
+            // Something else is in flight there: it is not followed.
+            None => Ok(None),
         }
     }
 
@@ -463,6 +546,27 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
 #[cfg(test)]
 mod tests {
     use super::request_id_in;
+
+    #[test]
+    fn reads_version_and_environment_from_a_deploy_run_name() {
+        use super::parse_deploy_title;
+        let pair = |v: &str, e: &str| Some((v.to_owned(), e.to_owned()));
+        assert_eq!(
+            parse_deploy_title("Deploy 1.3.0 to staging (0f8fad5b-d9cb-469f-a165-70867728950e)"),
+            pair("1.3.0", "staging")
+        );
+        assert_eq!(
+            parse_deploy_title("Deploy v1.3.0 to prod ()"),
+            pair("1.3.0", "prod")
+        );
+        assert_eq!(
+            parse_deploy_title("Deploy 1.3.0 to staging"),
+            pair("1.3.0", "staging")
+        );
+        assert_eq!(parse_deploy_title("Deploy latest to staging"), None);
+        assert_eq!(parse_deploy_title("Release 1.3.0"), None);
+        assert_eq!(parse_deploy_title("Deploy 1.3.0 to "), None);
+    }
 
     #[test]
     fn finds_the_request_id_in_a_run_title() {

@@ -154,6 +154,10 @@ impl App {
     }
 
     fn name_of(&self, user: i64) -> String {
+        if user == 0 {
+            // Operations the bot adopted from GitHub have no requester.
+            return "GitHub Actions".to_owned();
+        }
         self.config
             .user(UserId(user))
             .map(|u| u.name.clone())

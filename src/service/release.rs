@@ -133,6 +133,7 @@ impl App {
             request_id: uuid::Uuid::new_v4().to_string(),
             expires_in_ms: confirm.then_some(CONFIRM_WINDOW_MS),
             detail: None,
+            run: None,
         };
         let audit = crate::store::AuditEntry {
             actor: Some(msg.user),

@@ -72,6 +72,8 @@ pub struct NewOperation {
     /// How long, in milliseconds from its creation, a decision may take.
     pub expires_in_ms: Option<i64>,
     pub detail: Option<String>,
+    /// The run, when the operation is made for one already started.
+    pub run: Option<(i64, String)>,
 }
 
 /// What became of a request to create an operation.
@@ -241,8 +243,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
                 "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
-                 request_id, created_at, updated_at, expires_at, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id",
+                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(op.kind)
             .bind(&op.env)
@@ -255,6 +257,8 @@ impl Store {
             .bind(now)
             .bind(op.expires_in_ms.map(|ms| now + ms))
             .bind(&op.detail)
+            .bind(op.run.as_ref().map(|r| r.0))
+            .bind(op.run.as_ref().map(|r| r.1.clone()))
             .fetch_one(&mut *tx)
             .await;
             match inserted {
@@ -504,6 +508,37 @@ impl Store {
         let (deployed, verdict): (i64, Option<String>) =
             on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
         Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
+    }
+
+    /// Makes an operation for a Deploy run the bot did not dispatch, with
+    /// its audit line and alerts (`{op}` in their keys and texts becomes
+    /// its id). `None` when the environment has an operation in flight.
+    pub async fn adopt_run(
+        &self,
+        env: &str,
+        version: &str,
+        run_id: i64,
+        run_url: &str,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Option<OperationId>, StoreError> {
+        let op = NewOperation {
+            kind: "deploy",
+            env: Some(env.to_owned()),
+            version: version.to_owned(),
+            release_type: None,
+            state: OperationState::Dispatched,
+            requested_by: UserId(0),
+            chat_id: 0,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_in_ms: None,
+            detail: Some("started outside the bot".into()),
+            run: Some((run_id, run_url.to_owned())),
+        };
+        match self.create_operation(&op, audit, alerts).await? {
+            Created::New(id) => Ok(Some(id)),
+            Created::Busy => Ok(None),
+        }
     }
 
     /// Records that a version runs successfully in an environment, outside

@@ -212,3 +212,81 @@ async fn a_bump_that_does_not_fit_asks_first() {
     assert_eq!(world.gh.dispatches().len(), 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn the_release_workflows_staging_deploy_is_followed_to_qa() {
+    let world = world().await;
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/release 1.3.0 minor", 2)
+        .await;
+    world.gh.add_release("v1.3.0");
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    let created = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        created.text.starts_with("📦 <b>Release v1.3.0</b> created"),
+        "{}",
+        created.text
+    );
+
+    // The Release workflow starts the staging deploy itself.
+    let deploy = world
+        .gh
+        .start_run("deploy.yml", "Deploy 1.3.0 to staging ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-2",
+        &workflow_run_event("in_progress", &deploy),
+    )
+    .await;
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        started.text,
+        "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#2) outside the bot\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Workflow run</a>"
+    );
+    let deploy = world.gh.set_run(9002, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-3",
+        &workflow_run_event("completed", &deploy),
+    )
+    .await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
+        "{}",
+        done.text
+    );
+    let qa = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        qa.text,
+        "🧪 <b>Staging runs 1.3.0</b> (#2) — QA: is it good?"
+    );
+    let tap = world.tg.user_taps(&qa, CAROL.id, CAROL.name, "q:2:v");
+    world.tg.tap_answer(&tap).await;
+    world
+        .tg
+        .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
+        .await;
+
+    // Now prod may be asked for.
+    let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
+    assert!(
+        prompt
+            .text
+            .starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #3"),
+        "{}",
+        prompt.text
+    );
+    world.tg.assert_all_read();
+}

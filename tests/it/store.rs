@@ -265,6 +265,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             request_id: uuid::Uuid::new_v4().to_string(),
             expires_in_ms: None,
             detail: None,
+            run: None,
         };
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:deploy"), &[])

@@ -167,6 +167,25 @@ impl FakeGithub {
         self.inner.lock().unwrap().runs.clone()
     }
 
+    /// A run nobody dispatched through the bot (another workflow started
+    /// it, or someone in the GitHub UI), with this `run-name`.
+    pub fn start_run(&self, file: &str, title: &str) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        inner.next_run_id += 1;
+        let run_id = 9000 + inner.next_run_id;
+        let name = inner.workflows[file]["name"].as_str().unwrap().to_owned();
+        let now = chrono::Utc::now().to_rfc3339();
+        let run = json!({
+            "id": run_id, "name": name, "path": format!(".github/workflows/{file}"),
+            "display_title": title, "event": "workflow_call", "head_branch": "main",
+            "status": "in_progress", "conclusion": null,
+            "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}"),
+            "created_at": now, "run_started_at": now, "updated_at": now,
+        });
+        inner.runs.push(run.clone());
+        run
+    }
+
     /// Moves a run through its lifecycle (`in_progress`, `completed`…).
     pub fn set_run(&self, run_id: u64, status: &str, conclusion: Option<&str>) -> Value {
         let mut inner = self.inner.lock().unwrap();
