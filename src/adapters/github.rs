@@ -140,6 +140,15 @@ pub struct Job {
     pub html_url: Option<String>,
 }
 
+/// The changes between two tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub html_url: String,
+    pub total: u64,
+    /// First lines of the commit messages, oldest first.
+    pub subjects: Vec<String>,
+}
+
 /// What a dispatch started, as far as GitHub said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatched {
@@ -448,6 +457,48 @@ impl GitHub {
         let status = response.status().as_u16();
         let text = self.client.body_to_string(response).await?;
         Ok((status, text))
+    }
+
+    /// The commits between two tags, oldest first (first page), and the
+    /// web page comparing them.
+    pub async fn compare(&self, base: &str, head: &str) -> Result<Comparison, GithubError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            html_url: String,
+            total_commits: Option<u64>,
+            commits: Vec<RawCommit>,
+        }
+        #[derive(Deserialize)]
+        struct RawCommit {
+            commit: CommitBody,
+        }
+        #[derive(Deserialize)]
+        struct CommitBody {
+            message: String,
+        }
+        let raw: Raw = self
+            .client
+            .get(
+                self.route(&format!("/compare/{base}...{head}")),
+                None::<&()>,
+            )
+            .await?;
+        Ok(Comparison {
+            html_url: raw.html_url,
+            total: raw.total_commits.unwrap_or(raw.commits.len() as u64),
+            subjects: raw
+                .commits
+                .into_iter()
+                .map(|c| {
+                    c.commit
+                        .message
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect(),
+        })
     }
 
     /// One run.

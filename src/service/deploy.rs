@@ -5,7 +5,7 @@
 use super::taps::{Button, TapAnswer};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::image_tag;
-use crate::alerts::format::{escape, span, utc};
+use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::{
     AlertKind, DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId,
@@ -63,8 +63,8 @@ impl App {
             .unwrap_or_default();
         let tag = version.to_string();
 
-        let released = match self.github.release_for(&tag).await {
-            Ok(r) => r.is_some(),
+        let release = match self.github.release_for(&tag).await {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "deploy: release look-up failed");
                 return (
@@ -77,6 +77,7 @@ impl App {
                 );
             }
         };
+        let released = release.is_some();
         let store_facts = async {
             let verified = match &policy.requires_verified_in {
                 Some(prior) => self.store.is_verified(prior.as_str(), &tag).await?,
@@ -190,6 +191,9 @@ impl App {
                 utc(crate::alerts::format::from_ms(expires_at)),
                 span(expiry.as_secs() as i64)
             ));
+            if let (Some(release), Ok(Some(running))) = (&release, &running_tag) {
+                text.push_str(&self.changelog(running, &release.tag_name).await);
+            }
             let buttons = vec![vec![
                 Button {
                     text: "✅ Approve".into(),
@@ -258,6 +262,45 @@ impl App {
             escape(env.as_str())
         );
         self.dispatch_claimed(id, &head).await
+    }
+
+    /// "Changes since X": the commits between what runs and what is asked
+    /// for, for the approver to read. Empty when GitHub cannot say.
+    async fn changelog(&self, running: &str, wanted_tag: &str) -> String {
+        let base = match Version::from_tag(running) {
+            Some(v) => match self.github.release_for(&v.to_string()).await {
+                Ok(Some(r)) => r.tag_name,
+                _ => return String::new(),
+            },
+            None => return String::new(),
+        };
+        match self.github.compare(&base, wanted_tag).await {
+            Ok(c) if c.total == 0 => format!("\nNo changes since {}.", escape(&base)),
+            Ok(c) => {
+                const SHOWN: usize = 10;
+                let commits = if c.total == 1 {
+                    "1 commit".to_owned()
+                } else {
+                    format!("{} commits", c.total)
+                };
+                let mut text = format!("\nChanges since {} ({commits}):", escape(&base));
+                for subject in c.subjects.iter().rev().take(SHOWN) {
+                    text.push_str(&format!(
+                        "\n• {}",
+                        escape(&crate::alerts::format::clip(subject, 100))
+                    ));
+                }
+                if c.total as usize > SHOWN {
+                    text.push_str(&format!("\n… and {} more", c.total as usize - SHOWN));
+                }
+                text.push_str(&format!("\n{}", link(&c.html_url, "Full comparison")));
+                text
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "changelog unavailable");
+                String::new()
+            }
+        }
     }
 
     /// The image tag the environment's service runs now.

@@ -34,6 +34,15 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
         ]
     );
     assert!(prompt.text.contains("\nExpires "), "{}", prompt.text);
+    // What the approver is asked to let through: the changes since what runs.
+    assert!(
+        prompt.text.ends_with(
+            "\nChanges since v1.2.3 (1 commit):\n• Changes for v1.3.0\n\
+             <a href=\"https://github.com/mindburn-labs/aletheia/compare/v1.2.3...v1.3.0\">Full comparison</a>"
+        ),
+        "{}",
+        prompt.text
+    );
     assert_eq!(
         buttons(&prompt),
         [

@@ -89,6 +89,7 @@ impl FakeGithub {
                 get(list_runs),
             )
             .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
+            .route("/repos/{owner}/{repo}/compare/{range}", get(compare))
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
@@ -454,6 +455,40 @@ async fn get_jobs(
     let inner = inner.lock().unwrap();
     let jobs = inner.jobs.get(&run_id).cloned().unwrap_or_default();
     axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response()
+}
+
+/// Compares two tags: one commit per release between them, named after it.
+async fn compare(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, range)): Path<(String, String, String)>,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    let Some((base, head)) = range.split_once("...") else {
+        return not_found();
+    };
+    let tags: Vec<&str> = inner
+        .releases
+        .iter()
+        .map(|r| r["tag_name"].as_str().unwrap())
+        .collect();
+    let (Some(b), Some(h)) = (
+        tags.iter().position(|t| *t == base),
+        tags.iter().position(|t| *t == head),
+    ) else {
+        return not_found();
+    };
+    let commits: Vec<Value> = tags
+        .iter()
+        .take(h + 1)
+        .skip(b + 1)
+        .map(|t| json!({"sha": format!("sha-{t}"), "commit": {"message": format!("Changes for {t}\n\nDetails.")}}))
+        .collect();
+    axum::Json(json!({
+        "html_url": format!("https://github.com/{OWNER}/{REPO}/compare/{base}...{head}"),
+        "total_commits": commits.len(),
+        "commits": commits,
+    }))
+    .into_response()
 }
 
 /// A `workflow_run` webhook payload for a run, as GitHub sends it.
