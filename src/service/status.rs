@@ -11,7 +11,7 @@ use crate::adapters::ecs::{ServiceState, image_tag};
 use crate::adapters::github::{CiState, CiVerdict, Release};
 use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
 use crate::domain::{Env, OperationState, Version};
-use crate::store::{LockRow, OperationRow};
+use crate::store::{LockRow, OperationRow, VerdictRow};
 
 /// How long `/status` waits for any one source.
 const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +40,10 @@ pub struct EnvStatus {
     pub lock: Option<(LockRow, String)>,
     /// Live operations, with the requester's name.
     pub operations: Vec<(OperationRow, String)>,
+    /// The latest successful deploy, with who asked.
+    pub last_deploy: Option<(OperationRow, String)>,
+    /// QA's latest verdict here, with who gave it.
+    pub verdict: Option<(VerdictRow, String)>,
 }
 
 async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Result<T, String> {
@@ -68,19 +72,19 @@ impl App {
             let ops = self.store.live_operations().await?;
             let locks = self.store.active_locks().await?;
             let outbox = self.store.outbox_stats().await?;
-            Ok::<_, crate::store::StoreError>((ops, locks, outbox))
+            let deploys = self.store.last_deploys().await?;
+            let verdicts = self.store.latest_verdicts().await?;
+            Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts))
         };
         let (services, release, ci, store) = tokio::join!(services, release, ci, store);
-        let (ops, locks, failed_alerts, store_error) = match store {
-            Ok((ops, locks, outbox)) => (ops, locks, outbox.failed, None),
+        let (ops, locks, failed_alerts, deploys, verdicts, store_error) = match store {
+            Ok((ops, locks, outbox, deploys, verdicts)) => {
+                (ops, locks, outbox.failed, deploys, verdicts, None)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "status: store unreadable");
-                (
-                    vec![],
-                    vec![],
-                    0,
-                    Some("store unreadable; see the bot's log".to_owned()),
-                )
+                let unreadable = Some("store unreadable; see the bot's log".to_owned());
+                (vec![], vec![], 0, vec![], vec![], unreadable)
             }
         };
         let envs = envs
@@ -98,6 +102,14 @@ impl App {
                     .filter(|o| o.env.as_deref() == Some(env.as_str()))
                     .map(|o| (o.clone(), self.name_of(o.requested_by)))
                     .collect(),
+                last_deploy: deploys
+                    .iter()
+                    .find(|o| o.env.as_deref() == Some(env.as_str()))
+                    .map(|o| (o.clone(), self.name_of(o.requested_by))),
+                verdict: verdicts
+                    .iter()
+                    .find(|v| v.env == env.as_str())
+                    .map(|v| (v.clone(), self.name_of(v.user_id))),
             })
             .collect();
         StatusReport {
@@ -250,6 +262,27 @@ pub fn render_status(r: &StatusReport) -> String {
                     escape(&clip(err, 200))
                 ));
             }
+        }
+        if let Some((op, who)) = &e.last_deploy {
+            out.push_str(&format!(
+                "   Last deploy: {} by {} · {}\n",
+                escape(&op.version),
+                escape(who),
+                ago(from_ms(op.updated_at), r.now)
+            ));
+        }
+        if let Some((v, who)) = &e.verdict {
+            let verdict = if v.verdict == "verified" {
+                "✅ verified"
+            } else {
+                "🐞 issues found"
+            };
+            out.push_str(&format!(
+                "   QA: {} {verdict} by {} · {}\n",
+                escape(&v.version),
+                escape(who),
+                ago(from_ms(v.decided_at), r.now)
+            ));
         }
         if let Some((lock, who)) = &e.lock {
             let until = lock

@@ -19,7 +19,9 @@ use sqlx::sqlite::{
 
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
-pub use operations::{Created, Decided, DispatchClaim, LockRow, NewOperation, OperationRow};
+pub use operations::{
+    Created, Decided, DispatchClaim, LockRow, NewOperation, OperationRow, VerdictRow,
+};
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use webhooks::{Delivery, Recorded};
 

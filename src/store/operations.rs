@@ -48,6 +48,17 @@ macro_rules! select_operations {
     };
 }
 
+/// QA's verdict on a version in an environment.
+#[derive(Debug, Clone, FromRow)]
+pub struct VerdictRow {
+    pub env: String,
+    pub version: String,
+    /// `verified` or `issues`.
+    pub verdict: String,
+    pub user_id: i64,
+    pub decided_at: i64,
+}
+
 /// A held environment lock.
 #[derive(Debug, Clone, FromRow)]
 pub struct LockRow {
@@ -539,6 +550,24 @@ impl Store {
             Created::New(id) => Ok(Some(id)),
             Created::Busy => Ok(None),
         }
+    }
+
+    /// The latest successful deploy or rollback of each environment.
+    pub async fn last_deploys(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE id IN (SELECT MAX(id) FROM operations WHERE kind IN ('deploy', 'rollback') \
+             AND state = 'succeeded' AND env IS NOT NULL GROUP BY env) ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// QA's latest verdict in each environment.
+    pub async fn latest_verdicts(&self) -> Result<Vec<VerdictRow>, StoreError> {
+        let sql = "SELECT env, version, verdict, user_id, decided_at FROM verifications \
+                   WHERE id IN (SELECT MAX(id) FROM verifications GROUP BY env) ORDER BY env";
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
     }
 
     /// Records that a version runs successfully in an environment, outside

@@ -279,6 +279,17 @@ async fn the_release_workflows_staging_deploy_is_followed_to_qa() {
         .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
         .await;
 
+    // /status tells what QA said and who deployed what last.
+    let status = world.say(TEAM_CHAT, &BOB, "/status staging").await.text;
+    assert!(
+        status.contains("\n   Last deploy: 1.3.0 by GitHub Actions · "),
+        "{status}"
+    );
+    assert!(
+        status.contains("\n   QA: 1.3.0 ✅ verified by Carol · "),
+        "{status}"
+    );
+
     // Now prod may be asked for.
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
     assert!(

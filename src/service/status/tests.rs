@@ -61,6 +61,8 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         service,
         lock: None,
         operations: vec![],
+        last_deploy: None,
+        verdict: None,
     }
 }
 
@@ -148,6 +150,36 @@ fn rollout_in_progress_failed_and_errors() {
             Err("ClusterNotFoundException: Cluster not found.".into()),
         ),
     ]);
+    r.envs[1].verdict = Some((
+        VerdictRow {
+            env: "staging".into(),
+            version: "1.3.0".into(),
+            verdict: "issues".into(),
+            user_id: 100000003,
+            decided_at: at("2026-11-25T13:30:00Z").timestamp_millis(),
+        },
+        "Carol".into(),
+    ));
+    r.envs[2].last_deploy = Some((
+        OperationRow {
+            id: 9,
+            kind: "deploy".into(),
+            env: Some("prod".into()),
+            version: "1.2.2".into(),
+            release_type: None,
+            state: "succeeded".into(),
+            requested_by: 100000002,
+            chat_id: -1,
+            request_id: "r".into(),
+            run_id: None,
+            run_url: None,
+            detail: None,
+            created_at: 0,
+            updated_at: at("2026-11-20T08:05:00Z").timestamp_millis(),
+            expires_at: None,
+        },
+        "Bob".into(),
+    ));
     r.envs[2].lock = Some((
         LockRow {
             env: "prod".into(),
