@@ -60,7 +60,20 @@ impl App {
 
     /// Applies what a run says to the operation it belongs to, if any.
     pub async fn apply_run(&self, run: &WorkflowRun) -> Result<(), StoreError> {
-        let op = match self.operation_of(run).await? {
+        self.apply_run_to(run, None).await
+    }
+
+    /// Like [`Self::apply_run`], for an operation already known to own the run.
+    async fn apply_run_to(
+        &self,
+        run: &WorkflowRun,
+        known: Option<OperationRow>,
+    ) -> Result<(), StoreError> {
+        let found = match known {
+            Some(op) => Some(op),
+            None => self.operation_of(run).await?,
+        };
+        let op = match found {
             Some(op) => op,
             None => match self.adopt(run).await? {
                 Some(op) => op,
@@ -387,7 +400,7 @@ impl App {
             };
             match run {
                 Ok(Some(run)) => {
-                    if let Err(e) = self.apply_run(&run).await {
+                    if let Err(e) = self.apply_run_to(&run, Some(op.clone())).await {
                         tracing::warn!(error = %e, operation = op.id, "follow: applying a run failed");
                     }
                 }
@@ -514,9 +527,44 @@ impl App {
             _ => &workflows.rollback.file,
         };
         let runs = self.github.recent_runs(file).await?;
-        Ok(runs.into_iter().find(|r| {
+        if let Some(run) = runs.iter().find(|r| {
             r.display_title.as_deref().and_then(request_id_in) == Some(op.request_id.as_str())
-        }))
+        }) {
+            return Ok(Some(run.clone()));
+        }
+        // A workflow whose run-name lacks the request id: the newest
+        // dispatched run created since the dispatch that names no other
+        // request and belongs to no other operation (runs come newest first).
+        let since = crate::alerts::format::from_ms(op.updated_at)
+            - chrono::TimeDelta::seconds(CLOCK_SKEW_SECS);
+        for run in runs.into_iter().filter(|r| r.created_at >= since) {
+            if run
+                .display_title
+                .as_deref()
+                .and_then(request_id_in)
+                .is_some()
+            {
+                continue;
+            }
+            let taken = match i64::try_from(run.id) {
+                Ok(id) => self
+                    .store
+                    .operation_by_run(id)
+                    .await
+                    .map(|o| o.is_some())
+                    .unwrap_or(true),
+                Err(_) => true,
+            };
+            if !taken {
+                tracing::info!(
+                    run = run.id,
+                    operation = op.id,
+                    "run matched by time: its run-name carries no request id"
+                );
+                return Ok(Some(run));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -527,6 +575,9 @@ fn capitalise(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// How far GitHub's clock may be behind ours when matching a run by time.
+const CLOCK_SKEW_SECS: i64 = 30;
 
 /// How long an approved operation may sit unclaimed before the poller
 /// dispatches it (the approving tap normally claims it at once).

@@ -57,6 +57,8 @@ pub struct Incoming {
     pub text: String,
     /// The bot's own username, to accept `/cmd@ThisBot` only.
     pub bot_username: Option<String>,
+    /// When Telegram says the message was sent.
+    pub sent_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The answer to a message, in Telegram HTML.
@@ -102,6 +104,14 @@ impl App {
                 Some(Reply::new(escape(&refusal.message()))),
             ),
             (Access::Allowed, Err(error)) => ("invalid".to_owned(), Some(self.usage_error(&error))),
+            (Access::Allowed, Ok(command)) if acts(&command) && stale(msg) => (
+                "refused:stale".to_owned(),
+                Some(Reply::new(format!(
+                    "⏳ This command was sent at {} and reached me only now. Nothing was done; \
+                     send it again if it is still wanted.",
+                    crate::alerts::format::utc(msg.sent_at)
+                ))),
+            ),
             (Access::Allowed, Ok(command)) => self.run(&command, msg).await,
         };
         self.metrics
@@ -236,6 +246,24 @@ impl App {
         }
         text
     }
+}
+
+/// How old a command that acts (releases, deploys) may be when it reaches
+/// the bot: older ones were typed before an outage and may no longer be
+/// wanted.
+const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+fn acts(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Release { dry_run: false, .. }
+            | Command::Deploy { dry_run: false, .. }
+            | Command::Rollback { .. }
+    )
+}
+
+fn stale(msg: &Incoming) -> bool {
+    chrono::Utc::now() - msg.sent_at > STALE_AFTER
 }
 
 /// `/help`: every command with its usage, as the parser knows them.

@@ -55,6 +55,7 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
         user_display: display,
         text: text.to_owned(),
         bot_username: me.user.username.clone(),
+        sent_at: msg.date,
     })
 }
 

@@ -566,3 +566,34 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
     world.tg.next_message(TEAM_CHAT).await; // deploy started
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_deploy_typed_before_an_outage_is_not_acted_on_when_it_arrives() {
+    let world = world_with_release().await;
+    let typed = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    world
+        .tg
+        .user_said(TEAM_CHAT, ALICE.id, ALICE.name, "/deploy dev 1.3.0", typed);
+    let text = world.tg.next_message(TEAM_CHAT).await.text;
+    assert_eq!(
+        text,
+        format!(
+            "⏳ This command was sent at {} and reached me only now. Nothing was done; send it again if it is still wanted.",
+            typed.format("%Y-%m-%d %H:%M UTC")
+        )
+    );
+    assert!(world.gh.dispatches().is_empty());
+    // Reading commands are still answered.
+    world
+        .tg
+        .user_said(TEAM_CHAT, ALICE.id, ALICE.name, "/whoami", typed);
+    assert!(
+        world
+            .tg
+            .next_message(TEAM_CHAT)
+            .await
+            .text
+            .starts_with("👤 Alice")
+    );
+    world.tg.assert_all_read();
+}

@@ -285,3 +285,32 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
     assert!(world.gh.dispatches().is_empty());
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.gh.reject_run_details();
+    world.gh.plain_run_names();
+    world.poll_interval = "200ms";
+    world.start_bot().await;
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    assert_eq!(world.gh.runs()[0]["display_title"], "Deploy");
+
+    world.gh.set_run(9001, "completed", Some("success"));
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
+        "{}",
+        done.text
+    );
+    assert_eq!(
+        world.store().await.all_operations().await.unwrap()[0].run_id,
+        Some(9001)
+    );
+    world.tg.assert_all_read();
+}

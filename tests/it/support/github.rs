@@ -30,6 +30,9 @@ struct Inner {
     /// Answer 422 to dispatches that ask for `return_run_details`, as
     /// older GitHub Enterprise Servers do.
     reject_run_details: bool,
+    /// Runs are named after their workflow only (no request id in their
+    /// run-name), as a workflow that ignores the README's advice does.
+    plain_run_names: bool,
     /// Start the run, then answer the dispatch with this status anyway
     /// (a proxy timing out after GitHub acted).
     dispatch_answer: Option<u16>,
@@ -157,6 +160,10 @@ impl FakeGithub {
 
     pub fn answer_dispatches_with(&self, status: u16) {
         self.inner.lock().unwrap().dispatch_answer = Some(status);
+    }
+
+    pub fn plain_run_names(&self) {
+        self.inner.lock().unwrap().plain_run_names = true;
     }
 
     pub fn reject_run_details(&self) {
@@ -378,6 +385,7 @@ async fn dispatch(
     let input = |k: &str| body.0["inputs"][k].as_str().unwrap_or_default().to_owned();
     let name = inner.workflows[&file]["name"].as_str().unwrap().to_owned();
     let title = match file.as_str() {
+        _ if inner.plain_run_names => name.clone(),
         "release.yml" => format!("Release {} ({})", input("version"), input("request_id")),
         _ => format!(
             "{name} {} to {} ({})",

@@ -153,6 +153,18 @@ impl FakeTelegram {
     /// A person types `text` in a chat. Group chats have negative ids;
     /// a private chat's id is the user's.
     pub fn user_says(&self, chat_id: i64, user_id: i64, first_name: &str, text: &str) {
+        self.user_said(chat_id, user_id, first_name, text, chrono::Utc::now());
+    }
+
+    /// Like [`Self::user_says`], for a message sent at `at` (delivered late).
+    pub fn user_said(
+        &self,
+        chat_id: i64,
+        user_id: i64,
+        first_name: &str,
+        text: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
         let chat = if chat_id < 0 {
             json!({"id": chat_id, "type": "supergroup", "title": format!("chat {chat_id}")})
         } else {
@@ -163,7 +175,7 @@ impl FakeTelegram {
                 "update_id": update_id,
                 "message": {
                     "message_id": message_id,
-                    "date": chrono::Utc::now().timestamp(),
+                    "date": at.timestamp(),
                     "chat": chat,
                     "from": {"id": user_id, "is_bot": false, "first_name": first_name},
                     "text": text,
