@@ -36,6 +36,25 @@ pub(super) fn prompt_key(op: &str, chat: i64) -> String {
     format!("op:{op}:prompt@{chat}")
 }
 
+/// An edit of an operation's prompt (the approval prompt of a deploy, the
+/// "Release anyway?" question of a release); `step` names the edit.
+pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: String) -> NewAlert {
+    let id = op.id.to_string();
+    let key = if op.kind == "release" {
+        super::release::confirm_key(&id, op.chat_id)
+    } else {
+        prompt_key(&id, op.chat_id)
+    };
+    NewAlert::edit(
+        &key,
+        step,
+        AlertKind::Approval,
+        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+        crate::domain::ChatId(op.chat_id),
+        text,
+    )
+}
+
 impl App {
     /// `/deploy`: returns the audit outcome and the direct answer, if any
     /// (an approval prompt goes out through the outbox instead).
@@ -397,7 +416,7 @@ impl App {
         why: &str,
     ) -> TapAnswer {
         let id = OperationId(op.id);
-        let key = prompt_key(&op.id.to_string(), op.chat_id);
+
         let text = format!(
             "⚠️ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nApproved by {}, but no longer valid: {}. Nothing was dispatched.",
             escape(&op.version),
@@ -407,14 +426,7 @@ impl App {
             escape(decider),
             escape(why)
         );
-        let edit = NewAlert::edit(
-            &key,
-            "stale",
-            AlertKind::Approval,
-            op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-            crate::domain::ChatId(op.chat_id),
-            text,
-        );
+        let edit = edit_prompt(op, "stale", text);
         let audit = self.audit(
             None,
             Some(op.chat_id),

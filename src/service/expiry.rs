@@ -6,10 +6,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use super::deploy::prompt_key;
+use super::deploy::edit_prompt;
 use crate::alerts::format::{escape, span};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
-use crate::store::NewAlert;
+use crate::domain::{OperationId, OperationState};
 
 impl App {
     /// Ends the requests nobody decided in time: each prompt is edited to
@@ -25,38 +24,25 @@ impl App {
         for op in ops {
             let id = OperationId(op.id);
             let waited = op.expires_at.unwrap_or(op.created_at) - op.created_at;
-            let (key, text) = if op.kind == "release" {
-                (
-                    super::release::confirm_key(&op.id.to_string(), op.chat_id),
-                    format!(
-                        "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
-                        escape(&op.version),
-                        escape(op.release_type.as_deref().unwrap_or("?")),
-                        op.id,
-                        span(waited / 1000)
-                    ),
+            let text = if op.kind == "release" {
+                format!(
+                    "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
+                    escape(&op.version),
+                    escape(op.release_type.as_deref().unwrap_or("?")),
+                    op.id,
+                    span(waited / 1000)
                 )
             } else {
-                (
-                    prompt_key(&op.id.to_string(), op.chat_id),
-                    format!(
-                        "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
-                        escape(&op.version),
-                        escape(op.env.as_deref().unwrap_or("?")),
-                        op.id,
-                        escape(&self.name_of(op.requested_by)),
-                        span(waited / 1000)
-                    ),
+                format!(
+                    "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
+                    escape(&op.version),
+                    escape(op.env.as_deref().unwrap_or("?")),
+                    op.id,
+                    escape(&self.name_of(op.requested_by)),
+                    span(waited / 1000)
                 )
             };
-            let edit = NewAlert::edit(
-                &key,
-                "expired",
-                AlertKind::Approval,
-                op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                crate::domain::ChatId(op.chat_id),
-                text,
-            );
+            let edit = edit_prompt(&op, "expired", text);
             let audit = self.audit(
                 None,
                 Some(op.chat_id),

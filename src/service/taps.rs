@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
-use super::deploy::{Recheck, policy_of, prompt_key};
+use super::deploy::{Recheck, edit_prompt, policy_of};
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{
@@ -195,15 +195,7 @@ impl App {
         } else {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
-        let key = prompt_key(&op.id.to_string(), op.chat_id);
-        let edit = NewAlert::edit(
-            &key,
-            verb,
-            AlertKind::Approval,
-            op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-            crate::domain::ChatId(op.chat_id),
-            outcome_text,
-        );
+        let edit = edit_prompt(&op, verb, outcome_text);
         let audit = self.audit(
             Some(tap.user),
             Some(op.chat_id),
@@ -393,7 +385,6 @@ impl App {
         if let Some((code, text)) = refusal {
             return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
-        let key = super::release::confirm_key(&op.id.to_string(), op.chat_id);
         let head = format!(
             "<b>Release {} ({})</b> · #{}",
             escape(&op.version),
@@ -435,14 +426,7 @@ impl App {
                 format!("✖️ {head}\nCancelled by {who}."),
             ),
         };
-        let edit = NewAlert::edit(
-            &key,
-            verb,
-            AlertKind::Approval,
-            None,
-            crate::domain::ChatId(op.chat_id),
-            text,
-        );
+        let edit = edit_prompt(op, verb, text);
         let audit = self.audit(
             Some(tap.user),
             tap.chat,
