@@ -523,14 +523,14 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
     assert_eq!(
         world.tg.tap_answer(&tap).await,
         (
-            "Now tap “Confirm deploy 1.3.0 → prod” within 2s.".to_owned(),
+            "Now tap “Confirm deploy 1.3.0 → prod” within 30s.".to_owned(),
             false
         )
     );
     let confirm = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         confirm.text,
-        "👆 Dave: confirm deploy 1.3.0 → prod? Tap within 2s."
+        "👆 Dave: confirm deploy 1.3.0 → prod? Tap within 30s."
     );
     assert_eq!(
         confirm.buttons.concat(),

@@ -258,9 +258,13 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
     world.find_run_within = "1s";
     world.start_bot().await;
 
-    world
+    let texts = world
         .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
         .await;
+    assert!(
+        texts[0].contains("GitHub did not answer clearly (GitHub answered 504"),
+        "{texts:?}"
+    );
     let op = world
         .store()
         .await
@@ -268,7 +272,8 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(op.state, "dispatched", "unknown is not failed");
+    // (Unknown is not failed: the first alert says the bot is looking;
+    // asserting the state here would race the deadline under load.)
     let gave_up = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         gave_up.text,

@@ -232,7 +232,7 @@ max_attempts = 4
         ));
         text.push_str(&format!(
             "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = 1\n\
-             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"2s\"\n",
+             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n",
             self.prod_confirm_tap
         ));
         text.push_str(
