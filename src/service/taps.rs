@@ -81,39 +81,28 @@ impl App {
     /// A tap on an approval button.
     pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
-        let Some((id, action)) = parse_tap(&tap.data) else {
-            return self
-                .refuse_tap(
-                    tap,
-                    "unknown",
-                    "forged",
-                    None,
-                    "This button is not one of mine.".into(),
-                )
-                .await;
+        // Data that does not parse, names no operation, or names one of
+        // the other kind (a release button on a deploy) is not ours.
+        let found = match parse_tap(&tap.data) {
+            None => None,
+            Some((id, action)) => match self.store.operation(id).await {
+                Ok(op) => op
+                    .filter(|op| {
+                        (op.kind == "release")
+                            == matches!(action, Action::ReleaseAnyway | Action::CancelRelease)
+                    })
+                    .map(|op| (id, action, op)),
+                Err(e) => {
+                    tracing::error!(error = %e, "tap: store");
+                    return refuse(
+                        "Something went wrong on my side; try again in a moment.".into(),
+                    );
+                }
+            },
         };
-        let op = match self.store.operation(id).await {
-            Ok(Some(op))
-                if (op.kind == "release")
-                    == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
-            {
-                op
-            }
-            Ok(_) => {
-                return self
-                    .refuse_tap(
-                        tap,
-                        "unknown",
-                        "forged",
-                        None,
-                        "This button is not one of mine.".into(),
-                    )
-                    .await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "tap: store");
-                return refuse("Something went wrong on my side; try again in a moment.".into());
-            }
+        let Some((id, action, op)) = found else {
+            let text = "This button is not one of mine.".to_owned();
+            return self.refuse_tap(tap, "unknown", "forged", None, text).await;
         };
         if op.kind == "release" {
             return self
