@@ -44,8 +44,10 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         store: store.clone(),
         github,
         ecs,
+        health: crate::adapters::health::Health::new(Duration::from_secs(5)),
         metrics: metrics.clone(),
         outbox: outbox.clone(),
+        confirmer: Arc::new(Notify::new()),
         webhook_secret: secrets.webhook_secret.clone(),
     });
     let stop = CancellationToken::new();
@@ -75,6 +77,11 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), stop.clone()));
+    let confirmer = tokio::spawn(crate::service::confirm_loop(
+        app.clone(),
+        config.aws.confirm_interval,
+        stop.clone(),
+    ));
 
     if wait_for_telegram(&bot, &stop).await {
         if let Err(e) = telegram::set_commands(&bot).await {
@@ -115,6 +122,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let _ = delivery.await;
     let _ = follower.await;
     let _ = expirer.await;
+    let _ = confirmer.await;
     let _ = http.await;
     store.close().await;
     tracing::info!("stopped");

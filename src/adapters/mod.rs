@@ -4,4 +4,5 @@
 
 pub mod ecs;
 pub mod github;
+pub mod health;
 pub mod telegram;

@@ -256,6 +256,23 @@ pub struct AwsConfig {
     /// Endpoint override (an emulator, a VPC endpoint). Default: AWS's own.
     #[serde(default)]
     pub endpoint_url: Option<url::Url>,
+    /// After a deploy's or rollback's run succeeds: how long ECS (rollout
+    /// COMPLETED, running = desired, image tag = version) and the health
+    /// URL have to confirm it before the bot says "deployed but
+    /// unhealthy". Default 10 min.
+    #[serde(default = "default_confirm_within", with = "humantime_serde")]
+    pub confirm_within: Duration,
+    /// How often ECS and the health URL are asked meanwhile. Default 10 s.
+    #[serde(default = "default_confirm_interval", with = "humantime_serde")]
+    pub confirm_interval: Duration,
+}
+
+fn default_confirm_within() -> Duration {
+    Duration::from_secs(600)
+}
+
+fn default_confirm_interval() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// `[environments.<name>]`

@@ -1,5 +1,6 @@
 //! The operation state machine: requested → awaiting approval → approved →
-//! dispatched → running → succeeded | failed | rejected | expired | cancelled.
+//! dispatched → running → (deploys and rollbacks: confirming on ECS →)
+//! succeeded | unhealthy | failed | rejected | expired | cancelled.
 
 use std::fmt;
 
@@ -35,7 +36,11 @@ pub enum OperationState {
     Approved,
     Dispatched,
     Running,
+    /// The run succeeded; ECS and the health URL are being checked.
+    Confirming,
     Succeeded,
+    /// The run succeeded but ECS or the health URL never confirmed it.
+    Unhealthy,
     Failed,
     Rejected,
     Expired,
@@ -43,13 +48,15 @@ pub enum OperationState {
 }
 
 impl OperationState {
-    pub const ALL: [OperationState; 10] = [
+    pub const ALL: [OperationState; 12] = [
         Self::Requested,
         Self::AwaitingApproval,
         Self::Approved,
         Self::Dispatched,
         Self::Running,
+        Self::Confirming,
         Self::Succeeded,
+        Self::Unhealthy,
         Self::Failed,
         Self::Rejected,
         Self::Expired,
@@ -63,7 +70,9 @@ impl OperationState {
             Self::Approved => "approved",
             Self::Dispatched => "dispatched",
             Self::Running => "running",
+            Self::Confirming => "confirming",
             Self::Succeeded => "succeeded",
+            Self::Unhealthy => "unhealthy",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::Expired => "expired",
@@ -79,7 +88,12 @@ impl OperationState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed | Self::Rejected | Self::Expired | Self::Cancelled
+            Self::Succeeded
+                | Self::Unhealthy
+                | Self::Failed
+                | Self::Rejected
+                | Self::Expired
+                | Self::Cancelled
         )
     }
 
@@ -93,8 +107,9 @@ impl OperationState {
                 AwaitingApproval | Approved | Rejected | Cancelled
             ) | (AwaitingApproval, Approved | Rejected | Expired | Cancelled)
                 | (Approved, Dispatched | Failed | Cancelled)
-                | (Dispatched, Running | Succeeded | Failed)
-                | (Running, Succeeded | Failed)
+                | (Dispatched, Running | Confirming | Succeeded | Failed)
+                | (Running, Confirming | Succeeded | Failed)
+                | (Confirming, Succeeded | Unhealthy)
         )
     }
 }

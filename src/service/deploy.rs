@@ -7,6 +7,7 @@ use super::{App, Incoming, Reply};
 use crate::adapters::ecs::image_tag;
 use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
+use crate::domain::DeployRefusal;
 use crate::domain::{
     AlertKind, DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId,
     Version, judge_deploy,
@@ -56,6 +57,29 @@ pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: Str
 }
 
 impl App {
+    /// Why an environment takes no new operation: what is in flight there
+    /// (for the race the checks before creating it could not see).
+    pub(super) async fn in_flight(&self, env: &Env) -> String {
+        let live = self.store.live_operations().await.unwrap_or_default();
+        match live
+            .iter()
+            .find(|op| op.env.as_deref() == Some(env.as_str()))
+        {
+            Some(op) => DeployRefusal::Busy {
+                env: env.clone(),
+                id: op.id,
+                kind: op.kind.clone(),
+                version: op.version.clone(),
+                state: op.state(),
+            }
+            .message(),
+            None => format!(
+                "⏳ {} already has an operation in flight. One operation at a time per environment.",
+                escape(env.as_str())
+            ),
+        }
+    }
+
     /// `/deploy`: returns the audit outcome and the direct answer, if any
     /// (an approval prompt goes out through the outbox instead).
     pub(super) async fn deploy(
@@ -262,10 +286,7 @@ impl App {
             Ok(Created::Busy) => {
                 return (
                     "refused:busy".into(),
-                    Some(Reply::new(format!(
-                        "⏳ {} already has an operation in flight. One operation at a time per environment.",
-                        escape(env.as_str())
-                    ))),
+                    Some(Reply::new(self.in_flight(env).await)),
                 );
             }
             Err(e) => return self.internal_error("deploy: store", &e),

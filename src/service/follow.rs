@@ -114,43 +114,29 @@ impl App {
                     (Some(a), Some(b)) => format!(" in {}", span((b - a).num_seconds())),
                     _ => String::new(),
                 };
-                let mut alerts = if op.kind == "release" {
-                    self.release_created(&op, run, &took).await
+                // A release is done when its run is; a deploy or rollback
+                // only once ECS and the health URL confirm it (confirm.rs).
+                let (to, alerts) = if op.kind == "release" {
+                    let alerts = self.release_created(&op, run, &took).await;
+                    (OperationState::Succeeded, alerts)
                 } else {
-                    let text = format!(
-                        "✅ <b>{}</b> · <b>{}</b> deployed (#{}){took}\n{}",
-                        escape(&env),
-                        escape(&op.version),
-                        op.id,
-                        link(&run.html_url, "Deploy run")
-                    );
-                    alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind: AlertKind::Deployment,
-                            env: env_typed.clone(),
-                            key: format!("op:{}:succeeded", op.id),
-                            text,
-                        },
-                    )
+                    (OperationState::Confirming, Vec::new())
                 };
-                if op.kind == "deploy" && self.needs_verification(&env) {
-                    alerts.extend(self.qa_prompt(&op));
-                }
                 let moved = self
                     .store
                     .advance(
                         id,
                         &live,
-                        OperationState::Succeeded,
+                        to,
                         run_ref,
                         None,
-                        &audit("succeeded", format!("run {}", run.id)),
+                        &audit("succeeded", format!("run {}{took}", run.id)),
                         &alerts,
                     )
                     .await?;
                 if moved {
                     self.outbox.notify_one();
+                    self.confirmer.notify_one();
                 }
             }
             (Some("completed"), conclusion) => {
@@ -336,7 +322,7 @@ impl App {
     }
 
     /// Whether another environment promotes only what was verified here.
-    fn needs_verification(&self, env: &str) -> bool {
+    pub(super) fn needs_verification(&self, env: &str) -> bool {
         self.config.environments.values().any(|c| {
             c.approval
                 .requires_verified_in
@@ -346,7 +332,7 @@ impl App {
     }
 
     /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
-    fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
+    pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
         let env = op.env.clone().unwrap_or_default();
         let text = format!(
             "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",

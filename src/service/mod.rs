@@ -2,6 +2,7 @@
 //! an event, asks the policy, writes the change with its audit line and
 //! alerts in one transaction, then calls out.
 
+mod confirm;
 mod deploy;
 mod dispatch;
 mod expiry;
@@ -26,6 +27,7 @@ use crate::domain::{
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
+pub use confirm::{Rollout, confirm_loop, judge_rollout};
 pub use expiry::expiry_loop;
 pub use follow::{follow_loop, request_id_in};
 pub use status::{EnvStatus, StatusReport, render_status};
@@ -38,9 +40,13 @@ pub struct App {
     pub store: Store,
     pub github: GitHub,
     pub ecs: Ecs,
+    /// Probes environments' health URLs.
+    pub health: crate::adapters::health::Health,
     pub metrics: Arc<Metrics>,
     /// Rung when alerts are enqueued, so delivery starts at once.
     pub outbox: Arc<Notify>,
+    /// Rung when a run succeeds, so its confirmation on ECS starts at once.
+    pub confirmer: Arc<Notify>,
     /// The webhook secret (from `GITHUB_WEBHOOK_SECRET`).
     pub webhook_secret: crate::config::Secret,
 }

@@ -30,6 +30,8 @@ pub struct OperationRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub expires_at: Option<i64>,
+    /// When the workflow was dispatched (or, for an adopted run, seen).
+    pub dispatched_at: Option<i64>,
 }
 
 impl OperationRow {
@@ -38,12 +40,20 @@ impl OperationRow {
     }
 }
 
+/// The states of an operation that is not over (SQL), in step with
+/// `OperationState::is_final` and the migrations' one-live indexes.
+macro_rules! live_states {
+    () => {
+        "('requested', 'awaiting_approval', 'approved', 'dispatched', 'running', 'confirming')"
+    };
+}
+
 macro_rules! select_operations {
-    ($rest:literal) => {
+    ($($rest:expr),+) => {
         concat!(
             "SELECT id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-             detail, created_at, updated_at, expires_at FROM operations ",
-            $rest
+             detail, created_at, updated_at, expires_at, dispatched_at FROM operations ",
+            $($rest),+
         )
     };
 }
@@ -124,9 +134,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl Store {
     /// Operations that are not over yet, oldest first.
     pub async fn live_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = select_operations!(
-            "WHERE state IN ('requested', 'awaiting_approval', 'approved', 'dispatched', 'running') ORDER BY id"
-        );
+        let sql = select_operations!("WHERE state IN ", live_states!(), " ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
     }
@@ -183,6 +191,13 @@ impl Store {
     /// Operations waiting on their workflow run (dispatched or running).
     pub async fn followed_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!("WHERE state IN ('dispatched', 'running') ORDER BY id");
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Deploys and rollbacks whose run succeeded, being confirmed on ECS.
+    pub async fn confirming_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE state = 'confirming' ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
     }
@@ -393,7 +408,7 @@ impl Store {
         let moved = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let moved = sqlx::query(
-                "UPDATE operations SET state = 'dispatched', updated_at = $2 WHERE id = $1 AND state = 'approved'",
+                "UPDATE operations SET state = 'dispatched', updated_at = $2, dispatched_at = $2 WHERE id = $1 AND state = 'approved'",
             )
             .bind(id.0)
             .bind(now_ms())

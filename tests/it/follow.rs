@@ -1,6 +1,8 @@
 //! Following runs to their end: webhooks first, polling when none come;
 //! QA's verdict on staging; the whole promotion story to prod.
 
+use std::time::Duration;
+
 use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
@@ -38,6 +40,7 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     assert_eq!(state_of(&world, 0).await, "running");
 
     // It succeeds: the team hears it, and QA is asked for its verdict.
+    world.roll_out("staging", "1.3.0").await;
     let run = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-2", "completed", &run).await;
     let done = world.tg.next_message(TEAM_CHAT).await;
@@ -133,6 +136,7 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
         .await;
 
     let in_progress = world.gh.set_run(9001, "in_progress", None);
+    world.roll_out("dev", "1.3.0").await;
     let completed = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-1", "completed", &completed).await;
     let done = world.tg.next_message(TEAM_CHAT).await;
@@ -186,6 +190,7 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
             .contains(&request_id)
     );
 
+    world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
     let done = world.tg.next_message(TEAM_CHAT).await;
     assert!(
@@ -233,6 +238,7 @@ async fn an_unclear_dispatch_is_never_repeated_and_its_run_is_found() {
     assert!(texts[1].starts_with("🚀 #1 Deploy 1.3.0 → dev: no approval needed.\n❌ Could not dispatch the workflow: GitHub did not answer clearly"), "{texts:?}");
 
     // The poller finds the run by its request id and follows it.
+    world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
     let done = world.tg.next_message(TEAM_CHAT).await;
     assert!(
@@ -305,6 +311,7 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
         .await;
     assert_eq!(world.gh.runs()[0]["display_title"], "Deploy");
 
+    world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
     let done = world.tg.next_message(TEAM_CHAT).await;
     assert!(
@@ -317,5 +324,93 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
         world.store().await.all_operations().await.unwrap()[0].run_id,
         Some(9001)
     );
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.confirm_within = "2s";
+    world.start_bot().await;
+
+    // The workflow says success, but ECS still runs 1.2.3.
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    run_event(&world, "w-1", "completed", &run).await;
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        alert.text,
+        format!(
+            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)\n\
+             The deploy run succeeded, but ECS runs 1.2.3 ({}-dev-api:2), not 1.3.0 after 2s\n\
+             <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Deploy run</a>",
+            world.prefix
+        )
+    );
+    assert_eq!(state_of(&world, 0).await, "unhealthy");
+
+    // Again: ECS rolls it out this time, but the health URL answers 503.
+    world.health.answer("dev", 503);
+    world.roll_out("dev", "1.3.0").await;
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    let run = world.gh.set_run(9002, "completed", Some("success"));
+    run_event(&world, "w-2", "completed", &run).await;
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        alert.text,
+        format!(
+            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)\n\
+             The deploy run succeeded, but health check: {} answered 503 after 2s\n\
+             <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Deploy run</a>",
+            world.health.url_of("dev")
+        )
+    );
+    assert_eq!(state_of(&world, 1).await, "unhealthy");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world.health.answer("dev", 502);
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    world.roll_out("dev", "1.3.0").await;
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    run_event(&world, "w-1", "completed", &run).await;
+    eventually(
+        Duration::from_secs(30),
+        "a probe of the health URL",
+        || async { world.health.hits("dev") > 0 },
+    )
+    .await;
+    // Until the bot has made up its mind, dev takes no other deploy.
+    assert_eq!(state_of(&world, 0).await, "confirming");
+    let busy = world.say(TEAM_CHAT, &BOB, "/deploy dev 1.2.2").await.text;
+    assert_eq!(
+        busy,
+        "⏳ dev already has #1 (deploy 1.3.0) confirming. One operation at a time per environment."
+    );
+
+    world.health.answer("dev", 200);
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1) in "),
+        "{}",
+        done.text
+    );
+    assert!(done.text.contains(" · health 200\n"), "{}", done.text);
+    assert_eq!(state_of(&world, 0).await, "succeeded");
     world.tg.assert_all_read();
 }

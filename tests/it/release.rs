@@ -214,7 +214,7 @@ async fn a_bump_that_does_not_fit_asks_first() {
 }
 
 #[tokio::test]
-async fn the_release_workflows_staging_deploy_is_followed_to_qa() {
+async fn from_release_through_staging_and_qa_to_prod() {
     let world = world().await;
     world
         .say_and_read(TEAM_CHAT, &ALICE, "/release 1.3.0 minor", 2)
@@ -252,6 +252,7 @@ async fn the_release_workflows_staging_deploy_is_followed_to_qa() {
         "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#2) outside the bot\n\
          <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Workflow run</a>"
     );
+    world.roll_out("staging", "1.3.0").await;
     let deploy = world.gh.set_run(9002, "completed", Some("success"));
     post_signed_webhook(
         &world.bot_url(),
@@ -290,14 +291,73 @@ async fn the_release_workflows_staging_deploy_is_followed_to_qa() {
         "{status}"
     );
 
-    // Now prod may be asked for.
+    // Now prod may be asked for. Carol is no senior, Bob asked himself:
+    // both are refused; Dave approves and the Deploy workflow runs once.
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
     assert!(
-        prompt
-            .text
-            .starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #3"),
+        prompt.text.starts_with(
+            "🚀 <b>Deploy 1.3.0 → prod</b> · #3\nAsked by Bob\nRunning there now: <b>1.2.2</b>"
+        ),
         "{}",
         prompt.text
+    );
+    for (who, why) in [
+        (&CAROL, "Only senior may decide this."),
+        (
+            &BOB,
+            "You asked for this one: someone else must approve it (four eyes).",
+        ),
+    ] {
+        let tap = world.tg.user_taps(&prompt, who.id, who.name, "d:3:a");
+        assert_eq!(world.tg.tap_answer(&tap).await, (why.to_owned(), true));
+    }
+    assert_eq!(world.gh.dispatches().len(), 1, "only the release so far");
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
+    world.tg.tap_answer(&tap).await;
+    world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the approved prompt")
+        .await;
+    world.tg.next_message(TEAM_CHAT).await; // started
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 2);
+    assert_eq!(dispatches[1].0, "deploy.yml");
+    assert_eq!(dispatches[1].1["inputs"]["environment"], "prod");
+    assert_eq!(dispatches[1].1["inputs"]["version"], "1.3.0");
+
+    // The workflow rolls 1.3.0 out on ECS and succeeds; the bot sees the
+    // new task definition running before it says "deployed".
+    let run_id = world.gh.runs().last().unwrap()["id"].as_u64().unwrap();
+    world.roll_out("prod", "1.3.0").await;
+    let run = world.gh.set_run(run_id, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-4",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>prod</b> · <b>1.3.0</b> deployed (#3) in "),
+        "{}",
+        done.text
+    );
+    assert!(
+        done.text.contains(&format!(
+            "\nECS: 2/2 tasks on {}-prod-api:3 · health 200\n",
+            world.prefix
+        )),
+        "{}",
+        done.text
+    );
+    assert_eq!(world.gh.dispatches().len(), 2, "dispatched exactly once");
+    // (Asked in private: the team chat is at Telegram's 20 a minute.)
+    let status = world.say(ALICE.id, &ALICE, "/status prod").await.text;
+    assert!(
+        status.contains("\n   Last deploy: 1.3.0 by Bob · "),
+        "{status}"
     );
     world.tg.assert_all_read();
 }

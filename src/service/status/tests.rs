@@ -177,6 +177,7 @@ fn rollout_in_progress_failed_and_errors() {
             created_at: 0,
             updated_at: at("2026-11-20T08:05:00Z").timestamp_millis(),
             expires_at: None,
+            dispatched_at: None,
         },
         "Bob".into(),
     ));
@@ -207,6 +208,7 @@ fn rollout_in_progress_failed_and_errors() {
             created_at: at("2026-11-25T13:57:00Z").timestamp_millis(),
             updated_at: 0,
             expires_at: None,
+            dispatched_at: None,
         },
         "Alice".into(),
     )];

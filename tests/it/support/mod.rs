@@ -2,6 +2,7 @@
 //! real `aletheia-bot` binary started against them with its own database.
 
 pub mod github;
+pub mod health;
 pub mod moto;
 pub mod telegram;
 
@@ -13,6 +14,7 @@ use aletheia_bot::store::Store;
 use tokio::sync::Notify;
 
 use github::FakeGithub;
+use health::FakeHealth;
 use telegram::FakeTelegram;
 
 pub const TEAM_CHAT: i64 = -1001000000001;
@@ -92,6 +94,7 @@ pub struct World {
     bot: Option<BotProcess>,
     pub tg: FakeTelegram,
     pub gh: FakeGithub,
+    pub health: FakeHealth,
     pub ecs: aws_sdk_ecs::Client,
     /// Unique per world: the ECS cluster names start with it.
     pub prefix: String,
@@ -105,12 +108,15 @@ pub struct World {
     pub find_run_within: &'static str,
     /// Prod's fat-finger guard (`confirm_tap`).
     pub prod_confirm_tap: bool,
+    /// `aws.confirm_within`: how long ECS and health have to confirm a deploy.
+    pub confirm_within: &'static str,
 }
 
 impl World {
     pub async fn new() -> Self {
         let tg = FakeTelegram::start().await;
         let gh = FakeGithub::start().await;
+        let health = FakeHealth::start().await;
         let ecs = moto::client().await;
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let http_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -121,6 +127,7 @@ impl World {
         Self {
             tg,
             gh,
+            health,
             ecs,
             prefix,
             dir: tempfile::tempdir().unwrap(),
@@ -129,6 +136,7 @@ impl World {
             staging_expiry: "30m",
             find_run_within: "10m",
             prod_confirm_tap: false,
+            confirm_within: "30s",
             bot: None,
         }
     }
@@ -162,6 +170,14 @@ impl World {
         self.gh.add_release("v1.2.3");
         self.gh.add_check_run("test", "completed", Some("success"));
         self.gh.add_check_run("lint", "completed", Some("success"));
+    }
+
+    /// What the Deploy workflow does to ECS: `repo/aletheia:{version}` is
+    /// registered in the environment's family and rolled out, completed.
+    pub async fn roll_out(&self, env: &str, version: &str) {
+        let family = format!("{}-{env}-api", self.prefix);
+        let arn = moto::register(&self.ecs, &family, &format!("repo/aletheia:{version}")).await;
+        moto::roll_out(&self.ecs, &self.cluster(env), "aletheia-api", &arn).await;
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -204,6 +220,8 @@ file = "rollback.yml"
 [aws]
 region = "{region}"
 endpoint_url = "{moto}"
+confirm_within = "{confirm_within}"
+confirm_interval = "100ms"
 
 [alerts]
 backoff = "50ms"
@@ -219,11 +237,13 @@ max_attempts = 4
             repo = github::REPO,
             region = moto::REGION,
             moto = moto::url(),
+            confirm_within = self.confirm_within,
         );
         for env in ["dev", "staging", "prod"] {
             text.push_str(&format!(
-                "\n[environments.{env}]\ncluster = \"{}\"\nservice = \"aletheia-api\"\ncontainer = \"api\"\n",
-                self.cluster(env)
+                "\n[environments.{env}]\ncluster = \"{}\"\nservice = \"aletheia-api\"\ncontainer = \"api\"\nhealth_url = \"{}\"\n",
+                self.cluster(env),
+                self.health.url_of(env)
             ));
         }
         text.push_str(&format!(
