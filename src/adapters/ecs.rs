@@ -83,6 +83,28 @@ impl ServiceState {
     }
 }
 
+/// Whether an image tag names a version (`v1.3.0` and `1.3.0` alike).
+pub fn tag_is_version(tag: &str, version: &str) -> bool {
+    tag.trim_start_matches('v') == version.trim_start_matches('v')
+}
+
+/// One revision of a task definition family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// `family:revision`.
+    pub name: String,
+    pub arn: String,
+    /// The image of the configured container.
+    pub image: Option<String>,
+}
+
+/// `(family, revision)` of a task definition ARN or `family:revision`.
+pub fn family_revision(task_definition: &str) -> Option<(&str, u32)> {
+    let name = task_definition.rsplit('/').next()?;
+    let (family, revision) = name.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
 /// The tag of a container image reference: `repo:1.2.3` → `1.2.3`. A
 /// digest-only reference (`repo@sha256:…`) or an untagged one has none.
 pub fn image_tag(image: &str) -> Option<&str> {
@@ -175,6 +197,54 @@ impl Ecs {
             pending: service.pending_count(),
             deployments,
         })
+    }
+
+    /// The task definitions of the family the service runs, newest
+    /// revision first (sorted here: not every server honours `sort`), at
+    /// most `limit`, each with the image of the configured container.
+    pub async fn revisions(
+        &self,
+        env: &EnvironmentConfig,
+        limit: usize,
+    ) -> Result<Vec<Revision>, EcsError> {
+        let state = self.service_state(env).await?;
+        let Some(family) = state
+            .primary()
+            .and_then(|d| family_revision(&d.task_definition))
+            .map(|(family, _)| family.to_owned())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut pages = self
+            .client
+            .list_task_definitions()
+            .family_prefix(&family)
+            .sort(aws_sdk_ecs::types::SortOrder::Desc)
+            .into_paginator()
+            .send();
+        let mut arns = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api_error)?;
+            arns.extend(page.task_definition_arns().iter().cloned());
+        }
+        let mut revisions: Vec<(u32, String)> = arns
+            .into_iter()
+            .filter_map(|arn| {
+                let (f, revision) = family_revision(&arn)?;
+                (f == family).then_some((revision, arn))
+            })
+            .collect();
+        revisions.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut out = Vec::new();
+        for (revision, arn) in revisions.into_iter().take(limit) {
+            let image = self.image(&arn, &env.container).await?;
+            out.push(Revision {
+                name: format!("{family}:{revision}"),
+                arn,
+                image,
+            });
+        }
+        Ok(out)
     }
 
     /// The image of `container` in a task definition (cached: a task

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use crate::adapters::ecs::{ServiceState, image_tag};
+use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
@@ -36,10 +36,6 @@ pub enum Rollout {
 /// `family:revision` of a task definition ARN.
 pub fn short_task_definition(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-fn same_version(tag: &str, version: &str) -> bool {
-    tag.trim_start_matches('v') == version.trim_start_matches('v')
 }
 
 /// Judges a service against the version that should run there.

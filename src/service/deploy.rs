@@ -4,7 +4,7 @@
 
 use super::taps::{Button, TapAnswer};
 use super::{App, Incoming, Reply};
-use crate::adapters::ecs::image_tag;
+use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::DeployRefusal;
@@ -55,6 +55,10 @@ pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: Str
         text,
     )
 }
+
+/// How many of a family's newest revisions are searched for the one that
+/// carries a version (each is described once, then cached).
+const ARTIFACT_SCAN: usize = 50;
 
 impl App {
     /// Why an environment takes no new operation: what is in flight there
@@ -222,8 +226,9 @@ impl App {
         } else {
             let approvers: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
             let mut text = format!(
-                "🚀 {head}\nAsked by {}\nRunning there now: {running}\nNeeds {needed} approval(s) from: {}",
+                "🚀 {head}\nAsked by {}\nRunning there now: {running}\nWill run: {}\nNeeds {needed} approval(s) from: {}",
                 escape(&requester),
+                self.artifact(cfg, &tag).await,
                 escape(&approvers.join(", "))
             );
             if policy.four_eyes {
@@ -344,6 +349,35 @@ impl App {
     }
 
     /// The image tag the environment's service runs now.
+    /// What a deploy of `version` will run, as far as ECS knows: the image
+    /// and the newest task definition revision carrying it (HTML).
+    async fn artifact(&self, cfg: &EnvironmentConfig, version: &str) -> String {
+        match self.ecs.revisions(cfg, ARTIFACT_SCAN).await {
+            Ok(revisions) => {
+                let carrying = revisions.iter().find_map(|r| {
+                    let image = r.image.as_deref()?;
+                    tag_is_version(image_tag(image)?, version).then_some((image, &r.name))
+                });
+                match carrying {
+                    Some((image, name)) => format!(
+                        "<code>{}</code> · task definition <code>{}</code>",
+                        escape(image),
+                        escape(name)
+                    ),
+                    None => format!(
+                        "image tag <b>{}</b>; no task definition carries it yet (the workflow registers one)",
+                        escape(version)
+                    ),
+                }
+            }
+            Err(e) => format!(
+                "image tag <b>{}</b> (ECS: {})",
+                escape(version),
+                escape(&e.to_string())
+            ),
+        }
+    }
+
     async fn running_tag(&self, cfg: &EnvironmentConfig) -> Result<Option<String>, String> {
         self.ecs
             .service_state(cfg)

@@ -22,14 +22,20 @@ async fn world_with_release() -> World {
 #[tokio::test]
 async fn staging_deploy_waits_for_qa_and_dispatches_once() {
     let world = world_with_release().await;
+    // The image is built and its task definition registered already.
+    let family = format!("{}-staging-api", world.prefix);
+    moto::register(&world.ecs, &family, "repo/aletheia:1.3.0").await;
 
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
     assert_eq!(
-        prompt.text.lines().take(4).collect::<Vec<_>>(),
+        prompt.text.lines().take(5).collect::<Vec<_>>(),
         [
             "🚀 <b>Deploy 1.3.0 → staging</b> · #1",
             "Asked by Alice",
             "Running there now: <b>1.2.3</b>",
+            &format!(
+                "Will run: <code>repo/aletheia:1.3.0</code> · task definition <code>{family}:3</code>"
+            ),
             "Needs 1 approval(s) from: qa (not Alice)",
         ]
     );
@@ -169,7 +175,9 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
         .unwrap();
 
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
-    assert!(prompt.text.starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #2\nAsked by Bob\nRunning there now: <b>1.2.2</b>\nNeeds 1 approval(s) from: senior (not Bob)"), "{}", prompt.text);
+    assert!(prompt.text.starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #2\nAsked by Bob\nRunning there now: <b>1.2.2</b>\n\
+        Will run: image tag <b>1.3.0</b>; no task definition carries it yet (the workflow registers one)\n\
+        Needs 1 approval(s) from: senior (not Bob)"), "{}", prompt.text);
 
     let tap = world.tg.user_taps(&prompt, BOB.id, BOB.name, "d:2:a");
     assert_eq!(
