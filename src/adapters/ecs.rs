@@ -234,7 +234,7 @@ impl Ecs {
                 (f == family).then_some((revision, arn))
             })
             .collect();
-        revisions.sort_by(|a, b| b.0.cmp(&a.0));
+        revisions.sort_by_key(|r| std::cmp::Reverse(r.0));
         let mut out = Vec::new();
         for (revision, arn) in revisions.into_iter().take(limit) {
             let image = self.image(&arn, &env.container).await?;
