@@ -48,6 +48,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         outbox: outbox.clone(),
         confirmer: Arc::new(Notify::new()),
+        dialogues: crate::store::DialogueStorage::new(store.clone()),
         webhook_secret: secrets.webhook_secret.clone(),
     });
     let stop = CancellationToken::new();

@@ -88,6 +88,10 @@ pub struct Release {
     pub name: Option<String>,
     pub html_url: String,
     pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub prerelease: bool,
 }
 
 /// A workflow run (read into our own struct: octocrab's lacks
@@ -369,6 +373,14 @@ impl GitHub {
                 other => Err(other),
             },
         }
+    }
+
+    /// The newest published releases (no drafts), newest first, at most
+    /// `n` (≤ 100: one page).
+    pub async fn recent_releases(&self, n: u8) -> Result<Vec<Release>, GithubError> {
+        let route = self.route(&format!("/releases?per_page={}", n.min(100)));
+        let releases: Vec<Release> = self.client.get(route, None::<&()>).await?;
+        Ok(releases.into_iter().filter(|r| !r.draft).collect())
     }
 
     /// The published release of a version, tagged `v1.2.3` or `1.2.3`.

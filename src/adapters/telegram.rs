@@ -73,7 +73,7 @@ impl From<RequestError> for SendError {
 /// Rows of (label, callback data).
 pub type Keyboard = Vec<Vec<(String, String)>>;
 
-fn keyboard(rows: &Keyboard) -> InlineKeyboardMarkup {
+pub fn inline_keyboard(rows: &Keyboard) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(rows.iter().map(|row| {
         row.iter()
             .map(|(text, data)| InlineKeyboardButton::callback(text.clone(), data.clone()))
@@ -107,7 +107,7 @@ pub async fn send_html(
         request = request.message_thread_id(ThreadId(MessageId(thread)));
     }
     if let Some(rows) = buttons {
-        request = request.reply_markup(keyboard(rows));
+        request = request.reply_markup(inline_keyboard(rows));
     }
     let message = request.await?;
     Ok(i64::from(message.id.0))
@@ -129,7 +129,7 @@ pub async fn edit_html(
         .edit_message_text(teloxide::types::ChatId(chat.0), id, text)
         .parse_mode(ParseMode::Html)
         .link_preview_options(no_preview())
-        .reply_markup(keyboard(buttons.unwrap_or(&Vec::new())));
+        .reply_markup(inline_keyboard(buttons.unwrap_or(&Vec::new())));
     match request.await {
         Ok(_) => Ok(()),
         // Already showing this text: the edit is done.

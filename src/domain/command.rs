@@ -27,6 +27,14 @@ pub enum Command {
         env: Env,
         version: Version,
     },
+    /// A bare `/release`: offers the next versions with buttons.
+    GuideRelease,
+    /// A bare `/deploy` (or `/deploy <env>`): asks for what is missing.
+    GuideDeploy {
+        env: Option<Env>,
+    },
+    /// A bare `/cancel`: leaves the dialogue of this chat.
+    Cancel,
 }
 
 impl Command {
@@ -39,6 +47,9 @@ impl Command {
             Command::Release { .. } => "release",
             Command::Deploy { .. } => "deploy",
             Command::Rollback { .. } => "rollback",
+            Command::GuideRelease => "release",
+            Command::GuideDeploy { .. } => "deploy",
+            Command::Cancel => "cancel",
         }
     }
 }
@@ -63,13 +74,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "release",
-        usage: "/release <version> <patch|minor|major> [--dry-run]",
+        usage: "/release [<version> <patch|minor|major>] [--dry-run]",
         description: "Cut a release (CI green, version new and fitting the bump)",
         available: true,
     },
     CommandSpec {
         name: "deploy",
-        usage: "/deploy <env> <version> [--dry-run]",
+        usage: "/deploy [<env> [<version>]] [--dry-run]",
         description: "Deploy a released version (approvals per environment)",
         available: true,
     },
@@ -78,6 +89,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage: "/rollback <env> <version>",
         description: "Roll an environment back",
         available: false,
+    },
+    CommandSpec {
+        name: "cancel",
+        usage: "/cancel",
+        description: "Leave a guided /release or /deploy",
+        available: true,
     },
     CommandSpec {
         name: "whoami",
@@ -183,6 +200,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
     match name {
         "help" | "start" => no_args("help", args).map(|()| Command::Help),
         "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
+        "cancel" => no_args("cancel", args).map(|()| Command::Cancel),
         "status" => match args {
             [] => Ok(Command::Status { env: None }),
             [env] => Ok(Command::Status {
@@ -201,6 +219,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                 })?,
                 dry_run,
             }),
+            [] if !dry_run => Ok(Command::GuideRelease),
             [] | [_] => Err(bad("release", "Say the version and the release type.")),
             _ => Err(bad("release", "Too many arguments.")),
         },
@@ -224,6 +243,10 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                         Command::Rollback { env, version }
                     })
                 }
+                [] if command == "deploy" && !dry_run => Ok(Command::GuideDeploy { env: None }),
+                [env] if command == "deploy" && !dry_run => Ok(Command::GuideDeploy {
+                    env: Some(env_arg(command, env, ctx)?),
+                }),
                 [] | [_] => Err(bad(command, "Say the environment and the version.")),
                 _ => Err(bad(command, "Too many arguments.")),
             }

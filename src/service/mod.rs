@@ -7,6 +7,7 @@ mod deploy;
 mod dispatch;
 mod expiry;
 mod follow;
+mod guide;
 mod release;
 mod status;
 mod taps;
@@ -30,6 +31,7 @@ use crate::store::{AuditEntry, Store};
 pub use confirm::{Rollout, confirm_loop, judge_rollout};
 pub use expiry::expiry_loop;
 pub use follow::{follow_loop, request_id_in};
+pub use guide::{Guide, GuideStorage, TapOutcome};
 pub use status::{EnvStatus, StatusReport, render_status};
 pub use taps::{Button, Tap, TapAnswer};
 pub use webhook::{WebhookOutcome, WebhookRequest};
@@ -47,6 +49,8 @@ pub struct App {
     pub outbox: Arc<Notify>,
     /// Rung when a run succeeds, so its confirmation on ECS starts at once.
     pub confirmer: Arc<Notify>,
+    /// Guided commands' dialogue state, one per chat, in the database.
+    pub dialogues: Arc<GuideStorage>,
     /// The webhook secret (from `GITHUB_WEBHOOK_SECRET`).
     pub webhook_secret: crate::config::Secret,
 }
@@ -71,11 +75,20 @@ pub struct Incoming {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub html: String,
+    /// Inline buttons under it, in rows (none: empty).
+    pub buttons: Vec<Vec<Button>>,
 }
 
 impl Reply {
     fn new(html: String) -> Self {
-        Self { html }
+        Self {
+            html,
+            buttons: Vec::new(),
+        }
+    }
+
+    fn with_buttons(html: String, buttons: Vec<Vec<Button>>) -> Self {
+        Self { html, buttons }
     }
 }
 
@@ -158,6 +171,9 @@ impl App {
                 release_type,
                 dry_run,
             } => self.release(msg, version, *release_type, *dry_run).await,
+            Command::GuideRelease => self.guide_release(msg).await,
+            Command::GuideDeploy { env } => self.guide_deploy(msg, env.as_ref()).await,
+            Command::Cancel => self.cancel_guide(msg).await,
             Command::Rollback { .. } => (
                 "unavailable".into(),
                 Some(Reply::new(format!(

@@ -35,6 +35,30 @@ fn render_checks(checks: &[Check]) -> String {
 }
 
 impl App {
+    /// The refusal for someone who may not cut releases, if they may not.
+    pub(super) fn not_a_release_requester(
+        &self,
+        msg: &Incoming,
+    ) -> Option<(String, Option<Reply>)> {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let allowed = &self.config.release.requesters;
+        if roles.iter().any(|r| allowed.contains(r)) {
+            return None;
+        }
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Some((
+            "refused:not_a_requester".into(),
+            Some(Reply::new(format!(
+                "⛔ Releases are cut by: {}. You hold none of these roles.",
+                escape(&names.join(", "))
+            ))),
+        ))
+    }
+
     pub(super) async fn release(
         &self,
         msg: &Incoming,
@@ -42,21 +66,8 @@ impl App {
         kind: ReleaseType,
         dry_run: bool,
     ) -> (String, Option<Reply>) {
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.as_slice())
-            .unwrap_or(&[]);
-        let allowed = &self.config.release.requesters;
-        if !roles.iter().any(|r| allowed.contains(r)) {
-            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-            return (
-                "refused:not_a_requester".into(),
-                Some(Reply::new(format!(
-                    "⛔ Releases are cut by: {}. You hold none of these roles.",
-                    escape(&names.join(", "))
-                ))),
-            );
+        if let Some(refusal) = self.not_a_release_requester(msg) {
+            return refusal;
         }
         let (checks, verdict) = match self.run_release_checks(version, kind).await {
             Ok(result) => result,

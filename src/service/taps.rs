@@ -324,7 +324,7 @@ impl App {
     }
 
     /// Refuses a tap: audited, answered as an alert to dismiss.
-    async fn refuse_tap(
+    pub(super) async fn refuse_tap(
         &self,
         tap: &Tap,
         verb: &str,

@@ -10,7 +10,7 @@ use teloxide::types::{Me, ParseMode, ReplyParameters};
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
-use crate::service::{App, Incoming, Tap};
+use crate::service::{App, Button, Incoming, Tap};
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
@@ -32,9 +32,51 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         chat: query.message.as_ref().map(|m| m.chat().id.0),
         data: query.data.clone().unwrap_or_default(),
     };
-    let answer = app.handle_tap(&tap).await;
-    telegram::answer_tap(&bot, query.id, &answer.text, answer.alert).await?;
+    let outcome = app.tap(&tap).await;
+    telegram::answer_tap(&bot, query.id, &outcome.answer.text, outcome.answer.alert).await?;
+    let Some(message) = query.message.as_ref() else {
+        return Ok(());
+    };
+    let chat = ChatId(message.chat().id.0);
+    if let Some(edit) = outcome.edit {
+        let buttons = keyboard(&edit.buttons);
+        telegram::edit_html(
+            &bot,
+            chat,
+            i64::from(message.id().0),
+            &edit.html,
+            buttons.as_ref(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("editing the dialogue: {e}"))?;
+    }
+    if let Some(reply) = outcome.reply {
+        let thread = message.regular_message().and_then(|m| m.thread_id);
+        let buttons = keyboard(&reply.buttons);
+        telegram::send_html(
+            &bot,
+            chat,
+            thread.map(|t| t.0.0),
+            &reply.html,
+            buttons.as_ref(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("answering the dialogue: {e}"))?;
+    }
     Ok(())
+}
+
+/// The service's buttons as the Telegram adapter takes them.
+fn keyboard(rows: &[Vec<Button>]) -> Option<telegram::Keyboard> {
+    (!rows.is_empty()).then(|| {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|b| (b.text.clone(), b.data.clone()))
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 /// A text message from a person, as the service wants it.
@@ -74,6 +116,9 @@ async fn on_command(
         .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
     if let Some(thread) = msg.thread_id {
         request = request.message_thread_id(thread);
+    }
+    if let Some(rows) = keyboard(&reply.buttons) {
+        request = request.reply_markup(telegram::inline_keyboard(&rows));
     }
     request.await?;
     Ok(())

@@ -3,6 +3,7 @@
 
 mod deploy;
 mod follow;
+mod guide;
 mod release;
 mod scenarios;
 mod store;

@@ -155,7 +155,10 @@ async fn help_and_the_command_menu() {
         .iter()
         .map(|c| c["command"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["status", "release", "deploy", "whoami", "help"]);
+    assert_eq!(
+        names,
+        ["status", "release", "deploy", "cancel", "whoami", "help"]
+    );
 
     let text = world.say(TEAM_CHAT, &CAROL, "/help").await.text;
     assert!(
@@ -187,7 +190,10 @@ async fn strangers_and_their_chats_are_refused_and_audited() {
         "{text}"
     );
     // Nor may she learn the usage of commands by getting them wrong.
-    let text = world.say(TEAM_CHAT, &MALLORY, "/deploy prod").await.text;
+    let text = world
+        .say(TEAM_CHAT, &MALLORY, "/deploy prod 1.2")
+        .await
+        .text;
     assert!(
         text.starts_with("⛔ You are not on this bot's list of users."),
         "{text}"
@@ -235,11 +241,11 @@ async fn malformed_commands_get_usage_and_change_nothing() {
         ),
         (
             "/deploy prod 1.2",
-            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy &lt;env&gt; &lt;version&gt; [--dry-run]",
+            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy [&lt;env&gt; [&lt;version&gt;]] [--dry-run]",
         ),
         (
             "/release 1.3.0 huge",
-            "❌ &quot;huge&quot; is not a release type (patch, minor or major).\nUsage: /release &lt;version&gt; &lt;patch|minor|major&gt; [--dry-run]",
+            "❌ &quot;huge&quot; is not a release type (patch, minor or major).\nUsage: /release [&lt;version&gt; &lt;patch|minor|major&gt;] [--dry-run]",
         ),
     ];
     for (typed, expected) in cases {

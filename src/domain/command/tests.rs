@@ -116,6 +116,15 @@ fn accepted_inputs() {
                 version: v("1.2.2"),
             },
         ),
+        ("/release", Command::GuideRelease),
+        ("/deploy", Command::GuideDeploy { env: None }),
+        (
+            "/deploy Prod",
+            Command::GuideDeploy {
+                env: Some(env("prod")),
+            },
+        ),
+        ("/cancel", Command::Cancel),
     ];
     for (text, expected) in table {
         assert_eq!(ok(text), expected, "{text}");
@@ -158,31 +167,31 @@ fn refused_inputs_name_the_problem_and_show_usage() {
         ),
         (
             "/release 1.2 minor",
-            "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
+            "\"1.2\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release [<version> <patch|minor|major>] [--dry-run]",
         ),
         (
             "/release 1.2.3-rc.1 minor",
-            "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
+            "\"1.2.3-rc.1\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /release [<version> <patch|minor|major>] [--dry-run]",
         ),
         (
             "/release 1.2.3 huge",
-            "\"huge\" is not a release type (patch, minor or major).\nUsage: /release <version> <patch|minor|major> [--dry-run]",
+            "\"huge\" is not a release type (patch, minor or major).\nUsage: /release [<version> <patch|minor|major>] [--dry-run]",
         ),
         (
             "/release 1.2.3",
-            "Say the version and the release type.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
+            "Say the version and the release type.\nUsage: /release [<version> <patch|minor|major>] [--dry-run]",
         ),
         (
             "/release 1.2.3 minor now",
-            "Too many arguments.\nUsage: /release <version> <patch|minor|major> [--dry-run]",
+            "Too many arguments.\nUsage: /release [<version> <patch|minor|major>] [--dry-run]",
         ),
         (
-            "/deploy prod",
-            "Say the environment and the version.\nUsage: /deploy <env> <version> [--dry-run]",
+            "/deploy prod --dry-run",
+            "Say the environment and the version.\nUsage: /deploy [<env> [<version>]] [--dry-run]",
         ),
         (
             "/deploy moon 1.2.3",
-            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy <env> <version> [--dry-run]",
+            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy [<env> [<version>]] [--dry-run]",
         ),
         (
             "/rollback prod latest",

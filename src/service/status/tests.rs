@@ -44,6 +44,8 @@ fn report(envs: Vec<EnvStatus>) -> StatusReport {
             name: None,
             html_url: "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0".into(),
             published_at: Some(at("2026-11-23T09:30:00Z")),
+            draft: false,
+            prerelease: false,
         })),
         ci: Ok(CiState {
             sha: Some("3f9c2ab41d".into()),

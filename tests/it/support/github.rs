@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -67,6 +67,7 @@ impl FakeGithub {
         let app = Router::new()
             .route("/repos/{owner}/{repo}", get(repository))
             .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
+            .route("/repos/{owner}/{repo}/releases", get(list_releases))
             .route(
                 "/repos/{owner}/{repo}/releases/tags/{tag}",
                 get(release_by_tag),
@@ -299,6 +300,29 @@ async fn latest_release(
         Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
         _ => not_found(),
     }
+}
+
+async fn list_releases(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    let per_page = query
+        .get("per_page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30usize);
+    let inner = inner.lock().unwrap();
+    let newest_first: Vec<Value> = inner
+        .releases
+        .iter()
+        .rev()
+        .take(per_page)
+        .cloned()
+        .collect();
+    axum::Json(newest_first).into_response()
 }
 
 async fn check_runs(

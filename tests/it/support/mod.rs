@@ -332,7 +332,12 @@ roles = ["qa"]
     /// Starts the bot and waits until it serves HTTP and polls Telegram.
     pub async fn start_bot(&mut self) {
         let log_path = self.dir.path().join("bot.log");
-        let log = std::fs::File::create(&log_path).unwrap();
+        // Appended to: a restarted bot's log follows its predecessor's.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
         let child = self
             .command(&["run"])
             .stdout(log.try_clone().unwrap())
@@ -349,6 +354,16 @@ roles = ["qa"]
         })
         .await;
         self.tg.wait_for_call("getUpdates").await;
+    }
+
+    /// Stops the bot (once it has taken every update so far) and starts
+    /// it again on the same database.
+    pub async fn restart_bot(&mut self) {
+        self.tg.wait_until_confirmed().await;
+        if let Some(mut bot) = self.bot.take() {
+            let _ = bot.child.kill().await;
+        }
+        self.start_bot().await;
     }
 
     /// The bot's database, opened beside the running bot (WAL allows it).

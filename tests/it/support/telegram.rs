@@ -247,6 +247,32 @@ impl FakeTelegram {
         .await
     }
 
+    /// Waits until the message has been edited `n` times; returns it.
+    pub async fn wait_for_edits(&self, chat_id: i64, message_id: i64, n: usize) -> Sent {
+        let what = format!("edit #{n} of message {message_id}");
+        wait_until(&self.changed, Duration::from_secs(30), &what, || {
+            let inner = self.inner.lock().unwrap();
+            inner
+                .sent
+                .iter()
+                .find(|s| s.chat_id == chat_id && s.message_id == message_id && s.edits.len() >= n)
+                .cloned()
+        })
+        .await
+    }
+
+    /// Waits until the bot has confirmed (by its `getUpdates` offset)
+    /// every update sent so far: none would come to it again.
+    pub async fn wait_until_confirmed(&self) {
+        wait_until(
+            &self.changed,
+            Duration::from_secs(30),
+            "the bot to confirm every update",
+            || self.inner.lock().unwrap().updates.is_empty().then_some(()),
+        )
+        .await
+    }
+
     /// The next `n` calls of `method` fail with `fault`.
     pub fn fail_next(&self, method: &str, n: usize, fault: Fault) {
         let mut inner = self.inner.lock().unwrap();

@@ -1,0 +1,630 @@
+//! Guided `/release` and `/deploy`: a bare command asks, with buttons, for
+//! what it lacks, then confirms, then runs exactly the command it spelled
+//! out (with every check and audit of the typed one). The state is a
+//! teloxide dialogue in the bot's database, one per chat, so a restart
+//! does not lose a half-finished one; `/cancel` leaves it. Buttons carry a
+//! nonce and an index (`g:{nonce}:{i}`), never the version or the env: a
+//! button of a finished or replaced dialogue, or one of someone else's,
+//! does nothing.
+
+use serde::{Deserialize, Serialize};
+use teloxide::dispatching::dialogue::Dialogue;
+
+use super::taps::{Button, Tap, TapAnswer};
+use super::{App, Incoming, Reply};
+use crate::alerts::format::escape;
+use crate::domain::{Env, ReleaseType, UserId, Version, bump};
+use crate::store::DialogueStorage;
+
+/// Dialogue state of one chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guide {
+    /// Who started it: only they may answer.
+    pub user: i64,
+    /// Names this dialogue in its buttons.
+    pub nonce: u32,
+    pub step: Step,
+}
+
+/// Where a dialogue stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// Choose among the next versions: (version, release type).
+    ReleaseVersion {
+        choices: Vec<(String, String)>,
+    },
+    ReleaseConfirm {
+        version: String,
+        release_type: String,
+    },
+    DeployEnv {
+        envs: Vec<String>,
+    },
+    DeployVersion {
+        env: String,
+        versions: Vec<String>,
+    },
+    DeployConfirm {
+        env: String,
+        version: String,
+    },
+}
+
+pub type GuideStorage = DialogueStorage<Guide>;
+type ChatDialogue = Dialogue<Guide, GuideStorage>;
+
+/// How many released versions a guided `/deploy` offers.
+const VERSIONS_OFFERED: usize = 6;
+
+/// What a tap on a dialogue button does: the answer, the new text and
+/// buttons of the message tapped, and a message to send after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapOutcome {
+    pub answer: TapAnswer,
+    pub edit: Option<Reply>,
+    pub reply: Option<Reply>,
+}
+
+impl From<TapAnswer> for TapOutcome {
+    fn from(answer: TapAnswer) -> Self {
+        Self {
+            answer,
+            edit: None,
+            reply: None,
+        }
+    }
+}
+
+fn cancel_row(nonce: u32) -> Vec<Button> {
+    vec![Button {
+        text: "✖ Cancel".into(),
+        data: format!("g:{nonce}:x"),
+    }]
+}
+
+fn choice(nonce: u32, index: usize, text: String) -> Button {
+    Button {
+        text,
+        data: format!("g:{nonce}:{index}"),
+    }
+}
+
+/// `g:{nonce}:{index|y|x}`.
+enum GuideTap {
+    Choose(usize),
+    Confirm,
+    Cancel,
+}
+
+fn parse_guide_tap(data: &str) -> Option<(u32, GuideTap)> {
+    let mut parts = data.split(':');
+    let (Some("g"), Some(nonce), Some(what), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let nonce = nonce.parse().ok()?;
+    let what = match what {
+        "y" => GuideTap::Confirm,
+        "x" => GuideTap::Cancel,
+        n if n.len() <= 2 => GuideTap::Choose(n.parse().ok()?),
+        _ => return None,
+    };
+    Some((nonce, what))
+}
+
+impl App {
+    fn dialogue(&self, chat: i64) -> ChatDialogue {
+        Dialogue::new(self.dialogues.clone(), teloxide::types::ChatId(chat))
+    }
+
+    async fn start(&self, msg: &Incoming, step: Step) -> Result<u32, String> {
+        let nonce = rand::random::<u32>();
+        let guide = Guide {
+            user: msg.user.0,
+            nonce,
+            step,
+        };
+        self.dialogue(msg.chat.0)
+            .update(guide)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(nonce)
+    }
+
+    /// A bare `/release`: the next patch, minor and major versions.
+    pub(super) async fn guide_release(&self, msg: &Incoming) -> (String, Option<Reply>) {
+        if let Some(refusal) = self.not_a_release_requester(msg) {
+            return refusal;
+        }
+        let latest = match self.github.latest_release().await {
+            Ok(Some(release)) => release,
+            Ok(None) => {
+                return (
+                    "answered".into(),
+                    Some(Reply::new(
+                        "📦 No release yet. Name the first one: /release 0.1.0 minor".into(),
+                    )),
+                );
+            }
+            Err(e) => {
+                return (
+                    "error:github".into(),
+                    Some(Reply::new(format!(
+                        "⚠️ Could not read the latest release on GitHub ({}). Nothing was done.",
+                        escape(&e.to_string())
+                    ))),
+                );
+            }
+        };
+        let Ok(current) = Version::parse(&latest.tag_name, true) else {
+            return (
+                "answered".into(),
+                Some(Reply::new(format!(
+                    "📦 The latest release, {}, is not a version I can bump. Say it: /release &lt;version&gt; &lt;patch|minor|major&gt;",
+                    escape(&latest.tag_name)
+                ))),
+            );
+        };
+        let choices: Vec<(String, String)> =
+            [ReleaseType::Patch, ReleaseType::Minor, ReleaseType::Major]
+                .into_iter()
+                .map(|kind| (bump(&current, kind).to_string(), kind.as_str().to_owned()))
+                .collect();
+        let step = Step::ReleaseVersion {
+            choices: choices.clone(),
+        };
+        let nonce = match self.start(msg, step).await {
+            Ok(nonce) => nonce,
+            Err(e) => return self.internal_error("guide: store", &e),
+        };
+        let row = choices
+            .iter()
+            .enumerate()
+            .map(|(i, (version, kind))| choice(nonce, i, format!("{version} · {kind}")))
+            .collect();
+        (
+            "guided".into(),
+            Some(Reply::with_buttons(
+                format!(
+                    "📦 <b>New release</b> · the latest is <b>{}</b>\nWhich version?",
+                    escape(&latest.tag_name)
+                ),
+                vec![row, cancel_row(nonce)],
+            )),
+        )
+    }
+
+    /// A bare `/deploy`: where to (unless said), then which version.
+    pub(super) async fn guide_deploy(
+        &self,
+        msg: &Incoming,
+        env: Option<&Env>,
+    ) -> (String, Option<Reply>) {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let envs: Vec<String> = self
+            .config
+            .environments
+            .iter()
+            .filter(|(_, cfg)| cfg.requesters.iter().any(|r| roles.contains(r)))
+            .map(|(name, _)| name.as_str().to_owned())
+            .collect();
+        if envs.is_empty() {
+            return (
+                "refused:not_a_requester".into(),
+                Some(Reply::new(
+                    "⛔ None of your roles may ask for a deploy anywhere.".into(),
+                )),
+            );
+        }
+        match env {
+            Some(env) if !envs.iter().any(|e| e == env.as_str()) => (
+                "refused:not_a_requester".into(),
+                Some(Reply::new(format!(
+                    "⛔ None of your roles may ask for a deploy to {}.",
+                    escape(env.as_str())
+                ))),
+            ),
+            Some(env) => {
+                let nonce = rand::random::<u32>();
+                match self.version_step(env.as_str(), nonce).await {
+                    Ok((step, reply)) => {
+                        let Some(step) = step else {
+                            return ("answered".into(), Some(reply));
+                        };
+                        let guide = Guide {
+                            user: msg.user.0,
+                            nonce,
+                            step,
+                        };
+                        if let Err(e) = self.dialogue(msg.chat.0).update(guide).await {
+                            return self.internal_error("guide: store", &e);
+                        }
+                        ("guided".into(), Some(reply))
+                    }
+                    Err(reply) => ("error:github".into(), Some(reply)),
+                }
+            }
+            None => {
+                let step = Step::DeployEnv { envs: envs.clone() };
+                let nonce = match self.start(msg, step).await {
+                    Ok(nonce) => nonce,
+                    Err(e) => return self.internal_error("guide: store", &e),
+                };
+                let row = envs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, env)| choice(nonce, i, env.clone()))
+                    .collect();
+                (
+                    "guided".into(),
+                    Some(Reply::with_buttons(
+                        "🚀 <b>Deploy</b> · where to?".into(),
+                        vec![row, cancel_row(nonce)],
+                    )),
+                )
+            }
+        }
+    }
+
+    /// The versions a guided deploy to `env` offers: the newest published
+    /// releases, and for an environment that wants QA's word first only
+    /// those verified there. `None` as the step: nothing to offer.
+    async fn version_step(&self, env: &str, nonce: u32) -> Result<(Option<Step>, Reply), Reply> {
+        let releases = self.github.recent_releases(30).await.map_err(|e| {
+            Reply::new(format!(
+                "⚠️ Could not read the releases on GitHub ({}). Nothing was done.",
+                escape(&e.to_string())
+            ))
+        })?;
+        let prior = Env::parse(env)
+            .ok()
+            .and_then(|e| self.config.environments.get(&e))
+            .and_then(|cfg| cfg.approval.requires_verified_in.clone());
+        let mut versions = Vec::new();
+        for release in releases {
+            if release.prerelease && !self.config.release.allow_pre_release {
+                continue;
+            }
+            let Ok(version) = Version::parse(&release.tag_name, true) else {
+                continue;
+            };
+            let version = version.to_string();
+            if let Some(prior) = &prior {
+                match self.store.is_verified(prior.as_str(), &version).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "guide: store");
+                        continue;
+                    }
+                }
+            }
+            versions.push(version);
+            if versions.len() == VERSIONS_OFFERED {
+                break;
+            }
+        }
+        if versions.is_empty() {
+            let why = match &prior {
+                Some(prior) => format!("no release is verified by QA on {} yet", prior.as_str()),
+                None => "there is no published release".to_owned(),
+            };
+            return Ok((
+                None,
+                Reply::new(format!(
+                    "🚀 Deploy → {}: nothing to offer, {}.",
+                    escape(env),
+                    escape(&why)
+                )),
+            ));
+        }
+        let mut rows: Vec<Vec<Button>> = versions
+            .chunks(3)
+            .enumerate()
+            .map(|(r, chunk)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| choice(nonce, r * 3 + i, v.clone()))
+                    .collect()
+            })
+            .collect();
+        rows.push(cancel_row(nonce));
+        let mut text = format!("🚀 <b>Deploy → {}</b> · which version?", escape(env));
+        if let Some(prior) = &prior {
+            text.push_str(&format!(
+                "\nOnly versions QA verified on {}, newest first.",
+                escape(prior.as_str())
+            ));
+        }
+        Ok((
+            Some(Step::DeployVersion {
+                env: env.to_owned(),
+                versions,
+            }),
+            Reply::with_buttons(text, rows),
+        ))
+    }
+
+    /// `/cancel`: leaves this chat's dialogue, if it is yours.
+    pub(super) async fn cancel_guide(&self, msg: &Incoming) -> (String, Option<Reply>) {
+        let dialogue = self.dialogue(msg.chat.0);
+        match dialogue.get().await {
+            Ok(Some(guide)) if guide.user == msg.user.0 => match dialogue.exit().await {
+                Ok(()) => (
+                    "cancelled".into(),
+                    Some(Reply::new("✖ Left the dialogue. Nothing was done.".into())),
+                ),
+                Err(e) => self.internal_error("guide: store", &e),
+            },
+            Ok(Some(guide)) => (
+                "refused:not_yours".into(),
+                Some(Reply::new(format!(
+                    "That dialogue is {}'s; only they can cancel it.",
+                    escape(&self.name_of(guide.user))
+                ))),
+            ),
+            Ok(None) => (
+                "answered".into(),
+                Some(Reply::new("Nothing to cancel here.".into())),
+            ),
+            Err(e) => self.internal_error("guide: store", &e),
+        }
+    }
+
+    /// Any tap: dialogue buttons here, the rest to [`App::handle_tap`].
+    pub async fn tap(&self, tap: &Tap) -> TapOutcome {
+        if !tap.data.starts_with("g:") {
+            return self.handle_tap(tap).await.into();
+        }
+        let refuse = |text: &str| -> TapOutcome {
+            TapAnswer {
+                text: text.to_owned(),
+                alert: true,
+            }
+            .into()
+        };
+        let Some((nonce, what)) = parse_guide_tap(&tap.data) else {
+            return self
+                .refuse_tap(
+                    tap,
+                    "guide",
+                    "forged",
+                    None,
+                    "This button is not one of mine.".into(),
+                )
+                .await
+                .into();
+        };
+        let Some(chat) = tap.chat else {
+            return refuse("This dialogue is over. Start again with /release or /deploy.");
+        };
+        let dialogue = self.dialogue(chat);
+        let guide = match dialogue.get().await {
+            Ok(Some(guide)) if guide.nonce == nonce => guide,
+            Ok(_) => {
+                return refuse("This dialogue is over. Start again with /release or /deploy.");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "guide: store");
+                return refuse("Something went wrong on my side; try again in a moment.");
+            }
+        };
+        if guide.user != tap.user.0 {
+            let text = format!(
+                "This is {}'s dialogue; start your own with /release or /deploy.",
+                self.name_of(guide.user)
+            );
+            return self
+                .refuse_tap(tap, "guide", "not_yours", None, text)
+                .await
+                .into();
+        }
+        let done = |text: &str| TapAnswer {
+            text: text.to_owned(),
+            alert: false,
+        };
+        let next = match (what, &guide.step) {
+            (GuideTap::Cancel, _) => {
+                if let Err(e) = dialogue.exit().await {
+                    tracing::error!(error = %e, "guide: store");
+                }
+                return TapOutcome {
+                    answer: done("Cancelled."),
+                    edit: Some(Reply::new("✖ Cancelled. Nothing was done.".into())),
+                    reply: None,
+                };
+            }
+            (GuideTap::Choose(i), Step::ReleaseVersion { choices }) => match choices.get(i) {
+                Some((version, kind)) => Step::ReleaseConfirm {
+                    version: version.clone(),
+                    release_type: kind.clone(),
+                },
+                None => return refuse("This button is not one of mine."),
+            },
+            (GuideTap::Choose(i), Step::DeployEnv { envs }) => match envs.get(i) {
+                Some(env) => match self.version_step(env, nonce).await {
+                    Ok((Some(step), reply)) => {
+                        return self.advance_guide(&dialogue, guide, step, reply).await;
+                    }
+                    Ok((None, reply)) | Err(reply) => {
+                        let _ = dialogue.exit().await;
+                        return TapOutcome {
+                            answer: done("Nothing to offer."),
+                            edit: Some(reply),
+                            reply: None,
+                        };
+                    }
+                },
+                None => return refuse("This button is not one of mine."),
+            },
+            (GuideTap::Choose(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
+                Some(version) => Step::DeployConfirm {
+                    env: env.clone(),
+                    version: version.clone(),
+                },
+                None => return refuse("This button is not one of mine."),
+            },
+            (
+                GuideTap::Confirm,
+                Step::ReleaseConfirm {
+                    version,
+                    release_type,
+                },
+            ) => {
+                let command = format!("/release {version} {release_type}");
+                let edit = format!(
+                    "📦 <b>Release {} ({})</b>: asked by {}.",
+                    escape(version),
+                    escape(release_type),
+                    escape(&self.name_of(tap.user.0))
+                );
+                return self.finish(&dialogue, tap, chat, &command, edit).await;
+            }
+            (GuideTap::Confirm, Step::DeployConfirm { env, version }) => {
+                let command = format!("/deploy {env} {version}");
+                let edit = format!(
+                    "🚀 <b>Deploy {} → {}</b>: asked by {}.",
+                    escape(version),
+                    escape(env),
+                    escape(&self.name_of(tap.user.0))
+                );
+                return self.finish(&dialogue, tap, chat, &command, edit).await;
+            }
+            _ => return refuse("This button is not one of mine."),
+        };
+        match confirm_reply(&next, nonce) {
+            Some(reply) => self.advance_guide(&dialogue, guide, next, reply).await,
+            None => refuse("This button is not one of mine."),
+        }
+    }
+
+    async fn advance_guide(
+        &self,
+        dialogue: &ChatDialogue,
+        guide: Guide,
+        step: Step,
+        reply: Reply,
+    ) -> TapOutcome {
+        let guide = Guide { step, ..guide };
+        if let Err(e) = dialogue.update(guide).await {
+            tracing::error!(error = %e, "guide: store");
+            return TapAnswer {
+                text: "Something went wrong on my side; try again in a moment.".into(),
+                alert: true,
+            }
+            .into();
+        }
+        TapOutcome {
+            answer: TapAnswer {
+                text: String::new(),
+                alert: false,
+            },
+            edit: Some(reply),
+            reply: None,
+        }
+    }
+
+    /// The last tap: the dialogue ends and its command runs as if typed.
+    async fn finish(
+        &self,
+        dialogue: &ChatDialogue,
+        tap: &Tap,
+        chat: i64,
+        command: &str,
+        edit: String,
+    ) -> TapOutcome {
+        if let Err(e) = dialogue.exit().await {
+            tracing::error!(error = %e, "guide: store");
+        }
+        let msg = Incoming {
+            chat: crate::domain::ChatId(chat),
+            private: chat > 0,
+            user: UserId(tap.user.0),
+            user_display: self.name_of(tap.user.0),
+            text: command.to_owned(),
+            bot_username: None,
+            sent_at: chrono::Utc::now(),
+        };
+        let reply = self.handle_message(&msg).await;
+        TapOutcome {
+            answer: TapAnswer {
+                text: String::new(),
+                alert: false,
+            },
+            edit: Some(Reply::new(edit)),
+            reply,
+        }
+    }
+}
+
+/// The confirmation step's message (`None` for a step that is none).
+fn confirm_reply(step: &Step, nonce: u32) -> Option<Reply> {
+    let (text, label) = match step {
+        Step::ReleaseConfirm {
+            version,
+            release_type,
+        } => (
+            format!(
+                "📦 <b>Release {} ({})</b>?\nThe pre-release checks run when you confirm.",
+                escape(version),
+                escape(release_type)
+            ),
+            format!("✅ Release {version}"),
+        ),
+        Step::DeployConfirm { env, version } => (
+            format!(
+                "🚀 <b>Deploy {} → {}</b>?\nThe checks run, and approval is asked for, when you confirm.",
+                escape(version),
+                escape(env)
+            ),
+            format!("✅ Deploy {version} → {env}"),
+        ),
+        _ => return None,
+    };
+    let confirm = Button {
+        text: label,
+        data: format!("g:{nonce}:y"),
+    };
+    let mut row = vec![confirm];
+    row.extend(cancel_row(nonce));
+    Some(Reply::with_buttons(text, vec![row]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GuideTap, parse_guide_tap};
+
+    #[test]
+    fn guide_taps_are_read_strictly() {
+        assert!(matches!(
+            parse_guide_tap("g:42:1"),
+            Some((42, GuideTap::Choose(1)))
+        ));
+        assert!(matches!(
+            parse_guide_tap("g:42:y"),
+            Some((42, GuideTap::Confirm))
+        ));
+        assert!(matches!(
+            parse_guide_tap("g:42:x"),
+            Some((42, GuideTap::Cancel))
+        ));
+        for bad in [
+            "g:42",
+            "g:42:1:2",
+            "g::1",
+            "g:x:1",
+            "g:42:999",
+            "g:42:-1",
+            "d:42:1",
+            "g:99999999999:1",
+        ] {
+            assert!(parse_guide_tap(bad).is_none(), "{bad}");
+        }
+    }
+}
