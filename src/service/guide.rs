@@ -380,7 +380,20 @@ impl App {
     /// Any tap: dialogue buttons here, the rest to [`App::handle_tap`].
     pub async fn tap(&self, tap: &Tap) -> TapOutcome {
         if !tap.data.starts_with("g:") {
-            return self.handle_tap(tap).await.into();
+            let answer = self.handle_tap(tap).await;
+            // A used fat-finger confirmation loses its button.
+            let edit = (tap.data.ends_with(":c") && !answer.alert).then(|| {
+                Reply::new(format!(
+                    "👆 {} confirmed: {}",
+                    escape(&self.name_of(tap.user.0)),
+                    escape(&answer.text)
+                ))
+            });
+            return TapOutcome {
+                answer,
+                edit,
+                reply: None,
+            };
         }
         let refuse = |text: &str| -> TapOutcome {
             TapAnswer {

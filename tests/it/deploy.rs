@@ -571,6 +571,15 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
         .tg
         .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
         .await;
+    let used = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, confirm.message_id, "the used confirmation")
+        .await;
+    assert_eq!(
+        used.text,
+        "👆 Dave confirmed: Approved. Dispatching the Deploy workflow."
+    );
+    assert!(used.buttons.is_empty());
     world.tg.next_message(TEAM_CHAT).await; // deploy started
     world.tg.assert_all_read();
 }
