@@ -151,6 +151,8 @@ pub struct Comparison {
     pub total: u64,
     /// First lines of the commit messages, oldest first.
     pub subjects: Vec<String>,
+    /// Files the range added (GitHub lists up to 300).
+    pub added_files: Vec<String>,
 }
 
 /// What a dispatch started, as far as GitHub said.
@@ -479,6 +481,13 @@ impl GitHub {
             html_url: String,
             total_commits: Option<u64>,
             commits: Vec<RawCommit>,
+            #[serde(default)]
+            files: Vec<RawFile>,
+        }
+        #[derive(Deserialize)]
+        struct RawFile {
+            filename: String,
+            status: String,
         }
         #[derive(Deserialize)]
         struct RawCommit {
@@ -496,6 +505,12 @@ impl GitHub {
             )
             .await?;
         Ok(Comparison {
+            added_files: raw
+                .files
+                .iter()
+                .filter(|f| f.status == "added")
+                .map(|f| f.filename.clone())
+                .collect(),
             html_url: raw.html_url,
             total: raw.total_commits.unwrap_or(raw.commits.len() as u64),
             subjects: raw

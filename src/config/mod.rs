@@ -171,6 +171,23 @@ pub struct GithubConfig {
     /// Default 10 min.
     #[serde(default = "default_find_run_within", with = "humantime_serde")]
     pub find_run_within: Duration,
+    /// Where the repository keeps database migrations: a rollback prompt
+    /// warns about files added here after the target version. Default
+    /// `migrations/`.
+    #[serde(default = "default_migrations_path")]
+    pub migrations_path: String,
+    /// Labels of the incident report issue opened after a rollback.
+    /// Default `["incident"]`.
+    #[serde(default = "default_incident_labels")]
+    pub incident_labels: Vec<String>,
+}
+
+fn default_migrations_path() -> String {
+    "migrations/".to_owned()
+}
+
+fn default_incident_labels() -> Vec<String> {
+    vec!["incident".to_owned()]
 }
 
 fn default_find_run_within() -> Duration {
@@ -297,6 +314,56 @@ pub struct EnvironmentConfig {
     /// The approval policy for deploys to this environment.
     #[serde(default)]
     pub approval: ApprovalPolicy,
+    /// Rollbacks here: who, who approves, break-glass, the lock after.
+    #[serde(default)]
+    pub rollback: RollbackPolicy,
+}
+
+/// `[environments.<name>.rollback]`: unset keys follow the deploy policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackPolicy {
+    /// Who may ask for a rollback. Default: the deploy `requesters`.
+    #[serde(default)]
+    pub requesters: Option<Vec<Role>>,
+    /// Who may approve one. Default: the deploy `approval.approvers`.
+    #[serde(default)]
+    pub approvers: Option<Vec<Role>>,
+    /// How many approvals one needs. Default: the deploy `approval.approvals`.
+    #[serde(default)]
+    pub approvals: Option<u32>,
+    /// Break-glass: one of `approvers` may roll back at once, alone, with
+    /// `--break-glass <reason>`; the team is told loudly. Default false.
+    #[serde(default)]
+    pub break_glass: bool,
+    /// After a successful rollback the environment locks itself ("rolled
+    /// back from X to Y") so nobody redeploys the bad version by reflex.
+    /// Default false (set it for prod).
+    #[serde(default)]
+    pub lock_after: bool,
+}
+
+impl EnvironmentConfig {
+    /// Who may ask for a rollback here.
+    pub fn rollback_requesters(&self) -> &[Role] {
+        self.rollback
+            .requesters
+            .as_deref()
+            .unwrap_or(&self.requesters)
+    }
+
+    /// Who may approve a rollback here (and break the glass, if allowed).
+    pub fn rollback_approvers(&self) -> &[Role] {
+        self.rollback
+            .approvers
+            .as_deref()
+            .unwrap_or(&self.approval.approvers)
+    }
+
+    /// How many approvals a rollback here needs.
+    pub fn rollback_approvals(&self) -> u32 {
+        self.rollback.approvals.unwrap_or(self.approval.approvals)
+    }
 }
 
 fn default_verifiers() -> Vec<Role> {

@@ -85,7 +85,7 @@ fn approvals_without_approvers_are_refused() {
 
 #[test]
 fn an_approver_role_nobody_holds_is_refused() {
-    let text = SHIPPED.replace("approvers = [\"senior\"]", "approvers = [\"seniour\"]");
+    let text = SHIPPED.replacen("approvers = [\"senior\"]", "approvers = [\"seniour\"]", 1);
     assert_eq!(
         error(&text),
         "bot.toml: environments.prod.approval.approvers: no user holds the role \"seniour\""
@@ -94,9 +94,10 @@ fn an_approver_role_nobody_holds_is_refused() {
 
 #[test]
 fn more_approvals_than_approvers_is_refused() {
-    let text = SHIPPED.replace(
+    let text = SHIPPED.replacen(
         "approvers = [\"senior\"]\napprovals = 1",
         "approvers = [\"senior\"]\napprovals = 3",
+        1,
     );
     assert_eq!(
         error(&text),

@@ -133,6 +133,51 @@ impl Config {
                     "approvers are named but approvals = 0; set how many are needed".into(),
                 );
             }
+            // Rollback keys left unset follow the deploy policy, already
+            // checked above: only what is set here is checked again.
+            let (rb_approvers, rb_approvals) = (cfg.rollback_approvers(), cfg.rollback_approvals());
+            let mut rb_held = true;
+            for role in cfg
+                .rollback
+                .requesters
+                .iter()
+                .chain(&cfg.rollback.approvers)
+                .flatten()
+            {
+                if !held.contains(role) {
+                    rb_held = false;
+                    issue(
+                        format!("{at}.rollback"),
+                        format!("no user holds the role \"{role}\""),
+                    );
+                }
+            }
+            let explicit = cfg.rollback.approvers.is_some() || cfg.rollback.approvals.is_some();
+            if !explicit || !rb_held {
+                // Nothing of its own to check, or already said.
+            } else if rb_approvals > 0 && rb_approvers.is_empty() {
+                issue(
+                    format!("{at}.rollback.approvers"),
+                    format!(
+                        "{rb_approvals} approval(s) needed for a rollback but no approver role is named"
+                    ),
+                );
+            } else if rb_approvals > 0 && holders(rb_approvers) < rb_approvals as usize {
+                issue(
+                    format!("{at}.rollback.approvals"),
+                    format!(
+                        "{rb_approvals} approvals needed for a rollback but only {} user(s) hold an approver role",
+                        holders(rb_approvers)
+                    ),
+                );
+            }
+            if cfg.rollback.break_glass && rb_approvers.is_empty() {
+                issue(
+                    format!("{at}.rollback.break_glass"),
+                    "break-glass is for approvers acting alone, but no approver role is named"
+                        .into(),
+                );
+            }
             if let Some(prior) = &policy.requires_verified_in
                 && let Some(prior_cfg) = self.environments.get(prior)
             {

@@ -136,19 +136,20 @@ pub fn judge_deploy(f: &DeployFacts<'_>) -> DeployVerdict {
             version: f.version.clone(),
         });
     }
+    // A lock first: it says why nothing goes there now, whatever else.
+    if let Some((by, reason)) = &f.lock {
+        return Refused(DeployRefusal::Locked {
+            env: f.env.clone(),
+            by: by.clone(),
+            reason: reason.clone(),
+        });
+    }
     if let Some(prior) = &f.policy.requires_verified_in
         && !f.verified_before
     {
         return Refused(DeployRefusal::NotVerified {
             version: f.version.clone(),
             prior: prior.clone(),
-        });
-    }
-    if let Some((by, reason)) = &f.lock {
-        return Refused(DeployRefusal::Locked {
-            env: f.env.clone(),
-            by: by.clone(),
-            reason: reason.clone(),
         });
     }
     if let Some((id, kind, version, state)) = &f.in_flight {

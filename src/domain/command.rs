@@ -26,6 +26,12 @@ pub enum Command {
     Rollback {
         env: Env,
         version: Version,
+        /// `--break-glass <reason>`: at once, alone, where policy allows.
+        break_glass: Option<String>,
+    },
+    /// A bare `/rollback` (or `/rollback <env>`): asks for what is missing.
+    GuideRollback {
+        env: Option<Env>,
     },
     /// A bare `/release`: offers the next versions with buttons.
     GuideRelease,
@@ -49,6 +55,7 @@ impl Command {
             Command::Rollback { .. } => "rollback",
             Command::GuideRelease => "release",
             Command::GuideDeploy { .. } => "deploy",
+            Command::GuideRollback { .. } => "rollback",
             Command::Cancel => "cancel",
         }
     }
@@ -86,9 +93,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "rollback",
-        usage: "/rollback <env> <version>",
-        description: "Roll an environment back",
-        available: false,
+        usage: "/rollback [<env> [<version>]] [--break-glass <reason>]",
+        description: "Roll an environment back to a version that ran there",
+        available: true,
     },
     CommandSpec {
         name: "cancel",
@@ -223,28 +230,44 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             [] | [_] => Err(bad("release", "Say the version and the release type.")),
             _ => Err(bad("release", "Too many arguments.")),
         },
-        "deploy" | "rollback" => {
-            let command = if name == "deploy" {
-                "deploy"
-            } else {
-                "rollback"
-            };
-            match args {
-                [env, version] => {
-                    let env = env_arg(command, env, ctx)?;
-                    let version = version_arg(command, version, true)?;
-                    Ok(if command == "deploy" {
-                        Command::Deploy {
-                            env,
-                            version,
-                            dry_run,
-                        }
-                    } else {
-                        Command::Rollback { env, version }
-                    })
+        "rollback" => {
+            let (args, break_glass) = match args.iter().position(|a| *a == "--break-glass") {
+                Some(at) => {
+                    let reason = args[at + 1..].join(" ");
+                    if reason.trim().is_empty() {
+                        return Err(bad(
+                            "rollback",
+                            "--break-glass needs a reason: what is on fire.",
+                        ));
+                    }
+                    (&args[..at], Some(clip_reason(&reason)))
                 }
-                [] if command == "deploy" && !dry_run => Ok(Command::GuideDeploy { env: None }),
-                [env] if command == "deploy" && !dry_run => Ok(Command::GuideDeploy {
+                None => (args, None),
+            };
+            match (args, &break_glass) {
+                ([env, version], _) => Ok(Command::Rollback {
+                    env: env_arg("rollback", env, ctx)?,
+                    version: version_arg("rollback", version, true)?,
+                    break_glass,
+                }),
+                ([], None) => Ok(Command::GuideRollback { env: None }),
+                ([env], None) => Ok(Command::GuideRollback {
+                    env: Some(env_arg("rollback", env, ctx)?),
+                }),
+                ([] | [_], _) => Err(bad("rollback", "Say the environment and the version.")),
+                _ => Err(bad("rollback", "Too many arguments.")),
+            }
+        }
+        "deploy" => {
+            let command = "deploy";
+            match args {
+                [env, version] => Ok(Command::Deploy {
+                    env: env_arg(command, env, ctx)?,
+                    version: version_arg(command, version, true)?,
+                    dry_run,
+                }),
+                [] if !dry_run => Ok(Command::GuideDeploy { env: None }),
+                [env] if !dry_run => Ok(Command::GuideDeploy {
                     env: Some(env_arg(command, env, ctx)?),
                 }),
                 [] | [_] => Err(bad(command, "Say the environment and the version.")),
@@ -294,6 +317,16 @@ fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Ver
             ),
         )
     })
+}
+
+/// A break-glass reason, kept to a size an alert and the audit log hold.
+fn clip_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    if reason.chars().count() > 300 {
+        reason.chars().take(300).chain(['…']).collect()
+    } else {
+        reason.to_owned()
+    }
 }
 
 /// Echoing user input back is fine; echoing a 4 KB paste is not.

@@ -15,8 +15,10 @@ use super::App;
 use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
+use crate::domain::UserId;
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
-use crate::store::{AuditEntry, NewAlert, OperationRow, now_ms};
+use crate::service::Button;
+use crate::store::{AuditEntry, NewAlert, NewLock, OperationRow, now_ms};
 
 /// What ECS says about a rollout of a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,22 +190,65 @@ impl App {
             .as_deref()
             .map(|url| format!("\n{}", link(url, label)))
             .unwrap_or_default();
+        let own = if op.kind == "rollback" {
+            AlertKind::Rollback
+        } else {
+            AlertKind::Deployment
+        };
         let mut alerts: Vec<NewAlert> = Vec::new();
+        let mut lock = None;
         let (outcome, detail) = if to == OperationState::Succeeded {
-            let text = format!(
+            let mut text = format!(
                 "✅ <b>{}</b> · {done} (#{}) in {took}\n{checks}{run}",
                 escape(&env),
                 op.id,
             );
-            alerts.extend(alerts::route(
+            let env_config = env_typed
+                .as_ref()
+                .and_then(|e| self.config.environments.get(e));
+            let rollback = op.kind == "rollback";
+            if rollback && env_config.is_some_and(|c| c.rollback.lock_after) {
+                let from = op
+                    .detail
+                    .as_deref()
+                    .and_then(|d| d.strip_prefix("running="))
+                    .unwrap_or("?");
+                let reason = format!("rolled back from {from} to {}", op.version);
+                text.push_str(&format!(
+                    "\n🔒 {} is locked now ({}), so nobody redeploys {} by reflex. /unlock {} once a fix is out.",
+                    escape(&env),
+                    escape(&reason),
+                    escape(from),
+                    escape(&env)
+                ));
+                lock = Some(NewLock {
+                    env: env.clone(),
+                    locked_by: UserId(op.requested_by),
+                    reason,
+                    expires_at: None,
+                });
+            }
+            let mut succeeded = alerts::route(
                 &self.config,
                 &Rendered {
-                    kind: AlertKind::Deployment,
+                    kind: own,
                     env: env_typed,
                     key: format!("op:{}:succeeded", op.id),
                     text,
                 },
-            ));
+            );
+            if rollback {
+                // The process's post-rollback step, one tap away.
+                let buttons = vec![vec![Button {
+                    text: "📝 Open incident report".into(),
+                    data: format!("i:{}:o", op.id),
+                }]];
+                let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
+                for alert in &mut succeeded {
+                    alert.buttons = Some(buttons.clone());
+                }
+            }
+            alerts.extend(succeeded);
             if op.kind == "deploy" && self.needs_verification(&env) {
                 alerts.extend(self.qa_prompt(op));
             }
@@ -216,7 +261,7 @@ impl App {
                 op.id,
                 op.kind,
             );
-            for kind in [AlertKind::Failure, AlertKind::Deployment] {
+            for kind in [AlertKind::Failure, own] {
                 alerts.extend(alerts::route(
                     &self.config,
                     &Rendered {
@@ -240,7 +285,7 @@ impl App {
         };
         match self
             .store
-            .advance(
+            .advance_locking(
                 id,
                 &[OperationState::Confirming],
                 to,
@@ -248,6 +293,7 @@ impl App {
                 Some(&detail),
                 &audit,
                 &alerts,
+                lock.as_ref(),
             )
             .await
         {

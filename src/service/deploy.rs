@@ -33,6 +33,17 @@ pub(super) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
     }
 }
 
+/// "Deploy 1.3.0 → prod" or "Rollback prod → 1.2.2" (HTML-escaped).
+pub(super) fn op_title(op: &crate::store::OperationRow) -> String {
+    let env = escape(op.env.as_deref().unwrap_or("?"));
+    let version = escape(&op.version);
+    if op.kind == "rollback" {
+        format!("Rollback {env} → {version}")
+    } else {
+        format!("Deploy {version} → {env}")
+    }
+}
+
 pub(super) fn prompt_key(op: &str, chat: i64) -> String {
     format!("op:{op}:prompt@{chat}")
 }
@@ -351,7 +362,7 @@ impl App {
     /// The image tag the environment's service runs now.
     /// What a deploy of `version` will run, as far as ECS knows: the image
     /// and the newest task definition revision carrying it (HTML).
-    async fn artifact(&self, cfg: &EnvironmentConfig, version: &str) -> String {
+    pub(super) async fn artifact(&self, cfg: &EnvironmentConfig, version: &str) -> String {
         match self.ecs.revisions(cfg, ARTIFACT_SCAN).await {
             Ok(revisions) => {
                 let carrying = revisions.iter().find_map(|r| {
@@ -423,7 +434,12 @@ impl App {
     ) -> Result<(), Recheck> {
         use Recheck::{Stale, Unavailable};
         let env = op.env.as_deref().unwrap_or_default();
-        let policy = policy_of(cfg);
+        let rollback = super::rollback::is_rollback(op);
+        let policy = if rollback {
+            super::rollback::rollback_policy(cfg)
+        } else {
+            policy_of(cfg)
+        };
         let roles = self
             .config
             .user(UserId(op.requested_by))
@@ -431,9 +447,14 @@ impl App {
             .unwrap_or(&[]);
         if !roles.iter().any(|r| policy.requesters.contains(r)) {
             return Err(Stale(format!(
-                "{} may no longer ask for deploys to {env}",
-                self.name_of(op.requested_by)
+                "{} may no longer ask for {}s of {env}",
+                self.name_of(op.requested_by),
+                op.kind
             )));
+        }
+        if rollback {
+            // A rollback rests on neither QA's word nor an unlocked env.
+            return Ok(());
         }
         if let Some(prior) = &policy.requires_verified_in {
             match self.store.is_verified(prior.as_str(), &op.version).await {
@@ -473,9 +494,8 @@ impl App {
         let id = OperationId(op.id);
 
         let text = format!(
-            "⚠️ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nApproved by {}, but no longer valid: {}. Nothing was dispatched.",
-            escape(&op.version),
-            escape(op.env.as_deref().unwrap_or("?")),
+            "⚠️ <b>{}</b> · #{}\nAsked by {}\nApproved by {}, but no longer valid: {}. Nothing was dispatched.",
+            op_title(op),
             op.id,
             escape(&self.name_of(op.requested_by)),
             escape(decider),

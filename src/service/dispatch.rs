@@ -22,8 +22,11 @@ impl App {
         let env_typed = Env::parse(&env).ok();
         let workflows = &self.config.github.workflows;
         let release = op.kind == "release";
+        let rollback = op.kind == "rollback";
         let wf = if release {
             &workflows.release
+        } else if rollback {
+            &workflows.rollback
         } else {
             &workflows.deploy
         };
@@ -55,6 +58,15 @@ impl App {
                 ),
                 AlertKind::Release,
             )
+        } else if rollback {
+            (
+                format!(
+                    "<b>{}</b> · rollback to <b>{}</b>",
+                    escape(&env),
+                    escape(&op.version)
+                ),
+                AlertKind::Rollback,
+            )
         } else {
             (
                 format!(
@@ -73,7 +85,8 @@ impl App {
                     .as_deref()
                     .map(|u| format!("\n{}", link(u, "Workflow run")))
                     .unwrap_or_default();
-                let text = format!("🚀 {what} started (#{})\n{who}{run_link}", op.id);
+                let icon = if rollback { "⏪" } else { "🚀" };
+                let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
                 let alerts = alerts::route(
                     &self.config,
                     &Rendered {

@@ -34,9 +34,8 @@ impl App {
                 )
             } else {
                 format!(
-                    "⌛ <b>Deploy {} → {}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
-                    escape(&op.version),
-                    escape(op.env.as_deref().unwrap_or("?")),
+                    "⌛ <b>{}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
+                    super::deploy::op_title(&op),
                     op.id,
                     escape(&self.name_of(op.requested_by)),
                     span(waited / 1000)

@@ -150,6 +150,12 @@ impl App {
                 };
                 let what = if op.kind == "release" {
                     format!("<b>Release {}</b>", escape(&op.version))
+                } else if op.kind == "rollback" {
+                    format!(
+                        "<b>{}</b> · rollback to <b>{}</b>",
+                        escape(&env),
+                        escape(&op.version)
+                    )
                 } else {
                     format!(
                         "<b>{}</b> · deploy of <b>{}</b>",
@@ -167,7 +173,12 @@ impl App {
                 text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
                 let key = format!("op:{}:failed", op.id);
                 let mut alerts = Vec::new();
-                for kind in [AlertKind::Failure, AlertKind::Deployment] {
+                let own = if op.kind == "rollback" {
+                    AlertKind::Rollback
+                } else {
+                    AlertKind::Deployment
+                };
+                for kind in [AlertKind::Failure, own] {
                     alerts.extend(alerts::route(
                         &self.config,
                         &Rendered {

@@ -48,6 +48,17 @@ pub enum Step {
         env: String,
         version: String,
     },
+    RollbackEnv {
+        envs: Vec<String>,
+    },
+    RollbackVersion {
+        env: String,
+        versions: Vec<String>,
+    },
+    RollbackConfirm {
+        env: String,
+        version: String,
+    },
 }
 
 pub type GuideStorage = DialogueStorage<Guide>;
@@ -351,6 +362,144 @@ impl App {
         ))
     }
 
+    /// A bare `/rollback`: where (unless said), then which of the versions
+    /// that ran there successfully before, newest first, with when.
+    pub(super) async fn guide_rollback(
+        &self,
+        msg: &Incoming,
+        env: Option<&Env>,
+    ) -> (String, Option<Reply>) {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let envs: Vec<String> = self
+            .config
+            .environments
+            .iter()
+            .filter(|(_, cfg)| cfg.rollback_requesters().iter().any(|r| roles.contains(r)))
+            .map(|(name, _)| name.as_str().to_owned())
+            .collect();
+        match env {
+            Some(env) if !envs.iter().any(|x| x == env.as_str()) => (
+                "refused:not_a_requester".into(),
+                Some(Reply::new(format!(
+                    "⛔ None of your roles may ask for a rollback of {}.",
+                    escape(env.as_str())
+                ))),
+            ),
+            None if envs.is_empty() => (
+                "refused:not_a_requester".into(),
+                Some(Reply::new(
+                    "⛔ None of your roles may ask for a rollback anywhere.".into(),
+                )),
+            ),
+            Some(env) => {
+                let nonce = rand::random::<u32>();
+                let (step, reply) = self.rollback_version_step(env.as_str(), nonce).await;
+                let Some(step) = step else {
+                    return ("answered".into(), Some(reply));
+                };
+                let guide = Guide {
+                    user: msg.user.0,
+                    nonce,
+                    step,
+                };
+                if let Err(e) = self.dialogue(msg.chat.0).update(guide).await {
+                    return self.internal_error("guide: store", &e);
+                }
+                ("guided".into(), Some(reply))
+            }
+            None => {
+                let step = Step::RollbackEnv { envs: envs.clone() };
+                let nonce = match self.start(msg, step).await {
+                    Ok(nonce) => nonce,
+                    Err(e) => return self.internal_error("guide: store", &e),
+                };
+                let row = envs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, env)| choice(nonce, i, env.clone()))
+                    .collect();
+                (
+                    "guided".into(),
+                    Some(Reply::with_buttons(
+                        "⏪ <b>Rollback</b> · which environment?".into(),
+                        vec![row, cancel_row(nonce)],
+                    )),
+                )
+            }
+        }
+    }
+
+    /// The versions a guided rollback of `env` offers: those that ran
+    /// there successfully, newest first, but not the one running now.
+    async fn rollback_version_step(&self, env: &str, nonce: u32) -> (Option<Step>, Reply) {
+        let running = match Env::parse(env)
+            .ok()
+            .and_then(|e| self.config.environments.get(&e))
+        {
+            Some(cfg) => self.ecs.service_state(cfg).await.ok().and_then(|s| {
+                s.primary()
+                    .and_then(|d| d.image.as_deref())
+                    .and_then(crate::adapters::ecs::image_tag)
+                    .map(str::to_owned)
+            }),
+            None => None,
+        };
+        let history = self.store.succeeded_in(env, 200).await.unwrap_or_default();
+        let now = chrono::Utc::now();
+        let mut seen: Vec<String> = Vec::new();
+        let mut labels = Vec::new();
+        for op in history {
+            let is_running = running
+                .as_deref()
+                .is_some_and(|r| crate::adapters::ecs::tag_is_version(r, &op.version));
+            if is_running || seen.contains(&op.version) {
+                continue;
+            }
+            let at = crate::alerts::format::from_ms(op.updated_at);
+            labels.push(format!(
+                "{} · {}",
+                op.version,
+                crate::alerts::format::ago(at, now)
+            ));
+            seen.push(op.version);
+            if seen.len() == VERSIONS_OFFERED {
+                break;
+            }
+        }
+        if seen.is_empty() {
+            return (
+                None,
+                Reply::new(format!(
+                    "⏪ Rollback of {env}: I know of no earlier version that ran there. \
+                     Name one: /rollback {env} &lt;version&gt; (a task definition of the service must carry it).",
+                    env = escape(env)
+                )),
+            );
+        }
+        let mut rows: Vec<Vec<Button>> = labels
+            .into_iter()
+            .enumerate()
+            .map(|(i, label)| vec![choice(nonce, i, label)])
+            .collect();
+        rows.push(cancel_row(nonce));
+        let text = format!(
+            "⏪ <b>Rollback {}</b> · to which version? Running now: <b>{}</b>\nVersions that ran there, newest first:",
+            escape(env),
+            escape(running.as_deref().unwrap_or("unknown"))
+        );
+        (
+            Some(Step::RollbackVersion {
+                env: env.to_owned(),
+                versions: seen,
+            }),
+            Reply::with_buttons(text, rows),
+        )
+    }
+
     /// `/cancel`: leaves this chat's dialogue, if it is yours.
     pub(super) async fn cancel_guide(&self, msg: &Incoming) -> (String, Option<Reply>) {
         let dialogue = self.dialogue(msg.chat.0);
@@ -476,6 +625,41 @@ impl App {
                 },
                 None => return refuse("This button is not one of mine."),
             },
+            (GuideTap::Choose(i), Step::RollbackEnv { envs }) => match envs.get(i) {
+                Some(env) => match self.rollback_version_step(env, nonce).await {
+                    (Some(step), reply) => {
+                        return self.advance_guide(&dialogue, guide, step, reply).await;
+                    }
+                    (None, reply) => {
+                        let _ = dialogue.exit().await;
+                        return TapOutcome {
+                            answer: done("Nothing to offer."),
+                            edit: Some(reply),
+                            reply: None,
+                        };
+                    }
+                },
+                None => return refuse("This button is not one of mine."),
+            },
+            (GuideTap::Choose(i), Step::RollbackVersion { env, versions }) => {
+                match versions.get(i) {
+                    Some(version) => Step::RollbackConfirm {
+                        env: env.clone(),
+                        version: version.clone(),
+                    },
+                    None => return refuse("This button is not one of mine."),
+                }
+            }
+            (GuideTap::Confirm, Step::RollbackConfirm { env, version }) => {
+                let command = format!("/rollback {env} {version}");
+                let edit = format!(
+                    "⏪ <b>Rollback {} → {}</b>: asked by {}.",
+                    escape(env),
+                    escape(version),
+                    escape(&self.name_of(tap.user.0))
+                );
+                return self.finish(&dialogue, tap, chat, &command, edit).await;
+            }
             (GuideTap::Choose(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
                 Some(version) => Step::DeployConfirm {
                     env: env.clone(),
@@ -597,6 +781,14 @@ fn confirm_reply(step: &Step, nonce: u32) -> Option<Reply> {
                 escape(env)
             ),
             format!("✅ Deploy {version} → {env}"),
+        ),
+        Step::RollbackConfirm { env, version } => (
+            format!(
+                "⏪ <b>Rollback {} → {}</b>?\nThe checks run, and approval is asked for, when you confirm.",
+                escape(env),
+                escape(version)
+            ),
+            format!("✅ Roll {env} back to {version}"),
         ),
         _ => return None,
     };

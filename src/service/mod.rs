@@ -9,6 +9,7 @@ mod expiry;
 mod follow;
 mod guide;
 mod release;
+mod rollback;
 mod status;
 mod taps;
 mod webhook;
@@ -174,14 +175,15 @@ impl App {
             Command::GuideRelease => self.guide_release(msg).await,
             Command::GuideDeploy { env } => self.guide_deploy(msg, env.as_ref()).await,
             Command::Cancel => self.cancel_guide(msg).await,
-            Command::Rollback { .. } => (
-                "unavailable".into(),
-                Some(Reply::new(format!(
-                    "🚧 /{} is not available in this version of the bot yet. \
-                     Use the GitHub Actions workflow meanwhile.",
-                    command.name()
-                ))),
-            ),
+            Command::Rollback {
+                env,
+                version,
+                break_glass,
+            } => {
+                self.rollback(msg, env, version, break_glass.as_deref())
+                    .await
+            }
+            Command::GuideRollback { env } => self.guide_rollback(msg, env.as_ref()).await,
         }
     }
 

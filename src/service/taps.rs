@@ -122,7 +122,11 @@ impl App {
                 .qa_verdict(tap, &op, cfg, action == Action::Verified)
                 .await;
         }
-        let policy = policy_of(cfg);
+        let policy = if super::rollback::is_rollback(&op) {
+            super::rollback::rollback_policy(cfg)
+        } else {
+            policy_of(cfg)
+        };
         let user = self.config.user(tap.user);
         let approving = matches!(action, Action::Approve | Action::ConfirmApprove);
         let facts = DecisionFacts {
@@ -147,13 +151,27 @@ impl App {
         }
         let decider = self.name_of(tap.user.0);
         let requester = self.name_of(op.requested_by);
-        let head = format!(
-            "<b>Deploy {} → {}</b> · #{}\nAsked by {}",
-            escape(&op.version),
-            escape(op.env.as_deref().unwrap_or("?")),
-            op.id,
-            escape(&requester)
-        );
+        let (head, workflow) = if super::rollback::is_rollback(&op) {
+            (
+                format!(
+                    "<b>{}</b> · #{}\nAsked by {}",
+                    super::deploy::op_title(&op),
+                    op.id,
+                    escape(&requester)
+                ),
+                "Rollback",
+            )
+        } else {
+            (
+                format!(
+                    "<b>{}</b> · #{}\nAsked by {}",
+                    super::deploy::op_title(&op),
+                    op.id,
+                    escape(&requester)
+                ),
+                "Deploy",
+            )
+        };
         // The fat-finger guard: a first Approve only arms the approval.
         if action == Action::Approve && cfg.approval.confirm_tap {
             return self.arm(tap, &op, cfg).await;
@@ -178,7 +196,7 @@ impl App {
         }
         let outcome_text = if approving {
             format!(
-                "✅ {head}\nApproved by {}; dispatching the Deploy workflow.",
+                "✅ {head}\nApproved by {}; dispatching the {workflow} workflow.",
                 escape(&decider)
             )
         } else {
@@ -218,7 +236,7 @@ impl App {
                 // the poller to dispatch.
                 let text = match self.store.claim_dispatch(id).await {
                     Ok(Some(claim)) => match self.dispatch(claim, Some(decider)).await {
-                        Ok(()) => "Approved. Dispatching the Deploy workflow.".to_owned(),
+                        Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
                         Err(e) => format!("Approved, but the dispatch failed: {e}"),
                     },
                     Ok(None) => "Approved.".to_owned(),
@@ -267,7 +285,11 @@ impl App {
     ) -> TapAnswer {
         let id = OperationId(op.id);
         let env = op.env.as_deref().unwrap_or("?");
-        let label = format!("Confirm deploy {} → {env}", op.version);
+        let label = if super::rollback::is_rollback(op) {
+            format!("Confirm rollback {env} → {}", op.version)
+        } else {
+            format!("Confirm deploy {} → {env}", op.version)
+        };
         let window = crate::alerts::format::span(cfg.approval.confirm_window.as_secs() as i64);
         let buttons = vec![vec![Button {
             text: label.clone(),

@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
 pub use operations::{
-    Created, Decided, DispatchClaim, LockRow, NewOperation, OperationRow, VerdictRow,
+    Created, Decided, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use webhooks::{Delivery, Recorded};

@@ -79,6 +79,16 @@ pub struct LockRow {
     pub expires_at: Option<i64>,
 }
 
+/// A lock to take.
+#[derive(Debug, Clone)]
+pub struct NewLock {
+    pub env: String,
+    pub locked_by: UserId,
+    pub reason: String,
+    /// When it lifts itself; `None`: held until unlocked (reminded daily).
+    pub expires_at: Option<i64>,
+}
+
 /// A new operation, before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewOperation {
@@ -216,6 +226,24 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
+        self.advance_locking(id, from, to, run, detail, audit, alerts, None)
+            .await
+    }
+
+    /// [`Self::advance`], locking an environment in the same transaction
+    /// when it moves (replacing a lock held there).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn advance_locking(
+        &self,
+        id: OperationId,
+        from: &[OperationState],
+        to: OperationState,
+        run: Option<(i64, &str)>,
+        detail: Option<&str>,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+        lock: Option<&NewLock>,
+    ) -> Result<bool, StoreError> {
         // The states are our own constants, never user input.
         let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
@@ -237,6 +265,22 @@ impl Store {
                 .rows_affected()
                 == 1;
             if moved {
+                if let Some(lock) = lock {
+                    sqlx::query("DELETE FROM env_locks WHERE env = $1")
+                        .bind(&lock.env)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&lock.env)
+                    .bind(lock.locked_by.0)
+                    .bind(&lock.reason)
+                    .bind(now_ms())
+                    .bind(lock.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 insert_audit!(&mut *tx, audit)?;
                 insert_alerts!(tx, alerts)?;
                 tx.commit().await?;
@@ -246,6 +290,131 @@ impl Store {
             moved
         });
         Ok(moved)
+    }
+
+    /// Locks an environment, with the audit line and alerts, unless a lock
+    /// is in force there: then nothing changes and that lock is returned.
+    pub async fn lock_env(
+        &self,
+        lock: &NewLock,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Option<LockRow>, StoreError> {
+        let now = now_ms();
+        let held = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // A lock whose time is up no longer holds (the lifter may not
+            // have passed yet).
+            sqlx::query("DELETE FROM env_locks WHERE env = $1 AND expires_at IS NOT NULL AND expires_at <= $2")
+                .bind(&lock.env)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let inserted = sqlx::query(
+                "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (env) DO NOTHING",
+            )
+            .bind(&lock.env)
+            .bind(lock.locked_by.0)
+            .bind(&lock.reason)
+            .bind(now)
+            .bind(lock.expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+                None
+            } else {
+                let held: LockRow = sqlx::query_as(
+                    "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks WHERE env = $1",
+                )
+                .bind(&lock.env)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.rollback().await?;
+                Some(held)
+            }
+        });
+        Ok(held)
+    }
+
+    /// Lifts the lock of an environment, if `locked_at` still names it
+    /// (compare-and-set: an unlock, the lifter and a new lock race), with
+    /// the audit line and alerts. Returns whether this call lifted it.
+    pub async fn unlock_env(
+        &self,
+        env: &str,
+        locked_at: i64,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        let lifted = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let lifted = sqlx::query("DELETE FROM env_locks WHERE env = $1 AND locked_at = $2")
+                .bind(env)
+                .bind(locked_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if lifted {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            lifted
+        });
+        Ok(lifted)
+    }
+
+    /// Every lock row, whether or not its time is up (the lifter's view).
+    pub async fn all_locks(&self) -> Result<Vec<LockRow>, StoreError> {
+        let sql =
+            "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks ORDER BY env";
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Notes a reminder about a lock, with its alert, once per `every`:
+    /// only when the last reminder (or the lock) is older than `before`.
+    pub async fn remind_lock(
+        &self,
+        env: &str,
+        locked_at: i64,
+        before: i64,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        let reminded = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let reminded = sqlx::query(
+                "UPDATE env_locks SET reminded_at = $3 WHERE env = $1 AND locked_at = $2 \
+                 AND COALESCE(reminded_at, locked_at) <= $4",
+            )
+            .bind(env)
+            .bind(locked_at)
+            .bind(now_ms())
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if reminded {
+                insert_audit!(&mut *tx, audit)?;
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            reminded
+        });
+        Ok(reminded)
     }
 
     /// Locks still in force.
@@ -565,6 +734,44 @@ impl Store {
             Created::New(id) => Ok(Some(id)),
             Created::Busy => Ok(None),
         }
+    }
+
+    /// The successful deploys and rollbacks of an environment, newest
+    /// first, at most `n`: what ran there, and when it was confirmed.
+    pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE env = $1 AND kind IN ('deploy', 'rollback') AND state = 'succeeded' \
+             ORDER BY id DESC LIMIT $2"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// The last operations, newest first, of one environment or all.
+    pub async fn history(
+        &self,
+        env: Option<&str>,
+        n: i64,
+    ) -> Result<Vec<OperationRow>, StoreError> {
+        let rows = match env {
+            Some(env) => {
+                let sql = select_operations!("WHERE env = $1 ORDER BY id DESC LIMIT $2");
+                on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?
+            }
+            None => {
+                let sql = select_operations!("ORDER BY id DESC LIMIT $1");
+                on_pool!(self, p => sqlx::query_as(sql).bind(n).fetch_all(p).await)?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Who approved an operation, in order.
+    pub async fn approvers_of(&self, id: OperationId) -> Result<Vec<i64>, StoreError> {
+        let sql = "SELECT user_id FROM approvals WHERE operation_id = $1 AND decision = 'approve' ORDER BY id";
+        let rows: Vec<(i64,)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(id.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
     /// The latest successful deploy or rollback of each environment.

@@ -5,6 +5,7 @@ mod deploy;
 mod follow;
 mod guide;
 mod release;
+mod rollback;
 mod scenarios;
 mod store;
 mod support;

@@ -157,7 +157,9 @@ async fn help_and_the_command_menu() {
         .collect();
     assert_eq!(
         names,
-        ["status", "release", "deploy", "cancel", "whoami", "help"]
+        [
+            "status", "release", "deploy", "rollback", "cancel", "whoami", "help"
+        ]
     );
 
     let text = world.say(TEAM_CHAT, &CAROL, "/help").await.text;

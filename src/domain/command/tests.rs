@@ -114,6 +114,22 @@ fn accepted_inputs() {
             Command::Rollback {
                 env: env("prod"),
                 version: v("1.2.2"),
+                break_glass: None,
+            },
+        ),
+        (
+            "/rollback prod 1.2.2 --break-glass  checkout   is down ",
+            Command::Rollback {
+                env: env("prod"),
+                version: v("1.2.2"),
+                break_glass: Some("checkout is down".into()),
+            },
+        ),
+        ("/rollback", Command::GuideRollback { env: None }),
+        (
+            "/rollback staging",
+            Command::GuideRollback {
+                env: Some(env("staging")),
             },
         ),
         ("/release", Command::GuideRelease),
@@ -195,11 +211,19 @@ fn refused_inputs_name_the_problem_and_show_usage() {
         ),
         (
             "/rollback prod latest",
-            "\"latest\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /rollback <env> <version>",
+            "\"latest\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
+        ),
+        (
+            "/rollback prod 1.2.2 --break-glass",
+            "--break-glass needs a reason: what is on fire.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
+        ),
+        (
+            "/rollback prod --break-glass fire",
+            "Say the environment and the version.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
         ),
         (
             "/rollback prod 1.2.2 1.2.1",
-            "Too many arguments.\nUsage: /rollback <env> <version>",
+            "Too many arguments.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
         ),
     ];
     for (text, expected) in table {

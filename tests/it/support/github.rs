@@ -42,6 +42,8 @@ struct Inner {
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
     requests: Vec<String>,
+    /// Files a release's commits added: tag → file names.
+    added_files: HashMap<String, Vec<String>>,
 }
 
 pub struct FakeGithub {
@@ -129,6 +131,15 @@ impl FakeGithub {
             "prerelease": false,
             "published_at": chrono::Utc::now().to_rfc3339(),
         }));
+    }
+
+    /// The commits of release `tag` added these files (the compare API
+    /// lists them for any range that includes the release).
+    pub fn release_adds_files(&self, tag: &str, files: &[&str]) {
+        self.inner.lock().unwrap().added_files.insert(
+            tag.to_owned(),
+            files.iter().map(|f| (*f).to_owned()).collect(),
+        );
     }
 
     /// Adds a check run on the branch head.
@@ -515,10 +526,18 @@ async fn compare(
         .skip(b + 1)
         .map(|t| json!({"sha": format!("sha-{t}"), "commit": {"message": format!("Changes for {t}\n\nDetails.")}}))
         .collect();
+    let files: Vec<Value> = tags
+        .iter()
+        .take(h + 1)
+        .skip(b + 1)
+        .flat_map(|t| inner.added_files.get(*t).cloned().unwrap_or_default())
+        .map(|f| json!({"filename": f, "status": "added"}))
+        .collect();
     axum::Json(json!({
         "html_url": format!("https://github.com/{OWNER}/{REPO}/compare/{base}...{head}"),
         "total_commits": commits.len(),
         "commits": commits,
+        "files": files,
     }))
     .into_response()
 }

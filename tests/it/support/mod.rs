@@ -110,6 +110,8 @@ pub struct World {
     pub prod_confirm_tap: bool,
     /// `aws.confirm_within`: how long ECS and health have to confirm a deploy.
     pub confirm_within: &'static str,
+    /// `environments.prod.rollback.break_glass`.
+    pub prod_break_glass: bool,
 }
 
 impl World {
@@ -137,6 +139,7 @@ impl World {
             find_run_within: "10m",
             prod_confirm_tap: false,
             confirm_within: "30s",
+            prod_break_glass: false,
             bot: None,
         }
     }
@@ -252,8 +255,9 @@ max_attempts = 4
         ));
         text.push_str(&format!(
             "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = 1\n\
-             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n",
-            self.prod_confirm_tap
+             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n\
+             \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n",
+            self.prod_confirm_tap, self.prod_break_glass
         ));
         text.push_str(
             r#"

@@ -1,0 +1,227 @@
+//! /rollback mid-incident: who may, to what, with whose approval, and what
+//! happens after (the lock, the incident report).
+
+use crate::support::github::{post_signed_webhook, workflow_run_event};
+use crate::support::*;
+
+/// Prod runs 1.3.0 (rolled out over 1.2.2); 1.3.0 added a migration.
+async fn prod_on_1_3_0(world: &mut World) {
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.gh.release_adds_files(
+        "v1.3.0",
+        &["migrations/0042_add_audit_index.sql", "src/api.rs"],
+    );
+    world.gh.add_release("v1.2.1"); // published, never deployed anywhere
+    world.roll_out("prod", "1.3.0").await;
+    world.start_bot().await;
+}
+
+#[tokio::test]
+async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod() {
+    let mut world = World::new().await;
+    prod_on_1_3_0(&mut world).await;
+
+    // Refusals first, each with its reason; none changes anything.
+    let refusals = [
+        (
+            &ALICE,
+            "/rollback prod 1.2.2",
+            "⛔ Rollbacks of prod are asked for by: senior. You hold none of these roles.",
+        ),
+        (
+            &BOB,
+            "/rollback prod 1.3.0",
+            "⛔ prod already runs 1.3.0: nothing to roll back.",
+        ),
+        (
+            &BOB,
+            "/rollback prod 1.1.0",
+            "⛔ 1.1.0 is not a published release: roll back only to a released version.",
+        ),
+        (
+            &BOB,
+            "/rollback prod 1.2.1",
+            "⛔ 1.2.1 never ran successfully on prod: it is not in my history, and no task definition \
+             of the service carries it. Roll back only to a version that ran there.",
+        ),
+        (
+            &BOB,
+            "/rollback prod 1.2.2 --break-glass users see 500s",
+            "⛔ Break-glass is off for prod (<code>environments.prod.rollback.break_glass</code>). \
+             Ask without it: the rollback waits for its approval.",
+        ),
+    ];
+    for (who, typed, expected) in refusals {
+        assert_eq!(
+            world.say(TEAM_CHAT, who, typed).await.text,
+            expected,
+            "{typed}"
+        );
+    }
+    assert!(
+        world
+            .store()
+            .await
+            .all_operations()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let prompt = world.say(TEAM_CHAT, &BOB, "/rollback prod 1.2.2").await;
+    let family = format!("{}-prod-api", world.prefix);
+    assert_eq!(
+        prompt.text.lines().take(6).collect::<Vec<_>>(),
+        [
+            "⏪ <b>Rollback prod → 1.2.2</b> · #1",
+            "Asked by Bob",
+            "Running now: <b>1.3.0</b>",
+            &format!(
+                "Will run: <code>repo/aletheia:1.2.2</code> · task definition <code>{family}:1</code> \
+                 (task definition {family}:1 of this service carries it)"
+            ),
+            "⚠️ <b>1 database migration(s) were added after v1.2.2: <code>migrations/0042_add_audit_index.sql</code>. \
+             Rolling the code back does not roll them back: check that v1.2.2 works with the schema they leave.</b>",
+            "Needs 1 approval(s) from: senior (not Bob)",
+        ]
+    );
+
+    // Bob may not approve his own; Alice is no senior; Dave approves.
+    for (who, why) in [
+        (
+            &BOB,
+            "You asked for this one: someone else must approve it (four eyes).",
+        ),
+        (&ALICE, "Only senior may decide this."),
+    ] {
+        let tap = world.tg.user_taps(&prompt, who.id, who.name, "d:1:a");
+        assert_eq!(world.tg.tap_answer(&tap).await, (why.to_owned(), true));
+    }
+    assert!(world.gh.dispatches().is_empty());
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved. Dispatching the Rollback workflow.".to_owned(),
+            false
+        )
+    );
+    let decided = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .await;
+    assert!(
+        decided
+            .text
+            .starts_with("✅ <b>Rollback prod → 1.2.2</b> · #1\nAsked by Bob\nApproved by Dave"),
+        "{}",
+        decided.text
+    );
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        started.text.starts_with(
+            "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)\nAsked by Bob · approved by Dave"
+        ),
+        "{}",
+        started.text
+    );
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].0, "rollback.yml");
+    assert_eq!(dispatches[0].1["inputs"]["environment"], "prod");
+    assert_eq!(dispatches[0].1["inputs"]["version"], "1.2.2");
+
+    // The workflow rolls ECS back; the bot confirms it and locks prod.
+    world.roll_out("prod", "1.2.2").await;
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#1) in "),
+        "{}",
+        done.text
+    );
+    assert!(
+        done.text.ends_with(
+            "\n🔒 prod is locked now (rolled back from 1.3.0 to 1.2.2), so nobody redeploys 1.3.0 by reflex. \
+             /unlock prod once a fix is out."
+        ),
+        "{}",
+        done.text
+    );
+    assert_eq!(
+        done.buttons.concat(),
+        [("📝 Open incident report".to_owned(), "i:1:o".to_owned())]
+    );
+    assert_eq!(world.gh.dispatches().len(), 1, "dispatched exactly once");
+
+    // Nobody redeploys 1.3.0 by reflex.
+    let text = world.say(TEAM_CHAT, &DAVE, "/deploy prod 1.3.0").await.text;
+    assert_eq!(
+        text,
+        "🔒 prod is locked by Bob: rolled back from 1.3.0 to 1.2.2. Deploys wait until it is unlocked."
+    );
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn break_glass_rolls_back_at_once_and_says_so_loudly() {
+    let mut world = World::new().await;
+    world.prod_break_glass = true;
+    prod_on_1_3_0(&mut world).await;
+
+    // Only a senior may break the glass, and only with a reason.
+    let text = world
+        .say(TEAM_CHAT, &BOB, "/rollback prod 1.2.2 --break-glass")
+        .await
+        .text;
+    assert!(
+        text.starts_with("❌ --break-glass needs a reason: what is on fire."),
+        "{text}"
+    );
+
+    let texts = world
+        .say_and_read(
+            TEAM_CHAT,
+            &BOB,
+            "/rollback prod 1.2.2 --break-glass checkout returns 500s",
+            3,
+        )
+        .await;
+    assert!(
+        texts[0].starts_with("⏪ #1 Rollback prod → 1.2.2: break-glass, no approval.\nAsked by Bob\nRunning now: <b>1.3.0</b>"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[0].ends_with("\nThe workflow is dispatched."),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1]
+            .starts_with("⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)\nAsked by Bob"),
+        "{texts:?}"
+    );
+    let loud = "🚨 <b>BREAK-GLASS</b>: Bob rolls <b>prod</b> back from 1.3.0 to <b>1.2.2</b> without a second approval (#1).\n\
+                Reason: checkout returns 500s";
+    assert_eq!(texts[2], loud);
+    // On-call hears it too.
+    assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, loud);
+    assert_eq!(world.gh.dispatches().len(), 1);
+
+    let audit = world.store().await.recent_audit(20).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "operation:rollback"
+            && a.outcome == "break_glass"
+            && a.detail.contains("checkout returns 500s")),
+        "{audit:?}"
+    );
+    world.tg.assert_all_read();
+}
