@@ -31,7 +31,14 @@ pub fn build(config: &TelegramConfig, token: &Secret) -> Result<TgBot, String> {
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
     let bot = Bot::with_client(token.expose(), client).set_api_url(config.api_url.clone());
-    Ok(bot.throttle(Limits::default()))
+    // Telegram's documented limit is 20 messages a minute per group, a
+    // supergroup included; teloxide's default halves it for supergroups,
+    // which would hold alerts back mid-incident for no reason.
+    let limits = Limits {
+        messages_per_min_channel_or_supergroup: 20,
+        ..Limits::default()
+    };
+    Ok(bot.throttle(limits))
 }
 
 /// Why a message could not be delivered.

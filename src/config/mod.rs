@@ -47,6 +47,41 @@ pub struct Config {
     /// Who may cut releases, and which versions.
     #[serde(default)]
     pub release: ReleaseConfig,
+    /// Incident tools: who may lock environments and cancel others'
+    /// requests, and how often a held lock is recalled.
+    #[serde(default)]
+    pub incident: IncidentConfig,
+}
+
+/// `[incident]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentConfig {
+    /// Roles that may `/lock`, `/unlock`, and `/cancel` anyone's request.
+    /// Default `["senior"]`.
+    #[serde(default = "default_incident_roles")]
+    pub roles: Vec<Role>,
+    /// A lock without a duration is recalled to the team this often.
+    /// Default 24 h.
+    #[serde(default = "default_remind_every", with = "humantime_serde")]
+    pub remind_every: Duration,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        Self {
+            roles: default_incident_roles(),
+            remind_every: default_remind_every(),
+        }
+    }
+}
+
+fn default_incident_roles() -> Vec<Role> {
+    vec![Role::new("senior")]
+}
+
+fn default_remind_every() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 /// `[release]`

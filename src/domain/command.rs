@@ -39,8 +39,26 @@ pub enum Command {
     GuideDeploy {
         env: Option<Env>,
     },
-    /// A bare `/cancel`: leaves the dialogue of this chat.
-    Cancel,
+    /// `/cancel`: leaves the dialogue of this chat; `/cancel <id>`
+    /// withdraws a pending request.
+    Cancel {
+        id: Option<super::OperationId>,
+    },
+    /// `/lock <env> <reason> [duration]`.
+    Lock {
+        env: Env,
+        reason: String,
+        duration: Option<std::time::Duration>,
+    },
+    /// `/unlock <env>`.
+    Unlock {
+        env: Env,
+    },
+    /// `/history [env] [n]`.
+    History {
+        env: Option<Env>,
+        n: u32,
+    },
 }
 
 impl Command {
@@ -56,7 +74,10 @@ impl Command {
             Command::GuideRelease => "release",
             Command::GuideDeploy { .. } => "deploy",
             Command::GuideRollback { .. } => "rollback",
-            Command::Cancel => "cancel",
+            Command::Cancel { .. } => "cancel",
+            Command::Lock { .. } => "lock",
+            Command::Unlock { .. } => "unlock",
+            Command::History { .. } => "history",
         }
     }
 }
@@ -99,8 +120,26 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "cancel",
-        usage: "/cancel",
-        description: "Leave a guided /release or /deploy",
+        usage: "/cancel [id]",
+        description: "Withdraw a pending request, or leave a guided command",
+        available: true,
+    },
+    CommandSpec {
+        name: "lock",
+        usage: "/lock <env> <reason> [duration, e.g. 2h]",
+        description: "Stop deploys to an environment (rollbacks still go)",
+        available: true,
+    },
+    CommandSpec {
+        name: "unlock",
+        usage: "/unlock <env>",
+        description: "Lift an environment's lock",
+        available: true,
+    },
+    CommandSpec {
+        name: "history",
+        usage: "/history [env] [n]",
+        description: "The last operations: who asked, who approved, result, duration",
         available: true,
     },
     CommandSpec {
@@ -207,7 +246,67 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
     match name {
         "help" | "start" => no_args("help", args).map(|()| Command::Help),
         "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
-        "cancel" => no_args("cancel", args).map(|()| Command::Cancel),
+        "cancel" => match args {
+            [] => Ok(Command::Cancel { id: None }),
+            [id] => {
+                let digits = id.strip_prefix('#').unwrap_or(id);
+                match digits.parse::<i64>() {
+                    Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        Ok(Command::Cancel {
+                            id: Some(super::OperationId(n)),
+                        })
+                    }
+                    _ => Err(bad(
+                        "cancel",
+                        format!("{:?} is not a request number (like 12 or #12).", clip(id)),
+                    )),
+                }
+            }
+            _ => Err(bad("cancel", "Too many arguments.")),
+        },
+        "lock" => match args {
+            [] | [_] => Err(bad("lock", "Say the environment and why.")),
+            [env, rest @ ..] => {
+                let env = env_arg("lock", env, ctx)?;
+                let (words, duration) = match rest.split_last() {
+                    Some((last, words)) if !words.is_empty() => match duration_arg(last) {
+                        Some(d) => (words, Some(d)),
+                        None => (rest, None),
+                    },
+                    _ => (rest, None),
+                };
+                Ok(Command::Lock {
+                    env,
+                    reason: clip_reason(&words.join(" ")),
+                    duration,
+                })
+            }
+        },
+        "unlock" => match args {
+            [env] => Ok(Command::Unlock {
+                env: env_arg("unlock", env, ctx)?,
+            }),
+            [] => Err(bad("unlock", "Say the environment.")),
+            _ => Err(bad("unlock", "Too many arguments.")),
+        },
+        "history" => {
+            let mut env = None;
+            let mut n = None;
+            for arg in args {
+                match arg.parse::<u32>() {
+                    Ok(k) if n.is_none() && (1..=50).contains(&k) => n = Some(k),
+                    Ok(_) if n.is_none() => {
+                        return Err(bad("history", "Show between 1 and 50 operations."));
+                    }
+                    _ if env.is_none() => env = Some(env_arg("history", arg, ctx)?),
+                    _ => return Err(bad("history", "Too many arguments.")),
+                }
+            }
+            Ok(Command::History {
+                env,
+                n: n.unwrap_or(10),
+            })
+        }
         "status" => match args {
             [] => Ok(Command::Status { env: None }),
             [env] => Ok(Command::Status {
@@ -317,6 +416,17 @@ fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Ver
             ),
         )
     })
+}
+
+/// A lock's duration: `30m`, `2h`, `1day`. A bare number is none (it may
+/// be part of the reason).
+fn duration_arg(text: &str) -> Option<std::time::Duration> {
+    if !text.starts_with(|c: char| c.is_ascii_digit()) || text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero() && d.as_secs() <= 90 * 24 * 3600)
 }
 
 /// A break-glass reason, kept to a size an alert and the audit log hold.

@@ -225,7 +225,7 @@ impl App {
                     env: env.clone(),
                     locked_by: UserId(op.requested_by),
                     reason,
-                    expires_at: None,
+                    lasts_ms: None,
                 });
             }
             let mut succeeded = alerts::route(

@@ -82,5 +82,6 @@ pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
             () = tokio::time::sleep(EXPIRY_TICK) => {}
         }
         app.expire_requests().await;
+        app.keep_locks().await;
     }
 }

@@ -8,6 +8,7 @@ mod dispatch;
 mod expiry;
 mod follow;
 mod guide;
+mod incident;
 mod release;
 mod rollback;
 mod status;
@@ -174,7 +175,15 @@ impl App {
             } => self.release(msg, version, *release_type, *dry_run).await,
             Command::GuideRelease => self.guide_release(msg).await,
             Command::GuideDeploy { env } => self.guide_deploy(msg, env.as_ref()).await,
-            Command::Cancel => self.cancel_guide(msg).await,
+            Command::Cancel { id: None } => self.cancel_guide(msg).await,
+            Command::Cancel { id: Some(id) } => self.cancel_request(msg, *id).await,
+            Command::Lock {
+                env,
+                reason,
+                duration,
+            } => self.lock(msg, env, reason, *duration).await,
+            Command::Unlock { env } => self.unlock(msg, env).await,
+            Command::History { env, n } => self.history(env.as_ref(), *n).await,
             Command::Rollback {
                 env,
                 version,
@@ -283,6 +292,9 @@ fn acts(command: &Command) -> bool {
         Command::Release { dry_run: false, .. }
             | Command::Deploy { dry_run: false, .. }
             | Command::Rollback { .. }
+            | Command::Lock { .. }
+            | Command::Unlock { .. }
+            | Command::Cancel { id: Some(_) }
     )
 }
 

@@ -85,8 +85,9 @@ pub struct NewLock {
     pub env: String,
     pub locked_by: UserId,
     pub reason: String,
-    /// When it lifts itself; `None`: held until unlocked (reminded daily).
-    pub expires_at: Option<i64>,
+    /// How long it holds before it lifts itself (ms); `None`: until
+    /// unlocked (recalled to the team meanwhile).
+    pub lasts_ms: Option<i64>,
 }
 
 /// A new operation, before it is stored.
@@ -266,6 +267,7 @@ impl Store {
                 == 1;
             if moved {
                 if let Some(lock) = lock {
+                    let now = now_ms();
                     sqlx::query("DELETE FROM env_locks WHERE env = $1")
                         .bind(&lock.env)
                         .execute(&mut *tx)
@@ -276,8 +278,8 @@ impl Store {
                     .bind(&lock.env)
                     .bind(lock.locked_by.0)
                     .bind(&lock.reason)
-                    .bind(now_ms())
-                    .bind(lock.expires_at)
+                    .bind(now)
+                    .bind(lock.lasts_ms.map(|ms| now + ms))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -318,7 +320,7 @@ impl Store {
             .bind(lock.locked_by.0)
             .bind(&lock.reason)
             .bind(now)
-            .bind(lock.expires_at)
+            .bind(lock.lasts_ms.map(|ms| now + ms))
             .execute(&mut *tx)
             .await?
             .rows_affected()

@@ -4,6 +4,7 @@
 mod deploy;
 mod follow;
 mod guide;
+mod incident;
 mod release;
 mod rollback;
 mod scenarios;

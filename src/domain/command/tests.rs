@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::OperationId;
 
 fn envs() -> Vec<Env> {
     ["dev", "staging", "prod"]
@@ -140,7 +141,38 @@ fn accepted_inputs() {
                 env: Some(env("prod")),
             },
         ),
-        ("/cancel", Command::Cancel),
+        ("/cancel", Command::Cancel { id: None }),
+        (
+            "/cancel #12",
+            Command::Cancel {
+                id: Some(OperationId(12)),
+            },
+        ),
+        (
+            "/lock prod db failover in progress 2h",
+            Command::Lock {
+                env: env("prod"),
+                reason: "db failover in progress".into(),
+                duration: Some(std::time::Duration::from_secs(7200)),
+            },
+        ),
+        (
+            "/lock prod waiting for 2 fixes",
+            Command::Lock {
+                env: env("prod"),
+                reason: "waiting for 2 fixes".into(),
+                duration: None,
+            },
+        ),
+        ("/unlock prod", Command::Unlock { env: env("prod") }),
+        ("/history", Command::History { env: None, n: 10 }),
+        (
+            "/history 5 staging",
+            Command::History {
+                env: Some(env("staging")),
+                n: 5,
+            },
+        ),
     ];
     for (text, expected) in table {
         assert_eq!(ok(text), expected, "{text}");
@@ -212,6 +244,22 @@ fn refused_inputs_name_the_problem_and_show_usage() {
         (
             "/rollback prod latest",
             "\"latest\" is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
+        ),
+        (
+            "/cancel twelve",
+            "\"twelve\" is not a request number (like 12 or #12).\nUsage: /cancel [id]",
+        ),
+        (
+            "/lock prod",
+            "Say the environment and why.\nUsage: /lock <env> <reason> [duration, e.g. 2h]",
+        ),
+        (
+            "/history 500",
+            "Show between 1 and 50 operations.\nUsage: /history [env] [n]",
+        ),
+        (
+            "/history prod staging",
+            "Too many arguments.\nUsage: /history [env] [n]",
         ),
         (
             "/rollback prod 1.2.2 --break-glass",

@@ -112,6 +112,8 @@ pub struct World {
     pub confirm_within: &'static str,
     /// `environments.prod.rollback.break_glass`.
     pub prod_break_glass: bool,
+    /// `incident.remind_every`: how often a held lock is recalled.
+    pub remind_every: &'static str,
 }
 
 impl World {
@@ -140,6 +142,7 @@ impl World {
             prod_confirm_tap: false,
             confirm_within: "30s",
             prod_break_glass: false,
+            remind_every: "1day",
             bot: None,
         }
     }
@@ -226,6 +229,9 @@ endpoint_url = "{moto}"
 confirm_within = "{confirm_within}"
 confirm_interval = "100ms"
 
+[incident]
+remind_every = "{remind_every}"
+
 [alerts]
 backoff = "50ms"
 max_backoff = "200ms"
@@ -241,6 +247,7 @@ max_attempts = 4
             region = moto::REGION,
             moto = moto::url(),
             confirm_within = self.confirm_within,
+            remind_every = self.remind_every,
         );
         for env in ["dev", "staging", "prod"] {
             text.push_str(&format!(

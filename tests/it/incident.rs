@@ -1,0 +1,171 @@
+//! Incident tools: locks (and what they stop), withdrawing requests, and
+//! the history of operations.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn locks_stop_deploys_show_in_status_and_lift() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.remind_every = "3s";
+    world.start_bot().await;
+
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/lock staging fire")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "⛔ Locking is for: senior. You hold none of these roles."
+    );
+
+    // Bob locks staging for an hour: the team chat is told (no second answer).
+    let locked = world
+        .say(TEAM_CHAT, &BOB, "/lock staging db migration running 1h")
+        .await
+        .text;
+    assert!(
+        locked.starts_with(
+            "🔒 <b>staging</b> locked by Bob: db migration running\nDeploys wait until "
+        ),
+        "{locked}"
+    );
+    assert!(
+        locked.ends_with(" (for 1h), then it lifts itself; rollbacks still go."),
+        "{locked}"
+    );
+    let text = world
+        .say(TEAM_CHAT, &DAVE, "/lock staging other")
+        .await
+        .text;
+    assert!(
+        text.starts_with("🔒 staging is already locked by Bob since ")
+            && text.ends_with(": db migration running. /unlock staging first to change it."),
+        "{text}"
+    );
+    let text = world
+        .say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0")
+        .await
+        .text;
+    assert_eq!(
+        text,
+        "🔒 staging is locked by Bob: db migration running. Deploys wait until it is unlocked."
+    );
+    let status = world.say(ALICE.id, &ALICE, "/status staging").await.text;
+    assert!(
+        status.contains("\n   🔒 locked by Bob: db migration running until "),
+        "{status}"
+    );
+    let text = world.say(TEAM_CHAT, &BOB, "/unlock staging").await.text;
+    assert!(
+        text.starts_with("🔓 <b>staging</b> unlocked by Bob (locked by Bob for ")
+            && text.ends_with(": db migration running)."),
+        "{text}"
+    );
+    let text = world.say(TEAM_CHAT, &BOB, "/unlock staging").await.text;
+    assert_eq!(text, "🔓 staging is not locked.");
+
+    // A lock with a duration lifts itself and says so.
+    let text = world
+        .say(TEAM_CHAT, &BOB, "/lock dev quick check 1s")
+        .await
+        .text;
+    assert!(
+        text.starts_with("🔒 <b>dev</b> locked by Bob: quick check\n"),
+        "{text}"
+    );
+    let lifted = world.tg.next_message(TEAM_CHAT).await.text;
+    assert_eq!(
+        lifted,
+        "🔓 <b>dev</b>'s lock lifted itself after 1s (locked by Bob: quick check). Deploys go again."
+    );
+
+    // One without is recalled (here every 3 s), once per period.
+    world
+        .say(TEAM_CHAT, &DAVE, "/lock prod payment provider outage")
+        .await;
+    let reminder = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        reminder.starts_with("🔒 Reminder: <b>prod</b> is still locked by Dave since "),
+        "{reminder}"
+    );
+    assert!(
+        reminder.ends_with(": payment provider outage. /unlock prod when it is over."),
+        "{reminder}"
+    );
+    world.say(TEAM_CHAT, &DAVE, "/unlock prod").await;
+    let audit = world.store().await.recent_audit(50).await.unwrap();
+    let reminders = audit.iter().filter(|a| a.action == "lock:remind").count();
+    let sent = world
+        .tg
+        .sent_to(TEAM_CHAT)
+        .iter()
+        .filter(|m| m.text.starts_with("🔒 Reminder:"))
+        .count();
+    assert_eq!(sent, reminders, "one message per reminder recorded");
+}
+
+#[tokio::test]
+async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells_all() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let text = world.say(TEAM_CHAT, &CAROL, "/cancel 1").await.text;
+    assert_eq!(
+        text,
+        "⛔ #1 is Alice's request: only they, or senior, may withdraw it."
+    );
+    let text = world.say(TEAM_CHAT, &ALICE, "/cancel #1").await.text;
+    assert_eq!(text, "🚫 #1 withdrawn.");
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the withdrawn prompt")
+        .await;
+    assert_eq!(
+        edited.text,
+        "🚫 <b>Deploy 1.3.0 → staging</b> · #1\nAsked by Alice\nWithdrawn by Alice. Nothing was dispatched."
+    );
+    assert!(edited.buttons.is_empty());
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Too late: this request is already cancelled.".to_owned(),
+            true
+        )
+    );
+    let text = world.say(TEAM_CHAT, &ALICE, "/cancel 1").await.text;
+    assert_eq!(text, "#1 is cancelled already.");
+    let text = world.say(TEAM_CHAT, &ALICE, "/cancel 99").await.text;
+    assert_eq!(text, "There is no request #99.");
+
+    // Dispatched is too late to withdraw here.
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    let text = world.say(TEAM_CHAT, &BOB, "/cancel 2").await.text;
+    assert_eq!(
+        text,
+        "#2 is dispatched: its workflow was dispatched, so it cannot be withdrawn here. Cancel the run in GitHub Actions."
+    );
+    assert_eq!(world.gh.dispatches().len(), 1);
+
+    let history = world.say(TEAM_CHAT, &BOB, "/history").await.text;
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines[0], "📜 <b>History</b> · all environments · last 2");
+    assert!(
+        lines[1].starts_with("⏳ #2 deploy 1.3.0 → dev · dispatched · asked by Alice · "),
+        "{history}"
+    );
+    assert!(
+        lines[2].starts_with("🚫 #1 deploy 1.3.0 → staging · cancelled · asked by Alice · "),
+        "{history}"
+    );
+    let text = world.say(TEAM_CHAT, &BOB, "/history prod").await.text;
+    assert_eq!(text, "📜 Nothing yet in prod.");
+    world.tg.assert_all_read();
+}
