@@ -247,6 +247,24 @@ impl Ecs {
         Ok(out)
     }
 
+    /// Points the service at a task definition (`UpdateService`): ECS
+    /// then rolls it out as it would any deployment.
+    pub async fn update_service(
+        &self,
+        env: &EnvironmentConfig,
+        task_definition: &str,
+    ) -> Result<(), EcsError> {
+        self.client
+            .update_service()
+            .cluster(&env.cluster)
+            .service(&env.service)
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+
     /// The image of `container` in a task definition (cached: a task
     /// definition revision never changes).
     pub async fn image(

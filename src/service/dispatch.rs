@@ -126,7 +126,7 @@ impl App {
                     escape(&e.to_string()),
                     escape(&op.request_id)
                 );
-                let alerts = alerts::route(
+                let mut alerts = alerts::route(
                     &self.config,
                     &Rendered {
                         kind: AlertKind::Failure,
@@ -135,6 +135,7 @@ impl App {
                         text,
                     },
                 );
+                offer_direct_rollback(&op, &mut alerts);
                 let audit = self.audit(None, None, &action, "unknown", Some(id), e.to_string());
                 if let Err(e) = self
                     .store
@@ -155,7 +156,7 @@ impl App {
                     op.id,
                     escape(&e.to_string())
                 );
-                let alerts = alerts::route(
+                let mut alerts = alerts::route(
                     &self.config,
                     &Rendered {
                         kind: AlertKind::Failure,
@@ -164,6 +165,7 @@ impl App {
                         text,
                     },
                 );
+                offer_direct_rollback(&op, &mut alerts);
                 let audit = self.audit(None, None, &action, "failed", Some(id), e.to_string());
                 if let Err(e) = self
                     .store
@@ -184,5 +186,21 @@ impl App {
                 Err(e.to_string())
             }
         }
+    }
+}
+
+/// A rollback whose workflow cannot be dispatched offers the way around
+/// GitHub: a button for its approvers that rolls back on ECS directly.
+fn offer_direct_rollback(op: &crate::store::OperationRow, alerts: &mut [crate::store::NewAlert]) {
+    if op.kind != "rollback" {
+        return;
+    }
+    let buttons = vec![vec![super::direct::direct_button(op.id)]];
+    let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
+    for alert in alerts {
+        alert.text.push_str(
+            "\nGitHub cannot run the Rollback workflow? An approver can roll back on ECS directly, bypassing it:",
+        );
+        alert.buttons = Some(buttons.clone());
     }
 }

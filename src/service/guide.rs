@@ -528,6 +528,9 @@ impl App {
 
     /// Any tap: dialogue buttons here, the rest to [`App::handle_tap`].
     pub async fn tap(&self, tap: &Tap) -> TapOutcome {
+        if tap.data.starts_with("e:") {
+            return self.direct_rollback_tap(tap).await.into();
+        }
         if !tap.data.starts_with("g:") {
             let answer = self.handle_tap(tap).await;
             // A used fat-finger confirmation loses its button.

@@ -4,6 +4,7 @@
 
 mod confirm;
 mod deploy;
+mod direct;
 mod dispatch;
 mod expiry;
 mod follow;

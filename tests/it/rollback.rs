@@ -225,3 +225,119 @@ async fn break_glass_rolls_back_at_once_and_says_so_loudly() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn when_github_cannot_dispatch_a_senior_rolls_back_directly_on_ecs() {
+    let mut world = World::new().await;
+    prod_on_1_3_0(&mut world).await;
+    world.gh.fail(
+        "/repos/mindburn-labs/aletheia/actions/workflows/rollback.yml/dispatches",
+        503,
+    );
+
+    let prompt = world.say(TEAM_CHAT, &BOB, "/rollback prod 1.2.2").await;
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:1:a");
+    let (answer, _) = world.tg.tap_answer(&tap).await;
+    assert!(
+        answer.starts_with("Approved, but the dispatch failed: GitHub did not answer clearly"),
+        "{answer}"
+    );
+    world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .await;
+    let offer = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        offer.text.starts_with(
+            "⚠️ <b>prod</b> · rollback to <b>1.2.2</b> (#1): GitHub did not answer clearly"
+        ),
+        "{}",
+        offer.text
+    );
+    assert!(
+        offer.text.ends_with(
+            "\nGitHub cannot run the Rollback workflow? An approver can roll back on ECS directly, bypassing it:"
+        ),
+        "{}",
+        offer.text
+    );
+    assert_eq!(
+        offer.buttons.concat(),
+        [(
+            "⏪ Roll back directly on ECS".to_owned(),
+            "e:1:y".to_owned()
+        )]
+    );
+    world.tg.next_message(TEAM_CHAT).await; // the same offer
+
+    // Alice is no senior; a forged id is nobody's; Dave may.
+    let tap = world.tg.user_taps(&offer, ALICE.id, ALICE.name, "e:1:y");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Only senior may roll back on ECS directly.".to_owned(),
+            true
+        )
+    );
+    let tap = world.tg.user_taps(&offer, DAVE.id, DAVE.name, "e:7:y");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("This button is not one of mine.".to_owned(), true)
+    );
+    let family = format!("{}-prod-api", world.prefix);
+    let tap = world.tg.user_taps(&offer, DAVE.id, DAVE.name, "e:1:y");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (format!("ECS is rolling back to 1.2.2 ({family}:1)."), false)
+    );
+    let started = world.tg.next_message(ONCALL_CHAT).await;
+    assert_eq!(
+        started.text,
+        format!(
+            "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started <b>directly on ECS</b> (#2): the service now points at {family}:1. \
+             <b>This bypassed the Rollback workflow</b> (#1 could not be dispatched).\nBy Dave"
+        )
+    );
+    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, started.text);
+
+    // moto shows the service on 1.2.2's task definition.
+    let service = world
+        .ecs
+        .describe_services()
+        .cluster(world.cluster("prod"))
+        .services("aletheia-api")
+        .send()
+        .await
+        .unwrap();
+    let arn = service.services()[0].task_definition().unwrap().to_owned();
+    assert!(
+        arn.ends_with(&format!("task-definition/{family}:1")),
+        "{arn}"
+    );
+    // A second tap changes nothing: #1 is over, #2 is under way.
+    let tap = world.tg.user_taps(&offer, DAVE.id, DAVE.name, "e:1:y");
+    assert!(world.tg.tap_answer(&tap).await.1);
+
+    // ECS completes the rollout (moto cannot: its deployment keeps the old
+    // task definition, so the test plays ECS); the bot confirms it.
+    moto::roll_out(&world.ecs, &world.cluster("prod"), "aletheia-api", &arn).await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#2) in "),
+        "{}",
+        done.text
+    );
+    assert!(
+        done.text
+            .contains(&format!("\nECS: 2/2 tasks on {family}:1 · health 200")),
+        "{}",
+        done.text
+    );
+    let ops = world.store().await.all_operations().await.unwrap();
+    assert_eq!(
+        ops.iter().map(|o| o.state.as_str()).collect::<Vec<_>>(),
+        ["failed", "succeeded"]
+    );
+    world.tg.assert_all_read();
+}
