@@ -155,14 +155,11 @@ impl App {
         let new_id = match self.store.create_operation(&new, &audit, &[]).await {
             Ok(Created::New(new_id)) => new_id,
             Ok(Created::Busy) => {
-                return refuse(format!("{}", self.in_flight(&env).await));
+                return refuse(self.in_flight(&env).await);
             }
             Err(e) => return refuse(format!("Could not record it: {e}")),
         };
-        let claimed = match self.store.claim_dispatch(new_id).await {
-            Ok(Some(_)) => true,
-            _ => false,
-        };
+        let claimed = matches!(self.store.claim_dispatch(new_id).await, Ok(Some(_)));
         if !claimed {
             return refuse("Someone else is on it.".into());
         }
