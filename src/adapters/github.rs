@@ -385,6 +385,26 @@ impl GitHub {
         Ok(releases.into_iter().filter(|r| !r.draft).collect())
     }
 
+    /// Opens an issue; returns its number and URL.
+    pub async fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<(u64, String), GithubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            number: u64,
+            html_url: String,
+        }
+        let request = serde_json::json!({"title": title, "body": body, "labels": labels});
+        let created: Created = self
+            .client
+            .post(self.route("/issues"), Some(&request))
+            .await?;
+        Ok((created.number, created.html_url))
+    }
+
     /// The published release of a version, tagged `v1.2.3` or `1.2.3`.
     pub async fn release_for(&self, version: &str) -> Result<Option<Release>, GithubError> {
         for tag in [format!("v{version}"), version.to_owned()] {

@@ -252,7 +252,7 @@ impl App {
             if op.kind == "deploy" && self.needs_verification(&env) {
                 alerts.extend(self.qa_prompt(op));
             }
-            ("succeeded", checks.to_owned())
+            ("succeeded", kept_detail(op, checks))
         } else {
             let text = format!(
                 "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{})\nThe {} run succeeded, but {checks}{run}",
@@ -273,7 +273,7 @@ impl App {
                 ));
             }
             alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
-            ("unhealthy", checks.to_owned())
+            ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
             actor: None,
@@ -301,6 +301,15 @@ impl App {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, operation = op.id, "confirm: not stored"),
         }
+    }
+}
+
+/// The operation's detail after confirmation: what ran before (the
+/// incident report and the lock need it), then what the checks found.
+fn kept_detail(op: &OperationRow, checks: &str) -> String {
+    match op.detail.as_deref().and_then(|d| d.split(" · ").next()) {
+        Some(running) if running.starts_with("running=") => format!("{running} · {checks}"),
+        _ => checks.to_owned(),
     }
 }
 

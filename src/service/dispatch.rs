@@ -102,7 +102,8 @@ impl App {
                     &action,
                     "dispatched",
                     Some(id),
-                    format!("run {:?}", run.run_id),
+                    run.run_id
+                        .map_or_else(|| "run not returned".to_owned(), |r| format!("run {r}")),
                 );
                 let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
                 if let Err(e) = self

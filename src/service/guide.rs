@@ -531,6 +531,9 @@ impl App {
         if tap.data.starts_with("e:") {
             return self.direct_rollback_tap(tap).await.into();
         }
+        if tap.data.starts_with("i:") {
+            return self.incident_report_tap(tap).await.into();
+        }
         if !tap.data.starts_with("g:") {
             let answer = self.handle_tap(tap).await;
             // A used fat-finger confirmation loses its button.

@@ -11,6 +11,7 @@ mod follow;
 mod guide;
 mod incident;
 mod release;
+mod report;
 mod rollback;
 mod status;
 mod taps;

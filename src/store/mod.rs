@@ -7,6 +7,7 @@ mod audit;
 mod dialogues;
 mod operations;
 mod outbox;
+mod reports;
 mod webhooks;
 
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use operations::{
     Created, Decided, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
+pub use reports::{AlertEvent, ReportClaim};
 pub use webhooks::{Delivery, Recorded};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

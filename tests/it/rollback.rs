@@ -1,6 +1,11 @@
 //! /rollback mid-incident: who may, to what, with whose approval, and what
 //! happens after (the lock, the incident report).
 
+use std::time::Duration;
+
+use aletheia_bot::domain::UserId;
+use aletheia_bot::store::AuditEntry;
+
 use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
@@ -340,4 +345,140 @@ async fn when_github_cannot_dispatch_a_senior_rolls_back_directly_on_ecs() {
         ["failed", "succeeded"]
     );
     world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_rollback() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    // 1.3.0 passed staging and QA; Alice deploys it to prod, Dave approves.
+    let store = world.store().await;
+    store
+        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .await
+        .unwrap();
+    let qa = AuditEntry {
+        actor: Some(UserId(CAROL.id)),
+        chat: None,
+        action: "qa:verify".into(),
+        outcome: "verified".into(),
+        operation: None,
+        detail: String::new(),
+    };
+    store
+        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa, &[])
+        .await
+        .unwrap();
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
+    world.tg.tap_answer(&tap).await;
+    world.roll_out("prod", "1.3.0").await;
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the prod deploy to succeed",
+        || async { store.all_operations().await.unwrap()[1].state == "succeeded" },
+    )
+    .await;
+
+    // It goes wrong; Bob rolls back, Dave approves, ECS confirms.
+    world
+        .tg
+        .user_says(TEAM_CHAT, BOB.id, BOB.name, "/rollback prod 1.2.2");
+    let prompt = loop {
+        let m = world.tg.next_message(TEAM_CHAT).await;
+        if m.text.starts_with("⏪ <b>Rollback prod → 1.2.2</b>") {
+            break m;
+        }
+    };
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
+    world.tg.tap_answer(&tap).await;
+    world.roll_out("prod", "1.2.2").await;
+    let run = world.gh.set_run(9002, "completed", Some("success"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-2",
+        &workflow_run_event("completed", &run),
+    )
+    .await;
+    let done = loop {
+        let m = world.tg.next_message(TEAM_CHAT).await;
+        if m.text.starts_with("✅ <b>prod</b> · rolled back to") {
+            break m;
+        }
+    };
+
+    // Carol (QA) may not open it; Bob does, once.
+    let tap = world.tg.user_taps(&done, CAROL.id, CAROL.name, "i:3:o");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Only those who may roll back here may open its incident report.".to_owned(),
+            true
+        )
+    );
+    let tap = world.tg.user_taps(&done, BOB.id, BOB.name, "i:3:o");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Opened issue #101.".to_owned(), false)
+    );
+    let tap = world.tg.user_taps(&done, DAVE.id, DAVE.name, "i:3:o");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Already opened: issue #101 (https://github.com/mindburn-labs/aletheia/issues/101)."
+                .to_owned(),
+            true
+        )
+    );
+    let issues = world.gh.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(
+        issues[0]["title"],
+        "Incident: prod rolled back from 1.3.0 to 1.2.2"
+    );
+    assert_eq!(issues[0]["labels"], serde_json::json!(["incident"]));
+    let body = issues[0]["body"].as_str().unwrap();
+    // The deploy, its approver, the alerts, the rollback, the runs — in order.
+    let expected_in_order = [
+        "Alice: #2 operation:deploy → awaiting_approval",
+        "Dave: #2 tap:approve → recorded",
+        "alert (deployment): 🚀 prod · deploy of 1.3.0 started (#2)",
+        "alert (deployment): ✅ prod · 1.3.0 deployed (#2)",
+        "Bob: #3 operation:rollback → awaiting_approval",
+        "Dave: #3 tap:approve → recorded",
+        "alert (rollback): ⏪ prod · rollback to 1.2.2 started (#3)",
+        "alert (rollback): ✅ prod · rolled back to 1.2.2 (#3)",
+        "## Runs",
+        "- Deploy of 1.3.0 to prod (#2): https://github.com/mindburn-labs/aletheia/actions/runs/9001",
+        "- Rollback of prod to 1.2.2 (#3): https://github.com/mindburn-labs/aletheia/actions/runs/9002",
+    ];
+    let mut at = 0;
+    for needle in expected_in_order {
+        match body[at..].find(needle) {
+            Some(i) => at += i + needle.len(),
+            None => panic!("{needle:?} missing (or out of order) in:\n{body}"),
+        }
+    }
+    let alert = loop {
+        let m = world.tg.next_message(TEAM_CHAT).await;
+        if m.text.starts_with("📝") {
+            break m;
+        }
+    };
+    assert_eq!(
+        alert.text,
+        "📝 Incident report for the rollback of <b>prod</b> to <b>1.2.2</b> (#3): \
+         <a href=\"https://github.com/mindburn-labs/aletheia/issues/101\">issue #101</a>\nOpened by Bob."
+    );
 }

@@ -42,6 +42,8 @@ struct Inner {
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
     requests: Vec<String>,
+    /// Issues opened through the API.
+    issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
     added_files: HashMap<String, Vec<String>>,
 }
@@ -70,6 +72,7 @@ impl FakeGithub {
             .route("/repos/{owner}/{repo}", get(repository))
             .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
             .route("/repos/{owner}/{repo}/releases", get(list_releases))
+            .route("/repos/{owner}/{repo}/issues", post(create_issue))
             .route(
                 "/repos/{owner}/{repo}/releases/tags/{tag}",
                 get(release_by_tag),
@@ -131,6 +134,11 @@ impl FakeGithub {
             "prerelease": false,
             "published_at": chrono::Utc::now().to_rfc3339(),
         }));
+    }
+
+    /// The issues opened so far.
+    pub fn issues(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().issues.clone()
     }
 
     /// The commits of release `tag` added these files (the compare API
@@ -311,6 +319,27 @@ async fn latest_release(
         Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
         _ => not_found(),
     }
+}
+
+async fn create_issue(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    let mut inner = inner.lock().unwrap();
+    let number = inner.issues.len() as u64 + 101;
+    let issue = json!({
+        "number": number,
+        "html_url": format!("https://github.com/{OWNER}/{REPO}/issues/{number}"),
+        "title": body["title"],
+        "body": body["body"],
+        "labels": body["labels"],
+    });
+    inner.issues.push(issue.clone());
+    (StatusCode::CREATED, axum::Json(issue)).into_response()
 }
 
 async fn list_releases(

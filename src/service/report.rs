@@ -1,0 +1,252 @@
+//! The process's post-rollback step ("Document the issues, Create incident
+//! report, Plan fixes"): one tap on a completed rollback's alert opens a
+//! GitHub issue whose timeline comes from the audit log and the alerts —
+//! the deploy that was rolled back, who approved it, what was alerted, the
+//! rollback itself — with links to the runs.
+
+use super::App;
+use super::taps::{Tap, TapAnswer};
+use crate::alerts::format::{escape, from_ms, link};
+use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
+
+impl App {
+    /// A tap on "Open incident report" (`i:{op}:o`).
+    pub(super) async fn incident_report_tap(&self, tap: &Tap) -> TapAnswer {
+        let refuse = |text: String| TapAnswer { text, alert: true };
+        let id = match tap.data.split(':').collect::<Vec<_>>().as_slice() {
+            ["i", id, "o"] if id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) => {
+                id.parse().ok().map(OperationId)
+            }
+            _ => None,
+        };
+        let op = match id {
+            Some(id) => self.store.operation(id).await.ok().flatten(),
+            None => None,
+        };
+        let Some(op) = op.filter(|op| {
+            op.kind == "rollback"
+                && matches!(
+                    op.state(),
+                    OperationState::Succeeded | OperationState::Unhealthy
+                )
+        }) else {
+            let text = "This button is not one of mine.".to_owned();
+            return self.refuse_tap(tap, "report", "forged", None, text).await;
+        };
+        let id = OperationId(op.id);
+        let env = op.env.clone().unwrap_or_default();
+        let cfg = Env::parse(&env)
+            .ok()
+            .and_then(|e| self.config.environments.get(&e));
+        let allowed = self.config.user(tap.user).is_some_and(|u| {
+            u.roles.iter().any(|r| {
+                self.config.incident.roles.contains(r)
+                    || cfg.is_some_and(|c| {
+                        c.rollback_requesters().contains(r) || c.rollback_approvers().contains(r)
+                    })
+            })
+        });
+        if !allowed {
+            let text = "Only those who may roll back here may open its incident report.".to_owned();
+            return self
+                .refuse_tap(tap, "report", "not_allowed", Some(id), text)
+                .await;
+        }
+        match self.store.claim_report(id, tap.user).await {
+            Ok(ReportClaim::Mine) => {}
+            Ok(ReportClaim::Opened(number, url)) => {
+                return TapAnswer {
+                    text: format!("Already opened: issue #{number} ({url})."),
+                    alert: true,
+                };
+            }
+            Ok(ReportClaim::Underway) => {
+                return TapAnswer {
+                    text: "It is being opened right now.".into(),
+                    alert: true,
+                };
+            }
+            Err(e) => return refuse(format!("Could not record it: {e}")),
+        }
+        let (title, body) = self.incident_report(&op).await;
+        let labels = &self.config.github.incident_labels;
+        match self.github.create_issue(&title, &body, labels).await {
+            Ok((number, url)) => {
+                let text = format!(
+                    "📝 Incident report for the rollback of <b>{}</b> to <b>{}</b> (#{}): {}\nOpened by {}.",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    link(&url, &format!("issue #{number}")),
+                    escape(&self.name_of(tap.user.0))
+                );
+                let alerts = alerts::route(
+                    &self.config,
+                    &Rendered {
+                        kind: AlertKind::Rollback,
+                        env: Env::parse(&env).ok(),
+                        key: format!("op:{}:report", op.id),
+                        text,
+                    },
+                );
+                let number = i64::try_from(number).unwrap_or(i64::MAX);
+                if let Err(e) = self.store.report_opened(id, number, &url, &alerts).await {
+                    tracing::error!(error = %e, operation = op.id, "report not recorded");
+                }
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    tap.chat,
+                    "report:open",
+                    "opened",
+                    Some(id),
+                    url.clone(),
+                ))
+                .await;
+                self.outbox.notify_one();
+                TapAnswer {
+                    text: format!("Opened issue #{number}."),
+                    alert: false,
+                }
+            }
+            Err(e) => {
+                let _ = self.store.release_report(id).await;
+                refuse(format!(
+                    "GitHub did not open the issue ({e}). Tap again in a moment."
+                ))
+            }
+        }
+    }
+
+    /// The issue's title and Markdown body.
+    async fn incident_report(&self, rollback: &OperationRow) -> (String, String) {
+        let env = rollback.env.clone().unwrap_or_default();
+        let from = rollback
+            .detail
+            .as_deref()
+            .and_then(|d| d.split(" · ").next())
+            .and_then(|d| d.strip_prefix("running="))
+            .map(str::to_owned);
+        // The deploy that brought the bad version, if the bot ran it.
+        let deploy = match &from {
+            Some(from) => self
+                .store
+                .succeeded_in(&env, 1000)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|o| o.id < rollback.id && o.kind == "deploy" && &o.version == from),
+            None => None,
+        };
+        let mut ops: Vec<&OperationRow> = deploy.iter().collect();
+        ops.push(rollback);
+        let ids: Vec<i64> = ops.iter().map(|o| o.id).collect();
+        let audit = self.store.audit_of(&ids).await.unwrap_or_default();
+        let alerts = self.store.alerts_of(&ids).await.unwrap_or_default();
+        let from_text = from.clone().unwrap_or_else(|| "?".into());
+        let title = format!(
+            "Incident: {env} rolled back from {from_text} to {}",
+            rollback.version
+        );
+        let mut body = format!(
+            "**{env}** was rolled back from **{from_text}** to **{}** (operation #{}), asked by {}.\n\n",
+            rollback.version,
+            rollback.id,
+            self.name_of(rollback.requested_by)
+        );
+        body.push_str("## Timeline (UTC)\n\n");
+        let mut lines: Vec<(i64, String)> = audit
+            .iter()
+            .filter(|row| !row.action.starts_with("tap:") || row.outcome == "recorded")
+            .map(|row| (row.at, self.timeline_line(row)))
+            .collect();
+        lines.extend(alerts.iter().map(|a| (a.at, alert_line(a))));
+        lines.sort_by_key(|(at, _)| *at);
+        for (_, line) in &lines {
+            body.push_str(line);
+            body.push('\n');
+        }
+        body.push_str("\n## Runs\n\n");
+        for op in &ops {
+            let what = if op.kind == "rollback" {
+                format!("Rollback of {env} to {}", op.version)
+            } else {
+                format!("Deploy of {} to {env}", op.version)
+            };
+            match &op.run_url {
+                Some(url) => body.push_str(&format!("- {what} (#{}): {url}\n", op.id)),
+                None => body.push_str(&format!(
+                    "- {what} (#{}): no workflow run (done directly on ECS, or never started)\n",
+                    op.id
+                )),
+            }
+        }
+        body.push_str(
+            "\n## Post-rollback (RELEASE_PROCESS.md)\n\n\
+             - [ ] Document the issues\n\
+             - [ ] Plan fixes in a new release\n\
+             - [ ] Unlock the environment once the fix is out\n",
+        );
+        (title, body)
+    }
+
+    fn timeline_line(&self, row: &AuditRow) -> String {
+        let who = row
+            .actor
+            .map(|a| self.name_of(a))
+            .unwrap_or_else(|| "the bot".into());
+        let at = from_ms(row.at).format("%Y-%m-%d %H:%M:%S");
+        let op = row
+            .operation_id
+            .map(|o| format!(" #{o}"))
+            .unwrap_or_default();
+        let detail = if row.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", row.detail)
+        };
+        format!(
+            "- `{at}` {who}:{op} {} → {}{detail}",
+            row.action, row.outcome
+        )
+    }
+}
+
+/// An alert as a timeline line: its first line, without the HTML.
+fn alert_line(alert: &AlertEvent) -> String {
+    let at = from_ms(alert.at).format("%Y-%m-%d %H:%M:%S");
+    let first = alert.text.lines().next().unwrap_or_default();
+    format!("- `{at}` alert ({}): {}", alert.kind, strip_html(first))
+}
+
+/// Telegram HTML to plain text: tags dropped, entities decoded.
+fn strip_html(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_html;
+
+    #[test]
+    fn html_becomes_plain_text() {
+        assert_eq!(
+            strip_html("✅ <b>prod</b> · <a href=\"x\">Run</a> &lt;1&gt; &amp; more"),
+            "✅ prod · Run <1> & more"
+        );
+    }
+}
