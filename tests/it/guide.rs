@@ -235,3 +235,79 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
     assert_eq!(store.live_operations().await.unwrap().len(), 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.roll_out("prod", "1.3.0").await;
+    world.start_bot().await;
+    let store = world.store().await;
+    for version in ["1.2.2", "1.2.3", "1.3.0"] {
+        store
+            .record_succeeded_deploy("prod", version, UserId(BOB.id))
+            .await
+            .unwrap();
+    }
+
+    let text = world.say(TEAM_CHAT, &ALICE, "/rollback prod").await.text;
+    assert_eq!(
+        text,
+        "⛔ None of your roles may ask for a rollback of prod."
+    );
+
+    let ask = world.say(TEAM_CHAT, &BOB, "/rollback").await;
+    assert_eq!(ask.text, "⏪ <b>Rollback</b> · which environment?");
+    let n = nonce_of(&ask);
+    assert_eq!(ask.buttons[0][2], ("prod".to_owned(), format!("g:{n}:2")));
+    let tap = world
+        .tg
+        .user_taps(&ask, BOB.id, BOB.name, &format!("g:{n}:2"));
+    world.tg.tap_answer(&tap).await;
+    let versions = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 1).await;
+    assert_eq!(
+        versions.text,
+        "⏪ <b>Rollback prod</b> · to which version? Running now: <b>1.3.0</b>\nVersions that ran there, newest first:"
+    );
+    // 1.3.0 runs now: not offered. Newest first, each with when it ran.
+    let labels: Vec<&str> = versions
+        .buttons
+        .iter()
+        .map(|row| row[0].0.as_str())
+        .collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(
+        labels[0].starts_with("1.2.3 · ") && labels[0].ends_with(" ago"),
+        "{labels:?}"
+    );
+    assert!(labels[1].starts_with("1.2.2 · "), "{labels:?}");
+    assert_eq!(labels[2], "✖ Cancel");
+
+    let tap = world
+        .tg
+        .user_taps(&versions, BOB.id, BOB.name, &format!("g:{n}:0"));
+    world.tg.tap_answer(&tap).await;
+    let confirm = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 2).await;
+    assert_eq!(
+        confirm.text,
+        "⏪ <b>Rollback prod → 1.2.3</b>?\nThe checks run, and approval is asked for, when you confirm."
+    );
+    let tap = world
+        .tg
+        .user_taps(&confirm, BOB.id, BOB.name, &format!("g:{n}:y"));
+    world.tg.tap_answer(&tap).await;
+    let prompt = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        prompt.text.starts_with(
+            "⏪ <b>Rollback prod → 1.2.3</b> · #4\nAsked by Bob\nRunning now: <b>1.3.0</b>\n"
+        ),
+        "{}",
+        prompt.text
+    );
+    assert!(
+        world.gh.dispatches().is_empty(),
+        "prod waits for a second senior"
+    );
+    world.tg.assert_all_read();
+}
