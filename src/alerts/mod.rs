@@ -88,5 +88,31 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
         .collect()
 }
 
+/// Routes one event under several kinds (a failed deploy is a failure
+/// and a deployment event): each chat taking any of them gets it once.
+pub fn route_kinds(
+    config: &Config,
+    kinds: &[AlertKind],
+    env: Option<&Env>,
+    key: &str,
+    text: &str,
+) -> Vec<NewAlert> {
+    let mut out: Vec<NewAlert> = Vec::new();
+    for kind in kinds {
+        let rendered = Rendered {
+            kind: *kind,
+            env: env.cloned(),
+            key: key.to_owned(),
+            text: text.to_owned(),
+        };
+        for alert in route(config, &rendered) {
+            if out.iter().all(|o| o.dedup_key != alert.dedup_key) {
+                out.push(alert);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

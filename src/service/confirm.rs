@@ -261,18 +261,13 @@ impl App {
                 op.id,
                 op.kind,
             );
-            for kind in [AlertKind::Failure, own] {
-                alerts.extend(alerts::route(
-                    &self.config,
-                    &Rendered {
-                        kind,
-                        env: env_typed.clone(),
-                        key: format!("op:{}:unhealthy", op.id),
-                        text: text.clone(),
-                    },
-                ));
-            }
-            alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+            alerts.extend(alerts::route_kinds(
+                &self.config,
+                &[AlertKind::Failure, own],
+                env_typed.as_ref(),
+                &format!("op:{}:unhealthy", op.id),
+                &text,
+            ));
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {

@@ -44,6 +44,20 @@ pub(super) fn op_title(op: &crate::store::OperationRow) -> String {
     }
 }
 
+/// Approve / Reject under a prompt (`{op}` becomes the operation's id).
+pub(super) fn approval_buttons() -> Vec<Vec<Button>> {
+    vec![vec![
+        Button {
+            text: "✅ Approve".into(),
+            data: "d:{op}:a".into(),
+        },
+        Button {
+            text: "❌ Reject".into(),
+            data: "d:{op}:r".into(),
+        },
+    ]]
+}
+
 pub(super) fn prompt_key(op: &str, chat: i64) -> String {
     format!("op:{op}:prompt@{chat}")
 }
@@ -253,16 +267,7 @@ impl App {
             if let (Some(release), Ok(Some(running))) = (&release, &running_tag) {
                 text.push_str(&self.changelog(running, &release.tag_name).await);
             }
-            let buttons = vec![vec![
-                Button {
-                    text: "✅ Approve".into(),
-                    data: "d:{op}:a".into(),
-                },
-                Button {
-                    text: "❌ Reject".into(),
-                    data: "d:{op}:r".into(),
-                },
-            ]];
+            let buttons = approval_buttons();
             let prompt = NewAlert {
                 buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
                 ..NewAlert::message(

@@ -8,8 +8,8 @@
 use super::App;
 use super::taps::{Tap, TapAnswer};
 use crate::adapters::ecs::{image_tag, tag_is_version};
+use crate::alerts;
 use crate::alerts::format::escape;
-use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{Created, NewOperation};
 
@@ -179,18 +179,13 @@ impl App {
                     escape(&who)
                 );
                 let mut alerts = Vec::new();
-                for kind in [AlertKind::Rollback, AlertKind::Failure] {
-                    alerts.extend(alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind,
-                            env: Some(env.clone()),
-                            key: format!("op:{}:direct", new_id.0),
-                            text: text.clone(),
-                        },
-                    ));
-                }
-                alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+                alerts.extend(alerts::route_kinds(
+                    &self.config,
+                    &[AlertKind::Rollback, AlertKind::Failure],
+                    Some(&env),
+                    &format!("op:{}:direct", new_id.0),
+                    &text,
+                ));
                 let audit = self.audit(
                     Some(tap.user),
                     tap.chat,
@@ -229,18 +224,13 @@ impl App {
                     escape(&who)
                 );
                 let mut alerts = Vec::new();
-                for kind in [AlertKind::Rollback, AlertKind::Failure] {
-                    alerts.extend(alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind,
-                            env: Some(env.clone()),
-                            key: format!("op:{}:direct-failed", new_id.0),
-                            text: text.clone(),
-                        },
-                    ));
-                }
-                alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+                alerts.extend(alerts::route_kinds(
+                    &self.config,
+                    &[AlertKind::Rollback, AlertKind::Failure],
+                    Some(&env),
+                    &format!("op:{}:direct-failed", new_id.0),
+                    &text,
+                ));
                 let audit = self.audit(
                     Some(tap.user),
                     tap.chat,

@@ -178,18 +178,13 @@ impl App {
                 } else {
                     AlertKind::Deployment
                 };
-                for kind in [AlertKind::Failure, own] {
-                    alerts.extend(alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind,
-                            env: env_typed.clone(),
-                            key: key.clone(),
-                            text: text.clone(),
-                        },
-                    ));
-                }
-                alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+                alerts.extend(alerts::route_kinds(
+                    &self.config,
+                    &[AlertKind::Failure, own],
+                    env_typed.as_ref(),
+                    &key,
+                    &text,
+                ));
                 let moved = self
                     .store
                     .advance(

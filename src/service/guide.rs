@@ -143,6 +143,32 @@ impl App {
         Ok(nonce)
     }
 
+    /// Starts a dialogue at its first step: one button per environment.
+    async fn ask_env(
+        &self,
+        msg: &Incoming,
+        step: Step,
+        envs: &[String],
+        question: &str,
+    ) -> (String, Option<Reply>) {
+        let nonce = match self.start(msg, step).await {
+            Ok(nonce) => nonce,
+            Err(e) => return self.internal_error("guide: store", &e),
+        };
+        let row = envs
+            .iter()
+            .enumerate()
+            .map(|(i, env)| choice(nonce, i, env.clone()))
+            .collect();
+        (
+            "guided".into(),
+            Some(Reply::with_buttons(
+                question.to_owned(),
+                vec![row, cancel_row(nonce)],
+            )),
+        )
+    }
+
     /// A bare `/release`: the next patch, minor and major versions.
     pub(super) async fn guide_release(&self, msg: &Incoming) -> (String, Option<Reply>) {
         if let Some(refusal) = self.not_a_release_requester(msg) {
@@ -262,22 +288,8 @@ impl App {
             }
             None => {
                 let step = Step::DeployEnv { envs: envs.clone() };
-                let nonce = match self.start(msg, step).await {
-                    Ok(nonce) => nonce,
-                    Err(e) => return self.internal_error("guide: store", &e),
-                };
-                let row = envs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, env)| choice(nonce, i, env.clone()))
-                    .collect();
-                (
-                    "guided".into(),
-                    Some(Reply::with_buttons(
-                        "🚀 <b>Deploy</b> · where to?".into(),
-                        vec![row, cancel_row(nonce)],
-                    )),
-                )
+                self.ask_env(msg, step, &envs, "🚀 <b>Deploy</b> · where to?")
+                    .await
             }
         }
     }
@@ -413,22 +425,8 @@ impl App {
             }
             None => {
                 let step = Step::RollbackEnv { envs: envs.clone() };
-                let nonce = match self.start(msg, step).await {
-                    Ok(nonce) => nonce,
-                    Err(e) => return self.internal_error("guide: store", &e),
-                };
-                let row = envs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, env)| choice(nonce, i, env.clone()))
-                    .collect();
-                (
-                    "guided".into(),
-                    Some(Reply::with_buttons(
-                        "⏪ <b>Rollback</b> · which environment?".into(),
-                        vec![row, cancel_row(nonce)],
-                    )),
-                )
+                self.ask_env(msg, step, &envs, "⏪ <b>Rollback</b> · which environment?")
+                    .await
             }
         }
     }

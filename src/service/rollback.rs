@@ -6,11 +6,10 @@
 //! rollback policy, with break-glass where the config allows it.
 
 use super::deploy::{edit_prompt, prompt_key};
-use super::taps::Button;
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
+use crate::alerts;
 use crate::alerts::format::{escape, span, utc};
-use crate::alerts::{self, Rendered};
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKind, DeployRefusal, Env, OperationId, OperationState, Version};
 use crate::store::{Created, NewAlert, NewOperation, OperationRow};
@@ -215,18 +214,13 @@ impl App {
                     escape(&target),
                     escape(reason)
                 );
-                for kind in [AlertKind::Rollback, AlertKind::Failure] {
-                    alerts.extend(alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind,
-                            env: Some(env.clone()),
-                            key: "op:{op}:break-glass".into(),
-                            text: text.clone(),
-                        },
-                    ));
-                }
-                alerts.dedup_by(|a, b| a.dedup_key == b.dedup_key);
+                alerts.extend(alerts::route_kinds(
+                    &self.config,
+                    &[AlertKind::Rollback, AlertKind::Failure],
+                    Some(env),
+                    "op:{op}:break-glass",
+                    &text,
+                ));
             }
             OperationState::Approved
         } else {
@@ -249,16 +243,7 @@ impl App {
                 )),
                 span(expiry.as_secs() as i64)
             ));
-            let buttons = vec![vec![
-                Button {
-                    text: "✅ Approve".into(),
-                    data: "d:{op}:a".into(),
-                },
-                Button {
-                    text: "❌ Reject".into(),
-                    data: "d:{op}:r".into(),
-                },
-            ]];
+            let buttons = super::deploy::approval_buttons();
             alerts.push(NewAlert {
                 buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
                 ..NewAlert::message(

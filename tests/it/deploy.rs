@@ -156,23 +156,7 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
     );
 
     // Staging ran 1.3.0 and Carol verified it there.
-    let store = world.store().await;
-    store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
-        .await
-        .unwrap();
-    let audit = AuditEntry {
-        actor: Some(UserId(CAROL.id)),
-        chat: None,
-        action: "qa:verify".into(),
-        outcome: "verified".into(),
-        operation: None,
-        detail: String::new(),
-    };
-    store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &audit, &[])
-        .await
-        .unwrap();
+    world.verified_on_staging("1.3.0").await;
 
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
     assert!(prompt.text.starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #2\nAsked by Bob\nRunning there now: <b>1.2.2</b>\n\

@@ -2,7 +2,6 @@
 //! survives a restart, only the starter answers, /cancel leaves.
 
 use aletheia_bot::domain::UserId;
-use aletheia_bot::store::AuditEntry;
 
 use crate::support::*;
 
@@ -132,23 +131,7 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
     world.gh.add_release("v1.3.0");
     world.start_bot().await;
     // 1.2.3 ran on staging and QA verified it; 1.3.0 did not get there.
-    let store = world.store().await;
-    store
-        .record_succeeded_deploy("staging", "1.2.3", UserId(ALICE.id))
-        .await
-        .unwrap();
-    let audit = AuditEntry {
-        actor: Some(UserId(CAROL.id)),
-        chat: None,
-        action: "qa:verify".into(),
-        outcome: "verified".into(),
-        operation: None,
-        detail: String::new(),
-    };
-    store
-        .record_verification("staging", "1.2.3", true, UserId(CAROL.id), &audit, &[])
-        .await
-        .unwrap();
+    world.verified_on_staging("1.2.3").await;
 
     let ask = world.say(TEAM_CHAT, &BOB, "/deploy").await;
     assert_eq!(ask.text, "🚀 <b>Deploy</b> · where to?");
@@ -232,7 +215,10 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
     // Carol (QA) may ask for no deploy anywhere.
     let text = world.say(TEAM_CHAT, &CAROL, "/deploy").await.text;
     assert_eq!(text, "⛔ None of your roles may ask for a deploy anywhere.");
-    assert_eq!(store.live_operations().await.unwrap().len(), 1);
+    assert_eq!(
+        world.store().await.live_operations().await.unwrap().len(),
+        1
+    );
     world.tg.assert_all_read();
 }
 

@@ -220,14 +220,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
         .say_and_read(TEAM_CHAT, &ALICE, "/release 1.3.0 minor", 2)
         .await;
     world.gh.add_release("v1.3.0");
-    let run = world.gh.set_run(9001, "completed", Some("success"));
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("completed", &run),
-    )
-    .await;
+    world.finish_run(9001, "success", "w-1").await;
     let created = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         created.text.starts_with("📦 <b>Release v1.3.0</b> created"),
@@ -253,14 +246,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
          <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Workflow run</a>"
     );
     world.roll_out("staging", "1.3.0").await;
-    let deploy = world.gh.set_run(9002, "completed", Some("success"));
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-3",
-        &workflow_run_event("completed", &deploy),
-    )
-    .await;
+    world.finish_run(9002, "success", "w-3").await;
     let done = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         done.text

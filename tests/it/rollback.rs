@@ -3,10 +3,6 @@
 
 use std::time::Duration;
 
-use aletheia_bot::domain::UserId;
-use aletheia_bot::store::AuditEntry;
-
-use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
 /// Prod runs 1.3.0 (rolled out over 1.2.2); 1.3.0 added a migration.
@@ -139,14 +135,7 @@ async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod
 
     // The workflow rolls ECS back; the bot confirms it and locks prod.
     world.roll_out("prod", "1.2.2").await;
-    let run = world.gh.set_run(9001, "completed", Some("success"));
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("completed", &run),
-    )
-    .await;
+    world.finish_run(9001, "success", "w-1").await;
     let done = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         done.text
@@ -354,35 +343,13 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
     world.gh.add_release("v1.3.0");
     world.start_bot().await;
     // 1.3.0 passed staging and QA; Alice deploys it to prod, Dave approves.
+    world.verified_on_staging("1.3.0").await;
     let store = world.store().await;
-    store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
-        .await
-        .unwrap();
-    let qa = AuditEntry {
-        actor: Some(UserId(CAROL.id)),
-        chat: None,
-        action: "qa:verify".into(),
-        outcome: "verified".into(),
-        operation: None,
-        detail: String::new(),
-    };
-    store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa, &[])
-        .await
-        .unwrap();
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
     let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
     world.tg.tap_answer(&tap).await;
     world.roll_out("prod", "1.3.0").await;
-    let run = world.gh.set_run(9001, "completed", Some("success"));
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("completed", &run),
-    )
-    .await;
+    world.finish_run(9001, "success", "w-1").await;
     eventually(
         Duration::from_secs(30),
         "the prod deploy to succeed",
@@ -394,29 +361,18 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
     world
         .tg
         .user_says(TEAM_CHAT, BOB.id, BOB.name, "/rollback prod 1.2.2");
-    let prompt = loop {
-        let m = world.tg.next_message(TEAM_CHAT).await;
-        if m.text.starts_with("⏪ <b>Rollback prod → 1.2.2</b>") {
-            break m;
-        }
-    };
+    let prompt = world
+        .tg
+        .next_message_starting(TEAM_CHAT, "⏪ <b>Rollback prod → 1.2.2</b>")
+        .await;
     let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
     world.tg.tap_answer(&tap).await;
     world.roll_out("prod", "1.2.2").await;
-    let run = world.gh.set_run(9002, "completed", Some("success"));
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-2",
-        &workflow_run_event("completed", &run),
-    )
-    .await;
-    let done = loop {
-        let m = world.tg.next_message(TEAM_CHAT).await;
-        if m.text.starts_with("✅ <b>prod</b> · rolled back to") {
-            break m;
-        }
-    };
+    world.finish_run(9002, "success", "w-2").await;
+    let done = world
+        .tg
+        .next_message_starting(TEAM_CHAT, "✅ <b>prod</b> · rolled back to")
+        .await;
 
     // Carol (QA) may not open it; Bob does, once.
     let tap = world.tg.user_taps(&done, CAROL.id, CAROL.name, "i:3:o");
@@ -470,12 +426,7 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
             None => panic!("{needle:?} missing (or out of order) in:\n{body}"),
         }
     }
-    let alert = loop {
-        let m = world.tg.next_message(TEAM_CHAT).await;
-        if m.text.starts_with("📝") {
-            break m;
-        }
-    };
+    let alert = world.tg.next_message_starting(TEAM_CHAT, "📝").await;
     assert_eq!(
         alert.text,
         "📝 Incident report for the rollback of <b>prod</b> to <b>1.2.2</b> (#3): \

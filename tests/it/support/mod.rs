@@ -178,6 +178,49 @@ impl World {
         self.gh.add_check_run("lint", "completed", Some("success"));
     }
 
+    /// `version` ran on staging (deployed by Alice) and Carol (QA)
+    /// verified it there, as the store records both.
+    pub async fn verified_on_staging(&self, version: &str) {
+        use aletheia_bot::domain::UserId;
+        let store = self.store().await;
+        store
+            .record_succeeded_deploy("staging", version, UserId(ALICE.id))
+            .await
+            .unwrap();
+        let qa = aletheia_bot::store::AuditEntry {
+            actor: Some(UserId(CAROL.id)),
+            chat: None,
+            action: "qa:verify".into(),
+            outcome: "verified".into(),
+            operation: None,
+            detail: String::new(),
+        };
+        store
+            .record_verification("staging", version, true, UserId(CAROL.id), &qa, &[])
+            .await
+            .unwrap();
+    }
+
+    /// A workflow run ends with `conclusion`, and GitHub says so by a
+    /// signed `workflow_run` webhook (delivery `delivery`).
+    pub async fn finish_run(
+        &self,
+        run_id: u64,
+        conclusion: &str,
+        delivery: &str,
+    ) -> serde_json::Value {
+        let run = self.gh.set_run(run_id, "completed", Some(conclusion));
+        let response = github::post_signed_webhook(
+            &self.bot_url(),
+            "workflow_run",
+            delivery,
+            &github::workflow_run_event("completed", &run),
+        )
+        .await;
+        assert!(response.status().is_success(), "{}", response.status());
+        run
+    }
+
     /// What the Deploy workflow does to ECS: `repo/aletheia:{version}` is
     /// registered in the environment's family and rolled out, completed.
     pub async fn roll_out(&self, env: &str, version: &str) {

@@ -247,6 +247,17 @@ impl FakeTelegram {
         .await
     }
 
+    /// Reads the chat's messages until one starts with `prefix`; returns
+    /// it (the ones before it are read past: the caller does not care).
+    pub async fn next_message_starting(&self, chat_id: i64, prefix: &str) -> Sent {
+        loop {
+            let message = self.next_message(chat_id).await;
+            if message.text.starts_with(prefix) {
+                return message;
+            }
+        }
+    }
+
     /// Waits until the message has been edited `n` times; returns it.
     pub async fn wait_for_edits(&self, chat_id: i64, message_id: i64, n: usize) -> Sent {
         let what = format!("edit #{n} of message {message_id}");
