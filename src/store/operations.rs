@@ -58,6 +58,27 @@ macro_rules! select_operations {
     };
 }
 
+/// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
+/// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
+/// line and alerts and commits, else rolls back. Evaluates to whether it
+/// moved.
+macro_rules! cas {
+    ($store:expr, $query:expr, $audit:expr, $alerts:expr) => {
+        on_pool!($store, p => {
+            let mut tx = p.begin().await?;
+            let moved = $query.execute(&mut *tx).await?.rows_affected() == 1;
+            if moved {
+                insert_audit!(&mut *tx, $audit)?;
+                insert_alerts!(tx, $alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            moved
+        })
+    };
+}
+
 /// QA's verdict on a version in an environment.
 #[derive(Debug, Clone, FromRow)]
 pub struct VerdictRow {
@@ -354,25 +375,13 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
-        let lifted = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let lifted = sqlx::query("DELETE FROM env_locks WHERE env = $1 AND locked_at = $2")
-                .bind(env)
-                .bind(locked_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if lifted {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            lifted
-        });
-        Ok(lifted)
+        let sql = "DELETE FROM env_locks WHERE env = $1 AND locked_at = $2";
+        Ok(cas!(
+            self,
+            sqlx::query(sql).bind(env).bind(locked_at),
+            audit,
+            alerts
+        ))
     }
 
     /// Every lock row, whether or not its time is up (the lifter's view).
@@ -393,30 +402,19 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
-        let reminded = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let reminded = sqlx::query(
-                "UPDATE env_locks SET reminded_at = $3 WHERE env = $1 AND locked_at = $2 \
-                 AND COALESCE(reminded_at, locked_at) <= $4",
-            )
-            .bind(env)
-            .bind(locked_at)
-            .bind(now_ms())
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if reminded {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            reminded
-        });
-        Ok(reminded)
+        let sql = "UPDATE env_locks SET reminded_at = $3 WHERE env = $1 AND locked_at = $2 \
+                   AND COALESCE(reminded_at, locked_at) <= $4";
+        let now = now_ms();
+        Ok(cas!(
+            self,
+            sqlx::query(sql)
+                .bind(env)
+                .bind(locked_at)
+                .bind(now)
+                .bind(before),
+            audit,
+            alerts
+        ))
     }
 
     /// Locks still in force.
