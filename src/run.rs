@@ -78,6 +78,11 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), stop.clone()));
+    let monitor = tokio::spawn(crate::service::monitor_loop(
+        app.clone(),
+        config.monitor.interval,
+        stop.clone(),
+    ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         app.clone(),
         config.aws.confirm_interval,
@@ -124,6 +129,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let _ = follower.await;
     let _ = expirer.await;
     let _ = confirmer.await;
+    let _ = monitor.await;
     let _ = http.await;
     store.close().await;
     tracing::info!("stopped");

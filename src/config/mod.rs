@@ -51,6 +51,49 @@ pub struct Config {
     /// requests, and how often a held lock is recalled.
     #[serde(default)]
     pub incident: IncidentConfig,
+    /// The health monitor: ECS and the health URLs, watched between
+    /// operations.
+    #[serde(default)]
+    pub monitor: MonitorConfig,
+}
+
+/// `[monitor]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// How often each environment's ECS service and health URL are
+    /// looked at. Default 30 s.
+    #[serde(default = "default_monitor_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// How long running tasks may stay below desired (a rollout, a task
+    /// replaced) before it is alerted. Default 3 min.
+    #[serde(default = "default_grace", with = "humantime_serde")]
+    pub grace: Duration,
+    /// Consecutive failed health probes that make an alert. Default 3.
+    #[serde(default = "default_health_failures")]
+    pub health_failures: u32,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            interval: default_monitor_interval(),
+            grace: default_grace(),
+            health_failures: default_health_failures(),
+        }
+    }
+}
+
+fn default_monitor_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(180)
+}
+
+fn default_health_failures() -> u32 {
+    3
 }
 
 /// `[incident]`

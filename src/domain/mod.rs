@@ -3,6 +3,7 @@
 
 mod approval;
 mod command;
+pub mod health;
 mod ids;
 mod operation;
 mod policy;

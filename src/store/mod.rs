@@ -5,6 +5,7 @@
 
 mod audit;
 mod dialogues;
+mod health;
 mod operations;
 mod outbox;
 mod reports;

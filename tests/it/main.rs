@@ -5,6 +5,7 @@ mod deploy;
 mod follow;
 mod guide;
 mod incident;
+mod monitor;
 mod release;
 mod rollback;
 mod scenarios;

@@ -114,6 +114,8 @@ pub struct World {
     pub prod_break_glass: bool,
     /// `incident.remind_every`: how often a held lock is recalled.
     pub remind_every: &'static str,
+    /// `monitor.interval`: long unless a test watches the monitor.
+    pub monitor_interval: &'static str,
 }
 
 impl World {
@@ -143,6 +145,7 @@ impl World {
             confirm_within: "30s",
             prod_break_glass: false,
             remind_every: "1day",
+            monitor_interval: "1h",
             bot: None,
         }
     }
@@ -275,6 +278,11 @@ confirm_interval = "100ms"
 [incident]
 remind_every = "{remind_every}"
 
+[monitor]
+interval = "{monitor_interval}"
+grace = "1s"
+health_failures = 2
+
 [alerts]
 backoff = "50ms"
 max_backoff = "200ms"
@@ -291,6 +299,7 @@ max_attempts = 4
             moto = moto::url(),
             confirm_within = self.confirm_within,
             remind_every = self.remind_every,
+            monitor_interval = self.monitor_interval,
         );
         for env in ["dev", "staging", "prod"] {
             text.push_str(&format!(

@@ -184,6 +184,32 @@ pub async fn roll_out(
     create_service(ecs, cluster, service, task_definition, desired).await;
 }
 
+/// The service, recreated on its task definition wanting `desired` tasks:
+/// moto reports `RUNNING` of them running, so more than that is a service
+/// short of tasks, as when tasks crash.
+pub async fn want_tasks(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str, desired: i32) {
+    let task_definition = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .unwrap()
+        .services()
+        .first()
+        .and_then(|s| s.task_definition())
+        .expect("the service exists")
+        .to_owned();
+    ecs.delete_service()
+        .cluster(cluster)
+        .service(service)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    create_service(ecs, cluster, service, &task_definition, desired).await;
+}
+
 async fn create_service(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,

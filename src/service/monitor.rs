@@ -1,0 +1,219 @@
+//! The health monitor: between operations it watches each environment's
+//! ECS service and health URL and alerts on transitions — a rollout that
+//! FAILED (or that the circuit breaker rolled back), tasks below desired
+//! for longer than the grace, a task definition nobody announced, a
+//! health URL failing N times in a row and its recovery — once each.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::App;
+use crate::adapters::ecs::{ServiceState, image_tag};
+use crate::alerts::format::{escape, span};
+use crate::alerts::{self, Rendered};
+use crate::config::EnvironmentConfig;
+use crate::domain::health::{HealthEvent, Seen, SeenDeployment, SeenService, Watch, watch};
+use crate::domain::{AlertKind, Env, OperationState};
+use crate::store::now_ms;
+
+use super::confirm::short_task_definition;
+
+fn seen_service(state: &ServiceState) -> SeenService {
+    SeenService {
+        deployments: state
+            .deployments
+            .iter()
+            .map(|d| SeenDeployment {
+                task_definition: short_task_definition(&d.task_definition).to_owned(),
+                version: d.image.as_deref().and_then(image_tag).map(str::to_owned),
+                rollout_state: d.rollout_state.clone(),
+                reason: d.rollout_reason.clone(),
+            })
+            .collect(),
+        running: state.running,
+        desired: state.desired,
+    }
+}
+
+impl App {
+    /// One look at every environment.
+    pub async fn monitor_once(&self) {
+        for (env, cfg) in &self.config.environments {
+            self.monitor_env(env, cfg).await;
+        }
+    }
+
+    async fn monitor_env(&self, env: &Env, cfg: &EnvironmentConfig) {
+        let (prev, seen_at) = match self.store.env_health(env.as_str()).await {
+            Ok(Some((json, at))) => (
+                serde_json::from_str::<Watch>(&json).unwrap_or_default(),
+                Some(at),
+            ),
+            Ok(None) => (Watch::default(), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "monitor: store unreadable");
+                return;
+            }
+        };
+        let probe = async {
+            match &cfg.health_url {
+                Some(url) => Some(self.health.probe(url).await),
+                None => None,
+            }
+        };
+        let (service, probe) = tokio::join!(self.ecs.service_state(cfg), probe);
+        let service = match service {
+            Ok(state) => Some(seen_service(&state)),
+            Err(e) => {
+                tracing::debug!(error = %e, env = %env, "monitor: ECS unreadable");
+                None
+            }
+        };
+        let changed_to = service
+            .as_ref()
+            .and_then(|s| s.deployments.first())
+            .filter(|p| {
+                prev.task_definition
+                    .as_ref()
+                    .is_some_and(|t| *t != p.task_definition)
+            });
+        let explained = match changed_to {
+            Some(primary) => {
+                self.explained(env, primary.version.as_deref(), seen_at)
+                    .await
+            }
+            None => false,
+        };
+        let seen = Seen {
+            service,
+            probe,
+            explained,
+            now_ms: now_ms(),
+        };
+        let monitor = &self.config.monitor;
+        let (next, events) = watch(
+            &prev,
+            &seen,
+            monitor.grace.as_millis() as i64,
+            monitor.health_failures,
+        );
+        if next == prev && seen_at.is_some() {
+            return;
+        }
+        let mut alerts = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            alerts.extend(alerts::route(
+                &self.config,
+                &Rendered {
+                    kind: AlertKind::Health,
+                    env: Some(env.clone()),
+                    key: format!("health:{env}:{}:{i}", seen.now_ms),
+                    text: self.health_text(env, event),
+                },
+            ));
+        }
+        let state = serde_json::to_string(&next).expect("the monitor's view serialises");
+        match self
+            .store
+            .save_env_health(env.as_str(), seen_at, &state, &alerts)
+            .await
+        {
+            Ok(true) if !alerts.is_empty() => self.outbox.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "monitor: not stored"),
+        }
+    }
+
+    /// Whether the bot knows why the task definition changed: an operation
+    /// there is under way, or one for that version ended since the last look.
+    async fn explained(&self, env: &Env, version: Option<&str>, seen_at: Option<i64>) -> bool {
+        let recent = self
+            .store
+            .history(Some(env.as_str()), 10)
+            .await
+            .unwrap_or_default();
+        let since = seen_at.unwrap_or(0) - 2 * self.config.monitor.interval.as_millis() as i64;
+        recent.iter().any(|op| {
+            let state = op.state();
+            let moving = matches!(
+                state,
+                OperationState::Dispatched | OperationState::Running | OperationState::Confirming
+            );
+            let ended_now = matches!(
+                state,
+                OperationState::Succeeded | OperationState::Unhealthy | OperationState::Failed
+            ) && op.updated_at >= since
+                && version.is_some_and(|v| crate::adapters::ecs::tag_is_version(v, &op.version));
+            op.kind != "release" && (moving || ended_now)
+        })
+    }
+
+    fn health_text(&self, env: &Env, event: &HealthEvent) -> String {
+        let env = escape(env.as_str());
+        match event {
+            HealthEvent::RolloutFailed {
+                task_definition,
+                version,
+                reason,
+                rolled_back_to,
+            } => {
+                let what = match version {
+                    Some(v) => format!("{} ({})", escape(v), escape(task_definition)),
+                    None => escape(task_definition),
+                };
+                let back = match rolled_back_to {
+                    Some(to) => format!(
+                        "\nThe circuit breaker rolled it back: {env} runs {} again.",
+                        escape(to)
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "🔥 <b>{env}</b> · ECS rollout of {what} FAILED: {}{back}",
+                    escape(reason)
+                )
+            }
+            HealthEvent::TasksShort {
+                running,
+                desired,
+                for_ms,
+            } => format!(
+                "⚠️ <b>{env}</b> · only {running} of {desired} tasks running, for {}.",
+                span(for_ms / 1000)
+            ),
+            HealthEvent::TasksRestored { running, desired } => {
+                format!("✅ <b>{env}</b> · {running} of {desired} tasks running again.")
+            }
+            HealthEvent::Unannounced { from, to, version } => format!(
+                "👀 <b>{env}</b> · the service changed from {} to {}{} without the bot: someone deployed around it.",
+                escape(from),
+                escape(to),
+                version
+                    .as_deref()
+                    .map(|v| format!(" (image tag {})", escape(v)))
+                    .unwrap_or_default()
+            ),
+            HealthEvent::Down { failures, why } => format!(
+                "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
+                escape(why)
+            ),
+            HealthEvent::Recovered { status } => {
+                format!("🟢 <b>{env}</b> · health check passes again ({status}).")
+            }
+        }
+    }
+}
+
+/// Looks at every environment every `interval` (the first look at once:
+/// it learns what runs), until stopped.
+pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+    loop {
+        app.monitor_once().await;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
