@@ -64,7 +64,11 @@ impl Deliverer {
     /// Runs until `stop` fires.
     pub async fn run(self, stop: CancellationToken) {
         loop {
-            let delivered = match self.deliver_due().await {
+            // Busy or not, a stop is heard between batches.
+            if stop.is_cancelled() {
+                return;
+            }
+            let delivered = match self.deliver_due(&stop).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox: cannot read the store");
@@ -86,22 +90,31 @@ impl Deliverer {
         }
     }
 
-    /// Sends every alert due now; returns how many were attempted.
-    pub async fn deliver_due(&self) -> Result<usize, crate::store::StoreError> {
+    /// Sends every alert due now (until `stop` fires: what is not sent
+    /// yet stays due for the next start); returns how many were attempted.
+    pub async fn deliver_due(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<usize, crate::store::StoreError> {
         let rows = self.store.due_alerts(BATCH).await?;
         let attempted = rows.len();
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {
             by_chat.entry(row.chat_id).or_default().push(row);
         }
-        let chats = by_chat.into_values().map(|rows| self.deliver_chat(rows));
+        let chats = by_chat
+            .into_values()
+            .map(|rows| self.deliver_chat(rows, stop));
         futures::future::join_all(chats).await;
         self.refresh_gauges().await;
         Ok(attempted)
     }
 
-    async fn deliver_chat(&self, rows: Vec<OutboxRow>) {
+    async fn deliver_chat(&self, rows: Vec<OutboxRow>, stop: &CancellationToken) {
         for row in rows {
+            if stop.is_cancelled() {
+                return;
+            }
             // A row whose outcome cannot be recorded stays leased, not due:
             // it is retried after the lease, never in a tight loop.
             match self

@@ -116,6 +116,8 @@ pub struct World {
     pub remind_every: &'static str,
     /// `monitor.interval`: long unless a test watches the monitor.
     pub monitor_interval: &'static str,
+    /// `alerts.max_attempts`: the retry budget of an alert.
+    pub alert_attempts: u32,
 }
 
 impl World {
@@ -146,6 +148,7 @@ impl World {
             prod_break_glass: false,
             remind_every: "1day",
             monitor_interval: "1h",
+            alert_attempts: 4,
             bot: None,
         }
     }
@@ -286,7 +289,7 @@ health_failures = 2
 [alerts]
 backoff = "50ms"
 max_backoff = "200ms"
-max_attempts = 4
+max_attempts = {alert_attempts}
 "#,
             port = self.http_port,
             tg = self.tg.url(),
@@ -300,6 +303,7 @@ max_attempts = 4
             confirm_within = self.confirm_within,
             remind_every = self.remind_every,
             monitor_interval = self.monitor_interval,
+            alert_attempts = self.alert_attempts,
         );
         for env in ["dev", "staging", "prod"] {
             text.push_str(&format!(
@@ -425,6 +429,26 @@ roles = ["qa"]
         self.tg.wait_until_confirmed().await;
         if let Some(mut bot) = self.bot.take() {
             let _ = bot.child.kill().await;
+        }
+        self.start_bot().await;
+    }
+
+    /// Stops the bot as an operator would (SIGTERM: it finishes what it is
+    /// doing and exits), then starts it again on the same database.
+    pub async fn restart_bot_gracefully(&mut self) {
+        self.tg.wait_until_confirmed().await;
+        if let Some(mut bot) = self.bot.take() {
+            let pid = bot.child.id().expect("the bot runs").to_string();
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let exit = tokio::time::timeout(Duration::from_secs(30), bot.child.wait())
+                .await
+                .expect("the bot stops within 30 s of SIGTERM")
+                .unwrap();
+            assert!(exit.success(), "the bot exits cleanly: {exit}");
         }
         self.start_bot().await;
     }

@@ -88,6 +88,8 @@ struct Inner {
     faults: HashMap<String, VecDeque<Fault>>,
     /// Send times, for the rate limits.
     per_chat: HashMap<i64, VecDeque<Instant>>,
+    /// Sending fails (a proxy's HTML page) until the test says otherwise.
+    down: bool,
     global: VecDeque<Instant>,
     rate_limited: u64,
 }
@@ -284,6 +286,12 @@ impl FakeTelegram {
         .await
     }
 
+    /// Telegram goes down (`true`: every send fails as through a broken
+    /// proxy) or comes back.
+    pub fn set_down(&self, down: bool) {
+        self.inner.lock().unwrap().down = down;
+    }
+
     /// The next `n` calls of `method` fail with `fault`.
     pub fn fail_next(&self, method: &str, n: usize, fault: Fault) {
         let mut inner = self.inner.lock().unwrap();
@@ -428,6 +436,15 @@ async fn handle(
             method: method.clone(),
             body: body.clone(),
         });
+        let down = inner.down && method.starts_with("send");
+        if down {
+            let fault = Fault::Garbage;
+            inner
+                .faults
+                .entry(method.clone())
+                .or_default()
+                .push_front(fault);
+        }
         match inner.faults.get_mut(&method).and_then(VecDeque::pop_front) {
             Some(Fault::ServerError) => error(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,0 +1,106 @@
+//! Alert delivery under stress: Telegram down across a restart, and a
+//! burst far above Telegram's limits.
+
+use std::time::Duration;
+
+use aletheia_bot::domain::{AlertKind, ChatId};
+use aletheia_bot::store::NewAlert;
+
+use crate::support::github::{post_signed_webhook, release_published};
+use crate::support::*;
+
+#[tokio::test]
+async fn alerts_raised_while_telegram_is_down_arrive_once_after_a_restart() {
+    let mut world = World::new().await;
+    world.alert_attempts = 1000;
+    world.start_bot().await;
+    world.tg.set_down(true);
+    for i in 0..10u64 {
+        let sent = post_signed_webhook(
+            &world.bot_url(),
+            "release",
+            &format!("d-{i}"),
+            &release_published(100 + i, &format!("v1.4.{i}")),
+        )
+        .await;
+        assert_eq!(sent.status(), 202);
+    }
+    let store = world.store().await;
+    eventually(Duration::from_secs(30), "every alert failing", || async {
+        let rows = store.all_alerts().await.unwrap();
+        rows.len() == 10 && rows.iter().all(|r| r.attempts >= 1)
+    })
+    .await;
+
+    // The bot is restarted while Telegram is still down, then it returns.
+    world.restart_bot_gracefully().await;
+    world.tg.set_down(false);
+    let mut texts = Vec::new();
+    for _ in 0..10 {
+        texts.push(world.tg.next_message(TEAM_CHAT).await.text);
+    }
+    texts.sort();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(
+            text.starts_with(&format!("📦 <b>Release v1.4.{i}</b>")),
+            "{texts:?}"
+        );
+    }
+    eventually(Duration::from_secs(30), "every row marked sent", || async {
+        store
+            .all_alerts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state == "sent")
+    })
+    .await;
+    assert_eq!(world.tg.sent_to(TEAM_CHAT).len(), 10, "each exactly once");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_burst_of_500_alerts_to_10_chats_keeps_within_telegrams_limits() {
+    let mut world = World::new().await;
+    // Enqueued before the bot starts, as after an outage.
+    std::fs::write(world.config_path(), world.config_text()).unwrap();
+    assert!(world.cli(&["migrate"]).await.status.success());
+    let store = world.store().await;
+    let chats: Vec<i64> = (0..10).map(|i| -1003000000000 - i).collect();
+    let alerts: Vec<NewAlert> = (0..500)
+        .map(|n| {
+            NewAlert::message(
+                format!("burst:{n}"),
+                AlertKind::Deployment,
+                None,
+                ChatId(chats[n % 10]),
+                format!("alert {:03} of 500", n),
+            )
+        })
+        .collect();
+    store.enqueue_alerts(&alerts).await.unwrap();
+    world.start_bot().await;
+
+    // 50 a chat at Telegram's 20 a minute per group: about 2.5 minutes.
+    eventually(Duration::from_secs(600), "all 500 delivered", || async {
+        chats
+            .iter()
+            .map(|c| world.tg.sent_to(*c).len())
+            .sum::<usize>()
+            >= 500
+    })
+    .await;
+    assert_eq!(world.tg.rate_limited(), 0, "not a single 429");
+    for chat in &chats {
+        let texts: Vec<String> = world
+            .tg
+            .sent_to(*chat)
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts.len(), 50, "each alert once");
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(texts, sorted, "each chat's alerts in order");
+    }
+}
