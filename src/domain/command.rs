@@ -59,6 +59,15 @@ pub enum Command {
         env: Option<Env>,
         n: u32,
     },
+    /// `/mute <kind|env> <duration>` in this chat.
+    Mute {
+        target: String,
+        duration: std::time::Duration,
+    },
+    /// `/unmute <kind|env>` in this chat.
+    Unmute {
+        target: String,
+    },
 }
 
 impl Command {
@@ -78,6 +87,8 @@ impl Command {
             Command::Lock { .. } => "lock",
             Command::Unlock { .. } => "unlock",
             Command::History { .. } => "history",
+            Command::Mute { .. } => "mute",
+            Command::Unmute { .. } => "unmute",
         }
     }
 }
@@ -134,6 +145,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unlock",
         usage: "/unlock <env>",
         description: "Lift an environment's lock",
+        available: true,
+    },
+    CommandSpec {
+        name: "mute",
+        usage: "/mute <kind|env> <duration, e.g. 2h>",
+        description: "Pause one alert kind or one environment here (prod failures still come)",
+        available: true,
+    },
+    CommandSpec {
+        name: "unmute",
+        usage: "/unmute <kind|env>",
+        description: "End a pause of alerts here",
         available: true,
     },
     CommandSpec {
@@ -281,6 +304,30 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                     duration,
                 })
             }
+        },
+        "mute" => match args {
+            [target, duration] => match duration_arg(duration) {
+                Some(duration) if duration.as_secs() <= 7 * 24 * 3600 => Ok(Command::Mute {
+                    target: target.to_ascii_lowercase(),
+                    duration,
+                }),
+                _ => Err(bad(
+                    "mute",
+                    format!(
+                        "{:?} is not a duration of up to 7 days (like 30m, 2h, 1day).",
+                        clip(duration)
+                    ),
+                )),
+            },
+            [] | [_] => Err(bad("mute", "Say what to mute and for how long.")),
+            _ => Err(bad("mute", "Too many arguments.")),
+        },
+        "unmute" => match args {
+            [target] => Ok(Command::Unmute {
+                target: target.to_ascii_lowercase(),
+            }),
+            [] => Err(bad("unmute", "Say what to unmute.")),
+            _ => Err(bad("unmute", "Too many arguments.")),
         },
         "unlock" => match args {
             [env] => Ok(Command::Unlock {

@@ -460,3 +460,140 @@ impl App {
         }
     }
 }
+
+impl App {
+    /// The environment whose failures no mute silences: the last in
+    /// promotion order (prod).
+    fn spared_env(&self) -> Option<String> {
+        self.config
+            .environments
+            .keys()
+            .last()
+            .map(|e| e.as_str().to_owned())
+    }
+
+    /// What a mute may name: an alert kind (not approval prompts) or an
+    /// environment.
+    fn mute_target(&self, target: &str) -> Result<(), String> {
+        let kinds: Vec<&str> = AlertKind::ALL
+            .iter()
+            .filter(|k| **k != AlertKind::Approval)
+            .map(|k| k.as_str())
+            .collect();
+        let envs: Vec<&str> = self.config.environments.keys().map(Env::as_str).collect();
+        if kinds.contains(&target) || envs.contains(&target) {
+            Ok(())
+        } else {
+            Err(format!(
+                "❌ {} is neither an alert kind ({}) nor an environment ({}). Approval prompts cannot be muted.",
+                escape(target),
+                kinds.join(", "),
+                envs.join(", ")
+            ))
+        }
+    }
+
+    /// `/mute <kind|env> <duration>`: this chat stops receiving those
+    /// alerts until then; failures of prod still come.
+    pub(super) async fn mute(
+        &self,
+        msg: &Incoming,
+        target: &str,
+        duration: Duration,
+    ) -> (String, Option<Reply>) {
+        if !self.holds_incident_role(msg) {
+            return self.incident_refusal("Muting");
+        }
+        if let Err(why) = self.mute_target(target) {
+            return ("invalid".into(), Some(Reply::new(why)));
+        }
+        let until = now_ms() + duration.as_millis() as i64;
+        let spare = self.spared_env();
+        let row = crate::store::MuteRow {
+            chat_id: msg.chat.0,
+            target: target.to_owned(),
+            until,
+            muted_by: msg.user.0,
+            spare_env: spare.clone(),
+        };
+        let audit = self.audit(
+            Some(msg.user),
+            Some(msg.chat.0),
+            "mute",
+            "muted",
+            None,
+            format!("{target} for {}", span(duration.as_secs() as i64)),
+        );
+        if let Err(e) = self.store.mute(&row, &audit).await {
+            return self.internal_error("mute: store", &e);
+        }
+        let spared = match &spare {
+            Some(env) if target == "failure" || target == env.as_str() => {
+                format!(" Failures in {} still come through.", escape(env))
+            }
+            _ => String::new(),
+        };
+        (
+            "muted".into(),
+            Some(Reply::new(format!(
+                "🔕 {} alerts are muted in this chat until {} (for {}).{spared} /unmute {} ends it.",
+                escape(target),
+                utc(from_ms(until)),
+                span(duration.as_secs() as i64),
+                escape(target)
+            ))),
+        )
+    }
+
+    /// `/unmute <kind|env>`.
+    pub(super) async fn unmute(&self, msg: &Incoming, target: &str) -> (String, Option<Reply>) {
+        if !self.holds_incident_role(msg) {
+            return self.incident_refusal("Unmuting");
+        }
+        let audit = self.audit(
+            Some(msg.user),
+            Some(msg.chat.0),
+            "unmute",
+            "unmuted",
+            None,
+            target.to_owned(),
+        );
+        match self.store.unmute(msg.chat.0, target, &audit).await {
+            Ok(true) => (
+                "unmuted".into(),
+                Some(Reply::new(format!(
+                    "🔔 {} alerts come to this chat again.",
+                    escape(target)
+                ))),
+            ),
+            Ok(false) => (
+                "answered".into(),
+                Some(Reply::new(format!(
+                    "🔔 {} alerts were not muted here.",
+                    escape(target)
+                ))),
+            ),
+            Err(e) => self.internal_error("unmute: store", &e),
+        }
+    }
+
+    /// The status line about this chat's mutes (empty without any).
+    pub(super) async fn mutes_line(&self, chat: i64) -> String {
+        let mutes = self.store.mutes_of(chat).await.unwrap_or_default();
+        if mutes.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = mutes
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} until {} (by {})",
+                    escape(&m.target),
+                    utc(from_ms(m.until)),
+                    escape(&self.name_of(m.muted_by))
+                )
+            })
+            .collect();
+        format!("\n🔕 Muted in this chat: {}", list.join("; "))
+    }
+}

@@ -165,7 +165,9 @@ impl App {
             Command::WhoAmI => ("answered".into(), Some(Reply::new(self.whoami(msg)))),
             Command::Status { env } => {
                 let report = self.status(env.as_ref()).await;
-                ("answered".into(), Some(Reply::new(render_status(&report))))
+                let mut text = render_status(&report);
+                text.push_str(&self.mutes_line(msg.chat.0).await);
+                ("answered".into(), Some(Reply::new(text)))
             }
             Command::Deploy {
                 env,
@@ -188,6 +190,8 @@ impl App {
             } => self.lock(msg, env, reason, *duration).await,
             Command::Unlock { env } => self.unlock(msg, env).await,
             Command::History { env, n } => self.history(env.as_ref(), *n).await,
+            Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
+            Command::Unmute { target } => self.unmute(msg, target).await,
             Command::Rollback {
                 env,
                 version,
@@ -299,6 +303,8 @@ fn acts(command: &Command) -> bool {
             | Command::Lock { .. }
             | Command::Unlock { .. }
             | Command::Cancel { id: Some(_) }
+            | Command::Mute { .. }
+            | Command::Unmute { .. }
     )
 }
 

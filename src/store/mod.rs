@@ -6,6 +6,7 @@
 mod audit;
 mod dialogues;
 mod health;
+mod mutes;
 mod operations;
 mod outbox;
 mod reports;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
 
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
+pub use mutes::MuteRow;
 pub use operations::{
     Created, Decided, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
 };

@@ -100,10 +100,17 @@ macro_rules! insert_alerts {
         let now = crate::store::now_ms();
         for alert in $alerts {
             let alert: &crate::store::NewAlert = alert;
+            // A muted chat does not get the alert, unless it is an edit, an
+            // approval prompt, or a failure of the env the mute spares.
+            let mutable = alert.edit_of.is_none() && alert.kind != crate::domain::AlertKind::Approval;
             match sqlx::query(
                 "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, buttons, edit_of, \
                  next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (dedup_key) DO NOTHING",
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9 \
+                 WHERE NOT ($10 AND EXISTS (SELECT 1 FROM mutes m WHERE m.chat_id = $4 AND m.until > $9 \
+                   AND (m.target = $2 OR m.target = $3) \
+                   AND NOT ($2 = 'failure' AND $3 IS NOT NULL AND m.spare_env IS NOT NULL AND $3 = m.spare_env))) \
+                 ON CONFLICT (dedup_key) DO NOTHING",
             )
             .bind(&alert.dedup_key)
             .bind(alert.kind.as_str())
@@ -114,6 +121,7 @@ macro_rules! insert_alerts {
             .bind(&alert.buttons)
             .bind(&alert.edit_of)
             .bind(now)
+            .bind(mutable)
             .execute(&mut *$executor)
             .await
             {

@@ -1,6 +1,7 @@
 //! Incident tools: locks (and what they stop), withdrawing requests, and
 //! the history of operations.
 
+use crate::support::github::{post_signed_webhook, release_published, workflow_run_event};
 use crate::support::*;
 
 #[tokio::test]
@@ -167,5 +168,84 @@ async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells
     );
     let text = world.say(TEAM_CHAT, &BOB, "/history prod").await.text;
     assert_eq!(text, "📜 Nothing yet in prod.");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+
+    let text = world.say(TEAM_CHAT, &ALICE, "/mute release 1h").await.text;
+    assert_eq!(
+        text,
+        "⛔ Muting is for: senior. You hold none of these roles."
+    );
+    let text = world.say(TEAM_CHAT, &BOB, "/mute approval 1h").await.text;
+    assert!(
+        text.starts_with("❌ approval is neither an alert kind")
+            && text.ends_with("Approval prompts cannot be muted."),
+        "{text}"
+    );
+    let text = world.say(TEAM_CHAT, &BOB, "/mute release 2h").await.text;
+    assert!(
+        text.starts_with("🔕 release alerts are muted in this chat until ")
+            && text.ends_with(" (for 2h). /unmute release ends it."),
+        "{text}"
+    );
+    let text = world.say(ONCALL_CHAT, &BOB, "/mute failure 1h").await.text;
+    assert!(
+        text.contains(" (for 1h). Failures in prod still come through. /unmute failure ends it."),
+        "{text}"
+    );
+    let status = world.say(TEAM_CHAT, &BOB, "/status dev").await.text;
+    assert!(
+        status.contains("\n🔕 Muted in this chat: release until "),
+        "{status}"
+    );
+
+    // A release is published: the team chat, muted for releases, is not told.
+    let sent = post_signed_webhook(
+        &world.bot_url(),
+        "release",
+        "d-1",
+        &release_published(50, "v1.3.1"),
+    )
+    .await;
+    assert_eq!(sent.status(), 202);
+    let store = world.store().await;
+    assert!(
+        store.all_alerts().await.unwrap().is_empty(),
+        "nothing queued for a muted chat"
+    );
+
+    // A prod deploy started in GitHub fails: on-call hears it anyway.
+    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    let started = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        started.starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> started"),
+        "{started}"
+    );
+    world.finish_run(9001, "failure", "w-2").await;
+    let failed = world.tg.next_message(ONCALL_CHAT).await.text;
+    assert!(
+        failed.starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1): failure"),
+        "{failed}"
+    );
+    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, failed);
+
+    let text = world.say(TEAM_CHAT, &BOB, "/unmute release").await.text;
+    assert_eq!(text, "🔔 release alerts come to this chat again.");
+    let text = world.say(TEAM_CHAT, &BOB, "/unmute release").await.text;
+    assert_eq!(text, "🔔 release alerts were not muted here.");
     world.tg.assert_all_read();
 }

@@ -158,8 +158,8 @@ async fn help_and_the_command_menu() {
     assert_eq!(
         names,
         [
-            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "history",
-            "whoami", "help"
+            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "mute",
+            "unmute", "history", "whoami", "help"
         ]
     );
 
