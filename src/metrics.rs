@@ -6,6 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CommandLabels {
@@ -32,6 +33,11 @@ pub struct Metrics {
     pub alerts: Family<AlertLabels, Counter>,
     pub outbox_pending: Gauge,
     pub outbox_failed: Gauge,
+    /// DORA over the last 30 days, for the last environment (prod).
+    pub dora_deploys_per_week: Gauge<f64, AtomicU64>,
+    pub dora_lead_time_seconds: Gauge<f64, AtomicU64>,
+    pub dora_change_failure_ratio: Gauge<f64, AtomicU64>,
+    pub dora_time_to_restore_seconds: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -67,6 +73,34 @@ impl Default for Metrics {
             "Alerts that could not be delivered within the retry budget",
             outbox_failed.clone(),
         );
+        let dora_deploys_per_week = Gauge::<f64, AtomicU64>::default();
+        let dora_lead_time_seconds = Gauge::<f64, AtomicU64>::default();
+        let dora_change_failure_ratio = Gauge::<f64, AtomicU64>::default();
+        let dora_time_to_restore_seconds = Gauge::<f64, AtomicU64>::default();
+        for (name, help, gauge) in [
+            (
+                "dora_deploys_per_week",
+                "Successful deploys to prod per week, over 30 days",
+                &dora_deploys_per_week,
+            ),
+            (
+                "dora_lead_time_seconds",
+                "Median time from a release to its prod deploy, over 30 days (0: none)",
+                &dora_lead_time_seconds,
+            ),
+            (
+                "dora_change_failure_ratio",
+                "Prod deploys that failed, were unhealthy or were rolled back, over 30 days",
+                &dora_change_failure_ratio,
+            ),
+            (
+                "dora_time_to_restore_seconds",
+                "Median time from a failed prod change to the next good state, over 30 days (0: none)",
+                &dora_time_to_restore_seconds,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         Self {
             registry,
             commands,
@@ -74,6 +108,10 @@ impl Default for Metrics {
             alerts,
             outbox_pending,
             outbox_failed,
+            dora_deploys_per_week,
+            dora_lead_time_seconds,
+            dora_change_failure_ratio,
+            dora_time_to_restore_seconds,
         }
     }
 }

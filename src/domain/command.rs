@@ -68,6 +68,10 @@ pub enum Command {
     Unmute {
         target: String,
     },
+    /// `/stats [days]`: DORA's figures for prod.
+    Stats {
+        days: u32,
+    },
 }
 
 impl Command {
@@ -89,6 +93,7 @@ impl Command {
             Command::History { .. } => "history",
             Command::Mute { .. } => "mute",
             Command::Unmute { .. } => "unmute",
+            Command::Stats { .. } => "stats",
         }
     }
 }
@@ -157,6 +162,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unmute",
         usage: "/unmute <kind|env>",
         description: "End a pause of alerts here",
+        available: true,
+    },
+    CommandSpec {
+        name: "stats",
+        usage: "/stats [days]",
+        description: "Delivery figures (DORA): deploy frequency, lead time, failure rate, restore time",
         available: true,
     },
     CommandSpec {
@@ -321,6 +332,14 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             },
             [] | [_] => Err(bad("mute", "Say what to mute and for how long.")),
             _ => Err(bad("mute", "Too many arguments.")),
+        },
+        "stats" => match args {
+            [] => Ok(Command::Stats { days: 30 }),
+            [days] => match days.trim_end_matches('d').parse::<u32>() {
+                Ok(d) if (1..=365).contains(&d) => Ok(Command::Stats { days: d }),
+                _ => Err(bad("stats", "Say a number of days from 1 to 365.")),
+            },
+            _ => Err(bad("stats", "Too many arguments.")),
         },
         "unmute" => match args {
             [target] => Ok(Command::Unmute {

@@ -3,6 +3,7 @@
 
 mod approval;
 mod command;
+pub mod dora;
 pub mod health;
 mod ids;
 mod operation;

@@ -14,6 +14,7 @@ mod monitor;
 mod release;
 mod report;
 mod rollback;
+mod stats;
 mod status;
 mod taps;
 mod webhook;
@@ -192,6 +193,7 @@ impl App {
             Command::History { env, n } => self.history(env.as_ref(), *n).await,
             Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
             Command::Unmute { target } => self.unmute(msg, target).await,
+            Command::Stats { days } => self.stats(*days).await,
             Command::Rollback {
                 env,
                 version,

@@ -43,6 +43,7 @@ impl App {
         for (env, cfg) in &self.config.environments {
             self.monitor_env(env, cfg).await;
         }
+        self.refresh_dora_gauges().await;
     }
 
     async fn monitor_env(&self, env: &Env, cfg: &EnvironmentConfig) {

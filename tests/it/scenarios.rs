@@ -159,7 +159,7 @@ async fn help_and_the_command_menu() {
         names,
         [
             "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "mute",
-            "unmute", "history", "whoami", "help"
+            "unmute", "stats", "history", "whoami", "help"
         ]
     );
 
@@ -536,4 +536,50 @@ async fn migrate_creates_the_database_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test]
+async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+    let store = world.store().await;
+    for version in ["1.2.2", "1.2.3"] {
+        store
+            .record_succeeded_deploy("prod", version, aletheia_bot::domain::UserId(BOB.id))
+            .await
+            .unwrap();
+    }
+    let text = world.say(TEAM_CHAT, &ALICE, "/stats 7").await.text;
+    assert_eq!(
+        text,
+        "📈 <b>Delivery</b> · prod · last 7 days\n\
+         Deployment frequency: 2 deploys (2.0 a week)\n\
+         Lead time, release → prod: none in 7 days\n\
+         Change failure rate: 0% (0 of 2 deploys)\n\
+         Time to restore: none in 7 days"
+    );
+    let text = world.say(TEAM_CHAT, &ALICE, "/stats 0").await.text;
+    assert_eq!(
+        text,
+        "❌ Say a number of days from 1 to 365.\nUsage: /stats [days]"
+    );
+    let metrics = format!("{}/metrics", world.bot_url());
+    eventually(Duration::from_secs(30), "the DORA gauges", || async {
+        reqwest::get(&metrics)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("aletheia_dora_change_failure_ratio 0.0")
+    })
+    .await;
+    let body = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    assert!(
+        body.contains("aletheia_dora_deploys_per_week 0.4666666666666667"),
+        "{body}"
+    );
+    world.tg.assert_all_read();
 }

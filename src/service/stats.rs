@@ -1,0 +1,82 @@
+//! `/stats [days]` and the DORA gauges: delivery figures for prod from the
+//! bot's own history.
+
+use super::{App, Reply};
+use crate::alerts::format::{escape, span};
+use crate::domain::dora::{Dora, Fact, dora};
+
+impl App {
+    /// The last environment in promotion order: where "delivered" means.
+    fn delivery_env(&self) -> Option<String> {
+        self.config
+            .environments
+            .keys()
+            .last()
+            .map(|e| e.as_str().to_owned())
+    }
+
+    async fn dora_over(&self, days: u32) -> Option<(String, Dora)> {
+        let env = self.delivery_env()?;
+        let ops = self.store.all_operations().await.ok()?;
+        let facts: Vec<Fact> = ops
+            .into_iter()
+            .map(|op| Fact {
+                kind: op.kind,
+                env: op.env,
+                version: op.version,
+                state: op.state,
+                at: op.updated_at,
+            })
+            .collect();
+        let figures = dora(&facts, &env, crate::store::now_ms(), days);
+        Some((env, figures))
+    }
+
+    /// `/stats [days]`.
+    pub(super) async fn stats(&self, days: u32) -> (String, Option<Reply>) {
+        let Some((env, d)) = self.dora_over(days).await else {
+            return self.internal_error("stats: store", &"the history could not be read");
+        };
+        let median = |ms: Option<i64>, n: u32, what: &str| match ms {
+            Some(ms) => format!("median {} ({n} {what})", span(ms / 1000)),
+            None => format!("none in {days} days"),
+        };
+        let rate = match d.failure_rate() {
+            Some(r) => format!(
+                "{:.0}% ({} of {} deploys)",
+                r * 100.0,
+                d.failed_changes,
+                d.changes
+            ),
+            None => "no deploys".to_owned(),
+        };
+        let text = format!(
+            "📈 <b>Delivery</b> · {env} · last {days} days\n\
+             Deployment frequency: {} deploys ({:.1} a week)\n\
+             Lead time, release → {env}: {}\n\
+             Change failure rate: {rate}\n\
+             Time to restore: {}",
+            d.deploys,
+            d.per_week(),
+            median(d.lead_time_ms, d.lead_samples, "releases"),
+            median(d.restore_ms, d.restores, "incidents"),
+            env = escape(&env),
+        );
+        ("answered".into(), Some(Reply::new(text)))
+    }
+
+    /// Sets the DORA gauges on `/metrics` (30 days).
+    pub async fn refresh_dora_gauges(&self) {
+        let Some((_, d)) = self.dora_over(30).await else {
+            return;
+        };
+        let m = &self.metrics;
+        m.dora_deploys_per_week.set(d.per_week());
+        m.dora_lead_time_seconds
+            .set(d.lead_time_ms.unwrap_or(0) as f64 / 1000.0);
+        m.dora_change_failure_ratio
+            .set(d.failure_rate().unwrap_or(0.0));
+        m.dora_time_to_restore_seconds
+            .set(d.restore_ms.unwrap_or(0) as f64 / 1000.0);
+    }
+}
