@@ -81,11 +81,32 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
             env: rendered.env.clone(),
             chat: chat.id,
             thread_id: chat.thread_id,
-            text: rendered.text.clone(),
+            text: with_mentions(config, chat, rendered),
             buttons: None,
             edit_of: None,
         })
         .collect()
+}
+
+/// A failure alert mentions the chat's on-call users (a text mention by
+/// id: it notifies them, with or without a username).
+fn with_mentions(config: &Config, chat: &crate::config::ChatConfig, rendered: &Rendered) -> String {
+    if rendered.kind != AlertKind::Failure || chat.mention_on_failure.is_empty() {
+        return rendered.text.clone();
+    }
+    let names: Vec<String> = chat
+        .mention_on_failure
+        .iter()
+        .filter_map(|id| config.user(*id))
+        .map(|u| {
+            format!(
+                "<a href=\"tg://user?id={}\">{}</a>",
+                u.id,
+                format::escape(&u.name)
+            )
+        })
+        .collect();
+    format!("{}\n🔔 {}", rendered.text, names.join(" "))
 }
 
 /// Routes one event under several kinds (a failed deploy is a failure

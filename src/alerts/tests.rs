@@ -52,3 +52,31 @@ fn routes_by_environment() {
         .collect();
     assert_eq!(chats, [-1001000000001, -1001000000002]);
 }
+
+#[test]
+fn failures_mention_the_on_call_users_of_the_chat_only() {
+    let rendered = Rendered {
+        kind: AlertKind::Failure,
+        env: Some(Env::parse("prod").unwrap()),
+        key: "x".into(),
+        text: "❌ prod failed".into(),
+    };
+    let alerts = route(&config(), &rendered);
+    assert_eq!(
+        alerts[0].text, "❌ prod failed",
+        "the team chat names nobody"
+    );
+    assert_eq!(
+        alerts[1].text,
+        "❌ prod failed\n🔔 <a href=\"tg://user?id=100000004\">Dan</a>"
+    );
+    let health = Rendered {
+        kind: AlertKind::Health,
+        ..rendered
+    };
+    assert!(
+        route(&config(), &health)
+            .iter()
+            .all(|a| !a.text.contains("tg://"))
+    );
+}

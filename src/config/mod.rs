@@ -525,6 +525,10 @@ pub struct ChatConfig {
     /// Forum topic (`message_thread_id`) the alerts land in. Default none.
     #[serde(default)]
     pub thread_id: Option<i32>,
+    /// Users (ids from `[[users]]`) mentioned in failure alerts here, so
+    /// their phones ring: the on-call rota. Default none.
+    #[serde(default)]
+    pub mention_on_failure: Vec<UserId>,
 }
 
 /// `[[users]]`

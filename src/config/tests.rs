@@ -70,7 +70,8 @@ fn duplicate_user_ids_are_refused() {
     let text = SHIPPED.replace("id = 100000004", "id = 100000001");
     assert_eq!(
         error(&text),
-        "bot.toml: users[3].id: user id 100000001 is listed twice"
+        "bot.toml: users[3].id: user id 100000001 is listed twice\n  \
+         chats[1].mention_on_failure: 100000004 is not in [[users]]"
     );
 }
 

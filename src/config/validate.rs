@@ -227,6 +227,14 @@ impl Config {
                     format!("chat id {} is listed twice", chat.id),
                 );
             }
+            for user in &chat.mention_on_failure {
+                if self.user(*user).is_none() {
+                    issue(
+                        format!("chats[{i}].mention_on_failure"),
+                        format!("{user} is not in [[users]]"),
+                    );
+                }
+            }
             for env in chat.envs.iter().flatten() {
                 if !self.environments.contains_key(env) {
                     issue(
