@@ -208,11 +208,7 @@ impl App {
                 .and_then(|e| self.config.environments.get(e));
             let rollback = op.kind == "rollback";
             if rollback && env_config.is_some_and(|c| c.rollback.lock_after) {
-                let from = op
-                    .detail
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix("running="))
-                    .unwrap_or("?");
+                let from = op.ran_before().unwrap_or("?");
                 let reason = format!("rolled back from {from} to {}", op.version);
                 text.push_str(&format!(
                     "\n🔒 {} is locked now ({}), so nobody redeploys {} by reflex. /unlock {} once a fix is out.",
@@ -302,9 +298,9 @@ impl App {
 /// The operation's detail after confirmation: what ran before (the
 /// incident report and the lock need it), then what the checks found.
 fn kept_detail(op: &OperationRow, checks: &str) -> String {
-    match op.detail.as_deref().and_then(|d| d.split(" · ").next()) {
-        Some(running) if running.starts_with("running=") => format!("{running} · {checks}"),
-        _ => checks.to_owned(),
+    match op.ran_before() {
+        Some(running) => format!("running={running} · {checks}"),
+        None => checks.to_owned(),
     }
 }
 

@@ -394,7 +394,10 @@ impl App {
         }
     }
 
-    async fn running_tag(&self, cfg: &EnvironmentConfig) -> Result<Option<String>, String> {
+    pub(super) async fn running_tag(
+        &self,
+        cfg: &EnvironmentConfig,
+    ) -> Result<Option<String>, String> {
         self.ecs
             .service_state(cfg)
             .await
@@ -417,10 +420,7 @@ impl App {
         op: &crate::store::OperationRow,
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
-        let shown = op
-            .detail
-            .as_deref()
-            .and_then(|d| d.strip_prefix("running="));
+        let shown = op.ran_before();
         let env = op.env.as_deref().unwrap_or_default();
         if let (Some(shown), Ok(Some(now))) = (shown, self.running_tag(cfg).await)
             && shown != now

@@ -16,10 +16,19 @@ use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::service::Button;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
-/// Reads `Deploy 1.3.0 to staging (…)`, the `run-name` the README asks
-/// the Deploy workflow to have: the version and the environment.
-pub fn parse_deploy_title(title: &str) -> Option<(String, String)> {
-    let rest = title.strip_prefix("Deploy ")?;
+/// Reads `Release 1.3.0 (…)`, the Release workflow's `run-name`.
+pub fn parse_release_title(title: &str) -> Option<String> {
+    let rest = title.strip_prefix("Release ")?;
+    let version = rest.split_whitespace().next()?;
+    crate::domain::Version::parse(version, true)
+        .ok()
+        .map(|v| v.to_string())
+}
+
+/// `Deploy 1.3.0 to prod (…)` (the `run-name` the README asks the Deploy
+/// workflow to have; Rollback alike): the version and the environment.
+fn parse_run_title(prefix: &str, title: &str) -> Option<(String, String)> {
+    let rest = title.strip_prefix(prefix)?;
     let (version, rest) = rest.split_once(" to ")?;
     let env: String = rest
         .chars()
@@ -264,36 +273,79 @@ impl App {
     /// A Deploy run the bot did not start (the Release workflow's staging
     /// deploy, a run from the GitHub UI) is followed like the bot's own:
     /// an operation is made for it, named after its `run-name`.
+    /// A run of one of the process's workflows that the bot did not start
+    /// (the GitHub UI, other automation, the Release workflow's staging
+    /// deploy) becomes an operation followed like the bot's own, when its
+    /// run-name says what it does.
     async fn adopt(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
-        if run.file() != self.config.github.workflows.deploy.file
-            || run.status.as_deref() == Some("completed") && run.conclusion.is_none()
+        if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
+            return Ok(None);
+        }
+        let workflows = &self.config.github.workflows;
+        let title = run.display_title.as_deref().unwrap_or_default();
+        let (kind, env, version) = if run.file() == workflows.deploy.file {
+            match parse_run_title("Deploy ", title) {
+                Some((version, env)) => ("deploy", Some(env), version),
+                None => return Ok(self.not_adopted(run, "Deploy")),
+            }
+        } else if run.file() == workflows.rollback.file {
+            match parse_run_title("Rollback ", title) {
+                Some((version, env)) => ("rollback", Some(env), version),
+                None => return Ok(self.not_adopted(run, "Rollback")),
+            }
+        } else if run.file() == workflows.release.file {
+            match parse_release_title(title) {
+                Some(version) => ("release", None, version),
+                None => return Ok(self.not_adopted(run, "Release")),
+            }
+        } else {
+            return Ok(None);
+        };
+        let env_typed = match &env {
+            Some(env) => match Env::parse(env) {
+                Ok(e) if self.config.environments.contains_key(&e) => Some(e),
+                _ => return Ok(None),
+            },
+            None => None,
+        };
+        // What ran there before, for the lock and incident report of a
+        // rollback (ECS may already show the new version: best effort).
+        let running = match env_typed
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e))
         {
-            return Ok(None);
-        }
-        let Some((version, env)) = run.display_title.as_deref().and_then(parse_deploy_title) else {
-            tracing::info!(
-                run = run.id,
-                "a Deploy run whose run-name names no version and environment; not followed"
-            );
-            return Ok(None);
+            Some(cfg) => self.running_tag(cfg).await.ok().flatten(),
+            None => None,
         };
-        let Ok(env_typed) = Env::parse(&env) else {
-            return Ok(None);
+        let runs = link(&run.html_url, "Workflow run");
+        let (what, alert_kind) = match kind {
+            "deploy" => (
+                format!(
+                    "🚀 <b>{}</b> · deploy of <b>{}</b>",
+                    escape(env.as_deref().unwrap_or_default()),
+                    escape(&version)
+                ),
+                AlertKind::Deployment,
+            ),
+            "rollback" => (
+                format!(
+                    "⏪ <b>{}</b> · rollback to <b>{}</b>",
+                    escape(env.as_deref().unwrap_or_default()),
+                    escape(&version)
+                ),
+                AlertKind::Rollback,
+            ),
+            _ => (
+                format!("📦 <b>Release {}</b>", escape(&version)),
+                AlertKind::Release,
+            ),
         };
-        if !self.config.environments.contains_key(&env_typed) {
-            return Ok(None);
-        }
-        let text = format!(
-            "🚀 <b>{}</b> · deploy of <b>{}</b> started (#{{op}}) outside the bot\n{}",
-            escape(&env),
-            escape(&version),
-            link(&run.html_url, "Workflow run")
-        );
+        let text = format!("{what} started (#{{op}}) outside the bot\n{runs}");
         let alerts = alerts::route(
             &self.config,
             &Rendered {
-                kind: AlertKind::Deployment,
-                env: Some(env_typed),
+                kind: alert_kind,
+                env: env_typed,
                 key: "op:{op}:dispatched".into(),
                 text,
             },
@@ -315,7 +367,16 @@ impl App {
         };
         match self
             .store
-            .adopt_run(&env, &version, run_id, &run.html_url, &audit, &alerts)
+            .adopt_run(
+                kind,
+                env.as_deref(),
+                &version,
+                running.as_deref(),
+                run_id,
+                &run.html_url,
+                &audit,
+                &alerts,
+            )
             .await?
         {
             Some(id) => {
@@ -568,6 +629,16 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+impl App {
+    fn not_adopted(&self, run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
+        tracing::info!(
+            run = run.id,
+            "a {workflow} run whose run-name does not say what it does; not followed"
+        );
+        None
+    }
+}
+
 /// How far GitHub's clock may be behind ours when matching a run by time.
 const CLOCK_SKEW_SECS: i64 = 30;
 
@@ -592,7 +663,7 @@ mod tests {
 
     #[test]
     fn reads_version_and_environment_from_a_deploy_run_name() {
-        use super::parse_deploy_title;
+        let parse_deploy_title = |t: &str| super::parse_run_title("Deploy ", t);
         let pair = |v: &str, e: &str| Some((v.to_owned(), e.to_owned()));
         assert_eq!(
             parse_deploy_title("Deploy 1.3.0 to staging (0f8fad5b-d9cb-469f-a165-70867728950e)"),
@@ -609,6 +680,25 @@ mod tests {
         assert_eq!(parse_deploy_title("Deploy latest to staging"), None);
         assert_eq!(parse_deploy_title("Release 1.3.0"), None);
         assert_eq!(parse_deploy_title("Deploy 1.3.0 to "), None);
+    }
+
+    #[test]
+    fn reads_release_and_rollback_run_names() {
+        use super::{parse_release_title, parse_run_title};
+        assert_eq!(
+            parse_release_title("Release 1.3.0 (0f8fad5b-d9cb-469f-a165-70867728950e)"),
+            Some("1.3.0".to_owned())
+        );
+        assert_eq!(
+            parse_release_title("Release v1.3.0"),
+            Some("1.3.0".to_owned())
+        );
+        assert_eq!(parse_release_title("Release notes"), None);
+        assert_eq!(
+            parse_run_title("Rollback ", "Rollback 1.2.2 to prod ()"),
+            Some(("1.2.2".to_owned(), "prod".to_owned()))
+        );
+        assert_eq!(parse_run_title("Rollback ", "Deploy 1.2.2 to prod"), None);
     }
 
     #[test]

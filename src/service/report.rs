@@ -122,12 +122,7 @@ impl App {
     /// The title and Markdown body.
     async fn incident_report(&self, rollback: &OperationRow) -> (String, String) {
         let env = rollback.env.clone().unwrap_or_default();
-        let from = rollback
-            .detail
-            .as_deref()
-            .and_then(|d| d.split(" · ").next())
-            .and_then(|d| d.strip_prefix("running="))
-            .map(str::to_owned);
+        let from = rollback.ran_before().map(str::to_owned);
         // The deploy that brought the bad version, if the bot ran it.
         let deploy = match &from {
             Some(from) => self

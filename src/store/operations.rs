@@ -35,6 +35,15 @@ pub struct OperationRow {
 }
 
 impl OperationRow {
+    /// The version that ran in the environment when the operation was
+    /// asked for (its detail starts `running=X`), if known.
+    pub fn ran_before(&self) -> Option<&str> {
+        self.detail
+            .as_deref()
+            .and_then(|d| d.split(" · ").next())
+            .and_then(|d| d.strip_prefix("running="))
+    }
+
     pub fn state(&self) -> OperationState {
         OperationState::parse(&self.state).unwrap_or(OperationState::Failed)
     }
@@ -708,18 +717,21 @@ impl Store {
     /// Makes an operation for a Deploy run the bot did not dispatch, with
     /// its audit line and alerts (`{op}` in their keys and texts becomes
     /// its id). `None` when the environment has an operation in flight.
+    #[allow(clippy::too_many_arguments)]
     pub async fn adopt_run(
         &self,
-        env: &str,
+        kind: &'static str,
+        env: Option<&str>,
         version: &str,
+        running: Option<&str>,
         run_id: i64,
         run_url: &str,
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<Option<OperationId>, StoreError> {
         let op = NewOperation {
-            kind: "deploy",
-            env: Some(env.to_owned()),
+            kind,
+            env: env.map(str::to_owned),
             version: version.to_owned(),
             release_type: None,
             state: OperationState::Dispatched,
@@ -727,7 +739,10 @@ impl Store {
             chat_id: 0,
             request_id: uuid::Uuid::new_v4().to_string(),
             expires_in_ms: None,
-            detail: Some("started outside the bot".into()),
+            detail: Some(match running {
+                Some(tag) => format!("running={tag} · started outside the bot"),
+                None => "started outside the bot".into(),
+            }),
             run: Some((run_id, run_url.to_owned())),
         };
         match self.create_operation(&op, audit, alerts).await? {

@@ -433,3 +433,68 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
          <a href=\"https://github.com/mindburn-labs/aletheia/issues/101\">issue #101</a>\nOpened by Bob."
     );
 }
+
+#[tokio::test]
+async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_own() {
+    let mut world = World::new().await;
+    prod_on_1_3_0(&mut world).await;
+    let in_progress = |run: serde_json::Value, delivery: &'static str| {
+        let url = world.bot_url();
+        async move {
+            crate::support::github::post_signed_webhook(
+                &url,
+                "workflow_run",
+                delivery,
+                &crate::support::github::workflow_run_event("in_progress", &run),
+            )
+            .await
+        }
+    };
+
+    // Someone runs the Rollback workflow from the GitHub UI.
+    let run = world
+        .gh
+        .start_run("rollback.yml", "Rollback 1.2.2 to prod ()");
+    in_progress(run, "w-1").await;
+    let started = world.tg.next_message(TEAM_CHAT).await.text;
+    assert_eq!(
+        started,
+        "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1) outside the bot\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Workflow run</a>"
+    );
+    world.roll_out("prod", "1.2.2").await;
+    world.finish_run(9001, "success", "w-2").await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#1) in "),
+        "{}",
+        done.text
+    );
+    assert!(
+        done.text
+            .contains("\n🔒 prod is locked now (rolled back from 1.3.0 to 1.2.2)")
+    );
+    assert_eq!(
+        done.buttons.concat(),
+        [("📝 Open incident report".to_owned(), "i:1:o".to_owned())]
+    );
+
+    // And a Release run started there fails.
+    let run = world.gh.start_run("release.yml", "Release 1.4.0 (manual)");
+    in_progress(run, "w-3").await;
+    let started = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        started.starts_with("📦 <b>Release 1.4.0</b> started (#2) outside the bot\n"),
+        "{started}"
+    );
+    world.finish_run(9002, "failure", "w-4").await;
+    let failed = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        failed.starts_with("❌ <b>Release 1.4.0</b> failed (#2): failure\n"),
+        "{failed}"
+    );
+    // A failure about no environment reaches on-call too.
+    assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed);
+    world.tg.assert_all_read();
+}
