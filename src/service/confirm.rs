@@ -244,7 +244,10 @@ impl App {
                     alert.buttons = Some(buttons.clone());
                 }
             }
-            alerts.extend(succeeded);
+            alerts.extend(
+                self.outcome_alerts(op.id, "succeeded", succeeded, None)
+                    .await,
+            );
             if op.kind == "deploy" && self.needs_verification(&env) {
                 alerts.extend(self.qa_prompt(op));
             }
@@ -257,13 +260,23 @@ impl App {
                 op.id,
                 op.kind,
             );
-            alerts.extend(alerts::route_kinds(
+            let routed = alerts::route_kinds(
                 &self.config,
                 &[AlertKind::Failure, own],
                 env_typed.as_ref(),
                 &format!("op:{}:unhealthy", op.id),
                 &text,
-            ));
+            );
+            let ring = format!(
+                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
+                escape(&env),
+                escape(&op.version),
+                op.id
+            );
+            alerts.extend(
+                self.outcome_alerts(op.id, "unhealthy", routed, Some(&ring))
+                    .await,
+            );
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {

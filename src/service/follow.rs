@@ -187,13 +187,18 @@ impl App {
                 } else {
                     AlertKind::Deployment
                 };
-                alerts.extend(alerts::route_kinds(
+                let routed = alerts::route_kinds(
                     &self.config,
                     &[AlertKind::Failure, own],
                     env_typed.as_ref(),
                     &key,
                     &text,
-                ));
+                );
+                let ring = format!("❌ {what} failed (#{}) ↑", op.id);
+                alerts.extend(
+                    self.outcome_alerts(op.id, "failed", routed, Some(&ring))
+                        .await,
+                );
                 let moved = self
                     .store
                     .advance(
@@ -654,6 +659,55 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
             () = tokio::time::sleep(interval) => {}
         }
         app.poll_runs().await;
+    }
+}
+
+impl App {
+    /// An operation's outcome, one message per operation: in a chat that
+    /// got its "started" message, that message is edited to the outcome
+    /// (and a bad outcome adds a short new message, so phones ring);
+    /// elsewhere the outcome is a new message.
+    pub(super) async fn outcome_alerts(
+        &self,
+        op: i64,
+        step: &str,
+        routed: Vec<NewAlert>,
+        ring: Option<&str>,
+    ) -> Vec<NewAlert> {
+        let mut out = Vec::new();
+        for alert in routed {
+            let original = format!("op:{op}:dispatched@{}", alert.chat.0);
+            match self.store.has_alert(&original).await {
+                Ok(true) => {
+                    let chat = alert.chat;
+                    let (kind, env, thread) = (alert.kind, alert.env.clone(), alert.thread_id);
+                    out.push(NewAlert {
+                        dedup_key: format!("{original}:{step}"),
+                        edit_of: Some(original),
+                        thread_id: None,
+                        ..alert
+                    });
+                    if let Some(short) = ring {
+                        out.push(NewAlert {
+                            thread_id: thread,
+                            ..NewAlert::message(
+                                format!("op:{op}:{step}:ring@{}", chat.0),
+                                kind,
+                                env,
+                                chat,
+                                short.to_owned(),
+                            )
+                        });
+                    }
+                }
+                Ok(false) => out.push(alert),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outcome: store; a new message instead of an edit");
+                    out.push(alert);
+                }
+            }
+        }
+        out
     }
 }
 

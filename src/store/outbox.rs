@@ -235,6 +235,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether an alert with this key was ever enqueued (sent, pending or
+    /// failed): an edit of it has something to edit, sooner or later.
+    pub async fn has_alert(&self, dedup_key: &str) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM alert_outbox WHERE dedup_key = $1 AND state <> 'failed'";
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
     /// The Telegram message an alert became: `None` until it is sent.
     pub async fn sent_message(&self, dedup_key: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let sql =

@@ -124,17 +124,18 @@ impl Store {
     }
 
     /// The alerts about some operations, each event once, oldest first
-    /// (approval prompts and their edits left out).
+    /// (approval prompts and their edits left out; an outcome edited into
+    /// the "started" message is an event of its own).
     pub async fn alerts_of(&self, ids: &[i64]) -> Result<Vec<AlertEvent>, StoreError> {
         let mut events: Vec<(String, AlertEvent)> = Vec::new();
         for id in ids {
             let pattern = format!("op:{id}:%");
             let sql = "SELECT dedup_key, kind, text, created_at FROM alert_outbox \
-                       WHERE dedup_key LIKE $1 AND edit_of IS NULL AND kind <> 'approval' ORDER BY id";
+                       WHERE dedup_key LIKE $1 AND kind <> 'approval' ORDER BY id";
             let rows: Vec<(String, String, String, i64)> =
                 on_pool!(self, p => sqlx::query_as(sql).bind(pattern).fetch_all(p).await)?;
             for (key, kind, text, at) in rows {
-                let event = key.split('@').next().unwrap_or(&key).to_owned();
+                let event = event_of(&key);
                 if events.iter().all(|(k, _)| *k != event) {
                     events.push((event, AlertEvent { at, kind, text }));
                 }
@@ -143,5 +144,17 @@ impl Store {
         let mut events: Vec<AlertEvent> = events.into_iter().map(|(_, e)| e).collect();
         events.sort_by_key(|e| e.at);
         Ok(events)
+    }
+}
+
+/// An alert's event: its key without the `@chat` part (`op:2:dispatched@-100…:succeeded`
+/// → `op:2:dispatched:succeeded`).
+fn event_of(key: &str) -> String {
+    match key.split_once('@') {
+        Some((event, rest)) => match rest.split_once(':') {
+            Some((_chat, step)) => format!("{event}:{step}"),
+            None => event.to_owned(),
+        },
+        None => key.to_owned(),
     }
 }

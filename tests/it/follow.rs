@@ -43,7 +43,7 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     world.roll_out("staging", "1.3.0").await;
     let run = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-2", "completed", &run).await;
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1) in "),
@@ -118,8 +118,14 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     run_event(&world, "w-3", "completed", &run).await;
     let expected = "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2): failure\nFailed jobs: migrate, deploy\n\
                     <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Logs</a>";
-    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, expected);
-    // The on-call chat takes prod failures.
+    // The team chat's "started" message becomes the failure, and a short
+    // new message makes phones ring; on-call (which got no "started")
+    // gets the whole failure as a new message.
+    assert_eq!(world.tg.edited_to(TEAM_CHAT, "❌").await.text, expected);
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑"
+    );
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, expected);
     assert_eq!(state_of(&world, 1).await, "failed");
     world.tg.assert_all_read();
@@ -139,7 +145,7 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
     world.roll_out("dev", "1.3.0").await;
     let completed = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-1", "completed", &completed).await;
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -192,7 +198,7 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -215,7 +221,7 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
         keys,
         [
             "op:1:dispatched@-1001000000001",
-            "op:1:succeeded@-1001000000001"
+            "op:1:dispatched@-1001000000001:succeeded"
         ]
     );
     world.tg.assert_all_read();
@@ -313,7 +319,7 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -341,7 +347,17 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
         .await;
     let run = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-1", "completed", &run).await;
-    let alert = world.tg.next_message(TEAM_CHAT).await;
+    let alert = world
+        .tg
+        .edited_to(
+            TEAM_CHAT,
+            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)",
+        )
+        .await;
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1) ↑"
+    );
     assert_eq!(
         alert.text,
         format!(
@@ -361,7 +377,17 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
         .await;
     let run = world.gh.set_run(9002, "completed", Some("success"));
     run_event(&world, "w-2", "completed", &run).await;
-    let alert = world.tg.next_message(TEAM_CHAT).await;
+    let alert = world
+        .tg
+        .edited_to(
+            TEAM_CHAT,
+            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)",
+        )
+        .await;
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2) ↑"
+    );
     assert_eq!(
         alert.text,
         format!(
@@ -403,7 +429,7 @@ async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
     );
 
     world.health.answer("dev", 200);
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1) in "),

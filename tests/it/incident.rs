@@ -241,7 +241,11 @@ async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
         failed.starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1): failure"),
         "{failed}"
     );
-    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, failed);
+    assert_eq!(world.tg.edited_to(TEAM_CHAT, "❌").await.text, failed);
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1) ↑"
+    );
 
     let text = world.say(TEAM_CHAT, &BOB, "/unmute release").await.text;
     assert_eq!(text, "🔔 release alerts come to this chat again.");

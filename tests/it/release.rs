@@ -186,13 +186,17 @@ async fn a_bump_that_does_not_fit_asks_first() {
     )
     .await;
     assert!(sent.status().is_success());
-    let failed = world.tg.next_message(TEAM_CHAT).await;
+    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
     assert!(
         failed
             .text
             .starts_with("❌ <b>Release 1.4.0</b> failed (#1): failure"),
         "{}",
         failed.text
+    );
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>Release 1.4.0</b> failed (#1) ↑"
     );
     // A release concerns every environment: the on-call chat hears of its failure.
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed.text);
@@ -247,7 +251,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
     );
     world.roll_out("staging", "1.3.0").await;
     world.finish_run(9002, "success", "w-3").await;
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
@@ -323,7 +327,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
         &workflow_run_event("completed", &run),
     )
     .await;
-    let done = world.tg.next_message(TEAM_CHAT).await;
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>prod</b>").await;
     assert!(
         done.text
             .starts_with("✅ <b>prod</b> · <b>1.3.0</b> deployed (#3) in "),

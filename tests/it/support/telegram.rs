@@ -260,6 +260,21 @@ impl FakeTelegram {
         }
     }
 
+    /// Waits until a message of the chat has been edited to a text that
+    /// starts with `prefix` (an operation's outcome, in place); returns it.
+    pub async fn edited_to(&self, chat_id: i64, prefix: &str) -> Sent {
+        let what = format!("a message of chat {chat_id} edited to {prefix:?}");
+        wait_until(&self.changed, Duration::from_secs(30), &what, || {
+            let inner = self.inner.lock().unwrap();
+            inner
+                .sent
+                .iter()
+                .find(|s| s.chat_id == chat_id && !s.edits.is_empty() && s.text.starts_with(prefix))
+                .cloned()
+        })
+        .await
+    }
+
     /// Waits until the message has been edited `n` times; returns it.
     pub async fn wait_for_edits(&self, chat_id: i64, message_id: i64, n: usize) -> Sent {
         let what = format!("edit #{n} of message {message_id}");
