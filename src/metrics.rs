@@ -21,6 +21,12 @@ pub struct WebhookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub kind: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AlertLabels {
     pub outcome: String,
 }
@@ -33,6 +39,8 @@ pub struct Metrics {
     pub alerts: Family<AlertLabels, Counter>,
     pub outbox_pending: Gauge,
     pub outbox_failed: Gauge,
+    /// Operations in the store, by kind and state.
+    pub operations: Family<OperationLabels, Gauge>,
     /// DORA over the last 30 days, for the last environment (prod).
     pub dora_deploys_per_week: Gauge<f64, AtomicU64>,
     pub dora_lead_time_seconds: Gauge<f64, AtomicU64>,
@@ -73,6 +81,12 @@ impl Default for Metrics {
             "Alerts that could not be delivered within the retry budget",
             outbox_failed.clone(),
         );
+        let operations = Family::<OperationLabels, Gauge>::default();
+        registry.register(
+            "operations",
+            "Operations in the store by kind (release, deploy, rollback) and state (outcome)",
+            operations.clone(),
+        );
         let dora_deploys_per_week = Gauge::<f64, AtomicU64>::default();
         let dora_lead_time_seconds = Gauge::<f64, AtomicU64>::default();
         let dora_change_failure_ratio = Gauge::<f64, AtomicU64>::default();
@@ -108,6 +122,7 @@ impl Default for Metrics {
             alerts,
             outbox_pending,
             outbox_failed,
+            operations,
             dora_deploys_per_week,
             dora_lead_time_seconds,
             dora_change_failure_ratio,

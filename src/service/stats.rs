@@ -65,8 +65,17 @@ impl App {
         ("answered".into(), Some(Reply::new(text)))
     }
 
-    /// Sets the DORA gauges on `/metrics` (30 days).
+    /// Sets the DORA gauges on `/metrics` (30 days), and the operations
+    /// by kind and state.
     pub async fn refresh_dora_gauges(&self) {
+        if let Ok(counts) = self.store.operation_counts().await {
+            for (kind, state, n) in counts {
+                self.metrics
+                    .operations
+                    .get_or_create(&crate::metrics::OperationLabels { kind, state })
+                    .set(n);
+            }
+        }
         let Some((_, d)) = self.dora_over(30).await else {
             return;
         };

@@ -236,6 +236,13 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many operations there are of each kind and state.
+    pub async fn operation_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let sql = "SELECT kind, state, COUNT(*) FROM operations GROUP BY kind, state ORDER BY kind, state";
+        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     /// Deploys and rollbacks whose run succeeded, being confirmed on ECS.
     pub async fn confirming_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!("WHERE state = 'confirming' ORDER BY id");

@@ -581,5 +581,9 @@ async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
         body.contains("aletheia_dora_deploys_per_week 0.4666666666666667"),
         "{body}"
     );
+    assert!(
+        body.contains(r#"aletheia_operations{kind="deploy",state="succeeded"} 2"#),
+        "{body}"
+    );
     world.tg.assert_all_read();
 }
