@@ -587,3 +587,33 @@ async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_log_even_at_trace_level() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.log_filter = Some("trace");
+    world.start_bot().await;
+    // A command, a dispatch with its alert, a signed webhook, a tap.
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:2:r");
+    world.tg.tap_answer(&tap).await;
+    world.finish_run(9001, "failure", "w-1").await;
+    world.tg.edited_to(TEAM_CHAT, "❌").await;
+    world.tg.next_message(TEAM_CHAT).await;
+    let log = world.bot_log();
+    assert!(log.lines().count() > 100, "a trace log was written");
+    for secret in [
+        telegram::TOKEN,
+        github::TOKEN,
+        github::WEBHOOK_SECRET,
+        // The token's secret half alone, as a URL might carry it.
+        telegram::TOKEN.split(':').nth(1).unwrap(),
+    ] {
+        assert!(!log.contains(secret), "{secret:?} is in the bot's log");
+    }
+}

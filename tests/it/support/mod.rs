@@ -118,6 +118,8 @@ pub struct World {
     pub monitor_interval: &'static str,
     /// `alerts.max_attempts`: the retry budget of an alert.
     pub alert_attempts: u32,
+    /// The bot's `RUST_LOG` (else `BOT_RUST_LOG`, else info and debug).
+    pub log_filter: Option<&'static str>,
 }
 
 impl World {
@@ -149,6 +151,7 @@ impl World {
             remind_every: "1day",
             monitor_interval: "1h",
             alert_attempts: 4,
+            log_filter: None,
             bot: None,
         }
     }
@@ -374,7 +377,10 @@ roles = ["qa"]
             .env("HOME", self.dir.path())
             .env(
                 "RUST_LOG",
-                std::env::var("BOT_RUST_LOG").unwrap_or_else(|_| "info,aletheia_bot=debug".into()),
+                self.log_filter.map(str::to_owned).unwrap_or_else(|| {
+                    std::env::var("BOT_RUST_LOG")
+                        .unwrap_or_else(|_| "info,aletheia_bot=debug".into())
+                }),
             )
             .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
             .env("GITHUB_TOKEN", github::TOKEN)
@@ -451,6 +457,11 @@ roles = ["qa"]
             assert!(exit.success(), "the bot exits cleanly: {exit}");
         }
         self.start_bot().await;
+    }
+
+    /// Everything the bot has logged so far.
+    pub fn bot_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
     }
 
     /// The bot's database, opened beside the running bot (WAL allows it).
