@@ -58,3 +58,36 @@ mod tests {
         assert!(!verify(b"s3cret", b"{}", ""));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// A signature verifies its own body and secret, and nothing else.
+        #[test]
+        fn a_signature_fits_one_body_and_secret(
+            secret in prop::collection::vec(any::<u8>(), 1..64),
+            body in prop::collection::vec(any::<u8>(), 0..512),
+            other in prop::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let header = sign(&secret, &body);
+            prop_assert!(verify(&secret, &body, &header));
+            if other != body {
+                prop_assert!(!verify(&secret, &other, &header));
+            }
+            let mut wrong = secret.clone();
+            wrong[0] ^= 1;
+            prop_assert!(!verify(&wrong, &body, &header));
+        }
+
+        /// Arbitrary headers never verify (and never panic).
+        #[test]
+        fn arbitrary_headers_never_verify(header in "\\PC{0,100}", body in "\\PC{0,100}") {
+            prop_assert!(!verify(b"s3cret", body.as_bytes(), &header));
+        }
+    }
+}

@@ -837,3 +837,26 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::parse_guide_tap;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Dialogue buttons: any data is read without panic, and only
+        /// `g:<nonce>:<index|y|x>` with a short index is accepted.
+        #[test]
+        fn only_dialogue_data_is_read(data in "\\PC{0,80}") {
+            if parse_guide_tap(&data).is_some() {
+                let parts: Vec<&str> = data.split(':').collect();
+                prop_assert_eq!(parts.len(), 3);
+                prop_assert_eq!(parts[0], "g");
+                prop_assert!(parts[1].parse::<u32>().is_ok());
+                prop_assert!(matches!(parts[2], "y" | "x") || (parts[2].len() <= 2 && parts[2].parse::<usize>().is_ok()));
+            }
+        }
+    }
+}

@@ -622,3 +622,44 @@ mod tests {
         assert!(parse_tap(data).is_some());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::parse_tap;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Forged callback data never panics, and what is accepted is
+        /// exactly the shape the bot writes: kind, a number, an action.
+        #[test]
+        fn only_well_formed_taps_are_read(data in "\\PC{0,80}") {
+            if let Some((id, _)) = parse_tap(&data) {
+                let parts: Vec<&str> = data.split(':').collect();
+                prop_assert_eq!(parts.len(), 3);
+                prop_assert!(["d", "q", "r"].contains(&parts[0]));
+                prop_assert_eq!(parts[1].parse::<i64>().ok(), Some(id.0));
+                prop_assert!(data.len() <= 64);
+            }
+        }
+
+        /// Near misses of real data are read only when exactly right.
+        #[test]
+        fn near_misses_are_refused(
+            kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z]{0,2}", extra in "(:[a-z0-9]{0,3})?",
+        ) {
+            let data = format!("{kind}:{id}:{action}{extra}");
+            let ok = ["d", "q", "r"].contains(&kind.as_str())
+                && !id.is_empty()
+                && id.len() <= 18
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && extra.is_empty()
+                && matches!(
+                    (kind.as_str(), action.as_str()),
+                    ("d", "a" | "c" | "r") | ("q", "v" | "i") | ("r", "y" | "n")
+                );
+            prop_assert_eq!(parse_tap(&data).is_some(), ok, "{}", data);
+        }
+    }
+}

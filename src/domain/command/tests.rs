@@ -287,3 +287,60 @@ fn long_garbage_is_clipped_in_the_answer() {
     let message = refused(&format!("/{long}"));
     assert!(message.len() < 120, "{message}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "release", "deploy", "rollback", "lock", "unlock", "cancel", "history", "mute", "unmute",
+        "stats", "status", "whoami", "help",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Any text at all: an answer or a refusal, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused(text in "\\PC{0,300}") {
+            let _ = run(&text);
+        }
+
+        /// Known commands with arbitrary arguments: what is accepted holds
+        /// only configured environments, real versions and bounded values.
+        #[test]
+        fn accepted_commands_hold_only_sound_values(
+            name in prop::sample::select(NAMES),
+            args in prop::collection::vec("[^\\s]{1,16}", 0..6),
+        ) {
+            let text = format!("/{name} {}", args.join(" "));
+            let known = envs();
+            match run(&text) {
+                Some(Ok(Command::Deploy { env, version, .. }))
+                | Some(Ok(Command::Rollback { env, version, .. })) => {
+                    prop_assert!(known.contains(&env));
+                    prop_assert!(Version::parse(&version.to_string(), true).is_ok());
+                }
+                Some(Ok(Command::Release { version, .. })) => {
+                    // Pre-releases are not allowed in this context.
+                    prop_assert!(Version::parse(&version.to_string(), false).is_ok());
+                }
+                Some(Ok(Command::Lock { env, reason, duration })) => {
+                    prop_assert!(known.contains(&env));
+                    prop_assert!(!reason.is_empty() && reason.chars().count() <= 301);
+                    prop_assert!(duration.is_none_or(|d| d.as_secs() <= 90 * 24 * 3600));
+                }
+                Some(Ok(Command::Cancel { id: Some(id) })) => prop_assert!(id.0 > 0),
+                Some(Ok(Command::History { n, env })) => {
+                    prop_assert!((1..=50).contains(&n));
+                    prop_assert!(env.is_none_or(|e| known.contains(&e)));
+                }
+                Some(Ok(Command::Mute { duration, .. })) => {
+                    prop_assert!(duration.as_secs() <= 7 * 24 * 3600);
+                }
+                Some(Ok(Command::Stats { days })) => prop_assert!((1..=365).contains(&days)),
+                _ => {}
+            }
+        }
+    }
+}
