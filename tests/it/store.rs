@@ -388,3 +388,66 @@ async fn an_alert_is_leased_to_one_sender_at_a_time() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_mute_keeps_alerts_out_of_one_chat_but_never_prod_failures_or_prompts() {
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let mute = |target: &str| aletheia_bot::store::MuteRow {
+            chat_id: -1,
+            target: target.into(),
+            until: aletheia_bot::store::now_ms() + 3_600_000,
+            muted_by: 2,
+            spare_env: Some("prod".into()),
+        };
+        store.mute(&mute("prod"), &audit("mute")).await.unwrap();
+        store.mute(&mute("failure"), &audit("mute")).await.unwrap();
+        let make = |key: &str, kind: AlertKind, env: Option<&str>, chat: i64| NewAlert {
+            kind,
+            env: env.map(|e| Env::parse(e).unwrap()),
+            ..alert(key, chat)
+        };
+        let inserted = store
+            .enqueue_alerts(&[
+                make("deployed", AlertKind::Deployment, Some("prod"), -1),
+                make("staging-failed", AlertKind::Failure, Some("staging"), -1),
+                make("prod-failed", AlertKind::Failure, Some("prod"), -1),
+                make("prompt", AlertKind::Approval, Some("prod"), -1),
+                make("elsewhere", AlertKind::Deployment, Some("prod"), -2),
+                make(
+                    "staging-deployed",
+                    AlertKind::Deployment,
+                    Some("staging"),
+                    -1,
+                ),
+            ])
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = store
+            .all_alerts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.dedup_key)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "elsewhere@-2",
+                "prod-failed@-1",
+                "prompt@-1",
+                "staging-deployed@-1"
+            ],
+            "{backend:?}"
+        );
+        assert_eq!(inserted, 4, "{backend:?}");
+        assert!(store.unmute(-1, "prod", &audit("unmute")).await.unwrap());
+        assert!(!store.unmute(-1, "prod", &audit("unmute")).await.unwrap());
+        store
+            .enqueue_alerts(&[make("deployed", AlertKind::Deployment, Some("prod"), -1)])
+            .await
+            .unwrap();
+        assert_eq!(store.all_alerts().await.unwrap().len(), 5, "{backend:?}");
+    }
+}
