@@ -130,7 +130,10 @@ impl App {
     }
 
     async fn start(&self, msg: &Incoming, step: Step) -> Result<u32, String> {
-        let nonce = rand::random::<u32>();
+        self.start_with(msg, rand::random::<u32>(), step).await
+    }
+
+    async fn start_with(&self, msg: &Incoming, nonce: u32, step: Step) -> Result<u32, String> {
         let guide = Guide {
             user: msg.user.0,
             nonce,
@@ -141,6 +144,44 @@ impl App {
             .await
             .map_err(|e| e.to_string())?;
         Ok(nonce)
+    }
+
+    /// Starts a dialogue at `step` with its message, or, with no step (there
+    /// is nothing to choose), just answers.
+    async fn begin(
+        &self,
+        msg: &Incoming,
+        nonce: u32,
+        step: Option<Step>,
+        reply: Reply,
+    ) -> (String, Option<Reply>) {
+        let Some(step) = step else {
+            return ("answered".into(), Some(reply));
+        };
+        match self.start_with(msg, nonce, step).await {
+            Ok(_) => ("guided".into(), Some(reply)),
+            Err(e) => self.internal_error("guide: store", &e),
+        }
+    }
+
+    /// The environments where the sender holds one of the roles `who`
+    /// names, in promotion order.
+    fn envs_for(
+        &self,
+        msg: &Incoming,
+        who: impl Fn(&crate::config::EnvironmentConfig) -> &[crate::domain::Role],
+    ) -> Vec<String> {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        self.config
+            .environments
+            .iter()
+            .filter(|(_, cfg)| who(cfg).iter().any(|r| roles.contains(r)))
+            .map(|(name, _)| name.as_str().to_owned())
+            .collect()
     }
 
     /// Starts a dialogue at its first step: one button per environment.
@@ -238,18 +279,7 @@ impl App {
         msg: &Incoming,
         env: Option<&Env>,
     ) -> (String, Option<Reply>) {
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default();
-        let envs: Vec<String> = self
-            .config
-            .environments
-            .iter()
-            .filter(|(_, cfg)| cfg.requesters.iter().any(|r| roles.contains(r)))
-            .map(|(name, _)| name.as_str().to_owned())
-            .collect();
+        let envs = self.envs_for(msg, |cfg| &cfg.requesters);
         if envs.is_empty() {
             return (
                 "refused:not_a_requester".into(),
@@ -269,20 +299,7 @@ impl App {
             Some(env) => {
                 let nonce = rand::random::<u32>();
                 match self.version_step(env.as_str(), nonce).await {
-                    Ok((step, reply)) => {
-                        let Some(step) = step else {
-                            return ("answered".into(), Some(reply));
-                        };
-                        let guide = Guide {
-                            user: msg.user.0,
-                            nonce,
-                            step,
-                        };
-                        if let Err(e) = self.dialogue(msg.chat.0).update(guide).await {
-                            return self.internal_error("guide: store", &e);
-                        }
-                        ("guided".into(), Some(reply))
-                    }
+                    Ok((step, reply)) => self.begin(msg, nonce, step, reply).await,
                     Err(reply) => ("error:github".into(), Some(reply)),
                 }
             }
@@ -381,18 +398,7 @@ impl App {
         msg: &Incoming,
         env: Option<&Env>,
     ) -> (String, Option<Reply>) {
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default();
-        let envs: Vec<String> = self
-            .config
-            .environments
-            .iter()
-            .filter(|(_, cfg)| cfg.rollback_requesters().iter().any(|r| roles.contains(r)))
-            .map(|(name, _)| name.as_str().to_owned())
-            .collect();
+        let envs = self.envs_for(msg, |cfg| cfg.rollback_requesters());
         match env {
             Some(env) if !envs.iter().any(|x| x == env.as_str()) => (
                 "refused:not_a_requester".into(),
@@ -410,18 +416,7 @@ impl App {
             Some(env) => {
                 let nonce = rand::random::<u32>();
                 let (step, reply) = self.rollback_version_step(env.as_str(), nonce).await;
-                let Some(step) = step else {
-                    return ("answered".into(), Some(reply));
-                };
-                let guide = Guide {
-                    user: msg.user.0,
-                    nonce,
-                    step,
-                };
-                if let Err(e) = self.dialogue(msg.chat.0).update(guide).await {
-                    return self.internal_error("guide: store", &e);
-                }
-                ("guided".into(), Some(reply))
+                self.begin(msg, nonce, step, reply).await
             }
             None => {
                 let step = Step::RollbackEnv { envs: envs.clone() };
