@@ -155,7 +155,13 @@ impl Deliverer {
                 )));
             }
         };
-        let Some(original) = &row.edit_of else {
+        // An edit of a message that was never delivered (given up) goes
+        // out as a message of its own: the news must not be lost with it.
+        let original = match &row.edit_of {
+            Some(original) if matches!(self.store.alert_failed(original).await, Ok(true)) => None,
+            other => other.as_ref(),
+        };
+        let Some(original) = original else {
             let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
             return telegram::send_html(
                 &self.bot,

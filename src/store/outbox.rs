@@ -244,6 +244,14 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Whether the alert with this key was given up (kept as failed).
+    pub async fn alert_failed(&self, dedup_key: &str) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM alert_outbox WHERE dedup_key = $1 AND state = 'failed'";
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
     /// The Telegram message an alert became: `None` until it is sent.
     pub async fn sent_message(&self, dedup_key: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let sql =

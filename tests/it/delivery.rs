@@ -104,3 +104,49 @@ async fn a_burst_of_500_alerts_to_10_chats_keeps_within_telegrams_limits() {
         assert_eq!(texts, sorted, "each chat's alerts in order");
     }
 }
+
+#[tokio::test]
+async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+
+    // The "started" message of a deploy run is given up (4 attempts).
+    world.tg.set_down(true);
+    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to dev ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &crate::support::github::workflow_run_event("in_progress", &run),
+    )
+    .await;
+    let store = world.store().await;
+    eventually(
+        Duration::from_secs(30),
+        "the started message given up",
+        || async {
+            store
+                .all_alerts()
+                .await
+                .unwrap()
+                .iter()
+                .any(|a| a.dedup_key.starts_with("op:1:dispatched@") && a.state == "failed")
+        },
+    )
+    .await;
+    world.tg.set_down(false);
+
+    // Its outcome cannot be an edit of it: it comes as a message.
+    world.roll_out("dev", "1.3.0").await;
+    world.finish_run(9001, "success", "w-2").await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1) in "),
+        "{}",
+        done.text
+    );
+    world.tg.assert_all_read();
+}
