@@ -84,6 +84,7 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
             text: with_mentions(config, chat, rendered),
             buttons: None,
             edit_of: None,
+            urgent: rendered.kind == AlertKind::Failure,
         })
         .collect()
 }
@@ -126,8 +127,10 @@ pub fn route_kinds(
             key: key.to_owned(),
             text: text.to_owned(),
         };
-        for alert in route(config, &rendered) {
+        for mut alert in route(config, &rendered) {
             if out.iter().all(|o| o.dedup_key != alert.dedup_key) {
+                // A failure stays one in a chat that takes it as another kind.
+                alert.urgent = kinds.contains(&AlertKind::Failure);
                 out.push(alert);
             }
         }

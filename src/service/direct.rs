@@ -13,6 +13,9 @@ use crate::alerts::format::escape;
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{Created, NewOperation};
 
+/// How long after the failed dispatch the direct way stays open.
+const DIRECT_WITHIN_MS: i64 = 3_600_000;
+
 /// How many of a family's newest revisions are searched for the target.
 const SCAN: usize = 100;
 
@@ -66,6 +69,24 @@ impl App {
         // Only a rollback whose workflow never started: no run known, and
         // dispatch failed (or its outcome is still unknown).
         let state = op.state();
+        // Only the environment's latest operation, and only for a while: a
+        // button under an old failure must not roll prod back days later.
+        let latest = self
+            .store
+            .history(op.env.as_deref(), 1)
+            .await
+            .ok()
+            .and_then(|ops| ops.first().map(|o| o.id));
+        if latest != Some(op.id) || crate::store::now_ms() - op.updated_at > DIRECT_WITHIN_MS {
+            let text = format!(
+                "#{} is no longer the latest word on {}: ask /rollback again.",
+                op.id,
+                op.env.as_deref().unwrap_or("?")
+            );
+            return self
+                .refuse_tap(tap, "direct", "stale", Some(id), text)
+                .await;
+        }
         if op.run_id.is_some()
             || !matches!(state, OperationState::Failed | OperationState::Dispatched)
         {
@@ -81,6 +102,14 @@ impl App {
             Ok(revisions) => revisions,
             Err(e) => return refuse(format!("ECS cannot be read just now: {e}")),
         };
+        if let Ok(Some(now)) = self.running_tag(cfg).await
+            && tag_is_version(&now, &op.version)
+        {
+            let text = format!("{env} already runs {now}: nothing to roll back.");
+            return self
+                .refuse_tap(tap, "direct", "already_running", Some(id), text)
+                .await;
+        }
         let Some(target) = revisions.into_iter().find(|r| {
             r.image
                 .as_deref()

@@ -168,6 +168,12 @@ impl App {
                 );
                 offer_direct_rollback(&op, &mut alerts);
                 let audit = self.audit(None, None, &action, "failed", Some(id), e.to_string());
+                // What ran before stays known (a direct ECS rollback, the
+                // lock and the incident report read it).
+                let detail = match op.ran_before() {
+                    Some(r) => format!("running={r} · {e}"),
+                    None => e.to_string(),
+                };
                 if let Err(e) = self
                     .store
                     .advance(
@@ -175,7 +181,7 @@ impl App {
                         &[OperationState::Dispatched],
                         OperationState::Failed,
                         None,
-                        Some(&e.to_string()),
+                        Some(&detail),
                         &audit,
                         &alerts,
                     )

@@ -684,7 +684,6 @@ impl App {
                     out.push(NewAlert {
                         dedup_key: format!("{original}:{step}"),
                         edit_of: Some(original),
-                        thread_id: None,
                         ..alert
                     });
                     if let Some(short) = ring {

@@ -528,8 +528,14 @@ impl App {
             return self.internal_error("mute: store", &e);
         }
         let spared = match &spare {
-            Some(env) if target == "failure" || target == env.as_str() => {
-                format!(" Failures in {} still come through.", escape(env))
+            Some(env)
+                if ["failure", "health", "deployment", "rollback", env.as_str()]
+                    .contains(&target) =>
+            {
+                format!(
+                    " Failures and health alerts in {} still come through.",
+                    escape(env)
+                )
             }
             _ => String::new(),
         };

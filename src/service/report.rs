@@ -131,7 +131,11 @@ impl App {
                 .await
                 .unwrap_or_default()
                 .into_iter()
-                .find(|o| o.id < rollback.id && o.kind == "deploy" && &o.version == from),
+                .find(|o| {
+                    o.id < rollback.id
+                        && o.kind == "deploy"
+                        && crate::adapters::ecs::tag_is_version(from, &o.version)
+                }),
             None => None,
         };
         let mut ops: Vec<&OperationRow> = deploy.iter().collect();

@@ -326,6 +326,40 @@ impl App {
         let op = live
             .into_iter()
             .find(|o| o.env.as_deref() == Some(env.as_str()))?;
+        // A deploy whose run is over but that ECS or health has not
+        // confirmed is what one rolls back from: it ends unhealthy.
+        if op.state() == OperationState::Confirming {
+            let detail = format!(
+                "{}rolled back before ECS and health confirmed it",
+                op.ran_before()
+                    .map(|r| format!("running={r} · "))
+                    .unwrap_or_default()
+            );
+            let audit = self.audit(
+                Some(msg.user),
+                Some(msg.chat.0),
+                "operation:withdraw",
+                "unhealthy",
+                Some(OperationId(op.id)),
+                "for a rollback".into(),
+            );
+            return match self
+                .store
+                .advance(
+                    OperationId(op.id),
+                    &[OperationState::Confirming],
+                    OperationState::Unhealthy,
+                    None,
+                    Some(&detail),
+                    &audit,
+                    &[],
+                )
+                .await
+            {
+                Ok(_) => None,
+                Err(e) => Some(self.internal_error("rollback: store", &e)),
+            };
+        }
         let pending = [
             OperationState::Requested,
             OperationState::AwaitingApproval,

@@ -69,11 +69,21 @@ impl App {
     /// by kind and state.
     pub async fn refresh_dora_gauges(&self) {
         if let Ok(counts) = self.store.operation_counts().await {
-            for (kind, state, n) in counts {
-                self.metrics
-                    .operations
-                    .get_or_create(&crate::metrics::OperationLabels { kind, state })
-                    .set(n);
+            // Every pair is set, so a count that fell to zero says zero.
+            for kind in ["release", "deploy", "rollback"] {
+                for state in crate::domain::OperationState::ALL {
+                    let n = counts
+                        .iter()
+                        .find(|(k, s, _)| k == kind && s == state.as_str())
+                        .map_or(0, |c| c.2);
+                    self.metrics
+                        .operations
+                        .get_or_create(&crate::metrics::OperationLabels {
+                            kind: kind.to_owned(),
+                            state: state.as_str().to_owned(),
+                        })
+                        .set(n);
+                }
             }
         }
         let Some((_, d)) = self.dora_over(30).await else {

@@ -23,6 +23,9 @@ pub struct NewAlert {
     /// Edit the message that the alert with this de-duplication key became,
     /// rather than send a new one.
     pub edit_of: Option<String>,
+    /// Something went wrong (a failure, whatever kind the chat takes it
+    /// as): a mute never silences it in the environment the mute spares.
+    pub urgent: bool,
 }
 
 impl NewAlert {
@@ -43,6 +46,7 @@ impl NewAlert {
             text,
             buttons: None,
             edit_of: None,
+            urgent: false,
         }
     }
 }
@@ -103,13 +107,18 @@ macro_rules! insert_alerts {
             // A muted chat does not get the alert, unless it is an edit, an
             // approval prompt, or a failure of the env the mute spares.
             let mutable = alert.edit_of.is_none() && alert.kind != crate::domain::AlertKind::Approval;
+            let urgent = alert.urgent
+                || matches!(
+                    alert.kind,
+                    crate::domain::AlertKind::Failure | crate::domain::AlertKind::Health
+                );
             match sqlx::query(
                 "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, buttons, edit_of, \
                  next_attempt_at, created_at) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9 \
                  WHERE NOT ($10 AND EXISTS (SELECT 1 FROM mutes m WHERE m.chat_id = $4 AND m.until > $9 \
                    AND (m.target = $2 OR m.target = $3) \
-                   AND NOT ($2 = 'failure' AND $3 IS NOT NULL AND m.spare_env IS NOT NULL AND $3 = m.spare_env))) \
+                   AND NOT ($11 AND $3 IS NOT NULL AND m.spare_env IS NOT NULL AND $3 = m.spare_env))) \
                  ON CONFLICT (dedup_key) DO NOTHING",
             )
             .bind(&alert.dedup_key)
@@ -122,6 +131,7 @@ macro_rules! insert_alerts {
             .bind(&alert.edit_of)
             .bind(now)
             .bind(mutable)
+            .bind(urgent)
             .execute(&mut *$executor)
             .await
             {

@@ -197,7 +197,9 @@ async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
     );
     let text = world.say(ONCALL_CHAT, &BOB, "/mute failure 1h").await.text;
     assert!(
-        text.contains(" (for 1h). Failures in prod still come through. /unmute failure ends it."),
+        text.contains(
+            " (for 1h). Failures and health alerts in prod still come through. /unmute failure ends it."
+        ),
         "{text}"
     );
     let status = world.say(TEAM_CHAT, &BOB, "/status dev").await.text;

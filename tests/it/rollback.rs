@@ -502,3 +502,44 @@ async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_deploy_not_yet_confirmed_gives_way_to_a_rollback() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    // dev's deploy of 1.3.0 ran, but ECS never shows it: it is confirming.
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    world.finish_run(9001, "success", "w-1").await;
+    let store = world.store().await;
+    eventually(Duration::from_secs(30), "the deploy confirming", || async {
+        store.all_operations().await.unwrap()[0].state == "confirming"
+    })
+    .await;
+
+    // Mid-incident, a rollback does not wait for the confirmation window.
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/rollback dev 1.2.2", 2)
+        .await;
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("⏪ #2 Rollback dev → 1.2.2: no approval needed.")),
+        "{texts:?}"
+    );
+    let ops = store.all_operations().await.unwrap();
+    assert_eq!(ops[0].state, "unhealthy");
+    assert!(
+        ops[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .ends_with("rolled back before ECS and health confirmed it")
+    );
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 2);
+    assert_eq!(dispatches[1].0, "rollback.yml");
+}

@@ -40,6 +40,7 @@ fn alert(key: &str, chat: i64) -> NewAlert {
         text: format!("<b>{key}</b>"),
         buttons: None,
         edit_of: None,
+        urgent: false,
     }
 }
 
@@ -420,6 +421,16 @@ async fn a_mute_keeps_alerts_out_of_one_chat_but_never_prod_failures_or_prompts(
                     Some("staging"),
                     -1,
                 ),
+                make("prod-health", AlertKind::Health, Some("prod"), -1),
+                NewAlert {
+                    urgent: true,
+                    ..make(
+                        "prod-failed-as-deployment",
+                        AlertKind::Deployment,
+                        Some("prod"),
+                        -1,
+                    )
+                },
             ])
             .await
             .unwrap();
@@ -435,19 +446,21 @@ async fn a_mute_keeps_alerts_out_of_one_chat_but_never_prod_failures_or_prompts(
             keys,
             [
                 "elsewhere@-2",
+                "prod-failed-as-deployment@-1",
                 "prod-failed@-1",
+                "prod-health@-1",
                 "prompt@-1",
                 "staging-deployed@-1"
             ],
             "{backend:?}"
         );
-        assert_eq!(inserted, 4, "{backend:?}");
+        assert_eq!(inserted, 6, "{backend:?}");
         assert!(store.unmute(-1, "prod", &audit("unmute")).await.unwrap());
         assert!(!store.unmute(-1, "prod", &audit("unmute")).await.unwrap());
         store
             .enqueue_alerts(&[make("deployed", AlertKind::Deployment, Some("prod"), -1)])
             .await
             .unwrap();
-        assert_eq!(store.all_alerts().await.unwrap().len(), 5, "{backend:?}");
+        assert_eq!(store.all_alerts().await.unwrap().len(), 7, "{backend:?}");
     }
 }
