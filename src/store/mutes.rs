@@ -20,13 +20,12 @@ impl Store {
     pub async fn mute(&self, mute: &MuteRow, audit: &AuditEntry) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM mutes WHERE chat_id = $1 AND target = $2")
-                .bind(mute.chat_id)
-                .bind(&mute.target)
-                .execute(&mut *tx)
-                .await?;
+            // One statement: two mutes of the same target at once cannot
+            // collide (a delete-then-insert could, on PostgreSQL).
             sqlx::query(
-                "INSERT INTO mutes (chat_id, target, until, muted_by, spare_env) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO mutes (chat_id, target, until, muted_by, spare_env) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (chat_id, target) DO UPDATE SET until = excluded.until, \
+                 muted_by = excluded.muted_by, spare_env = excluded.spare_env",
             )
             .bind(mute.chat_id)
             .bind(&mute.target)

@@ -403,6 +403,8 @@ async fn a_mute_keeps_alerts_out_of_one_chat_but_never_prod_failures_or_prompts(
         };
         store.mute(&mute("prod"), &audit("mute")).await.unwrap();
         store.mute(&mute("failure"), &audit("mute")).await.unwrap();
+        // Muting the same target again replaces the mute.
+        store.mute(&mute("failure"), &audit("mute")).await.unwrap();
         let make = |key: &str, kind: AlertKind, env: Option<&str>, chat: i64| NewAlert {
             kind,
             env: env.map(|e| Env::parse(e).unwrap()),
