@@ -31,12 +31,7 @@ impl App {
     /// A tap on "Roll back directly on ECS" (`e:{op}:y`).
     pub(super) async fn direct_rollback_tap(&self, tap: &Tap) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
-        let id = match tap.data.split(':').collect::<Vec<_>>().as_slice() {
-            ["e", id, "y"] if id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) => {
-                id.parse().ok().map(OperationId)
-            }
-            _ => None,
-        };
+        let id = super::taps::button_operation(&tap.data, "e", "y");
         let op = match id {
             Some(id) => self.store.operation(id).await.ok().flatten(),
             None => None,

@@ -609,35 +609,20 @@ impl App {
                 None => return refuse("This button is not one of mine."),
             },
             (GuideTap::Choose(i), Step::DeployEnv { envs }) => match envs.get(i) {
-                Some(env) => match self.version_step(env, nonce).await {
-                    Ok((Some(step), reply)) => {
-                        return self.advance_guide(&dialogue, guide, step, reply).await;
-                    }
-                    Ok((None, reply)) | Err(reply) => {
-                        let _ = dialogue.exit().await;
-                        return TapOutcome {
-                            answer: done("Nothing to offer."),
-                            edit: Some(reply),
-                            reply: None,
-                        };
-                    }
-                },
+                Some(env) => {
+                    let next = match self.version_step(env, nonce).await {
+                        Ok(next) => next,
+                        Err(reply) => (None, reply),
+                    };
+                    return self.version_choice(&dialogue, guide, next).await;
+                }
                 None => return refuse("This button is not one of mine."),
             },
             (GuideTap::Choose(i), Step::RollbackEnv { envs }) => match envs.get(i) {
-                Some(env) => match self.rollback_version_step(env, nonce).await {
-                    (Some(step), reply) => {
-                        return self.advance_guide(&dialogue, guide, step, reply).await;
-                    }
-                    (None, reply) => {
-                        let _ = dialogue.exit().await;
-                        return TapOutcome {
-                            answer: done("Nothing to offer."),
-                            edit: Some(reply),
-                            reply: None,
-                        };
-                    }
-                },
+                Some(env) => {
+                    let next = self.rollback_version_step(env, nonce).await;
+                    return self.version_choice(&dialogue, guide, next).await;
+                }
                 None => return refuse("This button is not one of mine."),
             },
             (GuideTap::Choose(i), Step::RollbackVersion { env, versions }) => {
@@ -697,6 +682,30 @@ impl App {
         match confirm_reply(&next, nonce) {
             Some(reply) => self.advance_guide(&dialogue, guide, next, reply).await,
             None => refuse("This button is not one of mine."),
+        }
+    }
+
+    /// After the environment: the versions to choose from, or, when there
+    /// is nothing to offer, the dialogue ends saying so.
+    async fn version_choice(
+        &self,
+        dialogue: &ChatDialogue,
+        guide: Guide,
+        (step, reply): (Option<Step>, Reply),
+    ) -> TapOutcome {
+        match step {
+            Some(step) => self.advance_guide(dialogue, guide, step, reply).await,
+            None => {
+                let _ = dialogue.exit().await;
+                TapOutcome {
+                    answer: TapAnswer {
+                        text: "Nothing to offer.".into(),
+                        alert: false,
+                    },
+                    edit: Some(reply),
+                    reply: None,
+                }
+            }
         }
     }
 

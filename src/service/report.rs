@@ -15,12 +15,7 @@ impl App {
     /// A tap on "Open incident report" (`i:{op}:o`).
     pub(super) async fn incident_report_tap(&self, tap: &Tap) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
-        let id = match tap.data.split(':').collect::<Vec<_>>().as_slice() {
-            ["i", id, "o"] if id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) => {
-                id.parse().ok().map(OperationId)
-            }
-            _ => None,
-        };
+        let id = super::taps::button_operation(&tap.data, "i", "o");
         let op = match id {
             Some(id) => self.store.operation(id).await.ok().flatten(),
             None => None,

@@ -77,6 +77,26 @@ fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
     Some((OperationId(id.parse().ok()?), action))
 }
 
+/// The operation a `{kind}:{id}:{action}` button names, when the data is
+/// exactly that shape (the direct-rollback and incident-report buttons).
+pub(super) fn button_operation(data: &str, kind: &str, action: &str) -> Option<OperationId> {
+    let mut parts = data.split(':');
+    let (Some(k), Some(id), Some(a), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if k != kind
+        || a != action
+        || id.is_empty()
+        || id.len() > 18
+        || !id.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    id.parse().ok().map(OperationId)
+}
+
 impl App {
     /// A tap on an approval button.
     pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
