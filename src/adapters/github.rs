@@ -138,10 +138,26 @@ struct Jobs {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
     pub name: String,
+    /// `queued`, `in_progress`, `completed`, …
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub conclusion: Option<String>,
     #[serde(default)]
     pub html_url: Option<String>,
+}
+
+impl Job {
+    pub fn is_done(&self) -> bool {
+        self.status.as_deref() == Some("completed")
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.conclusion.as_deref(),
+            Some("failure" | "timed_out" | "cancelled" | "startup_failure")
+        )
+    }
 }
 
 /// The changes between two tags.
@@ -565,20 +581,18 @@ impl GitHub {
         Ok(runs.workflow_runs)
     }
 
-    /// The jobs of a run that did not succeed.
-    pub async fn failed_jobs(&self, run_id: u64) -> Result<Vec<Job>, GithubError> {
+    /// The jobs of a run (of its latest attempt), up to 100.
+    pub async fn jobs(&self, run_id: u64) -> Result<Vec<Job>, GithubError> {
         let route = self.route(&format!("/actions/runs/{run_id}/jobs?per_page=100"));
         let jobs: Jobs = self.client.get(route, None::<&()>).await?;
-        Ok(jobs
-            .jobs
-            .into_iter()
-            .filter(|j| {
-                matches!(
-                    j.conclusion.as_deref(),
-                    Some("failure" | "timed_out" | "cancelled" | "startup_failure")
-                )
-            })
-            .collect())
+        Ok(jobs.jobs)
+    }
+
+    /// The jobs of a run that did not succeed.
+    pub async fn failed_jobs(&self, run_id: u64) -> Result<Vec<Job>, GithubError> {
+        let mut jobs = self.jobs(run_id).await?;
+        jobs.retain(Job::failed);
+        Ok(jobs)
     }
 
     /// CI on the head of the configured branch: check runs and the

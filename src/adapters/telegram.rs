@@ -50,6 +50,10 @@ pub enum SendError {
     /// Telegram will never accept this (chat gone, bot kicked, bad HTML).
     #[error("refused by Telegram: {0}")]
     Permanent(String),
+    /// Not tried: what it depends on (the message an edit edits) is not
+    /// out yet. Neither an attempt nor a retry.
+    #[error("waiting for the message to edit")]
+    Waiting(Duration),
     /// Network trouble or a 5xx: worth another try.
     #[error("{0}")]
     Transient(String),

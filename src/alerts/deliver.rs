@@ -59,6 +59,8 @@ const BATCH: i64 = 100;
 /// How long a send may take before another attempt may start (longer than
 /// the Telegram client's own timeout and teloxide's 10 s pause after a 5xx).
 const LEASE: Duration = Duration::from_secs(60);
+/// How long an edit waits before looking again for its original to be out.
+const EDIT_WAIT: Duration = Duration::from_secs(1);
 
 impl Deliverer {
     /// Runs until `stop` fires.
@@ -155,25 +157,16 @@ impl Deliverer {
                 )));
             }
         };
-        // An edit of a message that was never delivered (given up) goes
-        // out as a message of its own: the news must not be lost with it.
-        let original = match &row.edit_of {
-            Some(original) if matches!(self.store.alert_failed(original).await, Ok(true)) => None,
-            other => other.as_ref(),
+        let Some(original) = &row.edit_of else {
+            return self.send_new(row, buttons.as_ref()).await;
         };
-        let Some(original) = original else {
-            let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
-            return telegram::send_html(
-                &self.bot,
-                ChatId(row.chat_id),
-                thread,
-                &row.text,
-                buttons.as_ref(),
-            )
-            .await;
-        };
-        match self.store.sent_message(original).await {
-            Ok(Some((chat, message_id))) => {
+        match self.store.alert_state(original).await {
+            Ok(Some((state, Some((chat, message_id))))) if state == "sent" => {
+                // Old news never replaces newer news (an edit retried
+                // after a later one went out).
+                if matches!(self.store.newer_edit_sent(original, row.id).await, Ok(true)) {
+                    return Ok(message_id);
+                }
                 telegram::edit_html(
                     &self.bot,
                     ChatId(chat),
@@ -184,13 +177,24 @@ impl Deliverer {
                 .await?;
                 Ok(message_id)
             }
-            // The original is not out yet: an attempt spent, so an edit of
-            // a message that never goes out gives up in the end.
-            Ok(None) => Err(SendError::Transient(
-                "the message to edit is not sent yet".into(),
-            )),
+            // The original is on its way: wait for it, spending no attempt
+            // (it is sent or given up in the end).
+            Ok(Some((state, _))) if state == "pending" => Err(SendError::Waiting(EDIT_WAIT)),
+            // An edit of a message that never went out (given up), or that
+            // is not there at all: the news goes out as a message of its
+            // own, not lost with it.
+            Ok(_) => self.send_new(row, buttons.as_ref()).await,
             Err(e) => Err(SendError::Transient(e.to_string())),
         }
+    }
+
+    async fn send_new(
+        &self,
+        row: &OutboxRow,
+        buttons: Option<&Keyboard>,
+    ) -> Result<i64, SendError> {
+        let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
+        telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text, buttons).await
     }
 
     async fn record(
@@ -202,6 +206,11 @@ impl Deliverer {
             Ok(message_id) => {
                 self.store.alert_sent(row.id, message_id).await?;
                 self.metrics.alert("delivered", 1);
+            }
+            Err(SendError::Waiting(wait)) => {
+                self.store
+                    .alert_deferred(row.id, now_ms() + wait.as_millis() as i64)
+                    .await?;
             }
             Err(SendError::RetryAfter(wait)) => {
                 // Refused for now, not failed: no attempt is spent.

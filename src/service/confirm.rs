@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
+use super::follow::Story;
 use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
@@ -230,7 +231,7 @@ impl App {
                     kind: own,
                     env: env_typed,
                     key: format!("op:{}:succeeded", op.id),
-                    text,
+                    text: text.clone(),
                 },
             );
             if rollback {
@@ -245,7 +246,7 @@ impl App {
                 }
             }
             alerts.extend(
-                self.outcome_alerts(op.id, "succeeded", succeeded, None)
+                self.story_alerts(op, "succeeded", own, &text, succeeded, Story::Step)
                     .await,
             );
             if op.kind == "deploy" && self.needs_verification(&env) {
@@ -274,7 +275,7 @@ impl App {
                 op.id
             );
             alerts.extend(
-                self.outcome_alerts(op.id, "unhealthy", routed, Some(&ring))
+                self.story_alerts(op, "unhealthy", own, &text, routed, Story::Ring(&ring))
                     .await,
             );
             ("unhealthy", kept_detail(op, checks))

@@ -62,15 +62,22 @@ pub(super) fn prompt_key(op: &str, chat: i64) -> String {
     format!("op:{op}:prompt@{chat}")
 }
 
+/// The key of the question an operation asked in `chat`, if it asked one
+/// there: the approval prompt of a deploy or rollback, the "Release
+/// anyway?" question of a release.
+pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> String {
+    let id = op.id.to_string();
+    if op.kind == "release" {
+        super::release::confirm_key(&id, chat)
+    } else {
+        prompt_key(&id, chat)
+    }
+}
+
 /// An edit of an operation's prompt (the approval prompt of a deploy, the
 /// "Release anyway?" question of a release); `step` names the edit.
 pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: String) -> NewAlert {
-    let id = op.id.to_string();
-    let key = if op.kind == "release" {
-        super::release::confirm_key(&id, op.chat_id)
-    } else {
-        prompt_key(&id, op.chat_id)
-    };
+    let key = asked_key(op, op.chat_id);
     NewAlert::edit(
         &key,
         step,

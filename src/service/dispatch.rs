@@ -1,6 +1,7 @@
 //! Dispatching a claimed operation's workflow (Deploy or Release), once.
 
 use super::App;
+use super::follow::Story;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
@@ -49,34 +50,8 @@ impl App {
             ),
             None => format!("Asked by {}", escape(&self.name_of(op.requested_by))),
         };
-        let (what, kind) = if release {
-            (
-                format!(
-                    "<b>Release {}</b> ({})",
-                    escape(&op.version),
-                    escape(op.release_type.as_deref().unwrap_or("?"))
-                ),
-                AlertKind::Release,
-            )
-        } else if rollback {
-            (
-                format!(
-                    "<b>{}</b> · rollback to <b>{}</b>",
-                    escape(&env),
-                    escape(&op.version)
-                ),
-                AlertKind::Rollback,
-            )
-        } else {
-            (
-                format!(
-                    "<b>{}</b> · deploy of <b>{}</b>",
-                    escape(&env),
-                    escape(&op.version)
-                ),
-                AlertKind::Deployment,
-            )
-        };
+        let what = what_of(&op);
+        let kind = kind_of(&op);
         let action = format!("dispatch:{}", op.kind);
         match self.github.dispatch(&wf.file, &inputs).await {
             Ok(run) => {
@@ -87,15 +62,20 @@ impl App {
                     .unwrap_or_default();
                 let icon = if rollback { "⏪" } else { "🚀" };
                 let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
-                let alerts = alerts::route(
+                let routed = alerts::route(
                     &self.config,
                     &Rendered {
                         kind,
                         env: env_typed,
                         key: format!("op:{}:dispatched", op.id),
-                        text,
+                        text: text.clone(),
                     },
                 );
+                // Where the request was asked for, its prompt becomes the
+                // operation's message.
+                let alerts = self
+                    .story_alerts(&op, "started", kind, &text, routed, Story::Step)
+                    .await;
                 let audit = self.audit(
                     None,
                     None,
@@ -193,6 +173,30 @@ impl App {
                 Err(e.to_string())
             }
         }
+    }
+}
+
+/// What an operation does, for its messages: "<b>prod</b> · deploy of
+/// <b>1.3.0</b>" (HTML).
+pub(super) fn what_of(op: &crate::store::OperationRow) -> String {
+    let env = escape(op.env.as_deref().unwrap_or_default());
+    let version = escape(&op.version);
+    match op.kind.as_str() {
+        "release" => match op.release_type.as_deref() {
+            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind)),
+            None => format!("<b>Release {version}</b>"),
+        },
+        "rollback" => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
+        _ => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
+    }
+}
+
+/// The alert kind of an operation's own messages.
+pub(super) fn kind_of(op: &crate::store::OperationRow) -> AlertKind {
+    match op.kind.as_str() {
+        "release" => AlertKind::Release,
+        "rollback" => AlertKind::Rollback,
+        _ => AlertKind::Deployment,
     }
 }
 

@@ -126,6 +126,20 @@ impl App {
             }
             self.store.mark_processed(&delivery.id).await?;
         }
+        // A job started or finished: the operation's message shows it.
+        if delivery.event == "workflow_job" && recorded == Recorded::New {
+            #[derive(Deserialize)]
+            struct Job {
+                run_id: u64,
+            }
+            #[derive(Deserialize)]
+            struct JobEvent {
+                workflow_job: Job,
+            }
+            if let Ok(event) = serde_json::from_str::<JobEvent>(&delivery.payload) {
+                self.job_changed(event.workflow_job.run_id).await?;
+            }
+        }
         Ok(match recorded {
             Recorded::New => {
                 if !alerts.is_empty() {

@@ -268,6 +268,41 @@ impl Store {
             .await
     }
 
+    /// Enqueues alerts about an operation only while it is in one of
+    /// `states` (a progress edit must not land after the outcome's).
+    /// Returns whether they were enqueued.
+    pub async fn enqueue_while(
+        &self,
+        id: OperationId,
+        states: &[OperationState],
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        // The states are our own constants, never user input.
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        // A write that changes nothing, to hold the row against a move.
+        let sql = format!(
+            "UPDATE operations SET state = state WHERE id = $1 AND state IN ({})",
+            list.join(", ")
+        );
+        let held = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let held = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if held {
+                insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            held
+        });
+        Ok(held)
+    }
+
     /// [`Self::advance`], locking an environment in the same transaction
     /// when it moves (replacing a lock held there).
     #[allow(clippy::too_many_arguments)]

@@ -262,6 +262,28 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Where the alert with this key stands: its state and, once sent,
+    /// the chat and message it became. `None` when there is no such alert.
+    pub async fn alert_state(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<(String, Option<(i64, i64)>)>, StoreError> {
+        let sql = "SELECT state, chat_id, message_id FROM alert_outbox WHERE dedup_key = $1";
+        let row: Option<(String, i64, Option<i64>)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_optional(p).await)?;
+        Ok(row.map(|(state, chat, message)| (state, message.map(|m| (chat, m)))))
+    }
+
+    /// Whether a later edit of the same message than the alert `id` is
+    /// already out (the older edit would put old news back).
+    pub async fn newer_edit_sent(&self, original: &str, id: i64) -> Result<bool, StoreError> {
+        let sql =
+            "SELECT COUNT(*) FROM alert_outbox WHERE edit_of = $1 AND id > $2 AND state = 'sent'";
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(original).bind(id).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
     /// The Telegram message an alert became: `None` until it is sent.
     pub async fn sent_message(&self, dedup_key: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let sql =

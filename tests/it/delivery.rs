@@ -150,3 +150,48 @@ async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+
+    // The "approved" edit of the prompt fails once; the "started" edit
+    // after it goes out while it waits for its retry.
+    world.tg.fail_next(
+        "editMessageText",
+        1,
+        crate::support::telegram::Fault::Garbage,
+    );
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    world.tg.tap_answer(&tap).await;
+    world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>staging</b> · deploy of",
+        )
+        .await;
+    let store = world.store().await;
+    eventually(Duration::from_secs(30), "the outbox settled", || async {
+        let rows = store.all_alerts().await.unwrap();
+        rows.iter().all(|a| a.state == "sent")
+    })
+    .await;
+    // The retried "approved" edit was not put back over "started".
+    let now = world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>staging</b> · deploy of",
+        )
+        .await;
+    assert_eq!(now.edits.len(), 1, "{:?}", now.edits);
+    assert_eq!(world.tg.calls("editMessageText").len(), 2);
+    world.tg.assert_all_read();
+}

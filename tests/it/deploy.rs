@@ -92,24 +92,25 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
     let request_id = body["inputs"]["request_id"].as_str().unwrap();
     assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
 
-    // The prompt now says who decided, and its buttons are gone.
-    let edited = world
+    // The prompt becomes the operation's one message: it says who
+    // decided, its buttons go, then it says the deployment started, with
+    // the run.
+    let started = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>staging</b>")
         .await;
     assert_eq!(
-        edited.text,
-        "✅ <b>Deploy 1.3.0 → staging</b> · #1\nAsked by Alice\nApproved by Carol; dispatching the Deploy workflow."
+        started.edits[1..],
+        [
+            "✅ <b>Deploy 1.3.0 → staging</b> · #1\nAsked by Alice\nApproved by Carol; dispatching the Deploy workflow."
+        ]
     );
-    assert!(edited.buttons.iter().flatten().next().is_none());
-
-    // The team hears the deployment started, with the run.
-    let started = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         started.text,
         "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#1)\nAsked by Alice · approved by Carol\n\
          <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Workflow run</a>"
     );
+    assert!(started.buttons.iter().flatten().next().is_none());
 
     // A second tap, by anyone, changes nothing.
     let tap = world.tg.user_taps(&prompt, QUINN.id, QUINN.name, "d:1:a");
@@ -190,11 +191,10 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
     assert_eq!(dispatches.len(), 1);
     assert_eq!(dispatches[0].1["inputs"]["environment"], "prod");
     assert_eq!(dispatches[0].1["inputs"]["version"], "1.3.0");
-    world
+    let started = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b>")
         .await;
-    let started = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         started.text.starts_with(
             "🚀 <b>prod</b> · deploy of <b>1.3.0</b> started (#2)\nAsked by Bob · approved by Dave"
@@ -564,7 +564,11 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
         "👆 Dave confirmed: Approved. Dispatching the Deploy workflow."
     );
     assert!(used.buttons.is_empty());
-    world.tg.next_message(TEAM_CHAT).await; // deploy started
+    // The prompt goes on to say the deploy started.
+    world
+        .tg
+        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b> · deploy of")
+        .await;
     world.tg.assert_all_read();
 }
 

@@ -34,7 +34,14 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
     let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
     world.tg.tap_answer(&tap).await;
-    world.tg.next_message(TEAM_CHAT).await; // deploying
+    world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>staging</b> · deploy of",
+        )
+        .await;
     let run = world.gh.set_run(9001, "in_progress", None);
     run_event(&world, "w-1", "in_progress", &run).await;
     assert_eq!(state_of(&world, 0).await, "running");
@@ -53,6 +60,23 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     assert!(done.text.ends_with(
         "<a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Deploy run</a>"
     ));
+    // One message told the whole story: asked, approved, started, the run
+    // done and ECS being checked, deployed.
+    assert_eq!(done.message_id, prompt.message_id);
+    let heads: Vec<&str> = done
+        .edits
+        .iter()
+        .map(|t| t.lines().next().unwrap())
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "🚀 <b>Deploy 1.3.0 → staging</b> · #1",
+            "✅ <b>Deploy 1.3.0 → staging</b> · #1",
+            "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#1)",
+            "🔎 <b>staging</b> · deploy of <b>1.3.0</b>: the run succeeded in 0s; confirming on ECS (#1)",
+        ]
+    );
     let qa = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         qa.text,
@@ -105,7 +129,68 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     );
     let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
     world.tg.tap_answer(&tap).await;
-    world.tg.next_message(TEAM_CHAT).await; // deploying
+    // The prompt is the deploy's one message from here on: it shows the
+    // run's jobs as they go.
+    world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> started",
+        )
+        .await;
+    world.gh.set_jobs(
+        9002,
+        &[
+            ("build", "success"),
+            ("migrate", "in_progress"),
+            ("deploy", "queued"),
+        ],
+    );
+    let run = world.gh.set_run(9002, "in_progress", None);
+    run_event(&world, "w-2b", "in_progress", &run).await;
+    let running = world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running",
+        )
+        .await;
+    assert_eq!(
+        running.text,
+        "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (1/3 jobs) (#2)\nAsked by Bob · approved by Dave\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Workflow run</a>"
+    );
+    world.gh.set_jobs(
+        9002,
+        &[
+            ("build", "success"),
+            ("migrate", "failure"),
+            ("deploy", "queued"),
+        ],
+    );
+    // A job finished: GitHub's `workflow_job` event says so at once.
+    let job = serde_json::json!({
+        "action": "completed",
+        "workflow_job": {"id": 900201, "run_id": 9002, "name": "migrate", "status": "completed", "conclusion": "failure"},
+        "repository": {"full_name": "mindburn-labs/aletheia"}
+    });
+    let response = post_signed_webhook(&world.bot_url(), "workflow_job", "j-1", &job).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let running = world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (2/3",
+        )
+        .await;
+    assert!(
+        running.text.contains("\n⚠️ Failed so far: migrate\n"),
+        "{}",
+        running.text
+    );
     world.gh.set_jobs(
         9002,
         &[
@@ -221,6 +306,7 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
         keys,
         [
             "op:1:dispatched@-1001000000001",
+            "op:1:dispatched@-1001000000001:confirming",
             "op:1:dispatched@-1001000000001:succeeded"
         ]
     );

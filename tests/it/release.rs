@@ -151,15 +151,17 @@ async fn a_bump_that_does_not_fit_asks_first() {
         )
     );
     assert_eq!(world.gh.dispatches().len(), 1);
-    let edited = world
+    // The question becomes the release's message: answered, then started.
+    let started = world
         .tg
-        .wait_for_edit(TEAM_CHAT, question.message_id, "the answered question")
+        .became(TEAM_CHAT, question.message_id, "🚀 <b>Release 1.4.0</b>")
         .await;
     assert_eq!(
-        edited.text,
-        "⚠️ <b>Release 1.4.0 (minor)</b> · #1\nConfirmed by Alice despite the bump; dispatching the Release workflow."
+        started.edits[1..],
+        [
+            "⚠️ <b>Release 1.4.0 (minor)</b> · #1\nConfirmed by Alice despite the bump; dispatching the Release workflow."
+        ]
     );
-    let started = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         started
             .text
@@ -190,13 +192,13 @@ async fn a_bump_that_does_not_fit_asks_first() {
     assert!(
         failed
             .text
-            .starts_with("❌ <b>Release 1.4.0</b> failed (#1): failure"),
+            .starts_with("❌ <b>Release 1.4.0</b> (minor) failed (#1): failure"),
         "{}",
         failed.text
     );
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
-        "❌ <b>Release 1.4.0</b> failed (#1) ↑"
+        "❌ <b>Release 1.4.0</b> (minor) failed (#1) ↑"
     );
     // A release concerns every environment: the on-call chat hears of its failure.
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed.text);
@@ -306,9 +308,8 @@ async fn from_release_through_staging_and_qa_to_prod() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the approved prompt")
+        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b> · deploy of")
         .await;
-    world.tg.next_message(TEAM_CHAT).await; // started
     let dispatches = world.gh.dispatches();
     assert_eq!(dispatches.len(), 2);
     assert_eq!(dispatches[1].0, "deploy.yml");

@@ -108,18 +108,16 @@ async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod
             false
         )
     );
-    let decided = world
+    let started = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
         .await;
     assert!(
-        decided
-            .text
+        started.edits[1]
             .starts_with("✅ <b>Rollback prod → 1.2.2</b> · #1\nAsked by Bob\nApproved by Dave"),
-        "{}",
-        decided.text
+        "{:?}",
+        started.edits
     );
-    let started = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         started.text.starts_with(
             "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)\nAsked by Bob · approved by Dave"

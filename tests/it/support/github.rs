@@ -228,13 +228,18 @@ impl FakeGithub {
         run.clone()
     }
 
-    /// The jobs of a run: (name, conclusion).
+    /// The jobs of a run: (name, conclusion), or (name, "queued" or
+    /// "in_progress") for a job not done yet.
     pub fn set_jobs(&self, run_id: u64, jobs: &[(&str, &str)]) {
         let jobs = jobs
             .iter()
             .enumerate()
             .map(|(i, (name, conclusion))| {
-                json!({"id": run_id * 100 + i as u64, "name": name, "status": "completed", "conclusion": conclusion,
+                let (status, conclusion) = match *conclusion {
+                    "queued" | "in_progress" => (*conclusion, None),
+                    done => ("completed", Some(done)),
+                };
+                json!({"id": run_id * 100 + i as u64, "name": name, "status": status, "conclusion": conclusion,
                        "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}/job/{i}")})
             })
             .collect();

@@ -275,6 +275,23 @@ impl FakeTelegram {
         .await
     }
 
+    /// Waits until the message reads `prefix…` (after its edits so far);
+    /// returns it, its earlier texts in `edits`.
+    pub async fn became(&self, chat_id: i64, message_id: i64, prefix: &str) -> Sent {
+        let what = format!("message {message_id} of chat {chat_id} edited to {prefix:?}");
+        wait_until(&self.changed, Duration::from_secs(30), &what, || {
+            let inner = self.inner.lock().unwrap();
+            inner
+                .sent
+                .iter()
+                .find(|s| {
+                    s.chat_id == chat_id && s.message_id == message_id && s.text.starts_with(prefix)
+                })
+                .cloned()
+        })
+        .await
+    }
+
     /// Waits until the message has been edited `n` times; returns it.
     pub async fn wait_for_edits(&self, chat_id: i64, message_id: i64, n: usize) -> Sent {
         let what = format!("edit #{n} of message {message_id}");
