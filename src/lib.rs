@@ -16,6 +16,7 @@ pub mod check;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod leader;
 pub mod metrics;
 pub mod run;
 pub mod service;

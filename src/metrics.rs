@@ -39,6 +39,8 @@ pub struct Metrics {
     pub alerts: Family<AlertLabels, Counter>,
     pub outbox_pending: Gauge,
     pub outbox_failed: Gauge,
+    /// 1 while this instance holds the leader lease.
+    pub leader: Gauge,
     /// Operations in the store, by kind and state.
     pub operations: Family<OperationLabels, Gauge>,
     /// DORA over the last 30 days, for the last environment (prod).
@@ -81,6 +83,12 @@ impl Default for Metrics {
             "Alerts that could not be delivered within the retry budget",
             outbox_failed.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this instance holds the leader lease (polls, delivers, monitors), 0 on standby",
+            leader.clone(),
+        );
         let operations = Family::<OperationLabels, Gauge>::default();
         registry.register(
             "operations",
@@ -122,6 +130,7 @@ impl Default for Metrics {
             alerts,
             outbox_pending,
             outbox_failed,
+            leader,
             operations,
             dora_deploys_per_week,
             dora_lead_time_seconds,

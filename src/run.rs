@@ -64,33 +64,94 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
             .into_future(),
     );
 
+    // Leadership: the singleton work runs only while this instance holds
+    // the lease (one instance alone simply always holds it).
+    // The holder's name is the host and the listening address: unique
+    // among live instances (two cannot listen on one address), the same
+    // for an instance restarted after a crash, which takes its own lease
+    // back at once instead of waiting for it to expire.
+    let holder = format!("{}:{}", hostname(), config.server.listen);
+    let (leading_tx, mut leading) = tokio::sync::watch::channel(false);
+    let lease = tokio::spawn(crate::leader::hold(
+        store.clone(),
+        holder.clone(),
+        config.leader.lease,
+        leading_tx,
+        stop.clone(),
+    ));
+    let mut result = Ok(());
+    while crate::leader::until_leading(&mut leading, &stop).await {
+        metrics.leader.set(1);
+        let duties = crate::leader::while_leading(leading.clone(), &stop);
+        result = lead(&app, &bot, &config, &metrics, &outbox, duties).await;
+        metrics.leader.set(0);
+        if result.is_err() || stop.is_cancelled() {
+            break;
+        }
+        tracing::warn!("no longer the leader: standing by");
+    }
+    stop.cancel();
+    let _ = lease.await;
+    // Given up only now that the work has stopped: a standby may start.
+    if let Err(e) = store.release_lease(crate::leader::LEASE, &holder).await {
+        tracing::warn!(error = %e, "giving up the leader lease failed; it expires by itself");
+    }
+    let _ = http.await;
+    store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// The leader's work, until `duties` is cancelled (a stop, or the lease
+/// lost): the outbox, the pollers, the monitor and Telegram's updates.
+async fn lead(
+    app: &Arc<App>,
+    bot: &TgBot,
+    config: &Arc<Config>,
+    metrics: &Arc<Metrics>,
+    outbox: &Arc<Notify>,
+    duties: CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!("leading: delivering alerts, polling and watching");
+    // What the previous deliverer had in hand is sent again now.
+    match app.store.reclaim_leased_alerts().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            alerts = n,
+            "alerts whose sending was cut short: sending them again"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reclaim leased alerts; they are retried after their lease")
+        }
+    }
     let deliverer = Deliverer {
-        store: store.clone(),
+        store: app.store.clone(),
         bot: bot.clone(),
-        metrics,
+        metrics: metrics.clone(),
         policy: RetryPolicy::from(&config.alerts),
-        wakeup: outbox,
+        wakeup: outbox.clone(),
     };
-    let delivery = tokio::spawn(deliverer.run(stop.clone()));
+    let delivery = tokio::spawn(deliverer.run(duties.clone()));
     let follower = tokio::spawn(crate::service::follow_loop(
         app.clone(),
         config.github.poll_interval,
-        stop.clone(),
+        duties.clone(),
     ));
-    let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), stop.clone()));
+    let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), duties.clone()));
     let monitor = tokio::spawn(crate::service::monitor_loop(
         app.clone(),
         config.monitor.interval,
-        stop.clone(),
+        duties.clone(),
     ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         app.clone(),
         config.aws.confirm_interval,
-        stop.clone(),
+        duties.clone(),
     ));
 
-    if wait_for_telegram(&bot, &stop).await {
-        if let Err(e) = telegram::set_commands(&bot).await {
+    let mut result = Ok(());
+    if wait_for_telegram(bot, &duties).await {
+        if let Err(e) = telegram::set_commands(bot).await {
             tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
         }
         let polling = Polling::builder(bot.clone())
@@ -100,7 +161,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
             .delete_webhook()
             .await
             .build();
-        let mut dispatcher = Dispatcher::builder(bot, crate::telegram::schema())
+        let mut dispatcher = Dispatcher::builder(bot.clone(), crate::telegram::schema())
             .dependencies(dptree::deps![app.clone()])
             .default_handler(|_| async {})
             .error_handler(LoggingErrorHandler::with_custom_text(
@@ -108,7 +169,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
             ))
             .build();
         let shutdown = dispatcher.shutdown_token();
-        let stopper = stop.clone();
+        let stopper = duties.clone();
         tokio::spawn(async move {
             stopper.cancelled().await;
             if let Ok(done) = shutdown.shutdown() {
@@ -116,24 +177,21 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
             }
         });
         tracing::info!("telegram: polling for updates");
-        dispatcher
+        result = dispatcher
             .try_dispatch_with_listener(
                 polling,
                 LoggingErrorHandler::with_custom_text("getUpdates failed"),
             )
             .await
-            .context("starting the dispatcher")?;
+            .context("starting the dispatcher");
     }
-    stop.cancel();
+    duties.cancel();
     let _ = delivery.await;
     let _ = follower.await;
     let _ = expirer.await;
     let _ = confirmer.await;
     let _ = monitor.await;
-    let _ = http.await;
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    result
 }
 
 /// Waits until Telegram answers getMe (backing off while it does not), or
@@ -174,4 +232,14 @@ fn spawn_signal_listener(stop: CancellationToken) {
         tracing::info!("stopping");
         stop.cancel();
     });
+}
+
+/// This machine's name (a container's: its id), as the kernel knows it.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }

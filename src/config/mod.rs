@@ -55,6 +55,33 @@ pub struct Config {
     /// operations.
     #[serde(default)]
     pub monitor: MonitorConfig,
+    /// Several instances on one PostgreSQL: which one does the singleton
+    /// work (Telegram polling, GitHub polling, the outbox, the monitor).
+    #[serde(default)]
+    pub leader: LeaderConfig,
+}
+
+/// `[leader]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderConfig {
+    /// How long the leader's lease lasts unrenewed (it is renewed every
+    /// third of it): a standby instance takes over within about this long
+    /// after the leader dies. Default 15 s.
+    #[serde(default = "default_lease", with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+impl Default for LeaderConfig {
+    fn default() -> Self {
+        Self {
+            lease: default_lease(),
+        }
+    }
+}
+
+fn default_lease() -> Duration {
+    Duration::from_secs(15)
 }
 
 /// `[monitor]`

@@ -48,6 +48,13 @@ impl Config {
             }
         }
 
+        if self.leader.lease < std::time::Duration::from_secs(1) {
+            issue(
+                "leader.lease".into(),
+                "must be at least 1s (it is renewed every third of it)".into(),
+            );
+        }
+
         let mut seen_users = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             if user.id.0 <= 0 {

@@ -83,5 +83,10 @@ pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
         }
         app.expire_requests().await;
         app.keep_locks().await;
+        // Telegram redelivers an update for at most 24 hours.
+        let before = crate::store::now_ms() - 2 * 24 * 3600 * 1000;
+        if let Err(e) = app.store.forget_updates(before).await {
+            tracing::warn!(error = %e, "pruning the update ledger failed");
+        }
     }
 }

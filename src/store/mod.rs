@@ -6,6 +6,7 @@
 mod audit;
 mod dialogues;
 mod health;
+mod leases;
 mod mutes;
 mod operations;
 mod outbox;

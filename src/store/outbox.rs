@@ -188,7 +188,7 @@ impl Store {
     /// sends it meanwhile. False when someone else took it first.
     pub async fn lease_alert(&self, id: i64, lease_ms: i64) -> Result<bool, StoreError> {
         let now = now_ms();
-        let sql = "UPDATE alert_outbox SET next_attempt_at = $2 \
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased = TRUE \
                    WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3";
         let taken = on_pool!(self, p => sqlx::query(sql)
             .bind(id)
@@ -198,6 +198,16 @@ impl Store {
             .await
             .map(|r| r.rows_affected() == 1))?;
         Ok(taken)
+    }
+
+    /// Alerts taken for sending by a deliverer that is gone (a crashed
+    /// bot, a leader that stepped down) are due again now: at least once,
+    /// and without waiting out its lease. Returns how many.
+    pub async fn reclaim_leased_alerts(&self) -> Result<u64, StoreError> {
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $1, leased = FALSE \
+                   WHERE state = 'pending' AND leased";
+        let n = on_pool!(self, p => sqlx::query(sql).bind(now_ms()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n)
     }
 
     /// When the next pending alert falls due, if any is pending.
@@ -210,7 +220,7 @@ impl Store {
     /// Records a delivered alert and the Telegram message it became.
     pub async fn alert_sent(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2, \
-                   sent_at = $3, last_error = NULL WHERE id = $1";
+                   sent_at = $3, last_error = NULL, leased = FALSE WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -225,7 +235,7 @@ impl Store {
         give_up: bool,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
-                   state = CASE WHEN $4 THEN 'failed' ELSE state END WHERE id = $1";
+                   state = CASE WHEN $4 THEN 'failed' ELSE state END, leased = FALSE WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(error)
@@ -240,7 +250,7 @@ impl Store {
     /// Defers an alert without counting an attempt (Telegram's
     /// `retry_after`: the request was refused, not failed).
     pub async fn alert_deferred(&self, id: i64, next_attempt_at: i64) -> Result<(), StoreError> {
-        let sql = "UPDATE alert_outbox SET next_attempt_at = $2 WHERE id = $1";
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased = FALSE WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
         Ok(())
     }

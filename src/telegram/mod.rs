@@ -15,12 +15,36 @@ use crate::service::{App, Button, Incoming, Tap};
 /// The handler tree.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
+        .filter_async(first_sight)
         .branch(
             Update::filter_message()
                 .filter_map(incoming)
                 .endpoint(on_command),
         )
         .branch(Update::filter_callback_query().endpoint(on_tap))
+}
+
+/// An update is handled once, whoever receives it again (a restart
+/// before its offset was confirmed, a webhook retried to another instance).
+/// Noted before it is handled: one cut short by a crash is not redone;
+/// its sender sees no answer and sends it again.
+async fn first_sight(update: Update, app: Arc<App>) -> bool {
+    match app.store.first_sight(i64::from(update.id.0)).await {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::info!(
+                update = update.id.0,
+                "update seen before; not handled again"
+            );
+            false
+        }
+        Err(e) => {
+            // Without the store nothing could be decided anyway; the
+            // handlers answer so.
+            tracing::warn!(error = %e, "update ledger unreachable");
+            true
+        }
+    }
 }
 
 async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Result<()> {

@@ -92,6 +92,14 @@ pub struct World {
     // Dropped first: the bot stops (and shows its log) before the
     // directory holding that log and its database goes.
     bot: Option<BotProcess>,
+    /// A second instance on the same database (`start_standby`).
+    standby: Option<BotProcess>,
+    pub standby_port: u16,
+    /// `leader.lease`.
+    pub leader_lease: &'static str,
+    /// A PostgreSQL schema of its own instead of the SQLite file
+    /// (`use_postgres`).
+    pg_url: Option<String>,
     pub tg: FakeTelegram,
     pub gh: FakeGithub,
     pub health: FakeHealth,
@@ -129,11 +137,7 @@ impl World {
         let health = FakeHealth::start().await;
         let ecs = moto::client().await;
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let http_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let http_port = free_port();
         Self {
             tg,
             gh,
@@ -153,6 +157,10 @@ impl World {
             alert_attempts: 4,
             log_filter: None,
             bot: None,
+            standby: None,
+            standby_port: free_port(),
+            leader_lease: "15s",
+            pg_url: None,
         }
     }
 
@@ -243,7 +251,73 @@ impl World {
     }
 
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("bot.db").display())
+        match &self.pg_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("bot.db").display()),
+        }
+    }
+
+    /// The bot keeps its state in a fresh PostgreSQL schema (127.0.0.1:5432,
+    /// database `test`) instead of a SQLite file.
+    pub async fn use_postgres(&mut self) {
+        use sqlx::Connection;
+        let base = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        self.pg_url = Some(format!("{base}{sep}options=-csearch_path%3D{schema}"));
+    }
+
+    pub fn standby_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.standby_port)
+    }
+
+    /// Starts a second instance on the same database (another port); it
+    /// serves HTTP at once and leads only once the first is gone.
+    pub async fn start_standby(&mut self) {
+        let child = self.spawn_instance(self.standby_port, "standby.log");
+        self.standby = Some(BotProcess {
+            child,
+            log_path: self.dir.path().join("standby.log"),
+        });
+        let health = format!("{}/healthz", self.standby_url());
+        eventually(
+            Duration::from_secs(30),
+            "the standby's /healthz",
+            || async {
+                reqwest::get(&health)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
+        .await;
+    }
+
+    /// SIGKILLs the first instance at once, whatever it is doing.
+    pub async fn kill_bot(&mut self) {
+        if let Some(mut bot) = self.bot.take() {
+            let _ = bot.child.kill().await;
+        }
+    }
+
+    /// Whether the instance at `url` says it leads (`aletheia_leader`).
+    pub async fn leads(url: &str) -> bool {
+        match reqwest::get(format!("{url}/metrics")).await {
+            Ok(r) => r
+                .text()
+                .await
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == "aletheia_leader 1"),
+            Err(_) => false,
+        }
     }
 
     pub fn bot_url(&self) -> String {
@@ -252,10 +326,18 @@ impl World {
 
     /// The config the bot runs with, pointing at this world.
     pub fn config_text(&self) -> String {
+        self.config_text_for(self.http_port)
+    }
+
+    /// The config of an instance listening on `port`.
+    pub fn config_text_for(&self, port: u16) -> String {
         let mut text = format!(
             r#"
 [server]
 listen = "127.0.0.1:{port}"
+
+[leader]
+lease = "{lease}"
 
 [telegram]
 api_url = "{tg}"
@@ -294,7 +376,8 @@ backoff = "50ms"
 max_backoff = "200ms"
 max_attempts = {alert_attempts}
 "#,
-            port = self.http_port,
+            port = port,
+            lease = self.leader_lease,
             tg = self.tg.url(),
             gh = self.gh.url(),
             poll = self.poll_interval,
@@ -368,10 +451,19 @@ roles = ["qa"]
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        std::fs::write(self.config_path(), self.config_text()).unwrap();
+        self.command_for(self.http_port, args)
+    }
+
+    fn command_for(&self, port: u16, args: &[&str]) -> tokio::process::Command {
+        let path = if port == self.http_port {
+            self.config_path()
+        } else {
+            self.dir.path().join(format!("bot-{port}.toml"))
+        };
+        std::fs::write(&path, self.config_text_for(port)).unwrap();
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"));
         cmd.arg("--config")
-            .arg(self.config_path())
+            .arg(&path)
             .args(args)
             .env_clear()
             .env("HOME", self.dir.path())
@@ -404,20 +496,8 @@ roles = ["qa"]
 
     /// Starts the bot and waits until it serves HTTP and polls Telegram.
     pub async fn start_bot(&mut self) {
+        let child = self.spawn_instance(self.http_port, "bot.log");
         let log_path = self.dir.path().join("bot.log");
-        // Appended to: a restarted bot's log follows its predecessor's.
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .unwrap();
-        let child = self
-            .command(&["run"])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
         self.bot = Some(BotProcess { child, log_path });
         let health = format!("{}/healthz", self.bot_url());
         eventually(Duration::from_secs(30), "the bot's /healthz", || async {
@@ -427,6 +507,22 @@ roles = ["qa"]
         })
         .await;
         self.tg.wait_for_call("getUpdates").await;
+    }
+
+    fn spawn_instance(&self, port: u16, log_name: &str) -> tokio::process::Child {
+        let log_path = self.dir.path().join(log_name);
+        // Appended to: a restarted bot's log follows its predecessor's.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        self.command_for(port, &["run"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
     }
 
     /// Stops the bot (once it has taken every update so far) and starts
@@ -501,4 +597,12 @@ impl Drop for BotProcess {
             eprintln!("----- bot log -----\n{log}\n-------------------");
         }
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
