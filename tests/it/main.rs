@@ -5,6 +5,7 @@ mod delivery;
 mod deploy;
 mod follow;
 mod guide;
+mod hostile;
 mod incident;
 mod monitor;
 mod release;
