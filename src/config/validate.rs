@@ -40,10 +40,19 @@ impl Config {
             ("rollback", &self.github.workflows.rollback),
         ] {
             let file = &wf.file;
-            if !(file.ends_with(".yml") || file.ends_with(".yaml")) || file.contains('/') {
+            if !(file.ends_with(".yml") || file.ends_with(".yaml"))
+                || file.contains('/')
+                || file.len() > 255
+            {
+                let shown: String = file.chars().take(64).collect();
+                let shown = if shown.len() < file.len() {
+                    format!("{shown:?}…")
+                } else {
+                    format!("{shown:?}")
+                };
                 issue(
                     format!("github.workflows.{name}.file"),
-                    format!("{file:?} is not a workflow file name (like release.yml)"),
+                    format!("{shown} is not a workflow file name (like release.yml)"),
                 );
             }
         }

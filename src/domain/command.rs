@@ -305,6 +305,17 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
                 let (words, duration) = match rest.split_last() {
                     Some((last, words)) if !words.is_empty() => match duration_arg(last) {
                         Some(d) => (words, Some(d)),
+                        // A duration out of range is refused, not taken
+                        // for the last word of the reason.
+                        None if looks_like_duration(last) => {
+                            return Err(bad(
+                                "lock",
+                                format!(
+                                    "{:?} is not a duration of up to 90 days (like 30m, 2h, 1day).",
+                                    clip(last)
+                                ),
+                            ));
+                        }
                         None => (rest, None),
                     },
                     _ => (rest, None),
@@ -359,7 +370,11 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             let mut env = None;
             let mut n = None;
             for arg in args {
-                match arg.parse::<u32>() {
+                // Any integer is a count (to be refused when out of range),
+                // never an environment's name.
+                let number = arg.strip_prefix('-').unwrap_or(arg);
+                let integer = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+                match arg.parse::<u32>().or(if integer { Ok(0) } else { Err(()) }) {
                     Ok(k) if n.is_none() && (1..=50).contains(&k) => n = Some(k),
                     Ok(_) if n.is_none() => {
                         return Err(bad("history", "Show between 1 and 50 operations."));
@@ -493,6 +508,13 @@ fn duration_arg(text: &str) -> Option<std::time::Duration> {
     humantime::parse_duration(text)
         .ok()
         .filter(|d| !d.is_zero() && d.as_secs() <= 90 * 24 * 3600)
+}
+
+/// Whether a word is meant as a duration (`91d`, `1000h`), in range or not.
+fn looks_like_duration(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_digit())
+        && !text.bytes().all(|b| b.is_ascii_digit())
+        && humantime::parse_duration(text).is_ok()
 }
 
 /// A break-glass reason, kept to a size an alert and the audit log hold.

@@ -111,6 +111,14 @@ impl App {
                         (op.kind == "release")
                             == matches!(action, Action::ReleaseAnyway | Action::CancelRelease)
                     })
+                    // A decision is taken under its own prompt, in the
+                    // chat that asked: data naming another chat's
+                    // operation is forged (QA's verdict buttons go to
+                    // every routed chat).
+                    .filter(|op| {
+                        matches!(action, Action::Verified | Action::FoundIssues)
+                            || tap.chat == Some(op.chat_id)
+                    })
                     .map(|op| (id, action, op)),
                 Err(e) => {
                     tracing::error!(error = %e, "tap: store");

@@ -25,6 +25,11 @@ pub enum WebhookOutcome {
 }
 
 #[derive(Deserialize)]
+struct RunEvent {
+    workflow_run: crate::adapters::github::WorkflowRun,
+}
+
+#[derive(Deserialize)]
 struct Envelope {
     action: Option<String>,
 }
@@ -80,6 +85,12 @@ impl App {
             Ok(e) => e,
             Err(e) => return Ok(WebhookOutcome::Malformed(e)),
         };
+        // A workflow run we cannot read is refused, not stored and ignored.
+        if req.event == "workflow_run"
+            && let Err(e) = serde_json::from_str::<RunEvent>(&req.body)
+        {
+            return Ok(WebhookOutcome::Malformed(e.to_string()));
+        }
         let alerts = event
             .as_ref()
             .map(|e| alerts::route(&self.config, &alerts::render(e)))
@@ -116,10 +127,6 @@ impl App {
             && (recorded == Recorded::New || !self.store.is_processed(&delivery.id).await?);
         if apply {
             // Stored first: a crash here leaves the run to the poller.
-            #[derive(Deserialize)]
-            struct RunEvent {
-                workflow_run: crate::adapters::github::WorkflowRun,
-            }
             match serde_json::from_str::<RunEvent>(&delivery.payload) {
                 Ok(event) => self.apply_run(&event.workflow_run).await?,
                 Err(e) => tracing::warn!(error = %e, "workflow_run payload unreadable"),

@@ -6,6 +6,7 @@ mod deploy;
 mod follow;
 mod guide;
 mod ha;
+mod hostile;
 mod incident;
 mod monitor;
 mod release;
