@@ -448,7 +448,7 @@ impl App {
     /// One polling pass: asks GitHub about every operation still waiting
     /// on its run.
     pub async fn poll_runs(&self) {
-        self.resume_stranded().await;
+        self.resume_stranded(STRANDED_AFTER_MS).await;
         let ops = match self.store.followed_operations().await {
             Ok(ops) => ops,
             Err(e) => {
@@ -478,8 +478,8 @@ impl App {
     /// Approved operations the bot never claimed (it stopped between the
     /// approval and the dispatch): dispatched now. `approved` means GitHub
     /// was never called, so this cannot dispatch twice.
-    async fn resume_stranded(&self) {
-        let before = crate::store::now_ms() - STRANDED_AFTER_MS;
+    async fn resume_stranded(&self, stranded_after_ms: i64) {
+        let before = crate::store::now_ms() - stranded_after_ms;
         let ops = match self.store.stranded_approvals(before).await {
             Ok(ops) => ops,
             Err(e) => {
@@ -658,6 +658,10 @@ const STRANDED_AFTER_MS: i64 = 30_000;
 
 /// Polls GitHub for followed runs every `interval` until stopped.
 pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+    // Leading from now (a start, a takeover): no tap of this instance is
+    // between its approval and its claim yet, so an approved operation
+    // is stranded however recent (the claim is a compare-and-set anyway).
+    app.resume_stranded(0).await;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,

@@ -214,6 +214,21 @@ impl FakeGithub {
         run
     }
 
+    /// The run a dispatch with this request id started, if any.
+    pub fn run_of_request(&self, request_id: &str) -> Option<u64> {
+        self.inner
+            .lock()
+            .unwrap()
+            .runs
+            .iter()
+            .find(|r| {
+                r["display_title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(request_id))
+            })
+            .and_then(|r| r["id"].as_u64())
+    }
+
     /// Moves a run through its lifecycle (`in_progress`, `completed`…).
     pub fn set_run(&self, run_id: u64, status: &str, conclusion: Option<&str>) -> Value {
         let mut inner = self.inner.lock().unwrap();

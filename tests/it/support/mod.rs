@@ -100,6 +100,8 @@ pub struct World {
     /// A PostgreSQL schema of its own instead of the SQLite file
     /// (`use_postgres`).
     pg_url: Option<String>,
+    /// The `[[chats]]` of bot.toml, instead of the team and on-call chats.
+    pub chats_toml: Option<&'static str>,
     pub tg: FakeTelegram,
     pub gh: FakeGithub,
     pub health: FakeHealth,
@@ -161,6 +163,7 @@ impl World {
             standby_port: free_port(),
             leader_lease: "15s",
             pg_url: None,
+            chats_toml: None,
         }
     }
 
@@ -408,7 +411,7 @@ max_attempts = {alert_attempts}
              \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n",
             self.prod_confirm_tap, self.prod_break_glass
         ));
-        text.push_str(
+        text.push_str(self.chats_toml.unwrap_or(
             r#"
 [[chats]]
 id = -1001000000001
@@ -420,6 +423,10 @@ id = -1001000000002
 name = "oncall"
 alerts = ["failure", "health"]
 envs = ["prod"]
+"#,
+        ));
+        text.push_str(
+            r#"
 
 [[users]]
 id = 100000001
