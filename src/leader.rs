@@ -2,10 +2,13 @@
 //! the lease does the singleton work (polling Telegram and GitHub, the
 //! outbox, the monitor, expiries); the others serve HTTP (GitHub webhooks,
 //! health, metrics) and stand by. The lease is renewed every third of its
-//! length; a leader that cannot renew steps down a third before it runs
-//! out, so a standby that takes it over on expiry never overlaps it.
+//! length. A leader that cannot reach the database keeps its role (it
+//! still answers what it can, and a standby cannot do better without the
+//! database); it steps down as soon as it finds another holder. An
+//! overlap is harmless: every state change and every alert send goes
+//! through a compare-and-set in the database.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -27,18 +30,13 @@ pub async fn hold(
 ) {
     let every = lease / 3;
     let ttl_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let mut renewed: Option<Instant> = None;
     loop {
         let leads = match store.try_lease(LEASE, &holder, ttl_ms).await {
-            Ok(true) => {
-                renewed = Some(Instant::now());
-                true
-            }
-            Ok(false) => false,
+            Ok(held) => held,
             Err(e) => {
+                // Unknown: as it was.
                 tracing::warn!(error = %e, "leader lease: the store is unreachable");
-                // Still ours while it has more than a third to run.
-                renewed.is_some_and(|at| at.elapsed() < lease - every)
+                *leading.borrow()
             }
         };
         if leads != *leading.borrow() {
@@ -48,9 +46,6 @@ pub async fn hold(
                 tracing::warn!(holder = %holder, "leader lease lost: standing by");
             }
             leading.send_replace(leads);
-        }
-        if !leads {
-            renewed = None;
         }
         tokio::select! {
             () = stop.cancelled() => return,

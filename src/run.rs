@@ -17,10 +17,11 @@ use crate::adapters::ecs::Ecs;
 use crate::adapters::github::GitHub;
 use crate::adapters::telegram::{self, TgBot};
 use crate::alerts::{Deliverer, RetryPolicy};
-use crate::config::{Config, Secrets};
+use crate::config::{Config, Secrets, TELEGRAM_WEBHOOK_PATH, UpdateMode};
 use crate::metrics::Metrics;
 use crate::service::App;
 use crate::store::{Store, redact_url};
+use teloxide::update_listeners::webhooks;
 
 /// Runs the bot until a signal stops it.
 pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
@@ -58,11 +59,45 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "http server listening");
+    let mut router = crate::http::router(app.clone());
+    // Webhook mode: every instance takes the updates posted to it.
+    let mut receiver = None;
+    if config.telegram.mode == UpdateMode::Webhook {
+        let secret = secrets
+            .telegram_webhook_secret
+            .clone()
+            .context("webhook mode needs TELEGRAM_WEBHOOK_SECRET")?;
+        let url = config
+            .telegram
+            .webhook_url
+            .clone()
+            .context("webhook mode needs telegram.webhook_url")?;
+        // No setup by teloxide: it would delete the webhook whenever an
+        // instance stops, under the others' feet.
+        // (teloxide checks the token again behind ours: it would make up
+        // one of its own otherwise.)
+        let options = webhooks::Options::new(config.server.listen, url.clone())
+            .path(TELEGRAM_WEBHOOK_PATH.to_owned())
+            .secret_token(secret.expose().to_owned());
+        let (updates, _stopped, telegram) = webhooks::axum_no_setup(options);
+        router = router.merge(crate::http::telegram_router(telegram, secret.clone()));
+        receiver = Some((updates, url, secret));
+    }
     let http = tokio::spawn(
-        axum::serve(listener, crate::http::router(app.clone()))
+        axum::serve(listener, router)
             .with_graceful_shutdown(stop.clone().cancelled_owned())
             .into_future(),
     );
+    let webhook = receiver.map(|(updates, url, secret)| {
+        tokio::spawn(take_webhook_updates(
+            app.clone(),
+            bot.clone(),
+            updates,
+            url,
+            secret,
+            stop.clone(),
+        ))
+    });
 
     // Leadership: the singleton work runs only while this instance holds
     // the lease (one instance alone simply always holds it).
@@ -95,6 +130,9 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     // Given up only now that the work has stopped: a standby may start.
     if let Err(e) = store.release_lease(crate::leader::LEASE, &holder).await {
         tracing::warn!(error = %e, "giving up the leader lease failed; it expires by itself");
+    }
+    if let Some(webhook) = webhook {
+        let _ = webhook.await;
     }
     let _ = http.await;
     store.close().await;
@@ -150,7 +188,10 @@ async fn lead(
     ));
 
     let mut result = Ok(());
-    if wait_for_telegram(bot, &duties).await {
+    if config.telegram.mode == UpdateMode::Webhook {
+        // Updates come to every instance's webhook, leader or not.
+        duties.cancelled().await;
+    } else if wait_for_telegram(bot, &duties).await {
         if let Err(e) = telegram::set_commands(bot).await {
             tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
         }
@@ -192,6 +233,53 @@ async fn lead(
     let _ = confirmer.await;
     let _ = monitor.await;
     result
+}
+
+/// Webhook mode: points Telegram at the webhook once it answers, then
+/// handles what arrives there until `stop`.
+async fn take_webhook_updates(
+    app: Arc<App>,
+    bot: TgBot,
+    updates: impl teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send,
+    url: url::Url,
+    secret: crate::config::Secret,
+    stop: CancellationToken,
+) {
+    let mut dispatcher = Dispatcher::builder(bot.clone(), crate::telegram::schema())
+        .dependencies(dptree::deps![app])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text(
+            "handling an update failed",
+        ))
+        .build();
+    let shutdown = dispatcher.shutdown_token();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        stopper.cancelled().await;
+        if let Ok(done) = shutdown.shutdown() {
+            done.await;
+        }
+    });
+    let setup = async {
+        if !wait_for_telegram(&bot, &stop).await {
+            return;
+        }
+        // Every instance sets the same address: idempotent.
+        match telegram::set_webhook(&bot, url, &secret).await {
+            Ok(()) => tracing::info!("telegram: webhook set; taking updates"),
+            Err(e) => {
+                tracing::error!(error = %e, "telegram: setWebhook failed; updates will not come")
+            }
+        }
+        if let Err(e) = telegram::set_commands(&bot).await {
+            tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
+        }
+    };
+    let dispatch = dispatcher.dispatch_with_listener(
+        updates,
+        LoggingErrorHandler::with_custom_text("taking webhook updates failed"),
+    );
+    tokio::join!(setup, dispatch);
 }
 
 /// Waits until Telegram answers getMe (backing off while it does not), or

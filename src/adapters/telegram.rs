@@ -180,6 +180,17 @@ pub async fn set_commands(bot: &TgBot) -> Result<(), RequestError> {
     Ok(())
 }
 
+/// Points Telegram at the bot's webhook (`setWebhook`), with the secret
+/// token it must send along; only messages and button taps.
+pub async fn set_webhook(bot: &TgBot, url: url::Url, secret: &Secret) -> Result<(), RequestError> {
+    use teloxide::types::AllowedUpdate;
+    bot.set_webhook(url)
+        .secret_token(secret.expose().to_owned())
+        .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+        .await?;
+    Ok(())
+}
+
 /// The bot's own username (`getMe`), for `check --online`.
 pub async fn username(bot: &TgBot) -> Result<String, RequestError> {
     let me = bot.get_me().await?;

@@ -53,8 +53,10 @@ pub struct Deliverer {
     pub wakeup: Arc<Notify>,
 }
 
-/// The longest the worker sleeps without looking at the outbox.
-const IDLE_POLL: Duration = Duration::from_secs(30);
+/// The longest the worker sleeps without looking at the outbox: alerts
+/// another instance enqueued (its wake-up does not reach this one) wait
+/// no longer than this.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 100;
 /// How long a send may take before another attempt may start (longer than
 /// the Telegram client's own timeout and teloxide's 10 s pause after a 5xx).
@@ -81,7 +83,9 @@ impl Deliverer {
                 continue;
             }
             let wait = match self.store.next_alert_due().await {
-                Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, 30_000) as u64),
+                Ok(Some(due)) => {
+                    Duration::from_millis((due - now_ms()).clamp(0, 30_000) as u64).min(IDLE_POLL)
+                }
                 _ => IDLE_POLL,
             };
             tokio::select! {

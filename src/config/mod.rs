@@ -229,6 +229,28 @@ pub struct TelegramConfig {
     /// Long-polling timeout asked of `getUpdates`, in seconds. Default 30.
     #[serde(default = "default_poll_timeout")]
     pub poll_timeout_secs: u32,
+    /// How updates arrive: `polling` (the leader asks `getUpdates`), or
+    /// `webhook` (Telegram posts them to `webhook_url`; every instance
+    /// takes them, so several can stand behind one address). Default
+    /// `polling`.
+    #[serde(default)]
+    pub mode: UpdateMode,
+    /// Webhook mode: the public HTTPS address Telegram posts updates to,
+    /// routed to `server.listen` at the path [`TELEGRAM_WEBHOOK_PATH`].
+    #[serde(default)]
+    pub webhook_url: Option<url::Url>,
+}
+
+/// Where the bot serves Telegram's webhook.
+pub const TELEGRAM_WEBHOOK_PATH: &str = "/telegram/webhook";
+
+/// How Telegram updates reach the bot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    #[default]
+    Polling,
+    Webhook,
 }
 
 impl Default for TelegramConfig {
@@ -236,6 +258,8 @@ impl Default for TelegramConfig {
         Self {
             api_url: default_telegram_api(),
             poll_timeout_secs: default_poll_timeout(),
+            mode: UpdateMode::Polling,
+            webhook_url: None,
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Secrets {
     pub github: GithubAuth,
     /// `GITHUB_WEBHOOK_SECRET`
     pub webhook_secret: Secret,
+    /// `TELEGRAM_WEBHOOK_SECRET`: the secret token Telegram sends with
+    /// every update in webhook mode (1–256 of `A-Z a-z 0-9 _ -`).
+    pub telegram_webhook_secret: Option<Secret>,
 }
 
 /// Which secret is missing or malformed.
@@ -51,6 +54,8 @@ pub enum SecretsError {
     Missing(&'static str),
     #[error("set either GITHUB_TOKEN or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY")]
     NoGithubAuth,
+    #[error("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and -")]
+    BadTelegramSecret,
     #[error("GITHUB_APP_ID is not a number")]
     BadAppId,
 }
@@ -77,10 +82,22 @@ impl Secrets {
             (None, Some(_), None) => return Err(SecretsError::Missing("GITHUB_APP_PRIVATE_KEY")),
             _ => return Err(SecretsError::NoGithubAuth),
         };
+        let telegram_webhook_secret = match get("TELEGRAM_WEBHOOK_SECRET") {
+            Some(s)
+                if s.len() <= 256
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                Some(Secret::new(s))
+            }
+            Some(_) => return Err(SecretsError::BadTelegramSecret),
+            None => None,
+        };
         Ok(Self {
             telegram_token: Secret::new(telegram_token),
             github,
             webhook_secret: Secret::new(webhook_secret),
+            telegram_webhook_secret,
         })
     }
 

@@ -57,6 +57,29 @@ impl Config {
             }
         }
 
+        match (&self.telegram.mode, &self.telegram.webhook_url) {
+            (super::UpdateMode::Webhook, None) => issue(
+                "telegram.webhook_url".into(),
+                "webhook mode needs the public address Telegram posts updates to".into(),
+            ),
+            (super::UpdateMode::Webhook, Some(url)) => {
+                let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+                if url.scheme() != "https" && !local {
+                    issue(
+                        "telegram.webhook_url".into(),
+                        format!(
+                            "Telegram posts only to https addresses, not {}",
+                            url.scheme()
+                        ),
+                    );
+                }
+            }
+            (super::UpdateMode::Polling, Some(_)) => issue(
+                "telegram.webhook_url".into(),
+                "set only with mode = \"webhook\"".into(),
+            ),
+            (super::UpdateMode::Polling, None) => {}
+        }
         if self.leader.lease < std::time::Duration::from_secs(1) {
             issue(
                 "leader.lease".into(),

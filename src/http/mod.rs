@@ -19,6 +19,32 @@ pub use signature::verify;
 /// GitHub caps webhook payloads at 25 MB.
 const MAX_BODY: usize = 25 * 1024 * 1024;
 
+/// Telegram's webhook (webhook mode): teloxide's receiver of updates,
+/// behind a constant-time check of the secret token Telegram sends with
+/// each. A request without it gets 401 and reaches nothing.
+pub fn telegram_router(receiver: Router, secret: crate::config::Secret) -> Router {
+    use subtle::ConstantTimeEq;
+    let secret = Arc::new(secret);
+    receiver.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let secret = secret.clone();
+            async move {
+                let given = request
+                    .headers()
+                    .get("x-telegram-bot-api-secret-token")
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if bool::from(given.ct_eq(secret.expose().as_bytes())) {
+                    next.run(request).await
+                } else {
+                    tracing::warn!("telegram webhook: wrong or missing secret token; refused");
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }
+        },
+    ))
+}
+
 /// The router, with the app as state.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()

@@ -160,7 +160,7 @@ impl App {
         };
         match self.start_with(msg, nonce, step).await {
             Ok(_) => ("guided".into(), Some(reply)),
-            Err(e) => self.internal_error("guide: store", &e),
+            Err(e) => self.internal_error("guide: store", &std::io::Error::other(e)),
         }
     }
 
@@ -194,7 +194,7 @@ impl App {
     ) -> (String, Option<Reply>) {
         let nonce = match self.start(msg, step).await {
             Ok(nonce) => nonce,
-            Err(e) => return self.internal_error("guide: store", &e),
+            Err(e) => return self.internal_error("guide: store", &std::io::Error::other(e)),
         };
         let row = envs
             .iter()
@@ -254,7 +254,7 @@ impl App {
         };
         let nonce = match self.start(msg, step).await {
             Ok(nonce) => nonce,
-            Err(e) => return self.internal_error("guide: store", &e),
+            Err(e) => return self.internal_error("guide: store", &std::io::Error::other(e)),
         };
         let row = choices
             .iter()
@@ -502,7 +502,7 @@ impl App {
                     "cancelled".into(),
                     Some(Reply::new("✖ Left the dialogue. Nothing was done.".into())),
                 ),
-                Err(e) => self.internal_error("guide: store", &e),
+                Err(e) => self.internal_error("guide: store", &std::io::Error::other(e)),
             },
             Ok(Some(guide)) => (
                 "refused:not_yours".into(),
@@ -515,7 +515,7 @@ impl App {
                 "answered".into(),
                 Some(Reply::new("Nothing to cancel here.".into())),
             ),
-            Err(e) => self.internal_error("guide: store", &e),
+            Err(e) => self.internal_error("guide: store", &std::io::Error::other(e)),
         }
     }
 

@@ -244,9 +244,24 @@ impl App {
 
     /// An internal failure: logged with its cause, shown as one line with
     /// a reference to quote.
-    fn internal_error(&self, what: &str, e: &dyn std::fmt::Display) -> (String, Option<Reply>) {
+    fn internal_error(
+        &self,
+        what: &str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> (String, Option<Reply>) {
         let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
         tracing::error!(reference, error = %e, "{what}");
+        if e.downcast_ref::<crate::store::StoreError>()
+            .is_some_and(crate::store::StoreError::is_unreachable)
+        {
+            return (
+                "error:store_unreachable".into(),
+                Some(Reply::new(format!(
+                    "⚠️ My database is not answering right now (ref {reference}); nothing was done. \
+                     Please try again in a minute."
+                ))),
+            );
+        }
         (
             "error:internal".into(),
             Some(Reply::new(format!(

@@ -4,6 +4,7 @@
 //! for longer than the grace, a task definition nobody announced, a
 //! health URL failing N times in a row and its recovery — once each.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,15 +39,10 @@ fn seen_service(state: &ServiceState) -> SeenService {
 }
 
 impl App {
-    /// One look at every environment.
-    pub async fn monitor_once(&self) {
-        for (env, cfg) in &self.config.environments {
-            self.monitor_env(env, cfg).await;
-        }
-        self.refresh_dora_gauges().await;
-    }
-
-    async fn monitor_env(&self, env: &Env, cfg: &EnvironmentConfig) {
+    /// One look at an environment: its health URL, and its ECS service
+    /// when `ask_ecs` (not while backing off). Returns whether ECS was
+    /// read, when it was asked.
+    async fn monitor_env(&self, env: &Env, cfg: &EnvironmentConfig, ask_ecs: bool) -> Option<bool> {
         let (prev, seen_at) = match self.store.env_health(env.as_str()).await {
             Ok(Some((json, at))) => (
                 serde_json::from_str::<Watch>(&json).unwrap_or_default(),
@@ -55,7 +51,7 @@ impl App {
             Ok(None) => (Watch::default(), None),
             Err(e) => {
                 tracing::warn!(error = %e, "monitor: store unreadable");
-                return;
+                return None;
             }
         };
         let probe = async {
@@ -64,13 +60,22 @@ impl App {
                 None => None,
             }
         };
-        let (service, probe) = tokio::join!(self.ecs.service_state(cfg), probe);
+        let ecs = async {
+            match ask_ecs {
+                true => Some(self.ecs.service_state(cfg).await),
+                false => None,
+            }
+        };
+        let (service, probe) = tokio::join!(ecs, probe);
+        let read = service.as_ref().map(Result::is_ok);
+        // Unread (an error, or backing off): no news, so no alert.
         let service = match service {
-            Ok(state) => Some(seen_service(&state)),
-            Err(e) => {
-                tracing::debug!(error = %e, env = %env, "monitor: ECS unreadable");
+            Some(Ok(state)) => Some(seen_service(&state)),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, env = %env, "monitor: ECS unreadable");
                 None
             }
+            None => None,
         };
         let changed_to = service
             .as_ref()
@@ -101,7 +106,7 @@ impl App {
             monitor.health_failures,
         );
         if next == prev && seen_at.is_some() {
-            return;
+            return read;
         }
         let mut alerts = Vec::new();
         for (i, event) in events.iter().enumerate() {
@@ -125,6 +130,7 @@ impl App {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "monitor: not stored"),
         }
+        read
     }
 
     /// Whether the bot knows why the task definition changed: an operation
@@ -210,8 +216,29 @@ impl App {
 /// Looks at every environment every `interval` (the first look at once:
 /// it learns what runs), until stopped.
 pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+    // ECS unreadable (throttled, down): that environment's service is
+    // looked at again only after 2, 4, 8, then 16 intervals; its health
+    // URL still every interval.
+    let mut backoff: HashMap<Env, (u32, std::time::Instant)> = HashMap::new();
     loop {
-        app.monitor_once().await;
+        for (env, cfg) in &app.config.environments {
+            let ask_ecs = backoff
+                .get(env)
+                .is_none_or(|(_, at)| std::time::Instant::now() >= *at);
+            match app.monitor_env(env, cfg, ask_ecs).await {
+                Some(true) => {
+                    backoff.remove(env);
+                }
+                Some(false) => {
+                    let failures = backoff.get(env).map_or(0, |b| b.0) + 1;
+                    let wait = interval * 2u32.pow(failures.min(4));
+                    tracing::warn!(env = %env, failures, retry_in = ?wait, "monitor: backing off ECS");
+                    backoff.insert(env.clone(), (failures, std::time::Instant::now() + wait));
+                }
+                None => {}
+            }
+        }
+        app.refresh_dora_gauges().await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}

@@ -35,7 +35,10 @@ impl App {
     /// `/stats [days]`.
     pub(super) async fn stats(&self, days: u32) -> (String, Option<Reply>) {
         let Some((env, d)) = self.dora_over(days).await else {
-            return self.internal_error("stats: store", &"the history could not be read");
+            return self.internal_error(
+                "stats: store",
+                &std::io::Error::other("the history could not be read"),
+            );
         };
         let median = |ms: Option<i64>, n: u32, what: &str| match ms {
             Some(ms) => format!("median {} ({n} {what})", span(ms / 1000)),

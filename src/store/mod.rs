@@ -47,6 +47,26 @@ pub enum StoreError {
     Codec(String),
 }
 
+impl StoreError {
+    /// The database could not be reached or used (down, cut off, its
+    /// pool out of connections, its file locked), as opposed to a query
+    /// it refused.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Sql(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // SQLite: the file locked by another process past the busy timeout.
+            StoreError::Sql(sqlx::Error::Database(e)) => e.message().contains("database is locked"),
+            _ => false,
+        }
+    }
+}
+
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

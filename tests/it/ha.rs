@@ -128,3 +128,104 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     assert_eq!(world.gh.dispatches().len(), 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn behind_one_webhook_address_two_instances_share_the_updates_and_decide_once() {
+    let mut world = World::new().await;
+    world.use_postgres().await;
+    world.webhook_mode = true;
+    world.leader_lease = "2s";
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world.start_standby().await;
+
+    // Both set the same webhook, with the secret from the environment;
+    // neither polls (Telegram would refuse it while a webhook is set).
+    let (url, secret) = world.tg.webhook().expect("a webhook is set");
+    assert_eq!(url, "https://bot.example.com/telegram/webhook");
+    assert_eq!(secret, crate::support::telegram::WEBHOOK_SECRET);
+    assert!(world.tg.calls("getUpdates").is_empty());
+
+    // An update without the secret token is refused by either instance.
+    for target in [world.bot_url(), world.standby_url()] {
+        let forged = serde_json::json!({"update_id": 999, "message": {
+            "message_id": 1, "date": 0, "chat": {"id": TEAM_CHAT, "type": "supergroup", "title": "t"},
+            "from": {"id": BOB.id, "is_bot": false, "first_name": "Bob"}, "text": "/deploy dev 1.3.0",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}});
+        let client = reqwest::Client::new();
+        for token in [None, Some("wrong"), Some("tg-webhook-TEST_secreT")] {
+            let mut request = client
+                .post(format!("{target}/telegram/webhook"))
+                .json(&forged);
+            if let Some(token) = token {
+                request = request.header("X-Telegram-Bot-Api-Secret-Token", token);
+            }
+            assert_eq!(request.send().await.unwrap().status(), 401, "{token:?}");
+        }
+    }
+
+    // The load balancer alternates between the two.
+    let taken = world
+        .tg
+        .post_updates_to(vec![world.bot_url(), world.standby_url()]);
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    // Two QA approvals at once, one to each instance: one decides.
+    let first = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    let second = world.tg.user_taps(&prompt, QUINN.id, QUINN.name, "d:1:a");
+    let mut answers = vec![
+        world.tg.tap_answer(&first).await.0,
+        world.tg.tap_answer(&second).await.0,
+    ];
+    answers.sort();
+    assert_eq!(
+        answers[0], "Approved. Dispatching the Deploy workflow.",
+        "{answers:?}"
+    );
+    assert!(answers[1].starts_with("Too late"), "{answers:?}");
+    {
+        let taken = taken.lock().unwrap();
+        assert!(
+            taken[0] > 0 && taken[1] > 0,
+            "both instances took updates: {taken:?}"
+        );
+    }
+    world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>staging</b> · deploy of",
+        )
+        .await;
+    assert_eq!(world.gh.dispatches().len(), 1);
+    let store = world.store().await;
+    eventually(Duration::from_secs(10), "the outbox drained", || async {
+        store
+            .all_alerts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.state == "sent")
+    })
+    .await;
+
+    // The leader dies: the standby takes every update and, once the lease
+    // has run out, the outbox too.
+    world.kill_bot().await;
+    let texts = world
+        .say_and_read(TEAM_CHAT, &BOB, "/deploy dev 1.3.0", 2)
+        .await;
+    assert!(
+        texts[0].starts_with("🚀 #2 Deploy 1.3.0 → dev: no approval needed."),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].starts_with("🚀 <b>dev</b> · deploy of <b>1.3.0</b> started (#2)"),
+        "{texts:?}"
+    );
+    assert_eq!(world.gh.dispatches().len(), 2);
+    let standby = world.standby_url();
+    assert!(World::leads(&standby).await);
+    world.tg.assert_all_read();
+}

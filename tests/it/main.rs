@@ -4,6 +4,7 @@
 mod crash;
 mod delivery;
 mod deploy;
+mod faults;
 mod follow;
 mod guide;
 mod ha;

@@ -611,6 +611,7 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
         telegram::TOKEN,
         github::TOKEN,
         github::WEBHOOK_SECRET,
+        telegram::WEBHOOK_SECRET,
         // The token's secret half alone, as a URL might carry it.
         telegram::TOKEN.split(':').nth(1).unwrap(),
     ] {

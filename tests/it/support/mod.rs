@@ -1,9 +1,11 @@
 //! The test world: fake Telegram and GitHub servers, moto for ECS, and the
 //! real `aletheia-bot` binary started against them with its own database.
 
+pub mod ecs_proxy;
 pub mod github;
 pub mod health;
 pub mod moto;
+pub mod tcp_cut;
 pub mod telegram;
 
 use std::path::PathBuf;
@@ -100,8 +102,15 @@ pub struct World {
     /// A PostgreSQL schema of its own instead of the SQLite file
     /// (`use_postgres`).
     pg_url: Option<String>,
+    /// The same database, not through any proxy (for the test's reads).
+    pg_direct: Option<String>,
     /// The `[[chats]]` of bot.toml, instead of the team and on-call chats.
     pub chats_toml: Option<&'static str>,
+    /// ECS for the bot goes through this (a proxy that can fail) instead
+    /// of straight to moto.
+    pub ecs_endpoint: Option<String>,
+    /// Telegram's updates come by webhook (`TELEGRAM_WEBHOOK_SECRET` set).
+    pub webhook_mode: bool,
     pub tg: FakeTelegram,
     pub gh: FakeGithub,
     pub health: FakeHealth,
@@ -163,7 +172,10 @@ impl World {
             standby_port: free_port(),
             leader_lease: "15s",
             pg_url: None,
+            pg_direct: None,
             chats_toml: None,
+            webhook_mode: false,
+            ecs_endpoint: None,
         }
     }
 
@@ -276,6 +288,22 @@ impl World {
             .unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
         self.pg_url = Some(format!("{base}{sep}options=-csearch_path%3D{schema}"));
+        self.pg_direct = self.pg_url.clone();
+    }
+
+    /// Like [`Self::use_postgres`], with the bot's connections going
+    /// through `cut` (a proxy the test can cut); the test's own go straight.
+    pub async fn use_postgres_through(&mut self, cut: &tcp_cut::TcpCut) {
+        self.use_postgres().await;
+        let direct = self.pg_url.clone().unwrap();
+        let url = url::Url::parse(&direct).unwrap();
+        let through = direct.replacen(
+            &format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432)),
+            &format!("127.0.0.1:{}", cut.port),
+            1,
+        );
+        self.pg_url = Some(through);
+        self.pg_direct = Some(direct);
     }
 
     pub fn standby_url(&self) -> String {
@@ -345,6 +373,7 @@ lease = "{lease}"
 [telegram]
 api_url = "{tg}"
 poll_timeout_secs = 1
+{webhook}
 
 [github]
 owner = "{owner}"
@@ -381,6 +410,11 @@ max_attempts = {alert_attempts}
 "#,
             port = port,
             lease = self.leader_lease,
+            webhook = if self.webhook_mode {
+                "mode = \"webhook\"\nwebhook_url = \"https://bot.example.com/telegram/webhook\""
+            } else {
+                ""
+            },
             tg = self.tg.url(),
             gh = self.gh.url(),
             poll = self.poll_interval,
@@ -388,7 +422,10 @@ max_attempts = {alert_attempts}
             owner = github::OWNER,
             repo = github::REPO,
             region = moto::REGION,
-            moto = moto::url(),
+            moto = self
+                .ecs_endpoint
+                .clone()
+                .unwrap_or_else(|| moto::url().to_owned()),
             confirm_within = self.confirm_within,
             remind_every = self.remind_every,
             monitor_interval = self.monitor_interval,
@@ -484,6 +521,7 @@ roles = ["qa"]
             .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
             .env("GITHUB_TOKEN", github::TOKEN)
             .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
+            .env("TELEGRAM_WEBHOOK_SECRET", telegram::WEBHOOK_SECRET)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -513,7 +551,11 @@ roles = ["qa"]
                 .is_ok_and(|r| r.status().is_success())
         })
         .await;
-        self.tg.wait_for_call("getUpdates").await;
+        if self.webhook_mode {
+            self.tg.wait_for_call("setWebhook").await;
+        } else {
+            self.tg.wait_for_call("getUpdates").await;
+        }
     }
 
     fn spawn_instance(&self, port: u16, log_name: &str) -> tokio::process::Child {
@@ -569,7 +611,11 @@ roles = ["qa"]
 
     /// The bot's database, opened beside the running bot (WAL allows it).
     pub async fn store(&self) -> Store {
-        Store::connect(&self.database_url()).await.unwrap()
+        let url = self
+            .pg_direct
+            .clone()
+            .unwrap_or_else(|| self.database_url());
+        Store::connect(&url).await.unwrap()
     }
 
     /// A person types in a chat; returns the next `n` messages there,

@@ -20,6 +20,8 @@ use super::wait_until;
 pub const TOKEN: &str = "123456:TEST-telegram-token";
 pub const BOT_USERNAME: &str = "AletheiaTestBot";
 pub const BOT_ID: i64 = 123456;
+/// `TELEGRAM_WEBHOOK_SECRET` of the bot under test.
+pub const WEBHOOK_SECRET: &str = "tg-webhook-TEST_secret";
 
 /// A call the bot made.
 #[derive(Debug, Clone)]
@@ -92,6 +94,8 @@ struct Inner {
     down: bool,
     global: VecDeque<Instant>,
     rate_limited: u64,
+    /// `setWebhook`'s (url, secret token) while a webhook is set.
+    webhook: Option<(String, String)>,
 }
 
 /// The fake server; dropping it stops it.
@@ -318,6 +322,67 @@ impl FakeTelegram {
         .await
     }
 
+    /// The webhook the bot set: (url, secret token).
+    pub fn webhook(&self) -> Option<(String, String)> {
+        self.inner.lock().unwrap().webhook.clone()
+    }
+
+    /// Webhook mode: once a webhook is set, updates are posted (with its
+    /// secret token) to `targets` in turn, as a load balancer in front of
+    /// several instances would; a target that fails or is down passes the
+    /// update to the next, and one that none takes is posted again later.
+    /// Returns how many updates each target took, as it goes.
+    pub fn post_updates_to(&self, targets: Vec<String>) -> Arc<Mutex<Vec<u32>>> {
+        let taken = Arc::new(Mutex::new(vec![0u32; targets.len()]));
+        let counts = taken.clone();
+        let inner = self.inner.clone();
+        let changed = self.changed.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut next = 0usize;
+            loop {
+                let notified = changed.notified();
+                let job = {
+                    let mut inner = inner.lock().unwrap();
+                    match &inner.webhook {
+                        Some((_, secret)) if !inner.updates.is_empty() => {
+                            let secret = secret.clone();
+                            inner.updates.pop_front().map(|u| (u, secret))
+                        }
+                        _ => None,
+                    }
+                };
+                let Some((update, secret)) = job else {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+                    continue;
+                };
+                let mut delivered = false;
+                for _ in 0..targets.len() {
+                    let i = next % targets.len();
+                    next += 1;
+                    let sent = client
+                        .post(format!("{}/telegram/webhook", targets[i]))
+                        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+                        .json(&update)
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    if sent.is_ok_and(|r| r.status().is_success()) {
+                        counts.lock().unwrap()[i] += 1;
+                        delivered = true;
+                        break;
+                    }
+                }
+                if !delivered {
+                    inner.lock().unwrap().updates.push_front(update);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                changed.notify_waiters();
+            }
+        });
+        taken
+    }
+
     /// Telegram goes down (`true`: every send fails as through a broken
     /// proxy) or comes back.
     pub fn set_down(&self, down: bool) {
@@ -456,10 +521,18 @@ async fn handle(
             json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
         );
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
     // Bot API method names are case-insensitive (teloxide sends "GetMe").
     let method = method.to_ascii_lowercase();
     if method == "getupdates" {
+        if shared.inner.lock().unwrap().webhook.is_some() {
+            // As Telegram: no polling while a webhook is set.
+            return error(
+                StatusCode::CONFLICT,
+                json!({"ok": false, "error_code": 409,
+                       "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}),
+            );
+        }
         return get_updates(&shared, &body).await;
     }
     let response = {
@@ -580,6 +653,16 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                 "text": text
             }))
         }
+        "setwebhook" => {
+            let url = body["url"].as_str().unwrap_or_default().to_owned();
+            let secret = body["secret_token"].as_str().unwrap_or_default().to_owned();
+            inner.webhook = Some((url, secret));
+            ok(json!(true))
+        }
+        "deletewebhook" => {
+            inner.webhook = None;
+            ok(json!(true))
+        }
         _ => ok(json!(true)),
     }
 }
@@ -613,5 +696,30 @@ async fn get_updates(shared: &Shared, body: &Value) -> Response {
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return ok(json!([]));
         }
+    }
+}
+
+/// The text fields of a `multipart/form-data` body (teloxide sends
+/// `setWebhook` so, for the certificate it may carry), as a JSON object.
+fn form_fields(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text
+        .split("Content-Disposition: form-data; name=\"")
+        .skip(1)
+    {
+        let Some((name, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let Some((_, value)) = rest.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let value = value.split("\r\n--").next().unwrap_or_default();
+        fields.insert(name.to_owned(), Value::String(value.to_owned()));
+    }
+    if fields.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(fields)
     }
 }

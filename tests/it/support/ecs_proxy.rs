@@ -1,0 +1,125 @@
+//! A proxy in front of moto's ECS that can be told to fail, as a
+//! throttled or broken AWS endpoint does; it counts what passes.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// How the proxy answers while failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcsFault {
+    /// 400 `ThrottlingException` (the SDK retries it, then gives up).
+    Throttle,
+    /// 500 `ServerException`.
+    ServerError,
+}
+
+#[derive(Default)]
+struct Inner {
+    fault: Option<EcsFault>,
+    /// The `X-Amz-Target` of every request (`…DescribeServices`).
+    targets: Vec<String>,
+    failed: u64,
+}
+
+pub struct EcsProxy {
+    pub url: String,
+    inner: Arc<Mutex<Inner>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl EcsProxy {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new().fallback(forward).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            url,
+            inner,
+            _server: server,
+        }
+    }
+
+    /// Fails every request from now on (`None`: passes them again).
+    pub fn fail(&self, fault: Option<EcsFault>) {
+        self.inner.lock().unwrap().fault = fault;
+    }
+
+    /// Requests answered with the fault.
+    pub fn failed(&self) -> u64 {
+        self.inner.lock().unwrap().failed
+    }
+}
+
+async fn forward(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let fault = {
+        let mut inner = inner.lock().unwrap();
+        inner.targets.push(target);
+        if inner.fault.is_some() {
+            inner.failed += 1;
+        }
+        inner.fault
+    };
+    let json = [("content-type", "application/x-amz-json-1.1")];
+    match fault {
+        Some(EcsFault::Throttle) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                json,
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            )
+                .into_response();
+        }
+        Some(EcsFault::ServerError) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json,
+                r#"{"__type":"ServerException","message":"Service unavailable"}"#,
+            )
+                .into_response();
+        }
+        None => {}
+    }
+    let client = reqwest::Client::new();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = client.request(method, format!("{}{path}", super::moto::url()));
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.body(body).send().await {
+        Ok(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            let mut out = (status, body).into_response();
+            for (name, value) in &headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    out.headers_mut().insert(name, value.clone());
+                }
+            }
+            out
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
