@@ -526,3 +526,56 @@ async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
     assert_eq!(state_of(&world, 0).await, "succeeded");
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_after() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.poll_interval = "200ms";
+    world.start_bot().await;
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+
+    // The run fails while GitHub answers 503 to every look-up of it, and
+    // no webhook comes: only the poller can learn it.
+    let route = "/repos/mindburn-labs/aletheia/actions/runs/9001";
+    world.gh.fail(route, 503);
+    world.gh.set_run(9001, "completed", Some("failure"));
+    let looked = |world: &World| {
+        world
+            .gh
+            .requests()
+            .iter()
+            .filter(|p| p.starts_with(route))
+            .count()
+    };
+    let before = looked(&world);
+    eventually(Duration::from_secs(10), "failed look-ups", || async {
+        looked(&world) >= before + 3
+    })
+    .await;
+    // Nothing moved and nobody was told anything.
+    let state = state_of(&world, 0).await;
+    assert!(state == "dispatched" || state == "running", "{state}");
+    assert_eq!(world.tg.sent_to(TEAM_CHAT).len(), 2);
+
+    // GitHub answers again: the failure is told once.
+    world.gh.heal(route);
+    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    assert!(
+        failed
+            .text
+            .starts_with("❌ <b>dev</b> · deploy of <b>1.3.0</b> failed (#1): failure"),
+        "{}",
+        failed.text
+    );
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>dev</b> · deploy of <b>1.3.0</b> failed (#1) ↑"
+    );
+    assert_eq!(state_of(&world, 0).await, "failed");
+    assert_eq!(world.gh.dispatches().len(), 1);
+    world.tg.assert_all_read();
+}

@@ -178,6 +178,15 @@ impl FakeGithub {
             .push((prefix.to_owned(), status));
     }
 
+    /// Requests whose path starts with `prefix` are answered again.
+    pub fn heal(&self, prefix: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .failing
+            .retain(|(p, _)| p != prefix);
+    }
+
     pub fn answer_dispatches_with(&self, status: u16) {
         self.inner.lock().unwrap().dispatch_answer = Some(status);
     }
