@@ -46,7 +46,7 @@ async fn run(name: &str, store: &Store) {
             break;
         }
         for row in due {
-            assert!(store.lease_alert(row.id, 60_000).await.unwrap());
+            assert!(store.lease_alert(row.id, 60_000, "bench").await.unwrap());
             store.alert_sent(row.id, row.id).await.unwrap();
             sent += 1;
         }

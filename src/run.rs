@@ -118,7 +118,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     while crate::leader::until_leading(&mut leading, &stop).await {
         metrics.leader.set(1);
         let duties = crate::leader::while_leading(leading.clone(), &stop);
-        result = lead(&app, &bot, &config, &metrics, &outbox, duties).await;
+        result = lead(&app, &bot, &config, &metrics, &outbox, &holder, duties).await;
         metrics.leader.set(0);
         if result.is_err() || stop.is_cancelled() {
             break;
@@ -148,11 +148,12 @@ async fn lead(
     config: &Arc<Config>,
     metrics: &Arc<Metrics>,
     outbox: &Arc<Notify>,
+    holder: &str,
     duties: CancellationToken,
 ) -> anyhow::Result<()> {
     tracing::info!("leading: delivering alerts, polling and watching");
     // What the previous deliverer had in hand is sent again now.
-    match app.store.reclaim_leased_alerts().await {
+    match app.store.reclaim_leased_alerts(holder).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             alerts = n,
@@ -168,6 +169,7 @@ async fn lead(
         metrics: metrics.clone(),
         policy: RetryPolicy::from(&config.alerts),
         wakeup: outbox.clone(),
+        holder: holder.to_owned(),
     };
     let delivery = tokio::spawn(deliverer.run(duties.clone()));
     let follower = tokio::spawn(crate::service::follow_loop(
@@ -209,22 +211,24 @@ async fn lead(
                 "handling an update failed",
             ))
             .build();
-        let shutdown = dispatcher.shutdown_token();
-        let stopper = duties.clone();
-        tokio::spawn(async move {
-            stopper.cancelled().await;
-            if let Ok(done) = shutdown.shutdown() {
-                done.await;
-            }
-        });
-        tracing::info!("telegram: polling for updates");
-        result = dispatcher
-            .try_dispatch_with_listener(
-                polling,
-                LoggingErrorHandler::with_custom_text("getUpdates failed"),
-            )
-            .await
-            .context("starting the dispatcher");
+        let finished = CancellationToken::new();
+        stop_dispatcher_on(
+            dispatcher.shutdown_token(),
+            duties.clone(),
+            finished.clone(),
+        );
+        // Asked to stop while setting up: no polling at all.
+        if !duties.is_cancelled() {
+            tracing::info!("telegram: polling for updates");
+            result = dispatcher
+                .try_dispatch_with_listener(
+                    polling,
+                    LoggingErrorHandler::with_custom_text("getUpdates failed"),
+                )
+                .await
+                .context("starting the dispatcher");
+        }
+        finished.cancel();
     }
     duties.cancel();
     let _ = delivery.await;
@@ -252,34 +256,74 @@ async fn take_webhook_updates(
             "handling an update failed",
         ))
         .build();
-    let shutdown = dispatcher.shutdown_token();
-    let stopper = stop.clone();
-    tokio::spawn(async move {
-        stopper.cancelled().await;
-        if let Ok(done) = shutdown.shutdown() {
-            done.await;
-        }
-    });
+    let finished = CancellationToken::new();
+    stop_dispatcher_on(dispatcher.shutdown_token(), stop.clone(), finished.clone());
     let setup = async {
         if !wait_for_telegram(&bot, &stop).await {
             return;
         }
-        // Every instance sets the same address: idempotent.
-        match telegram::set_webhook(&bot, url, &secret).await {
-            Ok(()) => tracing::info!("telegram: webhook set; taking updates"),
-            Err(e) => {
-                tracing::error!(error = %e, "telegram: setWebhook failed; updates will not come")
+        // Every instance sets the same address (idempotent), until it takes.
+        let mut delay = Duration::from_secs(1);
+        loop {
+            match telegram::set_webhook(&bot, url.clone(), &secret).await {
+                Ok(()) => {
+                    tracing::info!("telegram: webhook set; taking updates");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, retry_in = ?delay, "telegram: setWebhook failed")
+                }
             }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(60));
         }
         if let Err(e) = telegram::set_commands(&bot).await {
             tracing::warn!(error = %e, "setMyCommands failed; the command menu may be stale");
         }
     };
-    let dispatch = dispatcher.dispatch_with_listener(
-        updates,
-        LoggingErrorHandler::with_custom_text("taking webhook updates failed"),
-    );
+    let dispatch = async {
+        if !stop.is_cancelled() {
+            dispatcher
+                .dispatch_with_listener(
+                    updates,
+                    LoggingErrorHandler::with_custom_text("taking webhook updates failed"),
+                )
+                .await;
+        }
+        finished.cancel();
+    };
     tokio::join!(setup, dispatch);
+}
+
+/// Stops the dispatcher once `stop` fires, however early: a shutdown asked
+/// before it has started is refused by teloxide, so it is asked again
+/// until it takes or the dispatcher has `finished`.
+fn stop_dispatcher_on(
+    token: teloxide::dispatching::ShutdownToken,
+    stop: CancellationToken,
+    finished: CancellationToken,
+) {
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = finished.cancelled() => return,
+        }
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    return;
+                }
+                Err(_) => tokio::select! {
+                    () = finished.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                },
+            }
+        }
+    });
 }
 
 /// Waits until Telegram answers getMe (backing off while it does not), or

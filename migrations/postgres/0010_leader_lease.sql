@@ -15,6 +15,9 @@ CREATE TABLE telegram_updates (
     seen_at   BIGINT NOT NULL
 );
 
--- An alert taken for sending: a new leader (or the bot restarted after a
--- crash) sends it again at once instead of waiting out the taker's lease.
-ALTER TABLE alert_outbox ADD COLUMN leased BOOLEAN NOT NULL DEFAULT FALSE;
+-- Who took an alert for sending (the leader lease's holder name): the
+-- same instance restarted after a crash sends what it had in hand again at
+-- once instead of waiting out its own lease.
+ALTER TABLE alert_outbox ADD COLUMN leased_by TEXT;
+-- Edits are looked up by the message they edit.
+CREATE INDEX alert_outbox_by_edit_of ON alert_outbox (edit_of);

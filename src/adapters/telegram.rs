@@ -81,6 +81,19 @@ impl From<RequestError> for SendError {
     }
 }
 
+/// Whether a request failed for a moment (network, a 5xx, a proxy's
+/// page, rate limited) rather than for good.
+pub fn is_transient(e: &RequestError) -> bool {
+    matches!(
+        e,
+        RequestError::Network(_)
+            | RequestError::Io(_)
+            | RequestError::InvalidJson { .. }
+            | RequestError::RetryAfter(_)
+            | RequestError::Api(ApiError::Unknown(_))
+    )
+}
+
 /// Rows of (label, callback data).
 pub type Keyboard = Vec<Vec<(String, String)>>;
 

@@ -51,6 +51,8 @@ pub struct Deliverer {
     pub policy: RetryPolicy,
     /// Rung whenever alerts are enqueued.
     pub wakeup: Arc<Notify>,
+    /// Who takes alerts for sending (the leader lease's holder name).
+    pub holder: String,
 }
 
 /// The longest the worker sleeps without looking at the outbox: alerts
@@ -125,7 +127,7 @@ impl Deliverer {
             // it is retried after the lease, never in a tight loop.
             match self
                 .store
-                .lease_alert(row.id, LEASE.as_millis() as i64)
+                .lease_alert(row.id, LEASE.as_millis() as i64, &self.holder)
                 .await
             {
                 Ok(true) => {}
@@ -142,8 +144,9 @@ impl Deliverer {
         }
     }
 
-    /// Sends the row, or, for an edit, edits the message its original became.
-    async fn deliver(&self, row: &OutboxRow) -> Result<i64, SendError> {
+    /// Sends the row, or, for an edit, edits the message its original
+    /// became; `None` when it is news a later alert carries (not sent).
+    async fn deliver(&self, row: &OutboxRow) -> Result<Option<i64>, SendError> {
         let buttons: Option<Keyboard> = match row
             .buttons
             .as_deref()
@@ -162,14 +165,14 @@ impl Deliverer {
             }
         };
         let Some(original) = &row.edit_of else {
-            return self.send_new(row, buttons.as_ref()).await;
+            return self.send_new(row, buttons.as_ref()).await.map(Some);
         };
         match self.store.alert_state(original).await {
             Ok(Some((state, Some((chat, message_id))))) if state == "sent" => {
                 // Old news never replaces newer news (an edit retried
                 // after a later one went out).
                 if matches!(self.store.newer_edit_sent(original, row.id).await, Ok(true)) {
-                    return Ok(message_id);
+                    return Ok(None);
                 }
                 telegram::edit_html(
                     &self.bot,
@@ -179,15 +182,26 @@ impl Deliverer {
                     buttons.as_ref(),
                 )
                 .await?;
-                Ok(message_id)
+                Ok(Some(message_id))
             }
             // The original is on its way: wait for it, spending no attempt
             // (it is sent or given up in the end).
             Ok(Some((state, _))) if state == "pending" => Err(SendError::Waiting(EDIT_WAIT)),
             // An edit of a message that never went out (given up), or that
             // is not there at all: the news goes out as a message of its
-            // own, not lost with it.
-            Ok(_) => self.send_new(row, buttons.as_ref()).await,
+            // own, not lost with it — only the latest news, and no
+            // progress step (it is only ever an edit).
+            Ok(_) => {
+                let progress = row.dedup_key.contains(":jobs-");
+                let superseded = matches!(
+                    self.store.newer_edit_exists(original, row.id).await,
+                    Ok(true)
+                );
+                if progress || superseded {
+                    return Ok(None);
+                }
+                self.send_new(row, buttons.as_ref()).await.map(Some)
+            }
             Err(e) => Err(SendError::Transient(e.to_string())),
         }
     }
@@ -204,12 +218,17 @@ impl Deliverer {
     async fn record(
         &self,
         row: &OutboxRow,
-        result: Result<i64, SendError>,
+        result: Result<Option<i64>, SendError>,
     ) -> Result<(), crate::store::StoreError> {
         match result {
-            Ok(message_id) => {
+            Ok(Some(message_id)) => {
                 self.store.alert_sent(row.id, message_id).await?;
                 self.metrics.alert("delivered", 1);
+            }
+            Ok(None) => {
+                self.store
+                    .alert_skipped(row.id, "superseded by later news")
+                    .await?;
             }
             Err(SendError::Waiting(wait)) => {
                 self.store

@@ -43,7 +43,8 @@ pub struct Secrets {
     /// `GITHUB_WEBHOOK_SECRET`
     pub webhook_secret: Secret,
     /// `TELEGRAM_WEBHOOK_SECRET`: the secret token Telegram sends with
-    /// every update in webhook mode (1–256 of `A-Z a-z 0-9 _ -`).
+    /// every update in webhook mode (16–256 of `A-Z a-z 0-9 _ -`: it is all
+    /// that tells Telegram's updates from forged ones).
     pub telegram_webhook_secret: Option<Secret>,
 }
 
@@ -54,7 +55,7 @@ pub enum SecretsError {
     Missing(&'static str),
     #[error("set either GITHUB_TOKEN or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY")]
     NoGithubAuth,
-    #[error("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and -")]
+    #[error("TELEGRAM_WEBHOOK_SECRET must be 16 to 256 of A-Z, a-z, 0-9, _ and -")]
     BadTelegramSecret,
     #[error("GITHUB_APP_ID is not a number")]
     BadAppId,
@@ -84,7 +85,7 @@ impl Secrets {
         };
         let telegram_webhook_secret = match get("TELEGRAM_WEBHOOK_SECRET") {
             Some(s)
-                if s.len() <= 256
+                if (16..=256).contains(&s.len())
                     && s.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
             {

@@ -12,11 +12,7 @@ impl App {
     /// Dispatches the workflow of a claimed operation (Deploy or Release).
     /// Never retried blindly: a failure ends the operation, said loudly,
     /// and is returned for the requester's answer.
-    pub(super) async fn dispatch(
-        &self,
-        claim: DispatchClaim,
-        approver: Option<String>,
-    ) -> Result<(), String> {
+    pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<(), String> {
         let op = claim.operation;
         let id = OperationId(op.id);
         let env = op.env.clone().unwrap_or_default();
@@ -42,14 +38,9 @@ impl App {
             wf.input_name(WorkflowInput::RequestId),
             op.request_id.clone(),
         ));
-        let who = match &approver {
-            Some(a) => format!(
-                "Asked by {} · approved by {}",
-                escape(&self.name_of(op.requested_by)),
-                escape(a)
-            ),
-            None => format!("Asked by {}", escape(&self.name_of(op.requested_by))),
-        };
+        // Who asked and everyone who approved, from the store: the
+        // approving tap may be another instance's, or lie behind a restart.
+        let who = self.who_of(&op).await;
         let what = what_of(&op);
         let kind = kind_of(&op);
         let action = format!("dispatch:{}", op.kind);

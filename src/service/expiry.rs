@@ -76,6 +76,7 @@ const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// Expires undecided requests on time until stopped.
 pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
+    let mut pruned = std::time::Instant::now();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -83,10 +84,13 @@ pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
         }
         app.expire_requests().await;
         app.keep_locks().await;
-        // Telegram redelivers an update for at most 24 hours.
-        let before = crate::store::now_ms() - 2 * 24 * 3600 * 1000;
-        if let Err(e) = app.store.forget_updates(before).await {
-            tracing::warn!(error = %e, "pruning the update ledger failed");
+        // Telegram redelivers an update for at most 24 hours; pruned hourly.
+        if pruned.elapsed() >= Duration::from_secs(3600) {
+            pruned = std::time::Instant::now();
+            let before = crate::store::now_ms() - 2 * 24 * 3600 * 1000;
+            if let Err(e) = app.store.forget_updates(before).await {
+                tracing::warn!(error = %e, "pruning the update ledger failed");
+            }
         }
     }
 }

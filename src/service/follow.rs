@@ -511,7 +511,7 @@ impl App {
             }
             match self.store.claim_dispatch(OperationId(op.id)).await {
                 Ok(Some(claim)) => {
-                    let _ = self.dispatch(claim, None).await;
+                    let _ = self.dispatch(claim).await;
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: claim failed"),
@@ -690,7 +690,9 @@ impl App {
     async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<String> {
         let asked = super::deploy::asked_key(op, chat);
         let started = format!("op:{}:dispatched@{chat}", op.id);
-        for key in [asked, started] {
+        // (A chat has only one of them, except for an operation that was
+        // under way when the bot learnt to edit its prompt: its "started".)
+        for key in [started, asked] {
             match self.store.has_alert(&key).await {
                 Ok(true) => return Some(key),
                 Ok(false) => {}
@@ -850,6 +852,27 @@ impl App {
                 text: text.clone(),
             },
         );
+        // Two job events read at once may be stored out of order: a count
+        // below one already told is old news.
+        let told = self
+            .store
+            .alert_keys(&format!("op:{}:", op.id))
+            .await
+            .unwrap_or_default();
+        let most = told
+            .iter()
+            .filter_map(|k| {
+                k.rsplit_once(":jobs-")?
+                    .1
+                    .split_once("of")?
+                    .0
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max();
+        if most.is_some_and(|m| m > done) {
+            return;
+        }
         let step = format!("jobs-{done}of{total}");
         let edits = self
             .story_alerts(op, &step, kind, &text, routed, Story::EditsOnly)

@@ -219,7 +219,7 @@ impl App {
         head: &str,
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match self.dispatch(claim, None).await {
+            Ok(Some(claim)) => match self.dispatch(claim).await {
                 Ok(()) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),

@@ -263,7 +263,7 @@ impl App {
                 // itself; a failed claim leaves the operation approved, for
                 // the poller to dispatch.
                 let text = match self.store.claim_dispatch(id).await {
-                    Ok(Some(claim)) => match self.dispatch(claim, Some(decider)).await {
+                    Ok(Some(claim)) => match self.dispatch(claim).await {
                         Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
                         Err(e) => format!("Approved, but the dispatch failed: {e}"),
                     },
@@ -496,7 +496,7 @@ impl App {
                     }
                 } else if go {
                     if let Ok(Some(claim)) = self.store.claim_dispatch(id).await {
-                        let _ = self.dispatch(claim, None).await;
+                        let _ = self.dispatch(claim).await;
                     }
                     TapAnswer {
                         text: "Confirmed. Dispatching the Release workflow.".into(),

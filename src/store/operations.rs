@@ -665,15 +665,29 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE operations SET run_id = $2, run_url = $3, updated_at = $4 WHERE id = $1")
-                .bind(id.0)
-                .bind(run_id)
-                .bind(run_url)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+            // The run may be known already (its webhook came first).
+            sqlx::query(
+                "UPDATE operations SET run_id = COALESCE($2, run_id), run_url = COALESCE($3, run_url), \
+                 updated_at = $4 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(run_id)
+            .bind(run_url)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
             insert_audit!(&mut *tx, audit)?;
-            insert_alerts!(tx, alerts)?;
+            // "Started" is news only while the run has not ended: an
+            // outcome told first is not overwritten by it.
+            let (live,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM operations WHERE id = $1 AND state IN ('dispatched', 'running')",
+            )
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            if live > 0 {
+                insert_alerts!(tx, alerts)?;
+            }
             tx.commit().await?;
         });
         Ok(())

@@ -186,27 +186,34 @@ impl Store {
     /// Takes a due alert for sending: moves its next attempt `lease_ms`
     /// ahead, so no other deliverer (a second instance, the next pass)
     /// sends it meanwhile. False when someone else took it first.
-    pub async fn lease_alert(&self, id: i64, lease_ms: i64) -> Result<bool, StoreError> {
+    pub async fn lease_alert(
+        &self,
+        id: i64,
+        lease_ms: i64,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased = TRUE \
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = $4 \
                    WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3";
         let taken = on_pool!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(now + lease_ms)
             .bind(now)
+            .bind(holder)
             .execute(p)
             .await
             .map(|r| r.rows_affected() == 1))?;
         Ok(taken)
     }
 
-    /// Alerts taken for sending by a deliverer that is gone (a crashed
-    /// bot, a leader that stepped down) are due again now: at least once,
-    /// and without waiting out its lease. Returns how many.
-    pub async fn reclaim_leased_alerts(&self) -> Result<u64, StoreError> {
-        let sql = "UPDATE alert_outbox SET next_attempt_at = $1, leased = FALSE \
-                   WHERE state = 'pending' AND leased";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(now_ms()).execute(p).await.map(|r| r.rows_affected()))?;
+    /// Alerts `holder` took for sending in an earlier life (it crashed
+    /// mid-send; the same host and address prove that life is over) are
+    /// due again now: at least once, without waiting out the lease. What
+    /// another instance holds waits for its lease: it may be sending still.
+    pub async fn reclaim_leased_alerts(&self, holder: &str) -> Result<u64, StoreError> {
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $1, leased_by = NULL \
+                   WHERE state = 'pending' AND leased_by = $2";
+        let n = on_pool!(self, p => sqlx::query(sql).bind(now_ms()).bind(holder).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n)
     }
 
@@ -219,8 +226,10 @@ impl Store {
 
     /// Records a delivered alert and the Telegram message it became.
     pub async fn alert_sent(&self, id: i64, message_id: i64) -> Result<(), StoreError> {
+        // The first send recorded wins: a late one (a deliverer that lost
+        // its lease mid-send) does not re-point the edits.
         let sql = "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2, \
-                   sent_at = $3, last_error = NULL, leased = FALSE WHERE id = $1";
+                   sent_at = $3, last_error = NULL, leased_by = NULL WHERE id = $1 AND state = 'pending'";
         on_pool!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -235,7 +244,7 @@ impl Store {
         give_up: bool,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
-                   state = CASE WHEN $4 THEN 'failed' ELSE state END, leased = FALSE WHERE id = $1";
+                   state = CASE WHEN $4 THEN 'failed' ELSE state END, leased_by = NULL WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(error)
@@ -250,7 +259,7 @@ impl Store {
     /// Defers an alert without counting an attempt (Telegram's
     /// `retry_after`: the request was refused, not failed).
     pub async fn alert_deferred(&self, id: i64, next_attempt_at: i64) -> Result<(), StoreError> {
-        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased = FALSE WHERE id = $1";
+        let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = NULL WHERE id = $1";
         on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -282,6 +291,33 @@ impl Store {
         let row: Option<(String, i64, Option<i64>)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_optional(p).await)?;
         Ok(row.map(|(state, chat, message)| (state, message.map(|m| (chat, m)))))
+    }
+
+    /// Whether a later edit of the same message than the alert `id` is
+    /// there at all (sent or on its way, not given up).
+    pub async fn newer_edit_exists(&self, original: &str, id: i64) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM alert_outbox WHERE edit_of = $1 AND id > $2 AND state <> 'failed'";
+        let (n,): (i64,) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(original).bind(id).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
+    /// Marks an alert done without sending it (news a later alert carries).
+    pub async fn alert_skipped(&self, id: i64, why: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE alert_outbox SET state = 'sent', last_error = $2, sent_at = $3, leased_by = NULL \
+                   WHERE id = $1 AND state = 'pending'";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(why).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The keys of the alerts whose key starts with `prefix`.
+    pub async fn alert_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT dedup_key FROM alert_outbox WHERE dedup_key LIKE $1";
+        // (Our keys' prefixes carry no LIKE wildcards.)
+        let pattern = format!("{prefix}%");
+        let rows: Vec<(String,)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(pattern).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(k,)| k).collect())
     }
 
     /// Whether a later edit of the same message than the alert `id` is

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use backon::Retryable;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{Me, ParseMode, ReplyParameters};
@@ -57,7 +58,18 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         data: query.data.clone().unwrap_or_default(),
     };
     let outcome = app.tap(&tap).await;
-    telegram::answer_tap(&bot, query.id, &outcome.answer.text, outcome.answer.alert).await?;
+    let answer = || {
+        telegram::answer_tap(
+            &bot,
+            query.id.clone(),
+            &outcome.answer.text,
+            outcome.answer.alert,
+        )
+    };
+    answer
+        .retry(answer_backoff().with_max_times(3))
+        .when(telegram::is_transient)
+        .await?;
     let Some(message) = query.message.as_ref() else {
         return Ok(());
     };
@@ -134,16 +146,34 @@ async fn on_command(
     let Some(reply) = app.handle_message(&incoming).await else {
         return Ok(());
     };
-    let mut request = bot
-        .send_message(msg.chat.id, reply.html)
-        .parse_mode(ParseMode::Html)
-        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-    if let Some(thread) = msg.thread_id {
-        request = request.message_thread_id(thread);
-    }
-    if let Some(rows) = keyboard(&reply.buttons) {
-        request = request.reply_markup(telegram::inline_keyboard(&rows));
-    }
-    request.await?;
+    let markup = keyboard(&reply.buttons).map(|rows| telegram::inline_keyboard(&rows));
+    // The answer is all the person gets: Telegram failing for a moment
+    // (5xx, a broken proxy, the network) is waited out, not the end of it.
+    let send = || async {
+        let mut request = bot
+            .send_message(msg.chat.id, reply.html.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+        if let Some(thread) = msg.thread_id {
+            request = request.message_thread_id(thread);
+        }
+        if let Some(markup) = &markup {
+            request = request.reply_markup(markup.clone());
+        }
+        request.await
+    };
+    send.retry(answer_backoff())
+        .when(telegram::is_transient)
+        .notify(
+            |e, wait| tracing::warn!(error = %e, retry_in = ?wait, "answering a command failed"),
+        )
+        .await?;
     Ok(())
+}
+
+/// How an answer is retried: 0.5 s, 1 s, 2 s, 4 s, 8 s.
+fn answer_backoff() -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(500))
+        .with_max_times(5)
 }

@@ -195,3 +195,38 @@ async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back
     assert_eq!(world.tg.calls("editMessageText").len(), 2);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn telegram_failing_every_way_for_a_while_then_the_command_is_answered_and_alerts_arrive() {
+    use crate::support::telegram::Fault;
+    let mut world = World::new().await;
+    world.alert_attempts = 1000;
+    world.start_bot().await;
+    // Telegram breaks: polls answer 502, garbage and 429; sends too.
+    for fault in [Fault::ServerError, Fault::Garbage, Fault::RetryAfter(1)] {
+        world.tg.fail_next("getUpdates", 1, fault);
+        world.tg.fail_next("sendMessage", 2, fault);
+    }
+    // Meanwhile a person asks, and an alert is raised.
+    world
+        .tg
+        .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/whoami");
+    let sent = post_signed_webhook(
+        &world.bot_url(),
+        "release",
+        "d-1",
+        &release_published(100, "v1.4.0"),
+    )
+    .await;
+    assert_eq!(sent.status(), 202);
+    // Both arrive once Telegram is back, each once.
+    let mut texts = vec![
+        world.tg.next_message(TEAM_CHAT).await.text,
+        world.tg.next_message(TEAM_CHAT).await.text,
+    ];
+    texts.sort();
+    assert!(texts[0].starts_with("👤 Alice"), "{texts:?}");
+    assert!(texts[1].contains("v1.4.0"), "{texts:?}");
+    assert!(world.tg.calls("getUpdates").len() > 3);
+    world.tg.assert_all_read();
+}

@@ -374,12 +374,12 @@ async fn an_alert_is_leased_to_one_sender_at_a_time() {
         store.enqueue_alerts(&[alert("x", -1)]).await.unwrap();
         let id = store.due_alerts(10).await.unwrap()[0].id;
         assert!(
-            store.lease_alert(id, 60_000).await.unwrap(),
+            store.lease_alert(id, 60_000, "a").await.unwrap(),
             "{:?}",
             store.backend()
         );
         assert!(
-            !store.lease_alert(id, 60_000).await.unwrap(),
+            !store.lease_alert(id, 60_000, "a").await.unwrap(),
             "{:?}: taken twice",
             store.backend()
         );
@@ -498,5 +498,73 @@ async fn the_leader_lease_has_one_holder_until_it_expires_and_updates_are_taken_
         assert!(store.first_sight(43).await.unwrap());
         assert_eq!(store.forget_updates(i64::MAX).await.unwrap(), 2);
         assert!(store.first_sight(42).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn progress_is_enqueued_only_while_the_operation_runs() {
+    use aletheia_bot::domain::OperationState;
+    use aletheia_bot::store::{Created, NewOperation};
+    for (store, _dir) in stores().await {
+        let op = NewOperation {
+            kind: "deploy",
+            env: Some("dev".into()),
+            version: "1.3.0".into(),
+            release_type: None,
+            state: OperationState::Dispatched,
+            requested_by: UserId(1),
+            chat_id: -5,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_in_ms: None,
+            detail: None,
+            run: None,
+        };
+        let Created::New(id) = store
+            .create_operation(&op, &audit("operation:deploy"), &[])
+            .await
+            .unwrap()
+        else {
+            panic!("created")
+        };
+        let live = [OperationState::Dispatched, OperationState::Running];
+        let progress = |n: u32| NewAlert {
+            edit_of: Some("op:1:dispatched@-5".into()),
+            ..alert(&format!("op:1:dispatched:jobs-{n}of3"), -5)
+        };
+        assert!(
+            store
+                .enqueue_while(id, &live, &[progress(1)])
+                .await
+                .unwrap()
+        );
+        // The run ends: progress told after the outcome would be old news.
+        assert!(
+            store
+                .advance(
+                    id,
+                    &live,
+                    OperationState::Failed,
+                    None,
+                    None,
+                    &audit("run:deploy"),
+                    &[]
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .enqueue_while(id, &live, &[progress(2)])
+                .await
+                .unwrap()
+        );
+        let keys: Vec<String> = store
+            .all_alerts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.dedup_key)
+            .collect();
+        assert_eq!(keys, ["op:1:dispatched:jobs-1of3@-5"]);
     }
 }

@@ -533,7 +533,33 @@ async fn handle(
                        "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}),
             );
         }
-        return get_updates(&shared, &body).await;
+        let fault = shared
+            .inner
+            .lock()
+            .unwrap()
+            .faults
+            .get_mut("getupdates")
+            .and_then(VecDeque::pop_front);
+        match fault {
+            Some(Fault::ServerError) => {
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+                );
+            }
+            Some(Fault::RetryAfter(secs)) => {
+                return error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"ok": false, "error_code": 429,
+                           "description": format!("Too Many Requests: retry after {secs}"),
+                           "parameters": {"retry_after": secs}}),
+                );
+            }
+            Some(Fault::Garbage) => {
+                return (StatusCode::OK, "<html>bad gateway</html>").into_response();
+            }
+            None => return get_updates(&shared, &body).await,
+        }
     }
     let response = {
         let mut inner = shared.inner.lock().unwrap();
