@@ -642,7 +642,7 @@ impl App {
                     escape(version),
                     escape(&self.name_of(tap.user.0))
                 );
-                return self.finish(&dialogue, tap, chat, &command, edit).await;
+                return self.finish(tap, chat, &command, edit).await;
             }
             (GuideTap::Choose(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
                 Some(version) => Step::DeployConfirm {
@@ -665,7 +665,7 @@ impl App {
                     escape(release_type),
                     escape(&self.name_of(tap.user.0))
                 );
-                return self.finish(&dialogue, tap, chat, &command, edit).await;
+                return self.finish(tap, chat, &command, edit).await;
             }
             (GuideTap::Confirm, Step::DeployConfirm { env, version }) => {
                 let command = format!("/deploy {env} {version}");
@@ -675,7 +675,7 @@ impl App {
                     escape(env),
                     escape(&self.name_of(tap.user.0))
                 );
-                return self.finish(&dialogue, tap, chat, &command, edit).await;
+                return self.finish(tap, chat, &command, edit).await;
             }
             _ => return refuse("This button is not one of mine."),
         };
@@ -736,16 +736,32 @@ impl App {
     }
 
     /// The last tap: the dialogue ends and its command runs as if typed.
-    async fn finish(
-        &self,
-        dialogue: &ChatDialogue,
-        tap: &Tap,
-        chat: i64,
-        command: &str,
-        edit: String,
-    ) -> TapOutcome {
-        if let Err(e) = dialogue.exit().await {
-            tracing::error!(error = %e, "guide: store");
+    async fn finish(&self, tap: &Tap, chat: i64, command: &str, edit: String) -> TapOutcome {
+        match self.store.end_dialogue(chat).await {
+            Ok(true) => {}
+            // A double tap: the first one runs the command.
+            Ok(false) => {
+                return TapOutcome {
+                    answer: TapAnswer {
+                        text: "Already done.".into(),
+                        alert: false,
+                    },
+                    edit: None,
+                    reply: None,
+                };
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "guide: store");
+                return TapOutcome {
+                    answer: TapAnswer {
+                        text: "Something went wrong on my side; nothing was done. Try again in a moment."
+                            .into(),
+                        alert: true,
+                    },
+                    edit: None,
+                    reply: None,
+                };
+            }
         }
         let msg = Incoming {
             chat: crate::domain::ChatId(chat),

@@ -42,6 +42,15 @@ impl Store {
         Ok(row.map(|(s,)| s))
     }
 
+    /// Ends a chat's dialogue; false when there was none (another tap
+    /// ended it first): the compare-and-set that runs a dialogue's
+    /// command once, however many times its last button is tapped.
+    pub async fn end_dialogue(&self, chat: i64) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM dialogues WHERE chat_id = $1";
+        let ended = on_pool!(self, p => sqlx::query(sql).bind(chat).execute(p).await.map(|r| r.rows_affected() == 1))?;
+        Ok(ended)
+    }
+
     async fn drop_dialogue(&self, chat: i64) -> Result<(), StoreError> {
         let sql = "DELETE FROM dialogues WHERE chat_id = $1";
         on_pool!(self, p => sqlx::query(sql).bind(chat).execute(p).await.map(|_| ()))?;
