@@ -27,6 +27,7 @@ struct Inner {
     statuses: Vec<Value>,
     workflows: HashMap<String, Value>,
     dispatches: Vec<(String, Value)>,
+    dispatch_times: Vec<std::time::Instant>,
     /// Answer 422 to dispatches that ask for `return_run_details`, as
     /// older GitHub Enterprise Servers do.
     reject_run_details: bool,
@@ -270,6 +271,12 @@ impl FakeGithub {
         self.inner.lock().unwrap().jobs.insert(run_id, jobs);
     }
 
+    /// When each dispatch arrived, in order.
+    #[allow(dead_code)] // benches/e2e
+    pub fn dispatch_times(&self) -> Vec<std::time::Instant> {
+        self.inner.lock().unwrap().dispatch_times.clone()
+    }
+
     pub fn dispatches(&self) -> Vec<(String, Value)> {
         self.inner.lock().unwrap().dispatches.clone()
     }
@@ -503,6 +510,7 @@ async fn dispatch(
         "updated_at": now,
     }));
     inner.dispatches.push((file, body.0));
+    inner.dispatch_times.push(std::time::Instant::now());
     if let Some(status) = inner.dispatch_answer {
         return (
             StatusCode::from_u16(status).unwrap(),

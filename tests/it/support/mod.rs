@@ -604,6 +604,12 @@ roles = ["qa"]
         self.start_bot().await;
     }
 
+    /// The running bot's process id.
+    #[allow(dead_code)] // benches/e2e
+    pub fn bot_pid(&self) -> Option<u32> {
+        self.bot.as_ref().and_then(|b| b.child.id())
+    }
+
     /// Everything the bot has logged so far.
     pub fn bot_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()

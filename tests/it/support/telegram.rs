@@ -94,6 +94,8 @@ struct Inner {
     down: bool,
     global: VecDeque<Instant>,
     rate_limited: u64,
+    /// When each update was first handed to the bot (`getUpdates`).
+    handed_out: HashMap<i64, Instant>,
     /// `setWebhook`'s (url, secret token) while a webhook is set.
     webhook: Option<(String, String)>,
 }
@@ -144,7 +146,7 @@ impl FakeTelegram {
         format!("http://{}", self.addr)
     }
 
-    fn push_update(&self, make: impl FnOnce(i64, i64) -> Value) {
+    fn push_update(&self, make: impl FnOnce(i64, i64) -> Value) -> i64 {
         let mut inner = self.inner.lock().unwrap();
         let update_id = inner.next_update_id;
         inner.next_update_id += 1;
@@ -154,6 +156,19 @@ impl FakeTelegram {
         inner.updates.push_back(update);
         drop(inner);
         self.changed.notify_waiters();
+        update_id
+    }
+
+    /// The id of the update pushed last.
+    #[allow(dead_code)] // benches/e2e
+    pub fn last_update_id(&self) -> i64 {
+        self.inner.lock().unwrap().next_update_id - 1
+    }
+
+    /// When the update was first handed to the bot, if it was.
+    #[allow(dead_code)] // benches/e2e
+    pub fn handed_out(&self, update_id: i64) -> Option<Instant> {
+        self.inner.lock().unwrap().handed_out.get(&update_id).copied()
     }
 
     /// A person types `text` in a chat. Group chats have negative ids;
@@ -716,6 +731,11 @@ async fn get_updates(shared: &Shared, body: &Value) -> Response {
             }
             if !inner.updates.is_empty() {
                 let updates: Vec<Value> = inner.updates.iter().cloned().collect();
+                let now = Instant::now();
+                for u in &updates {
+                    let id = u["update_id"].as_i64().unwrap();
+                    inner.handed_out.entry(id).or_insert(now);
+                }
                 return ok(Value::Array(updates));
             }
         }
