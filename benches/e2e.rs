@@ -57,7 +57,10 @@ async fn until_state(store: &Store, id: i64, states: &[&str]) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "operation {id} never reached {states:?}");
+        assert!(
+            Instant::now() < deadline,
+            "operation {id} never reached {states:?}"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -137,7 +140,9 @@ async fn main() {
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let chat = chats[i % chats.len()];
-        world.tg.user_says(chat, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+        world
+            .tg
+            .user_says(chat, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
         let update = world.tg.last_update_id();
         dispatched += 1;
         let at = dispatch_number(&world, dispatched).await;
@@ -158,9 +163,7 @@ async fn main() {
     let mut samples = Vec::with_capacity(n / 4);
     for i in 0..(n / 4).max(1) {
         let chat = chats[i % chats.len()];
-        let prompt = world
-            .say(chat, &ALICE, "/deploy staging 1.3.0")
-            .await;
+        let prompt = world.say(chat, &ALICE, "/deploy staging 1.3.0").await;
         let id = store.all_operations().await.unwrap().last().unwrap().id;
         let data = format!("d:{id}:a");
         world.tg.user_taps(&prompt, CAROL.id, CAROL.name, &data);
@@ -180,5 +183,8 @@ async fn main() {
     });
 
     let pid = world.bot_pid().unwrap();
-    figure("rss_after_runs", serde_json::json!({"kib": rss_kib(pid), "operations": dispatched}));
+    figure(
+        "rss_after_runs",
+        serde_json::json!({"kib": rss_kib(pid), "operations": dispatched}),
+    );
 }

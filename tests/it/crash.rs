@@ -290,15 +290,9 @@ async fn killed_at_random_points_the_bot_loses_nothing_and_runs_nothing_twice() 
     assert!(kills >= 20, "only {kills} kills: too few to prove much");
 
     // Every alert goes out (the bot is up and Telegram is fine).
-    eventually(Duration::from_secs(120), "the outbox drained", || async {
-        store
-            .all_alerts()
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| a.state == "sent")
-    })
-    .await;
+    world
+        .until_outbox_sent("the outbox drained", Duration::from_secs(120))
+        .await;
 
     let ops = store.all_operations().await.unwrap();
     assert_eq!(ops.len(), count, "one operation per request, none twice");

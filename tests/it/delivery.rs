@@ -176,12 +176,9 @@ async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back
             "🚀 <b>staging</b> · deploy of",
         )
         .await;
-    let store = world.store().await;
-    eventually(Duration::from_secs(30), "the outbox settled", || async {
-        let rows = store.all_alerts().await.unwrap();
-        rows.iter().all(|a| a.state == "sent")
-    })
-    .await;
+    world
+        .until_outbox_sent("the outbox settled", Duration::from_secs(30))
+        .await;
     // The retried "approved" edit was not put back over "started".
     let now = world
         .tg

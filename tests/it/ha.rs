@@ -33,19 +33,9 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     // (Killed between Telegram taking a message and the bot noting it, the
     // message would be sent again: at least once. Not the point here.)
     let store = world.store().await;
-    eventually(
-        Duration::from_secs(10),
-        "the prompt noted as sent",
-        || async {
-            store
-                .all_alerts()
-                .await
-                .unwrap()
-                .iter()
-                .all(|a| a.state == "sent")
-        },
-    )
-    .await;
+    world
+        .until_outbox_sent("the prompt noted as sent", Duration::from_secs(10))
+        .await;
     let polls_before = world.tg.calls("getUpdates").len();
 
     // The leader dies without a word: the standby takes over once the
@@ -105,15 +95,9 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     world.tg.next_message_starting(TEAM_CHAT, "🧪").await; // QA's question
 
     // Every alert went out, each once.
-    eventually(Duration::from_secs(30), "the outbox drained", || async {
-        store
-            .all_alerts()
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| a.state == "sent")
-    })
-    .await;
+    world
+        .until_outbox_sent("the outbox drained", Duration::from_secs(30))
+        .await;
     let sent = world.tg.sent_to(TEAM_CHAT);
     for alert in store.all_alerts().await.unwrap() {
         if alert.edit_of.is_some() || alert.chat_id != TEAM_CHAT {
@@ -199,16 +183,9 @@ async fn behind_one_webhook_address_two_instances_share_the_updates_and_decide_o
         )
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
-    let store = world.store().await;
-    eventually(Duration::from_secs(10), "the outbox drained", || async {
-        store
-            .all_alerts()
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| a.state == "sent")
-    })
-    .await;
+    world
+        .until_outbox_sent("the outbox drained", Duration::from_secs(10))
+        .await;
 
     // The leader dies: the standby takes every update and, once the lease
     // has run out, the outbox too.

@@ -1101,19 +1101,12 @@ async fn hostile_inputs_are_refused_and_change_nothing() {
     let muted = world.say(TEAM_CHAT, &DAVE, "/mute release 2h").await;
     assert!(muted.text.contains("release"), "{}", muted.text);
     // Everything the setup said has been posted (the outbox is drained).
-    eventually(
-        std::time::Duration::from_secs(20),
-        "the setup's alerts delivered",
-        || async {
-            store
-                .all_alerts()
-                .await
-                .unwrap()
-                .iter()
-                .all(|a| a.state == "sent")
-        },
-    )
-    .await;
+    world
+        .until_outbox_sent(
+            "the setup's alerts delivered",
+            std::time::Duration::from_secs(20),
+        )
+        .await;
     let mut before = snapshot(&world).await;
     assert_eq!(before.operations.len(), 3);
     assert_eq!(before.locks.len(), 1);

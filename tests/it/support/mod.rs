@@ -604,6 +604,21 @@ roles = ["qa"]
         self.start_bot().await;
     }
 
+    /// Waits until every alert in the outbox has gone out (`what` names
+    /// the moment in the failure message).
+    pub async fn until_outbox_sent(&self, what: &str, within: Duration) {
+        let store = self.store().await;
+        eventually(within, what, || async {
+            store
+                .all_alerts()
+                .await
+                .unwrap()
+                .iter()
+                .all(|a| a.state == "sent")
+        })
+        .await;
+    }
+
     /// The running bot's process id.
     #[allow(dead_code)] // benches/e2e
     pub fn bot_pid(&self) -> Option<u32> {

@@ -168,7 +168,12 @@ impl FakeTelegram {
     /// When the update was first handed to the bot, if it was.
     #[allow(dead_code)] // benches/e2e
     pub fn handed_out(&self, update_id: i64) -> Option<Instant> {
-        self.inner.lock().unwrap().handed_out.get(&update_id).copied()
+        self.inner
+            .lock()
+            .unwrap()
+            .handed_out
+            .get(&update_id)
+            .copied()
     }
 
     /// A person types `text` in a chat. Group chats have negative ids;
