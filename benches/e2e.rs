@@ -34,7 +34,7 @@ fn percentiles(mut samples: Vec<Duration>) -> serde_json::Value {
         let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
         (samples[i].as_secs_f64() * 1e6).round() / 1e3
     };
-    serde_json::json!({"n": samples.len(), "p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": at(1.0)})
+    serde_json::json!({"n": samples.len(), "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "max_ms": at(1.0)})
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -161,9 +161,17 @@ async fn main() {
 
     // Tap to dispatch: /deploy staging, then QA's Approve.
     let mut samples = Vec::with_capacity(n / 4);
+    // Chats of their own: the prompt is the next message there.
+    let chats: Vec<i64> = (0..64).map(|i| 710_000_000 + i).collect();
     for i in 0..(n / 4).max(1) {
         let chat = chats[i % chats.len()];
-        let prompt = world.say(chat, &ALICE, "/deploy staging 1.3.0").await;
+        world
+            .tg
+            .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
+        let prompt = world
+            .tg
+            .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
+            .await;
         let id = store.all_operations().await.unwrap().last().unwrap().id;
         let data = format!("d:{id}:a");
         world.tg.user_taps(&prompt, CAROL.id, CAROL.name, &data);

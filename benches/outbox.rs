@@ -41,7 +41,7 @@ async fn run(name: &str, store: &Store) {
     let start = Instant::now();
     let mut sent = 0;
     loop {
-        let due = store.due_alerts(BATCH as i64).await.unwrap();
+        let due = store.due_alerts(BATCH as i64, BATCH as i64).await.unwrap();
         if due.is_empty() {
             break;
         }

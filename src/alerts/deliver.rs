@@ -60,6 +60,10 @@ pub struct Deliverer {
 /// no longer than this.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 100;
+/// A chat's share of a batch: a batch ends when its slowest chat is done,
+/// so a rate-limited chat (20 a minute in a group) holds the others back
+/// by at most this many of its sends.
+const PER_CHAT: i64 = 2;
 /// How long a send may take before another attempt may start (longer than
 /// the Telegram client's own timeout and teloxide's 10 s pause after a 5xx).
 const LEASE: Duration = Duration::from_secs(60);
@@ -104,7 +108,7 @@ impl Deliverer {
         &self,
         stop: &CancellationToken,
     ) -> Result<usize, crate::store::StoreError> {
-        let rows = self.store.due_alerts(BATCH).await?;
+        let rows = self.store.due_alerts(BATCH, PER_CHAT).await?;
         let attempted = rows.len();
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {

@@ -173,13 +173,26 @@ impl Store {
         Ok(n)
     }
 
-    /// Pending alerts whose time has come, oldest first.
-    pub async fn due_alerts(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = select_outbox!(
-            "WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
-        );
-        let rows =
-            on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).bind(limit).fetch_all(p).await)?;
+    /// Pending alerts whose time has come, oldest first, at most
+    /// `per_chat` of each chat: a chat with a backlog held back by its
+    /// rate limit (a storm in the team group) does not starve the others
+    /// (an approval prompt in another chat).
+    pub async fn due_alerts(
+        &self,
+        limit: i64,
+        per_chat: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
+                   next_attempt_at, last_error, message_id, buttons, edit_of FROM ( \
+                     SELECT *, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY id) AS nth \
+                     FROM alert_outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
+                   ) due WHERE nth <= $3 ORDER BY id LIMIT $2";
+        let rows = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(now_ms())
+            .bind(limit)
+            .bind(per_chat)
+            .fetch_all(p)
+            .await)?;
         Ok(rows)
     }
 

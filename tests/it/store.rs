@@ -151,7 +151,7 @@ async fn outbox_deduplicates_and_tracks_delivery() {
             "{backend:?}: same key twice"
         );
 
-        let due = store.due_alerts(10).await.unwrap();
+        let due = store.due_alerts(10, 10).await.unwrap();
         let keys: Vec<&str> = due.iter().map(|a| a.dedup_key.as_str()).collect();
         assert_eq!(keys, ["x@-1", "y@-1"], "{backend:?}: oldest first");
         assert_eq!(due[0].thread_id, Some(7));
@@ -165,7 +165,7 @@ async fn outbox_deduplicates_and_tracks_delivery() {
             .await
             .unwrap();
         assert!(
-            store.due_alerts(10).await.unwrap().is_empty(),
+            store.due_alerts(10, 10).await.unwrap().is_empty(),
             "{backend:?}"
         );
         assert_eq!(store.next_alert_due().await.unwrap(), Some(later));
@@ -372,7 +372,7 @@ fn database_urls_are_logged_without_secrets() {
 async fn an_alert_is_leased_to_one_sender_at_a_time() {
     for (store, _dir) in stores().await {
         store.enqueue_alerts(&[alert("x", -1)]).await.unwrap();
-        let id = store.due_alerts(10).await.unwrap()[0].id;
+        let id = store.due_alerts(10, 10).await.unwrap()[0].id;
         assert!(
             store.lease_alert(id, 60_000, "a").await.unwrap(),
             "{:?}",
@@ -384,7 +384,7 @@ async fn an_alert_is_leased_to_one_sender_at_a_time() {
             store.backend()
         );
         assert!(
-            store.due_alerts(10).await.unwrap().is_empty(),
+            store.due_alerts(10, 10).await.unwrap().is_empty(),
             "a leased alert is not due"
         );
     }
@@ -566,5 +566,22 @@ async fn progress_is_enqueued_only_while_the_operation_runs() {
             .map(|a| a.dedup_key)
             .collect();
         assert_eq!(keys, ["op:1:dispatched:jobs-1of3@-5"]);
+    }
+}
+
+#[tokio::test]
+async fn a_chat_with_a_backlog_does_not_starve_the_others() {
+    for (store, _dir) in stores().await {
+        let storm: Vec<NewAlert> = (0..5).map(|i| alert(&format!("storm-{i}"), -100)).collect();
+        store.enqueue_alerts(&storm).await.unwrap();
+        store.enqueue_alerts(&[alert("prompt", 42)]).await.unwrap();
+        let due: Vec<String> = store
+            .due_alerts(10, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.dedup_key)
+            .collect();
+        assert_eq!(due, ["storm-0@-100", "storm-1@-100", "prompt@42"]);
     }
 }
