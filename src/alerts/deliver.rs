@@ -3,11 +3,12 @@
 //! (Telegram's `retry_after` wins) until the retry budget is spent, then the
 //! alert is kept as failed, visible in `/status` and `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::telegram::{self, Keyboard, SendError, TgBot};
@@ -44,6 +45,7 @@ impl RetryPolicy {
 }
 
 /// The outbox worker.
+#[derive(Clone)]
 pub struct Deliverer {
     pub store: Store,
     pub bot: TgBot,
@@ -60,10 +62,9 @@ pub struct Deliverer {
 /// no longer than this.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 100;
-/// A chat's share of a batch: a batch ends when its slowest chat is done,
-/// so a rate-limited chat (20 a minute in a group) holds the others back
-/// by at most this many of its sends.
-const PER_CHAT: i64 = 2;
+/// How many of a chat's due alerts its sender takes at a time (it comes
+/// back for more; a storm in one chat fills no batch).
+const PER_CHAT: i64 = 10;
 /// How long a send may take before another attempt may start (longer than
 /// the Telegram client's own timeout and teloxide's 10 s pause after a 5xx).
 const LEASE: Duration = Duration::from_secs(60);
@@ -71,55 +72,84 @@ const LEASE: Duration = Duration::from_secs(60);
 const EDIT_WAIT: Duration = Duration::from_secs(1);
 
 impl Deliverer {
-    /// Runs until `stop` fires.
+    /// Runs until `stop` fires. Each chat with alerts due gets a sender of
+    /// its own, in order within the chat: a chat held back by its rate
+    /// limit (20 a minute in a group) never holds back the others.
     pub async fn run(self, stop: CancellationToken) {
+        let mut busy: HashSet<i64> = HashSet::new();
+        let mut senders: JoinSet<i64> = JoinSet::new();
         loop {
-            // Busy or not, a stop is heard between batches.
+            // Busy or not, a stop is heard between rounds.
             if stop.is_cancelled() {
-                return;
+                break;
             }
-            let delivered = match self.deliver_due(&stop).await {
-                Ok(n) => n,
+            while let Some(done) = senders.try_join_next() {
+                if let Ok(chat) = done {
+                    busy.remove(&chat);
+                }
+            }
+            let (started, waiting) = match self.start_due(&mut busy, &mut senders, &stop).await {
+                Ok(counts) => counts,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox: cannot read the store");
-                    0
+                    (0, 0)
                 }
             };
-            if delivered > 0 {
+            if started > 0 {
                 continue;
             }
+            // Due alerts whose chats are being served wait for their sender.
             let wait = match self.store.next_alert_due().await {
+                Ok(Some(_)) if waiting > 0 => IDLE_POLL,
                 Ok(Some(due)) => {
                     Duration::from_millis((due - now_ms()).clamp(0, 30_000) as u64).min(IDLE_POLL)
                 }
                 _ => IDLE_POLL,
             };
             tokio::select! {
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => break,
                 () = self.wakeup.notified() => {}
+                Some(done) = senders.join_next(), if !senders.is_empty() => {
+                    if let Ok(chat) = done {
+                        busy.remove(&chat);
+                    }
+                }
                 () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
             }
         }
+        // What is being sent finishes (each sender stops between alerts).
+        while senders.join_next().await.is_some() {}
     }
 
-    /// Sends every alert due now (until `stop` fires: what is not sent
-    /// yet stays due for the next start); returns how many were attempted.
-    pub async fn deliver_due(
+    /// Starts a sender for each chat with alerts due and none running;
+    /// returns how many started, and how many chats with alerts due
+    /// already had one.
+    async fn start_due(
         &self,
+        busy: &mut HashSet<i64>,
+        senders: &mut JoinSet<i64>,
         stop: &CancellationToken,
-    ) -> Result<usize, crate::store::StoreError> {
+    ) -> Result<(usize, usize), crate::store::StoreError> {
         let rows = self.store.due_alerts(BATCH, PER_CHAT).await?;
-        let attempted = rows.len();
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {
             by_chat.entry(row.chat_id).or_default().push(row);
         }
-        let chats = by_chat
-            .into_values()
-            .map(|rows| self.deliver_chat(rows, stop));
-        futures::future::join_all(chats).await;
-        self.refresh_gauges().await;
-        Ok(attempted)
+        let (mut started, mut waiting) = (0, 0);
+        for (chat, rows) in by_chat {
+            if !busy.insert(chat) {
+                waiting += 1;
+                continue;
+            }
+            let (me, stop) = (self.clone(), stop.clone());
+            senders.spawn(async move {
+                me.deliver_chat(rows, &stop).await;
+                me.refresh_gauges().await;
+                chat
+            });
+            started += 1;
+        }
+        Ok((started, waiting))
     }
 
     async fn deliver_chat(&self, rows: Vec<OutboxRow>, stop: &CancellationToken) {
