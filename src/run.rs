@@ -204,13 +204,7 @@ async fn lead(
             .delete_webhook()
             .await
             .build();
-        let mut dispatcher = Dispatcher::builder(bot.clone(), crate::telegram::schema())
-            .dependencies(dptree::deps![app.clone()])
-            .default_handler(|_| async {})
-            .error_handler(LoggingErrorHandler::with_custom_text(
-                "handling an update failed",
-            ))
-            .build();
+        let mut dispatcher = dispatcher(bot, app);
         let finished = CancellationToken::new();
         stop_dispatcher_on(
             dispatcher.shutdown_token(),
@@ -249,13 +243,7 @@ async fn take_webhook_updates(
     secret: crate::config::Secret,
     stop: CancellationToken,
 ) {
-    let mut dispatcher = Dispatcher::builder(bot.clone(), crate::telegram::schema())
-        .dependencies(dptree::deps![app])
-        .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text(
-            "handling an update failed",
-        ))
-        .build();
+    let mut dispatcher = dispatcher(&bot, &app);
     let finished = CancellationToken::new();
     stop_dispatcher_on(dispatcher.shutdown_token(), stop.clone(), finished.clone());
     let setup = async {
@@ -296,6 +284,20 @@ async fn take_webhook_updates(
         finished.cancel();
     };
     tokio::join!(setup, dispatch);
+}
+
+/// The Telegram dispatcher: the handler tree, with the app.
+fn dispatcher(
+    bot: &TgBot,
+    app: &Arc<App>,
+) -> Dispatcher<TgBot, anyhow::Error, teloxide::dispatching::DefaultKey> {
+    Dispatcher::builder(bot.clone(), crate::telegram::schema())
+        .dependencies(dptree::deps![app.clone()])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text(
+            "handling an update failed",
+        ))
+        .build()
 }
 
 /// Stops the dispatcher once `stop` fires, however early: a shutdown asked
