@@ -136,19 +136,7 @@ impl App {
                         self.who_of(&op).await,
                         link(&run.html_url, "Workflow run")
                     );
-                    let kind = super::dispatch::kind_of(&op);
-                    let routed = alerts::route(
-                        &self.config,
-                        &Rendered {
-                            kind,
-                            env: env_typed.clone(),
-                            key: format!("op:{}:dispatched", op.id),
-                            text: text.clone(),
-                        },
-                    );
-                    let edits = self
-                        .story_alerts(&op, "confirming", kind, &text, routed, Story::EditsOnly)
-                        .await;
+                    let edits = self.story_edits(&op, "confirming", &text).await;
                     (OperationState::Confirming, edits)
                 };
                 let moved = self
@@ -769,6 +757,23 @@ impl App {
         out
     }
 
+    /// A step shown only as an edit of the operation's messages (the
+    /// chats its kind is routed to, and the chat it was asked in).
+    async fn story_edits(&self, op: &OperationRow, step: &str, text: &str) -> Vec<NewAlert> {
+        let kind = super::dispatch::kind_of(op);
+        let routed = alerts::route(
+            &self.config,
+            &Rendered {
+                kind,
+                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                key: format!("op:{}:dispatched", op.id),
+                text: text.to_owned(),
+            },
+        );
+        self.story_alerts(op, step, kind, text, routed, Story::EditsOnly)
+            .await
+    }
+
     /// "Asked by Ann · approved by Bob" (HTML).
     pub(super) async fn who_of(&self, op: &OperationRow) -> String {
         if op.requested_by == 0 {
@@ -842,16 +847,6 @@ impl App {
             ));
         }
         text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
-        let kind = super::dispatch::kind_of(op);
-        let routed = alerts::route(
-            &self.config,
-            &Rendered {
-                kind,
-                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                key: format!("op:{}:dispatched", op.id),
-                text: text.clone(),
-            },
-        );
         // Two job events read at once may be stored out of order: a count
         // below one already told is old news.
         let told = self
@@ -874,9 +869,7 @@ impl App {
             return;
         }
         let step = format!("jobs-{done}of{total}");
-        let edits = self
-            .story_alerts(op, &step, kind, &text, routed, Story::EditsOnly)
-            .await;
+        let edits = self.story_edits(op, &step, &text).await;
         if edits.is_empty() {
             return;
         }

@@ -286,14 +286,6 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Whether the alert with this key was given up (kept as failed).
-    pub async fn alert_failed(&self, dedup_key: &str) -> Result<bool, StoreError> {
-        let sql = "SELECT COUNT(*) FROM alert_outbox WHERE dedup_key = $1 AND state = 'failed'";
-        let (n,): (i64,) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_one(p).await)?;
-        Ok(n > 0)
-    }
-
     /// Where the alert with this key stands: its state and, once sent,
     /// the chat and message it became. `None` when there is no such alert.
     pub async fn alert_state(
@@ -341,15 +333,6 @@ impl Store {
         let (n,): (i64,) =
             on_pool!(self, p => sqlx::query_as(sql).bind(original).bind(id).fetch_one(p).await)?;
         Ok(n > 0)
-    }
-
-    /// The Telegram message an alert became: `None` until it is sent.
-    pub async fn sent_message(&self, dedup_key: &str) -> Result<Option<(i64, i64)>, StoreError> {
-        let sql =
-            "SELECT chat_id, message_id FROM alert_outbox WHERE dedup_key = $1 AND state = 'sent'";
-        let row: Option<(i64, Option<i64>)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_optional(p).await)?;
-        Ok(row.and_then(|(chat, message)| message.map(|m| (chat, m))))
     }
 
     /// Counts of the outbox by state.
