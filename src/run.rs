@@ -51,6 +51,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         confirmer: Arc::new(Notify::new()),
         dialogues: crate::store::DialogueStorage::new(store.clone()),
         webhook_secret: secrets.webhook_secret.clone(),
+        pacer: crate::adapters::pacer::Pacer::new(Default::default()),
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());
@@ -166,6 +167,7 @@ async fn lead(
     let deliverer = Deliverer {
         store: app.store.clone(),
         bot: bot.clone(),
+        pacer: app.pacer.clone(),
         metrics: metrics.clone(),
         policy: RetryPolicy::from(&config.alerts),
         wakeup: outbox.clone(),

@@ -5,4 +5,5 @@
 pub mod ecs;
 pub mod github;
 pub mod health;
+pub mod pacer;
 pub mod telegram;

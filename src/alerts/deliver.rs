@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::adapters::telegram::{self, Keyboard, SendError, TgBot};
+use crate::adapters::telegram::{self, Keyboard, Pacer, SendError, TgBot};
 use crate::config::AlertsConfig;
 use crate::domain::ChatId;
 use crate::metrics::Metrics;
@@ -49,6 +49,8 @@ impl RetryPolicy {
 pub struct Deliverer {
     pub store: Store,
     pub bot: TgBot,
+    /// Telegram's limits, shared with the answers to commands.
+    pub pacer: Pacer,
     pub metrics: Arc<Metrics>,
     pub policy: RetryPolicy,
     /// Rung whenever alerts are enqueued.
@@ -154,8 +156,11 @@ impl Deliverer {
 
     async fn deliver_chat(&self, rows: Vec<OutboxRow>, stop: &CancellationToken) {
         for row in rows {
-            if stop.is_cancelled() {
-                return;
+            // The chat's turn first: a lease is held only while sending,
+            // never while waiting out a group's minute.
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = self.pacer.until_free(row.chat_id) => {}
             }
             // A row whose outcome cannot be recorded stays leased, not due:
             // it is retried after the lease, never in a tight loop.
@@ -210,6 +215,7 @@ impl Deliverer {
                 }
                 telegram::edit_html(
                     &self.bot,
+                    &self.pacer,
                     ChatId(chat),
                     message_id,
                     &row.text,
@@ -246,7 +252,15 @@ impl Deliverer {
         buttons: Option<&Keyboard>,
     ) -> Result<i64, SendError> {
         let thread = row.thread_id.and_then(|t| i32::try_from(t).ok());
-        telegram::send_html(&self.bot, ChatId(row.chat_id), thread, &row.text, buttons).await
+        telegram::send_html(
+            &self.bot,
+            &self.pacer,
+            ChatId(row.chat_id),
+            thread,
+            &row.text,
+            buttons,
+        )
+        .await
     }
 
     async fn record(

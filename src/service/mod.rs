@@ -60,6 +60,8 @@ pub struct App {
     pub dialogues: Arc<GuideStorage>,
     /// The webhook secret (from `GITHUB_WEBHOOK_SECRET`).
     pub webhook_secret: crate::config::Secret,
+    /// Telegram's message limits, shared with the alert deliverer.
+    pub pacer: crate::adapters::pacer::Pacer,
 }
 
 /// A chat message, as the Telegram front hands it over.

@@ -78,6 +78,7 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         let buttons = keyboard(&edit.buttons);
         telegram::edit_html(
             &bot,
+            &app.pacer,
             chat,
             i64::from(message.id().0),
             &edit.html,
@@ -91,6 +92,7 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         let buttons = keyboard(&reply.buttons);
         telegram::send_html(
             &bot,
+            &app.pacer,
             chat,
             thread.map(|t| t.0.0),
             &reply.html,
@@ -150,6 +152,7 @@ async fn on_command(
     // The answer is all the person gets: Telegram failing for a moment
     // (5xx, a broken proxy, the network) is waited out, not the end of it.
     let send = || async {
+        app.pacer.ready(msg.chat.id.0).await;
         let mut request = bot
             .send_message(msg.chat.id, reply.html.clone())
             .parse_mode(ParseMode::Html)

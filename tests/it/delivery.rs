@@ -63,6 +63,8 @@ async fn alerts_raised_while_telegram_is_down_arrive_once_after_a_restart() {
 #[tokio::test]
 async fn a_burst_of_500_alerts_to_10_chats_keeps_within_telegrams_limits() {
     let mut world = World::new().await;
+    // Each limit a sliding window, to the letter: one over, and it is 429.
+    world.tg.strict_limits();
     // Enqueued before the bot starts, as after an outage.
     std::fs::write(world.config_path(), world.config_text()).unwrap();
     assert!(world.cli(&["migrate"]).await.status.success());
@@ -227,4 +229,45 @@ async fn telegram_failing_every_way_for_a_while_then_the_command_is_answered_and
     assert!(texts[1].contains("v1.4.0"), "{texts:?}");
     assert!(world.tg.calls("getUpdates").len() > 3);
     world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_burst_to_40_private_chats_keeps_within_the_30_a_second_and_each_chats_pace() {
+    let mut world = World::new().await;
+    world.tg.strict_limits();
+    std::fs::write(world.config_path(), world.config_text()).unwrap();
+    assert!(world.cli(&["migrate"]).await.status.success());
+    let store = world.store().await;
+    let chats: Vec<i64> = (0..40).map(|i| 760_000_000 + i).collect();
+    let alerts: Vec<NewAlert> = (0..120)
+        .map(|n| {
+            NewAlert::message(
+                format!("private-burst:{n}"),
+                AlertKind::Deployment,
+                None,
+                ChatId(chats[n % 40]),
+                format!("alert {:03} of 120", n),
+            )
+        })
+        .collect();
+    store.enqueue_alerts(&alerts).await.unwrap();
+    world.start_bot().await;
+
+    eventually(Duration::from_secs(60), "all 120 delivered", || async {
+        world.tg.accepted().len() >= 120
+    })
+    .await;
+    assert_eq!(world.tg.rate_limited(), 0, "not a single 429");
+    for chat in &chats {
+        let texts: Vec<String> = world
+            .tg
+            .sent_to(*chat)
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts.len(), 3, "each alert once");
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(texts, sorted, "each chat's alerts in order");
+    }
 }

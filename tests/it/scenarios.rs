@@ -410,7 +410,7 @@ async fn an_alert_survives_telegram_failing_and_is_posted_once() {
     )
     .await;
     let row = &store.all_alerts().await.unwrap()[0];
-    // The throttle waits out the 429 itself: it costs no attempt.
+    // The 429 is waited out as Telegram asks: it costs no attempt.
     assert_eq!(row.attempts, 3, "two failed attempts and the good one");
     assert_eq!(row.message_id, Some(alert.message_id));
     world.tg.assert_all_read();

@@ -98,6 +98,10 @@ struct Inner {
     handed_out: HashMap<i64, Instant>,
     /// `setWebhook`'s (url, secret token) while a webhook is set.
     webhook: Option<(String, String)>,
+    /// Telegram's published limits to the letter (`strict_limits`).
+    strict: bool,
+    /// When each message and edit was accepted, and to which chat.
+    accepted: Vec<(i64, Instant)>,
 }
 
 /// The fake server; dropping it stops it.
@@ -438,6 +442,30 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// From now on, holds every message and edit to Telegram's published
+    /// limits to the letter, each a sliding window: one a second in a
+    /// chat, 20 a minute in a group, 30 a second in all; beyond them, 429.
+    pub fn strict_limits(&self) {
+        self.inner.lock().unwrap().strict = true;
+    }
+
+    /// When each message and edit was accepted, and to which chat, in
+    /// order.
+    pub fn accepted(&self) -> Vec<(i64, Instant)> {
+        self.inner.lock().unwrap().accepted.clone()
+    }
+
+    /// When the first message or edit to `chat` after `since` was accepted.
+    #[allow(dead_code)] // benches/e2e
+    pub fn accepted_after(&self, chat: i64, since: Instant) -> Option<Instant> {
+        let inner = self.inner.lock().unwrap();
+        let recent = inner.accepted.partition_point(|(_, at)| *at <= since);
+        inner.accepted[recent..]
+            .iter()
+            .find(|(c, _)| *c == chat)
+            .map(|(_, at)| *at)
+    }
+
     pub fn rate_limited(&self) -> u64 {
         self.inner.lock().unwrap().rate_limited
     }
@@ -527,6 +555,34 @@ fn over_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
     }
     times.push_back(now);
     inner.global.push_back(now);
+    None
+}
+
+/// [`FakeTelegram::strict_limits`]: Some(retry_after) when a message to
+/// `chat_id` now would break one.
+fn over_strict_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
+    let now = Instant::now();
+    let within = |t: &Instant, window: u64| now - *t < Duration::from_secs(window);
+    let in_all = inner
+        .accepted
+        .iter()
+        .rev()
+        .take_while(|(_, t)| within(t, 1))
+        .count();
+    let mut chat = inner
+        .accepted
+        .iter()
+        .rev()
+        .take_while(|(_, t)| within(t, 60))
+        .filter(|(c, _)| *c == chat_id);
+    let last_second = chat.clone().take_while(|(_, t)| within(t, 1)).count();
+    let last_minute = chat.by_ref().count();
+    if in_all >= 30 || last_second >= 1 {
+        return Some(1);
+    }
+    if chat_id < 0 && last_minute >= 20 {
+        return Some(60);
+    }
     None
 }
 
@@ -633,7 +689,12 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
         }
         "sendmessage" => {
             let chat_id = body["chat_id"].as_i64().expect("chat_id");
-            if let Some(retry_after) = over_limit(inner, chat_id) {
+            let over = if inner.strict {
+                over_strict_limit(inner, chat_id)
+            } else {
+                over_limit(inner, chat_id)
+            };
+            if let Some(retry_after) = over {
                 inner.rate_limited += 1;
                 return error(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -642,6 +703,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                            "parameters": {"retry_after": retry_after}}),
                 );
             }
+            inner.accepted.push((chat_id, Instant::now()));
             let message_id = inner.next_message_id;
             inner.next_message_id += 1;
             let text = body["text"].as_str().unwrap_or_default().to_owned();
@@ -672,6 +734,17 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             let chat_id = body["chat_id"].as_i64().expect("chat_id");
             let message_id = body["message_id"].as_i64().expect("message_id");
             let text = body["text"].as_str().unwrap_or_default().to_owned();
+            if inner.strict
+                && let Some(retry_after) = over_strict_limit(inner, chat_id)
+            {
+                inner.rate_limited += 1;
+                return error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"ok": false, "error_code": 429,
+                           "description": format!("Too Many Requests: retry after {retry_after}"),
+                           "parameters": {"retry_after": retry_after}}),
+                );
+            }
             let Some(sent) = inner
                 .sent
                 .iter_mut()
@@ -691,6 +764,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             let old = std::mem::replace(&mut sent.text, text.clone());
             sent.edits.push(old);
             sent.buttons = buttons_of(body);
+            inner.accepted.push((chat_id, Instant::now()));
             ok(json!({
                 "message_id": message_id,
                 "date": chrono::Utc::now().timestamp(),

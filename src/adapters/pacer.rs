@@ -1,0 +1,260 @@
+//! Telegram's message limits, kept before a message leaves rather than
+//! learnt from its 429s: about one message a second in any chat, 20 a
+//! minute in a group, 30 a second in all (the Bot API FAQ). Each is a
+//! sliding window, as Telegram counts them, so a burst to many chats goes
+//! out at the full 30 a second and a group's 20 a minute are not spread
+//! thin: a rate limiter of the GCRA kind (`governor`) can only hold one
+//! rate, either too loose for a window or too tight for its bursts.
+//!
+//! Every `sendMessage` and `editMessageText` waits on the one pacer the
+//! bot shares, answers and alerts alike; a wait is a sleep to the exact
+//! instant the message may go, not a poll.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The limits the pacer keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// One message per this in any chat.
+    pub per_chat: Duration,
+    /// At most this many a minute in a group (negative chat id).
+    pub group_per_minute: usize,
+    /// At most this many a second in all.
+    pub overall_per_second: usize,
+    /// Added to every window: a message booked at the window's edge may
+    /// reach Telegram a little before the one it follows did.
+    pub slack: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_chat: Duration::from_secs(1),
+            group_per_minute: 20,
+            overall_per_second: 30,
+            slack: Duration::from_millis(20),
+        }
+    }
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Shared by every sender; cheap to clone.
+#[derive(Clone)]
+pub struct Pacer {
+    limits: Limits,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// When the last `overall_per_second` messages went, oldest first.
+    overall: VecDeque<Instant>,
+    /// Per chat: when its last messages went (as many as its limit
+    /// looks back on), oldest first.
+    chats: HashMap<i64, VecDeque<Instant>>,
+    booked: u64,
+}
+
+impl Pacer {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            state: Arc::default(),
+        }
+    }
+
+    /// Waits until a message to `chat` is within the limits, and counts
+    /// it as sent.
+    pub async fn ready(&self, chat: i64) {
+        loop {
+            match self.try_book(chat, Instant::now()) {
+                Ok(()) => return,
+                Err(at) => tokio::time::sleep_until(at).await,
+            }
+        }
+    }
+
+    /// Waits until a message to `chat` would be within the limits, without
+    /// counting one: what a sender waits on before it takes work it may
+    /// then hold only briefly (an alert's lease).
+    pub async fn until_free(&self, chat: i64) {
+        loop {
+            let now = Instant::now();
+            let at = self.earliest(&self.state.lock().expect("pacer lock"), chat, now);
+            if at <= now {
+                return;
+            }
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// When a message to `chat` may go, `now` at the soonest.
+    fn earliest(&self, state: &State, chat: i64, now: Instant) -> Instant {
+        let l = &self.limits;
+        let mut earliest = now;
+        if l.overall_per_second > 0 && state.overall.len() >= l.overall_per_second {
+            let nth = state.overall[state.overall.len() - l.overall_per_second];
+            earliest = earliest.max(nth + SECOND + l.slack);
+        }
+        if let Some(times) = state.chats.get(&chat) {
+            if let Some(last) = times.back() {
+                earliest = earliest.max(*last + l.per_chat + l.slack);
+            }
+            if chat < 0 && l.group_per_minute > 0 && times.len() >= l.group_per_minute {
+                let nth = times[times.len() - l.group_per_minute];
+                earliest = earliest.max(nth + MINUTE + l.slack);
+            }
+        }
+        earliest
+    }
+
+    /// Books a message to `chat` at `now` if the limits allow it, else
+    /// says when they will.
+    fn try_book(&self, chat: i64, now: Instant) -> Result<(), Instant> {
+        let l = &self.limits;
+        let mut state = self.state.lock().expect("pacer lock");
+        let earliest = self.earliest(&state, chat, now);
+        if earliest > now {
+            return Err(earliest);
+        }
+        state.overall.push_back(now);
+        while state.overall.len() > l.overall_per_second.max(1) {
+            state.overall.pop_front();
+        }
+        let keep = if chat < 0 {
+            l.group_per_minute.max(1)
+        } else {
+            1
+        };
+        let times = state.chats.entry(chat).or_default();
+        times.push_back(now);
+        while times.len() > keep {
+            times.pop_front();
+        }
+        state.booked += 1;
+        if state.booked.is_multiple_of(1024) {
+            // Chats quiet for longer than any window drop out.
+            state.chats.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < MINUTE + l.slack)
+            });
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn chats_tracked(&self) -> usize {
+        self.state.lock().unwrap().chats.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacer() -> Pacer {
+        Pacer::new(Limits::default())
+    }
+
+    /// When each of `chats`' messages goes, sent in turn, in ms from start.
+    async fn schedule(pacer: &Pacer, chats: &[i64]) -> Vec<u128> {
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for chat in chats {
+            pacer.ready(*chat).await;
+            at.push(start.elapsed().as_millis());
+        }
+        at
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_message_a_second_in_a_chat() {
+        let at = schedule(&pacer(), &[7, 7, 7]).await;
+        assert_eq!(at, vec![0, 1020, 2040]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn different_chats_do_not_wait_on_each_other() {
+        let at = schedule(&pacer(), &[1, 2, 3, -4, -5]).await;
+        assert_eq!(at, vec![0, 0, 0, 0, 0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_gets_twenty_a_minute_then_waits_for_the_window() {
+        let at = schedule(&pacer(), &[-9; 22]).await;
+        // Twenty at the per-chat pace, the 21st a minute after the 1st.
+        assert_eq!(at[19], 19 * 1020);
+        assert_eq!(at[20], 60_020);
+        assert_eq!(at[21], 61_040);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_private_chat_has_no_minute_limit() {
+        let at = schedule(&pacer(), &[5; 25]).await;
+        assert_eq!(at[24], 24 * 1020);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn thirty_a_second_in_all() {
+        let chats: Vec<i64> = (1..=61).collect();
+        let at = schedule(&pacer(), &chats).await;
+        assert!(at[..30].iter().all(|t| *t == 0), "{at:?}");
+        assert_eq!(at[30], 1020);
+        assert_eq!(at[59], 1020);
+        assert_eq!(at[60], 2040);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_senders_to_one_chat_take_turns() {
+        let pacer = pacer();
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..3)
+            .map(|_| {
+                let pacer = pacer.clone();
+                tokio::spawn(async move {
+                    pacer.ready(42).await;
+                    start.elapsed().as_millis()
+                })
+            })
+            .collect();
+        let mut at = Vec::new();
+        for t in tasks {
+            at.push(t.await.unwrap());
+        }
+        at.sort();
+        assert_eq!(at, vec![0, 1020, 2040]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_a_free_slot_books_nothing() {
+        let pacer = pacer();
+        let start = Instant::now();
+        pacer.ready(-3).await;
+        pacer.until_free(-3).await;
+        assert_eq!(start.elapsed().as_millis(), 1020);
+        pacer.until_free(-3).await;
+        pacer.ready(-3).await;
+        assert_eq!(start.elapsed().as_millis(), 1020);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_chats_are_forgotten() {
+        let pacer = pacer();
+        for chat in 0..1000 {
+            pacer.ready(chat * 1000).await;
+        }
+        tokio::time::advance(Duration::from_secs(120)).await;
+        for _ in 0..24 {
+            pacer.ready(-1).await;
+            pacer.ready(1).await;
+        }
+        assert!(pacer.chats_tracked() <= 2 + 24, "{}", pacer.chats_tracked());
+    }
+}
