@@ -214,7 +214,14 @@ impl App {
             DeployVerdict::NeedsApprovals(n) => n,
         };
 
-        let running_tag = self.running_tag(cfg).await;
+        // What runs there now: shown to whoever decides (a dry run, an
+        // approver). A deploy that needs no approval does not wait on ECS
+        // before its dispatch; it notes what ran before as ECS answers.
+        let running_tag = if dry_run || needed > 0 {
+            self.running_tag(cfg).await
+        } else {
+            Ok(None)
+        };
         let running = match &running_tag {
             Ok(Some(tag)) => format!("<b>{}</b>", escape(tag)),
             Ok(None) => "unknown".into(),
@@ -329,7 +336,14 @@ impl App {
             escape(&tag),
             escape(env.as_str())
         );
-        self.dispatch_claimed(id, &head).await
+        let (answer, ran_before) =
+            tokio::join!(self.dispatch_claimed(id, &head), self.running_tag(cfg));
+        if let Ok(Some(tag)) = ran_before
+            && let Err(e) = self.store.note_ran_before(id, &tag).await
+        {
+            tracing::warn!(operation = id.0, error = %e, "deploy: what ran before not noted");
+        }
+        answer
     }
 
     /// "Changes since X": the commits between what runs and what is asked

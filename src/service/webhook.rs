@@ -86,11 +86,27 @@ impl App {
             Err(e) => return Ok(WebhookOutcome::Malformed(e)),
         };
         // A workflow run we cannot read is refused, not stored and ignored.
-        if req.event == "workflow_run"
-            && let Err(e) = serde_json::from_str::<RunEvent>(&req.body)
-        {
-            return Ok(WebhookOutcome::Malformed(e.to_string()));
-        }
+        let run = if req.event == "workflow_run" {
+            match serde_json::from_str::<RunEvent>(&req.body) {
+                Ok(e) => Some(e.workflow_run),
+                Err(e) => return Ok(WebhookOutcome::Malformed(e.to_string())),
+            }
+        } else {
+            None
+        };
+        // A run of a workflow the bot does not drive (CI, most of what a
+        // repository sends) has nothing to apply: stored as processed, one
+        // write instead of two.
+        let workflows = &self.config.github.workflows;
+        let ours = run.as_ref().is_some_and(|r| {
+            [
+                &workflows.deploy.file,
+                &workflows.release.file,
+                &workflows.rollback.file,
+            ]
+            .iter()
+            .any(|f| r.file() == f.as_str())
+        });
         let alerts = event
             .as_ref()
             .map(|e| alerts::route(&self.config, &alerts::render(e)))
@@ -119,18 +135,15 @@ impl App {
         };
         let recorded = self
             .store
-            .record_delivery(&delivery, &audit, &alerts)
+            .record_delivery(&delivery, !ours, &audit, &alerts)
             .await?;
         // A delivery stored but not applied (the bot failed or stopped in
         // between) is applied when GitHub redelivers it.
-        let apply = delivery.event == "workflow_run"
-            && (recorded == Recorded::New || !self.store.is_processed(&delivery.id).await?);
-        if apply {
+        let apply =
+            ours && (recorded == Recorded::New || !self.store.is_processed(&delivery.id).await?);
+        if let Some(run) = run.as_ref().filter(|_| apply) {
             // Stored first: a crash here leaves the run to the poller.
-            match serde_json::from_str::<RunEvent>(&delivery.payload) {
-                Ok(event) => self.apply_run(&event.workflow_run).await?,
-                Err(e) => tracing::warn!(error = %e, "workflow_run payload unreadable"),
-            }
+            self.apply_run(run).await?;
             self.store.mark_processed(&delivery.id).await?;
         }
         // A job started or finished: the operation's message shows it.

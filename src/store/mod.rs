@@ -16,6 +16,7 @@ mod webhooks;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -67,6 +68,10 @@ impl StoreError {
     }
 }
 
+/// A statement (or a wait for a connection) this slow is logged, with
+/// its SQL: nothing the bot asks of its database should take this long.
+const SLOW_STATEMENT: Duration = Duration::from_millis(100);
+
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -113,18 +118,22 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
             Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(4)
+                    .acquire_slow_threshold(SLOW_STATEMENT)
                     .connect_with(options)
                     .await?,
             )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)?;
+            let options = PgConnectOptions::from_str(url)?
+                .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(8)
+                    .acquire_slow_threshold(SLOW_STATEMENT)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await?,

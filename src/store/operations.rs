@@ -818,6 +818,16 @@ impl Store {
         Ok(rows)
     }
 
+    /// Notes what ran in the operation's environment before it (see
+    /// [`OperationRow::ran_before`]), unless already noted; whatever the
+    /// detail says already is kept after it.
+    pub async fn note_ran_before(&self, id: OperationId, tag: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE operations SET detail = 'running=' || $2 || COALESCE(' · ' || detail, '') \
+                   WHERE id = $1 AND (detail IS NULL OR detail NOT LIKE 'running=%')";
+        on_pool!(self, p => sqlx::query(sql).bind(id.0).bind(tag).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// The last operations, newest first, of one environment or all.
     pub async fn history(
         &self,
@@ -845,13 +855,21 @@ impl Store {
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
-    /// The latest successful deploy or rollback of each environment.
-    pub async fn last_deploys(&self) -> Result<Vec<OperationRow>, StoreError> {
+    /// The latest successful deploy or rollback of each of `envs`, oldest
+    /// first. One look-up per environment on `operations_succeeded_by_env`:
+    /// as fast with a million operations as with ten.
+    pub async fn last_deploys(&self, envs: &[&str]) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(
-            "WHERE id IN (SELECT MAX(id) FROM operations WHERE kind IN ('deploy', 'rollback') \
-             AND state = 'succeeded' AND env IS NOT NULL GROUP BY env) ORDER BY id"
+            "WHERE env = $1 AND state = 'succeeded' AND kind IN ('deploy', 'rollback') \
+             ORDER BY id DESC LIMIT 1"
         );
-        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        let mut rows = Vec::new();
+        for env in envs {
+            let row: Option<OperationRow> =
+                on_pool!(self, p => sqlx::query_as(sql).bind(env).fetch_optional(p).await)?;
+            rows.extend(row);
+        }
+        rows.sort_by_key(|r| r.id);
         Ok(rows)
     }
 

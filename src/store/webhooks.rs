@@ -26,25 +26,29 @@ pub enum Recorded {
 }
 
 impl Store {
-    /// Stores a delivery with its audit line and alerts, all or nothing.
-    /// A delivery id seen before changes nothing.
+    /// Stores a delivery with its audit line and alerts, all or nothing;
+    /// `done` when it has nothing more to apply (stored as processed, no
+    /// second write). A delivery id seen before changes nothing.
     pub async fn record_delivery(
         &self,
         delivery: &Delivery,
+        done: bool,
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<Recorded, StoreError> {
+        let now = now_ms();
         let recorded = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
+                "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at, processed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id) DO NOTHING",
             )
             .bind(&delivery.id)
             .bind(&delivery.event)
             .bind(&delivery.action)
             .bind(&delivery.payload)
-            .bind(now_ms())
+            .bind(now)
+            .bind(done.then_some(now))
             .execute(&mut *tx)
             .await?
             .rows_affected();

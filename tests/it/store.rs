@@ -111,11 +111,11 @@ async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
         };
         let alerts = [alert("release:1", -1), alert("release:1", -2)];
         let first = store
-            .record_delivery(&delivery, &audit("webhook:release"), &alerts)
+            .record_delivery(&delivery, true, &audit("webhook:release"), &alerts)
             .await
             .unwrap();
         let again = store
-            .record_delivery(&delivery, &audit("webhook:release"), &alerts)
+            .record_delivery(&delivery, true, &audit("webhook:release"), &alerts)
             .await
             .unwrap();
         assert_eq!(
@@ -171,22 +171,14 @@ async fn outbox_deduplicates_and_tracks_delivery() {
         assert_eq!(store.next_alert_due().await.unwrap(), Some(later));
 
         let stats = store.outbox_stats().await.unwrap();
-        assert_eq!(
-            (stats.pending, stats.sent, stats.failed),
-            (1, 1, 0),
-            "{backend:?}"
-        );
+        assert_eq!((stats.pending, stats.failed), (1, 0), "{backend:?}");
 
         store
             .alert_attempt_failed(due[1].id, "HTTP 502", later, true)
             .await
             .unwrap();
         let stats = store.outbox_stats().await.unwrap();
-        assert_eq!(
-            (stats.pending, stats.sent, stats.failed),
-            (0, 1, 1),
-            "{backend:?}"
-        );
+        assert_eq!((stats.pending, stats.failed), (0, 1), "{backend:?}");
         let rows = store.all_alerts().await.unwrap();
         assert_eq!(rows[0].message_id, Some(555));
         assert_eq!(rows[1].attempts, 2);
@@ -501,31 +493,61 @@ async fn the_leader_lease_has_one_holder_until_it_expires_and_updates_are_taken_
     }
 }
 
+/// A deploy of 1.3.0 to dev, asked for in chat -5, created in `state`.
+async fn dev_deploy(
+    store: &Store,
+    state: aletheia_bot::domain::OperationState,
+    detail: Option<&str>,
+) -> aletheia_bot::domain::OperationId {
+    use aletheia_bot::store::{Created, NewOperation};
+    let op = NewOperation {
+        kind: "deploy",
+        env: Some("dev".into()),
+        version: "1.3.0".into(),
+        release_type: None,
+        state,
+        requested_by: UserId(1),
+        chat_id: -5,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        expires_in_ms: None,
+        detail: detail.map(str::to_owned),
+        run: None,
+    };
+    match store
+        .create_operation(&op, &audit("operation:deploy"), &[])
+        .await
+        .unwrap()
+    {
+        Created::New(id) => id,
+        Created::Busy => panic!("dev busy"),
+    }
+}
+
+#[tokio::test]
+async fn what_ran_before_is_noted_once_ahead_of_what_the_detail_says() {
+    use aletheia_bot::domain::OperationState;
+    for (store, _dir) in stores().await {
+        let id = dev_deploy(&store, OperationState::Approved, None).await;
+        store.note_ran_before(id, "1.2.3").await.unwrap();
+        store.note_ran_before(id, "1.2.9").await.unwrap();
+        let op = store.operation(id).await.unwrap().unwrap();
+        assert_eq!(op.ran_before(), Some("1.2.3"), "{:?}", store.backend());
+        assert_eq!(op.detail.as_deref(), Some("running=1.2.3"));
+
+        // Failed first (its detail the error), noted after: both kept.
+        let id = dev_deploy(&store, OperationState::Failed, Some("HTTP 502")).await;
+        store.note_ran_before(id, "1.2.3").await.unwrap();
+        let op = store.operation(id).await.unwrap().unwrap();
+        assert_eq!(op.ran_before(), Some("1.2.3"), "{:?}", store.backend());
+        assert_eq!(op.detail.as_deref(), Some("running=1.2.3 · HTTP 502"));
+    }
+}
+
 #[tokio::test]
 async fn progress_is_enqueued_only_while_the_operation_runs() {
     use aletheia_bot::domain::OperationState;
-    use aletheia_bot::store::{Created, NewOperation};
     for (store, _dir) in stores().await {
-        let op = NewOperation {
-            kind: "deploy",
-            env: Some("dev".into()),
-            version: "1.3.0".into(),
-            release_type: None,
-            state: OperationState::Dispatched,
-            requested_by: UserId(1),
-            chat_id: -5,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: None,
-            run: None,
-        };
-        let Created::New(id) = store
-            .create_operation(&op, &audit("operation:deploy"), &[])
-            .await
-            .unwrap()
-        else {
-            panic!("created")
-        };
+        let id = dev_deploy(&store, OperationState::Dispatched, None).await;
         let live = [OperationState::Dispatched, OperationState::Running];
         let progress = |n: u32| NewAlert {
             edit_of: Some("op:1:dispatched@-5".into()),
@@ -572,16 +594,35 @@ async fn progress_is_enqueued_only_while_the_operation_runs() {
 #[tokio::test]
 async fn a_chat_with_a_backlog_does_not_starve_the_others() {
     for (store, _dir) in stores().await {
-        let storm: Vec<NewAlert> = (0..5).map(|i| alert(&format!("storm-{i}"), -100)).collect();
-        store.enqueue_alerts(&storm).await.unwrap();
+        for chat in [-100, -200] {
+            let storm: Vec<NewAlert> = (0..5).map(|i| alert(&format!("storm-{i}"), chat)).collect();
+            store.enqueue_alerts(&storm).await.unwrap();
+        }
         store.enqueue_alerts(&[alert("prompt", 42)]).await.unwrap();
-        let due: Vec<String> = store
-            .due_alerts(10, 2)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|a| a.dedup_key)
-            .collect();
-        assert_eq!(due, ["storm-0@-100", "storm-1@-100", "prompt@42"]);
+        let due = |limit| {
+            let store = store.clone();
+            async move {
+                store
+                    .due_alerts(limit, 2)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.dedup_key)
+                    .collect::<Vec<String>>()
+            }
+        };
+        // Every chat's first before any chat's second: however small the
+        // batch, the storms fill it no more than the prompt's chat.
+        assert_eq!(due(3).await, ["storm-0@-100", "storm-0@-200", "prompt@42"]);
+        assert_eq!(
+            due(10).await,
+            [
+                "storm-0@-100",
+                "storm-0@-200",
+                "prompt@42",
+                "storm-1@-100",
+                "storm-1@-200"
+            ]
+        );
     }
 }
