@@ -2,17 +2,23 @@
 //! tests' fake Telegram and GitHub, moto's ECS), timed from outside.
 //! One JSON line per figure on stdout, with the machine's core count.
 //!
-//! `cargo bench --bench e2e` (`E2E_N=<n>` changes the sample size).
-//! Needs moto like the tests (`.ci/test` installs it into `.venv/`).
+//! `cargo bench --bench e2e`. `E2E_N=<n>` changes the sample size (1000
+//! commands), `E2E_INGEST_SECS` the webhook burst (30 s), `E2E_PHASES` picks
+//! phases (footprint,command,alert,ingest,postgres,drain,growth; all by
+//! default). Needs moto like the tests (`.ci/test` installs it into
+//! `.venv/`) and, for the postgres phase, PostgreSQL as the tests do.
 
 #[path = "../tests/it/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aletheia_bot::store::Store;
-use support::github::{post_signed_webhook, workflow_run_event};
+use aletheia_bot::domain::{AlertKind, ChatId, OperationId};
+use aletheia_bot::store::{NewAlert, Store};
+use support::github::{post_signed_webhook, signature, workflow_run_event};
 use support::*;
 
 fn cores() -> usize {
@@ -50,11 +56,8 @@ fn rss_kib(pid: u32) -> u64 {
 async fn until_state(store: &Store, id: i64, states: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ops = store.all_operations().await.unwrap();
-        if ops
-            .iter()
-            .any(|o| o.id == id && states.contains(&o.state.as_str()))
-        {
+        let op = store.operation(OperationId(id)).await.unwrap();
+        if op.is_some_and(|o| states.contains(&o.state.as_str())) {
             return;
         }
         assert!(
@@ -92,107 +95,509 @@ async fn fail_run(world: &World, store: &Store, id: i64, run: u64) {
     until_state(store, id, &["failed"]).await;
 }
 
-#[tokio::main]
-async fn main() {
-    let n: usize = std::env::var("E2E_N")
+fn phase(name: &str) -> bool {
+    std::env::var("E2E_PHASES").map_or(true, |p| p.split(',').any(|x| x.trim() == name))
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(default)
+}
+
+fn tagged(mut v: serde_json::Value, figure: &str, backend: &str) -> serde_json::Value {
+    v["figure"] = figure.into();
+    v["cores"] = cores().into();
+    v["backend"] = backend.into();
+    v
+}
+
+/// A bot started in a fresh fake world, on SQLite or PostgreSQL.
+async fn world_on(postgres: bool) -> World {
+    let mut world = World::new().await;
+    // `E2E_BOT_LOG` (with `SHOW_BOT_LOG=1`) to see what the bot did.
+    world.log_filter = Some(match std::env::var("E2E_BOT_LOG") {
+        Ok(filter) => Box::leak(filter.into_boxed_str()),
+        Err(_) => "warn",
+    });
+    if postgres {
+        world.use_postgres().await;
+    }
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    until_ready(&world, 0).await;
+    world
+}
+
+/// Waits for the bot's `after`+1-th `getUpdates`: it is up and polling.
+async fn until_ready(world: &World, after: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while world.tg.calls("getUpdates").len() <= after {
+        assert!(Instant::now() < deadline, "the bot never polled");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Command to dispatch: `/deploy dev` (no approval), `n` times over 64
+/// private chats; each run is then failed by webhook so the environment is
+/// free for the next.
+async fn command_to_dispatch(
+    world: &World,
+    store: &Store,
+    n: usize,
+    first_chat: i64,
+) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let chat = first_chat + (i % 64) as i64;
+        world
+            .tg
+            .user_says(chat, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
+        let update = world.tg.last_update_id();
+        let number = world.gh.dispatch_times().len() + 1;
+        let at = dispatch_number(world, number).await;
+        let handed = world.tg.handed_out(update).expect("handed out");
+        samples.push(at.saturating_duration_since(handed));
+        let id = newest(store).await;
+        fail_run(world, store, id, 9000 + number as u64).await;
+    }
+    samples
+}
+
+/// The newest operation's id.
+async fn newest(store: &Store) -> i64 {
+    store.history(None, 1).await.unwrap()[0].id
+}
+
+/// The first message or edit the fake accepted in `chat` after `since`.
+async fn accepted_in(world: &World, chat: i64, since: Instant) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(at) = world.tg.accepted_after(chat, since) {
+            return at;
+        }
+        assert!(Instant::now() < deadline, "nothing reached chat {chat}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Waits until no limit of Telegram's binds a message to `chat`: its last
+/// message a second ago (with room), the whole bot under 20 a second.
+async fn until_unbound(world: &World, chat: i64) {
+    loop {
+        let now = Instant::now();
+        let accepted = world.tg.accepted();
+        let chat_quiet = accepted
+            .iter()
+            .rev()
+            .find(|(c, _)| *c == chat)
+            .is_none_or(|(_, at)| now - *at > Duration::from_millis(1100));
+        let last_second = accepted
+            .iter()
+            .rev()
+            .take_while(|(_, at)| now - *at < Duration::from_secs(1))
+            .count();
+        if chat_quiet && last_second < 20 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Ingest: signed `workflow_run` events of a CI workflow (not the bot's)
+/// from 32 connections for `secs`; every tenth a redelivery of an earlier
+/// one. Counts what was answered and what was stored.
+async fn ingest(world: &World, store: &Store, secs: u64, backend: &str) {
+    let before = store.delivery_count().await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/github/webhook", world.bot_url());
+    let next = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let unique_ok = Arc::new(AtomicU64::new(0));
+    let begun = Instant::now();
+    let until = begun + Duration::from_secs(secs);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (client, url) = (client.clone(), url.clone());
+        let (next, ok, refused, unique_ok) =
+            (next.clone(), ok.clone(), refused.clone(), unique_ok.clone());
+        tasks.spawn(async move {
+            while Instant::now() < until {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                // Every tenth: GitHub redelivering the one before it.
+                let (delivery, run) = if k % 10 == 9 { (k - 1, k - 1) } else { (k, k) };
+                let run = 50_000_000 + run;
+                let payload = workflow_run_event(
+                    "completed",
+                    &serde_json::json!({
+                        "id": run, "name": "CI", "path": ".github/workflows/ci.yml",
+                        "display_title": format!("CI #{run}"), "event": "push",
+                        "head_branch": "main", "status": "completed", "conclusion": "success",
+                        "html_url": format!("https://github.com/o/r/actions/runs/{run}"),
+                        "created_at": "2026-11-25T00:00:00Z", "run_started_at": "2026-11-25T00:00:00Z",
+                        "updated_at": "2026-11-25T00:01:00Z"
+                    }),
+                );
+                let body = serde_json::to_vec(&payload).unwrap();
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "workflow_run")
+                    .header("x-github-delivery", format!("ingest-{delivery}"))
+                    .header("x-hub-signature-256", signature(github::WEBHOOK_SECRET, &body))
+                    .body(body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().is_success() => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        if k % 10 != 9 {
+                            unique_ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    _ => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed = begun.elapsed().as_secs_f64();
+    let stored = store.delivery_count().await.unwrap() - before;
+    let ok = ok.load(Ordering::Relaxed);
+    println!(
+        "{}",
+        tagged(
+            serde_json::json!({
+                "seconds": (elapsed * 10.0).round() / 10.0,
+                "answered_2xx": ok,
+                "refused_or_failed": refused.load(Ordering::Relaxed),
+                "per_second": (ok as f64 / elapsed).round(),
+                "unique": unique_ok.load(Ordering::Relaxed),
+                "stored": stored,
+                "lost": unique_ok.load(Ordering::Relaxed) as i64 - stored,
+                "concurrency": 32,
+            }),
+            "webhook_ingest",
+            backend
+        )
+    );
+    let pid = world.bot_pid().unwrap();
+    figure(
+        "rss_after_ingest",
+        serde_json::json!({"kib": rss_kib(pid), "backend": backend}),
+    );
+}
+
+/// The least time Telegram's limits allow for `counts[i]` messages to
+/// chat `chats[i]` (groups negative), all ready at once: one a second per
+/// chat, 20 a minute per group, 30 a second in all, each a sliding window.
+/// A greedy schedule, the fullest chat first, in milliseconds, from the
+/// first message to the last.
+fn least_drain_ms(chats: &[(i64, usize)]) -> u64 {
+    let mut left: Vec<usize> = chats.iter().map(|c| c.1).collect();
+    let mut sent: Vec<Vec<u64>> = vec![vec![]; chats.len()];
+    let mut all: std::collections::VecDeque<u64> = Default::default();
+    let mut t = 0u64;
+    let mut last = 0;
+    while left.iter().any(|n| *n > 0) {
+        while all.front().is_some_and(|s| t - s >= 1000) {
+            all.pop_front();
+        }
+        let mut order: Vec<usize> = (0..chats.len()).filter(|i| left[*i] > 0).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(left[*i]));
+        for i in order {
+            if all.len() >= 30 {
+                break;
+            }
+            let mine = &sent[i];
+            let free_second = mine.last().is_none_or(|s| t - s >= 1000);
+            let free_minute =
+                chats[i].0 > 0 || mine.iter().rev().take_while(|s| t - **s < 60_000).count() < 20;
+            if free_second && free_minute {
+                sent[i].push(t);
+                all.push_back(t);
+                left[i] -= 1;
+                last = t;
+            }
+        }
+        t += 1;
+    }
+    last
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env_or("E2E_N", 1000);
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_aletheia-bot"));
     figure(
         "binary_size",
         serde_json::json!({"bytes": std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0)}),
     );
 
-    let mut world = World::new().await;
-    world.log_filter = Some("warn");
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
-    // Idle: started, nothing asked yet.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let pid = world.bot_pid().unwrap();
-    figure("idle_rss", serde_json::json!({"kib": rss_kib(pid)}));
-
-    // Start to ready, migrations applied: spawn to /healthz answering and
-    // the first getUpdates.
-    let mut starts = Vec::new();
-    for _ in 0..5 {
-        world.kill_bot().await;
-        let calls = world.tg.calls("getUpdates").len();
-        let begun = Instant::now();
-        world.start_bot().await;
-        while world.tg.calls("getUpdates").len() <= calls {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut world = world_on(false).await;
+    if phase("footprint") {
+        // Idle: started, nothing asked yet.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pid = world.bot_pid().unwrap();
+        figure("idle_rss", serde_json::json!({"kib": rss_kib(pid)}));
+        // Start to ready, migrations applied: spawn to the first getUpdates.
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            world.kill_bot().await;
+            let calls = world.tg.calls("getUpdates").len();
+            let begun = Instant::now();
+            world.start_bot().await;
+            until_ready(&world, calls).await;
+            starts.push(begun.elapsed());
         }
-        starts.push(begun.elapsed());
+        figure("start_to_ready", percentiles(starts));
     }
-    figure("start_to_ready", percentiles(starts));
-
     let store = world.store().await;
-    // Private chats (Telegram's limit there is a message a second each),
-    // taken in turn so that no answer waits on the one before it.
-    let chats: Vec<i64> = (0..64).map(|i| 700_000_000 + i).collect();
-    let mut dispatched = 0usize;
 
-    // Command to dispatch: /deploy dev (no approval), N times; each run is
-    // then failed by webhook so the environment is free for the next.
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n {
-        let chat = chats[i % chats.len()];
-        world
-            .tg
-            .user_says(chat, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-        let update = world.tg.last_update_id();
-        dispatched += 1;
-        let at = dispatch_number(&world, dispatched).await;
-        let handed = world.tg.handed_out(update).expect("handed out");
-        samples.push(at.saturating_duration_since(handed));
-        let id = store.all_operations().await.unwrap().last().unwrap().id;
-        fail_run(&world, &store, id, 9000 + dispatched as u64).await;
+    if phase("command") {
+        let samples = command_to_dispatch(&world, &store, n, 700_000_000).await;
+        println!(
+            "{}",
+            tagged(percentiles(samples), "command_to_dispatch", "sqlite")
+        );
+
+        // Tap to dispatch: /deploy staging, then QA's Approve.
+        let mut samples = Vec::with_capacity(n / 4);
+        // Chats of their own: the prompt is the next message there.
+        for i in 0..(n / 4).max(1) {
+            let chat = 710_000_000 + (i % 64) as i64;
+            world
+                .tg
+                .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
+            let prompt = world
+                .tg
+                .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
+                .await;
+            let id = newest(&store).await;
+            world
+                .tg
+                .user_taps(&prompt, CAROL.id, CAROL.name, &format!("d:{id}:a"));
+            let update = world.tg.last_update_id();
+            let number = world.gh.dispatch_times().len() + 1;
+            let at = dispatch_number(&world, number).await;
+            let handed = world.tg.handed_out(update).expect("handed out");
+            samples.push(at.saturating_duration_since(handed));
+            fail_run(&world, &store, id, 9000 + number as u64).await;
+        }
+        println!(
+            "{}",
+            tagged(percentiles(samples), "tap_to_dispatch", "sqlite")
+        );
+        let pid = world.bot_pid().unwrap();
+        figure(
+            "rss_after_runs",
+            serde_json::json!({"kib": rss_kib(pid), "operations": store.all_operations().await.unwrap().len()}),
+        );
     }
-    println!("{}", {
-        let mut v = percentiles(samples);
-        v["figure"] = "command_to_dispatch".into();
-        v["cores"] = cores().into();
-        v["backend"] = "sqlite".into();
-        v
-    });
 
-    // Tap to dispatch: /deploy staging, then QA's Approve.
-    let mut samples = Vec::with_capacity(n / 4);
-    // Chats of their own: the prompt is the next message there.
-    let chats: Vec<i64> = (0..64).map(|i| 710_000_000 + i).collect();
-    for i in 0..(n / 4).max(1) {
-        let chat = chats[i % chats.len()];
-        world
-            .tg
-            .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
-        let prompt = world
-            .tg
-            .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
+    if phase("alert") {
+        // Webhook to alert: a staging deploy approved and dispatched, its
+        // run then failing by webhook; timed from the POST to the edit of
+        // the prompt in the chat it was asked in, once no limit binds there.
+        let mut samples = Vec::new();
+        for i in 0..(n / 10).max(1) {
+            let chat = 720_000_000 + (i % 64) as i64;
+            world
+                .tg
+                .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
+            let prompt = world
+                .tg
+                .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
+                .await;
+            let id = newest(&store).await;
+            world
+                .tg
+                .user_taps(&prompt, CAROL.id, CAROL.name, &format!("d:{id}:a"));
+            let number = world.gh.dispatch_times().len() + 1;
+            dispatch_number(&world, number).await;
+            until_state(&store, id, &["dispatched", "running"]).await;
+            // The approval's own edit out first, then a quiet second.
+            accepted_in(
+                &world,
+                chat,
+                world.tg.handed_out(world.tg.last_update_id()).unwrap(),
+            )
             .await;
-        let id = store.all_operations().await.unwrap().last().unwrap().id;
-        let data = format!("d:{id}:a");
-        world.tg.user_taps(&prompt, CAROL.id, CAROL.name, &data);
-        let update = world.tg.last_update_id();
-        dispatched += 1;
-        let at = dispatch_number(&world, dispatched).await;
-        let handed = world.tg.handed_out(update).expect("handed out");
-        samples.push(at.saturating_duration_since(handed));
-        fail_run(&world, &store, id, 9000 + dispatched as u64).await;
+            until_unbound(&world, chat).await;
+            let posted = Instant::now();
+            fail_run(&world, &store, id, 9000 + number as u64).await;
+            samples.push(accepted_in(&world, chat, posted).await - posted);
+        }
+        println!(
+            "{}",
+            tagged(percentiles(samples), "webhook_to_alert", "sqlite")
+        );
     }
-    println!("{}", {
-        let mut v = percentiles(samples);
-        v["figure"] = "tap_to_dispatch".into();
-        v["cores"] = cores().into();
-        v["backend"] = "sqlite".into();
-        v
-    });
 
-    let pid = world.bot_pid().unwrap();
-    figure(
-        "rss_after_runs",
-        serde_json::json!({"kib": rss_kib(pid), "operations": dispatched}),
-    );
+    if phase("ingest") {
+        let secs = env_or("E2E_INGEST_SECS", 30) as u64;
+        ingest(&world, &store, secs, "sqlite").await;
+    }
+    drop(world);
+
+    if phase("postgres") {
+        let world = world_on(true).await;
+        let store = world.store().await;
+        let samples = command_to_dispatch(&world, &store, n / 2, 730_000_000).await;
+        println!(
+            "{}",
+            tagged(percentiles(samples), "command_to_dispatch", "postgres")
+        );
+        let secs = env_or("E2E_INGEST_SECS", 30) as u64;
+        ingest(&world, &store, secs, "postgres").await;
+    }
+
+    if phase("drain") {
+        // A burst of 1,000 alerts over 20 chats (16 private, 4 groups)
+        // against a fake Telegram holding the bot to the published limits.
+        let world = world_on(false).await;
+        world.tg.strict_limits();
+        let store = world.store().await;
+        let mut mix: Vec<(i64, usize)> = (0..4).map(|g| (-1_002_000_000 - g, 20)).collect();
+        mix.extend((0..16).map(|p| (740_000_000 + p, if p < 8 { 58 } else { 57 })));
+        let total: usize = mix.iter().map(|m| m.1).sum();
+        assert_eq!(total, 1000);
+        let mut alerts = Vec::new();
+        // Interleaved, as a storm arrives: every chat's k-th before the (k+1)-th.
+        for k in 0..58 {
+            for (chat, count) in &mix {
+                if k < *count {
+                    alerts.push(NewAlert::message(
+                        format!("drain-{k}@{chat}"),
+                        AlertKind::Deployment,
+                        None,
+                        ChatId(*chat),
+                        format!("alert {k} of {count}"),
+                    ));
+                }
+            }
+        }
+        let enqueued = Instant::now();
+        store.enqueue_alerts(&alerts).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let sent = loop {
+            let accepted = world.tg.accepted();
+            if accepted.len() >= total {
+                break accepted;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {total} alerts out",
+                accepted.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let first = sent.first().unwrap().1;
+        let last = sent.last().unwrap().1;
+        let span = (last - first).as_secs_f64();
+        let least = least_drain_ms(&mix) as f64 / 1e3;
+        figure(
+            "alert_drain",
+            serde_json::json!({
+                "alerts": total, "chats": mix.len(), "groups": 4,
+                "drain_s": (span * 1000.0).round() / 1000.0,
+                "least_s": least,
+                "ratio": (span / least * 1000.0).round() / 1000.0,
+                "first_after_enqueue_ms": (first - enqueued).as_millis() as u64,
+                "rate_limited_429": world.tg.rate_limited(),
+            }),
+        );
+    }
+
+    if phase("growth") {
+        growth().await;
+    }
+}
+
+/// `/status` and `/history` as the store grows to 10, 10,000 and
+/// 1,000,000 operations (each with an alert sent): answer time, from the
+/// update handed out to the answer accepted.
+async fn growth() {
+    let mut world = world_on(false).await;
+    let url = world.database_url();
+    let mut have = 0u64;
+    let mut results = serde_json::Map::new();
+    for (level, size) in [10u64, 10_000, 1_000_000].into_iter().enumerate() {
+        world.kill_bot().await;
+        {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let now = aletheia_bot::store::now_ms();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+                 INSERT INTO operations (kind, env, version, state, requested_by, chat_id, request_id, \
+                   run_id, created_at, updated_at) \
+                 SELECT CASE i % 4 WHEN 0 THEN 'release' ELSE 'deploy' END, \
+                   CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN 'dev' WHEN 2 THEN 'staging' ELSE 'prod' END, \
+                   '1.' || (i / 1000) || '.' || (i % 1000), \
+                   CASE i % 7 WHEN 0 THEN 'failed' ELSE 'succeeded' END, \
+                   100000001, 0, 'seed-' || i, 60000000 + i, $3 - ($2 - i) * 1000, $3 - ($2 - i) * 1000 \
+                 FROM n",
+            )
+            .bind(have as i64 + 1)
+            .bind(size as i64)
+            .bind(now)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+                 INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, text, state, next_attempt_at, \
+                   message_id, created_at, sent_at) \
+                 SELECT 'seed-' || i, 'deployment', 'dev', -1001000000001, 'seeded alert ' || i, 'sent', 0, \
+                   i, $3, $3 FROM n",
+            )
+            .bind(have as i64 + 1)
+            .bind(size as i64)
+            .bind(now)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+        }
+        have = size;
+        let calls = world.tg.calls("getUpdates").len();
+        world.start_bot().await;
+        until_ready(&world, calls).await;
+        for command in ["/status", "/history", "/history prod"] {
+            let mut samples = Vec::new();
+            for i in 0..20 {
+                let chat = 750_000_000 + (level as i64) * 10_000 + i * 10 + command.len() as i64;
+                world.tg.user_says(chat, ALICE.id, ALICE.name, command);
+                let update = world.tg.last_update_id();
+                let handed = loop {
+                    if let Some(at) = world.tg.handed_out(update) {
+                        break at;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                };
+                samples.push(accepted_in(&world, chat, handed).await - handed);
+            }
+            let mut v = percentiles(samples);
+            v["command"] = command.into();
+            v["operations"] = size.into();
+            results.insert(format!("{command} @ {size}"), v.clone());
+            println!("{}", tagged(v, "growth", "sqlite"));
+        }
+    }
+    let p50 = |k: &str| results[k]["p50_ms"].as_f64().unwrap();
+    for command in ["/status", "/history", "/history prod"] {
+        figure(
+            "growth_ratio",
+            serde_json::json!({
+                "command": command,
+                "p50_1m_over_p50_10": (p50(&format!("{command} @ 1000000")) / p50(&format!("{command} @ 10")) * 100.0).round() / 100.0,
+            }),
+        );
+    }
 }
