@@ -52,6 +52,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         dialogues: crate::store::DialogueStorage::new(store.clone()),
         webhook_secret: secrets.webhook_secret.clone(),
         pacer: crate::adapters::pacer::Pacer::new(Default::default()),
+        deliveries: crate::service::ingest::DeliveryWriter::start(store.clone()),
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());

@@ -133,6 +133,7 @@ impl Deliverer {
         stop: &CancellationToken,
     ) -> Result<(usize, usize), crate::store::StoreError> {
         let rows = self.store.due_alerts(BATCH, PER_CHAT).await?;
+        tracing::debug!(due = rows.len(), "outbox: due alerts");
         let mut by_chat: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
         for row in rows {
             by_chat.entry(row.chat_id).or_default().push(row);
@@ -176,7 +177,9 @@ impl Deliverer {
                     continue;
                 }
             }
+            tracing::debug!(alert = row.id, chat = row.chat_id, "outbox: sending");
             let result = self.deliver(&row).await;
+            tracing::debug!(alert = row.id, ok = result.is_ok(), "outbox: sent");
             if let Err(e) = self.record(&row, result).await {
                 tracing::warn!(alert = row.id, error = %e, "outbox: cannot record a delivery");
             }

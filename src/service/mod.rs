@@ -10,6 +10,7 @@ mod expiry;
 mod follow;
 mod guide;
 mod incident;
+pub mod ingest;
 mod monitor;
 mod release;
 mod report;
@@ -62,6 +63,8 @@ pub struct App {
     pub webhook_secret: crate::config::Secret,
     /// Telegram's message limits, shared with the alert deliverer.
     pub pacer: crate::adapters::pacer::Pacer,
+    /// Stores webhook deliveries, a burst in one transaction.
+    pub deliveries: ingest::DeliveryWriter,
 }
 
 /// A chat message, as the Telegram front hands it over.

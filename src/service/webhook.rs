@@ -133,17 +133,20 @@ impl App {
             action,
             payload: req.body,
         };
+        let alerted = alerts.len() as u64;
         let recorded = self
-            .store
-            .record_delivery(&delivery, !ours, &audit, &alerts)
+            .deliveries
+            .record(delivery.clone(), !ours, audit, alerts)
             .await?;
         // A delivery stored but not applied (the bot failed or stopped in
         // between) is applied when GitHub redelivers it.
         let apply =
             ours && (recorded == Recorded::New || !self.store.is_processed(&delivery.id).await?);
+        tracing::debug!(delivery = %delivery.id, ?recorded, "webhook stored");
         if let Some(run) = run.as_ref().filter(|_| apply) {
             // Stored first: a crash here leaves the run to the poller.
             self.apply_run(run).await?;
+            tracing::debug!(delivery = %delivery.id, run = run.id, "webhook applied");
             self.store.mark_processed(&delivery.id).await?;
         }
         // A job started or finished: the operation's message shows it.
@@ -162,8 +165,8 @@ impl App {
         }
         Ok(match recorded {
             Recorded::New => {
-                if !alerts.is_empty() {
-                    self.metrics.alert("queued", alerts.len() as u64);
+                if alerted > 0 {
+                    self.metrics.alert("queued", alerted);
                     self.outbox.notify_one();
                 }
                 WebhookOutcome::Accepted

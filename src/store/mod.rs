@@ -46,6 +46,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored state unreadable: {0}")]
     Codec(String),
+    /// Written in one transaction with others, which failed as a whole.
+    #[error("database error: {0}")]
+    Batch(String),
 }
 
 impl StoreError {

@@ -36,31 +36,45 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<Recorded, StoreError> {
+        let batch = [(delivery.clone(), done, audit.clone(), alerts.to_vec())];
+        Ok(self.record_deliveries(&batch).await?[0])
+    }
+
+    /// [`Self::record_delivery`] for several deliveries in one transaction
+    /// (one commit, one sync to disk): how a burst is stored. All or
+    /// nothing: on an error none is stored.
+    pub async fn record_deliveries(
+        &self,
+        batch: &[(Delivery, bool, AuditEntry, Vec<NewAlert>)],
+    ) -> Result<Vec<Recorded>, StoreError> {
         let now = now_ms();
         let recorded = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at, processed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id) DO NOTHING",
-            )
-            .bind(&delivery.id)
-            .bind(&delivery.event)
-            .bind(&delivery.action)
-            .bind(&delivery.payload)
-            .bind(now)
-            .bind(done.then_some(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                Recorded::Duplicate
-            } else {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-                Recorded::New
+            let mut recorded = Vec::with_capacity(batch.len());
+            for (delivery, done, audit, alerts) in batch {
+                let inserted = sqlx::query(
+                    "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at, processed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id) DO NOTHING",
+                )
+                .bind(&delivery.id)
+                .bind(&delivery.event)
+                .bind(&delivery.action)
+                .bind(&delivery.payload)
+                .bind(now)
+                .bind(done.then_some(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    recorded.push(Recorded::Duplicate);
+                } else {
+                    insert_audit!(&mut *tx, audit)?;
+                    insert_alerts!(tx, alerts)?;
+                    recorded.push(Recorded::New);
+                }
             }
+            tx.commit().await?;
+            recorded
         });
         Ok(recorded)
     }

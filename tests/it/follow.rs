@@ -589,3 +589,55 @@ async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_a
     assert_eq!(world.gh.dispatches().len(), 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_burst_of_webhooks_at_once_is_stored_once_each_and_a_run_in_it_still_applies() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world
+        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
+        .await;
+    let store = world.store().await;
+    let before = store.delivery_count().await.unwrap();
+
+    // 200 deliveries at once: CI runs (not the bot's), 20 of them
+    // redelivered at the same moment, and the deploy's own run among them.
+    let mut posts = tokio::task::JoinSet::new();
+    for k in 0..200u64 {
+        let url = world.bot_url();
+        let (delivery, payload) = if k == 100 {
+            let run = world.gh.set_run(9001, "completed", Some("failure"));
+            ("ours".to_owned(), workflow_run_event("completed", &run))
+        } else {
+            let n = k % 180;
+            let run = serde_json::json!({
+                "id": 70_000_000 + n, "name": "CI", "path": ".github/workflows/ci.yml",
+                "display_title": format!("CI #{n}"), "event": "push", "head_branch": "main",
+                "status": "completed", "conclusion": "success",
+                "html_url": format!("https://github.com/o/r/actions/runs/{n}"),
+                "created_at": "2026-11-25T00:00:00Z", "updated_at": "2026-11-25T00:01:00Z"
+            });
+            (format!("ci-{n}"), workflow_run_event("completed", &run))
+        };
+        posts.spawn(async move {
+            post_signed_webhook(&url, "workflow_run", &delivery, &payload)
+                .await
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    while let Some(status) = posts.join_next().await {
+        *statuses.entry(status.unwrap()).or_insert(0) += 1;
+    }
+    // 179 CI deliveries and ours are new (202); the 20 repeats (or their
+    // twins, whichever came second) are duplicates (200).
+    assert_eq!(statuses, [(200, 20), (202, 180)].into_iter().collect());
+    assert_eq!(store.delivery_count().await.unwrap() - before, 180);
+    // The deploy's run in the burst was applied: the team hears it failed.
+    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
+    assert_eq!(state_of(&world, 0).await, "failed");
+}

@@ -101,6 +101,41 @@ async fn audit_log_keeps_order() {
 }
 
 #[tokio::test]
+async fn deliveries_stored_together_are_each_stored_once() {
+    for (store, _dir) in stores().await {
+        let delivery = |id: &str| Delivery {
+            id: id.into(),
+            event: "workflow_run".into(),
+            action: Some("completed".into()),
+            payload: "{}".into(),
+        };
+        let one = |id: &str| (delivery(id), true, audit("webhook:workflow_run"), vec![]);
+        store
+            .record_delivery(&delivery("a"), true, &audit("webhook:workflow_run"), &[])
+            .await
+            .unwrap();
+        // One seen before, one twice in the same batch, two new.
+        let recorded = store
+            .record_deliveries(&[one("a"), one("b"), one("b"), one("c")])
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded,
+            [
+                Recorded::Duplicate,
+                Recorded::New,
+                Recorded::Duplicate,
+                Recorded::New
+            ],
+            "{:?}",
+            store.backend()
+        );
+        assert_eq!(store.delivery_count().await.unwrap(), 3);
+        assert_eq!(store.recent_audit(10).await.unwrap().len(), 3);
+    }
+}
+
+#[tokio::test]
 async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
     for (store, _dir) in stores().await {
         let delivery = Delivery {
