@@ -8,7 +8,11 @@
 //!
 //! Every `sendMessage` and `editMessageText` waits on the one pacer the
 //! bot shares, answers and alerts alike; a wait is a sleep to the exact
-//! instant the message may go, not a poll.
+//! instant the message may go, not a poll. An edit (an operation's message
+//! moving to its next step) keeps a chat's second and the overall second
+//! but is not one of a group's 20 messages a minute: Telegram's limit
+//! counts messages sent, and a team following four operations would
+//! otherwise see their progress a minute late.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -51,13 +55,24 @@ pub struct Pacer {
     state: Arc<Mutex<State>>,
 }
 
+/// What goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// A new message (`sendMessage`).
+    New,
+    /// An edit of one (`editMessageText`).
+    Edit,
+}
+
 #[derive(Default)]
 struct State {
     /// When the last `overall_per_second` messages went, oldest first.
     overall: VecDeque<Instant>,
-    /// Per chat: when its last messages went (as many as its limit
-    /// looks back on), oldest first.
-    chats: HashMap<i64, VecDeque<Instant>>,
+    /// Per chat: when the last message or edit went.
+    last: HashMap<i64, Instant>,
+    /// Per group: when its last `group_per_minute` new messages went,
+    /// oldest first.
+    group_sends: HashMap<i64, VecDeque<Instant>>,
     booked: u64,
 }
 
@@ -71,9 +86,9 @@ impl Pacer {
 
     /// Waits until a message to `chat` is within the limits, and counts
     /// it as sent.
-    pub async fn ready(&self, chat: i64) {
+    pub async fn ready(&self, chat: i64, what: Message) {
         loop {
-            match self.try_book(chat, Instant::now()) {
+            match self.try_book(chat, what, Instant::now()) {
                 Ok(()) => return,
                 Err(at) => tokio::time::sleep_until(at).await,
             }
@@ -83,10 +98,10 @@ impl Pacer {
     /// Waits until a message to `chat` would be within the limits, without
     /// counting one: what a sender waits on before it takes work it may
     /// then hold only briefly (an alert's lease).
-    pub async fn until_free(&self, chat: i64) {
+    pub async fn until_free(&self, chat: i64, what: Message) {
         loop {
             let now = Instant::now();
-            let at = self.earliest(&self.state.lock().expect("pacer lock"), chat, now);
+            let at = self.earliest(&self.state.lock().expect("pacer lock"), chat, what, now);
             if at <= now {
                 return;
             }
@@ -95,31 +110,33 @@ impl Pacer {
     }
 
     /// When a message to `chat` may go, `now` at the soonest.
-    fn earliest(&self, state: &State, chat: i64, now: Instant) -> Instant {
+    fn earliest(&self, state: &State, chat: i64, what: Message, now: Instant) -> Instant {
         let l = &self.limits;
         let mut earliest = now;
         if l.overall_per_second > 0 && state.overall.len() >= l.overall_per_second {
             let nth = state.overall[state.overall.len() - l.overall_per_second];
             earliest = earliest.max(nth + SECOND + l.slack);
         }
-        if let Some(times) = state.chats.get(&chat) {
-            if let Some(last) = times.back() {
-                earliest = earliest.max(*last + l.per_chat + l.slack);
-            }
-            if chat < 0 && l.group_per_minute > 0 && times.len() >= l.group_per_minute {
-                let nth = times[times.len() - l.group_per_minute];
-                earliest = earliest.max(nth + MINUTE + l.slack);
-            }
+        if let Some(last) = state.last.get(&chat) {
+            earliest = earliest.max(*last + l.per_chat + l.slack);
+        }
+        if what == Message::New
+            && let Some(times) = state.group_sends.get(&chat)
+            && l.group_per_minute > 0
+            && times.len() >= l.group_per_minute
+        {
+            let nth = times[times.len() - l.group_per_minute];
+            earliest = earliest.max(nth + MINUTE + l.slack);
         }
         earliest
     }
 
     /// Books a message to `chat` at `now` if the limits allow it, else
     /// says when they will.
-    fn try_book(&self, chat: i64, now: Instant) -> Result<(), Instant> {
+    fn try_book(&self, chat: i64, what: Message, now: Instant) -> Result<(), Instant> {
         let l = &self.limits;
         let mut state = self.state.lock().expect("pacer lock");
-        let earliest = self.earliest(&state, chat, now);
+        let earliest = self.earliest(&state, chat, what, now);
         if earliest > now {
             return Err(earliest);
         }
@@ -127,31 +144,30 @@ impl Pacer {
         while state.overall.len() > l.overall_per_second.max(1) {
             state.overall.pop_front();
         }
-        let keep = if chat < 0 {
-            l.group_per_minute.max(1)
-        } else {
-            1
-        };
-        let times = state.chats.entry(chat).or_default();
-        times.push_back(now);
-        while times.len() > keep {
-            times.pop_front();
+        state.last.insert(chat, now);
+        if chat < 0 && what == Message::New {
+            let times = state.group_sends.entry(chat).or_default();
+            times.push_back(now);
+            while times.len() > l.group_per_minute.max(1) {
+                times.pop_front();
+            }
         }
         state.booked += 1;
         if state.booked.is_multiple_of(1024) {
             // Chats quiet for longer than any window drop out.
-            state.chats.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < MINUTE + l.slack)
-            });
+            let recent = |t: &Instant| now.duration_since(*t) < MINUTE + l.slack;
+            state.last.retain(|_, t| recent(t));
+            state
+                .group_sends
+                .retain(|_, times| times.back().is_some_and(recent));
         }
         Ok(())
     }
 
     #[cfg(test)]
     fn chats_tracked(&self) -> usize {
-        self.state.lock().unwrap().chats.len()
+        let state = self.state.lock().unwrap();
+        state.last.len() + state.group_sends.len()
     }
 }
 
@@ -168,7 +184,7 @@ mod tests {
         let start = Instant::now();
         let mut at = Vec::new();
         for chat in chats {
-            pacer.ready(*chat).await;
+            pacer.ready(*chat, Message::New).await;
             at.push(start.elapsed().as_millis());
         }
         at
@@ -219,7 +235,7 @@ mod tests {
             .map(|_| {
                 let pacer = pacer.clone();
                 tokio::spawn(async move {
-                    pacer.ready(42).await;
+                    pacer.ready(42, Message::New).await;
                     start.elapsed().as_millis()
                 })
             })
@@ -236,25 +252,40 @@ mod tests {
     async fn waiting_for_a_free_slot_books_nothing() {
         let pacer = pacer();
         let start = Instant::now();
-        pacer.ready(-3).await;
-        pacer.until_free(-3).await;
+        pacer.ready(-3, Message::New).await;
+        pacer.until_free(-3, Message::New).await;
         assert_eq!(start.elapsed().as_millis(), 1020);
-        pacer.until_free(-3).await;
-        pacer.ready(-3).await;
+        pacer.until_free(-3, Message::New).await;
+        pacer.ready(-3, Message::New).await;
         assert_eq!(start.elapsed().as_millis(), 1020);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn edits_keep_the_second_but_not_a_groups_minute() {
+        let pacer = pacer();
+        let start = Instant::now();
+        for _ in 0..20 {
+            pacer.ready(-8, Message::New).await;
+        }
+        assert_eq!(start.elapsed().as_millis(), 19 * 1020);
+        // The group's minute is spent: an edit still goes a second later.
+        pacer.ready(-8, Message::Edit).await;
+        assert_eq!(start.elapsed().as_millis(), 20 * 1020);
+        pacer.ready(-8, Message::New).await;
+        assert_eq!(start.elapsed().as_millis(), 60_020);
     }
 
     #[tokio::test(start_paused = true)]
     async fn quiet_chats_are_forgotten() {
         let pacer = pacer();
         for chat in 0..1000 {
-            pacer.ready(chat * 1000).await;
+            pacer.ready(-chat * 1000, Message::New).await;
         }
         tokio::time::advance(Duration::from_secs(120)).await;
         for _ in 0..24 {
-            pacer.ready(-1).await;
-            pacer.ready(1).await;
+            pacer.ready(-1, Message::New).await;
+            pacer.ready(1, Message::New).await;
         }
-        assert!(pacer.chats_tracked() <= 2 + 24, "{}", pacer.chats_tracked());
+        assert!(pacer.chats_tracked() <= 3, "{}", pacer.chats_tracked());
     }
 }

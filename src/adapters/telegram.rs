@@ -12,7 +12,7 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, RequestError};
 
-pub use crate::adapters::pacer::Pacer;
+pub use crate::adapters::pacer::{Message, Pacer};
 use crate::config::{Secret, TelegramConfig};
 use crate::domain::{COMMANDS, ChatId};
 
@@ -127,7 +127,7 @@ pub async fn send_html(
     if let Some(rows) = buttons {
         request = request.reply_markup(inline_keyboard(rows));
     }
-    pacer.ready(chat.0).await;
+    pacer.ready(chat.0, Message::New).await;
     let message = request.await?;
     Ok(i64::from(message.id.0))
 }
@@ -150,7 +150,7 @@ pub async fn edit_html(
         .parse_mode(ParseMode::Html)
         .link_preview_options(no_preview())
         .reply_markup(inline_keyboard(buttons.unwrap_or(&Vec::new())));
-    pacer.ready(chat.0).await;
+    pacer.ready(chat.0, Message::Edit).await;
     match request.await {
         Ok(_) => Ok(()),
         // Already showing this text: the edit is done.

@@ -161,7 +161,11 @@ impl Deliverer {
             // never while waiting out a group's minute.
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = self.pacer.until_free(row.chat_id) => {}
+                () = self.pacer.until_free(row.chat_id, if row.edit_of.is_some() {
+                    telegram::Message::Edit
+                } else {
+                    telegram::Message::New
+                }) => {}
             }
             // A row whose outcome cannot be recorded stays leased, not due:
             // it is retried after the lease, never in a tight loop.

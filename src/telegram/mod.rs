@@ -152,7 +152,7 @@ async fn on_command(
     // The answer is all the person gets: Telegram failing for a moment
     // (5xx, a broken proxy, the network) is waited out, not the end of it.
     let send = || async {
-        app.pacer.ready(msg.chat.id.0).await;
+        app.pacer.ready(msg.chat.id.0, telegram::Message::New).await;
         let mut request = bot
             .send_message(msg.chat.id, reply.html.clone())
             .parse_mode(ParseMode::Html)

@@ -240,7 +240,9 @@ async fn killed_at_random_points_the_bot_loses_nothing_and_runs_nothing_twice() 
 
     let mut world = World::new().await;
     world.chats_toml = Some(CHATS);
-    world.staging_expiry = "5s";
+    // Long enough for a prompt to reach its chat behind the messages
+    // before it there, at Telegram's one a second.
+    world.staging_expiry = "8s";
     // A run whose webhook was lost is found by polling.
     world.poll_interval = "1s";
     world.seed().await;

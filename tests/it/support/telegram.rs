@@ -100,8 +100,9 @@ struct Inner {
     webhook: Option<(String, String)>,
     /// Telegram's published limits to the letter (`strict_limits`).
     strict: bool,
-    /// When each message and edit was accepted, and to which chat.
-    accepted: Vec<(i64, Instant)>,
+    /// When each message and edit was accepted, to which chat, and
+    /// whether it was an edit.
+    accepted: Vec<(i64, Instant, bool)>,
 }
 
 /// The fake server; dropping it stops it.
@@ -444,7 +445,8 @@ impl FakeTelegram {
 
     /// From now on, holds every message and edit to Telegram's published
     /// limits to the letter, each a sliding window: one a second in a
-    /// chat, 20 a minute in a group, 30 a second in all; beyond them, 429.
+    /// chat, 20 new messages a minute in a group, 30 a second in all;
+    /// beyond them, 429.
     pub fn strict_limits(&self) {
         self.inner.lock().unwrap().strict = true;
     }
@@ -452,18 +454,19 @@ impl FakeTelegram {
     /// When each message and edit was accepted, and to which chat, in
     /// order.
     pub fn accepted(&self) -> Vec<(i64, Instant)> {
-        self.inner.lock().unwrap().accepted.clone()
+        let inner = self.inner.lock().unwrap();
+        inner.accepted.iter().map(|(c, at, _)| (*c, *at)).collect()
     }
 
     /// When the first message or edit to `chat` after `since` was accepted.
     #[allow(dead_code)] // benches/e2e
     pub fn accepted_after(&self, chat: i64, since: Instant) -> Option<Instant> {
         let inner = self.inner.lock().unwrap();
-        let recent = inner.accepted.partition_point(|(_, at)| *at <= since);
+        let recent = inner.accepted.partition_point(|(_, at, _)| *at <= since);
         inner.accepted[recent..]
             .iter()
-            .find(|(c, _)| *c == chat)
-            .map(|(_, at)| *at)
+            .find(|(c, _, _)| *c == chat)
+            .map(|(_, at, _)| *at)
     }
 
     pub fn rate_limited(&self) -> u64 {
@@ -560,27 +563,27 @@ fn over_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
 
 /// [`FakeTelegram::strict_limits`]: Some(retry_after) when a message to
 /// `chat_id` now would break one.
-fn over_strict_limit(inner: &mut Inner, chat_id: i64) -> Option<u32> {
+fn over_strict_limit(inner: &mut Inner, chat_id: i64, edit: bool) -> Option<u32> {
     let now = Instant::now();
     let within = |t: &Instant, window: u64| now - *t < Duration::from_secs(window);
     let in_all = inner
         .accepted
         .iter()
         .rev()
-        .take_while(|(_, t)| within(t, 1))
+        .take_while(|(_, t, _)| within(t, 1))
         .count();
-    let mut chat = inner
+    let chat = inner
         .accepted
         .iter()
         .rev()
-        .take_while(|(_, t)| within(t, 60))
-        .filter(|(c, _)| *c == chat_id);
-    let last_second = chat.clone().take_while(|(_, t)| within(t, 1)).count();
-    let last_minute = chat.by_ref().count();
+        .take_while(|(_, t, _)| within(t, 60))
+        .filter(|(c, _, _)| *c == chat_id);
+    let last_second = chat.clone().take_while(|(_, t, _)| within(t, 1)).count();
+    let sent_last_minute = chat.filter(|(_, _, e)| !e).count();
     if in_all >= 30 || last_second >= 1 {
         return Some(1);
     }
-    if chat_id < 0 && last_minute >= 20 {
+    if chat_id < 0 && !edit && sent_last_minute >= 20 {
         return Some(60);
     }
     None
@@ -690,7 +693,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
         "sendmessage" => {
             let chat_id = body["chat_id"].as_i64().expect("chat_id");
             let over = if inner.strict {
-                over_strict_limit(inner, chat_id)
+                over_strict_limit(inner, chat_id, false)
             } else {
                 over_limit(inner, chat_id)
             };
@@ -703,7 +706,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                            "parameters": {"retry_after": retry_after}}),
                 );
             }
-            inner.accepted.push((chat_id, Instant::now()));
+            inner.accepted.push((chat_id, Instant::now(), false));
             let message_id = inner.next_message_id;
             inner.next_message_id += 1;
             let text = body["text"].as_str().unwrap_or_default().to_owned();
@@ -735,7 +738,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             let message_id = body["message_id"].as_i64().expect("message_id");
             let text = body["text"].as_str().unwrap_or_default().to_owned();
             if inner.strict
-                && let Some(retry_after) = over_strict_limit(inner, chat_id)
+                && let Some(retry_after) = over_strict_limit(inner, chat_id, true)
             {
                 inner.rate_limited += 1;
                 return error(
@@ -764,7 +767,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             let old = std::mem::replace(&mut sent.text, text.clone());
             sent.edits.push(old);
             sent.buttons = buttons_of(body);
-            inner.accepted.push((chat_id, Instant::now()));
+            inner.accepted.push((chat_id, Instant::now(), true));
             ok(json!({
                 "message_id": message_id,
                 "date": chrono::Utc::now().timestamp(),
