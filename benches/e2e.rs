@@ -184,6 +184,27 @@ async fn command_to_dispatch(
     samples
 }
 
+/// `/deploy staging 1.3.0` in `chat`, then QA's Approve on its prompt,
+/// until the dispatch: the operation, the dispatch's number, the tap's
+/// update id and when the dispatch came.
+async fn staging_approved(world: &World, store: &Store, chat: i64) -> (i64, usize, i64, Instant) {
+    world
+        .tg
+        .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
+    let prompt = world
+        .tg
+        .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
+        .await;
+    let id = newest(store).await;
+    let number = world.gh.dispatch_times().len() + 1;
+    world
+        .tg
+        .user_taps(&prompt, CAROL.id, CAROL.name, &format!("d:{id}:a"));
+    let tap = world.tg.last_update_id();
+    let at = dispatch_number(world, number).await;
+    (id, number, tap, at)
+}
+
 /// The newest operation's id.
 async fn newest(store: &Store) -> i64 {
     store.history(None, 1).await.unwrap()[0].id
@@ -388,21 +409,8 @@ async fn main() {
         // Chats of their own: the prompt is the next message there.
         for i in 0..(n / 4).max(1) {
             let chat = 710_000_000 + (i % 512) as i64;
-            world
-                .tg
-                .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
-            let prompt = world
-                .tg
-                .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
-                .await;
-            let id = newest(&store).await;
-            world
-                .tg
-                .user_taps(&prompt, CAROL.id, CAROL.name, &format!("d:{id}:a"));
-            let update = world.tg.last_update_id();
-            let number = world.gh.dispatch_times().len() + 1;
-            let at = dispatch_number(&world, number).await;
-            let handed = world.tg.handed_out(update).expect("handed out");
+            let (id, number, tap, at) = staging_approved(&world, &store, chat).await;
+            let handed = world.tg.handed_out(tap).expect("handed out");
             samples.push(at.saturating_duration_since(handed));
             fail_run(&world, &store, id, 9000 + number as u64).await;
         }
@@ -445,27 +453,10 @@ async fn main() {
         let mut samples = Vec::new();
         for i in 0..(n / 10).max(1) {
             let chat = 720_000_000 + (i % 64) as i64;
-            world
-                .tg
-                .user_says(chat, ALICE.id, ALICE.name, "/deploy staging 1.3.0");
-            let prompt = world
-                .tg
-                .next_message_starting(chat, "🚀 <b>Deploy 1.3.0 → staging</b>")
-                .await;
-            let id = newest(&store).await;
-            world
-                .tg
-                .user_taps(&prompt, CAROL.id, CAROL.name, &format!("d:{id}:a"));
-            let number = world.gh.dispatch_times().len() + 1;
-            dispatch_number(&world, number).await;
+            let (id, number, tap, _) = staging_approved(&world, &store, chat).await;
             until_state(&store, id, &["dispatched", "running"]).await;
             // The approval's own edit out first, then a quiet second.
-            accepted_in(
-                &world,
-                chat,
-                world.tg.handed_out(world.tg.last_update_id()).unwrap(),
-            )
-            .await;
+            accepted_in(&world, chat, world.tg.handed_out(tap).unwrap()).await;
             until_unbound(&world, chat).await;
             let posted = Instant::now();
             fail_run(&world, &store, id, 9000 + number as u64).await;

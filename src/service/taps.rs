@@ -100,6 +100,7 @@ pub(super) fn button_operation(data: &str, kind: &str, action: &str) -> Option<O
 impl App {
     /// A tap on an approval button.
     pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
+        let began = std::time::Instant::now();
         let refuse = |text: String| TapAnswer { text, alert: true };
         // Data that does not parse, names no operation, or names one of
         // the other kind (a release button on a deploy) is not ours.
@@ -243,7 +244,9 @@ impl App {
         // What the request rested on is checked again before the approval
         // counts: a stale request is cancelled, never dispatched.
         if approving {
-            match self.recheck(&op, cfg).await {
+            let checked = self.recheck(&op, cfg).await;
+            tracing::debug!(operation = op.id, after = ?began.elapsed(), "tap: re-checked");
+            match checked {
                 Ok(()) => {}
                 Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
                 Err(Recheck::Unavailable(e)) => {
@@ -258,11 +261,14 @@ impl App {
             .await
         {
             Ok(Decided::Moved(OperationState::Approved)) => {
+                tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: approved");
                 self.outbox.notify_one();
                 // A dispatch failure is alerted and recorded by dispatch
                 // itself; a failed claim leaves the operation approved, for
                 // the poller to dispatch.
-                let text = match self.store.claim_dispatch(id).await {
+                let claimed = self.store.claim_dispatch(id).await;
+                tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: claimed");
+                let text = match claimed {
                     Ok(Some(claim)) => match self.dispatch(claim).await {
                         Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
                         Err(e) => format!("Approved, but the dispatch failed: {e}"),

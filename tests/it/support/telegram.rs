@@ -528,6 +528,16 @@ impl FakeTelegram {
     }
 }
 
+/// HTTP 429, as Telegram answers a request over its limits.
+fn too_many_requests(retry_after: u32) -> Response {
+    error(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"ok": false, "error_code": 429,
+               "description": format!("Too Many Requests: retry after {retry_after}"),
+               "parameters": {"retry_after": retry_after}}),
+    )
+}
+
 fn ok(result: Value) -> Response {
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
@@ -627,12 +637,7 @@ async fn handle(
                 );
             }
             Some(Fault::RetryAfter(secs)) => {
-                return error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"ok": false, "error_code": 429,
-                           "description": format!("Too Many Requests: retry after {secs}"),
-                           "parameters": {"retry_after": secs}}),
-                );
+                return too_many_requests(secs);
             }
             Some(Fault::Garbage) => {
                 return (StatusCode::OK, "<html>bad gateway</html>").into_response();
@@ -660,12 +665,7 @@ async fn handle(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
             ),
-            Some(Fault::RetryAfter(secs)) => error(
-                StatusCode::TOO_MANY_REQUESTS,
-                json!({"ok": false, "error_code": 429,
-                       "description": format!("Too Many Requests: retry after {secs}"),
-                       "parameters": {"retry_after": secs}}),
-            ),
+            Some(Fault::RetryAfter(secs)) => too_many_requests(secs),
             Some(Fault::Garbage) => (StatusCode::OK, "<html>bad gateway</html>").into_response(),
             None => answer(&mut inner, &method, &body),
         }
@@ -699,12 +699,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             };
             if let Some(retry_after) = over {
                 inner.rate_limited += 1;
-                return error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"ok": false, "error_code": 429,
-                           "description": format!("Too Many Requests: retry after {retry_after}"),
-                           "parameters": {"retry_after": retry_after}}),
-                );
+                return too_many_requests(retry_after);
             }
             inner.accepted.push((chat_id, Instant::now(), false));
             let message_id = inner.next_message_id;
@@ -741,12 +736,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
                 && let Some(retry_after) = over_strict_limit(inner, chat_id, true)
             {
                 inner.rate_limited += 1;
-                return error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"ok": false, "error_code": 429,
-                           "description": format!("Too Many Requests: retry after {retry_after}"),
-                           "parameters": {"retry_after": retry_after}}),
-                );
+                return too_many_requests(retry_after);
             }
             let Some(sent) = inner
                 .sent
