@@ -34,12 +34,22 @@ pub struct AuditRow {
 
 /// Inserts an audit entry on any executor of either backend: a pool or
 /// an open transaction.
+///
+/// The log reads in id order, and its times never go back along it: a
+/// line's time is now, or the time of the line before it when that is
+/// later. The clock is read before the statement waits for the write
+/// lock, and a writer that got the lock first may have stamped a later
+/// millisecond (or the wall clock may have been stepped back). On SQLite
+/// the statement runs under the one write lock, so the line before is
+/// the last one written.
 macro_rules! insert_audit {
     ($executor:expr, $entry:expr) => {{
         let entry: &crate::store::AuditEntry = $entry;
         sqlx::query(
             "INSERT INTO audit_log (at, actor, chat_id, action, outcome, operation_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES (COALESCE((SELECT CASE WHEN last.at > $1 THEN last.at END \
+                               FROM audit_log last ORDER BY last.id DESC LIMIT 1), $1), \
+                     $2, $3, $4, $5, $6, $7)",
         )
         .bind(crate::store::now_ms())
         .bind(entry.actor.map(|u| u.0))

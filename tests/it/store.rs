@@ -8,10 +8,18 @@ const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh, migrated store of each backend.
 async fn stores() -> Vec<(Store, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+    stores_at()
         .await
-        .unwrap();
+        .into_iter()
+        .map(|(store, _url, dir)| (store, dir))
+        .collect()
+}
+
+/// A fresh, migrated store of each backend, with the URL it was opened at.
+async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let sqlite = Store::open(&sqlite_url).await.unwrap();
     let pg_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| PG_BASE.to_owned());
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&pg_url)
@@ -23,11 +31,13 @@ async fn stores() -> Vec<(Store, tempfile::TempDir)> {
         .unwrap();
     admin.close().await;
     let sep = if pg_url.contains('?') { '&' } else { '?' };
-    let pg = Store::open(&format!("{pg_url}{sep}options=-csearch_path%3D{schema}"))
-        .await
-        .unwrap();
+    let pg_url = format!("{pg_url}{sep}options=-csearch_path%3D{schema}");
+    let pg = Store::open(&pg_url).await.unwrap();
     assert_eq!(pg.backend(), Backend::Postgres);
-    vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
+    vec![
+        (sqlite, sqlite_url, dir),
+        (pg, pg_url, tempfile::tempdir().unwrap()),
+    ]
 }
 
 fn alert(key: &str, chat: i64) -> NewAlert {
@@ -97,6 +107,76 @@ async fn audit_log_keeps_order() {
         assert_eq!(actions, ["b", "c"], "{:?}", store.backend());
         assert_eq!(rows[0].actor, Some(1));
         assert_eq!(rows[0].chat_id, Some(-5));
+    }
+}
+
+#[tokio::test]
+async fn audit_times_never_go_back_along_the_log() {
+    for (store, url, _dir) in stores_at().await {
+        // A line stamped an hour ahead, as a writer that read the clock
+        // later but took the write lock first (or a clock stepped back)
+        // leaves it.
+        let ahead = aletheia_bot::store::now_ms() + 3_600_000;
+        let insert = "INSERT INTO audit_log (at, action, outcome, detail) \
+                      VALUES ($1, 'ahead', 'ok', '')";
+        match store.backend() {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                sqlx::query(insert)
+                    .bind(ahead)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::query(insert)
+                    .bind(ahead)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+        }
+        store.audit(&audit("after")).await.unwrap();
+        let rows = store.recent_audit(2).await.unwrap();
+        assert_eq!(rows[0].action, "ahead");
+        assert_eq!(rows[1].action, "after");
+        assert_eq!(rows[1].at, ahead, "{:?}", store.backend());
+
+        // Once the clock is past the last line, lines take the clock again.
+        sqlx_reset(&store, &url).await;
+        let before = aletheia_bot::store::now_ms();
+        store.audit(&audit("now")).await.unwrap();
+        let last = store.recent_audit(1).await.unwrap().remove(0);
+        assert!(
+            last.at >= before && last.at < ahead,
+            "{:?}",
+            store.backend()
+        );
+    }
+}
+
+/// Empties the audit log behind the store's back.
+async fn sqlx_reset(store: &Store, url: &str) {
+    match store.backend() {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query("DELETE FROM audit_log")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query("DELETE FROM audit_log")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
     }
 }
 
