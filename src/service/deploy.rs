@@ -434,8 +434,8 @@ impl App {
     /// Re-checks, at dispatch, what an approval rested on: the version is
     /// still verified where policy wants it, the environment is not
     /// locked, the requester may still ask, and nobody deployed there in
-    /// between. The ECS comparison (slow) comes first and the store reads
-    /// last, nearest the dispatch.
+    /// between. ECS and the store are asked side by side: the store reads
+    /// take a millisecond, ECS several, and a tap waits on the longer only.
     pub(super) async fn recheck(
         &self,
         op: &crate::store::OperationRow,
@@ -443,14 +443,24 @@ impl App {
     ) -> Result<(), Recheck> {
         let shown = op.ran_before();
         let env = op.env.as_deref().unwrap_or_default();
-        if let (Some(shown), Ok(Some(now))) = (shown, self.running_tag(cfg).await)
+        let ecs = async {
+            if shown.is_none() {
+                return Ok(None);
+            }
+            let began = std::time::Instant::now();
+            let tag = self.running_tag(cfg).await;
+            tracing::debug!(operation = op.id, took = ?began.elapsed(), "recheck: ecs");
+            tag
+        };
+        let (running, stored) = tokio::join!(ecs, self.recheck_store(op, cfg));
+        if let (Some(shown), Ok(Some(now))) = (shown, running)
             && shown != now
         {
             return Err(Recheck::Stale(format!(
                 "{env} changed since the request: it ran {shown} and now runs {now}"
             )));
         }
-        self.recheck_store(op, cfg).await
+        stored
     }
 
     async fn recheck_store(

@@ -262,12 +262,15 @@ impl App {
         {
             Ok(Decided::Moved(OperationState::Approved)) => {
                 tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: approved");
-                self.outbox.notify_one();
                 // A dispatch failure is alerted and recorded by dispatch
                 // itself; a failed claim leaves the operation approved, for
                 // the poller to dispatch.
                 let claimed = self.store.claim_dispatch(id).await;
                 tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: claimed");
+                // The prompt's edit goes out once the claim is written: the
+                // outbox's lease would otherwise queue the claim behind it
+                // for the one write lock.
+                self.outbox.notify_one();
                 let text = match claimed {
                     Ok(Some(claim)) => match self.dispatch(claim).await {
                         Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),

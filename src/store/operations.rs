@@ -57,13 +57,16 @@ macro_rules! live_states {
     };
 }
 
+macro_rules! operation_columns {
+    () => {
+        "id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
+         detail, created_at, updated_at, expires_at, dispatched_at"
+    };
+}
+
 macro_rules! select_operations {
     ($($rest:expr),+) => {
-        concat!(
-            "SELECT id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-             detail, created_at, updated_at, expires_at, dispatched_at FROM operations ",
-            $($rest),+
-        )
+        concat!("SELECT ", operation_columns!(), " FROM operations ", $($rest),+)
     };
 }
 
@@ -625,32 +628,29 @@ impl Store {
             operation: Some(id),
             detail: String::new(),
         };
-        let moved = on_pool!(self, p => {
+        // The claimed row comes back from the write itself (RETURNING, on
+        // both backends): no second read on a tap's way to the dispatch.
+        let sql = concat!(
+            "UPDATE operations SET state = 'dispatched', updated_at = $2, dispatched_at = $2 \
+             WHERE id = $1 AND state = 'approved' RETURNING ",
+            operation_columns!()
+        );
+        let claimed: Option<OperationRow> = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let moved = sqlx::query(
-                "UPDATE operations SET state = 'dispatched', updated_at = $2, dispatched_at = $2 WHERE id = $1 AND state = 'approved'",
-            )
-            .bind(id.0)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if moved {
+            let claimed = sqlx::query_as(sql)
+                .bind(id.0)
+                .bind(now_ms())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_some() {
                 insert_audit!(&mut *tx, &audit)?;
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;
             }
-            moved
+            claimed
         });
-        if !moved {
-            return Ok(None);
-        }
-        Ok(self
-            .operation(id)
-            .await?
-            .map(|operation| DispatchClaim { operation }))
+        Ok(claimed.map(|operation| DispatchClaim { operation }))
     }
 
     /// Records the run a dispatch started (when GitHub told us), with the

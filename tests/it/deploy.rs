@@ -441,6 +441,47 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
 }
 
 #[tokio::test]
+async fn an_approval_after_someone_else_deployed_there_dispatches_nothing() {
+    let world = world_with_release().await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    assert!(
+        prompt.text.contains("Running there now: <b>1.2.3</b>"),
+        "{}",
+        prompt.text
+    );
+
+    // Meanwhile 1.2.4 is rolled out to staging by hand, past the bot.
+    world.roll_out("staging", "1.2.4").await;
+
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved, but not dispatched: staging changed since the request: \
+             it ran 1.2.3 and now runs 1.2.4."
+                .to_owned(),
+            true
+        )
+    );
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the stale prompt")
+        .await;
+    assert!(
+        edited.text.ends_with(
+            "Approved by Carol, but no longer valid: staging changed since the request: \
+             it ran 1.2.3 and now runs 1.2.4. Nothing was dispatched."
+        ),
+        "{}",
+        edited.text
+    );
+    assert!(world.gh.dispatches().is_empty());
+    let store = world.store().await;
+    assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
 async fn dry_runs_check_everything_and_dispatch_nothing() {
     let world = world_with_release().await;
     let text = world
