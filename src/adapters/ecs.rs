@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls;
 use chrono::{DateTime, Utc};
 
 use crate::config::{AwsConfig, EnvironmentConfig};
@@ -116,10 +117,21 @@ pub fn image_tag(image: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The AWS SDK's HTTP client: rustls on ring, like the bot's other
+/// clients (Cargo.toml says why the SDK's default stacks are left out).
+pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 impl Ecs {
     /// Builds the client for the configured region and endpoint.
     pub async fn connect(config: &AwsConfig) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(Region::new(config.region.clone()));
         if let Some(endpoint) = &config.endpoint_url {
             loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));

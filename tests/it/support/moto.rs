@@ -82,6 +82,7 @@ pub fn url() -> &'static str {
 pub async fn client() -> aws_sdk_ecs::Client {
     let config = aws_sdk_ecs::Config::builder()
         .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+        .http_client(aletheia_bot::adapters::ecs::https_client())
         .region(aws_sdk_ecs::config::Region::new(REGION))
         .endpoint_url(url())
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(
