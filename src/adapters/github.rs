@@ -311,10 +311,14 @@ impl GitHub {
                 app_id,
                 private_key,
             } => {
+                let not_a_key =
+                    || GithubError::Setup("GITHUB_APP_PRIVATE_KEY is not an RSA PEM key".into());
                 let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
-                    .map_err(|_| {
-                        GithubError::Setup("GITHUB_APP_PRIVATE_KEY is not an RSA PEM key".into())
-                    })?;
+                    .map_err(|_| not_a_key())?;
+                // The PEM is only read when a JWT is signed: sign one now,
+                // so a public key or a broken one is told at start, not as
+                // "GitHub unreachable" on the first call.
+                octocrab::auth::create_jwt(AppId(*app_id), &key).map_err(|_| not_a_key())?;
                 let app = builder()?
                     .app(AppId(*app_id), key)
                     .build()

@@ -6,6 +6,7 @@ mod delivery;
 mod deploy;
 mod faults;
 mod follow;
+mod github_app;
 mod guide;
 mod ha;
 mod hostile;
