@@ -3,7 +3,7 @@
 
 use super::{App, Reply};
 use crate::alerts::format::{escape, span};
-use crate::domain::dora::{Dora, Fact, dora};
+use crate::domain::dora::{Dora, dora};
 
 impl App {
     /// The last environment in promotion order: where "delivered" means.
@@ -17,18 +17,16 @@ impl App {
 
     async fn dora_over(&self, days: u32) -> Option<(String, Dora)> {
         let env = self.delivery_env()?;
-        let ops = self.store.all_operations().await.ok()?;
-        let facts: Vec<Fact> = ops
-            .into_iter()
-            .map(|op| Fact {
-                kind: op.kind,
-                env: op.env,
-                version: op.version,
-                state: op.state,
-                at: op.updated_at,
-            })
-            .collect();
-        let figures = dora(&facts, &env, crate::store::now_ms(), days);
+        let now = crate::store::now_ms();
+        let since = now - i64::from(days) * 86_400_000;
+        let facts = match self.store.delivery_facts(&env, since).await {
+            Ok(facts) => facts,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery figures: store");
+                return None;
+            }
+        };
+        let figures = dora(&facts, &env, now, days);
         Some((env, figures))
     }
 

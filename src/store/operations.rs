@@ -246,6 +246,42 @@ impl Store {
         Ok(rows)
     }
 
+    /// What the delivery figures of `env` since `since_ms` rest on, oldest
+    /// first: the environment's operations that reached their state since
+    /// then, and the successful releases of the versions deployed there
+    /// since then (for the lead time). Bounded by the window, not by the
+    /// history: two index look-ups (migration 0012).
+    pub async fn delivery_facts(
+        &self,
+        env: &str,
+        since_ms: i64,
+    ) -> Result<Vec<crate::domain::dora::Fact>, StoreError> {
+        let sql = "SELECT id, kind, env, version, state, updated_at FROM operations \
+                   WHERE env = $1 AND updated_at >= $2 \
+                   UNION ALL \
+                   SELECT id, kind, env, version, state, updated_at FROM operations \
+                   WHERE kind = 'release' AND state = 'succeeded' AND version IN ( \
+                       SELECT version FROM operations \
+                       WHERE env = $1 AND updated_at >= $2 AND kind = 'deploy' AND state = 'succeeded') \
+                   ORDER BY id";
+        type Row = (i64, String, Option<String>, String, String, i64);
+        let rows: Vec<Row> = on_pool!(self, p => {
+            sqlx::query_as(sql).bind(env).bind(since_ms).fetch_all(p).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(_, kind, env, version, state, at)| crate::domain::dora::Fact {
+                    kind,
+                    env,
+                    version,
+                    state,
+                    at,
+                },
+            )
+            .collect())
+    }
+
     /// Deploys and rollbacks whose run succeeded, being confirmed on ECS.
     pub async fn confirming_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!("WHERE state = 'confirming' ORDER BY id");

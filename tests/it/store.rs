@@ -117,28 +117,14 @@ async fn audit_times_never_go_back_along_the_log() {
         // later but took the write lock first (or a clock stepped back)
         // leaves it.
         let ahead = aletheia_bot::store::now_ms() + 3_600_000;
-        let insert = "INSERT INTO audit_log (at, action, outcome, detail) \
-                      VALUES ($1, 'ahead', 'ok', '')";
-        match store.backend() {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                sqlx::query(insert)
-                    .bind(ahead)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                sqlx::query(insert)
-                    .bind(ahead)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-            }
-        }
+        raw(
+            &store,
+            &url,
+            &format!(
+                "INSERT INTO audit_log (at, action, outcome, detail) VALUES ({ahead}, 'ahead', 'ok', '')"
+            ),
+        )
+        .await;
         store.audit(&audit("after")).await.unwrap();
         let rows = store.recent_audit(2).await.unwrap();
         assert_eq!(rows[0].action, "ahead");
@@ -146,7 +132,7 @@ async fn audit_times_never_go_back_along_the_log() {
         assert_eq!(rows[1].at, ahead, "{:?}", store.backend());
 
         // Once the clock is past the last line, lines take the clock again.
-        sqlx_reset(&store, &url).await;
+        raw(&store, &url, "DELETE FROM audit_log").await;
         let before = aletheia_bot::store::now_ms();
         store.audit(&audit("now")).await.unwrap();
         let last = store.recent_audit(1).await.unwrap().remove(0);
@@ -158,25 +144,71 @@ async fn audit_times_never_go_back_along_the_log() {
     }
 }
 
-/// Empties the audit log behind the store's back.
-async fn sqlx_reset(store: &Store, url: &str) {
+/// Runs `sql` on the store's database behind the store's back: histories
+/// the bot's own writes cannot make (old times, a clock ahead).
+async fn raw(store: &Store, url: &str, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match store.backend() {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::query("DELETE FROM audit_log")
-                .execute(&pool)
-                .await
-                .unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
             pool.close().await;
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query("DELETE FROM audit_log")
-                .execute(&pool)
-                .await
-                .unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
             pool.close().await;
         }
+    }
+}
+
+#[tokio::test]
+async fn delivery_figures_read_the_window_and_the_releases_deployed_in_it() {
+    use aletheia_bot::domain::dora::dora;
+    const DAY: i64 = 86_400_000;
+    for (store, url, _dir) in stores_at().await {
+        let now = aletheia_bot::store::now_ms();
+        let mut sql = String::new();
+        for (n, (kind, env, version, state, days_ago)) in [
+            ("release", None, "1.2.0", "succeeded", 50),
+            ("release", None, "1.3.0", "succeeded", 40),
+            ("deploy", Some("prod"), "1.2.0", "succeeded", 35),
+            ("deploy", Some("staging"), "1.3.0", "succeeded", 2),
+            ("deploy", Some("prod"), "1.3.0", "succeeded", 1),
+            ("release", None, "1.4.0", "failed", 0),
+            ("rollback", Some("prod"), "1.2.0", "failed", 0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let env = env.map_or("NULL".to_owned(), |e| format!("'{e}'"));
+            let at = now - days_ago * DAY - 1000 + n as i64;
+            sql.push_str(&format!(
+                "INSERT INTO operations (kind, env, version, state, requested_by, chat_id, \
+                 request_id, created_at, updated_at) \
+                 VALUES ('{kind}', {env}, '{version}', '{state}', 1, -5, 'r{n}', {at}, {at});"
+            ));
+        }
+        raw(&store, &url, &sql).await;
+
+        let facts = store.delivery_facts("prod", now - 30 * DAY).await.unwrap();
+        let read: Vec<(&str, Option<&str>, &str)> = facts
+            .iter()
+            .map(|f| (f.kind.as_str(), f.env.as_deref(), f.version.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("release", None, "1.3.0"),
+                ("deploy", Some("prod"), "1.3.0"),
+                ("rollback", Some("prod"), "1.2.0"),
+            ],
+            "{:?}",
+            store.backend()
+        );
+        let figures = dora(&facts, "prod", now, 30);
+        assert_eq!(figures.deploys, 1);
+        assert_eq!(figures.lead_time_ms, Some(39 * DAY + 3));
     }
 }
 
