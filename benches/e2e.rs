@@ -177,8 +177,19 @@ async fn command_to_dispatch(
         let number = world.gh.dispatch_times().len() + 1;
         let at = dispatch_number(world, number).await;
         let handed = world.tg.handed_out(update).expect("handed out");
-        samples.push(at.saturating_duration_since(handed));
+        let took = at.saturating_duration_since(handed);
+        samples.push(took);
         let id = newest(store).await;
+        if took > Duration::from_millis(100) {
+            // Where to look in the bot's log (E2E_BOT_LOG, SHOW_BOT_LOG=1).
+            figure(
+                "command_to_dispatch_slow",
+                serde_json::json!({
+                    "ms": took.as_millis() as u64, "chat": chat, "update": update,
+                    "operation": id, "ended_at": chrono::Utc::now().to_rfc3339(),
+                }),
+            );
+        }
         fail_run(world, store, id, 9000 + number as u64).await;
     }
     samples
