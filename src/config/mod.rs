@@ -351,6 +351,32 @@ pub struct Workflows {
     pub rollback: WorkflowConfig,
 }
 
+impl Workflows {
+    /// The workflow that runs operations of `kind` (`release`, `deploy`,
+    /// `rollback`; anything else is a rollback's, as the store has no other).
+    pub fn of_kind(&self, kind: &str) -> &WorkflowConfig {
+        match kind {
+            "release" => &self.release,
+            "deploy" => &self.deploy,
+            _ => &self.rollback,
+        }
+    }
+
+    /// The kind of operation a workflow file runs, when it is one of the
+    /// bot's three (a file named twice runs the first of deploy, rollback,
+    /// release).
+    pub fn kind_of_file(&self, file: &str) -> Option<&'static str> {
+        [
+            ("deploy", &self.deploy),
+            ("rollback", &self.rollback),
+            ("release", &self.release),
+        ]
+        .into_iter()
+        .find(|(_, w)| w.file == file)
+        .map(|(kind, _)| kind)
+    }
+}
+
 /// One workflow: its file and the names its `workflow_dispatch` inputs have.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

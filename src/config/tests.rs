@@ -172,3 +172,19 @@ fn several_issues_are_all_reported() {
     assert!(message.contains("users[3].id"), "{message}");
     assert!(message.contains("chats[1].envs"), "{message}");
 }
+
+#[test]
+fn workflows_are_found_by_kind_and_by_file() {
+    let config = parse(SHIPPED).unwrap();
+    let workflows = &config.github.workflows;
+    for (kind, file) in [
+        ("release", "release.yml"),
+        ("deploy", "deploy.yml"),
+        ("rollback", "rollback.yml"),
+    ] {
+        assert_eq!(workflows.of_kind(kind).file, file);
+        assert_eq!(workflows.kind_of_file(file), Some(kind));
+    }
+    assert_eq!(workflows.kind_of_file("ci.yml"), None);
+    assert_eq!(workflows.kind_of_file(""), None);
+}

@@ -20,13 +20,7 @@ impl App {
         let workflows = &self.config.github.workflows;
         let release = op.kind == "release";
         let rollback = op.kind == "rollback";
-        let wf = if release {
-            &workflows.release
-        } else if rollback {
-            &workflows.rollback
-        } else {
-            &workflows.deploy
-        };
+        let wf = workflows.of_kind(&op.kind);
         let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
         if release {
             let kind = op.release_type.clone().unwrap_or_default();

@@ -89,12 +89,7 @@ impl App {
                 None => return Ok(()),
             },
         };
-        let workflows = &self.config.github.workflows;
-        let expected = match op.kind.as_str() {
-            "deploy" => &workflows.deploy.file,
-            "release" => &workflows.release.file,
-            _ => &workflows.rollback.file,
-        };
+        let expected = &self.config.github.workflows.of_kind(&op.kind).file;
         if run.file() != expected {
             tracing::warn!(
                 run = run.id,
@@ -279,25 +274,21 @@ impl App {
         if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
             return Ok(None);
         }
-        let workflows = &self.config.github.workflows;
         let title = run.display_title.as_deref().unwrap_or_default();
-        let (kind, env, version) = if run.file() == workflows.deploy.file {
-            match parse_run_title("Deploy ", title) {
+        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
+            Some("deploy") => match parse_run_title("Deploy ", title) {
                 Some((version, env)) => ("deploy", Some(env), version),
                 None => return Ok(self.not_adopted(run, "Deploy")),
-            }
-        } else if run.file() == workflows.rollback.file {
-            match parse_run_title("Rollback ", title) {
+            },
+            Some("rollback") => match parse_run_title("Rollback ", title) {
                 Some((version, env)) => ("rollback", Some(env), version),
                 None => return Ok(self.not_adopted(run, "Rollback")),
-            }
-        } else if run.file() == workflows.release.file {
-            match parse_release_title(title) {
+            },
+            Some(_) => match parse_release_title(title) {
                 Some(version) => ("release", None, version),
                 None => return Ok(self.not_adopted(run, "Release")),
-            }
-        } else {
-            return Ok(None);
+            },
+            None => return Ok(None),
         };
         let env_typed = match &env {
             Some(env) => match Env::parse(env) {
@@ -571,12 +562,7 @@ impl App {
         &self,
         op: &OperationRow,
     ) -> Result<Option<WorkflowRun>, crate::adapters::github::GithubError> {
-        let workflows = &self.config.github.workflows;
-        let file = match op.kind.as_str() {
-            "deploy" => &workflows.deploy.file,
-            "release" => &workflows.release.file,
-            _ => &workflows.rollback.file,
-        };
+        let file = &self.config.github.workflows.of_kind(&op.kind).file;
         let runs = self.github.recent_runs(file).await?;
         if let Some(run) = runs.iter().find(|r| {
             r.display_title.as_deref().and_then(request_id_in) == Some(op.request_id.as_str())

@@ -97,15 +97,12 @@ impl App {
         // A run of a workflow the bot does not drive (CI, most of what a
         // repository sends) has nothing to apply: stored as processed, one
         // write instead of two.
-        let workflows = &self.config.github.workflows;
         let ours = run.as_ref().is_some_and(|r| {
-            [
-                &workflows.deploy.file,
-                &workflows.release.file,
-                &workflows.rollback.file,
-            ]
-            .iter()
-            .any(|f| r.file() == f.as_str())
+            self.config
+                .github
+                .workflows
+                .kind_of_file(r.file())
+                .is_some()
         });
         let alerts = event
             .as_ref()
