@@ -57,22 +57,29 @@ fn authorised(headers: &HeaderMap) -> String {
     }
 }
 
+type Answer = (StatusCode, Json<Value>);
+
+/// Notes the call and what authorised it; 401 unless it was `wanted`.
+fn admit(seen: &Shared, route: String, headers: &HeaderMap, wanted: &str) -> Result<(), Answer> {
+    let auth = authorised(headers);
+    let ok = auth == wanted;
+    seen.lock().unwrap().calls.push((route, auth));
+    if ok {
+        Ok(())
+    } else {
+        let refusal = Json(json!({"message": "Bad credentials"}));
+        Err((StatusCode::UNAUTHORIZED, refusal))
+    }
+}
+
 async fn installation(
     State(seen): State<Shared>,
     Path((owner, repo)): Path<(String, String)>,
     headers: HeaderMap,
-) -> (StatusCode, Json<Value>) {
-    let auth = authorised(&headers);
-    let ok = auth == "jwt";
-    seen.lock()
-        .unwrap()
-        .calls
-        .push((format!("installation of {owner}/{repo}"), auth));
-    if !ok {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        );
+) -> Answer {
+    let route = format!("installation of {owner}/{repo}");
+    if let Err(refused) = admit(&seen, route, &headers, "jwt") {
+        return refused;
     }
     (StatusCode::OK, Json(json!({"id": 77, "app_id": APP_ID})))
 }
@@ -81,18 +88,13 @@ async fn access_token(
     State(seen): State<Shared>,
     Path(id): Path<u64>,
     headers: HeaderMap,
-) -> (StatusCode, Json<Value>) {
-    let auth = authorised(&headers);
-    let ok = auth == "jwt" && id == 77;
-    seen.lock()
-        .unwrap()
-        .calls
-        .push((format!("token for installation {id}"), auth));
-    if !ok {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        );
+) -> Answer {
+    let route = format!("token for installation {id}");
+    if let Err(refused) = admit(&seen, route, &headers, "jwt") {
+        return refused;
+    }
+    if id != 77 {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "Not Found"})));
     }
     let body = json!({
         "token": INSTALLATION_TOKEN,
@@ -103,21 +105,9 @@ async fn access_token(
     (StatusCode::CREATED, Json(body))
 }
 
-async fn latest_release(
-    State(seen): State<Shared>,
-    headers: HeaderMap,
-) -> (StatusCode, Json<Value>) {
-    let auth = authorised(&headers);
-    let ok = auth == "installation";
-    seen.lock()
-        .unwrap()
-        .calls
-        .push(("latest release".into(), auth));
-    if !ok {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        );
+async fn latest_release(State(seen): State<Shared>, headers: HeaderMap) -> Answer {
+    if let Err(refused) = admit(&seen, "latest release".into(), &headers, "installation") {
+        return refused;
     }
     let body = json!({
         "id": 1, "tag_name": "v1.3.0", "name": "1.3.0",
