@@ -141,6 +141,7 @@ impl App {
             .map(|u| u.roles.clone())
             .unwrap_or_default();
         let tag = version.to_string();
+        let began = std::time::Instant::now();
 
         let release = match self.github.release_for(&tag).await {
             Ok(r) => r,
@@ -156,6 +157,7 @@ impl App {
                 );
             }
         };
+        tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
         let released = release.is_some();
         let store_facts = async {
             let verified = match &policy.requires_verified_in {
@@ -316,7 +318,9 @@ impl App {
             None,
             format!("{tag} to {env}; needs {needed} approval(s)"),
         );
-        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+        let created = self.store.create_operation(&op, &audit, &alerts).await;
+        tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");
+        let id = match created {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
                 return (

@@ -38,7 +38,10 @@ impl App {
         let what = what_of(&op);
         let kind = kind_of(&op);
         let action = format!("dispatch:{}", op.kind);
-        match self.github.dispatch(&wf.file, &inputs).await {
+        let began = std::time::Instant::now();
+        let dispatched = self.github.dispatch(&wf.file, &inputs).await;
+        tracing::debug!(operation = op.id, took = ?began.elapsed(), ok = dispatched.is_ok(), "dispatch: GitHub answered");
+        match dispatched {
             Ok(run) => {
                 let run_link = run
                     .html_url

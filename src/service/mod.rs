@@ -109,6 +109,7 @@ impl App {
     /// it is not a command for us, or the answer goes out through the
     /// outbox). Every command, refusal and answer is audited.
     pub async fn handle_message(&self, msg: &Incoming) -> Option<Reply> {
+        tracing::debug!(chat = msg.chat.0, "command: handling");
         let envs: Vec<Env> = self.config.environments.keys().cloned().collect();
         let ctx = ParseContext {
             bot_username: msg.bot_username.as_deref(),
