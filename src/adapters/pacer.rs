@@ -53,6 +53,19 @@ const MINUTE: Duration = Duration::from_secs(60);
 pub struct Pacer {
     limits: Limits,
     state: Arc<Mutex<State>>,
+    /// Turns at the overall second, in the order senders asked (tokio's
+    /// mutex is fair): without it, senders woken at the same instant race
+    /// for each freed slot, and under a burst an early one can lose to
+    /// newer ones for seconds on end.
+    turns: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Why a message may not go yet, and until when.
+enum Blocked {
+    /// Its chat's second or its group's minute.
+    Own,
+    /// The overall second.
+    Overall(Instant),
 }
 
 /// What goes out.
@@ -81,6 +94,7 @@ impl Pacer {
         Self {
             limits,
             state: Arc::default(),
+            turns: Arc::default(),
         }
     }
 
@@ -88,9 +102,24 @@ impl Pacer {
     /// it as sent.
     pub async fn ready(&self, chat: i64, what: Message) {
         loop {
-            match self.try_book(chat, what, Instant::now()) {
-                Ok(()) => return,
-                Err(at) => tokio::time::sleep_until(at).await,
+            // The chat's own limits first, outside the queue: a message
+            // waiting for its chat's second holds nobody else up.
+            let now = Instant::now();
+            let own = self.own_earliest(&self.state.lock().expect("pacer lock"), chat, what, now);
+            if own > now {
+                tokio::time::sleep_until(own).await;
+                continue;
+            }
+            // Then the overall second, in turn.
+            let _turn = self.turns.lock().await;
+            loop {
+                match self.try_book(chat, what, Instant::now()) {
+                    Ok(()) => return,
+                    // Another sender took this chat's second meanwhile:
+                    // give the turn up and wait for the chat again.
+                    Err(Blocked::Own) => break,
+                    Err(Blocked::Overall(at)) => tokio::time::sleep_until(at).await,
+                }
             }
         }
     }
@@ -101,7 +130,11 @@ impl Pacer {
     pub async fn until_free(&self, chat: i64, what: Message) {
         loop {
             let now = Instant::now();
-            let at = self.earliest(&self.state.lock().expect("pacer lock"), chat, what, now);
+            let at = {
+                let state = self.state.lock().expect("pacer lock");
+                self.own_earliest(&state, chat, what, now)
+                    .max(self.overall_earliest(&state, now))
+            };
             if at <= now {
                 return;
             }
@@ -109,14 +142,20 @@ impl Pacer {
         }
     }
 
-    /// When a message to `chat` may go, `now` at the soonest.
-    fn earliest(&self, state: &State, chat: i64, what: Message, now: Instant) -> Instant {
+    /// When the overall second has room, `now` at the soonest.
+    fn overall_earliest(&self, state: &State, now: Instant) -> Instant {
         let l = &self.limits;
-        let mut earliest = now;
         if l.overall_per_second > 0 && state.overall.len() >= l.overall_per_second {
             let nth = state.overall[state.overall.len() - l.overall_per_second];
-            earliest = earliest.max(nth + SECOND + l.slack);
+            return now.max(nth + SECOND + l.slack);
         }
+        now
+    }
+
+    /// When `chat`'s own limits let a message go, `now` at the soonest.
+    fn own_earliest(&self, state: &State, chat: i64, what: Message, now: Instant) -> Instant {
+        let l = &self.limits;
+        let mut earliest = now;
         if let Some(last) = state.last.get(&chat) {
             earliest = earliest.max(*last + l.per_chat + l.slack);
         }
@@ -133,12 +172,16 @@ impl Pacer {
 
     /// Books a message to `chat` at `now` if the limits allow it, else
     /// says when they will.
-    fn try_book(&self, chat: i64, what: Message, now: Instant) -> Result<(), Instant> {
+    fn try_book(&self, chat: i64, what: Message, now: Instant) -> Result<(), Blocked> {
         let l = &self.limits;
         let mut state = self.state.lock().expect("pacer lock");
-        let earliest = self.earliest(&state, chat, what, now);
-        if earliest > now {
-            return Err(earliest);
+        let own = self.own_earliest(&state, chat, what, now);
+        if own > now {
+            return Err(Blocked::Own);
+        }
+        let overall = self.overall_earliest(&state, now);
+        if overall > now {
+            return Err(Blocked::Overall(overall));
         }
         state.overall.push_back(now);
         while state.overall.len() > l.overall_per_second.max(1) {
@@ -246,6 +289,39 @@ mod tests {
         }
         at.sort();
         assert_eq!(at, vec![0, 1020, 2040]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_overall_second_goes_to_senders_in_the_order_they_asked() {
+        // A sender asks every 10 ms for six seconds, three times what the
+        // overall second allows: each goes in its turn, none overtaken by
+        // a later one (an answer queued behind a burst must not wait for
+        // ever while newer messages go).
+        let pacer = pacer();
+        let start = Instant::now();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for n in 0..600i64 {
+            let (pacer, sent) = (pacer.clone(), sent.clone());
+            tasks.push(tokio::spawn(async move {
+                pacer.ready(1000 + n, Message::New).await;
+                sent.lock().unwrap().push((n, start.elapsed().as_millis()));
+            }));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let sent = sent.lock().unwrap().clone();
+        let overtaken: Vec<&(i64, u128)> = sent
+            .windows(2)
+            .filter(|w| w[1].0 < w[0].0)
+            .map(|w| &w[1])
+            .collect();
+        assert!(overtaken.is_empty(), "overtaken: {overtaken:?}");
+        // At the full rate: the 600th goes after 19 more seconds, not later.
+        let last = sent.last().unwrap().1;
+        assert!((19_000..=20_500).contains(&last), "{last}");
     }
 
     #[tokio::test(start_paused = true)]
