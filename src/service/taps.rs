@@ -260,31 +260,18 @@ impl App {
             .decide(id, tap.user, approving, needed, &audit, &[edit])
             .await
         {
-            Ok(Decided::Moved(OperationState::Approved)) => {
-                tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: approved");
-                // A dispatch failure is alerted and recorded by dispatch
-                // itself; a failed claim leaves the operation approved, for
-                // the poller to dispatch.
-                let claimed = self.store.claim_dispatch(id).await;
-                tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: claimed");
-                // The prompt's edit goes out once the claim is written: the
-                // outbox's lease would otherwise queue the claim behind it
-                // for the one write lock.
+            Ok(Decided::Claimed(claim)) => {
+                tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: approved and claimed");
                 self.outbox.notify_one();
-                let text = match claimed {
-                    Ok(Some(claim)) => match self.dispatch(claim).await {
-                        Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
-                        Err(e) => format!("Approved, but the dispatch failed: {e}"),
-                    },
-                    Ok(None) => "Approved.".to_owned(),
-                    Err(e) => {
-                        tracing::error!(error = %e, operation = id.0, "claim dispatch");
-                        "Approved; the dispatch will be retried shortly.".to_owned()
-                    }
+                // A dispatch failure is alerted and recorded by dispatch
+                // itself.
+                let text = match self.dispatch(claim).await {
+                    Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
+                    Err(e) => format!("Approved, but the dispatch failed: {e}"),
                 };
                 TapAnswer { text, alert: false }
             }
-            Ok(Decided::Moved(_)) => {
+            Ok(Decided::Rejected) => {
                 self.outbox.notify_one();
                 TapAnswer {
                     text: "Rejected.".into(),

@@ -452,7 +452,10 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         }
         let moved = outcomes
             .iter()
-            .filter(|o| **o == Decided::Moved(OperationState::Approved))
+            .filter(|o| {
+                matches!(o, Decided::Claimed(claim)
+                    if claim.operation.id == id.0 && claim.operation.state == "dispatched")
+            })
             .count();
         let counted = outcomes
             .iter()
@@ -462,9 +465,9 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         assert!(
             outcomes.iter().all(|o| matches!(
                 o,
-                Decided::Moved(_)
+                Decided::Claimed(_)
                     | Decided::Counted { approvals: 1 }
-                    | Decided::TooLate(OperationState::Approved)
+                    | Decided::TooLate(OperationState::Dispatched)
                     | Decided::AlreadyVoted
             )),
             "{backend:?}: {outcomes:?}"
@@ -475,6 +478,28 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             "{backend:?}: the outcome's alert, once"
         );
 
+        // The last approval claimed it: nobody claims it again.
+        assert!(store.claim_dispatch(id).await.unwrap().is_none());
+        assert_eq!(
+            store.operation(id).await.unwrap().unwrap().state,
+            "dispatched"
+        );
+
+        // An operation approved without a tap (no approval needed, or
+        // stranded by a crash) is claimed by one of many at once.
+        let approved = NewOperation {
+            env: Some("staging".into()),
+            state: OperationState::Approved,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..op.clone()
+        };
+        let Created::New(id) = store
+            .create_operation(&approved, &audit("operation:deploy"), &[])
+            .await
+            .unwrap()
+        else {
+            panic!("{backend:?}: created")
+        };
         let mut claims = Vec::new();
         for _ in 0..10 {
             let store = store.clone();
