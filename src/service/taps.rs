@@ -265,7 +265,7 @@ impl App {
                 self.outbox.notify_one();
                 // A dispatch failure is alerted and recorded by dispatch
                 // itself.
-                let text = match self.dispatch(claim).await {
+                let text = match self.dispatch(*claim).await {
                     Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
                     Err(e) => format!("Approved, but the dispatch failed: {e}"),
                 };

@@ -159,7 +159,7 @@ pub enum Decided {
     Rejected,
     /// This decision was the last approval needed: the operation is
     /// approved and, in the same write, claimed for its dispatch.
-    Claimed(DispatchClaim),
+    Claimed(Box<DispatchClaim>),
     /// The person had already decided on this operation.
     AlreadyVoted,
     /// The operation had left `awaiting_approval` meanwhile.
@@ -672,7 +672,7 @@ impl Store {
                 insert_alerts!(tx, alerts_if_moved)?;
                 insert_audit!(&mut *tx, audit)?;
                 insert_audit!(&mut *tx, &claim_audit(id))?;
-                Decided::Claimed(DispatchClaim { operation })
+                Decided::Claimed(Box::new(DispatchClaim { operation }))
             } else {
                 insert_audit!(&mut *tx, audit)?;
                 Decided::Counted { approvals }
