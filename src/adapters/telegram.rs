@@ -87,6 +87,17 @@ pub fn is_transient(e: &RequestError) -> bool {
     )
 }
 
+/// The wait before retrying after `e`: the backoff's, or longer when
+/// Telegram said how long to hold off (flood control's `retry_after`); a
+/// retry sooner is refused again and may lengthen the ban. `None` (the
+/// backoff is spent) stays `None`.
+pub fn honour_retry_after(e: &RequestError, backoff: Option<Duration>) -> Option<Duration> {
+    match e {
+        RequestError::RetryAfter(secs) => backoff.map(|d| d.max(secs.duration())),
+        _ => backoff,
+    }
+}
+
 /// Rows of (label, callback data).
 pub type Keyboard = Vec<Vec<(String, String)>>;
 

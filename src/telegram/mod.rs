@@ -69,6 +69,7 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
     answer
         .retry(answer_backoff().with_max_times(3))
         .when(telegram::is_transient)
+        .adjust(telegram::honour_retry_after)
         .await?;
     let Some(message) = query.message.as_ref() else {
         return Ok(());
@@ -167,6 +168,7 @@ async fn on_command(
     };
     send.retry(answer_backoff())
         .when(telegram::is_transient)
+        .adjust(telegram::honour_retry_after)
         .notify(
             |e, wait| tracing::warn!(error = %e, retry_in = ?wait, "answering a command failed"),
         )

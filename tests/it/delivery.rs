@@ -183,6 +183,26 @@ async fn telegram_failing_every_way_for_a_while_then_the_command_is_answered_and
     world.tg.assert_all_read();
 }
 
+#[tokio::test]
+async fn an_answer_telegram_holds_off_is_sent_again_no_sooner_than_it_said() {
+    use crate::support::telegram::Fault;
+    let mut world = World::new().await;
+    world.start_bot().await;
+    // Flood control: "retry after 2 s" (a restart right after a burst, or
+    // a second instance, spent Telegram's second).
+    world.tg.fail_next("sendMessage", 1, Fault::RetryAfter(2));
+    let answer = world.say(TEAM_CHAT, &ALICE, "/whoami").await;
+    assert!(answer.text.starts_with("👤 Alice"), "{}", answer.text);
+    let calls = world.tg.calls("sendMessage");
+    assert_eq!(calls.len(), 2, "the 429, then the answer");
+    let waited = calls[1].at - calls[0].at;
+    assert!(
+        waited >= Duration::from_secs(2),
+        "sent again after {waited:?}, before Telegram's 2 s"
+    );
+    world.tg.assert_all_read();
+}
+
 /// `total` alerts enqueued round-robin over `chats` before the bot starts
 /// (as after an outage), then delivered against a fake Telegram holding
 /// the bot to the published limits to the letter (each a sliding window:

@@ -28,6 +28,8 @@ pub const WEBHOOK_SECRET: &str = "tg-webhook-TEST_secret";
 pub struct Call {
     pub method: String,
     pub body: Value,
+    /// When it came.
+    pub at: Instant,
 }
 
 /// A message the bot sent (or edited).
@@ -650,6 +652,7 @@ async fn handle(
         inner.calls.push(Call {
             method: method.clone(),
             body: body.clone(),
+            at: Instant::now(),
         });
         let down = inner.down && method.starts_with("send");
         if down {
@@ -793,6 +796,7 @@ async fn get_updates(shared: &Shared, body: &Value) -> Response {
             inner.calls.push(Call {
                 method: "getupdates".into(),
                 body: body.clone(),
+                at: Instant::now(),
             });
             while inner
                 .updates
