@@ -119,12 +119,21 @@ pub fn image_tag(image: &str) -> Option<&str> {
 
 /// The AWS SDK's HTTP client: rustls on ring, like the bot's other
 /// clients (Cargo.toml says why the SDK's default stacks are left out).
+/// Built as the SDK builds its own default (aws-smithy-runtime's
+/// `default_https_client`): each connector takes the SDK's timeouts and
+/// sleep, and `HTTPS_PROXY`/`NO_PROXY` from the environment.
 pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default().tls_provider(
+            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring),
+        );
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 impl Ecs {

@@ -87,12 +87,20 @@ pub fn is_transient(e: &RequestError) -> bool {
     )
 }
 
+/// The longest flood-control hold-off an answer waits out. An answer
+/// waits in its chat's turn (the chat's next command waits behind it), and
+/// a button's answer expires at Telegram after about 15 s: past this the
+/// answer is given up, said in the log.
+pub const LONGEST_HOLD_OFF: Duration = Duration::from_secs(10);
+
 /// The wait before retrying after `e`: the backoff's, or longer when
 /// Telegram said how long to hold off (flood control's `retry_after`); a
-/// retry sooner is refused again and may lengthen the ban. `None` (the
-/// backoff is spent) stays `None`.
+/// retry sooner is refused again and may lengthen the ban. A hold-off
+/// longer than [`LONGEST_HOLD_OFF`] ends the retries, as does a spent
+/// backoff (`None`).
 pub fn honour_retry_after(e: &RequestError, backoff: Option<Duration>) -> Option<Duration> {
     match e {
+        RequestError::RetryAfter(secs) if secs.duration() > LONGEST_HOLD_OFF => None,
         RequestError::RetryAfter(secs) => backoff.map(|d| d.max(secs.duration())),
         _ => backoff,
     }
@@ -216,4 +224,30 @@ pub async fn set_webhook(bot: &TgBot, url: url::Url, secret: &Secret) -> Result<
 pub async fn username(bot: &TgBot) -> Result<String, RequestError> {
     let me = bot.get_me().await?;
     Ok(me.username().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::Seconds;
+
+    #[test]
+    fn flood_control_sets_the_wait_up_to_a_limit() {
+        let held = |s| RequestError::RetryAfter(Seconds::from_seconds(s));
+        let half = Some(Duration::from_millis(500));
+        // Longer than the backoff: Telegram's wait.
+        assert_eq!(
+            honour_retry_after(&held(2), half),
+            Some(Duration::from_secs(2))
+        );
+        // Shorter: the backoff's.
+        let four = Some(Duration::from_secs(4));
+        assert_eq!(honour_retry_after(&held(1), four), four);
+        // Past the longest hold-off, or with the backoff spent: no retry.
+        assert_eq!(honour_retry_after(&held(11), half), None);
+        assert_eq!(honour_retry_after(&held(2), None), None);
+        // Other errors keep the backoff.
+        let other = RequestError::Api(ApiError::Unknown("Bad Gateway".into()));
+        assert_eq!(honour_retry_after(&other, half), half);
+    }
 }

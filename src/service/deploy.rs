@@ -92,6 +92,10 @@ pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: Str
 /// carries a version (each is described once, then cached).
 const ARTIFACT_SCAN: usize = 50;
 
+/// How old the store's part of an approval's re-check may be when the
+/// approval is written: a slower ECS answer means the store is read again.
+const RECHECK_FRESH: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl App {
     /// Why an environment takes no new operation: what is in flight there
     /// (for the race the checks before creating it could not see).
@@ -440,6 +444,8 @@ impl App {
     /// locked, the requester may still ask, and nobody deployed there in
     /// between. ECS and the store are asked side by side: the store reads
     /// take a millisecond, ECS several, and a tap waits on the longer only.
+    /// When ECS was slow (retries, a timeout), the store is read again
+    /// after it: a lock taken meanwhile must still stop the approval.
     pub(super) async fn recheck(
         &self,
         op: &crate::store::OperationRow,
@@ -456,7 +462,11 @@ impl App {
             tracing::debug!(operation = op.id, took = ?began.elapsed(), "recheck: ecs");
             tag
         };
-        let (running, stored) = tokio::join!(ecs, self.recheck_store(op, cfg));
+        let began = std::time::Instant::now();
+        let (running, mut stored) = tokio::join!(ecs, self.recheck_store(op, cfg));
+        if began.elapsed() > RECHECK_FRESH {
+            stored = self.recheck_store(op, cfg).await;
+        }
         if let (Some(shown), Ok(Some(now))) = (shown, running)
             && shown != now
         {

@@ -179,3 +179,49 @@ async fn the_sqlite_file_locked_by_another_process_refuses_changes_clearly_and_t
     assert_eq!(world.gh.dispatches().len(), 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_lock_taken_while_ecs_is_slow_still_stops_the_approval() {
+    let proxy = EcsProxy::start().await;
+    let mut world = World::new().await;
+    world.ecs_endpoint = Some(proxy.url.clone());
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    assert!(
+        prompt.text.contains("Running there now: <b>1.2.3</b>"),
+        "{}",
+        prompt.text
+    );
+
+    // ECS turns slow (200 ms at least, and until released); QA approves,
+    // and the approval's re-check waits on ECS.
+    proxy.hold(Duration::from_millis(200));
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    eventually(
+        Duration::from_secs(10),
+        "the re-check asking ECS",
+        || async { proxy.held() > 0 },
+    )
+    .await;
+    // Meanwhile Bob locks staging, from the on-call chat (the team chat's
+    // updates wait for the tap, in order).
+    let locked = world
+        .say(ONCALL_CHAT, &BOB, "/lock staging maintenance 1h")
+        .await
+        .text;
+    assert_eq!(locked, "🔒 staging is locked; the team chat is told.");
+    proxy.release();
+
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved, but not dispatched: staging was locked by Bob: maintenance.".to_owned(),
+            true
+        )
+    );
+    assert!(world.gh.dispatches().is_empty());
+    let store = world.store().await;
+    assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
+}

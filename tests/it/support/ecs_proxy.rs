@@ -21,6 +21,11 @@ pub enum EcsFault {
 #[derive(Default)]
 struct Inner {
     fault: Option<EcsFault>,
+    /// While set, requests wait here (a slow ECS) until it is closed, and
+    /// are answered no sooner than this after they came.
+    hold: Option<(Arc<tokio::sync::Semaphore>, std::time::Duration)>,
+    /// Requests that came while held.
+    held: u64,
     /// The `X-Amz-Target` of every request (`…DescribeServices`).
     targets: Vec<String>,
     failed: u64,
@@ -57,6 +62,25 @@ impl EcsProxy {
     pub fn failed(&self) -> u64 {
         self.inner.lock().unwrap().failed
     }
+
+    /// ECS turns slow: requests from now on wait until [`Self::release`],
+    /// and are answered no sooner than `at_least` after they came.
+    pub fn hold(&self, at_least: std::time::Duration) {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        self.inner.lock().unwrap().hold = Some((gate, at_least));
+    }
+
+    /// Requests that came while held.
+    pub fn held(&self) -> u64 {
+        self.inner.lock().unwrap().held
+    }
+
+    /// Lets the held requests (and every later one) through.
+    pub fn release(&self) {
+        if let Some((gate, _)) = self.inner.lock().unwrap().hold.take() {
+            gate.close();
+        }
+    }
 }
 
 async fn forward(
@@ -71,14 +95,23 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let fault = {
+    let came = tokio::time::Instant::now();
+    let (fault, hold) = {
         let mut inner = inner.lock().unwrap();
         inner.targets.push(target);
         if inner.fault.is_some() {
             inner.failed += 1;
         }
-        inner.fault
+        if inner.hold.is_some() {
+            inner.held += 1;
+        }
+        (inner.fault, inner.hold.clone())
     };
+    if let Some((gate, at_least)) = hold {
+        // Closed on release: every waiter goes on.
+        let _ = gate.acquire().await;
+        tokio::time::sleep_until(came + at_least).await;
+    }
     let json = [("content-type", "application/x-amz-json-1.1")];
     match fault {
         Some(EcsFault::Throttle) => {
