@@ -62,10 +62,7 @@ async fn alerts_raised_while_telegram_is_down_arrive_once_after_a_restart() {
 
 #[tokio::test]
 async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
 
     // The "started" message of a deploy run is given up (4 attempts).
     world.tg.set_down(true);
@@ -108,10 +105,7 @@ async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message
 
 #[tokio::test]
 async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
 
     // The "approved" edit of the prompt fails once; the "started" edit

@@ -11,14 +11,6 @@ fn buttons(sent: &telegram::Sent) -> Vec<(String, String)> {
     sent.buttons.iter().flatten().cloned().collect()
 }
 
-async fn world_with_release() -> World {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
-    world
-}
-
 #[tokio::test]
 async fn staging_deploy_waits_for_qa_and_dispatches_once() {
     let world = world_with_release().await;

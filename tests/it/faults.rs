@@ -143,10 +143,7 @@ async fn the_database_drops_off_and_comes_back_the_bot_says_so_and_resumes() {
 #[tokio::test]
 async fn the_sqlite_file_locked_by_another_process_refuses_changes_clearly_and_then_resumes() {
     use sqlx::Connection;
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
 
     // Another process takes the file's write lock and keeps it.
     let mut holder = sqlx::SqliteConnection::connect(&world.database_url())

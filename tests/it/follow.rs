@@ -25,10 +25,7 @@ async fn state_of(world: &World, op: usize) -> String {
 
 #[tokio::test]
 async fn from_staging_through_qa_to_a_failed_prod_deploy() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
 
     // Alice asks for staging; Carol (QA) approves; the Deploy run starts.
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
@@ -228,10 +225,7 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
 
 #[tokio::test]
 async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     world
         .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
         .await;
@@ -499,10 +493,7 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
 
 #[tokio::test]
 async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     world.health.answer("dev", 502);
     world
         .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
@@ -592,10 +583,7 @@ async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_a
 
 #[tokio::test]
 async fn a_burst_of_webhooks_at_once_is_stored_once_each_and_a_run_in_it_still_applies() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     world
         .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
         .await;

@@ -126,10 +126,7 @@ async fn a_bare_release_offers_the_next_versions_and_survives_a_restart() {
 
 #[tokio::test]
 async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     // 1.2.3 ran on staging and QA verified it; 1.3.0 did not get there.
     world.verified_on_staging("1.2.3").await;
 

@@ -109,10 +109,7 @@ async fn locks_stop_deploys_show_in_status_and_lift() {
 
 #[tokio::test]
 async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells_all() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
 
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
     let text = world.say(TEAM_CHAT, &CAROL, "/cancel 1").await.text;
@@ -173,10 +170,7 @@ async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells
 
 #[tokio::test]
 async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
 
     let text = world.say(TEAM_CHAT, &ALICE, "/mute release 1h").await.text;
     assert_eq!(

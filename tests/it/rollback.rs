@@ -336,10 +336,7 @@ async fn when_github_cannot_dispatch_a_senior_rolls_back_directly_on_ecs() {
 
 #[tokio::test]
 async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_rollback() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     // 1.3.0 passed staging and QA; Alice deploys it to prod, Dave approves.
     world.verified_on_staging("1.3.0").await;
     let store = world.store().await;
@@ -503,10 +500,7 @@ async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_
 
 #[tokio::test]
 async fn a_deploy_not_yet_confirmed_gives_way_to_a_rollback() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.start_bot().await;
+    let world = world_with_release().await;
     // dev's deploy of 1.3.0 ran, but ECS never shows it: it is confirming.
     world
         .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)

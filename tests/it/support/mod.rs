@@ -680,3 +680,12 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A seeded world with release v1.3.0 published and the bot started.
+pub async fn world_with_release() -> World {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world
+}
