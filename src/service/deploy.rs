@@ -463,16 +463,16 @@ impl App {
             tag
         };
         let began = std::time::Instant::now();
-        let (running, mut stored) = tokio::join!(ecs, self.recheck_store(op, cfg));
-        if began.elapsed() > RECHECK_FRESH {
-            stored = self.recheck_store(op, cfg).await;
-        }
+        let (running, stored) = tokio::join!(ecs, self.recheck_store(op, cfg));
         if let (Some(shown), Ok(Some(now))) = (shown, running)
             && shown != now
         {
             return Err(Recheck::Stale(format!(
                 "{env} changed since the request: it ran {shown} and now runs {now}"
             )));
+        }
+        if began.elapsed() > RECHECK_FRESH {
+            return self.recheck_store(op, cfg).await;
         }
         stored
     }

@@ -657,8 +657,6 @@ impl Store {
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await?;
-                insert_alerts!(tx, alerts_if_moved)?;
-                insert_audit!(&mut *tx, audit)?;
                 Decided::Rejected
             } else if approvals >= needed {
                 // Approved and claimed in one write: one commit (one sync
@@ -669,14 +667,17 @@ impl Store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
-                insert_alerts!(tx, alerts_if_moved)?;
-                insert_audit!(&mut *tx, audit)?;
-                insert_audit!(&mut *tx, &claim_audit(id))?;
                 Decided::Claimed(Box::new(DispatchClaim { operation }))
             } else {
-                insert_audit!(&mut *tx, audit)?;
                 Decided::Counted { approvals }
             };
+            if !matches!(decided, Decided::Counted { .. }) {
+                insert_alerts!(tx, alerts_if_moved)?;
+            }
+            insert_audit!(&mut *tx, audit)?;
+            if matches!(decided, Decided::Claimed(_)) {
+                insert_audit!(&mut *tx, &claim_audit(id))?;
+            }
             tx.commit().await?;
             decided
         });
