@@ -1,9 +1,13 @@
 # Build: the whole toolchain, thrown away after.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
+# Every file the manifest names: cargo refuses a Cargo.toml whose
+# [[bench]] or [[test]] files are missing, even to build the binary alone.
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
+COPY benches benches
+COPY tests tests
 RUN cargo build --release --locked --bin aletheia-bot \
  && strip target/release/aletheia-bot
 
@@ -23,5 +27,8 @@ VOLUME ["/var/lib/aletheia"]
 ENV ALETHEIA_CONFIG=/etc/aletheia/bot.toml \
     DATABASE_URL=sqlite:///var/lib/aletheia/aletheia.db
 EXPOSE 8080
+# The bot asks its own /healthz on server.listen (no curl in the image).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["aletheia-bot", "healthcheck"]
 ENTRYPOINT ["aletheia-bot"]
 CMD ["run"]

@@ -1,4 +1,4 @@
-//! The `aletheia-bot` command: `run`, `check`, `migrate`.
+//! The `aletheia-bot` command: `run`, `check`, `migrate`, `healthcheck`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,6 +39,9 @@ enum Action {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Ask the running bot's `/healthz` on `server.listen` (exit 0 when it
+    /// answers 2xx): the container image's HEALTHCHECK, which needs no curl.
+    Healthcheck,
 }
 
 fn init_tracing() {
@@ -50,6 +53,33 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// One GET of `/healthz` on the bot's own listening address (an unspecified
+/// address such as `0.0.0.0` is asked on loopback), 3 s at most.
+async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv6() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!(
+        "http://{}/healthz",
+        std::net::SocketAddr::new(host, listen.port())
+    );
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(&url)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status().as_u16()
+    );
+    println!("{url}: {}", response.status().as_u16());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -86,6 +116,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
+            Action::Healthcheck => healthcheck(config.server.listen).await,
             Action::Migrate => {
                 let url = config.database_url();
                 let store = aletheia_bot::store::Store::open(&url).await?;

@@ -538,6 +538,24 @@ async fn migrate_creates_the_database_file() {
     );
 }
 
+/// The image's HEALTHCHECK: `aletheia-bot healthcheck` asks the bot's own
+/// `/healthz` on `server.listen`, failing while nothing serves there.
+#[tokio::test]
+async fn healthcheck_passes_only_while_the_bot_serves() {
+    let mut world = World::new().await;
+    world.seed().await;
+    let out = world.cli(&["healthcheck"]).await;
+    assert!(!out.status.success(), "nothing listens yet");
+    world.start_bot().await;
+    let out = world.cli(&["healthcheck"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/healthz: 200"));
+}
+
 #[tokio::test]
 async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
     let mut world = World::new().await;
