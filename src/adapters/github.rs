@@ -45,6 +45,17 @@ impl GithubError {
             GithubError::NotFound | GithubError::Setup(_) => false,
         }
     }
+
+    /// Whether GitHub itself is out of reach: no answer in time, a broken
+    /// connection, or a 5xx from its front end. A 4xx is GitHub answering
+    /// (it works, it refuses this request), and so is not.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            GithubError::Transport(_) => true,
+            GithubError::Status { status, .. } => *status >= 500,
+            GithubError::NotFound | GithubError::Setup(_) => false,
+        }
+    }
 }
 
 impl From<octocrab::Error> for GithubError {

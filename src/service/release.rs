@@ -145,6 +145,7 @@ impl App {
             expires_in_ms: confirm.then_some(CONFIRM_WINDOW_MS),
             detail: None,
             run: None,
+            direct_ecs: false,
         };
         let audit = crate::store::AuditEntry {
             actor: Some(msg.user),
@@ -220,9 +221,13 @@ impl App {
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
             Ok(Some(claim)) => match self.dispatch(claim).await {
-                Ok(()) => (
+                Ok(super::dispatch::Started::Workflow) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),
+                ),
+                Ok(super::dispatch::Started::OnEcs(said)) => (
+                    "dispatched:ecs".into(),
+                    Some(Reply::new(format!("{head}\n{}", escape(&said)))),
                 ),
                 Err(e) => (
                     "error:dispatch".into(),

@@ -406,6 +406,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             expires_in_ms: None,
             detail: None,
             run: None,
+            direct_ecs: false,
         };
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:deploy"), &[])
@@ -684,6 +685,7 @@ async fn dev_deploy(
         expires_in_ms: None,
         detail: detail.map(str::to_owned),
         run: None,
+        direct_ecs: false,
     };
     match store
         .create_operation(&op, &audit("operation:deploy"), &[])
