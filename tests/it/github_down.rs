@@ -251,7 +251,8 @@ async fn break_glass_with_github_down_rolls_back_on_ecs_at_once() {
 }
 
 #[tokio::test]
-async fn with_github_down_no_answer_says_the_rollback_workflow_still_works() {
+async fn with_github_down_no_answer_says_the_rollback_workflow_still_works_or_shows_githubs_error_page()
+ {
     let mut world = World::new().await;
     prod_ran_1_2_2_then_1_2_3_and_github_is_down(&mut world).await;
     // 1.2.1 ran on prod once (the history says so), but no task definition
@@ -287,7 +288,16 @@ async fn with_github_down_no_answer_says_the_rollback_workflow_still_works() {
         "{}",
         prompt.text
     );
-    // Nothing the bot said or edited, to anyone, claims the workflow works.
+    // /status names the failure, not GitHub's error page.
+    let status = world.say(TEAM_CHAT, &BOB, "/status prod").await.text;
+    for line in [
+        "⚠️ Latest release: GitHub error: GitHub answered 502: Bad Gateway",
+        "⚠️ main CI: GitHub error: GitHub answered 502: Bad Gateway",
+    ] {
+        assert!(status.lines().any(|l| l == line), "{line:?} in:\n{status}");
+    }
+    // Nothing the bot said or edited, to anyone, claims the workflow
+    // works, or shows GitHub's error page.
     for method in ["sendMessage", "editMessageText"] {
         for call in world.tg.calls(method) {
             let text = call.body["text"].as_str().unwrap_or_default();
