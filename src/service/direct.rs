@@ -298,6 +298,27 @@ impl App {
         ))
     }
 
+    /// A direct rollback still `dispatched` `after_ms` after its claim:
+    /// the bot stopped before ECS answered. It is done again (pointing the
+    /// service at the same task definition twice is harmless).
+    pub(super) async fn resume_direct(&self, op: &OperationRow, after_ms: i64) {
+        if crate::store::now_ms() - op.updated_at < after_ms {
+            return;
+        }
+        let before = crate::store::now_ms() - after_ms;
+        match self.store.reclaim_direct(OperationId(op.id), before).await {
+            Ok(Some(claim)) => {
+                tracing::info!(operation = op.id, "resuming a direct ECS rollback");
+                let who = self.who_of(&claim.operation).await;
+                let _ = self
+                    .roll_back_on_ecs(claim, Bypass::Resumed, &who, None)
+                    .await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "direct rollback: reclaim"),
+        }
+    }
+
     /// Ends a direct rollback that could not be done: the operation fails,
     /// loudly; `why` is what the chat is told, `cause` what the log and the
     /// audit keep (it may name ARNs or accounts).
@@ -371,6 +392,8 @@ pub(super) enum Bypass {
     GithubDown,
     /// The workflow of this earlier operation could not be dispatched.
     FailedDispatch(i64),
+    /// Done again after the bot stopped in the middle of it.
+    Resumed,
 }
 
 /// Whether a task definition revision's container carries `version`.
@@ -414,6 +437,7 @@ fn started_text(what: &str, id: i64, task_definition: &str, bypass: Bypass, who:
     let why = match bypass {
         Bypass::GithubDown => ": GitHub was unreachable when it was asked for".to_owned(),
         Bypass::FailedDispatch(earlier) => format!(" (#{earlier} could not be dispatched)"),
+        Bypass::Resumed => " (resumed after the bot restarted)".to_owned(),
     };
     format!(
         "⏪ {what} started <b>directly on ECS</b> (#{id}): the service now points at {}. \
@@ -451,6 +475,7 @@ mod tests {
                     "Asked by Bob · approved by Dave"
                 ),
                 started_text(what, 4, td, Bypass::FailedDispatch(3), "By Dave"),
+                started_text(what, 3, td, Bypass::Resumed, "Asked by Bob"),
                 failed_text(what, 3, &no_task_definition("1.2.2"), "Asked by Bob"),
             ]
             .join("\n---\n")

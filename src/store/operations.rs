@@ -715,6 +715,44 @@ impl Store {
         Ok(claimed.map(|operation| DispatchClaim { operation }))
     }
 
+    /// Claims again a direct ECS rollback left `dispatched` since before
+    /// `before` (the bot stopped between its claim and ECS's answer):
+    /// pointing a service at a task definition again changes nothing, so
+    /// unlike a workflow dispatch it may be redone. The claim's time is
+    /// renewed, so one caller at a time gets it.
+    pub async fn reclaim_direct(
+        &self,
+        id: OperationId,
+        before: i64,
+    ) -> Result<Option<DispatchClaim>, StoreError> {
+        let sql = concat!(
+            "UPDATE operations SET updated_at = $2, dispatched_at = $2 \
+             WHERE id = $1 AND state = 'dispatched' AND direct_ecs AND updated_at <= $3 RETURNING ",
+            operation_columns!()
+        );
+        let audit = AuditEntry {
+            outcome: "reclaimed".into(),
+            ..claim_audit(id)
+        };
+        let claimed: Option<OperationRow> = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let claimed = sqlx::query_as(sql)
+                .bind(id.0)
+                .bind(now_ms())
+                .bind(before)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_some() {
+                insert_audit!(&mut *tx, &audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            claimed
+        });
+        Ok(claimed.map(|operation| DispatchClaim { operation }))
+    }
+
     /// Records the run a dispatch started (when GitHub told us), with the
     /// audit line and alerts.
     pub async fn record_dispatch(

@@ -311,3 +311,73 @@ async fn with_github_down_no_answer_says_the_rollback_workflow_still_works_or_sh
     assert_eq!(dispatch_attempts(&world), 0);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_restart() {
+    use aletheia_bot::domain::OperationState;
+    use aletheia_bot::store::{AuditEntry, Created, NewOperation};
+
+    let mut world = World::new().await;
+    world.poll_interval = "200ms";
+    world.seed().await;
+    world.roll_out("prod", "1.2.3").await;
+    let family = format!("{}-prod-api", world.prefix);
+    // Dave approved Bob's rollback while GitHub was down; the bot claimed
+    // it and stopped before ECS answered, a minute ago.
+    let store = world.store().await;
+    store.migrate().await.unwrap();
+    let op = NewOperation {
+        kind: "rollback",
+        env: Some("prod".into()),
+        version: "1.2.2".into(),
+        release_type: None,
+        state: OperationState::Dispatched,
+        requested_by: UserId(BOB.id),
+        chat_id: TEAM_CHAT,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        expires_in_ms: None,
+        detail: Some("running=1.2.3".into()),
+        run: None,
+        direct_ecs: true,
+    };
+    let audit = AuditEntry {
+        actor: Some(UserId(BOB.id)),
+        chat: Some(aletheia_bot::domain::ChatId(TEAM_CHAT)),
+        action: "operation:rollback".into(),
+        outcome: "dispatched".into(),
+        operation: None,
+        detail: String::new(),
+    };
+    let Created::New(id) = store.create_operation(&op, &audit, &[]).await.unwrap() else {
+        panic!("prod busy");
+    };
+    let pool = sqlx::SqlitePool::connect(&world.database_url())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE operations SET updated_at = updated_at - 60000 WHERE id = $1")
+        .bind(id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    world.gh.set_down(true);
+    world.start_bot().await;
+
+    let started = format!(
+        "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started <b>directly on ECS</b> (#1): the service now points at {family}:1. \
+         <b>This bypassed the Rollback workflow</b> (resumed after the bot restarted).\nAsked by Bob"
+    );
+    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, started);
+    assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, started);
+    let arn = service_task_definition(&world).await;
+    assert!(arn.ends_with(&format!("/{family}:1")), "{arn}");
+    moto::roll_out(&world.ecs, &world.cluster("prod"), "aletheia-api", &arn).await;
+    let done = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#1) in "),
+        "{}",
+        done.text
+    );
+    assert_eq!(dispatch_attempts(&world), 0);
+    world.tg.assert_all_read();
+}
