@@ -381,3 +381,51 @@ async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_re
     assert_eq!(dispatch_attempts(&world), 0);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn with_github_not_answering_at_all_the_rollback_prompt_comes_within_githubs_timeout() {
+    let mut world = World::new().await;
+    prod_ran_1_2_2_then_1_2_3_and_github_is_down(&mut world).await;
+    world.gh.set_down(false);
+    world.gh.set_hanging(true);
+
+    // The bot waits `github.timeout` (5 s here) for GitHub once, not once
+    // per call it would have made.
+    let asked_before = world.gh.requests().len();
+    let began = std::time::Instant::now();
+    let prompt = world.say(TEAM_CHAT, &BOB, "/rollback prod 1.2.2").await;
+    let took = began.elapsed();
+    assert!(took < std::time::Duration::from_secs(9), "{took:?}");
+    assert!(
+        prompt.text.contains(
+            "\n⚠️ <b>GitHub is unreachable</b>: I could not check that 1.2.2 is a published release, \
+             nor which database migrations were added after it. <b>Check the migrations by hand.</b>\n"
+        ),
+        "{}",
+        prompt.text
+    );
+    assert_eq!(
+        world.gh.requests().len() - asked_before,
+        1,
+        "{:?}",
+        world.gh.requests()
+    );
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
+    let (answer, _) = world.tg.tap_answer(&tap).await;
+    assert!(
+        answer.starts_with("Approved. ECS is rolling back to 1.2.2 ("),
+        "{answer}"
+    );
+    world
+        .tg
+        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .await;
+    world.tg.next_message(ONCALL_CHAT).await;
+    assert_eq!(
+        world.gh.requests().len() - asked_before,
+        1,
+        "nothing asked of GitHub after the decision: {:?}",
+        world.gh.requests()
+    );
+    world.tg.assert_all_read();
+}

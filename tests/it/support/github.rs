@@ -45,6 +45,8 @@ struct Inner {
     /// GitHub is down: every request, whatever its route or token, is
     /// answered 502 with GitHub's HTML error page (`set_down`).
     down: bool,
+    /// GitHub takes every request and never answers (`set_hanging`).
+    hanging: bool,
     requests: Vec<String>,
     /// Issues opened through the API.
     issues: Vec<Value>,
@@ -188,6 +190,12 @@ impl FakeGithub {
         self.inner.lock().unwrap().down = down;
     }
 
+    /// GitHub hangs (`true`: every call is taken and never answered, as
+    /// behind a load balancer whose backends stall) or answers again.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.inner.lock().unwrap().hanging = hanging;
+    }
+
     /// Requests whose path starts with `prefix` are answered again.
     pub fn heal(&self, prefix: &str) {
         self.inner
@@ -302,6 +310,16 @@ async fn gate(
     next: axum::middleware::Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    let hanging = {
+        let mut inner = inner.lock().unwrap();
+        if inner.hanging {
+            inner.requests.push(path.clone());
+        }
+        inner.hanging
+    };
+    if hanging {
+        std::future::pending::<()>().await;
+    }
     {
         let mut inner = inner.lock().unwrap();
         if inner.down {
