@@ -209,11 +209,17 @@ impl App {
         }
 
         let running_text = running.clone().unwrap_or_else(|| "unknown".into());
-        let migrations = match (&release, &running, &carrying) {
-            (Some(release), Some(now), _) => self.migrations_since(&release.tag_name, now).await,
-            (None, _, Some(target_td)) => github_down_note(&target, &target_td.name),
-            _ => String::new(),
+        // GitHub's compare and ECS's task definitions are asked side by side.
+        let migrations = async {
+            match (&release, &running, &carrying) {
+                (Some(release), Some(now), _) => {
+                    self.migrations_since(&release.tag_name, now).await
+                }
+                (None, _, Some(target_td)) => github_down_note(&target, &target_td.name),
+                _ => String::new(),
+            }
         };
+        let (migrations, artifact) = tokio::join!(migrations, self.artifact(cfg, &target));
         let needed = if break_glass.is_some() {
             0
         } else {
@@ -230,7 +236,7 @@ impl App {
             "Asked by {}\nRunning now: <b>{}</b>\nWill run: {} ({})\n{migrations}",
             escape(&requester),
             escape(&running_text),
-            self.artifact(cfg, &target).await,
+            artifact,
             escape(&ran_here),
         );
         let mut alerts = Vec::new();
@@ -461,6 +467,15 @@ impl App {
         let head = match Version::from_tag(running) {
             Some(v) => match self.github.release_for(&v.to_string()).await {
                 Ok(Some(r)) => r.tag_name,
+                // Gone since the target's release was read: the compare
+                // would only wait out another timeout.
+                Err(e) if e.is_unreachable() => {
+                    tracing::warn!(error = %e, "rollback: GitHub unreachable");
+                    return format!(
+                        "⚠️ GitHub stopped answering: I could not check which database migrations were added after {}. <b>Check the migrations by hand.</b>\n",
+                        escape(target_tag)
+                    );
+                }
                 _ => running.to_owned(),
             },
             None => running.to_owned(),
