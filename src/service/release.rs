@@ -220,16 +220,20 @@ impl App {
         head: &str,
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match self.dispatch(claim).await {
-                Ok(super::dispatch::Started::Workflow) => (
+            Ok(Some(claim)) => match (claim.operation.direct_ecs, self.dispatch(claim).await) {
+                (_, Ok(super::dispatch::Started::Workflow)) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),
                 ),
-                Ok(super::dispatch::Started::OnEcs(said)) => (
+                (_, Ok(super::dispatch::Started::OnEcs(said))) => (
                     "dispatched:ecs".into(),
                     Some(Reply::new(format!("{head}\n{}", escape(&said)))),
                 ),
-                Err(e) => (
+                (true, Err(e)) => (
+                    "error:ecs".into(),
+                    Some(Reply::new(format!("{head}\n❌ {}", escape(&e)))),
+                ),
+                (false, Err(e)) => (
                     "error:dispatch".into(),
                     Some(Reply::new(format!(
                         "{head}\n❌ Could not dispatch the workflow: {}",

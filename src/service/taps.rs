@@ -273,6 +273,7 @@ impl App {
                         format!("Approved. Dispatching the {workflow} workflow.")
                     }
                     Ok(Started::OnEcs(said)) => format!("Approved. {said}"),
+                    Err(e) if op.direct_ecs => format!("Approved. {e}"),
                     Err(e) => format!("Approved, but the dispatch failed: {e}"),
                 };
                 TapAnswer { text, alert: false }

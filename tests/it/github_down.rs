@@ -429,3 +429,57 @@ async fn with_github_not_answering_at_all_the_rollback_prompt_comes_within_githu
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn when_ecs_refuses_the_update_the_break_glass_rollback_fails_loudly_and_names_no_arn() {
+    let proxy = crate::support::ecs_proxy::EcsProxy::start().await;
+    let mut world = World::new().await;
+    world.prod_break_glass = true;
+    world.ecs_endpoint = Some(proxy.url.clone());
+    prod_ran_1_2_2_then_1_2_3_and_github_is_down(&mut world).await;
+    let family = format!("{}-prod-api", world.prefix);
+    // The bot's IAM role may read ECS but not update services.
+    proxy.deny("UpdateService");
+
+    let texts = world
+        .say_and_read(
+            TEAM_CHAT,
+            &BOB,
+            "/rollback prod 1.2.2 --break-glass db on fire",
+            3,
+        )
+        .await;
+    assert!(
+        texts[0].ends_with("\n❌ The rollback on ECS failed: ECS did not take the update."),
+        "{texts:?}"
+    );
+    let failed = "❌ <b>prod</b> · rollback to <b>1.2.2</b> directly on ECS (#3) failed: \
+                  ECS did not take the update. Nothing changed on ECS.\nAsked by Bob";
+    assert_eq!(texts[1], failed);
+    assert!(texts[2].starts_with("🚨 <b>BREAK-GLASS</b>"), "{texts:?}");
+    let mut oncall = vec![
+        world.tg.next_message(ONCALL_CHAT).await.text,
+        world.tg.next_message(ONCALL_CHAT).await.text,
+    ];
+    oncall.sort();
+    assert_eq!(oncall[0], failed);
+    for text in texts.iter().chain(&oncall) {
+        assert!(!text.contains("arn:"), "{text}");
+    }
+    assert!(
+        service_task_definition(&world)
+            .await
+            .ends_with(&format!("/{family}:3"))
+    );
+    let store = world.store().await;
+    assert_eq!(store.all_operations().await.unwrap()[2].state, "failed");
+    let audit = store.recent_audit(30).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "dispatch:rollback"
+            && a.outcome == "failed"
+            && a.detail.contains("AccessDeniedException")),
+        "the cause is kept where operators look: {audit:?}"
+    );
+    assert_eq!(dispatch_attempts(&world), 0);
+    world.tg.assert_all_read();
+}
