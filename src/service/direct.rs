@@ -428,6 +428,27 @@ pub(super) fn github_down_no_task_definition(version: &str) -> String {
     )
 }
 
+/// The refusal of a rollback that cannot be checked at all: GitHub is
+/// unreachable and ECS cannot list the task definitions (HTML).
+pub(super) fn github_down_ecs_unreadable(env: &str, version: &str) -> String {
+    format!(
+        "⚠️ GitHub is unreachable and ECS could not list the task definitions of {}: \
+         I cannot check that {} ran there. Nothing was done.",
+        escape(env),
+        escape(version)
+    )
+}
+
+/// The prompt's line when GitHub answered for the target's release but
+/// not any more for the compare (HTML).
+pub(super) fn github_stopped_note(target_tag: &str) -> String {
+    format!(
+        "⚠️ GitHub stopped answering: I could not check which database migrations were added after {}. \
+         <b>Check the migrations by hand.</b>\n",
+        escape(target_tag)
+    )
+}
+
 fn no_task_definition(version: &str) -> String {
     format!("no task definition of the service carries {version}")
 }
@@ -467,6 +488,8 @@ mod tests {
             [
                 github_down_note("1.2.2", td),
                 github_down_no_task_definition("1.2.1"),
+                github_down_ecs_unreadable("prod", "1.2.2"),
+                github_stopped_note("v1.2.2"),
                 started_text(
                     what,
                     3,

@@ -6,7 +6,10 @@
 //! rollback policy, with break-glass where the config allows it.
 
 use super::deploy::{edit_prompt, prompt_key};
-use super::direct::{carries, github_down_no_task_definition, github_down_note};
+use super::direct::{
+    carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
+    github_stopped_note,
+};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
@@ -165,11 +168,9 @@ impl App {
                     tracing::warn!(error = %e, "rollback: revisions");
                     return (
                         "error:ecs".into(),
-                        Some(Reply::new(format!(
-                            "⚠️ GitHub is unreachable and ECS could not list the task definitions of {}: \
-                             I cannot check that {} ran there. Nothing was done.",
-                            escape(env.as_str()),
-                            escape(&target)
+                        Some(Reply::new(github_down_ecs_unreadable(
+                            env.as_str(),
+                            &target,
                         ))),
                     );
                 }
@@ -471,10 +472,7 @@ impl App {
                 // would only wait out another timeout.
                 Err(e) if e.is_unreachable() => {
                     tracing::warn!(error = %e, "rollback: GitHub unreachable");
-                    return format!(
-                        "⚠️ GitHub stopped answering: I could not check which database migrations were added after {}. <b>Check the migrations by hand.</b>\n",
-                        escape(target_tag)
-                    );
+                    return github_stopped_note(target_tag);
                 }
                 _ => running.to_owned(),
             },
