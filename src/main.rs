@@ -39,7 +39,7 @@ enum Action {
     },
     /// Apply the database migrations and exit.
     Migrate,
-    /// Ask the running bot's `/healthz` on `server.listen` (exit 0 when it
+    /// Ask the running bot's `/livez` on `server.listen` (exit 0 when it
     /// answers 2xx): the container image's HEALTHCHECK, which needs no curl.
     Healthcheck,
 }
@@ -55,7 +55,7 @@ fn init_tracing() {
         .init();
 }
 
-/// One GET of `/healthz` on the bot's own listening address (an unspecified
+/// One GET of `/livez` on the bot's own listening address (an unspecified
 /// address such as `0.0.0.0` is asked on loopback), 3 s at most.
 async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let host = match listen.ip() {
@@ -64,7 +64,7 @@ async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         ip => ip,
     };
     let url = format!(
-        "http://{}/healthz",
+        "http://{}/livez",
         std::net::SocketAddr::new(host, listen.port())
     );
     let response = reqwest::Client::builder()

@@ -51,6 +51,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         confirmer: Arc::new(Notify::new()),
         dialogues: crate::store::DialogueStorage::new(store.clone()),
         webhook_secret: secrets.webhook_secret.clone(),
+        metrics_token: secrets.metrics_token.clone(),
         pacer: crate::adapters::pacer::Pacer::new(Default::default()),
         deliveries: crate::service::ingest::DeliveryWriter::start(store.clone()),
     });
@@ -85,11 +86,12 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         router = router.merge(crate::http::telegram_router(telegram, secret.clone()));
         receiver = Some((updates, url, secret));
     }
-    let http = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .into_future(),
-    );
+    let http = tokio::spawn(crate::http::serve(
+        listener,
+        router,
+        config.server.clone(),
+        stop.clone(),
+    ));
     let webhook = receiver.map(|(updates, url, secret)| {
         tokio::spawn(take_webhook_updates(
             app.clone(),

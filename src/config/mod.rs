@@ -2,9 +2,9 @@
 //! validated into typed structs; the rest of the code never sees raw TOML.
 
 mod secrets;
+mod server;
 mod validate;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,13 +14,14 @@ use serde::Deserialize;
 use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
 
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
+pub use server::ServerConfig;
 pub use validate::ConfigIssue;
 
 /// The whole `bot.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The HTTP server: GitHub webhooks, `/healthz`, `/metrics`.
+    /// The HTTP server: GitHub webhooks, health, `/metrics`, and its limits.
     #[serde(default)]
     pub server: ServerConfig,
     /// Where the bot keeps its state. `DATABASE_URL` overrides `url`.
@@ -174,27 +175,6 @@ impl Default for ReleaseConfig {
             allow_pre_release: false,
         }
     }
-}
-
-/// `[server]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Address the HTTP server listens on. Default `0.0.0.0:8080`.
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-        }
-    }
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], 8080))
 }
 
 /// `[database]`

@@ -46,6 +46,9 @@ pub struct Secrets {
     /// every update in webhook mode (16–256 of `A-Z a-z 0-9 _ -`: it is all
     /// that tells Telegram's updates from forged ones).
     pub telegram_webhook_secret: Option<Secret>,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only a request with
+    /// `Authorization: Bearer <it>`.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Which secret is missing or malformed.
@@ -99,6 +102,7 @@ impl Secrets {
             github,
             webhook_secret: Secret::new(webhook_secret),
             telegram_webhook_secret,
+            metrics_token: get("METRICS_TOKEN").map(Secret::new),
         })
     }
 

@@ -1,12 +1,15 @@
 //! The HTTP server: `POST /github/webhook` (HMAC-SHA256 verified, delivery
-//! ids de-duplicated), `GET /healthz`, `GET /metrics`.
+//! ids de-duplicated), `GET /livez`, `GET /readyz` (and `/healthz`, its old
+//! name), `GET /metrics`.
 
+mod body;
+mod serve;
 mod signature;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +17,13 @@ use axum::routing::{get, post};
 
 use crate::service::{App, WebhookOutcome, WebhookRequest};
 
+pub use serve::serve;
 pub use signature::verify;
 
-/// GitHub caps webhook payloads at 25 MB.
-const MAX_BODY: usize = 25 * 1024 * 1024;
+/// The most a request body may carry. GitHub allows webhook payloads of up
+/// to 25 MB, but the events the bot takes (workflow runs and jobs, releases)
+/// weigh tens of kilobytes; a larger one is refused (413) unread.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Telegram's webhook (webhook mode): teloxide's receiver of updates,
 /// behind a constant-time check of the secret token Telegram sends with
@@ -48,27 +54,53 @@ pub fn telegram_router(receiver: Router, secret: crate::config::Secret) -> Route
 /// The router, with the app as state.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/healthz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/github/webhook", post(webhook))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 
-async fn healthz(State(app): State<Arc<App>>) -> Response {
+/// The process answers: nothing else is asked (a liveness probe that
+/// waited on the database would restart a bot whose database is down).
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+/// The database answers. One probe at a time holds a database connection,
+/// however many clients ask.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _turn = ONE_AT_A_TIME.acquire().await;
     match app.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "healthz: store unreachable");
+            tracing::warn!(error = %e, "readyz: store unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
         }
     }
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
-    if let Ok(stats) = app.store.outbox_stats().await {
-        app.metrics.outbox_pending.set(stats.pending);
-        app.metrics.outbox_failed.set(stats.failed);
+/// The registry as it is in memory (the outbox gauges are refreshed by
+/// delivery); with `METRICS_TOKEN` set, only for `Authorization: Bearer`
+/// with it.
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    use subtle::ConstantTimeEq;
+    if let Some(token) = &app.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(token.expose().as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "metrics need the bearer token\n",
+            )
+                .into_response();
+        }
     }
     (
         [(
@@ -84,39 +116,59 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let event = header_str(&headers, "x-github-event")
-        .unwrap_or("")
-        .to_owned();
-    let reject = |status: StatusCode, why: &'static str| {
-        app.metrics.webhook(
-            if event.is_empty() { "unknown" } else { &event },
-            "rejected",
-        );
-        tracing::warn!(event = %event, why, "webhook rejected");
+async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let claimed = header_str(&headers, "x-github-event").unwrap_or("");
+    // Until the signature holds, the event's name is anyone's word: it is
+    // counted as `other`, so made-up names cannot add series to /metrics.
+    let reject = |label: &'static str, status: StatusCode, why: &'static str| {
+        app.metrics.webhook(label, "rejected");
+        tracing::warn!(event = %claimed.chars().take(64).collect::<String>(), why, "webhook rejected");
         (status, why).into_response()
     };
     let Some(signature) = header_str(&headers, "x-hub-signature-256") else {
-        return reject(StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256\n");
+        return reject(
+            "other",
+            StatusCode::UNAUTHORIZED,
+            "missing X-Hub-Signature-256\n",
+        );
     };
-    if !verify(app.webhook_secret.expose().as_bytes(), &body, signature) {
-        return reject(StatusCode::UNAUTHORIZED, "bad signature\n");
+    let Some(mut verifier) =
+        signature::Verifier::new(app.webhook_secret.expose().as_bytes(), signature)
+    else {
+        return reject("other", StatusCode::UNAUTHORIZED, "bad signature\n");
+    };
+    let body =
+        match body::read_capped(&headers, body, MAX_BODY, |piece| verifier.update(piece)).await {
+            Ok(body) => body,
+            Err(body::BodyError::TooLarge) => {
+                return reject("other", StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB\n");
+            }
+            Err(body::BodyError::Unreadable) => {
+                return reject("other", StatusCode::BAD_REQUEST, "body unreadable\n");
+            }
+        };
+    if !verifier.holds() {
+        return reject("other", StatusCode::UNAUTHORIZED, "bad signature\n");
     }
+    let label = crate::metrics::webhook_event_label(claimed);
+    let event = claimed.to_owned();
     let Some(delivery_id) = header_str(&headers, "x-github-delivery").filter(|d| valid_id(d))
     else {
         return reject(
+            label,
             StatusCode::BAD_REQUEST,
             "missing or malformed X-GitHub-Delivery\n",
         );
     };
     if event.is_empty() || !valid_id(&event) {
         return reject(
+            label,
             StatusCode::BAD_REQUEST,
             "missing or malformed X-GitHub-Event\n",
         );
     }
-    let Ok(body) = String::from_utf8(body.to_vec()) else {
-        return reject(StatusCode::BAD_REQUEST, "body is not UTF-8\n");
+    let Ok(body) = String::from_utf8(body) else {
+        return reject(label, StatusCode::BAD_REQUEST, "body is not UTF-8\n");
     };
     let request = WebhookRequest {
         delivery_id: delivery_id.to_owned(),
@@ -125,22 +177,22 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     };
     match app.accept_webhook(request).await {
         Ok(WebhookOutcome::Accepted) => {
-            app.metrics.webhook(&event, "accepted");
+            app.metrics.webhook(label, "accepted");
             (StatusCode::ACCEPTED, "accepted\n").into_response()
         }
         Ok(WebhookOutcome::Duplicate) => {
-            app.metrics.webhook(&event, "duplicate");
+            app.metrics.webhook(label, "duplicate");
             (StatusCode::OK, "duplicate delivery, ignored\n").into_response()
         }
         Ok(WebhookOutcome::Malformed(why)) => {
-            app.metrics.webhook(&event, "rejected");
+            app.metrics.webhook(label, "rejected");
             tracing::warn!(event = %event, why = %why, "webhook payload unreadable");
             (StatusCode::BAD_REQUEST, "payload is not readable JSON\n").into_response()
         }
         Err(e) => {
             // GitHub shows the failure and the delivery can be redelivered.
             tracing::error!(error = %e, "webhook: store failed");
-            app.metrics.webhook(&event, "error");
+            app.metrics.webhook(label, "error");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store unavailable, redeliver later\n",

@@ -6,17 +6,36 @@ use sha2::Sha256;
 
 /// Whether `header` (`sha256=<hex>`) signs `body` with `secret`.
 pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig.trim()) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+    Verifier::new(secret, header).is_some_and(|mut v| {
+        v.update(body);
+        v.holds()
+    })
+}
+
+/// A signature checked on a body read piece by piece, so the body never
+/// has to be held twice, nor read past its cap, to check it.
+pub struct Verifier {
+    mac: Hmac<Sha256>,
+    expected: Vec<u8>,
+}
+
+impl Verifier {
+    /// `None` when `header` is not of the form `sha256=<hex>`.
+    pub fn new(secret: &[u8], header: &str) -> Option<Self> {
+        let expected = hex::decode(header.strip_prefix("sha256=")?.trim()).ok()?;
+        let mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
+        Some(Self { mac, expected })
+    }
+
+    /// The next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.mac.update(piece);
+    }
+
+    /// Whether the signature signs everything given, compared in constant time.
+    pub fn holds(self) -> bool {
+        self.mac.verify_slice(&self.expected).is_ok()
+    }
 }
 
 /// The header value GitHub would send.
@@ -56,6 +75,20 @@ mod tests {
         assert!(!verify(b"s3cret", b"{}", "sha256=zz"));
         assert!(!verify(b"s3cret", b"{}", "sha1=abc"));
         assert!(!verify(b"s3cret", b"{}", ""));
+    }
+
+    #[test]
+    fn a_body_in_pieces_verifies_as_a_whole() {
+        let body = b"{\"action\":\"completed\"}";
+        let good = sign(b"s3cret", body);
+        let mut v = Verifier::new(b"s3cret", &good).unwrap();
+        for piece in body.chunks(5) {
+            v.update(piece);
+        }
+        assert!(v.holds());
+        let mut v = Verifier::new(b"s3cret", &good).unwrap();
+        v.update(&body[..10]);
+        assert!(!v.holds(), "a body cut short does not verify");
     }
 }
 

@@ -62,6 +62,8 @@ pub struct App {
     pub dialogues: Arc<GuideStorage>,
     /// The webhook secret (from `GITHUB_WEBHOOK_SECRET`).
     pub webhook_secret: crate::config::Secret,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`), if any.
+    pub metrics_token: Option<crate::config::Secret>,
     /// Telegram's message limits, shared with the alert deliverer.
     pub pacer: crate::adapters::pacer::Pacer,
     /// Stores webhook deliveries, a burst in one transaction.

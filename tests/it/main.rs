@@ -11,6 +11,7 @@ mod github_down;
 mod guide;
 mod ha;
 mod hostile;
+mod hostile_http;
 mod incident;
 mod monitor;
 mod prompts;

@@ -141,6 +141,10 @@ pub struct World {
     pub log_filter: Option<&'static str>,
     /// `environments.dev.auto_deploy`: dev deploys itself from main.
     pub dev_auto_deploy: bool,
+    /// More lines of `[server]` (its timeouts and limits).
+    pub server_toml: &'static str,
+    /// `METRICS_TOKEN` of the bot.
+    pub metrics_token: Option<&'static str>,
 }
 
 impl World {
@@ -170,6 +174,8 @@ impl World {
             alert_attempts: 4,
             log_filter: None,
             dev_auto_deploy: false,
+            server_toml: "",
+            metrics_token: None,
             bot: None,
             standby: None,
             standby_port: free_port(),
@@ -369,6 +375,7 @@ impl World {
             r#"
 [server]
 listen = "127.0.0.1:{port}"
+{server}
 
 [leader]
 lease = "{lease}"
@@ -412,6 +419,7 @@ max_backoff = "200ms"
 max_attempts = {alert_attempts}
 "#,
             port = port,
+            server = self.server_toml,
             lease = self.leader_lease,
             webhook = if self.webhook_mode {
                 "mode = \"webhook\"\nwebhook_url = \"https://bot.example.com/telegram/webhook\""
@@ -532,6 +540,9 @@ roles = ["qa"]
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("DATABASE_URL", self.database_url());
+        if let Some(token) = self.metrics_token {
+            cmd.env("METRICS_TOKEN", token);
+        }
         cmd
     }
 

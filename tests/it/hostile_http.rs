@@ -1,0 +1,268 @@
+//! Issue 16: attacks on the HTTP server by someone without credentials —
+//! flooding `/metrics` with made-up labels, holding connections open,
+//! posting bodies too large to hold — each refused, with nothing changed in
+//! the store and the server still answering the team.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::hostile::snapshot;
+use crate::support::github::{WEBHOOK_SECRET, post_signed_webhook, release_published, signature};
+use crate::support::*;
+
+const METRICS_TOKEN: &str = "metrics-TEST-token";
+
+/// `/readyz` answers 200 and so does the team's `/whoami`.
+async fn still_answers(world: &World) {
+    let ready = reqwest::get(format!("{}/readyz", world.bot_url()))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let answer = world.say(TEAM_CHAT, &ALICE, "/whoami").await;
+    assert!(
+        answer.text.contains(&ALICE.id.to_string()),
+        "{}",
+        answer.text
+    );
+}
+
+/// `/metrics`, but for the gauges the leader refreshes by its own clock
+/// from the store (operations, DORA), which may first appear at any time.
+async fn scrape(world: &World) -> String {
+    let response = reqwest::Client::new()
+        .get(format!("{}/metrics", world.bot_url()))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|l| !l.contains("aletheia_operations") && !l.contains("aletheia_dora_"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The series of an exposition (name and labels, without their values).
+fn series(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.rsplit_once(' ').map_or(l, |(s, _)| s).to_owned())
+        .collect()
+}
+
+/// Everything read until the server closes the connection, which it must
+/// do within `within`.
+async fn read_until_closed(conn: &mut TcpStream, within: Duration) -> String {
+    let mut got = Vec::new();
+    match tokio::time::timeout(within, conn.read_to_end(&mut got)).await {
+        Ok(_) => String::from_utf8_lossy(&got).into_owned(),
+        Err(_) => panic!(
+            "the server kept the connection open {within:?}; it sent {:?}",
+            String::from_utf8_lossy(&got)
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_unsigned_posts_with_made_up_events_leaves_metrics_the_same() {
+    let mut world = World::new().await;
+    world.metrics_token = Some(METRICS_TOKEN);
+    world.seed().await;
+    world.start_bot().await;
+    let metrics = format!("{}/metrics", world.bot_url());
+    let client = reqwest::Client::new();
+    for token in [None, Some("wrong"), Some("metrics-TEST-toke")] {
+        let mut request = client.get(&metrics);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "token {token:?}");
+        assert!(!response.text().await.unwrap().contains("aletheia_"));
+    }
+
+    let hook = format!("{}/github/webhook", world.bot_url());
+    let unsigned = |event: String| {
+        let client = client.clone();
+        let hook = hook.clone();
+        async move {
+            let response = client
+                .post(&hook)
+                .header("x-github-event", event)
+                .header("x-github-delivery", uuid::Uuid::new_v4().to_string())
+                .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401);
+        }
+    };
+    // One first, so the series counting them exists before the flood.
+    unsigned("workflow_run".into()).await;
+    let state = snapshot(&world).await;
+    let before = scrape(&world).await;
+    futures::stream::iter(0..3000)
+        .map(|i| unsigned(format!("evil_{i}_{}", uuid::Uuid::new_v4().simple())))
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+    let after = scrape(&world).await;
+
+    assert_eq!(
+        series(&before),
+        series(&after),
+        "no series was added:\n{before}\n----\n{after}"
+    );
+    assert!(!after.contains("evil_"), "a made-up event became a label");
+    assert!(
+        after.len() <= before.len() + 8,
+        "/metrics grew from {} to {} bytes",
+        before.len(),
+        after.len()
+    );
+    assert!(
+        after.contains("aletheia_webhook_events_total{event=\"other\",outcome=\"rejected\"} 3001"),
+        "{after}"
+    );
+    let diff = state.diff(&snapshot(&world).await);
+    assert!(diff.is_empty(), "changed:\n{diff}");
+    still_answers(&world).await;
+}
+
+#[tokio::test]
+async fn connections_that_never_finish_are_closed_while_the_team_is_answered() {
+    let mut world = World::new().await;
+    world.server_toml = "header_timeout = \"1s\"\nrequest_timeout = \"2s\"";
+    world.seed().await;
+    world.start_bot().await;
+    let addr = format!("127.0.0.1:{}", world.http_port);
+    let state = snapshot(&world).await;
+
+    // Headers begun and never finished.
+    let started = Instant::now();
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let mut conn = TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(b"GET /livez HTTP/1.1\r\nHost: bot\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(conn);
+    }
+    // A request whose body never comes.
+    let mut no_body = TcpStream::connect(&addr).await.unwrap();
+    no_body
+        .write_all(
+            b"POST /github/webhook HTTP/1.1\r\nHost: bot\r\nX-Hub-Signature-256: sha256=00\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // A kept-alive connection left idle after its request.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /livez HTTP/1.1\r\nHost: bot\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut answer))
+        .await
+        .expect("an answer to a whole request")
+        .unwrap();
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &answer[..n]
+    );
+
+    // Meanwhile the team is answered.
+    still_answers(&world).await;
+
+    for conn in &mut slow {
+        read_until_closed(conn, Duration::from_secs(5)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed before the header timeout"
+    );
+    let answered = read_until_closed(&mut no_body, Duration::from_secs(6)).await;
+    assert!(answered.starts_with("HTTP/1.1 408"), "{answered}");
+    read_until_closed(&mut idle, Duration::from_secs(5)).await;
+
+    let diff = state.diff(&snapshot(&world).await);
+    assert!(diff.is_empty(), "changed:\n{diff}");
+    still_answers(&world).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_refused_unread() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.start_bot().await;
+    let addr = format!("127.0.0.1:{}", world.http_port);
+    let state = snapshot(&world).await;
+    let head = |framing: &str| {
+        format!(
+            "POST /github/webhook HTTP/1.1\r\nHost: bot\r\nX-GitHub-Event: workflow_run\r\n\
+             X-GitHub-Delivery: {}\r\nX-Hub-Signature-256: sha256={}\r\n{framing}\r\n\r\n",
+            uuid::Uuid::new_v4(),
+            "0".repeat(64)
+        )
+    };
+
+    // GitHub's 25 MB declared: refused on the declaration, a bit sent.
+    let mut declared = TcpStream::connect(&addr).await.unwrap();
+    declared
+        .write_all(head("Content-Length: 26214400").as_bytes())
+        .await
+        .unwrap();
+    declared.write_all(&[b' '; 64 * 1024]).await.unwrap();
+    let answer = read_until_closed(&mut declared, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Undeclared (chunked): refused once past the cap, the body unfinished.
+    let mut chunked = TcpStream::connect(&addr).await.unwrap();
+    chunked
+        .write_all(head("Transfer-Encoding: chunked").as_bytes())
+        .await
+        .unwrap();
+    let chunk = [b' '; 64 * 1024];
+    for _ in 0..17 {
+        chunked.write_all(b"10000\r\n").await.unwrap();
+        chunked.write_all(&chunk).await.unwrap();
+        chunked.write_all(b"\r\n").await.unwrap();
+    }
+    let answer = read_until_closed(&mut chunked, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Correctly signed does not help.
+    let payload = json!({"action": "completed", "padding": "x".repeat(1024 * 1024)});
+    let body = serde_json::to_vec(&payload).unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/github/webhook", world.bot_url()))
+        .header("x-github-event", "workflow_run")
+        .header("x-github-delivery", uuid::Uuid::new_v4().to_string())
+        .header("x-hub-signature-256", signature(WEBHOOK_SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    let diff = state.diff(&snapshot(&world).await);
+    assert!(diff.is_empty(), "changed:\n{diff}");
+    still_answers(&world).await;
+    // A delivery of an ordinary size is taken as before.
+    let response = post_signed_webhook(
+        &world.bot_url(),
+        "release",
+        &uuid::Uuid::new_v4().to_string(),
+        &release_published(77, "v1.9.0"),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+}
