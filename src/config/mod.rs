@@ -1,6 +1,7 @@
 //! `bot.toml`: the schema of the bot's configuration, read once at start and
 //! validated into typed structs; the rest of the code never sees raw TOML.
 
+mod bounds;
 mod secrets;
 mod server;
 mod validate;

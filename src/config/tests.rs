@@ -188,3 +188,43 @@ fn workflows_are_found_by_kind_and_by_file() {
     assert_eq!(workflows.kind_of_file("ci.yml"), None);
     assert_eq!(workflows.kind_of_file(""), None);
 }
+
+#[test]
+fn durations_are_bounded_and_named_by_their_path() {
+    for (from, to, expect) in [
+        (
+            "[monitor]\ninterval = \"30s\"",
+            "[monitor]\ninterval = \"0s\"",
+            "monitor.interval: must not be zero",
+        ),
+        (
+            "[monitor]\ninterval = \"30s\"",
+            "[monitor]\ninterval = \"10ms\"",
+            "monitor.interval: must be at least 100ms",
+        ),
+        (
+            "expiry = \"30m\"",
+            "expiry = \"31days\"",
+            "approval.expiry: must be at most 30 days",
+        ),
+        (
+            "backoff = \"1s\"",
+            "backoff = \"0s\"",
+            "alerts.backoff: must not be zero",
+        ),
+        (
+            "[server]",
+            "[server]\nheader_timeout = \"0s\"",
+            "server.header_timeout: must not be zero",
+        ),
+        (
+            "poll_interval = \"30s\"",
+            "poll_interval = \"36500days\"",
+            "github.poll_interval: must be at most 30 days",
+        ),
+    ] {
+        assert!(SHIPPED.contains(from), "{from}");
+        let message = error(&SHIPPED.replacen(from, to, 1));
+        assert!(message.contains(expect), "{expect}: {message}");
+    }
+}

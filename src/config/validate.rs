@@ -293,6 +293,7 @@ impl Config {
                 "is longer than alerts.max_backoff".into(),
             );
         }
+        issues.extend(self.duration_issues());
         issues
     }
 }

@@ -3,15 +3,16 @@
 
 use super::{ReleaseType, Version};
 
-/// The version a bump makes of the latest release.
-pub fn bump(latest: &Version, kind: ReleaseType) -> Version {
+/// The version a bump makes of the latest release; none when its number is
+/// already the largest there is (a tag anyone may push must not panic us).
+pub fn bump(latest: &Version, kind: ReleaseType) -> Option<Version> {
     let v = &latest.0;
     let next = match kind {
-        ReleaseType::Patch => semver::Version::new(v.major, v.minor, v.patch + 1),
-        ReleaseType::Minor => semver::Version::new(v.major, v.minor + 1, 0),
-        ReleaseType::Major => semver::Version::new(v.major + 1, 0, 0),
+        ReleaseType::Patch => semver::Version::new(v.major, v.minor, v.patch.checked_add(1)?),
+        ReleaseType::Minor => semver::Version::new(v.major, v.minor.checked_add(1)?, 0),
+        ReleaseType::Major => semver::Version::new(v.major.checked_add(1)?, 0, 0),
     };
-    Version(next)
+    Some(Version(next))
 }
 
 /// One named check, passed or not, with what it found.
@@ -89,9 +90,8 @@ pub fn release_checks(
             passed: true,
             detail: "nothing to compare with".into(),
         },
-        Some(latest) => {
-            let expected = bump(latest, kind);
-            Check {
+        Some(latest) => match bump(latest, kind) {
+            Some(expected) => Check {
                 name: "Fits the bump",
                 passed: *version == expected,
                 detail: if *version == expected {
@@ -99,8 +99,13 @@ pub fn release_checks(
                 } else {
                     format!("{latest} + {} = {expected}, not {version}", kind.as_str())
                 },
-            }
-        }
+            },
+            None => Check {
+                name: "Fits the bump",
+                passed: false,
+                detail: format!("{latest} has no next {} version", kind.as_str()),
+            },
+        },
     };
     let verdict = if !ci_check.passed || !new_check.passed {
         ReleaseVerdict::Refuse
@@ -123,9 +128,37 @@ mod tests {
     #[test]
     fn bumps() {
         let latest = v("1.2.2");
-        assert_eq!(bump(&latest, ReleaseType::Patch), v("1.2.3"));
-        assert_eq!(bump(&latest, ReleaseType::Minor), v("1.3.0"));
-        assert_eq!(bump(&latest, ReleaseType::Major), v("2.0.0"));
+        assert_eq!(bump(&latest, ReleaseType::Patch), Some(v("1.2.3")));
+        assert_eq!(bump(&latest, ReleaseType::Minor), Some(v("1.3.0")));
+        assert_eq!(bump(&latest, ReleaseType::Major), Some(v("2.0.0")));
+    }
+
+    #[test]
+    fn the_largest_numbers_have_no_bump_and_never_panic() {
+        assert!(Version::parse("99999999999999999999.0.0", true).is_err());
+        let max = u64::MAX;
+        let latest = v(&format!("{max}.{max}.{max}"));
+        for kind in [ReleaseType::Patch, ReleaseType::Minor, ReleaseType::Major] {
+            assert_eq!(bump(&latest, kind), None, "{kind:?}");
+        }
+        let (checks, verdict) = release_checks(
+            &v(&format!("{max}.0.1")),
+            ReleaseType::Major,
+            Some(&v(&format!("{max}.0.0"))),
+            &Ci::Green,
+            "main",
+        );
+        assert_eq!(verdict, ReleaseVerdict::Confirm, "{checks:?}");
+        let detail = &checks[2].detail;
+        assert!(detail.contains("has no next major version"), "{detail}");
+        let (_, verdict) = release_checks(
+            &v(&format!("{max}.0.0")),
+            ReleaseType::Major,
+            Some(&v(&format!("{}.9.9", max - 1))),
+            &Ci::Green,
+            "main",
+        );
+        assert_eq!(verdict, ReleaseVerdict::Proceed);
     }
 
     fn verdict(version: &str, kind: ReleaseType, latest: Option<&str>, ci: Ci) -> ReleaseVerdict {

@@ -247,7 +247,9 @@ impl App {
         let choices: Vec<(String, String)> =
             [ReleaseType::Patch, ReleaseType::Minor, ReleaseType::Major]
                 .into_iter()
-                .map(|kind| (bump(&current, kind).to_string(), kind.as_str().to_owned()))
+                .filter_map(|kind| {
+                    Some((bump(&current, kind)?.to_string(), kind.as_str().to_owned()))
+                })
                 .collect();
         let step = Step::ReleaseVersion {
             choices: choices.clone(),

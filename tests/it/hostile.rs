@@ -1014,6 +1014,31 @@ fn config_cases(base: &str) -> Vec<Case> {
             Expect::Refused("aws.confirm_within"),
         ),
         case(
+            "a monitor that never rests",
+            replace("\ninterval = \"1h\"", "\ninterval = \"0s\""),
+            Expect::Refused("monitor.interval: must not be zero"),
+        ),
+        case(
+            "GitHub polled a thousand times a second",
+            replace("poll_interval = \"1h\"", "poll_interval = \"1ms\""),
+            Expect::Refused("github.poll_interval: must be at least 100ms"),
+        ),
+        case(
+            "a wait of a hundred years",
+            replace("confirm_within = \"30s\"", "confirm_within = \"100years\""),
+            Expect::Refused("aws.confirm_within: must be at most 30 days"),
+        ),
+        case(
+            "a header timeout of zero",
+            replace("[server]", "[server]\nheader_timeout = \"0s\""),
+            Expect::Refused("server.header_timeout: must not be zero"),
+        ),
+        case(
+            "an approval that never expires",
+            replace("expiry = \"30m\"", "expiry = \"18446744073709551615s\""),
+            Expect::Refused("environments.staging.approval.expiry"),
+        ),
+        case(
             "a chat routed to an unknown env",
             replace("envs = [\"prod\"]", "envs = [\"pr\u{43e}d\"]"),
             Expect::Refused("chats[1].envs"),
