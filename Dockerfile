@@ -27,7 +27,8 @@ VOLUME ["/var/lib/aletheia"]
 ENV ALETHEIA_CONFIG=/etc/aletheia/bot.toml \
     DATABASE_URL=sqlite:///var/lib/aletheia/aletheia.db
 EXPOSE 8080
-# The bot asks its own /healthz on server.listen (no curl in the image).
+# The bot asks its own /livez on server.listen (no curl in the image): the
+# process answers, whatever the database does.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["aletheia-bot", "healthcheck"]
 ENTRYPOINT ["aletheia-bot"]
