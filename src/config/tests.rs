@@ -213,8 +213,8 @@ fn durations_are_bounded_and_named_by_their_path() {
             "alerts.backoff: must not be zero",
         ),
         (
-            "[server]",
-            "[server]\nheader_timeout = \"0s\"",
+            "header_timeout = \"10s\"",
+            "header_timeout = \"0s\"",
             "server.header_timeout: must not be zero",
         ),
         (
