@@ -111,6 +111,13 @@ async fn the_database_drops_off_and_comes_back_the_bot_says_so_and_resumes() {
             .is_ok_and(|r| r.status() == 503)
     })
     .await;
+    // Alive all the same: the image's HEALTHCHECK does not restart it.
+    let livez = reqwest::get(format!("{}/livez", world.bot_url()))
+        .await
+        .unwrap();
+    assert_eq!(livez.status(), 200);
+    let out = world.cli(&["healthcheck"]).await;
+    assert!(out.status.success(), "{out:?}");
     // A command is still answered, and nothing is done.
     let answer = world.say(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0").await.text;
     eprintln!("answer while the database is away: {answer}");
