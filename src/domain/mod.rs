@@ -9,6 +9,7 @@ mod ids;
 mod operation;
 mod policy;
 mod release;
+pub mod runs;
 mod version;
 
 pub use approval::{

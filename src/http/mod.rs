@@ -128,6 +128,14 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
             app.metrics.webhook(&event, "accepted");
             (StatusCode::ACCEPTED, "accepted\n").into_response()
         }
+        Ok(WebhookOutcome::Ignored) => {
+            app.metrics.webhook(&event, "ignored");
+            (
+                StatusCode::ACCEPTED,
+                "accepted; not this bot's repository, ignored\n",
+            )
+                .into_response()
+        }
         Ok(WebhookOutcome::Duplicate) => {
             app.metrics.webhook(&event, "duplicate");
             (StatusCode::OK, "duplicate delivery, ignored\n").into_response()

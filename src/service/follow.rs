@@ -16,41 +16,7 @@ use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::service::Button;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
-/// Reads `Release 1.3.0 (…)`, the Release workflow's `run-name`.
-pub fn parse_release_title(title: &str) -> Option<String> {
-    let rest = title.strip_prefix("Release ")?;
-    let version = rest.split_whitespace().next()?;
-    crate::domain::Version::parse(version, true)
-        .ok()
-        .map(|v| v.to_string())
-}
-
-/// `Deploy 1.3.0 to prod (…)` (the `run-name` the README asks the Deploy
-/// workflow to have; Rollback alike): the version and the environment.
-fn parse_run_title(prefix: &str, title: &str) -> Option<(String, String)> {
-    let rest = title.strip_prefix(prefix)?;
-    let (version, rest) = rest.split_once(" to ")?;
-    let env: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    let version = crate::domain::Version::parse(version.trim(), true).ok()?;
-    (!env.is_empty()).then(|| (version.to_string(), env))
-}
-
-/// The first UUID in a run's title: the request id the workflow put into
-/// its `run-name`.
-pub fn request_id_in(title: &str) -> Option<&str> {
-    let bytes = title.as_bytes();
-    (0..bytes.len().saturating_sub(35)).find_map(|start| {
-        let candidate = &title.get(start..start + 36)?;
-        let ok = candidate.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        });
-        ok.then_some(*candidate)
-    })
-}
+use crate::domain::runs::{parse_release_title, parse_run_title, request_id_in, run_fits};
 
 impl App {
     async fn operation_of(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
@@ -98,8 +64,39 @@ impl App {
             );
             return Ok(());
         }
-        let id = OperationId(op.id);
         let run_id = i64::try_from(run.id).ok();
+        // A run once attached is the operation's for good: another run
+        // naming the same request (a copy, a second dispatch by hand)
+        // moves nothing. The store holds the same line (`advance`).
+        match op.run_id {
+            Some(attached) if Some(attached) != run_id => {
+                tracing::warn!(
+                    run = run.id,
+                    operation = op.id,
+                    attached,
+                    "another run names an operation that has its run; ignored"
+                );
+                return Ok(());
+            }
+            Some(_) => {}
+            None => {
+                if let Err(why) = run_fits(
+                    &op.kind,
+                    op.env.as_deref(),
+                    &op.version,
+                    run.display_title.as_deref(),
+                ) {
+                    tracing::warn!(
+                        run = run.id,
+                        operation = op.id,
+                        why,
+                        "a run that is not this operation's names it; not attached"
+                    );
+                    return Ok(());
+                }
+            }
+        }
+        let id = OperationId(op.id);
         let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
         let env = op.env.clone().unwrap_or_default();
         let env_typed = Env::parse(&env).ok();
@@ -571,7 +568,8 @@ impl App {
         }
         // A workflow whose run-name lacks the request id: the newest
         // dispatched run created since the dispatch that names no other
-        // request and belongs to no other operation (runs come newest first).
+        // request, no other version or environment, and belongs to no
+        // other operation (runs come newest first).
         let since = crate::alerts::format::from_ms(op.updated_at)
             - chrono::TimeDelta::seconds(CLOCK_SKEW_SECS);
         for run in runs.into_iter().filter(|r| r.created_at >= since) {
@@ -580,6 +578,18 @@ impl App {
                 .as_deref()
                 .and_then(request_id_in)
                 .is_some()
+            {
+                continue;
+            }
+            // Someone's run of another version or environment (by hand,
+            // meanwhile) is not this dispatch's.
+            if run_fits(
+                &op.kind,
+                op.env.as_deref(),
+                &op.version,
+                run.display_title.as_deref(),
+            )
+            .is_err()
             {
                 continue;
             }
@@ -869,66 +879,5 @@ impl App {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, operation = op.id, "progress: store"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::request_id_in;
-
-    #[test]
-    fn reads_version_and_environment_from_a_deploy_run_name() {
-        let parse_deploy_title = |t: &str| super::parse_run_title("Deploy ", t);
-        let pair = |v: &str, e: &str| Some((v.to_owned(), e.to_owned()));
-        assert_eq!(
-            parse_deploy_title("Deploy 1.3.0 to staging (0f8fad5b-d9cb-469f-a165-70867728950e)"),
-            pair("1.3.0", "staging")
-        );
-        assert_eq!(
-            parse_deploy_title("Deploy v1.3.0 to prod ()"),
-            pair("1.3.0", "prod")
-        );
-        assert_eq!(
-            parse_deploy_title("Deploy 1.3.0 to staging"),
-            pair("1.3.0", "staging")
-        );
-        assert_eq!(parse_deploy_title("Deploy latest to staging"), None);
-        assert_eq!(parse_deploy_title("Release 1.3.0"), None);
-        assert_eq!(parse_deploy_title("Deploy 1.3.0 to "), None);
-    }
-
-    #[test]
-    fn reads_release_and_rollback_run_names() {
-        use super::{parse_release_title, parse_run_title};
-        assert_eq!(
-            parse_release_title("Release 1.3.0 (0f8fad5b-d9cb-469f-a165-70867728950e)"),
-            Some("1.3.0".to_owned())
-        );
-        assert_eq!(
-            parse_release_title("Release v1.3.0"),
-            Some("1.3.0".to_owned())
-        );
-        assert_eq!(parse_release_title("Release notes"), None);
-        assert_eq!(
-            parse_run_title("Rollback ", "Rollback 1.2.2 to prod ()"),
-            Some(("1.2.2".to_owned(), "prod".to_owned()))
-        );
-        assert_eq!(parse_run_title("Rollback ", "Deploy 1.2.2 to prod"), None);
-    }
-
-    #[test]
-    fn finds_the_request_id_in_a_run_title() {
-        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        assert_eq!(
-            request_id_in(&format!("Deploy 1.3.0 to prod ({id})")),
-            Some(id)
-        );
-        assert_eq!(request_id_in(id), Some(id));
-        assert_eq!(request_id_in("Deploy 1.3.0 to prod"), None);
-        assert_eq!(request_id_in("0f8fad5b-d9cb-469f-a165-70867728950"), None);
-        assert_eq!(
-            request_id_in("Déploiement 🚀 0f8fad5b-d9cb-469f-a165-70867728950e"),
-            Some(id)
-        );
     }
 }

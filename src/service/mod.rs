@@ -35,9 +35,10 @@ use crate::domain::{
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
+pub use crate::domain::runs::request_id_in;
 pub use confirm::{Rollout, confirm_loop, judge_rollout};
 pub use expiry::expiry_loop;
-pub use follow::{follow_loop, request_id_in};
+pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};
 pub use monitor::monitor_loop;
 pub use status::{EnvStatus, StatusReport, render_status};

@@ -319,8 +319,9 @@ impl Store {
     }
 
     /// Moves an operation from one of `from` to `to` (compare-and-set),
-    /// noting its run when given, with the audit line and alerts — all or
-    /// nothing. Returns whether this call moved it.
+    /// noting its run when given (an operation that has another run does
+    /// not move), with the audit line and alerts — all or nothing.
+    /// Returns whether this call moved it.
     #[allow(clippy::too_many_arguments)]
     pub async fn advance(
         &self,
@@ -387,10 +388,17 @@ impl Store {
     ) -> Result<bool, StoreError> {
         // The states are our own constants, never user input.
         let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        // A run once attached is never replaced: a move that names
+        // another run does not happen.
         let sql = format!(
-            "UPDATE operations SET state = $2, run_id = COALESCE($3, run_id), run_url = COALESCE($4, run_url), \
-             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({})",
-            from_list.join(", ")
+            "UPDATE operations SET state = $2, run_id = COALESCE(run_id, $3), run_url = COALESCE(run_url, $4), \
+             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({}){}",
+            from_list.join(", "),
+            if run.is_some() {
+                " AND (run_id IS NULL OR run_id = $3)"
+            } else {
+                ""
+            }
         );
         let moved = on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -722,9 +730,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // The run may be known already (its webhook came first).
+            // The run may be known already (its webhook came first); a
+            // run once attached is never replaced.
             sqlx::query(
-                "UPDATE operations SET run_id = COALESCE($2, run_id), run_url = COALESCE($3, run_url), \
+                "UPDATE operations SET run_id = COALESCE(run_id, $2), run_url = COALESCE(run_url, $3), \
                  updated_at = $4 WHERE id = $1",
             )
             .bind(id.0)

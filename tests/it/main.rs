@@ -13,6 +13,7 @@ mod hostile;
 mod incident;
 mod monitor;
 mod release;
+mod repository;
 mod rollback;
 mod scenarios;
 mod store;
