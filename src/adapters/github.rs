@@ -80,6 +80,9 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
     text.chars().take(300).collect()
 }
 
+/// How many pages of releases (100 each) are read at most.
+const MAX_RELEASE_PAGES: usize = 50;
+
 /// A published release.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Release {
@@ -382,19 +385,46 @@ impl GitHub {
         Ok(self.client.get(route, None::<&()>).await?)
     }
 
-    /// The latest published release; `None` when there is none yet.
-    pub async fn latest_release(&self) -> Result<Option<Release>, GithubError> {
-        match self
+    /// The latest release on the release line: the highest published
+    /// version (see [`crate::domain::highest_published`]), read from
+    /// every page of the list, not GitHub's "latest" flag (which follows
+    /// creation dates and can be moved by hand). `None` when there is none.
+    pub async fn highest_release(&self) -> Result<Option<Release>, GithubError> {
+        let mut releases = self.all_releases().await?;
+        let listed: Vec<crate::domain::Listed<'_>> = releases
+            .iter()
+            .map(|r| crate::domain::Listed {
+                tag: &r.tag_name,
+                draft: r.draft,
+                prerelease: r.prerelease,
+            })
+            .collect();
+        Ok(crate::domain::highest_published(&listed).map(|i| releases.swap_remove(i)))
+    }
+
+    /// Every release the token can see, newest first, page by page
+    /// (100 a page, GitHub's most), following the `Link` header.
+    async fn all_releases(&self) -> Result<Vec<Release>, GithubError> {
+        let first: octocrab::Page<Release> = self
             .client
-            .get(self.route("/releases/latest"), None::<&()>)
-            .await
-        {
-            Ok(release) => Ok(Some(release)),
-            Err(e) => match GithubError::from(e) {
-                GithubError::NotFound => Ok(None),
-                other => Err(other),
-            },
+            .get(self.route("/releases?per_page=100"), None::<&()>)
+            .await?;
+        let mut next = first.next.clone();
+        let mut releases = first.items;
+        let mut pages = 1;
+        while let Some(page) = self.client.get_page::<Release>(&next).await? {
+            pages += 1;
+            releases.extend(page.items);
+            next = page.next;
+            if pages >= MAX_RELEASE_PAGES {
+                // A list that long (or a server that pages forever) is
+                // read as far as this: the highest release is most likely
+                // among the newest.
+                tracing::warn!(pages, "releases: stopped after {MAX_RELEASE_PAGES} pages");
+                break;
+            }
         }
+        Ok(releases)
     }
 
     /// The newest published releases (no drafts), newest first, at most

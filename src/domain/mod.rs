@@ -20,5 +20,5 @@ pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, pars
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{Access, ChatKind, Refusal, access};
-pub use release::{Check, Ci, ReleaseVerdict, bump, release_checks};
+pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

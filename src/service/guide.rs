@@ -215,7 +215,7 @@ impl App {
         if let Some(refusal) = self.not_a_release_requester(msg) {
             return refusal;
         }
-        let latest = match self.github.latest_release().await {
+        let latest = match self.github.highest_release().await {
             Ok(Some(release)) => release,
             Ok(None) => {
                 return (

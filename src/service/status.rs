@@ -66,7 +66,7 @@ impl App {
             envs.iter()
                 .map(|(_, cfg)| within(self.ecs.service_state(cfg))),
         );
-        let release = within(self.github.latest_release());
+        let release = within(self.github.highest_release());
         let ci = within(self.github.ci_state());
         let store = async {
             let ops = self.store.live_operations().await?;
