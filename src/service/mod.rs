@@ -17,6 +17,7 @@ mod report;
 mod rollback;
 mod stats;
 mod status;
+mod story;
 mod taps;
 mod webhook;
 
