@@ -7,18 +7,22 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 pub const TOKEN: &str = "ghp_TESTtoken";
 pub const OWNER: &str = "mindburn-labs";
 pub const REPO: &str = "aletheia";
 pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
+
+mod hooks;
+mod releases;
+
+pub use hooks::*;
+use releases::{latest_release, list_releases, release_by_tag};
 
 #[derive(Default)]
 struct Inner {
@@ -124,42 +128,6 @@ impl FakeGithub {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// Publishes a release (newest last). GitHub makes a newly published
-    /// release the "latest" (`make_latest` defaults to true).
-    pub fn add_release(&self, tag: &str) {
-        let mut inner = self.inner.lock().unwrap();
-        push_release(&mut inner, tag, false, false);
-        inner.latest_pin = None;
-    }
-
-    /// A draft release: listed to a token that may see drafts, never the
-    /// "latest", not found by its tag.
-    pub fn add_draft_release(&self, tag: &str) {
-        push_release(&mut self.inner.lock().unwrap(), tag, true, false);
-    }
-
-    /// A release marked as a pre-release: never GitHub's "latest".
-    pub fn add_prerelease(&self, tag: &str) {
-        push_release(&mut self.inner.lock().unwrap(), tag, false, true);
-    }
-
-    /// Marks a release as the repository's "latest" (`make_latest: true`
-    /// on an update, as someone may do by hand in the UI); GitHub refuses
-    /// it for drafts and pre-releases.
-    pub fn make_latest(&self, tag: &str) {
-        let mut inner = self.inner.lock().unwrap();
-        let release = inner
-            .releases
-            .iter()
-            .find(|r| r["tag_name"] == tag)
-            .expect("a release the fake has");
-        assert!(
-            release["draft"] == false && release["prerelease"] == false,
-            "GitHub answers 422: drafts and pre-releases cannot be the latest"
-        );
-        inner.latest_pin = release["id"].as_u64();
     }
 
     /// The issues opened so far.
@@ -311,31 +279,6 @@ impl FakeGithub {
     }
 }
 
-/// A new release, created now (after every other).
-fn push_release(inner: &mut Inner, tag: &str, draft: bool, prerelease: bool) {
-    let id = inner.releases.len() as u64 + 1;
-    // Creation times strictly rise, as they do for releases made one
-    // after another.
-    let now = chrono::Utc::now();
-    let created = inner
-        .releases
-        .last()
-        .and_then(|r| r["created_at"].as_str())
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc) + chrono::TimeDelta::milliseconds(1))
-        .map_or(now, |after| after.max(now));
-    inner.releases.push(json!({
-        "id": id,
-        "tag_name": tag,
-        "name": tag,
-        "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
-        "draft": draft,
-        "prerelease": prerelease,
-        "created_at": created.to_rfc3339(),
-        "published_at": if draft { Value::Null } else { json!(created.to_rfc3339()) },
-    }));
-}
-
 /// Checks the token like GitHub does and applies injected failures.
 async fn gate(
     State(inner): State<Arc<Mutex<Inner>>>,
@@ -396,24 +339,6 @@ async fn repository(Path((owner, repo)): Path<(String, String)>) -> Response {
         .into_response()
 }
 
-/// GitHub's "latest": the release marked `make_latest`, else the most
-/// recently created one that is neither a draft nor a pre-release.
-async fn latest_release(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo)): Path<(String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    let published = |r: &&Value| r["draft"] == false && r["prerelease"] == false;
-    let pinned = inner
-        .latest_pin
-        .and_then(|id| inner.releases.iter().find(|r| r["id"] == id))
-        .filter(published);
-    match pinned.or_else(|| inner.releases.iter().rev().find(published)) {
-        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
-        _ => not_found(),
-    }
-}
-
 async fn create_issue(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path((owner, repo)): Path<(String, String)>,
@@ -433,62 +358,6 @@ async fn create_issue(
     });
     inner.issues.push(issue.clone());
     (StatusCode::CREATED, axum::Json(issue)).into_response()
-}
-
-/// Newest first by creation, `per_page` (30, at most 100) a page, `page`
-/// from 1, with GitHub's `Link` header when there is more than one page.
-async fn list_releases(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let number = |key: &str, default: usize| {
-        query
-            .get(key)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(default)
-    };
-    let per_page = number("per_page", 30).min(100);
-    let page = number("page", 1);
-    let inner = inner.lock().unwrap();
-    let total = inner.releases.len();
-    let newest_first: Vec<Value> = inner
-        .releases
-        .iter()
-        .rev()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .cloned()
-        .collect();
-    let last = total.div_ceil(per_page).max(1);
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let at = |n: usize| {
-        format!("<http://{host}/repos/{owner}/{repo}/releases?per_page={per_page}&page={n}>")
-    };
-    let mut links = Vec::new();
-    if page < last {
-        links.push(format!("{}; rel=\"next\"", at(page + 1)));
-        links.push(format!("{}; rel=\"last\"", at(last)));
-    }
-    if page > 1 {
-        links.push(format!("{}; rel=\"first\"", at(1)));
-        links.push(format!("{}; rel=\"prev\"", at(page - 1)));
-    }
-    let mut response = axum::Json(newest_first).into_response();
-    if !links.is_empty() {
-        response
-            .headers_mut()
-            .insert("link", links.join(", ").parse().unwrap());
-    }
-    response
 }
 
 async fn check_runs(
@@ -533,22 +402,6 @@ async fn workflow(
     let inner = inner.lock().unwrap();
     match inner.workflows.get(&file) {
         Some(w) if our_repo(&owner, &repo) => axum::Json(w.clone()).into_response(),
-        _ => not_found(),
-    }
-}
-
-async fn release_by_tag(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, tag)): Path<(String, String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    // Only a published release is found by its tag.
-    match inner
-        .releases
-        .iter()
-        .find(|r| r["tag_name"] == tag.as_str() && r["draft"] == false)
-    {
-        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
         _ => not_found(),
     }
 }
@@ -697,74 +550,4 @@ async fn compare(
         "files": files,
     }))
     .into_response()
-}
-
-/// A `workflow_run` webhook payload for a run, as GitHub sends it.
-pub fn workflow_run_event(action: &str, run: &Value) -> Value {
-    json!({
-        "action": action,
-        "workflow_run": run,
-        "repository": {"full_name": format!("{OWNER}/{REPO}")}
-    })
-}
-
-/// The `X-Hub-Signature-256` GitHub computes.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Posts a webhook delivery to the bot as GitHub does.
-pub async fn post_webhook(
-    bot_url: &str,
-    event: &str,
-    delivery: &str,
-    payload: &Value,
-    signature_header: Option<String>,
-) -> reqwest::Response {
-    let body = serde_json::to_vec(payload).unwrap();
-    let mut request = reqwest::Client::new()
-        .post(format!("{bot_url}/github/webhook"))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("user-agent", "GitHub-Hookshot/test");
-    if let Some(sig) = signature_header {
-        request = request.header("x-hub-signature-256", sig);
-    }
-    request.body(body).send().await.unwrap()
-}
-
-/// Like [`post_webhook`], signed with the right secret.
-pub async fn post_signed_webhook(
-    bot_url: &str,
-    event: &str,
-    delivery: &str,
-    payload: &Value,
-) -> reqwest::Response {
-    let body = serde_json::to_vec(payload).unwrap();
-    post_webhook(
-        bot_url,
-        event,
-        delivery,
-        payload,
-        Some(signature(WEBHOOK_SECRET, &body)),
-    )
-    .await
-}
-
-pub fn release_published(id: u64, tag: &str) -> Value {
-    json!({
-        "action": "published",
-        "release": {
-            "id": id,
-            "tag_name": tag,
-            "name": tag,
-            "draft": false,
-            "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
-            "author": {"login": "github-actions[bot]"}
-        },
-        "repository": {"full_name": format!("{OWNER}/{REPO}")}
-    })
 }
