@@ -99,9 +99,12 @@ impl App {
         // only the configured repository's change anything.
         let github = &self.config.github;
         let foreign = match &envelope.repository {
-            Some(r) if !is_our_repository(&github.owner, &github.repo, &r.full_name) => Some(
-                format!("repository {} is not the configured one", r.full_name),
-            ),
+            Some(r) if !is_our_repository(&github.owner, &github.repo, &r.full_name) => {
+                Some(format!(
+                    "repository {} is not the configured one",
+                    crate::alerts::format::clip(&r.full_name, 200)
+                ))
+            }
             None if REPOSITORY_EVENTS.contains(&req.event.as_str()) => {
                 Some("it names no repository".to_owned())
             }
