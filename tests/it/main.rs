@@ -16,4 +16,5 @@ mod release;
 mod rollback;
 mod scenarios;
 mod store;
+mod strict;
 mod support;

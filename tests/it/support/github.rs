@@ -104,6 +104,10 @@ impl FakeGithub {
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
             )
+            // As GitHub: a route it does not have, or a method a route
+            // does not take, is 404 with its JSON body.
+            .fallback(unknown_route)
+            .method_not_allowed_fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -332,6 +336,10 @@ fn not_found() -> Response {
         ),
     )
         .into_response()
+}
+
+async fn unknown_route() -> Response {
+    not_found()
 }
 
 fn our_repo(owner: &str, repo: &str) -> bool {

@@ -1,0 +1,117 @@
+//! The test world is as strict as the real one: the fake Bot API refuses
+//! what Telegram refuses, the fake GitHub what GitHub refuses, and a
+//! scenario in which the bot was refused fails.
+
+use serde_json::{Value, json};
+
+use crate::support::github::{FakeGithub, TOKEN};
+use crate::support::telegram::{FakeTelegram, TOKEN as TG_TOKEN};
+
+#[tokio::test]
+async fn fake_github_answers_unknown_routes_and_methods_as_github_does() {
+    let gh = FakeGithub::start().await;
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", gh.url()))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("User-Agent", "test")
+            .send()
+    };
+    let not_found =
+        json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"});
+    for (method, path) in [
+        (
+            reqwest::Method::GET,
+            "/repos/mindburn-labs/aletheia/no/such/route",
+        ),
+        (reqwest::Method::GET, "/nothing"),
+        // A known route with a method it does not take.
+        (
+            reqwest::Method::DELETE,
+            "/repos/mindburn-labs/aletheia/releases",
+        ),
+        (
+            reqwest::Method::POST,
+            "/repos/mindburn-labs/aletheia/actions/runs/1",
+        ),
+    ] {
+        let response = call(method.clone(), path).await.unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, not_found, "{method} {path}");
+    }
+}
+
+/// Posts `body` to the fake's `method` as the bot would.
+async fn call(tg: &FakeTelegram, method: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/bot{TG_TOKEN}/{method}", tg.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn fake_telegram_refuses_malformed_requests_and_fails_the_scenario() {
+    let tg = FakeTelegram::start().await;
+    let chat = -1001;
+    let (status, answer) = call(
+        &tg,
+        "sendMessage",
+        json!({"chat_id": chat, "text": "<b>v1.2.3</b> <br> done", "parse_mode": "HTML"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer,
+        json!({"ok": false, "error_code": 400,
+               "description": "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 14"})
+    );
+    let (status, _) = call(
+        &tg,
+        "sendMessage",
+        json!({"chat_id": chat, "text": "x".repeat(4097)}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Refused messages are not messages.
+    assert!(tg.sent_to(chat).is_empty());
+    // Editing a message that is not there is what tests provoke on purpose.
+    let (status, _) = call(
+        &tg,
+        "editMessageText",
+        json!({"chat_id": chat, "message_id": 1, "text": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let refusals: Vec<(u16, String, bool)> = tg
+        .refusals()
+        .into_iter()
+        .map(|r| (r.status, r.description, r.malformed))
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            (
+                400,
+                "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 14"
+                    .to_owned(),
+                true
+            ),
+            (400, "Bad Request: message is too long".to_owned(), true),
+            (
+                400,
+                "Bad Request: message to edit not found".to_owned(),
+                false
+            ),
+        ]
+    );
+    // The end of the scenario fails it.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(tg)));
+    let panic = dropped.expect_err("a scenario whose requests were refused fails");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("message is too long"), "{message}");
+}
