@@ -115,3 +115,32 @@ async fn fake_telegram_refuses_malformed_requests_and_fails_the_scenario() {
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("message is too long"), "{message}");
 }
+
+#[tokio::test]
+async fn a_long_history_is_cut_to_one_message_telegram_takes() {
+    use crate::support::{ALICE, BOB, TEAM_CHAT, World};
+    let mut world = World::new().await;
+    world.seed().await;
+    world.start_bot().await;
+    // Fifty deploys of builds that carry their commit in the version, as
+    // GitHub's runs named them: about 6000 characters of history.
+    let store = world.store().await;
+    for n in 0..50 {
+        let version = format!("1.4.{n}-rc.1+sha.3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3");
+        store
+            .record_succeeded_deploy("staging", &version, aletheia_bot::domain::UserId(ALICE.id))
+            .await
+            .unwrap();
+    }
+
+    let history = world.say(TEAM_CHAT, &BOB, "/history staging 50").await;
+
+    let shown = crate::support::telegram_html::parse_html(&history.text).unwrap();
+    assert!(shown.encode_utf16().count() <= 4096, "{}", shown.len());
+    assert!(
+        shown.starts_with("📜 History · staging · last 50\n✅ #50 deploy 1.4.49-rc.1+sha."),
+        "{shown}"
+    );
+    assert!(shown.ends_with('…'), "{shown}");
+    world.tg.assert_all_read();
+}
