@@ -144,3 +144,46 @@ async fn a_long_history_is_cut_to_one_message_telegram_takes() {
     assert!(shown.ends_with('…'), "{shown}");
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn an_alert_about_a_huge_version_is_cut_and_still_edited_through_its_run() {
+    use crate::support::github::{post_signed_webhook, workflow_run_event};
+    use crate::support::{TEAM_CHAT, telegram_html::parse_html, world_with_release};
+    let world = world_with_release().await;
+    let shown = |html: &str| parse_html(html).unwrap().encode_utf16().count();
+
+    // A run started outside the bot, whose version carries a build
+    // metadata longer than a Telegram message.
+    let build = "a".repeat(4100);
+    let run = world
+        .gh
+        .start_run("deploy.yml", &format!("Deploy 1.3.0+b.{build} to dev ()"));
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        started
+            .text
+            .starts_with("🚀 <b>dev</b> · deploy of <b>1.3.0+b.aaaa"),
+        "{}",
+        &started.text[..100]
+    );
+    assert!(shown(&started.text) <= 4096);
+    assert!(started.text.ends_with("…</b>"), "{}", &started.text[4000..]);
+
+    // Its outcome edits it, cut the same way.
+    world
+        .finish_run(run["id"].as_u64().unwrap(), "failure", "w-2")
+        .await;
+    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    assert_eq!(failed.message_id, started.message_id);
+    assert!(shown(&failed.text) <= 4096);
+    let more = world.tg.next_message(TEAM_CHAT).await;
+    assert!(shown(&more.text) <= 4096, "{}", more.text);
+    world.tg.assert_all_read();
+}
