@@ -187,3 +187,30 @@ async fn an_alert_about_a_huge_version_is_cut_and_still_edited_through_its_run()
     assert!(shown(&more.text) <= 4096, "{}", more.text);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_tap_answer_quoting_a_long_lock_reason_fits_telegram_200() {
+    use crate::support::{ALICE, BOB, CAROL, ONCALL_CHAT, TEAM_CHAT, world_with_release};
+    let world = world_with_release().await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    // Bob locks staging with a reason of 150 emoji: 150 characters, 300
+    // UTF-16 code units.
+    let reason = "🔥".repeat(150);
+    let locked = world
+        .say(ONCALL_CHAT, &BOB, &format!("/lock staging {reason} 1h"))
+        .await;
+    assert_eq!(locked.text, "🔒 staging is locked; the team chat is told.");
+    world.tg.next_message_starting(TEAM_CHAT, "🔒").await;
+
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    let (answer, alert) = world.tg.tap_answer(&tap).await;
+
+    assert!(alert);
+    assert!(
+        answer.starts_with("Approved, but not dispatched: staging was locked by Bob: 🔥🔥"),
+        "{answer}"
+    );
+    assert!(answer.encode_utf16().count() <= 200, "{answer}");
+    assert!(answer.ends_with('…'), "{answer}");
+    assert!(world.gh.dispatches().is_empty());
+}
