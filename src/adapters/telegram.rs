@@ -12,8 +12,8 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, RequestError};
 
+use crate::adapters::fit::{MAX_MESSAGE, MAX_TAP_ANSWER, clip_units, fit};
 pub use crate::adapters::pacer::{Message, Pacer};
-use crate::alerts::format::{MAX_MESSAGE, MAX_TAP_ANSWER, clip_units, fit};
 use crate::config::{Secret, TelegramConfig};
 use crate::domain::{COMMANDS, ChatId};
 
