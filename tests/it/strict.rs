@@ -41,6 +41,16 @@ async fn fake_github_answers_unknown_routes_and_methods_as_github_does() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, not_found, "{method} {path}");
     }
+    // Each is noted, for the end of the scenario to fail on.
+    assert_eq!(
+        gh.take_unknown_routes(),
+        [
+            "GET /repos/mindburn-labs/aletheia/no/such/route",
+            "GET /nothing",
+            "DELETE /repos/mindburn-labs/aletheia/releases",
+            "POST /repos/mindburn-labs/aletheia/actions/runs/1",
+        ]
+    );
 }
 
 /// Posts `body` to the fake's `method` as the bot would.
