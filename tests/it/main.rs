@@ -18,4 +18,5 @@ mod release;
 mod rollback;
 mod scenarios;
 mod store;
+mod strict;
 mod support;

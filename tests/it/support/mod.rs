@@ -7,6 +7,7 @@ pub mod health;
 pub mod moto;
 pub mod tcp_cut;
 pub mod telegram;
+pub mod telegram_html;
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
