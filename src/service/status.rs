@@ -44,8 +44,6 @@ pub struct EnvStatus {
     pub last_deploy: Option<(OperationRow, String)>,
     /// QA's latest verdict here, with who gave it.
     pub verdict: Option<(VerdictRow, String)>,
-    /// The environment deploys itself: any image tag is its version.
-    pub auto_deploy: bool,
 }
 
 async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Result<T, String> {
@@ -93,9 +91,8 @@ impl App {
         let envs = envs
             .into_iter()
             .zip(services)
-            .map(|((env, cfg), service)| EnvStatus {
+            .map(|((env, _), service)| EnvStatus {
                 env: env.clone(),
-                auto_deploy: cfg.auto_deploy,
                 service,
                 lock: locks
                     .iter()
@@ -131,28 +128,26 @@ impl App {
 }
 
 /// The version an image runs: its tag read as a version, else the tag
-/// itself, marked (unmarked where the environment deploys itself from
-/// commits: there any tag is a version).
-fn version_of(image: Option<&str>, auto_deploy: bool) -> String {
+/// itself, marked.
+fn version_of(image: Option<&str>) -> String {
     match image.map(|i| (i, image_tag(i))) {
         None => "no image for the configured container".to_owned(),
         Some((_, Some(tag))) => match Version::from_tag(tag) {
             Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
-            None if auto_deploy => format!("<b>{}</b>", escape(tag)),
             None => format!("<b>{}</b> (not a release tag)", escape(tag)),
         },
         Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
     }
 }
 
-fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (String, String) {
+fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
     let Some(primary) = s.primary() else {
         return (
             "⚠️ no deployment".into(),
             format!("{}/{} tasks", s.running, s.desired),
         );
     };
-    let version = version_of(primary.image.as_deref(), auto_deploy);
+    let version = version_of(primary.image.as_deref());
     let older: Vec<&str> = s
         .deployments
         .iter()
@@ -163,10 +158,7 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (St
     let (emoji, head) = if rollout == "FAILED" {
         ("❌", format!("{version} rollout failed"))
     } else if !older.is_empty() {
-        let from: Vec<String> = older
-            .iter()
-            .map(|i| version_of(Some(i), auto_deploy))
-            .collect();
+        let from: Vec<String> = older.iter().map(|i| version_of(Some(i))).collect();
         ("🔄", format!("{} → {version}", from.join(", ")))
     } else if rollout == "IN_PROGRESS" {
         ("🔄", version)
@@ -262,7 +254,7 @@ pub fn render_status(r: &StatusReport) -> String {
         let env = escape(e.env.as_str());
         match &e.service {
             Ok(s) => {
-                let (head, detail) = service_lines(s, r.now, e.auto_deploy);
+                let (head, detail) = service_lines(s, r.now);
                 out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
             }
             Err(err) => {

@@ -65,7 +65,6 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         operations: vec![],
         last_deploy: None,
         verdict: None,
-        auto_deploy: false,
     }
 }
 
@@ -259,23 +258,4 @@ fn odd_images() {
         ),
     ]);
     insta::assert_snapshot!(render_status(&r));
-}
-
-#[test]
-fn an_auto_deploy_environment_shows_any_tag_as_its_version() {
-    let mut dev = env(
-        "dev",
-        Ok(service(
-            2,
-            2,
-            vec![deployment(
-                "PRIMARY",
-                "repo/api:main-1a2b3c4",
-                "COMPLETED",
-                "2026-11-25T10:41:00Z",
-            )],
-        )),
-    );
-    dev.auto_deploy = true;
-    insta::assert_snapshot!(render_status(&report(vec![dev])));
 }
