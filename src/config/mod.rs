@@ -291,8 +291,8 @@ pub struct GithubConfig {
     /// Per-request timeout for GitHub calls, e.g. `"10s"`. Default 10 s.
     #[serde(default = "default_http_timeout", with = "humantime_serde")]
     pub timeout: Duration,
-    /// How often runs the bot follows are polled, for when no webhook
-    /// arrives. Default 30 s.
+    /// How often runs the bot follows are polled, and runs started
+    /// outside it looked for, for when no webhook arrives. Default 30 s.
     #[serde(default = "default_poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
     /// How long the bot looks for the run of a dispatch whose outcome

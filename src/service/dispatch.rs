@@ -1,7 +1,7 @@
 //! Dispatching a claimed operation's workflow (Deploy or Release), once.
 
 use super::App;
-use super::follow::Story;
+use super::story::Story;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
