@@ -4,7 +4,7 @@
 //! the bot's own.
 
 use super::App;
-use super::follow::{CLOCK_SKEW_SECS, parse_release_title, parse_run_title};
+use super::follow::{CLOCK_SKEW_SECS, parse_release_title, parse_run_title_as_named};
 use crate::adapters::github::WorkflowRun;
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
@@ -45,12 +45,22 @@ impl App {
             return Ok(None);
         }
         let title = run.display_title.as_deref().unwrap_or_default();
+        // A version, or where the environment deploys itself (a push to
+        // main, say) any image tag.
+        let named_in = |prefix: &str| {
+            let (named, env) = parse_run_title_as_named(prefix, title)?;
+            let auto_deploy = Env::parse(&env)
+                .ok()
+                .and_then(|e| self.config.environments.get(&e))
+                .is_some_and(|c| c.auto_deploy);
+            crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
+        };
         let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some("deploy") => match parse_run_title("Deploy ", title) {
+            Some("deploy") => match named_in("Deploy ") {
                 Some((version, env)) => ("deploy", Some(env), version),
                 None => return Ok(not_adopted(run, "Deploy")),
             },
-            Some("rollback") => match parse_run_title("Rollback ", title) {
+            Some("rollback") => match named_in("Rollback ") {
                 Some((version, env)) => ("rollback", Some(env), version),
                 None => return Ok(not_adopted(run, "Rollback")),
             },

@@ -224,3 +224,65 @@ async fn a_run_from_before_the_bot_first_started_is_history() {
     assert_eq!(ops[0].run_id, Some(9002));
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_push_deploy_to_dev_naming_no_release_is_followed_where_dev_deploys_itself() {
+    let mut world = polling_world().await;
+    world.dev_auto_deploy = true;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+
+    // A push to main deploys dev; its run names the image tag, no release.
+    world
+        .gh
+        .start_run("deploy.yml", "Deploy main-1a2b3c4 to dev");
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        started.text,
+        format!(
+            "🚀 <b>dev</b> · deploy of <b>main-1a2b3c4</b> started (#1) outside the bot\n{RUN_9001}"
+        )
+    );
+    world.roll_out("dev", "main-1a2b3c4").await;
+    world.gh.set_run(9001, "completed", Some("success"));
+    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    assert!(
+        done.text
+            .starts_with("✅ <b>dev</b> · <b>main-1a2b3c4</b> deployed (#1)"),
+        "{}",
+        done.text
+    );
+    // The monitor saw the new task definition: the run explains it, so
+    // nothing else is said of it.
+    let looks = world.health.hits("dev");
+    eventually(Duration::from_secs(30), "more looks", || async {
+        world.health.hits("dev") >= looks + 5
+    })
+    .await;
+    world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_deploy_run_naming_no_release_is_not_followed_elsewhere() {
+    let mut world = polling_world().await;
+    world.start_bot().await;
+
+    // Staging does not deploy itself: a run naming a bare tag there is
+    // not the bot's to follow; a release's run after it is.
+    world
+        .gh
+        .start_run("deploy.yml", "Deploy main-1a2b3c4 to staging");
+    world.gh.start_run("deploy.yml", "Deploy 1.3.0 to dev ()");
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        started
+            .text
+            .starts_with("🚀 <b>dev</b> · deploy of <b>1.3.0</b> started (#1) outside the bot"),
+        "{}",
+        started.text
+    );
+    let ops = world.store().await.all_operations().await.unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].run_id, Some(9002));
+    world.tg.assert_all_read();
+}
