@@ -115,7 +115,8 @@ impl App {
             let (kind, text) = match event {
                 // A deploy like any other: to the chats that take deploys.
                 HealthEvent::AutoDeployed { to, version } => {
-                    auto_deployed = Some(version.clone().unwrap_or_else(|| to.clone()));
+                    // (An untagged image names no version to record.)
+                    auto_deployed = version.clone();
                     (
                         AlertKind::Deployment,
                         auto_deployed_text(env, version.as_deref(), to),
