@@ -71,6 +71,35 @@ macro_rules! select_operations {
 }
 pub(super) use {live_states, operation_columns, select_operations};
 
+/// Ends the transaction `$tx` that inserted an operation (`$inserted`, the
+/// insert's `RETURNING id`): its audit line and alerts written with it and
+/// committed, `Some(id)`; or rolled back, `None`, when a unique index
+/// refused the row. Other errors return from the calling function.
+macro_rules! commit_new_operation {
+    ($tx:ident, $inserted:expr, $audit:expr, $alerts:expr) => {
+        match $inserted {
+            Err(e) if is_unique_violation(&e) => {
+                $tx.rollback().await?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+            Ok((id,)) => {
+                let id = OperationId(id);
+                let audit = AuditEntry {
+                    operation: Some(id),
+                    ..$audit.clone()
+                };
+                insert_audit!(&mut *$tx, &audit)?;
+                let alerts: Vec<NewAlert> = $alerts.iter().map(|a| with_op(a, id)).collect();
+                insert_alerts!($tx, &alerts)?;
+                $tx.commit().await?;
+                Some(id)
+            }
+        }
+    };
+}
+pub(super) use commit_new_operation;
+
 /// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
 /// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
 /// line and alerts and commits, else rolls back. Evaluates to whether it
@@ -576,21 +605,9 @@ impl Store {
             .bind(op.run.as_ref().map(|r| r.1.clone()))
             .fetch_one(&mut *tx)
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    Created::Busy
-                }
-                Err(e) => return Err(e.into()),
-                Ok((id,)) => {
-                    let id = OperationId(id);
-                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
-                    insert_audit!(&mut *tx, &audit)?;
-                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
-                    insert_alerts!(tx, &alerts)?;
-                    tx.commit().await?;
-                    Created::New(id)
-                }
+            match commit_new_operation!(tx, inserted, audit, alerts) {
+                Some(id) => Created::New(id),
+                None => Created::Busy,
             }
         });
         Ok(created)

@@ -4,7 +4,8 @@
 
 use super::audit::insert_audit;
 use super::operations::{
-    OperationRow, is_unique_violation, live_states, operation_columns, select_operations, with_op,
+    OperationRow, commit_new_operation, is_unique_violation, live_states, operation_columns,
+    select_operations, with_op,
 };
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
@@ -80,25 +81,10 @@ impl Store {
             .bind(run.alongside.map(|a| a.0))
             .fetch_one(&mut *tx)
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    if run.alongside.is_some() {
-                        Adopted::Already
-                    } else {
-                        Adopted::Busy
-                    }
-                }
-                Err(e) => return Err(e.into()),
-                Ok((id,)) => {
-                    let id = OperationId(id);
-                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
-                    insert_audit!(&mut *tx, &audit)?;
-                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
-                    insert_alerts!(tx, &alerts)?;
-                    tx.commit().await?;
-                    Adopted::New(id)
-                }
+            match commit_new_operation!(tx, inserted, audit, alerts) {
+                Some(id) => Adopted::New(id),
+                None if run.alongside.is_some() => Adopted::Already,
+                None => Adopted::Busy,
             }
         });
         Ok(adopted)
