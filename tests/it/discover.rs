@@ -286,3 +286,46 @@ async fn a_deploy_run_naming_no_release_is_not_followed_elsewhere() {
     assert_eq!(ops[0].run_id, Some(9002));
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_run_started_while_the_bot_was_down_or_github_failing_is_found_after() {
+    let mut world = polling_world().await;
+    world.start_bot().await;
+    let listed = listings(&world, "rollback.yml");
+    eventually(Duration::from_secs(20), "a first listing", || {
+        let n = listings(&world, "rollback.yml");
+        async move { n > listed }
+    })
+    .await;
+
+    // The bot is down while someone rolls prod back in the GitHub UI.
+    world.kill_bot().await;
+    world
+        .gh
+        .start_run("rollback.yml", "Rollback 1.2.2 to prod ()");
+    // Back up, GitHub fails its listings for a while.
+    let route = "/repos/mindburn-labs/aletheia/actions/workflows/rollback.yml/runs";
+    world.gh.fail(route, 503);
+    world.start_bot().await;
+    let failed = listings(&world, "rollback.yml");
+    eventually(Duration::from_secs(20), "failed listings", || {
+        let n = listings(&world, "rollback.yml");
+        async move { n >= failed + 3 }
+    })
+    .await;
+    assert!(
+        world.tg.sent_to(TEAM_CHAT).is_empty(),
+        "nothing to tell yet"
+    );
+
+    // GitHub answers again: the run is told once, as it is.
+    world.gh.heal(route);
+    let started = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        started.text,
+        format!(
+            "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1) outside the bot\n{RUN_9001}"
+        )
+    );
+    world.tg.assert_all_read();
+}
