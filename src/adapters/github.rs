@@ -105,6 +105,10 @@ pub struct WorkflowRun {
     pub path: String,
     #[serde(default)]
     pub display_title: Option<String>,
+    /// What started it: `workflow_dispatch` (the bot, the GitHub UI),
+    /// `push`, `workflow_call`, …
+    #[serde(default)]
+    pub event: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]

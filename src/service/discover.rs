@@ -164,14 +164,7 @@ impl App {
                 // Adopted by the other path (webhook or poller) meanwhile.
                 return Ok(Some(live));
             }
-            if live.run_id.is_none()
-                && live.kind == kind
-                && live.version == version
-                && matches!(
-                    live.state(),
-                    OperationState::Dispatched | OperationState::Running
-                )
-            {
+            if could_be_the_run_of(&live, kind, &version, run) {
                 // Most likely that operation's own run, whose run-name
                 // carries no request id: the poller matches it by time.
                 return Ok(None);
@@ -254,6 +247,25 @@ impl App {
     }
 }
 
+/// Whether `run` may be the live operation's own, not yet matched: that
+/// operation was dispatched for the same thing, without a run known yet,
+/// and the run was dispatched too, after it.
+fn could_be_the_run_of(live: &OperationRow, kind: &str, version: &str, run: &WorkflowRun) -> bool {
+    let dispatched_at = live.dispatched_at.unwrap_or(live.updated_at) - CLOCK_SKEW_SECS * 1000;
+    live.run_id.is_none()
+        && live.kind == kind
+        && live.version == version
+        && matches!(
+            live.state(),
+            OperationState::Dispatched | OperationState::Running
+        )
+        && run
+            .event
+            .as_deref()
+            .is_none_or(|e| e == "workflow_dispatch")
+        && run.created_at.timestamp_millis() >= dispatched_at
+}
+
 fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
     tracing::debug!(
         run = run.id,
@@ -264,7 +276,74 @@ fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
 
 #[cfg(test)]
 mod tests {
-    use super::adopted_text;
+    use super::{adopted_text, could_be_the_run_of};
+    use crate::adapters::github::WorkflowRun;
+
+    fn open_deploy(state: &str, run_id: Option<i64>) -> crate::store::OperationRow {
+        crate::store::OperationRow {
+            id: 4,
+            kind: "deploy".into(),
+            env: Some("staging".into()),
+            version: "1.3.0".into(),
+            release_type: None,
+            state: state.into(),
+            requested_by: 1,
+            chat_id: -1,
+            request_id: "r".into(),
+            run_id,
+            run_url: None,
+            detail: None,
+            created_at: 0,
+            updated_at: 1_000_000,
+            expires_at: None,
+            dispatched_at: Some(1_000_000),
+        }
+    }
+
+    fn run(event: &str, created_ms: i64) -> WorkflowRun {
+        WorkflowRun {
+            id: 9002,
+            name: Some("Deploy".into()),
+            path: ".github/workflows/deploy.yml".into(),
+            display_title: Some("Deploy 1.3.0 to staging".into()),
+            event: Some(event.into()),
+            status: Some("queued".into()),
+            conclusion: None,
+            html_url: "https://github.com/o/r/actions/runs/9002".into(),
+            created_at: crate::alerts::format::from_ms(created_ms),
+            run_started_at: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn only_a_dispatched_run_after_an_open_dispatch_of_the_same_may_be_its_own() {
+        let mine = |op: &crate::store::OperationRow, r: &WorkflowRun| {
+            could_be_the_run_of(op, "deploy", "1.3.0", r)
+        };
+        let after = run("workflow_dispatch", 1_002_000);
+        assert!(mine(&open_deploy("dispatched", None), &after));
+        assert!(mine(&open_deploy("running", None), &after));
+        // The Release workflow's own deploy, a push: not a dispatch.
+        assert!(!mine(
+            &open_deploy("dispatched", None),
+            &run("workflow_call", 1_002_000)
+        ));
+        // Created well before the bot dispatched.
+        assert!(!mine(
+            &open_deploy("dispatched", None),
+            &run("workflow_dispatch", 900_000)
+        ));
+        // Its run is known, or it was never dispatched.
+        assert!(!mine(&open_deploy("dispatched", Some(9001)), &after));
+        assert!(!mine(&open_deploy("awaiting_approval", None), &after));
+        assert!(!could_be_the_run_of(
+            &open_deploy("dispatched", None),
+            "deploy",
+            "1.3.1",
+            &after
+        ));
+    }
 
     #[test]
     fn a_run_adopted_while_another_operation_is_open_says_which() {
