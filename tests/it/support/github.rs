@@ -308,6 +308,8 @@ impl FakeGithub {
         self.inner.lock().unwrap().dispatches.clone()
     }
 
+    /// Every request's path and query, in order.
+    /// Every request's path and query, in order.
     pub fn requests(&self) -> Vec<String> {
         self.inner.lock().unwrap().requests.clone()
     }

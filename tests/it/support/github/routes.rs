@@ -43,6 +43,10 @@ pub(super) async fn gate(
                 .into_response();
         }
     }
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or(path.clone(), |p| p.as_str().to_owned());
     let auth = request
         .headers()
         .get("authorization")
@@ -57,7 +61,7 @@ pub(super) async fn gate(
     }
     let failing = {
         let mut inner = inner.lock().unwrap();
-        inner.requests.push(path.clone());
+        inner.requests.push(path_and_query);
         inner
             .failing
             .iter()
@@ -296,17 +300,82 @@ pub(super) async fn dispatch(
 pub(super) async fn list_runs(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path((_owner, _repo, file)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let inner = inner.lock().unwrap();
     let path = format!(".github/workflows/{file}");
+    // GitHub's `created` search syntax: `>=T`, `>T`, `<=T`, `<T`, `A..B`.
+    let created = match query.get("created").map(|c| created_range(c)) {
+        None => None,
+        Some(Some(range)) => Some(range),
+        Some(None) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(json!({"message": "Validation Failed"})),
+            )
+                .into_response();
+        }
+    };
+    let per_page: usize = match query.get("per_page").map(|p| p.parse::<usize>()) {
+        None => 30,
+        Some(Ok(n)) => n.clamp(1, 100),
+        Some(Err(_)) => 30,
+    };
+    let page: usize = query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     // Newest first, like GitHub.
     let runs: Vec<&Value> = inner
         .runs
         .iter()
         .rev()
         .filter(|r| r["path"] == path.as_str())
+        .filter(|r| query.get("event").is_none_or(|e| r["event"] == e.as_str()))
+        .filter(|r| {
+            query
+                .get("status")
+                .is_none_or(|s| r["status"] == s.as_str())
+        })
+        .filter(|r| {
+            created.is_none_or(|(from, to)| {
+                let at = chrono::DateTime::parse_from_rfc3339(r["created_at"].as_str().unwrap())
+                    .unwrap()
+                    .timestamp();
+                from.is_none_or(|f| at >= f) && to.is_none_or(|t| at <= t)
+            })
+        })
         .collect();
-    axum::Json(json!({"total_count": runs.len(), "workflow_runs": runs})).into_response()
+    let total = runs.len();
+    let page: Vec<&Value> = runs
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    axum::Json(json!({"total_count": total, "workflow_runs": page})).into_response()
+}
+
+/// A `created` filter as inclusive bounds in Unix seconds (GitHub compares
+/// whole seconds).
+fn created_range(filter: &str) -> Option<(Option<i64>, Option<i64>)> {
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|d| d.timestamp())
+    };
+    if let Some(t) = filter.strip_prefix(">=") {
+        Some((Some(at(t)?), None))
+    } else if let Some(t) = filter.strip_prefix('>') {
+        Some((Some(at(t)? + 1), None))
+    } else if let Some(t) = filter.strip_prefix("<=") {
+        Some((None, Some(at(t)?)))
+    } else if let Some(t) = filter.strip_prefix('<') {
+        Some((None, Some(at(t)? - 1)))
+    } else {
+        let (a, b) = filter.split_once("..")?;
+        Some((Some(at(a)?), Some(at(b)?)))
+    }
 }
 
 pub(super) async fn get_run(
