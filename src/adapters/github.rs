@@ -49,6 +49,17 @@ impl GithubError {
             GithubError::NotFound | GithubError::Setup(_) => false,
         }
     }
+
+    /// Whether GitHub itself is out of reach: no answer in time, a broken
+    /// connection, or a 5xx from its front end. A 4xx is GitHub answering
+    /// (it works, it refuses this request), and so is not.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            GithubError::Transport(_) => true,
+            GithubError::Status { status, .. } => *status >= 500,
+            GithubError::NotFound | GithubError::Setup(_) => false,
+        }
+    }
 }
 
 impl From<octocrab::Error> for GithubError {
@@ -60,13 +71,28 @@ impl From<octocrab::Error> for GithubError {
                 } else {
                     GithubError::Status {
                         status: source.status_code.as_u16(),
-                        message: source.message.chars().take(200).collect(),
+                        message: readable(source.status_code.as_u16(), &source.message),
                     }
                 }
             }
             other => GithubError::Transport(one_line(&other)),
         }
     }
+}
+
+/// GitHub's message on a failed request, or the status's name where the
+/// answer carried none: a 5xx from GitHub's front end is an HTML page
+/// (which octocrab hands over as the message), and no chat should read it.
+fn readable(status: u16, message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() || message.starts_with('<') {
+        return reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("no message")
+            .to_owned();
+    }
+    message.chars().take(200).collect()
 }
 
 /// An error and its causes on one line, without a backtrace.
@@ -112,6 +138,10 @@ pub struct WorkflowRun {
     pub path: String,
     #[serde(default)]
     pub display_title: Option<String>,
+    /// What started it: `workflow_dispatch` (the bot, the GitHub UI),
+    /// `push`, `workflow_call`, …
+    #[serde(default)]
+    pub event: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -133,8 +163,14 @@ impl WorkflowRun {
 
 #[derive(Debug, Deserialize)]
 struct Runs {
+    #[serde(default)]
+    total_count: u64,
     workflow_runs: Vec<WorkflowRun>,
 }
+
+/// How many runs one listing of a workflow's new runs asks for (GitHub's
+/// most per page).
+pub const RUNS_PER_PAGE: usize = 100;
 
 #[derive(Debug, Deserialize)]
 struct Jobs {
@@ -438,13 +474,13 @@ impl GitHub {
             404 => Err(GithubError::NotFound),
             _ => Err(GithubError::Status {
                 status,
-                message: serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v["message"].as_str().map(str::to_owned))
-                    .unwrap_or(text)
-                    .chars()
-                    .take(200)
-                    .collect(),
+                message: readable(
+                    status,
+                    &serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v["message"].as_str().map(str::to_owned))
+                        .unwrap_or(text),
+                ),
             }),
         }
     }
@@ -530,6 +566,25 @@ impl GitHub {
         ));
         let runs: Runs = self.client.get(route, None::<&()>).await?;
         Ok(runs.workflow_runs)
+    }
+
+    /// The runs of a workflow created at or after `since`, whatever
+    /// started them, newest first: one page of [`RUNS_PER_PAGE`], and how
+    /// many there are in all.
+    pub async fn runs_created_since(
+        &self,
+        file: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<WorkflowRun>, u64), GithubError> {
+        // GitHub's search syntax, whole seconds (`>=` keeps the second the
+        // mark falls in).
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let route = self.route(&format!(
+            "/actions/workflows/{file}/runs?per_page={RUNS_PER_PAGE}&created=%3E%3D{}",
+            since.replace(':', "%3A")
+        ));
+        let runs: Runs = self.client.get(route, None::<&()>).await?;
+        Ok((runs.workflow_runs, runs.total_count))
     }
 
     /// The jobs of a run (of its latest attempt), up to 100.

@@ -53,6 +53,9 @@ pub struct Seen {
     /// A bot operation (or a followed workflow run) explains a change of
     /// task definition.
     pub explained: bool,
+    /// The environment deploys itself (`auto_deploy`): a change nobody
+    /// explained is its own deploy, not one made around the bot.
+    pub auto_deploy: bool,
     pub now_ms: i64,
 }
 
@@ -77,6 +80,11 @@ pub enum HealthEvent {
     },
     Unannounced {
         from: String,
+        to: String,
+        version: Option<String>,
+    },
+    /// An environment that deploys itself runs a new task definition.
+    AutoDeployed {
         to: String,
         version: Option<String>,
     },
@@ -131,10 +139,17 @@ pub fn watch(
                 && *before != primary.task_definition
                 && !seen.explained
             {
-                events.push(HealthEvent::Unannounced {
-                    from: before.clone(),
-                    to: primary.task_definition.clone(),
-                    version: primary.version.clone(),
+                events.push(if seen.auto_deploy {
+                    HealthEvent::AutoDeployed {
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
+                } else {
+                    HealthEvent::Unannounced {
+                        from: before.clone(),
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
                 });
             }
             next.task_definition = Some(primary.task_definition.clone());
@@ -206,6 +221,7 @@ mod tests {
             service,
             probe,
             explained: false,
+            auto_deploy: false,
             now_ms,
         }
     }
@@ -302,6 +318,31 @@ mod tests {
         assert!(
             matches!(e.as_slice(), [HealthEvent::Unannounced { from, to, .. }] if from == "a:2" && to == "a:3")
         );
+    }
+
+    #[test]
+    fn an_environment_that_deploys_itself_has_deploys_not_changes_around_the_bot() {
+        let auto = |td: &str, at: i64| Seen {
+            auto_deploy: true,
+            ..seen(Some(service(td, "COMPLETED", 2)), None, at)
+        };
+        let (w, e) = watch(&Watch::default(), &auto("a:1", 0), 1, 3);
+        assert!(e.is_empty(), "the first look only learns");
+        let (w, e) = watch(&w, &auto("a:2", 1), 1, 3);
+        assert_eq!(
+            e,
+            [HealthEvent::AutoDeployed {
+                to: "a:2".into(),
+                version: Some("1.3.0".into())
+            }]
+        );
+        let (w, e) = watch(&w, &auto("a:2", 2), 1, 3);
+        assert!(e.is_empty(), "once");
+        // One the bot explains (its own deploy, a followed run) is told by
+        // that operation.
+        let mut s = auto("a:3", 3);
+        s.explained = true;
+        assert!(watch(&w, &s, 1, 3).1.is_empty());
     }
 
     #[test]

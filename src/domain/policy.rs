@@ -1,7 +1,7 @@
 //! Who may do what, where. The one place a newcomer reads to answer
 //! "who may ask for /status in this chat?".
 
-use super::{ChatId, Command, Role, UserId};
+use super::{ChatId, Command, Env, EnvPolicy, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +80,66 @@ pub fn access(
     Access::Allowed
 }
 
+/// Whether an approval prompt shown in `chats` is put before someone who
+/// may approve it. A chat in `[[chats]]` is (the team reads there; who is
+/// in it is Telegram's to know, not the bot's); a private chat nobody
+/// configured (its id is its owner's user id) only when its owner holds
+/// an approver role and, under four eyes, is not the requester.
+pub fn prompt_reaches_approver<'a>(
+    chats: &[(ChatId, ChatKind)],
+    requester: UserId,
+    policy: &EnvPolicy,
+    roles_of: impl Fn(UserId) -> Option<&'a [Role]>,
+) -> bool {
+    chats.iter().any(|(chat, kind)| match kind {
+        ChatKind::Configured => true,
+        ChatKind::Unknown => false,
+        ChatKind::Private => {
+            let owner = UserId(chat.0);
+            let may_approve = roles_of(owner)
+                .is_some_and(|roles| roles.iter().any(|r| policy.approvers.contains(r)));
+            may_approve && !(policy.four_eyes && owner == requester)
+        }
+    })
+}
+
+/// The refusal of a request whose prompt no approver would see.
+pub fn no_approver_sees(env: &Env, policy: &EnvPolicy) -> String {
+    let roles: Vec<&str> = policy.approvers.iter().map(Role::as_str).collect();
+    format!(
+        "⛔ Nobody who may approve this would see its prompt: it was asked in a private chat, \
+         and no chat takes approval prompts for {env}. Ask in the team chat, or give a chat \
+         of the approvers ({}) the approval alerts for {env} in bot.toml.",
+        if roles.is_empty() {
+            "nobody".to_owned()
+        } else {
+            roles.join(", ")
+        }
+    )
+}
+
+/// The version a Deploy or Rollback run names (`Deploy X to ENV`), if the
+/// bot follows it there: a release version anywhere (`1.3.0`, `v1.3.0`),
+/// and, where the environment deploys itself (`auto_deploy`), any image
+/// tag (`main-1a2b3c4`, a commit SHA: Docker's tag syntax).
+pub fn run_version(named: &str, auto_deploy: bool) -> Option<String> {
+    if let Ok(v) = super::Version::parse(named, true) {
+        return Some(v.to_string());
+    }
+    let tag_like = named.len() <= 128
+        && named
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && named
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    (auto_deploy && tag_like).then(|| named.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Env;
 
     const CHAT: ChatId = ChatId(-100);
     const USER: UserId = UserId(7);
@@ -147,6 +203,74 @@ mod tests {
                 access(Some(&cmd), CHAT, kind, USER, Some(&roles)),
                 Access::Allowed
             );
+        }
+    }
+
+    fn prod_policy() -> EnvPolicy {
+        EnvPolicy {
+            requesters: vec![Role::new("developer")],
+            approvers: vec![Role::new("senior")],
+            approvals: 1,
+            four_eyes: true,
+            requires_verified_in: None,
+        }
+    }
+
+    #[test]
+    fn a_prompt_reaches_an_approver_in_a_group_or_an_approvers_private_chat() {
+        let senior = [Role::new("senior")];
+        let dev = [Role::new("developer")];
+        let (alice, bob) = (UserId(1), UserId(2));
+        let roles_of = |u: UserId| match u.0 {
+            1 => Some(&dev[..]),
+            2 => Some(&senior[..]),
+            _ => None,
+        };
+        let policy = prod_policy();
+        let reaches = |chats: &[(i64, ChatKind)], requester| {
+            let chats: Vec<(ChatId, ChatKind)> =
+                chats.iter().map(|(c, k)| (ChatId(*c), *k)).collect();
+            prompt_reaches_approver(&chats, requester, &policy, roles_of)
+        };
+        use ChatKind::{Configured, Private, Unknown};
+        // Alice's private chat alone: she may not approve.
+        assert!(!reaches(&[(1, Private)], alice));
+        // Bob's own request in his private chat: four eyes.
+        assert!(!reaches(&[(2, Private)], bob));
+        // A private chat of an approver does.
+        assert!(reaches(&[(2, Private)], alice));
+        // A configured chat does, whatever its id.
+        assert!(reaches(&[(1, Private), (-100, Configured)], alice));
+        assert!(reaches(&[(501, Configured)], alice));
+        // A chat nobody configured does not; nor does no chat.
+        assert!(!reaches(&[(-100, Unknown)], alice));
+        assert!(!reaches(&[], alice));
+        let no_four_eyes = EnvPolicy {
+            four_eyes: false,
+            ..prod_policy()
+        };
+        assert!(prompt_reaches_approver(
+            &[(ChatId(2), Private)],
+            bob,
+            &no_four_eyes,
+            roles_of
+        ));
+    }
+
+    #[test]
+    fn a_run_names_a_release_anywhere_and_any_tag_where_the_env_deploys_itself() {
+        use super::run_version;
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(run_version("v1.3.0", false), some("1.3.0"));
+        assert_eq!(run_version("1.3.0", true), some("1.3.0"));
+        assert_eq!(run_version("main-1a2b3c4", false), None);
+        assert_eq!(run_version("main-1a2b3c4", true), some("main-1a2b3c4"));
+        assert_eq!(
+            run_version("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", true),
+            some("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b")
+        );
+        for bad in ["", "-x", ".x", "a b", "a/b", "a:b", "<b>", &"x".repeat(129)] {
+            assert_eq!(run_version(bad, true), None, "{bad:?}");
         }
     }
 }

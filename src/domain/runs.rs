@@ -24,14 +24,21 @@ pub fn parse_release_title(title: &str) -> Option<String> {
 /// workflow to have; Rollback alike, with its own `prefix`): the version
 /// and the environment.
 pub fn parse_run_title(prefix: &str, title: &str) -> Option<(String, String)> {
+    let (named, env) = parse_run_title_as_named(prefix, title)?;
+    super::run_version(&named, false).map(|v| (v, env))
+}
+
+/// `Deploy X to ENV (…)`: X as named (a version, or for an environment
+/// that deploys itself any image tag) and the environment.
+pub fn parse_run_title_as_named(prefix: &str, title: &str) -> Option<(String, String)> {
     let rest = title.strip_prefix(prefix)?;
-    let (version, rest) = rest.split_once(" to ")?;
+    let (named, rest) = rest.split_once(" to ")?;
     let env: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    let version = Version::parse(version.trim(), true).ok()?;
-    (!env.is_empty()).then(|| (version.to_string(), env))
+    let named = named.trim();
+    (!env.is_empty() && !named.is_empty()).then(|| (named.to_owned(), env))
 }
 
 /// The first UUID in a run's title: the request id the workflow put into

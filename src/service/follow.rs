@@ -16,10 +16,13 @@ use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
-use crate::domain::runs::{parse_release_title, parse_run_title, request_id_in, run_fits};
+use crate::domain::runs::{request_id_in, run_fits};
 
 impl App {
-    async fn operation_of(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
+    pub(super) async fn operation_of(
+        &self,
+        run: &WorkflowRun,
+    ) -> Result<Option<OperationRow>, StoreError> {
         let by_id = match i64::try_from(run.id) {
             Ok(id) => self.store.operation_by_run(id).await?,
             Err(_) => None,
@@ -260,120 +263,6 @@ impl App {
         }
     }
 
-    /// A Deploy run the bot did not start (the Release workflow's staging
-    /// deploy, a run from the GitHub UI) is followed like the bot's own:
-    /// an operation is made for it, named after its `run-name`.
-    /// A run of one of the process's workflows that the bot did not start
-    /// (the GitHub UI, other automation, the Release workflow's staging
-    /// deploy) becomes an operation followed like the bot's own, when its
-    /// run-name says what it does.
-    async fn adopt(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
-        if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
-            return Ok(None);
-        }
-        let title = run.display_title.as_deref().unwrap_or_default();
-        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some("deploy") => match parse_run_title("Deploy ", title) {
-                Some((version, env)) => ("deploy", Some(env), version),
-                None => return Ok(self.not_adopted(run, "Deploy")),
-            },
-            Some("rollback") => match parse_run_title("Rollback ", title) {
-                Some((version, env)) => ("rollback", Some(env), version),
-                None => return Ok(self.not_adopted(run, "Rollback")),
-            },
-            Some(_) => match parse_release_title(title) {
-                Some(version) => ("release", None, version),
-                None => return Ok(self.not_adopted(run, "Release")),
-            },
-            None => return Ok(None),
-        };
-        let env_typed = match &env {
-            Some(env) => match Env::parse(env) {
-                Ok(e) if self.config.environments.contains_key(&e) => Some(e),
-                _ => return Ok(None),
-            },
-            None => None,
-        };
-        // What ran there before, for the lock and incident report of a
-        // rollback (ECS may already show the new version: best effort).
-        let running = match env_typed
-            .as_ref()
-            .and_then(|e| self.config.environments.get(e))
-        {
-            Some(cfg) => self.running_tag(cfg).await.ok().flatten(),
-            None => None,
-        };
-        let runs = link(&run.html_url, "Workflow run");
-        let (what, alert_kind) = match kind {
-            "deploy" => (
-                format!(
-                    "🚀 <b>{}</b> · deploy of <b>{}</b>",
-                    escape(env.as_deref().unwrap_or_default()),
-                    escape(&version)
-                ),
-                AlertKind::Deployment,
-            ),
-            "rollback" => (
-                format!(
-                    "⏪ <b>{}</b> · rollback to <b>{}</b>",
-                    escape(env.as_deref().unwrap_or_default()),
-                    escape(&version)
-                ),
-                AlertKind::Rollback,
-            ),
-            _ => (
-                format!("📦 <b>Release {}</b>", escape(&version)),
-                AlertKind::Release,
-            ),
-        };
-        let text = format!("{what} started (#{{op}}) outside the bot\n{runs}");
-        let alerts = alerts::route(
-            &self.config,
-            &Rendered {
-                kind: alert_kind,
-                env: env_typed,
-                key: "op:{op}:dispatched".into(),
-                text,
-            },
-        );
-        let audit = AuditEntry {
-            actor: None,
-            chat: None,
-            action: "run:adopt".into(),
-            outcome: "dispatched".into(),
-            operation: None,
-            detail: format!(
-                "run {} ({})",
-                run.id,
-                run.display_title.as_deref().unwrap_or_default()
-            ),
-        };
-        let Ok(run_id) = i64::try_from(run.id) else {
-            return Ok(None);
-        };
-        match self
-            .store
-            .adopt_run(
-                kind,
-                env.as_deref(),
-                &version,
-                running.as_deref(),
-                run_id,
-                &run.html_url,
-                &audit,
-                &alerts,
-            )
-            .await?
-        {
-            Some(id) => {
-                self.outbox.notify_one();
-                self.store.operation(id).await
-            }
-            // Something else is in flight there: it is not followed.
-            None => Ok(None),
-        }
-    }
-
     /// One polling pass: asks GitHub about every operation still waiting
     /// on its run.
     pub async fn poll_runs(&self) {
@@ -386,6 +275,11 @@ impl App {
             }
         };
         for op in ops {
+            // A direct ECS rollback has no run to look for.
+            if op.direct_ecs {
+                self.resume_direct(&op, STRANDED_AFTER_MS).await;
+                continue;
+            }
             let run = match op.run_id.and_then(|r| u64::try_from(r).ok()) {
                 Some(run_id) => self.github.run(run_id).await.map(Some),
                 None => self.find_run(&op).await,
@@ -402,6 +296,9 @@ impl App {
                 }
             }
         }
+        // After the bot's own runs are matched (a run found by time must
+        // not be taken for one started elsewhere): the runs nobody told it of.
+        self.discover_runs().await;
     }
 
     /// Approved operations the bot never claimed (it stopped between the
@@ -568,18 +465,8 @@ impl App {
     }
 }
 
-impl App {
-    fn not_adopted(&self, run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
-        tracing::info!(
-            run = run.id,
-            "a {workflow} run whose run-name does not say what it does; not followed"
-        );
-        None
-    }
-}
-
 /// How far GitHub's clock may be behind ours when matching a run by time.
-const CLOCK_SKEW_SECS: i64 = 30;
+pub(super) const CLOCK_SKEW_SECS: i64 = 30;
 
 /// How long an approved operation may sit unclaimed before the poller
 /// dispatches it (the approving tap normally claims it at once).

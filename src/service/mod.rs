@@ -5,6 +5,7 @@
 mod confirm;
 mod deploy;
 mod direct;
+mod discover;
 mod dispatch;
 mod expiry;
 mod follow;
@@ -12,6 +13,7 @@ mod guide;
 mod incident;
 pub mod ingest;
 mod monitor;
+mod prompts;
 mod release;
 mod report;
 mod rollback;

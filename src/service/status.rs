@@ -44,6 +44,8 @@ pub struct EnvStatus {
     pub last_deploy: Option<(OperationRow, String)>,
     /// QA's latest verdict here, with who gave it.
     pub verdict: Option<(VerdictRow, String)>,
+    /// The environment deploys itself: any image tag is a version.
+    pub auto_deploy: bool,
 }
 
 async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Result<T, String> {
@@ -91,8 +93,9 @@ impl App {
         let envs = envs
             .into_iter()
             .zip(services)
-            .map(|((env, _), service)| EnvStatus {
+            .map(|((env, cfg), service)| EnvStatus {
                 env: env.clone(),
+                auto_deploy: cfg.auto_deploy,
                 service,
                 lock: locks
                     .iter()
@@ -128,26 +131,27 @@ impl App {
 }
 
 /// The version an image runs: its tag read as a version, else the tag
-/// itself, marked.
-fn version_of(image: Option<&str>) -> String {
+/// itself, marked, unless any tag is a version there (`auto_deploy`).
+fn version_of(image: Option<&str>, any_tag: bool) -> String {
     match image.map(|i| (i, image_tag(i))) {
         None => "no image for the configured container".to_owned(),
         Some((_, Some(tag))) => match Version::from_tag(tag) {
             Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
+            None if any_tag => format!("<b>{}</b>", escape(tag)),
             None => format!("<b>{}</b> (not a release tag)", escape(tag)),
         },
         Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
     }
 }
 
-fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
+fn service_lines(s: &ServiceState, now: DateTime<Utc>, any_tag: bool) -> (String, String) {
     let Some(primary) = s.primary() else {
         return (
             "⚠️ no deployment".into(),
             format!("{}/{} tasks", s.running, s.desired),
         );
     };
-    let version = version_of(primary.image.as_deref());
+    let version = version_of(primary.image.as_deref(), any_tag);
     let older: Vec<&str> = s
         .deployments
         .iter()
@@ -158,7 +162,7 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>) -> (String, String) {
     let (emoji, head) = if rollout == "FAILED" {
         ("❌", format!("{version} rollout failed"))
     } else if !older.is_empty() {
-        let from: Vec<String> = older.iter().map(|i| version_of(Some(i))).collect();
+        let from: Vec<String> = older.iter().map(|i| version_of(Some(i), any_tag)).collect();
         ("🔄", format!("{} → {version}", from.join(", ")))
     } else if rollout == "IN_PROGRESS" {
         ("🔄", version)
@@ -254,7 +258,7 @@ pub fn render_status(r: &StatusReport) -> String {
         let env = escape(e.env.as_str());
         match &e.service {
             Ok(s) => {
-                let (head, detail) = service_lines(s, r.now);
+                let (head, detail) = service_lines(s, r.now, e.auto_deploy);
                 out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
             }
             Err(err) => {

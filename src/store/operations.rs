@@ -32,6 +32,8 @@ pub struct OperationRow {
     pub expires_at: Option<i64>,
     /// When the workflow was dispatched (or, for an adopted run, seen).
     pub dispatched_at: Option<i64>,
+    /// A rollback that runs directly on ECS, not through the workflow.
+    pub direct_ecs: bool,
 }
 
 impl OperationRow {
@@ -60,7 +62,7 @@ macro_rules! live_states {
 macro_rules! operation_columns {
     () => {
         "id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-         detail, created_at, updated_at, expires_at, dispatched_at"
+         detail, created_at, updated_at, expires_at, dispatched_at, direct_ecs"
     };
 }
 
@@ -69,6 +71,36 @@ macro_rules! select_operations {
         concat!("SELECT ", operation_columns!(), " FROM operations ", $($rest),+)
     };
 }
+pub(super) use {live_states, operation_columns, select_operations};
+
+/// Ends the transaction `$tx` that inserted an operation (`$inserted`, the
+/// insert's `RETURNING id`): its audit line and alerts written with it and
+/// committed, `Some(id)`; or rolled back, `None`, when a unique index
+/// refused the row. Other errors return from the calling function.
+macro_rules! commit_new_operation {
+    ($tx:ident, $inserted:expr, $audit:expr, $alerts:expr) => {
+        match $inserted {
+            Err(e) if is_unique_violation(&e) => {
+                $tx.rollback().await?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+            Ok((id,)) => {
+                let id = OperationId(id);
+                let audit = AuditEntry {
+                    operation: Some(id),
+                    ..$audit.clone()
+                };
+                insert_audit!(&mut *$tx, &audit)?;
+                let alerts: Vec<NewAlert> = $alerts.iter().map(|a| with_op(a, id)).collect();
+                insert_alerts!($tx, &alerts)?;
+                $tx.commit().await?;
+                Some(id)
+            }
+        }
+    };
+}
+pub(super) use commit_new_operation;
 
 /// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
 /// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
@@ -139,6 +171,8 @@ pub struct NewOperation {
     pub detail: Option<String>,
     /// The run, when the operation is made for one already started.
     pub run: Option<(i64, String)>,
+    /// A rollback that runs directly on ECS (GitHub was unreachable).
+    pub direct_ecs: bool,
 }
 
 /// What became of a request to create an operation.
@@ -200,7 +234,7 @@ fn claim_audit(id: OperationId) -> AuditEntry {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -565,8 +599,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
                 "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
-                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING id",
+                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url, direct_ecs) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(op.kind)
             .bind(&op.env)
@@ -581,23 +615,12 @@ impl Store {
             .bind(&op.detail)
             .bind(op.run.as_ref().map(|r| r.0))
             .bind(op.run.as_ref().map(|r| r.1.clone()))
+            .bind(op.direct_ecs)
             .fetch_one(&mut *tx)
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    Created::Busy
-                }
-                Err(e) => return Err(e.into()),
-                Ok((id,)) => {
-                    let id = OperationId(id);
-                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
-                    insert_audit!(&mut *tx, &audit)?;
-                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
-                    insert_alerts!(tx, &alerts)?;
-                    tx.commit().await?;
-                    Created::New(id)
-                }
+            match commit_new_operation!(tx, inserted, audit, alerts) {
+                Some(id) => Created::New(id),
+                None => Created::Busy,
             }
         });
         Ok(created)
@@ -705,6 +728,44 @@ impl Store {
             let claimed = sqlx::query_as(claim_from!("approved"))
                 .bind(id.0)
                 .bind(now_ms())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_some() {
+                insert_audit!(&mut *tx, &audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            claimed
+        });
+        Ok(claimed.map(|operation| DispatchClaim { operation }))
+    }
+
+    /// Claims again a direct ECS rollback left `dispatched` since before
+    /// `before` (the bot stopped between its claim and ECS's answer):
+    /// pointing a service at a task definition again changes nothing, so
+    /// unlike a workflow dispatch it may be redone. The claim's time is
+    /// renewed, so one caller at a time gets it.
+    pub async fn reclaim_direct(
+        &self,
+        id: OperationId,
+        before: i64,
+    ) -> Result<Option<DispatchClaim>, StoreError> {
+        let sql = concat!(
+            "UPDATE operations SET updated_at = $2, dispatched_at = $2 \
+             WHERE id = $1 AND state = 'dispatched' AND direct_ecs AND updated_at <= $3 RETURNING ",
+            operation_columns!()
+        );
+        let audit = AuditEntry {
+            outcome: "reclaimed".into(),
+            ..claim_audit(id)
+        };
+        let claimed: Option<OperationRow> = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let claimed = sqlx::query_as(sql)
+                .bind(id.0)
+                .bind(now_ms())
+                .bind(before)
                 .fetch_optional(&mut *tx)
                 .await?;
             if claimed.is_some() {
@@ -835,44 +896,6 @@ impl Store {
             on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
         Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
     }
-
-    /// Makes an operation for a Deploy run the bot did not dispatch, with
-    /// its audit line and alerts (`{op}` in their keys and texts becomes
-    /// its id). `None` when the environment has an operation in flight.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn adopt_run(
-        &self,
-        kind: &'static str,
-        env: Option<&str>,
-        version: &str,
-        running: Option<&str>,
-        run_id: i64,
-        run_url: &str,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<Option<OperationId>, StoreError> {
-        let op = NewOperation {
-            kind,
-            env: env.map(str::to_owned),
-            version: version.to_owned(),
-            release_type: None,
-            state: OperationState::Dispatched,
-            requested_by: UserId(0),
-            chat_id: 0,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: Some(match running {
-                Some(tag) => format!("running={tag} · started outside the bot"),
-                None => "started outside the bot".into(),
-            }),
-            run: Some((run_id, run_url.to_owned())),
-        };
-        match self.create_operation(&op, audit, alerts).await? {
-            Created::New(id) => Ok(Some(id)),
-            Created::Busy => Ok(None),
-        }
-    }
-
     /// The successful deploys and rollbacks of an environment, newest
     /// first, at most `n`: what ran there, and when it was confirmed.
     pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
@@ -972,7 +995,7 @@ impl Store {
 }
 
 /// An alert whose keys name the operation: `{op}` becomes its id.
-fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
+pub(super) fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
     let op = id.0.to_string();
     NewAlert {
         dedup_key: alert.dedup_key.replace("{op}", &op),

@@ -63,3 +63,46 @@ async fn the_monitor_says_each_change_once_failing_health_missing_tasks_and_unan
     .await;
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn dev_deploying_itself_from_main_is_a_deploy_not_a_change_around_the_bot() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.dev_auto_deploy = true;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+    let looks = world.health.hits("dev");
+    eventually(
+        std::time::Duration::from_secs(30),
+        "a first look",
+        || async { world.health.hits("dev") >= looks + 2 },
+    )
+    .await;
+
+    // A push to main rolls a new image out on dev, no bot involved.
+    world.roll_out("dev", "main-1a2b3c4").await;
+    let deployed = world.tg.next_message(TEAM_CHAT).await.text;
+    assert_eq!(
+        deployed,
+        "✅ <b>dev</b> now runs <b>main-1a2b3c4</b>, deployed automatically"
+    );
+
+    // /status shows the tag as it is, and the deploy as the last one.
+    let status = world.say(TEAM_CHAT, &BOB, "/status dev").await.text;
+    assert!(
+        status.contains("\n<b>dev</b> ✅ <b>main-1a2b3c4</b>\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains("\n   Last deploy: main-1a2b3c4 by GitHub Actions · "),
+        "{status}"
+    );
+
+    // A while later, nothing more was said: no "around the bot".
+    let looks = world.health.hits("dev");
+    eventually(std::time::Duration::from_secs(30), "more looks", || async {
+        world.health.hits("dev") >= looks + 5
+    })
+    .await;
+    world.tg.assert_all_read();
+}

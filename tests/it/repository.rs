@@ -212,8 +212,22 @@ async fn a_run_by_hand_of_another_version_is_not_taken_for_the_dispatch_by_time(
         store.all_operations().await.unwrap()[0].run_id.is_some()
     })
     .await;
-    let op = only_operation(&world).await;
-    assert_eq!((op.state.as_str(), op.run_id), ("running", Some(9001)));
+    let ops = store.all_operations().await.unwrap();
+    assert_eq!(
+        (ops[0].state.as_str(), ops[0].run_id),
+        ("running", Some(9001))
+    );
+    // The run by hand is found too, and told as what it is: prod's own
+    // deploy of 1.2.2, started outside the bot, failed.
+    let failed = "❌ <b>prod</b> · deploy of <b>1.2.2</b> failed (#2)";
+    world.tg.next_message_starting(ONCALL_CHAT, failed).await;
+    world.tg.next_message_starting(TEAM_CHAT, failed).await;
+    let ops = store.all_operations().await.unwrap();
+    assert_eq!(ops.len(), 2, "{ops:#?}");
+    assert_eq!(
+        (ops[1].env.as_deref(), ops[1].state.as_str(), ops[1].run_id),
+        (Some("prod"), "failed", by_hand["id"].as_i64())
+    );
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
@@ -248,12 +262,25 @@ async fn an_operation_keeps_its_run_when_another_matching_run_appears() {
     assert_eq!((op.state.as_str(), op.run_id), ("dispatched", Some(9001)));
 
     // One started by hand with the README's run-name but no request id
-    // is not adopted beside it, nor taken for it.
+    // is not taken for it: it is told as a run of its own, alongside.
     let by_hand = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to dev");
     let event = workflow_run_event("in_progress", &by_hand);
     assert_eq!(post(&world, "workflow_run", "hand-run", &event).await, 202);
-    let op = only_operation(&world).await;
-    assert_eq!((op.state.as_str(), op.run_id), ("dispatched", Some(9001)));
+    let told = world
+        .tg
+        .next_message_starting(
+            TEAM_CHAT,
+            "🚀 <b>dev</b> · deploy of <b>1.3.0</b> started (#2) outside the bot",
+        )
+        .await;
+    assert!(told.text.contains("⚠️ #1 ("), "{}", told.text);
+    let ops = world.store().await.all_operations().await.unwrap();
+    assert_eq!(ops.len(), 2, "{ops:#?}");
+    assert_eq!(
+        (ops[0].state.as_str(), ops[0].run_id),
+        ("dispatched", Some(9001))
+    );
+    assert_eq!(ops[1].run_id, by_hand["id"].as_i64());
 
     // The operation's own run still tells its end.
     world.roll_out("dev", "1.3.0").await;
@@ -270,7 +297,10 @@ async fn an_operation_keeps_its_run_when_another_matching_run_appears() {
     );
     let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
     assert!(done.text.contains("runs/9001"), "{}", done.text);
-    let op = only_operation(&world).await;
-    assert_eq!((op.state.as_str(), op.run_id), ("succeeded", Some(9001)));
+    let ops = world.store().await.all_operations().await.unwrap();
+    assert_eq!(
+        (ops[0].state.as_str(), ops[0].run_id),
+        ("succeeded", Some(9001))
+    );
     world.tg.assert_all_read();
 }

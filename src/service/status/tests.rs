@@ -65,6 +65,7 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         operations: vec![],
         last_deploy: None,
         verdict: None,
+        auto_deploy: false,
     }
 }
 
@@ -180,6 +181,7 @@ fn rollout_in_progress_failed_and_errors() {
             updated_at: at("2026-11-20T08:05:00Z").timestamp_millis(),
             expires_at: None,
             dispatched_at: None,
+            direct_ecs: false,
         },
         "Bob".into(),
     ));
@@ -211,6 +213,7 @@ fn rollout_in_progress_failed_and_errors() {
             updated_at: 0,
             expires_at: None,
             dispatched_at: None,
+            direct_ecs: false,
         },
         "Alice".into(),
     )];
@@ -254,6 +257,30 @@ fn odd_images() {
                 )],
             )),
         ),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
+}
+
+#[test]
+fn an_environment_that_deploys_itself_shows_its_tags_as_they_are() {
+    let running = |image: &str| {
+        Ok(service(
+            2,
+            2,
+            vec![deployment(
+                "PRIMARY",
+                image,
+                "COMPLETED",
+                "2026-11-25T10:41:00Z",
+            )],
+        ))
+    };
+    let r = report(vec![
+        EnvStatus {
+            auto_deploy: true,
+            ..env("dev", running("repo/api:main-1a2b3c4"))
+        },
+        env("staging", running("repo/api:main-1a2b3c4")),
     ]);
     insta::assert_snapshot!(render_status(&r));
 }
