@@ -116,7 +116,7 @@ impl App {
                     kind: AlertKind::Health,
                     env: Some(env.clone()),
                     key: format!("health:{env}:{}:{i}", seen.now_ms),
-                    text: self.health_text(env, event),
+                    text: self.health_text(env, cfg, event),
                 },
             ));
         }
@@ -157,7 +157,7 @@ impl App {
         })
     }
 
-    fn health_text(&self, env: &Env, event: &HealthEvent) -> String {
+    fn health_text(&self, env: &Env, cfg: &EnvironmentConfig, event: &HealthEvent) -> String {
         let env = escape(env.as_str());
         match event {
             HealthEvent::RolloutFailed {
@@ -202,10 +202,16 @@ impl App {
                     .map(|v| format!(" (image tag {})", escape(v)))
                     .unwrap_or_default()
             ),
-            HealthEvent::Down { failures, why } => format!(
-                "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
-                escape(why)
-            ),
+            HealthEvent::Down { failures, failure } => {
+                let why = match &cfg.health_url {
+                    Some(url) => crate::adapters::health::describe(url, failure),
+                    None => failure.words(),
+                };
+                format!(
+                    "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
+                    escape(&why)
+                )
+            }
             HealthEvent::Recovered { status } => {
                 format!("🟢 <b>{env}</b> · health check passes again ({status}).")
             }

@@ -63,3 +63,68 @@ async fn the_monitor_says_each_change_once_failing_health_missing_tasks_and_unan
     .await;
     world.tg.assert_all_read();
 }
+
+/// The lines of one environment in a `/status` answer.
+fn env_block<'a>(status: &'a str, env: &str) -> Vec<&'a str> {
+    let head = format!("<b>{env}</b>");
+    status
+        .lines()
+        .skip_while(|l| !l.starts_with(&head))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with("   "))
+        .map(|(_, l)| l)
+        .collect()
+}
+
+#[tokio::test]
+async fn status_shows_the_health_urls_answers_and_a_failing_prod_is_not_all_well() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.health.answer("prod", 503);
+    world.start_bot().await;
+
+    // The monitor has probed prod, failing, twice in a row: it said so.
+    let down = world.tg.next_message(ONCALL_CHAT).await.text;
+    assert!(
+        down.starts_with("🔴 <b>prod</b> · health check failing 2 times in a row: "),
+        "{down}"
+    );
+    assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, down);
+
+    let status = world.say(TEAM_CHAT, &BOB, "/status").await.text;
+    // ECS is content with prod (2/2 tasks); its health URL is not: no ✅.
+    let prod = env_block(&status, "prod");
+    assert!(
+        prod[0].starts_with("<b>prod</b> 🔴 <b>1.2.2</b>"),
+        "{status}"
+    );
+    assert!(!prod.iter().any(|l| l.contains('✅')), "{status}");
+    let health = prod
+        .iter()
+        .find(|l| l.starts_with("   🔴 health: 503 · "))
+        .unwrap_or_else(|| panic!("no health line for prod in {status}"));
+    let (_, streak) = health
+        .split_once(" · failing ")
+        .unwrap_or_else(|| panic!("{health}"));
+    let (n, since) = streak.split_once(" in a row since ").unwrap();
+    assert!(n.parse::<u32>().unwrap() >= 2, "{health}");
+    assert!(since.ends_with(" UTC"), "{health}");
+    // A healthy environment shows its 200, and stays ✅.
+    let dev = env_block(&status, "dev");
+    assert!(dev[0].starts_with("<b>dev</b> ✅ <b>1.2.3</b>"), "{status}");
+    assert!(
+        dev.iter().any(|l| l.starts_with("   health: 200 · ")),
+        "{status}"
+    );
+
+    // /status prod alone says the same.
+    let status = world.say(TEAM_CHAT, &BOB, "/status prod").await.text;
+    assert!(
+        env_block(&status, "prod")
+            .iter()
+            .any(|l| l.starts_with("   🔴 health: 503 · ") && l.contains(" in a row since ")),
+        "{status}"
+    );
+    world.tg.assert_all_read();
+}
