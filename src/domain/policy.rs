@@ -1,7 +1,7 @@
 //! Who may do what, where. The one place a newcomer reads to answer
 //! "who may ask for /status in this chat?".
 
-use super::{ChatId, Command, Role, UserId};
+use super::{AlertKind, ChatId, Command, Env, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +80,49 @@ pub fn access(
     Access::Allowed
 }
 
+/// Whether an alert rings the on-call: the users a chat lists in
+/// `mention_on_failure` are mentioned in it there. `kinds` are the kinds
+/// it is routed under (one chat may take it as any of them); `last_env`
+/// is the last environment in promotion order (prod).
+///
+/// Every failure rings, wherever it happened: break-glass and direct ECS
+/// rollbacks are routed as failures too. Health
+/// alerts ring only for the last environment: a failing staging health
+/// URL can wait for the morning, prod's cannot.
+pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&Env>) -> bool {
+    kinds.contains(&AlertKind::Failure)
+        || (kinds.contains(&AlertKind::Health) && env.is_some() && env == last_env)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Env;
+
+    #[test]
+    fn failures_anywhere_and_the_last_environments_health_ring_the_on_call() {
+        let prod = Env::parse("prod").unwrap();
+        let staging = Env::parse("staging").unwrap();
+        let last = Some(&prod);
+        for (kinds, env, rings) in [
+            (&[AlertKind::Failure][..], Some(&staging), true),
+            (&[AlertKind::Failure], None, true),
+            (
+                &[AlertKind::Rollback, AlertKind::Failure],
+                Some(&prod),
+                true,
+            ),
+            (&[AlertKind::Health], Some(&prod), true),
+            (&[AlertKind::Health], Some(&staging), false),
+            (&[AlertKind::Health], None, false),
+            (&[AlertKind::Rollback], Some(&prod), false),
+            (&[AlertKind::Deployment], Some(&prod), false),
+            (&[AlertKind::Release], None, false),
+            (&[AlertKind::Approval], Some(&prod), false),
+        ] {
+            assert_eq!(rings_on_call(kinds, env, last), rings, "{kinds:?} {env:?}");
+        }
+        assert!(!rings_on_call(&[AlertKind::Health], Some(&prod), None));
+    }
 
     const CHAT: ChatId = ChatId(-100);
     const USER: UserId = UserId(7);

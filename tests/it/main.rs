@@ -12,6 +12,7 @@ mod ha;
 mod hostile;
 mod incident;
 mod monitor;
+mod oncall;
 mod release;
 mod rollback;
 mod scenarios;
