@@ -604,8 +604,8 @@ pub struct ChatConfig {
     pub thread_id: Option<i32>,
     /// Users (ids from `[[users]]`) mentioned in the loud alerts here, so
     /// their phones ring: the on-call rota. Loud: failures (with
-    /// break-glass and direct ECS rollbacks), and the last environment's
-    /// health alerts. Default none.
+    /// break-glass and direct ECS rollbacks, and QA's "found issues"),
+    /// and the last environment's health alerts. Default none.
     #[serde(default)]
     pub mention_on_failure: Vec<UserId>,
 }

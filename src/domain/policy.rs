@@ -86,7 +86,7 @@ pub fn access(
 /// is the last environment in promotion order (prod).
 ///
 /// Every failure rings, wherever it happened: break-glass and direct ECS
-/// rollbacks are routed as failures too. Health
+/// rollbacks and QA's "found issues" are routed as failures too. Health
 /// alerts ring only for the last environment: a failing staging health
 /// URL can wait for the morning, prod's cannot.
 pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&Env>) -> bool {

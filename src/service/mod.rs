@@ -18,6 +18,7 @@ mod rollback;
 mod stats;
 mod status;
 mod taps;
+mod verdict;
 mod webhook;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! On-call hears every loud thing: failures, break-glass rollbacks and
-//! prod's health mention the chat's `mention_on_failure` users.
+//! prod's health mention the chat's `mention_on_failure` users; QA's
+//! "found issues" is an alert like a failure.
 
 use crate::support::*;
 
@@ -19,6 +20,74 @@ mention_on_failure = [100000004]
 "#;
 
 const RINGS_DAVE: &str = "\n🔔 <a href=\"tg://user?id=100000004\">Dave</a>";
+
+#[tokio::test]
+async fn qa_finds_issues_after_a_staging_deploy_and_the_team_hears_it() {
+    let world = world_with_release().await;
+
+    // Alice deploys 1.3.0 to staging; Carol (QA) approves; it runs and
+    // succeeds; QA is asked for its verdict.
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    world.tg.tap_answer(&tap).await;
+    world
+        .tg
+        .became(
+            TEAM_CHAT,
+            prompt.message_id,
+            "🚀 <b>staging</b> · deploy of",
+        )
+        .await;
+    world.roll_out("staging", "1.3.0").await;
+    world.finish_run(9001, "success", "w-1").await;
+    world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let qa = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        qa.text,
+        "🧪 <b>Staging runs 1.3.0</b> (#1) — QA: is it good?"
+    );
+
+    // Carol taps "Found issues": her verdict is recorded, the prompt says
+    // so, and the team gets an alert naming the version, the environment,
+    // Carol, and what it blocks.
+    let tap = world.tg.user_taps(&qa, CAROL.id, CAROL.name, "q:1:i");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("Recorded: issues found in 1.3.0.".to_owned(), false)
+    );
+    let alert = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(
+        alert.text,
+        "🐞 <b>staging 1.3.0</b> (#1): Carol found issues.\n\
+         Deploys of 1.3.0 to prod are blocked until QA verifies it."
+    );
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, qa.message_id, "the QA verdict")
+        .await;
+    assert_eq!(
+        edited.text,
+        "🐞 <b>staging 1.3.0</b> (#1): Carol found issues"
+    );
+    // The alert was written with the verdict, as a failure.
+    let alerts = world.store().await.all_alerts().await.unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.kind == "failure" && a.dedup_key.starts_with("op:1:issues:")),
+        "{alerts:?}"
+    );
+
+    // And prod refuses it indeed.
+    let text = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await.text;
+    assert!(
+        text.starts_with(
+            "⛔ 1.3.0 has not been deployed to staging successfully and verified by QA"
+        ),
+        "{text}"
+    );
+    world.tg.assert_all_read();
+}
 
 #[tokio::test]
 async fn a_break_glass_rollback_rings_the_on_call_in_a_chat_that_takes_rollbacks() {
