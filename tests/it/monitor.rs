@@ -128,3 +128,53 @@ async fn status_shows_the_health_urls_answers_and_a_failing_prod_is_not_all_well
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn status_asks_the_health_url_itself_when_the_monitors_view_is_old() {
+    use aletheia_bot::domain::health::{LastProbe, Watch};
+    let mut world = World::new().await;
+    world.seed().await;
+    // The monitor looks once at start, then not for an hour.
+    world.start_bot().await;
+    let store = world.store().await;
+    eventually(
+        std::time::Duration::from_secs(30),
+        "the monitor's first look",
+        || async { store.env_health("staging").await.unwrap().is_some() },
+    )
+    .await;
+    let (json, at) = store.env_health("staging").await.unwrap().unwrap();
+
+    // Its view says staging answered 200, three hours ago (a stalled
+    // leader); staging fails now.
+    let mut old: Watch = serde_json::from_str(&json).unwrap();
+    old.last_probe = Some(LastProbe {
+        at_ms: at - 3 * 3_600_000,
+        answer: Ok(200),
+    });
+    let saved = store
+        .save_env_health(
+            "staging",
+            Some(at),
+            &serde_json::to_string(&old).unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(saved);
+    world.health.answer("staging", 503);
+    let probes = world.health.hits("staging");
+
+    let status = world.say(TEAM_CHAT, &BOB, "/status staging").await.text;
+    let staging = env_block(&status, "staging");
+    assert!(
+        staging[0].starts_with("<b>staging</b> 🔴 <b>1.2.3</b>"),
+        "{status}"
+    );
+    assert!(
+        staging.contains(&"   🔴 health: 503 · asked just now"),
+        "{status}"
+    );
+    assert_eq!(world.health.hits("staging"), probes + 1);
+    world.tg.assert_all_read();
+}
