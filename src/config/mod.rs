@@ -472,6 +472,12 @@ pub struct EnvironmentConfig {
     /// Rollbacks here: who, who approves, break-glass, the lock after.
     #[serde(default)]
     pub rollback: RollbackPolicy,
+    /// The environment deploys itself (dev, from `main`): its image tags
+    /// may be anything (a commit SHA, `main-1a2b3c4`) and a change of its
+    /// running task definition is announced as a deploy, not as one made
+    /// around the bot. Default false.
+    #[serde(default)]
+    pub auto_deploy: bool,
 }
 
 /// `[environments.<name>.rollback]`: unset keys follow the deploy policy.

@@ -102,6 +102,9 @@ pub struct Seen {
     /// A bot operation (or a followed workflow run) explains a change of
     /// task definition.
     pub explained: bool,
+    /// The environment deploys itself (`auto_deploy`): a change nobody
+    /// explained is its own automatic deploy, not one around the bot.
+    pub auto_deploy: bool,
     pub now_ms: i64,
 }
 
@@ -125,6 +128,12 @@ pub enum HealthEvent {
         desired: i32,
     },
     Unannounced {
+        from: String,
+        to: String,
+        version: Option<String>,
+    },
+    /// An `auto_deploy` environment deployed itself.
+    AutoDeployed {
         from: String,
         to: String,
         version: Option<String>,
@@ -180,10 +189,15 @@ pub fn watch(
                 && *before != primary.task_definition
                 && !seen.explained
             {
-                events.push(HealthEvent::Unannounced {
-                    from: before.clone(),
-                    to: primary.task_definition.clone(),
-                    version: primary.version.clone(),
+                let (from, to, version) = (
+                    before.clone(),
+                    primary.task_definition.clone(),
+                    primary.version.clone(),
+                );
+                events.push(if seen.auto_deploy {
+                    HealthEvent::AutoDeployed { from, to, version }
+                } else {
+                    HealthEvent::Unannounced { from, to, version }
                 });
             }
             next.task_definition = Some(primary.task_definition.clone());
@@ -267,6 +281,7 @@ mod tests {
             service,
             probe,
             explained: false,
+            auto_deploy: false,
             now_ms,
         }
     }
@@ -363,6 +378,31 @@ mod tests {
         assert!(
             matches!(e.as_slice(), [HealthEvent::Unannounced { from, to, .. }] if from == "a:2" && to == "a:3")
         );
+    }
+
+    #[test]
+    fn an_auto_deploy_environment_deploying_itself_is_a_deploy_not_a_surprise() {
+        let (w, _) = watch(
+            &Watch::default(),
+            &seen(Some(service("a:1", "COMPLETED", 2)), None, 0),
+            1,
+            3,
+        );
+        let mut s = seen(Some(service("a:2", "COMPLETED", 2)), None, 1);
+        s.auto_deploy = true;
+        let (w2, e) = watch(&w, &s, 1, 3);
+        assert!(
+            matches!(e.as_slice(), [HealthEvent::AutoDeployed { from, to, .. }] if from == "a:1" && to == "a:2"),
+            "{e:?}"
+        );
+        // Once: the next look at the same service says nothing.
+        let (_, e) = watch(&w2, &s, 1, 3);
+        assert!(e.is_empty());
+        // The bot's own deploy there is explained, as anywhere.
+        s.explained = true;
+        s.service = Some(service("a:3", "COMPLETED", 2));
+        let (_, e) = watch(&w2, &s, 1, 3);
+        assert!(e.is_empty());
     }
 
     #[test]

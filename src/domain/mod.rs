@@ -18,6 +18,8 @@ pub use approval::{
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
-pub use policy::{Access, ChatKind, Refusal, access, rings_on_call};
+pub use policy::{
+    Access, ChatKind, Refusal, access, no_approver_sees, prompt_reaches_approver, rings_on_call,
+};
 pub use release::{Check, Ci, ReleaseVerdict, bump, release_checks};
 pub use version::{ReleaseType, Version};

@@ -1,7 +1,7 @@
 //! Who may do what, where. The one place a newcomer reads to answer
 //! "who may ask for /status in this chat?".
 
-use super::{AlertKind, ChatId, Command, Env, Role, UserId};
+use super::{AlertKind, ChatId, Command, Env, EnvPolicy, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,43 @@ pub fn access(
 pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&Env>) -> bool {
     kinds.contains(&AlertKind::Failure)
         || (kinds.contains(&AlertKind::Health) && env.is_some() && env == last_env)
+}
+
+/// Whether an approval prompt shown in `chats` is put before someone who
+/// may approve it. A group chat is (the team sits there; who is in it is
+/// Telegram's to know, not the bot's); a private chat (its id is its
+/// owner's user id) only when its owner holds an approver role and, under
+/// four eyes, is not the requester.
+pub fn prompt_reaches_approver<'a>(
+    chats: &[ChatId],
+    requester: UserId,
+    policy: &EnvPolicy,
+    roles_of: impl Fn(UserId) -> Option<&'a [Role]>,
+) -> bool {
+    chats.iter().any(|chat| {
+        if chat.0 < 0 {
+            return true;
+        }
+        let owner = UserId(chat.0);
+        let may_approve =
+            roles_of(owner).is_some_and(|roles| roles.iter().any(|r| policy.approvers.contains(r)));
+        may_approve && !(policy.four_eyes && owner == requester)
+    })
+}
+
+/// The refusal of a request whose prompt no approver would see.
+pub fn no_approver_sees(env: &Env, policy: &EnvPolicy) -> String {
+    let roles: Vec<&str> = policy.approvers.iter().map(Role::as_str).collect();
+    format!(
+        "⛔ Nobody who may approve this would see its prompt: it was asked in a private chat, \
+         and no chat takes approval prompts for {env}. Ask in the team chat, or give a chat \
+         of the approvers ({}) the approval alerts for {env} in bot.toml.",
+        if roles.is_empty() {
+            "nobody".to_owned()
+        } else {
+            roles.join(", ")
+        }
+    )
 }
 
 #[cfg(test)]
@@ -187,5 +224,51 @@ mod tests {
                 Access::Allowed
             );
         }
+    }
+
+    fn prod_policy() -> EnvPolicy {
+        EnvPolicy {
+            requesters: vec![Role::new("developer")],
+            approvers: vec![Role::new("senior")],
+            approvals: 1,
+            four_eyes: true,
+            requires_verified_in: None,
+        }
+    }
+
+    #[test]
+    fn a_prompt_reaches_an_approver_in_a_group_or_an_approvers_private_chat() {
+        let senior = [Role::new("senior")];
+        let dev = [Role::new("developer")];
+        let (alice, bob) = (UserId(1), UserId(2));
+        let roles_of = |u: UserId| match u.0 {
+            1 => Some(&dev[..]),
+            2 => Some(&senior[..]),
+            _ => None,
+        };
+        let policy = prod_policy();
+        let reaches = |chats: &[i64], requester| {
+            let chats: Vec<ChatId> = chats.iter().map(|c| ChatId(*c)).collect();
+            prompt_reaches_approver(&chats, requester, &policy, roles_of)
+        };
+        // Alice's private chat alone: she may not approve.
+        assert!(!reaches(&[1], alice));
+        // Bob's own request in his private chat: four eyes.
+        assert!(!reaches(&[2], bob));
+        // A private chat of an approver does.
+        assert!(reaches(&[2], alice));
+        // Any group chat beside it does.
+        assert!(reaches(&[1, -100], alice));
+        assert!(!reaches(&[], alice));
+        let no_four_eyes = EnvPolicy {
+            four_eyes: false,
+            ..prod_policy()
+        };
+        assert!(prompt_reaches_approver(
+            &[ChatId(2)],
+            bob,
+            &no_four_eyes,
+            roles_of
+        ));
     }
 }

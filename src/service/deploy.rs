@@ -9,10 +9,10 @@ use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::DeployRefusal;
 use crate::domain::{
-    AlertKind, DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId,
-    Version, judge_deploy,
+    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId, Version,
+    judge_deploy,
 };
-use crate::store::{Created, NewAlert, NewOperation};
+use crate::store::{Created, NewOperation};
 
 /// Why a re-check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,20 +72,6 @@ pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> String {
     } else {
         prompt_key(&id, chat)
     }
-}
-
-/// An edit of an operation's prompt (the approval prompt of a deploy, the
-/// "Release anyway?" question of a release); `step` names the edit.
-pub(super) fn edit_prompt(op: &crate::store::OperationRow, step: &str, text: String) -> NewAlert {
-    let key = asked_key(op, op.chat_id);
-    NewAlert::edit(
-        &key,
-        step,
-        AlertKind::Approval,
-        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-        crate::domain::ChatId(op.chat_id),
-        text,
-    )
 }
 
 /// How many of a family's newest revisions are searched for the one that
@@ -287,18 +273,10 @@ impl App {
             if let (Some(release), Ok(Some(running))) = (&release, &running_tag) {
                 text.push_str(&self.changelog(running, &release.tag_name).await);
             }
-            let buttons = approval_buttons();
-            let prompt = NewAlert {
-                buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
-                ..NewAlert::message(
-                    prompt_key("{op}", msg.chat.0),
-                    AlertKind::Approval,
-                    Some(env.clone()),
-                    msg.chat,
-                    text,
-                )
-            };
-            (OperationState::AwaitingApproval, vec![prompt])
+            match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &approval_buttons()) {
+                Ok(prompts) => (OperationState::AwaitingApproval, prompts),
+                Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
+            }
         };
         let op = NewOperation {
             kind: "deploy",
@@ -551,7 +529,7 @@ impl App {
             escape(decider),
             escape(why)
         );
-        let edit = edit_prompt(op, "stale", text);
+        let edits = self.edit_prompts(op, "stale", text).await;
         let audit = self.audit(
             None,
             Some(op.chat_id),
@@ -569,7 +547,7 @@ impl App {
                 None,
                 Some(why),
                 &audit,
-                &[edit],
+                &edits,
             )
             .await
         {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use super::deploy::edit_prompt;
 use crate::alerts::format::{escape, span};
 use crate::domain::{OperationId, OperationState};
 
@@ -41,7 +40,7 @@ impl App {
                     span(waited / 1000)
                 )
             };
-            let edit = edit_prompt(&op, "expired", text);
+            let edits = self.edit_prompts(&op, "expired", text).await;
             let audit = self.audit(
                 None,
                 Some(op.chat_id),
@@ -59,7 +58,7 @@ impl App {
                     None,
                     None,
                     &audit,
-                    &[edit],
+                    &edits,
                 )
                 .await
             {

@@ -681,9 +681,10 @@ impl App {
 
     /// A step of an operation, one message per operation and chat: where
     /// a chat has the operation's message, the step edits it; elsewhere
-    /// it goes as `story` says. The chat the operation was asked for in
-    /// follows its prompt through every step, whether or not its routes
-    /// take the kind.
+    /// it goes as `story` says. Every chat holding a copy of the
+    /// operation's prompt (the chat it was asked in, the approval chats)
+    /// follows it through every step, whether or not its routes take the
+    /// kind.
     pub(super) async fn story_alerts(
         &self,
         op: &OperationRow,
@@ -694,10 +695,9 @@ impl App {
         story: Story<'_>,
     ) -> Vec<NewAlert> {
         let mut out = Vec::new();
-        let mut asked_in_routed = op.chat_id == 0;
+        let routed_chats: Vec<i64> = routed.iter().map(|a| a.chat.0).collect();
         let buttons = routed.first().and_then(|a| a.buttons.clone());
         for alert in routed {
-            asked_in_routed |= alert.chat.0 == op.chat_id;
             match self.story_key(op, alert.chat.0).await {
                 Some(original) => {
                     let chat = alert.chat;
@@ -724,17 +724,25 @@ impl App {
                 None => out.push(alert),
             }
         }
-        if !asked_in_routed {
-            let prompt = super::deploy::asked_key(op, op.chat_id);
-            if matches!(self.store.has_alert(&prompt).await, Ok(true)) {
+        if op.chat_id == 0 {
+            return out;
+        }
+        for chat in self.asked_chats(op).await {
+            if routed_chats.contains(&chat) {
+                continue;
+            }
+            let prompt = super::deploy::asked_key(op, chat);
+            // (The approval chats' copies are known to exist; the asking
+            // chat may have had no question, only a "started" message.)
+            if chat != op.chat_id || matches!(self.store.has_alert(&prompt).await, Ok(true)) {
                 out.push(NewAlert {
-                    buttons,
+                    buttons: buttons.clone(),
                     ..NewAlert::edit(
                         &prompt,
                         step,
                         kind,
                         op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                        crate::domain::ChatId(op.chat_id),
+                        crate::domain::ChatId(chat),
                         text.to_owned(),
                     )
                 });

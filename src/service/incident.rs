@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::deploy::{edit_prompt, op_title};
+use super::deploy::op_title;
 use super::{App, Incoming, Reply};
 use crate::alerts::format::{escape, from_ms, span, utc};
 use crate::alerts::{self, Rendered};
@@ -257,7 +257,7 @@ impl App {
             escape(&self.name_of(op.requested_by)),
             escape(&who)
         );
-        let edit = edit_prompt(&op, "cancelled", text);
+        let edits = self.edit_prompts(&op, "cancelled", text).await;
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
@@ -275,7 +275,7 @@ impl App {
                 None,
                 Some(&format!("withdrawn by {who}")),
                 &audit,
-                &[edit],
+                &edits,
             )
             .await
         {

@@ -12,6 +12,7 @@ mod guide;
 mod incident;
 pub mod ingest;
 mod monitor;
+mod prompts;
 mod release;
 mod report;
 mod rollback;

@@ -96,6 +96,7 @@ impl App {
             service,
             probe,
             explained,
+            auto_deploy: cfg.auto_deploy,
             now_ms: now_ms(),
         };
         let monitor = &self.config.monitor;
@@ -110,10 +111,16 @@ impl App {
         }
         let mut alerts = Vec::new();
         for (i, event) in events.iter().enumerate() {
+            // An environment deploying itself is news of a deploy, routed
+            // as the bot's own deploys are; everything else is health.
+            let kind = match event {
+                HealthEvent::AutoDeployed { .. } => AlertKind::Deployment,
+                _ => AlertKind::Health,
+            };
             alerts.extend(alerts::route(
                 &self.config,
                 &Rendered {
-                    kind: AlertKind::Health,
+                    kind,
                     env: Some(env.clone()),
                     key: format!("health:{env}:{}:{i}", seen.now_ms),
                     text: self.health_text(env, cfg, event),
@@ -201,6 +208,12 @@ impl App {
                     .as_deref()
                     .map(|v| format!(" (image tag {})", escape(v)))
                     .unwrap_or_default()
+            ),
+            HealthEvent::AutoDeployed { from, to, version } => format!(
+                "🚀 <b>{env}</b> now runs <b>{}</b>, deployed automatically (task definition {}, was {}).",
+                escape(version.as_deref().unwrap_or(to)),
+                escape(to),
+                escape(from)
             ),
             HealthEvent::Down { failures, failure } => {
                 let why = match &cfg.health_url {

@@ -5,14 +5,13 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
-use super::deploy::{edit_prompt, prompt_key};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::{escape, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKind, DeployRefusal, Env, OperationId, OperationState, Version};
-use crate::store::{Created, NewAlert, NewOperation, OperationRow};
+use crate::store::{Created, NewOperation, OperationRow};
 
 /// How many of a family's newest revisions are searched for a version
 /// that ran before (each described once, then cached).
@@ -243,17 +242,12 @@ impl App {
                 )),
                 span(expiry.as_secs() as i64)
             ));
+            let policy = rollback_policy(cfg);
             let buttons = super::deploy::approval_buttons();
-            alerts.push(NewAlert {
-                buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
-                ..NewAlert::message(
-                    prompt_key("{op}", msg.chat.0),
-                    AlertKind::Approval,
-                    Some(env.clone()),
-                    msg.chat,
-                    text,
-                )
-            });
+            match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
+                Ok(prompts) => alerts.extend(prompts),
+                Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
+            }
             OperationState::AwaitingApproval
         };
         let op = NewOperation {
@@ -391,7 +385,7 @@ impl App {
             escape(&by),
             escape(env.as_str())
         );
-        let edit = edit_prompt(&op, "withdrawn", text);
+        let edits = self.edit_prompts(&op, "withdrawn", text).await;
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
@@ -409,7 +403,7 @@ impl App {
                 None,
                 Some("withdrawn for a rollback"),
                 &audit,
-                &[edit],
+                &edits,
             )
             .await
         {

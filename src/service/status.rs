@@ -50,6 +50,8 @@ pub struct EnvStatus {
     pub last_deploy: Option<(OperationRow, String)>,
     /// QA's latest verdict here, with who gave it.
     pub verdict: Option<(VerdictRow, String)>,
+    /// The environment deploys itself: any image tag is its version.
+    pub auto_deploy: bool,
     /// The health URL's last answer; `None` without a health URL.
     pub health: Option<HealthStatus>,
 }
@@ -155,8 +157,9 @@ impl App {
             .into_iter()
             .zip(services)
             .zip(healths)
-            .map(|(((env, _), service), health)| EnvStatus {
+            .map(|(((env, cfg), service), health)| EnvStatus {
                 env: env.clone(),
+                auto_deploy: cfg.auto_deploy,
                 service,
                 health,
                 lock: locks
@@ -193,12 +196,14 @@ impl App {
 }
 
 /// The version an image runs: its tag read as a version, else the tag
-/// itself, marked.
-fn version_of(image: Option<&str>) -> String {
+/// itself, marked (unmarked where the environment deploys itself from
+/// commits: there any tag is a version).
+fn version_of(image: Option<&str>, auto_deploy: bool) -> String {
     match image.map(|i| (i, image_tag(i))) {
         None => "no image for the configured container".to_owned(),
         Some((_, Some(tag))) => match Version::from_tag(tag) {
             Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
+            None if auto_deploy => format!("<b>{}</b>", escape(tag)),
             None => format!("<b>{}</b> (not a release tag)", escape(tag)),
         },
         Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
@@ -207,14 +212,19 @@ fn version_of(image: Option<&str>) -> String {
 
 /// The head and detail of an environment's ECS line; `unhealthy`: its
 /// health URL fails, so all is not well whatever ECS says.
-fn service_lines(s: &ServiceState, now: DateTime<Utc>, unhealthy: bool) -> (String, String) {
+fn service_lines(
+    s: &ServiceState,
+    now: DateTime<Utc>,
+    auto_deploy: bool,
+    unhealthy: bool,
+) -> (String, String) {
     let Some(primary) = s.primary() else {
         return (
             "⚠️ no deployment".into(),
             format!("{}/{} tasks", s.running, s.desired),
         );
     };
-    let version = version_of(primary.image.as_deref());
+    let version = version_of(primary.image.as_deref(), auto_deploy);
     let older: Vec<&str> = s
         .deployments
         .iter()
@@ -225,7 +235,10 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>, unhealthy: bool) -> (Stri
     let (emoji, head) = if rollout == "FAILED" {
         ("❌", format!("{version} rollout failed"))
     } else if !older.is_empty() {
-        let from: Vec<String> = older.iter().map(|i| version_of(Some(i))).collect();
+        let from: Vec<String> = older
+            .iter()
+            .map(|i| version_of(Some(i), auto_deploy))
+            .collect();
         ("🔄", format!("{} → {version}", from.join(", ")))
     } else if rollout == "IN_PROGRESS" {
         ("🔄", version)
@@ -345,7 +358,7 @@ pub fn render_status(r: &StatusReport) -> String {
         let unhealthy = e.health.as_ref().is_some_and(|h| h.answer.is_err());
         match &e.service {
             Ok(s) => {
-                let (head, detail) = service_lines(s, r.now, unhealthy);
+                let (head, detail) = service_lines(s, r.now, e.auto_deploy, unhealthy);
                 out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
             }
             Err(err) => {

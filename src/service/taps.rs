@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
-use super::deploy::{Recheck, edit_prompt, policy_of};
+use super::deploy::{Recheck, policy_of};
 use crate::alerts::format::escape;
 use crate::domain::{
     AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
@@ -106,20 +106,18 @@ impl App {
         let found = match parse_tap(&tap.data) {
             None => None,
             Some((id, action)) => match self.store.operation(id).await {
-                Ok(op) => op
-                    .filter(|op| {
-                        (op.kind == "release")
-                            == matches!(action, Action::ReleaseAnyway | Action::CancelRelease)
-                    })
-                    // A decision is taken under its own prompt, in the
-                    // chat that asked: data naming another chat's
-                    // operation is forged (QA's verdict buttons go to
-                    // every routed chat).
-                    .filter(|op| {
-                        matches!(action, Action::Verified | Action::FoundIssues)
-                            || tap.chat == Some(op.chat_id)
-                    })
-                    .map(|op| (id, action, op)),
+                Ok(Some(op))
+                    if (op.kind == "release")
+                        == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
+                {
+                    // A decision is taken under one of its own prompts (the
+                    // chat that asked, or an approval chat it was posted
+                    // to): data naming another chat's operation is forged
+                    // (QA's verdict buttons go to every routed chat).
+                    let verdict = matches!(action, Action::Verified | Action::FoundIssues);
+                    (verdict || self.asked_in(&op, tap.chat).await).then_some((id, action, op))
+                }
+                Ok(_) => None,
                 Err(e) => {
                     tracing::error!(error = %e, "tap: store");
                     return refuse(
@@ -230,7 +228,7 @@ impl App {
         } else {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
-        let edit = edit_prompt(&op, verb, outcome_text);
+        let edits = self.edit_prompts(&op, verb, outcome_text).await;
         let audit = self.audit(
             Some(tap.user),
             Some(op.chat_id),
@@ -256,7 +254,7 @@ impl App {
         }
         match self
             .store
-            .decide(id, tap.user, approving, needed, &audit, &[edit])
+            .decide(id, tap.user, approving, needed, &audit, &edits)
             .await
         {
             Ok(Decided::Claimed(claim)) => {
@@ -334,7 +332,9 @@ impl App {
                 ),
                 AlertKind::Approval,
                 Env::parse(env).ok(),
-                crate::domain::ChatId(op.chat_id),
+                // Under the prompt the approver tapped (a copy of it may
+                // be in another chat than the one that asked).
+                crate::domain::ChatId(tap.chat.unwrap_or(op.chat_id)),
                 text,
             )
         };
@@ -460,7 +460,7 @@ impl App {
                 format!("✖️ {head}\nCancelled by {who}."),
             ),
         };
-        let edit = edit_prompt(op, verb, text);
+        let edits = self.edit_prompts(op, verb, text).await;
         let audit = self.audit(
             Some(tap.user),
             tap.chat,
@@ -478,7 +478,7 @@ impl App {
                 None,
                 None,
                 &audit,
-                &[edit],
+                &edits,
             )
             .await
         {

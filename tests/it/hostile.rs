@@ -633,10 +633,13 @@ fn tap_cases() -> Vec<Case> {
             tap(OncallPrompt, &DAVE, "d:2:r"),
             not_mine.clone(),
         ),
+        // The team chat takes every environment's approval prompts, so it
+        // holds a copy of the on-call chat's staging prompt: a tap there
+        // reaches the operation (already decided), not a forgery.
         case(
-            "the on-call chat's operation, from the team chat",
+            "the on-call chat's operation, from the team chat's copy",
             tap(TeamPrompt, &QUINN, "d:3:r"),
-            not_mine.clone(),
+            Expect::Text("Too late: this request is already running."),
         ),
     ]
 }

@@ -13,6 +13,7 @@ mod hostile;
 mod incident;
 mod monitor;
 mod oncall;
+mod prompts;
 mod release;
 mod rollback;
 mod scenarios;

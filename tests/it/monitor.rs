@@ -178,3 +178,54 @@ async fn status_asks_the_health_url_itself_when_the_monitors_view_is_old() {
     assert_eq!(world.health.hits("staging"), probes + 1);
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn dev_deploying_itself_from_main_is_announced_as_a_deploy() {
+    let mut world = World::new().await;
+    world.dev_auto_deploy = true;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+    // The monitor has looked at dev once (it learns what runs): its
+    // second probe of dev's health URL comes after the first look ended.
+    eventually(
+        std::time::Duration::from_secs(30),
+        "a first look",
+        || async { world.health.hits("dev") >= 2 },
+    )
+    .await;
+
+    // A push to main deploys itself to dev, tagged by commit.
+    world.roll_out("dev", "main-1a2b3c4").await;
+    let deployed = world.tg.next_message(TEAM_CHAT).await.text;
+    assert_eq!(
+        deployed,
+        format!(
+            "🚀 <b>dev</b> now runs <b>main-1a2b3c4</b>, deployed automatically (task definition {p}-dev-api:3, was {p}-dev-api:2).",
+            p = world.prefix
+        )
+    );
+    let status = world.say(TEAM_CHAT, &ALICE, "/status dev").await.text;
+    assert!(
+        status.contains("<b>dev</b> ✅ <b>main-1a2b3c4</b>\n"),
+        "{status}"
+    );
+    assert!(!status.contains("not a release tag"), "{status}");
+
+    // Nothing more, and never "around the bot".
+    let polls = world.health.hits("dev");
+    eventually(std::time::Duration::from_secs(30), "more looks", || async {
+        world.health.hits("dev") >= polls + 5
+    })
+    .await;
+    assert!(
+        world
+            .tg
+            .sent_to(TEAM_CHAT)
+            .iter()
+            .all(|m| !m.text.contains("around")),
+        "{:?}",
+        world.tg.sent_to(TEAM_CHAT)
+    );
+    world.tg.assert_all_read();
+}

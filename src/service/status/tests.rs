@@ -66,6 +66,7 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         last_deploy: None,
         verdict: None,
         health: None,
+        auto_deploy: false,
     }
 }
 
@@ -314,4 +315,23 @@ fn health_beside_the_ecs_figures() {
     let prod = text.lines().find(|l| l.starts_with("<b>prod</b>")).unwrap();
     assert!(!prod.contains('✅'), "{prod}");
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn an_auto_deploy_environment_shows_any_tag_as_its_version() {
+    let mut dev = env(
+        "dev",
+        Ok(service(
+            2,
+            2,
+            vec![deployment(
+                "PRIMARY",
+                "repo/api:main-1a2b3c4",
+                "COMPLETED",
+                "2026-11-25T10:41:00Z",
+            )],
+        )),
+    );
+    dev.auto_deploy = true;
+    insta::assert_snapshot!(render_status(&report(vec![dev])));
 }

@@ -139,6 +139,8 @@ pub struct World {
     pub alert_attempts: u32,
     /// The bot's `RUST_LOG` (else `BOT_RUST_LOG`, else info and debug).
     pub log_filter: Option<&'static str>,
+    /// `environments.dev.auto_deploy`: dev deploys itself from main.
+    pub dev_auto_deploy: bool,
 }
 
 impl World {
@@ -167,6 +169,7 @@ impl World {
             monitor_interval: "1h",
             alert_attempts: 4,
             log_filter: None,
+            dev_auto_deploy: false,
             bot: None,
             standby: None,
             standby_port: free_port(),
@@ -437,6 +440,9 @@ max_attempts = {alert_attempts}
                 self.cluster(env),
                 self.health.url_of(env)
             ));
+            if env == "dev" && self.dev_auto_deploy {
+                text.push_str("auto_deploy = true\n");
+            }
         }
         text.push_str(&format!(
             "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",
