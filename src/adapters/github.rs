@@ -45,6 +45,17 @@ impl GithubError {
             GithubError::NotFound | GithubError::Setup(_) => false,
         }
     }
+
+    /// Whether GitHub itself is out of reach: no answer in time, a broken
+    /// connection, or a 5xx from its front end. A 4xx is GitHub answering
+    /// (it works, it refuses this request), and so is not.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            GithubError::Transport(_) => true,
+            GithubError::Status { status, .. } => *status >= 500,
+            GithubError::NotFound | GithubError::Setup(_) => false,
+        }
+    }
 }
 
 impl From<octocrab::Error> for GithubError {
@@ -56,13 +67,28 @@ impl From<octocrab::Error> for GithubError {
                 } else {
                     GithubError::Status {
                         status: source.status_code.as_u16(),
-                        message: source.message.chars().take(200).collect(),
+                        message: readable(source.status_code.as_u16(), &source.message),
                     }
                 }
             }
             other => GithubError::Transport(one_line(&other)),
         }
     }
+}
+
+/// GitHub's message on a failed request, or the status's name where the
+/// answer carried none: a 5xx from GitHub's front end is an HTML page
+/// (which octocrab hands over as the message), and no chat should read it.
+fn readable(status: u16, message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() || message.starts_with('<') {
+        return reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("no message")
+            .to_owned();
+    }
+    message.chars().take(200).collect()
 }
 
 /// An error and its causes on one line, without a backtrace.
@@ -491,13 +517,13 @@ impl GitHub {
             404 => Err(GithubError::NotFound),
             _ => Err(GithubError::Status {
                 status,
-                message: serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v["message"].as_str().map(str::to_owned))
-                    .unwrap_or(text)
-                    .chars()
-                    .take(200)
-                    .collect(),
+                message: readable(
+                    status,
+                    &serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v["message"].as_str().map(str::to_owned))
+                        .unwrap_or(text),
+                ),
             }),
         }
     }

@@ -95,24 +95,25 @@ pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&E
 }
 
 /// Whether an approval prompt shown in `chats` is put before someone who
-/// may approve it. A group chat is (the team sits there; who is in it is
-/// Telegram's to know, not the bot's); a private chat (its id is its
-/// owner's user id) only when its owner holds an approver role and, under
-/// four eyes, is not the requester.
+/// may approve it. A chat in `[[chats]]` is (the team reads there; who is
+/// in it is Telegram's to know, not the bot's); a private chat nobody
+/// configured (its id is its owner's user id) only when its owner holds
+/// an approver role and, under four eyes, is not the requester.
 pub fn prompt_reaches_approver<'a>(
-    chats: &[ChatId],
+    chats: &[(ChatId, ChatKind)],
     requester: UserId,
     policy: &EnvPolicy,
     roles_of: impl Fn(UserId) -> Option<&'a [Role]>,
 ) -> bool {
-    chats.iter().any(|chat| {
-        if chat.0 < 0 {
-            return true;
+    chats.iter().any(|(chat, kind)| match kind {
+        ChatKind::Configured => true,
+        ChatKind::Unknown => false,
+        ChatKind::Private => {
+            let owner = UserId(chat.0);
+            let may_approve = roles_of(owner)
+                .is_some_and(|roles| roles.iter().any(|r| policy.approvers.contains(r)));
+            may_approve && !(policy.four_eyes && owner == requester)
         }
-        let owner = UserId(chat.0);
-        let may_approve =
-            roles_of(owner).is_some_and(|roles| roles.iter().any(|r| policy.approvers.contains(r)));
-        may_approve && !(policy.four_eyes && owner == requester)
     })
 }
 
@@ -247,25 +248,30 @@ mod tests {
             _ => None,
         };
         let policy = prod_policy();
-        let reaches = |chats: &[i64], requester| {
-            let chats: Vec<ChatId> = chats.iter().map(|c| ChatId(*c)).collect();
+        let reaches = |chats: &[(i64, ChatKind)], requester| {
+            let chats: Vec<(ChatId, ChatKind)> =
+                chats.iter().map(|(c, k)| (ChatId(*c), *k)).collect();
             prompt_reaches_approver(&chats, requester, &policy, roles_of)
         };
+        use ChatKind::{Configured, Private, Unknown};
         // Alice's private chat alone: she may not approve.
-        assert!(!reaches(&[1], alice));
+        assert!(!reaches(&[(1, Private)], alice));
         // Bob's own request in his private chat: four eyes.
-        assert!(!reaches(&[2], bob));
+        assert!(!reaches(&[(2, Private)], bob));
         // A private chat of an approver does.
-        assert!(reaches(&[2], alice));
-        // Any group chat beside it does.
-        assert!(reaches(&[1, -100], alice));
+        assert!(reaches(&[(2, Private)], alice));
+        // A configured chat does, whatever its id.
+        assert!(reaches(&[(1, Private), (-100, Configured)], alice));
+        assert!(reaches(&[(501, Configured)], alice));
+        // A chat nobody configured does not; nor does no chat.
+        assert!(!reaches(&[(-100, Unknown)], alice));
         assert!(!reaches(&[], alice));
         let no_four_eyes = EnvPolicy {
             four_eyes: false,
             ..prod_policy()
         };
         assert!(prompt_reaches_approver(
-            &[ChatId(2)],
+            &[(ChatId(2), Private)],
             bob,
             &no_four_eyes,
             roles_of

@@ -257,12 +257,16 @@ impl App {
             }
             ("succeeded", kept_detail(op, checks))
         } else {
+            let how = if op.direct_ecs {
+                "The rollback went to ECS directly".to_owned()
+            } else {
+                format!("The {} run succeeded", op.kind)
+            };
             let text = format!(
-                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{})\nThe {} run succeeded, but {checks}{run}",
+                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
                 escape(&env),
                 escape(&op.version),
                 op.id,
-                op.kind,
             );
             let routed = alerts::route_kinds(
                 &self.config,

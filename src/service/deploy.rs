@@ -291,6 +291,7 @@ impl App {
             // What the approval will rest on: checked again at dispatch.
             detail: running_tag.ok().flatten().map(|t| format!("running={t}")),
             run: None,
+            direct_ecs: false,
         };
         let audit = self.audit(
             Some(msg.user),

@@ -1,17 +1,20 @@
-//! The rollback that does not need GitHub: when the Rollback workflow
-//! cannot be dispatched (API down, workflow disabled), the failure alert
-//! offers the rollback's approvers a button that points the ECS service
-//! at the newest task definition carrying the target version
-//! (`UpdateService`). The bot then follows the ECS rollout and confirms it
-//! like any other, and every message says the workflow was bypassed.
+//! The rollback that does not need GitHub: the ECS service is pointed at
+//! the newest task definition carrying the target version
+//! (`UpdateService`), and the bot follows the ECS rollout and confirms it
+//! like any other; every message says the workflow was bypassed. Two ways
+//! lead here: a rollback asked for while GitHub was unreachable goes this
+//! way once approved, and when the Rollback workflow cannot be dispatched
+//! (API down, workflow disabled), the failure alert offers the rollback's
+//! approvers a button for it.
 
 use super::App;
+use super::follow::Story;
 use super::taps::{Tap, TapAnswer};
-use crate::adapters::ecs::{image_tag, tag_is_version};
+use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::escape;
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
-use crate::store::{Created, NewOperation};
+use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
 /// How long after the failed dispatch the direct way stays open.
 const DIRECT_WITHIN_MS: i64 = 3_600_000;
@@ -105,12 +108,7 @@ impl App {
                 .refuse_tap(tap, "direct", "already_running", Some(id), text)
                 .await;
         }
-        let Some(target) = revisions.into_iter().find(|r| {
-            r.image
-                .as_deref()
-                .and_then(image_tag)
-                .is_some_and(|t| tag_is_version(t, &op.version))
-        }) else {
+        let Some(target) = revisions.into_iter().find(|r| carries(r, &op.version)) else {
             let text = format!(
                 "No task definition of the service carries {}: there is nothing to roll back to on ECS.",
                 op.version
@@ -164,6 +162,7 @@ impl App {
             expires_in_ms: None,
             detail: op.detail.clone(),
             run: None,
+            direct_ecs: true,
         };
         let audit = self.audit(
             Some(tap.user),
@@ -183,101 +182,326 @@ impl App {
             }
             Err(e) => return refuse(format!("Could not record it: {e}")),
         };
-        let claimed = matches!(self.store.claim_dispatch(new_id).await, Ok(Some(_)));
-        if !claimed {
-            return refuse("Someone else is on it.".into());
+        let claim = match self.store.claim_dispatch(new_id).await {
+            Ok(Some(claim)) => claim,
+            _ => return refuse("Someone else is on it.".into()),
+        };
+        let who = format!("By {}", escape(&who));
+        match self
+            .roll_back_on_ecs(claim, Bypass::FailedDispatch(op.id), &who, Some(target))
+            .await
+        {
+            Ok(text) => TapAnswer { text, alert: false },
+            Err(e) => refuse(e),
         }
-        let what = format!(
-            "<b>{}</b> · rollback to <b>{}</b>",
-            escape(env.as_str()),
-            escape(&op.version)
+    }
+
+    /// Runs a claimed rollback directly on ECS: points the service at the
+    /// newest task definition carrying its version (`target`, when the
+    /// caller already found it), then leaves it `confirming`, as after a
+    /// run that succeeded. Said in the operation's messages either way;
+    /// returns the sentence for whoever started it, or what went wrong.
+    pub(super) async fn roll_back_on_ecs(
+        &self,
+        claim: DispatchClaim,
+        bypass: Bypass,
+        who: &str,
+        target: Option<Revision>,
+    ) -> Result<String, String> {
+        let op = claim.operation;
+        let id = OperationId(op.id);
+        let Some((env, cfg)) = op
+            .env
+            .as_deref()
+            .and_then(|e| Env::parse(e).ok())
+            .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
+        else {
+            let why = "its environment is no longer configured".to_owned();
+            return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
+        };
+        let target = match target {
+            Some(target) => target,
+            None => match self.ecs.revisions(cfg, SCAN).await {
+                Ok(revisions) => match revisions.into_iter().find(|r| carries(r, &op.version)) {
+                    Some(target) => target,
+                    None => {
+                        let why = no_task_definition(&op.version);
+                        return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
+                    }
+                },
+                Err(e) => {
+                    let why = "ECS could not be read".to_owned();
+                    return Err(self
+                        .ecs_rollback_failed(&op, who, &why, &e.to_string())
+                        .await);
+                }
+            },
+        };
+        if let Err(e) = self.ecs.update_service(cfg, &target.arn).await {
+            let why = "ECS did not take the update".to_owned();
+            return Err(self
+                .ecs_rollback_failed(&op, who, &why, &e.to_string())
+                .await);
+        }
+        let text = started_text(
+            &super::dispatch::what_of(&op),
+            op.id,
+            &target.name,
+            bypass,
+            who,
         );
-        match self.ecs.update_service(cfg, &target.arn).await {
-            Ok(()) => {
-                let text = format!(
-                    "⏪ {what} started <b>directly on ECS</b> (#{}): the service now points at {}. \
-                     <b>This bypassed the Rollback workflow</b> (#{} could not be dispatched).\nBy {}",
-                    new_id.0,
-                    escape(&target.name),
-                    op.id,
-                    escape(&who)
-                );
-                let mut alerts = Vec::new();
-                alerts.extend(alerts::route_kinds(
-                    &self.config,
-                    &[AlertKind::Rollback, AlertKind::Failure],
-                    Some(&env),
-                    &format!("op:{}:direct", new_id.0),
-                    &text,
-                ));
-                let audit = self.audit(
-                    Some(tap.user),
-                    tap.chat,
-                    "dispatch:rollback",
-                    "ecs_updated",
-                    Some(new_id),
-                    target.arn.clone(),
-                );
-                if let Err(e) = self
-                    .store
-                    .advance(
-                        new_id,
-                        &[OperationState::Dispatched],
-                        OperationState::Confirming,
-                        None,
-                        None,
-                        &audit,
-                        &alerts,
-                    )
-                    .await
-                {
-                    tracing::error!(error = %e, operation = new_id.0, "direct rollback not recorded");
-                }
-                self.outbox.notify_one();
-                self.confirmer.notify_one();
-                TapAnswer {
-                    text: format!("ECS is rolling back to {} ({}).", op.version, target.name),
-                    alert: false,
-                }
-            }
-            Err(e) => {
-                let text = format!(
-                    "❌ {what} directly on ECS (#{}) failed: {}\nBy {}",
-                    new_id.0,
-                    escape(&e.to_string()),
-                    escape(&who)
-                );
-                let mut alerts = Vec::new();
-                alerts.extend(alerts::route_kinds(
-                    &self.config,
-                    &[AlertKind::Rollback, AlertKind::Failure],
-                    Some(&env),
-                    &format!("op:{}:direct-failed", new_id.0),
-                    &text,
-                ));
-                let audit = self.audit(
-                    Some(tap.user),
-                    tap.chat,
-                    "dispatch:rollback",
-                    "failed",
-                    Some(new_id),
-                    e.to_string(),
-                );
-                let _ = self
-                    .store
-                    .advance(
-                        new_id,
-                        &[OperationState::Dispatched],
-                        OperationState::Failed,
-                        None,
-                        Some(&e.to_string()),
-                        &audit,
-                        &alerts,
-                    )
-                    .await;
-                self.outbox.notify_one();
-                refuse(format!("ECS refused: {e}"))
-            }
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Rollback, AlertKind::Failure],
+            Some(&env),
+            &format!("op:{}:direct", op.id),
+            &text,
+        );
+        let alerts = self
+            .story_alerts(
+                &op,
+                "direct",
+                AlertKind::Rollback,
+                &text,
+                routed,
+                Story::Step,
+            )
+            .await;
+        let audit = self.audit(
+            None,
+            None,
+            "dispatch:rollback",
+            "ecs_updated",
+            Some(id),
+            target.arn.clone(),
+        );
+        if let Err(e) = self
+            .store
+            .advance(
+                id,
+                &[OperationState::Dispatched],
+                OperationState::Confirming,
+                None,
+                None,
+                &audit,
+                &alerts,
+            )
+            .await
+        {
+            tracing::error!(error = %e, operation = op.id, "direct rollback not recorded");
         }
+        self.outbox.notify_one();
+        self.confirmer.notify_one();
+        Ok(format!(
+            "ECS is rolling back to {} ({}).",
+            op.version, target.name
+        ))
+    }
+
+    /// A direct rollback still `dispatched` `after_ms` after its claim:
+    /// the bot stopped before ECS answered. It is done again (pointing the
+    /// service at the same task definition twice is harmless).
+    pub(super) async fn resume_direct(&self, op: &OperationRow, after_ms: i64) {
+        if crate::store::now_ms() - op.updated_at < after_ms {
+            return;
+        }
+        let before = crate::store::now_ms() - after_ms;
+        match self.store.reclaim_direct(OperationId(op.id), before).await {
+            Ok(Some(claim)) => {
+                tracing::info!(operation = op.id, "resuming a direct ECS rollback");
+                let who = self.who_of(&claim.operation).await;
+                let _ = self
+                    .roll_back_on_ecs(claim, Bypass::Resumed, &who, None)
+                    .await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "direct rollback: reclaim"),
+        }
+    }
+
+    /// Ends a direct rollback that could not be done: the operation fails,
+    /// loudly; `why` is what the chat is told, `cause` what the log and the
+    /// audit keep (it may name ARNs or accounts).
+    async fn ecs_rollback_failed(
+        &self,
+        op: &OperationRow,
+        who: &str,
+        why: &str,
+        cause: &str,
+    ) -> String {
+        tracing::error!(operation = op.id, cause, "direct rollback failed");
+        let text = failed_text(&super::dispatch::what_of(op), op.id, why, who);
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Rollback, AlertKind::Failure],
+            op.env.as_deref().and_then(|e| Env::parse(e).ok()).as_ref(),
+            &format!("op:{}:direct-failed", op.id),
+            &text,
+        );
+        let ring = format!(
+            "❌ {} directly on ECS (#{}) failed ↑",
+            super::dispatch::what_of(op),
+            op.id
+        );
+        let alerts = self
+            .story_alerts(
+                op,
+                "direct-failed",
+                AlertKind::Rollback,
+                &text,
+                routed,
+                Story::Ring(&ring),
+            )
+            .await;
+        let audit = self.audit(
+            None,
+            None,
+            "dispatch:rollback",
+            "failed",
+            Some(OperationId(op.id)),
+            cause.to_owned(),
+        );
+        let detail = match op.ran_before() {
+            Some(r) => format!("running={r} · {why}"),
+            None => why.to_owned(),
+        };
+        if let Err(e) = self
+            .store
+            .advance(
+                OperationId(op.id),
+                &[OperationState::Dispatched],
+                OperationState::Failed,
+                None,
+                Some(&detail),
+                &audit,
+                &alerts,
+            )
+            .await
+        {
+            tracing::error!(error = %e, operation = op.id, "failed direct rollback not recorded");
+        }
+        self.outbox.notify_one();
+        format!("The rollback on ECS failed: {why}.")
+    }
+}
+
+/// Why a rollback bypasses the Rollback workflow.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Bypass {
+    /// GitHub was unreachable when the rollback was asked for.
+    GithubDown,
+    /// The workflow of this earlier operation could not be dispatched.
+    FailedDispatch(i64),
+    /// Done again after the bot stopped in the middle of it.
+    Resumed,
+}
+
+/// Whether a task definition revision's container carries `version`.
+pub(super) fn carries(revision: &Revision, version: &str) -> bool {
+    revision
+        .image
+        .as_deref()
+        .and_then(image_tag)
+        .is_some_and(|t| tag_is_version(t, version))
+}
+
+/// The prompt's lines when GitHub is unreachable (HTML): what could not
+/// be checked, and the way the rollback will go instead.
+pub(super) fn github_down_note(version: &str, task_definition: &str) -> String {
+    format!(
+        "⚠️ <b>GitHub is unreachable</b>: I could not check that {v} is a published release, \
+         nor which database migrations were added after it. <b>Check the migrations by hand.</b>\n\
+         The rollback runs <b>directly on ECS</b> (the service is pointed at <code>{td}</code>), \
+         not through the Rollback workflow.\n",
+        v = escape(version),
+        td = escape(task_definition)
+    )
+}
+
+/// The refusal of a rollback that would have to run on ECS but has
+/// nothing to run there (HTML).
+pub(super) fn github_down_no_task_definition(version: &str) -> String {
+    format!(
+        "⛔ GitHub is unreachable, so the rollback would run directly on ECS, but no task definition \
+         of the service carries {}: there is nothing to roll back to there. Nothing was done.",
+        escape(version)
+    )
+}
+
+/// The refusal of a rollback that cannot be checked at all: GitHub is
+/// unreachable and ECS cannot list the task definitions (HTML).
+pub(super) fn github_down_ecs_unreadable(env: &str, version: &str) -> String {
+    format!(
+        "⚠️ GitHub is unreachable and ECS could not list the task definitions of {}: \
+         I cannot check that {} ran there. Nothing was done.",
+        escape(env),
+        escape(version)
+    )
+}
+
+/// The prompt's line when GitHub answered for the target's release but
+/// not any more for the compare (HTML).
+pub(super) fn github_stopped_note(target_tag: &str) -> String {
+    format!(
+        "⚠️ GitHub stopped answering: I could not check which database migrations were added after {}. \
+         <b>Check the migrations by hand.</b>\n",
+        escape(target_tag)
+    )
+}
+
+fn no_task_definition(version: &str) -> String {
+    format!("no task definition of the service carries {version}")
+}
+
+/// The message of a rollback started on ECS (HTML; `what` and `who` are).
+fn started_text(what: &str, id: i64, task_definition: &str, bypass: Bypass, who: &str) -> String {
+    let why = match bypass {
+        Bypass::GithubDown => ": GitHub was unreachable when it was asked for".to_owned(),
+        Bypass::FailedDispatch(earlier) => format!(" (#{earlier} could not be dispatched)"),
+        Bypass::Resumed => " (resumed after the bot restarted)".to_owned(),
+    };
+    format!(
+        "⏪ {what} started <b>directly on ECS</b> (#{id}): the service now points at {}. \
+         <b>This bypassed the Rollback workflow</b>{why}.\n{who}",
+        escape(task_definition)
+    )
+}
+
+/// The message of a rollback on ECS that could not be done (HTML; `what`
+/// and `who` are).
+fn failed_text(what: &str, id: i64, why: &str, who: &str) -> String {
+    format!(
+        "❌ {what} directly on ECS (#{id}) failed: {}. Nothing changed on ECS.\n{who}",
+        escape(why)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_of_the_rollback_without_github() {
+        let what = "<b>prod</b> · rollback to <b>1.2.2</b>";
+        let td = "aletheia-prod-api:1";
+        insta::assert_snapshot!(
+            [
+                github_down_note("1.2.2", td),
+                github_down_no_task_definition("1.2.1"),
+                github_down_ecs_unreadable("prod", "1.2.2"),
+                github_stopped_note("v1.2.2"),
+                started_text(
+                    what,
+                    3,
+                    td,
+                    Bypass::GithubDown,
+                    "Asked by Bob · approved by Dave"
+                ),
+                started_text(what, 4, td, Bypass::FailedDispatch(3), "By Dave"),
+                started_text(what, 3, td, Bypass::Resumed, "Asked by Bob"),
+                failed_text(what, 3, &no_task_definition("1.2.2"), "Asked by Bob"),
+            ]
+            .join("\n---\n")
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Dispatching a claimed operation's workflow (Deploy or Release), once.
+//! Dispatching a claimed operation's workflow (Deploy or Release), once;
+//! or, for a rollback asked for while GitHub was unreachable, running it
+//! directly on ECS.
 
 use super::App;
 use super::follow::Story;
@@ -8,11 +10,30 @@ use crate::config::WorkflowInput;
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::DispatchClaim;
 
+/// How a claimed operation got under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Started {
+    /// Its workflow was dispatched.
+    Workflow,
+    /// It is rolling back directly on ECS: the sentence that says so.
+    OnEcs(String),
+}
+
 impl App {
     /// Dispatches the workflow of a claimed operation (Deploy or Release).
     /// Never retried blindly: a failure ends the operation, said loudly,
-    /// and is returned for the requester's answer.
-    pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<(), String> {
+    /// and is returned for the requester's answer. A rollback asked for
+    /// while GitHub was unreachable goes straight to ECS instead, even if
+    /// GitHub answers again by now: that is what its prompt said and what
+    /// its approvers approved.
+    pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<Started, String> {
+        if claim.operation.direct_ecs {
+            let who = self.who_of(&claim.operation).await;
+            return self
+                .roll_back_on_ecs(claim, super::direct::Bypass::GithubDown, &who, None)
+                .await
+                .map(Started::OnEcs);
+        }
         let op = claim.operation;
         let id = OperationId(op.id);
         let env = op.env.clone().unwrap_or_default();
@@ -82,7 +103,7 @@ impl App {
                     tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
                 }
                 self.outbox.notify_one();
-                Ok(())
+                Ok(Started::Workflow)
             }
             Err(e) if e.maybe_took_effect() => {
                 // Never dispatched again blindly: the run may exist. The

@@ -436,6 +436,11 @@ impl App {
             }
         };
         for op in ops {
+            // A direct ECS rollback has no run to look for.
+            if op.direct_ecs {
+                self.resume_direct(&op, STRANDED_AFTER_MS).await;
+                continue;
+            }
             let run = match op.run_id.and_then(|r| u64::try_from(r).ok()) {
                 Some(run_id) => self.github.run(run_id).await.map(Some),
                 None => self.find_run(&op).await,

@@ -5,7 +5,7 @@
 
 use super::App;
 use super::deploy::{asked_key, prompt_key};
-use crate::domain::{AlertKind, ChatId, Env, EnvPolicy, UserId, prompt_reaches_approver};
+use crate::domain::{AlertKind, ChatId, ChatKind, Env, EnvPolicy, UserId, prompt_reaches_approver};
 use crate::store::{NewAlert, OperationRow};
 
 impl App {
@@ -28,9 +28,17 @@ impl App {
                 chats.push((chat.id, chat.thread_id));
             }
         }
-        let ids: Vec<ChatId> = chats.iter().map(|(id, _)| *id).collect();
+        // The approval chats are configured; the asking chat is, or is a
+        // private chat (commands are refused anywhere else).
+        let kinds: Vec<(ChatId, ChatKind)> = chats
+            .iter()
+            .map(|(id, _)| match self.config.chat(*id) {
+                Some(_) => (*id, ChatKind::Configured),
+                None => (*id, ChatKind::Private),
+            })
+            .collect();
         let roles_of = |user: UserId| self.config.user(user).map(|u| u.roles.as_slice());
-        if !prompt_reaches_approver(&ids, requester, policy, roles_of) {
+        if !prompt_reaches_approver(&kinds, requester, policy, roles_of) {
             return Err(crate::alerts::format::escape(
                 &crate::domain::no_approver_sees(env, policy),
             ));

@@ -145,6 +145,7 @@ impl App {
             expires_in_ms: confirm.then_some(CONFIRM_WINDOW_MS),
             detail: None,
             run: None,
+            direct_ecs: false,
         };
         let audit = crate::store::AuditEntry {
             actor: Some(msg.user),
@@ -219,12 +220,20 @@ impl App {
         head: &str,
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match self.dispatch(claim).await {
-                Ok(()) => (
+            Ok(Some(claim)) => match (claim.operation.direct_ecs, self.dispatch(claim).await) {
+                (_, Ok(super::dispatch::Started::Workflow)) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),
                 ),
-                Err(e) => (
+                (_, Ok(super::dispatch::Started::OnEcs(said))) => (
+                    "dispatched:ecs".into(),
+                    Some(Reply::new(format!("{head}\n{}", escape(&said)))),
+                ),
+                (true, Err(e)) => (
+                    "error:ecs".into(),
+                    Some(Reply::new(format!("{head}\n❌ {}", escape(&e)))),
+                ),
+                (false, Err(e)) => (
                     "error:dispatch".into(),
                     Some(Reply::new(format!(
                         "{head}\n❌ Could not dispatch the workflow: {}",

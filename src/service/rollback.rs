@@ -5,6 +5,10 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
+use super::direct::{
+    carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
+    github_stopped_note,
+};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
@@ -79,8 +83,11 @@ impl App {
             self.ecs.service_state(cfg),
             self.store.succeeded_in(env.as_str(), 1000),
         );
+        // GitHub out of reach does not stop a rollback mid-incident: the
+        // target is checked against the bot's history and ECS instead, and
+        // the approved rollback runs directly on ECS.
         let release = match release {
-            Ok(Some(release)) => release,
+            Ok(Some(release)) => Some(release),
             Ok(None) => {
                 return (
                     "refused:not_released".into(),
@@ -90,7 +97,12 @@ impl App {
                     ))),
                 );
             }
+            Err(e) if e.is_unreachable() => {
+                tracing::warn!(error = %e, "rollback: GitHub unreachable; the rollback runs on ECS");
+                None
+            }
             Err(e) => {
+                // GitHub answers, refusing the bot: its UI still works.
                 return (
                     "error:github".into(),
                     Some(Reply::new(format!(
@@ -102,6 +114,7 @@ impl App {
                 );
             }
         };
+        let github_down = release.is_none();
         let running = match service {
             Ok(state) => state
                 .primary()
@@ -135,32 +148,43 @@ impl App {
             Ok(history) => history,
             Err(e) => return self.internal_error("rollback: store", &e),
         };
-        let ran_here = match history
+        let in_history = history
             .iter()
             .find(|op| tag_is_version(&op.version, &target))
-        {
-            Some(op) => Some(format!(
-                "ran here after #{} ({})",
-                op.id,
-                utc(crate::alerts::format::from_ms(op.updated_at))
-            )),
-            None => match self.ecs.revisions(cfg, HISTORY_SCAN).await {
-                Ok(revisions) => revisions
-                    .iter()
-                    .find(|r| {
-                        r.image
-                            .as_deref()
-                            .and_then(image_tag)
-                            .is_some_and(|t| tag_is_version(t, &target))
-                    })
-                    .map(|r| format!("task definition {} of this service carries it", r.name)),
+            .map(|op| {
+                format!(
+                    "ran here after #{} ({})",
+                    op.id,
+                    utc(crate::alerts::format::from_ms(op.updated_at))
+                )
+            });
+        // Without GitHub the rollback needs a task definition carrying the
+        // version, whatever the history says: ECS runs only those.
+        let carrying = if in_history.is_none() || github_down {
+            match self.ecs.revisions(cfg, HISTORY_SCAN).await {
+                Ok(revisions) => revisions.into_iter().find(|r| carries(r, &target)),
+                Err(e) if github_down => {
+                    tracing::warn!(error = %e, "rollback: revisions");
+                    return (
+                        "error:ecs".into(),
+                        Some(Reply::new(github_down_ecs_unreadable(
+                            env.as_str(),
+                            &target,
+                        ))),
+                    );
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rollback: revisions");
                     None
                 }
-            },
+            }
+        } else {
+            None
         };
-        let Some(ran_here) = ran_here else {
+        let from_ecs = carrying
+            .as_ref()
+            .map(|r| format!("task definition {} of this service carries it", r.name));
+        let Some(ran_here) = in_history.or(from_ecs) else {
             return (
                 "refused:never_ran".into(),
                 Some(Reply::new(format!(
@@ -171,6 +195,12 @@ impl App {
                 ))),
             );
         };
+        if github_down && carrying.is_none() {
+            return (
+                "refused:no_task_definition".into(),
+                Some(Reply::new(github_down_no_task_definition(&target))),
+            );
+        }
 
         // A pending (undispatched) request there gives way to the rollback;
         // anything already running must end first.
@@ -179,10 +209,17 @@ impl App {
         }
 
         let running_text = running.clone().unwrap_or_else(|| "unknown".into());
-        let migrations = match &running {
-            Some(now) => self.migrations_since(&release.tag_name, now).await,
-            None => String::new(),
+        // GitHub's compare and ECS's task definitions are asked side by side.
+        let migrations = async {
+            match (&release, &running, &carrying) {
+                (Some(release), Some(now), _) => {
+                    self.migrations_since(&release.tag_name, now).await
+                }
+                (None, _, Some(target_td)) => github_down_note(&target, &target_td.name),
+                _ => String::new(),
+            }
         };
+        let (migrations, artifact) = tokio::join!(migrations, self.artifact(cfg, &target));
         let needed = if break_glass.is_some() {
             0
         } else {
@@ -199,7 +236,7 @@ impl App {
             "Asked by {}\nRunning now: <b>{}</b>\nWill run: {} ({})\n{migrations}",
             escape(&requester),
             escape(&running_text),
-            self.artifact(cfg, &target).await,
+            artifact,
             escape(&ran_here),
         );
         let mut alerts = Vec::new();
@@ -262,6 +299,7 @@ impl App {
             expires_in_ms: (needed > 0).then_some(expiry.as_millis() as i64),
             detail: running.as_ref().map(|t| format!("running={t}")),
             run: None,
+            direct_ecs: github_down,
         };
         let (outcome, detail) = match break_glass {
             Some(reason) => (
@@ -272,6 +310,11 @@ impl App {
                 state.as_str(),
                 format!("{target} to {env}; needs {needed} approval(s)"),
             ),
+        };
+        let detail = if github_down {
+            format!("{detail}; directly on ECS: GitHub unreachable")
+        } else {
+            detail
         };
         let audit = self.audit(
             Some(msg.user),
@@ -419,6 +462,12 @@ impl App {
         let head = match Version::from_tag(running) {
             Some(v) => match self.github.release_for(&v.to_string()).await {
                 Ok(Some(r)) => r.tag_name,
+                // Gone since the target's release was read: the compare
+                // would only wait out another timeout.
+                Err(e) if e.is_unreachable() => {
+                    tracing::warn!(error = %e, "rollback: GitHub unreachable");
+                    return github_stopped_note(target_tag);
+                }
                 _ => running.to_owned(),
             },
             None => running.to_owned(),

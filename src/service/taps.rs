@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::App;
 use super::deploy::{Recheck, policy_of};
+use super::dispatch::Started;
 use crate::alerts::format::escape;
 use crate::domain::{
     AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
@@ -221,10 +222,12 @@ impl App {
             }
         }
         let outcome_text = if approving {
-            format!(
-                "✅ {head}\nApproved by {}; dispatching the {workflow} workflow.",
-                escape(&decider)
-            )
+            let next = if op.direct_ecs {
+                "rolling back directly on ECS".to_owned()
+            } else {
+                format!("dispatching the {workflow} workflow")
+            };
+            format!("✅ {head}\nApproved by {}; {next}.", escape(&decider))
         } else {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
@@ -263,7 +266,11 @@ impl App {
                 // A dispatch failure is alerted and recorded by dispatch
                 // itself.
                 let text = match self.dispatch(*claim).await {
-                    Ok(()) => format!("Approved. Dispatching the {workflow} workflow."),
+                    Ok(Started::Workflow) => {
+                        format!("Approved. Dispatching the {workflow} workflow.")
+                    }
+                    Ok(Started::OnEcs(said)) => format!("Approved. {said}"),
+                    Err(e) if op.direct_ecs => format!("Approved. {e}"),
                     Err(e) => format!("Approved, but the dispatch failed: {e}"),
                 };
                 TapAnswer { text, alert: false }

@@ -32,6 +32,8 @@ pub struct OperationRow {
     pub expires_at: Option<i64>,
     /// When the workflow was dispatched (or, for an adopted run, seen).
     pub dispatched_at: Option<i64>,
+    /// A rollback that runs directly on ECS, not through the workflow.
+    pub direct_ecs: bool,
 }
 
 impl OperationRow {
@@ -60,7 +62,7 @@ macro_rules! live_states {
 macro_rules! operation_columns {
     () => {
         "id, kind, env, version, release_type, state, requested_by, chat_id, request_id, run_id, run_url, \
-         detail, created_at, updated_at, expires_at, dispatched_at"
+         detail, created_at, updated_at, expires_at, dispatched_at, direct_ecs"
     };
 }
 
@@ -139,6 +141,8 @@ pub struct NewOperation {
     pub detail: Option<String>,
     /// The run, when the operation is made for one already started.
     pub run: Option<(i64, String)>,
+    /// A rollback that runs directly on ECS (GitHub was unreachable).
+    pub direct_ecs: bool,
 }
 
 /// What became of a request to create an operation.
@@ -557,8 +561,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
                 "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
-                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING id",
+                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url, direct_ecs) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(op.kind)
             .bind(&op.env)
@@ -573,6 +577,7 @@ impl Store {
             .bind(&op.detail)
             .bind(op.run.as_ref().map(|r| r.0))
             .bind(op.run.as_ref().map(|r| r.1.clone()))
+            .bind(op.direct_ecs)
             .fetch_one(&mut *tx)
             .await;
             match inserted {
@@ -697,6 +702,44 @@ impl Store {
             let claimed = sqlx::query_as(claim_from!("approved"))
                 .bind(id.0)
                 .bind(now_ms())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_some() {
+                insert_audit!(&mut *tx, &audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            claimed
+        });
+        Ok(claimed.map(|operation| DispatchClaim { operation }))
+    }
+
+    /// Claims again a direct ECS rollback left `dispatched` since before
+    /// `before` (the bot stopped between its claim and ECS's answer):
+    /// pointing a service at a task definition again changes nothing, so
+    /// unlike a workflow dispatch it may be redone. The claim's time is
+    /// renewed, so one caller at a time gets it.
+    pub async fn reclaim_direct(
+        &self,
+        id: OperationId,
+        before: i64,
+    ) -> Result<Option<DispatchClaim>, StoreError> {
+        let sql = concat!(
+            "UPDATE operations SET updated_at = $2, dispatched_at = $2 \
+             WHERE id = $1 AND state = 'dispatched' AND direct_ecs AND updated_at <= $3 RETURNING ",
+            operation_columns!()
+        );
+        let audit = AuditEntry {
+            outcome: "reclaimed".into(),
+            ..claim_audit(id)
+        };
+        let claimed: Option<OperationRow> = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let claimed = sqlx::query_as(sql)
+                .bind(id.0)
+                .bind(now_ms())
+                .bind(before)
                 .fetch_optional(&mut *tx)
                 .await?;
             if claimed.is_some() {
@@ -857,6 +900,7 @@ impl Store {
                 None => "started outside the bot".into(),
             }),
             run: Some((run_id, run_url.to_owned())),
+            direct_ecs: false,
         };
         match self.create_operation(&op, audit, alerts).await? {
             Created::New(id) => Ok(Some(id)),

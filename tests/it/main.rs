@@ -7,6 +7,7 @@ mod deploy;
 mod faults;
 mod follow;
 mod github_app;
+mod github_down;
 mod guide;
 mod ha;
 mod hostile;

@@ -406,6 +406,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             expires_in_ms: None,
             detail: None,
             run: None,
+            direct_ecs: false,
         };
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:deploy"), &[])
@@ -515,6 +516,90 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         assert_eq!(
             store.operation(id).await.unwrap().unwrap().state,
             "dispatched"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_direct_rollback_stranded_in_dispatched_is_reclaimed_by_one_caller_once_it_is_old_enough()
+{
+    use aletheia_bot::domain::OperationState;
+    use aletheia_bot::store::{Created, NewOperation, now_ms};
+    for (store, url, _dir) in stores_at().await {
+        let backend = store.backend();
+        let op = NewOperation {
+            kind: "rollback",
+            env: Some("prod".into()),
+            version: "1.2.2".into(),
+            release_type: None,
+            state: OperationState::Dispatched,
+            requested_by: UserId(1),
+            chat_id: -5,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            expires_in_ms: None,
+            detail: Some("running=1.2.3".into()),
+            run: None,
+            direct_ecs: true,
+        };
+        let Created::New(id) = store
+            .create_operation(&op, &audit("operation:rollback"), &[])
+            .await
+            .unwrap()
+        else {
+            panic!("{backend:?}: created")
+        };
+        assert!(store.operation(id).await.unwrap().unwrap().direct_ecs);
+        // Claimed just now: not stranded yet.
+        let before = now_ms() - 30_000;
+        assert!(store.reclaim_direct(id, before).await.unwrap().is_none());
+        // A minute later (the bot stopped meanwhile), many pollers at once.
+        raw(
+            &store,
+            &url,
+            "UPDATE operations SET updated_at = updated_at - 60000",
+        )
+        .await;
+        let mut claims = Vec::new();
+        for _ in 0..10 {
+            let store = store.clone();
+            claims.push(tokio::spawn(async move {
+                store.reclaim_direct(id, now_ms() - 30_000).await.unwrap()
+            }));
+        }
+        let mut won = Vec::new();
+        for claim in claims {
+            won.extend(claim.await.unwrap());
+        }
+        assert_eq!(won.len(), 1, "{backend:?}: exactly one reclaim");
+        assert_eq!(won[0].operation.id, id.0);
+        assert!(won[0].operation.direct_ecs);
+        // A deploy (no direct rollback) is never reclaimed this way.
+        let deploy = NewOperation {
+            kind: "deploy",
+            env: Some("dev".into()),
+            direct_ecs: false,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..op
+        };
+        let Created::New(other) = store
+            .create_operation(&deploy, &audit("operation:deploy"), &[])
+            .await
+            .unwrap()
+        else {
+            panic!("{backend:?}: created")
+        };
+        raw(
+            &store,
+            &url,
+            "UPDATE operations SET updated_at = updated_at - 60000",
+        )
+        .await;
+        assert!(
+            store
+                .reclaim_direct(other, now_ms() - 30_000)
+                .await
+                .unwrap()
+                .is_none()
         );
     }
 }
@@ -684,6 +769,7 @@ async fn dev_deploy(
         expires_in_ms: None,
         detail: detail.map(str::to_owned),
         run: None,
+        direct_ecs: false,
     };
     match store
         .create_operation(&op, &audit("operation:deploy"), &[])

@@ -182,6 +182,7 @@ fn rollout_in_progress_failed_and_errors() {
             updated_at: at("2026-11-20T08:05:00Z").timestamp_millis(),
             expires_at: None,
             dispatched_at: None,
+            direct_ecs: false,
         },
         "Bob".into(),
     ));
@@ -213,6 +214,7 @@ fn rollout_in_progress_failed_and_errors() {
             updated_at: 0,
             expires_at: None,
             dispatched_at: None,
+            direct_ecs: false,
         },
         "Alice".into(),
     )];

@@ -28,6 +28,8 @@ struct Inner {
     held: u64,
     /// The `X-Amz-Target` of every request (`…DescribeServices`).
     targets: Vec<String>,
+    /// Operations (`UpdateService`) the caller's IAM policy does not allow.
+    denied: Vec<String>,
     failed: u64,
 }
 
@@ -56,6 +58,13 @@ impl EcsProxy {
     /// Fails every request from now on (`None`: passes them again).
     pub fn fail(&self, fault: Option<EcsFault>) {
         self.inner.lock().unwrap().fault = fault;
+    }
+
+    /// The caller may no longer call `operation` (`UpdateService`): ECS
+    /// answers as it does to a missing IAM permission, naming the caller's
+    /// and the resource's ARNs.
+    pub fn deny(&self, operation: &str) {
+        self.inner.lock().unwrap().denied.push(operation.to_owned());
     }
 
     /// Requests answered with the fault.
@@ -96,8 +105,13 @@ async fn forward(
         .unwrap_or_default()
         .to_owned();
     let came = tokio::time::Instant::now();
-    let (fault, hold) = {
+    let (fault, hold, denied) = {
         let mut inner = inner.lock().unwrap();
+        let denied = inner
+            .denied
+            .iter()
+            .find(|op| target.rsplit('.').next() == Some(op.as_str()))
+            .cloned();
         inner.targets.push(target);
         if inner.fault.is_some() {
             inner.failed += 1;
@@ -105,7 +119,7 @@ async fn forward(
         if inner.hold.is_some() {
             inner.held += 1;
         }
-        (inner.fault, inner.hold.clone())
+        (inner.fault, inner.hold.clone(), denied)
     };
     if let Some((gate, at_least)) = hold {
         // Closed on release: every waiter goes on.
@@ -113,6 +127,15 @@ async fn forward(
         tokio::time::sleep_until(came + at_least).await;
     }
     let json = [("content-type", "application/x-amz-json-1.1")];
+    if let Some(op) = denied {
+        let message = format!(
+            "User: arn:aws:iam::123456789012:user/aletheia-bot is not authorized to perform: ecs:{op} \
+             on resource: arn:aws:ecs:{}:123456789012:service/* because no identity-based policy allows the ecs:{op} action",
+            super::moto::REGION
+        );
+        let body = serde_json::json!({"__type": "AccessDeniedException", "message": message});
+        return (StatusCode::BAD_REQUEST, json, body.to_string()).into_response();
+    }
     match fault {
         Some(EcsFault::Throttle) => {
             return (

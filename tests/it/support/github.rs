@@ -42,6 +42,11 @@ struct Inner {
     jobs: HashMap<u64, Vec<Value>>,
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
+    /// GitHub is down: every request, whatever its route or token, is
+    /// answered 502 with GitHub's HTML error page (`set_down`).
+    down: bool,
+    /// GitHub takes every request and never answers (`set_hanging`).
+    hanging: bool,
     requests: Vec<String>,
     /// Issues opened through the API.
     issues: Vec<Value>,
@@ -179,6 +184,18 @@ impl FakeGithub {
             .push((prefix.to_owned(), status));
     }
 
+    /// GitHub goes down (`true`: every call answers 502, as GitHub's
+    /// front end does when nothing behind it answers) or comes back.
+    pub fn set_down(&self, down: bool) {
+        self.inner.lock().unwrap().down = down;
+    }
+
+    /// GitHub hangs (`true`: every call is taken and never answered, as
+    /// behind a load balancer whose backends stall) or answers again.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.inner.lock().unwrap().hanging = hanging;
+    }
+
     /// Requests whose path starts with `prefix` are answered again.
     pub fn heal(&self, prefix: &str) {
         self.inner
@@ -293,6 +310,31 @@ async fn gate(
     next: axum::middleware::Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    let hanging = {
+        let mut inner = inner.lock().unwrap();
+        if inner.hanging {
+            inner.requests.push(path.clone());
+        }
+        inner.hanging
+    };
+    if hanging {
+        std::future::pending::<()>().await;
+    }
+    {
+        let mut inner = inner.lock().unwrap();
+        if inner.down {
+            // The front end answers before any token is looked at, and
+            // not in JSON.
+            inner.requests.push(path);
+            return (
+                StatusCode::BAD_GATEWAY,
+                [("content-type", "text/html")],
+                "<!DOCTYPE html><html><head><title>Unicorn! · GitHub</title></head>\
+                 <body><p>No server is currently available to service your request.</p></body></html>",
+            )
+                .into_response();
+        }
+    }
     let auth = request
         .headers()
         .get("authorization")
