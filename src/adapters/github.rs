@@ -131,6 +131,10 @@ pub struct WorkflowRun {
     pub path: String,
     #[serde(default)]
     pub display_title: Option<String>,
+    /// What started it: `workflow_dispatch` (the bot, the GitHub UI),
+    /// `push`, `workflow_call`, …
+    #[serde(default)]
+    pub event: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -152,8 +156,14 @@ impl WorkflowRun {
 
 #[derive(Debug, Deserialize)]
 struct Runs {
+    #[serde(default)]
+    total_count: u64,
     workflow_runs: Vec<WorkflowRun>,
 }
+
+/// How many runs one listing of a workflow's new runs asks for (GitHub's
+/// most per page).
+pub const RUNS_PER_PAGE: usize = 100;
 
 #[derive(Debug, Deserialize)]
 struct Jobs {
@@ -609,6 +619,25 @@ impl GitHub {
         ));
         let runs: Runs = self.client.get(route, None::<&()>).await?;
         Ok(runs.workflow_runs)
+    }
+
+    /// The runs of a workflow created at or after `since`, whatever
+    /// started them, newest first: one page of [`RUNS_PER_PAGE`], and how
+    /// many there are in all.
+    pub async fn runs_created_since(
+        &self,
+        file: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<WorkflowRun>, u64), GithubError> {
+        // GitHub's search syntax, whole seconds (`>=` keeps the second the
+        // mark falls in).
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let route = self.route(&format!(
+            "/actions/workflows/{file}/runs?per_page={RUNS_PER_PAGE}&created=%3E%3D{}",
+            since.replace(':', "%3A")
+        ));
+        let runs: Runs = self.client.get(route, None::<&()>).await?;
+        Ok((runs.workflow_runs, runs.total_count))
     }
 
     /// The jobs of a run (of its latest attempt), up to 100.

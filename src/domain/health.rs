@@ -103,7 +103,7 @@ pub struct Seen {
     /// task definition.
     pub explained: bool,
     /// The environment deploys itself (`auto_deploy`): a change nobody
-    /// explained is its own automatic deploy, not one around the bot.
+    /// explained is its own deploy, not one made around the bot.
     pub auto_deploy: bool,
     pub now_ms: i64,
 }
@@ -132,9 +132,8 @@ pub enum HealthEvent {
         to: String,
         version: Option<String>,
     },
-    /// An `auto_deploy` environment deployed itself.
+    /// An environment that deploys itself runs a new task definition.
     AutoDeployed {
-        from: String,
         to: String,
         version: Option<String>,
     },
@@ -189,15 +188,17 @@ pub fn watch(
                 && *before != primary.task_definition
                 && !seen.explained
             {
-                let (from, to, version) = (
-                    before.clone(),
-                    primary.task_definition.clone(),
-                    primary.version.clone(),
-                );
                 events.push(if seen.auto_deploy {
-                    HealthEvent::AutoDeployed { from, to, version }
+                    HealthEvent::AutoDeployed {
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
                 } else {
-                    HealthEvent::Unannounced { from, to, version }
+                    HealthEvent::Unannounced {
+                        from: before.clone(),
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
                 });
             }
             next.task_definition = Some(primary.task_definition.clone());
@@ -381,28 +382,28 @@ mod tests {
     }
 
     #[test]
-    fn an_auto_deploy_environment_deploying_itself_is_a_deploy_not_a_surprise() {
-        let (w, _) = watch(
-            &Watch::default(),
-            &seen(Some(service("a:1", "COMPLETED", 2)), None, 0),
-            1,
-            3,
+    fn an_environment_that_deploys_itself_has_deploys_not_changes_around_the_bot() {
+        let auto = |td: &str, at: i64| Seen {
+            auto_deploy: true,
+            ..seen(Some(service(td, "COMPLETED", 2)), None, at)
+        };
+        let (w, e) = watch(&Watch::default(), &auto("a:1", 0), 1, 3);
+        assert!(e.is_empty(), "the first look only learns");
+        let (w, e) = watch(&w, &auto("a:2", 1), 1, 3);
+        assert_eq!(
+            e,
+            [HealthEvent::AutoDeployed {
+                to: "a:2".into(),
+                version: Some("1.3.0".into())
+            }]
         );
-        let mut s = seen(Some(service("a:2", "COMPLETED", 2)), None, 1);
-        s.auto_deploy = true;
-        let (w2, e) = watch(&w, &s, 1, 3);
-        assert!(
-            matches!(e.as_slice(), [HealthEvent::AutoDeployed { from, to, .. }] if from == "a:1" && to == "a:2"),
-            "{e:?}"
-        );
-        // Once: the next look at the same service says nothing.
-        let (_, e) = watch(&w2, &s, 1, 3);
-        assert!(e.is_empty());
-        // The bot's own deploy there is explained, as anywhere.
+        let (w, e) = watch(&w, &auto("a:2", 2), 1, 3);
+        assert!(e.is_empty(), "once");
+        // One the bot explains (its own deploy, a followed run) is told by
+        // that operation.
+        let mut s = auto("a:3", 3);
         s.explained = true;
-        s.service = Some(service("a:3", "COMPLETED", 2));
-        let (_, e) = watch(&w2, &s, 1, 3);
-        assert!(e.is_empty());
+        assert!(watch(&w, &s, 1, 3).1.is_empty());
     }
 
     #[test]

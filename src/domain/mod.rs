@@ -20,6 +20,7 @@ pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{
     Access, ChatKind, Refusal, access, no_approver_sees, prompt_reaches_approver, rings_on_call,
+    run_version,
 };
 pub use release::{Check, Ci, ReleaseVerdict, bump, release_checks};
 pub use version::{ReleaseType, Version};

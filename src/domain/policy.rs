@@ -132,6 +132,25 @@ pub fn no_approver_sees(env: &Env, policy: &EnvPolicy) -> String {
     )
 }
 
+/// The version a Deploy or Rollback run names (`Deploy X to ENV`), if the
+/// bot follows it there: a release version anywhere (`1.3.0`, `v1.3.0`),
+/// and, where the environment deploys itself (`auto_deploy`), any image
+/// tag (`main-1a2b3c4`, a commit SHA: Docker's tag syntax).
+pub fn run_version(named: &str, auto_deploy: bool) -> Option<String> {
+    if let Ok(v) = super::Version::parse(named, true) {
+        return Some(v.to_string());
+    }
+    let tag_like = named.len() <= 128
+        && named
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && named
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    (auto_deploy && tag_like).then(|| named.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +295,22 @@ mod tests {
             &no_four_eyes,
             roles_of
         ));
+    }
+
+    #[test]
+    fn a_run_names_a_release_anywhere_and_any_tag_where_the_env_deploys_itself() {
+        use super::run_version;
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(run_version("v1.3.0", false), some("1.3.0"));
+        assert_eq!(run_version("1.3.0", true), some("1.3.0"));
+        assert_eq!(run_version("main-1a2b3c4", false), None);
+        assert_eq!(run_version("main-1a2b3c4", true), some("main-1a2b3c4"));
+        assert_eq!(
+            run_version("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", true),
+            some("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b")
+        );
+        for bad in ["", "-x", ".x", "a b", "a/b", "a:b", "<b>", &"x".repeat(129)] {
+            assert_eq!(run_version(bad, true), None, "{bad:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod confirm;
 mod deploy;
 mod direct;
+mod discover;
 mod dispatch;
 mod expiry;
 mod follow;
@@ -18,6 +19,7 @@ mod report;
 mod rollback;
 mod stats;
 mod status;
+mod story;
 mod taps;
 mod verdict;
 mod webhook;

@@ -50,7 +50,7 @@ pub struct EnvStatus {
     pub last_deploy: Option<(OperationRow, String)>,
     /// QA's latest verdict here, with who gave it.
     pub verdict: Option<(VerdictRow, String)>,
-    /// The environment deploys itself: any image tag is its version.
+    /// The environment deploys itself: any image tag is a version.
     pub auto_deploy: bool,
     /// The health URL's last answer; `None` without a health URL.
     pub health: Option<HealthStatus>,
@@ -196,14 +196,13 @@ impl App {
 }
 
 /// The version an image runs: its tag read as a version, else the tag
-/// itself, marked (unmarked where the environment deploys itself from
-/// commits: there any tag is a version).
-fn version_of(image: Option<&str>, auto_deploy: bool) -> String {
+/// itself, marked, unless any tag is a version there (`auto_deploy`).
+fn version_of(image: Option<&str>, any_tag: bool) -> String {
     match image.map(|i| (i, image_tag(i))) {
         None => "no image for the configured container".to_owned(),
         Some((_, Some(tag))) => match Version::from_tag(tag) {
             Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
-            None if auto_deploy => format!("<b>{}</b>", escape(tag)),
+            None if any_tag => format!("<b>{}</b>", escape(tag)),
             None => format!("<b>{}</b> (not a release tag)", escape(tag)),
         },
         Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
@@ -215,7 +214,7 @@ fn version_of(image: Option<&str>, auto_deploy: bool) -> String {
 fn service_lines(
     s: &ServiceState,
     now: DateTime<Utc>,
-    auto_deploy: bool,
+    any_tag: bool,
     unhealthy: bool,
 ) -> (String, String) {
     let Some(primary) = s.primary() else {
@@ -224,7 +223,7 @@ fn service_lines(
             format!("{}/{} tasks", s.running, s.desired),
         );
     };
-    let version = version_of(primary.image.as_deref(), auto_deploy);
+    let version = version_of(primary.image.as_deref(), any_tag);
     let older: Vec<&str> = s
         .deployments
         .iter()
@@ -235,10 +234,7 @@ fn service_lines(
     let (emoji, head) = if rollout == "FAILED" {
         ("❌", format!("{version} rollout failed"))
     } else if !older.is_empty() {
-        let from: Vec<String> = older
-            .iter()
-            .map(|i| version_of(Some(i), auto_deploy))
-            .collect();
+        let from: Vec<String> = older.iter().map(|i| version_of(Some(i), any_tag)).collect();
         ("🔄", format!("{} → {version}", from.join(", ")))
     } else if rollout == "IN_PROGRESS" {
         ("🔄", version)

@@ -71,6 +71,36 @@ macro_rules! select_operations {
         concat!("SELECT ", operation_columns!(), " FROM operations ", $($rest),+)
     };
 }
+pub(super) use {live_states, operation_columns, select_operations};
+
+/// Ends the transaction `$tx` that inserted an operation (`$inserted`, the
+/// insert's `RETURNING id`): its audit line and alerts written with it and
+/// committed, `Some(id)`; or rolled back, `None`, when a unique index
+/// refused the row. Other errors return from the calling function.
+macro_rules! commit_new_operation {
+    ($tx:ident, $inserted:expr, $audit:expr, $alerts:expr) => {
+        match $inserted {
+            Err(e) if is_unique_violation(&e) => {
+                $tx.rollback().await?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+            Ok((id,)) => {
+                let id = OperationId(id);
+                let audit = AuditEntry {
+                    operation: Some(id),
+                    ..$audit.clone()
+                };
+                insert_audit!(&mut *$tx, &audit)?;
+                let alerts: Vec<NewAlert> = $alerts.iter().map(|a| with_op(a, id)).collect();
+                insert_alerts!($tx, &alerts)?;
+                $tx.commit().await?;
+                Some(id)
+            }
+        }
+    };
+}
+pub(super) use commit_new_operation;
 
 /// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
 /// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
@@ -204,7 +234,7 @@ fn claim_audit(id: OperationId) -> AuditEntry {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -580,21 +610,9 @@ impl Store {
             .bind(op.direct_ecs)
             .fetch_one(&mut *tx)
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    Created::Busy
-                }
-                Err(e) => return Err(e.into()),
-                Ok((id,)) => {
-                    let id = OperationId(id);
-                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
-                    insert_audit!(&mut *tx, &audit)?;
-                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
-                    insert_alerts!(tx, &alerts)?;
-                    tx.commit().await?;
-                    Created::New(id)
-                }
+            match commit_new_operation!(tx, inserted, audit, alerts) {
+                Some(id) => Created::New(id),
+                None => Created::Busy,
             }
         });
         Ok(created)
@@ -869,45 +887,6 @@ impl Store {
             on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
         Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
     }
-
-    /// Makes an operation for a Deploy run the bot did not dispatch, with
-    /// its audit line and alerts (`{op}` in their keys and texts becomes
-    /// its id). `None` when the environment has an operation in flight.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn adopt_run(
-        &self,
-        kind: &'static str,
-        env: Option<&str>,
-        version: &str,
-        running: Option<&str>,
-        run_id: i64,
-        run_url: &str,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<Option<OperationId>, StoreError> {
-        let op = NewOperation {
-            kind,
-            env: env.map(str::to_owned),
-            version: version.to_owned(),
-            release_type: None,
-            state: OperationState::Dispatched,
-            requested_by: UserId(0),
-            chat_id: 0,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: Some(match running {
-                Some(tag) => format!("running={tag} · started outside the bot"),
-                None => "started outside the bot".into(),
-            }),
-            run: Some((run_id, run_url.to_owned())),
-            direct_ecs: false,
-        };
-        match self.create_operation(&op, audit, alerts).await? {
-            Created::New(id) => Ok(Some(id)),
-            Created::Busy => Ok(None),
-        }
-    }
-
     /// The successful deploys and rollbacks of an environment, newest
     /// first, at most `n`: what ran there, and when it was confirmed.
     pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
@@ -1007,7 +986,7 @@ impl Store {
 }
 
 /// An alert whose keys name the operation: `{op}` becomes its id.
-fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
+pub(super) fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
     let op = id.0.to_string();
     NewAlert {
         dedup_key: alert.dedup_key.replace("{op}", &op),

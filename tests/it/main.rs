@@ -4,6 +4,7 @@
 mod crash;
 mod delivery;
 mod deploy;
+mod discover;
 mod faults;
 mod follow;
 mod github_app;
@@ -19,4 +20,6 @@ mod release;
 mod rollback;
 mod scenarios;
 mod store;
+mod store_runs;
+mod strict;
 mod support;

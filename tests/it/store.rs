@@ -7,7 +7,7 @@ use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Sto
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh, migrated store of each backend.
-async fn stores() -> Vec<(Store, tempfile::TempDir)> {
+pub(crate) async fn stores() -> Vec<(Store, tempfile::TempDir)> {
     stores_at()
         .await
         .into_iter()

@@ -320,20 +320,25 @@ fn health_beside_the_ecs_figures() {
 }
 
 #[test]
-fn an_auto_deploy_environment_shows_any_tag_as_its_version() {
-    let mut dev = env(
-        "dev",
+fn an_environment_that_deploys_itself_shows_its_tags_as_they_are() {
+    let running = |image: &str| {
         Ok(service(
             2,
             2,
             vec![deployment(
                 "PRIMARY",
-                "repo/api:main-1a2b3c4",
+                image,
                 "COMPLETED",
                 "2026-11-25T10:41:00Z",
             )],
-        )),
-    );
-    dev.auto_deploy = true;
-    insta::assert_snapshot!(render_status(&report(vec![dev])));
+        ))
+    };
+    let r = report(vec![
+        EnvStatus {
+            auto_deploy: true,
+            ..env("dev", running("repo/api:main-1a2b3c4"))
+        },
+        env("staging", running("repo/api:main-1a2b3c4")),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
 }
