@@ -608,8 +608,10 @@ pub struct ChatConfig {
     /// Forum topic (`message_thread_id`) the alerts land in. Default none.
     #[serde(default)]
     pub thread_id: Option<i32>,
-    /// Users (ids from `[[users]]`) mentioned in failure alerts here, so
-    /// their phones ring: the on-call rota. Default none.
+    /// Users (ids from `[[users]]`) mentioned in the loud alerts here, so
+    /// their phones ring: the on-call rota. Loud: failures (with
+    /// break-glass and direct ECS rollbacks, and QA's "found issues"),
+    /// and the last environment's health alerts. Default none.
     #[serde(default)]
     pub mention_on_failure: Vec<UserId>,
 }

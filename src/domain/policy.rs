@@ -1,7 +1,7 @@
 //! Who may do what, where. The one place a newcomer reads to answer
 //! "who may ask for /status in this chat?".
 
-use super::{ChatId, Command, Env, EnvPolicy, Role, UserId};
+use super::{AlertKind, ChatId, Command, Env, EnvPolicy, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,20 @@ pub fn access(
     Access::Allowed
 }
 
+/// Whether an alert rings the on-call: the users a chat lists in
+/// `mention_on_failure` are mentioned in it there. `kinds` are the kinds
+/// it is routed under (one chat may take it as any of them); `last_env`
+/// is the last environment in promotion order (prod).
+///
+/// Every failure rings, wherever it happened: break-glass and direct ECS
+/// rollbacks and QA's "found issues" are routed as failures too. Health
+/// alerts ring only for the last environment: a failing staging health
+/// URL can wait for the morning, prod's cannot.
+pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&Env>) -> bool {
+    kinds.contains(&AlertKind::Failure)
+        || (kinds.contains(&AlertKind::Health) && env.is_some() && env == last_env)
+}
+
 /// Whether an approval prompt shown in `chats` is put before someone who
 /// may approve it. A chat in `[[chats]]` is (the team reads there; who is
 /// in it is Telegram's to know, not the bot's); a private chat nobody
@@ -140,6 +154,32 @@ pub fn run_version(named: &str, auto_deploy: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_anywhere_and_the_last_environments_health_ring_the_on_call() {
+        let prod = Env::parse("prod").unwrap();
+        let staging = Env::parse("staging").unwrap();
+        let last = Some(&prod);
+        for (kinds, env, rings) in [
+            (&[AlertKind::Failure][..], Some(&staging), true),
+            (&[AlertKind::Failure], None, true),
+            (
+                &[AlertKind::Rollback, AlertKind::Failure],
+                Some(&prod),
+                true,
+            ),
+            (&[AlertKind::Health], Some(&prod), true),
+            (&[AlertKind::Health], Some(&staging), false),
+            (&[AlertKind::Health], None, false),
+            (&[AlertKind::Rollback], Some(&prod), false),
+            (&[AlertKind::Deployment], Some(&prod), false),
+            (&[AlertKind::Release], None, false),
+            (&[AlertKind::Approval], Some(&prod), false),
+        ] {
+            assert_eq!(rings_on_call(kinds, env, last), rings, "{kinds:?} {env:?}");
+        }
+        assert!(!rings_on_call(&[AlertKind::Health], Some(&prod), None));
+    }
 
     const CHAT: ChatId = ChatId(-100);
     const USER: UserId = UserId(7);

@@ -134,7 +134,10 @@ impl App {
         if let (Rollout::Done { .. }, Some(url)) = (&verdict, &env_config.health_url) {
             match self.health.probe(url).await {
                 Ok(status) => health = Some(status),
-                Err(why) => verdict = Rollout::Pending(format!("health check: {why}")),
+                Err(failure) => {
+                    let why = crate::adapters::health::describe(url, &failure);
+                    verdict = Rollout::Pending(format!("health check: {why}"));
+                }
             }
         }
         let within = self.config.aws.confirm_within;

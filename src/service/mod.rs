@@ -21,6 +21,7 @@ mod stats;
 mod status;
 mod story;
 mod taps;
+mod verdict;
 mod webhook;
 
 use std::sync::Arc;

@@ -122,7 +122,7 @@ impl App {
                         auto_deployed_text(env, version.as_deref(), to),
                     )
                 }
-                _ => (AlertKind::Health, health_text(env, event)),
+                _ => (AlertKind::Health, health_text(env, cfg, event)),
             };
             alerts.extend(alerts::route(
                 &self.config,
@@ -178,7 +178,7 @@ impl App {
     }
 }
 
-fn health_text(env_typed: &Env, event: &HealthEvent) -> String {
+fn health_text(env_typed: &Env, cfg: &EnvironmentConfig, event: &HealthEvent) -> String {
     let env = escape(env_typed.as_str());
     match event {
         HealthEvent::RolloutFailed {
@@ -223,10 +223,16 @@ fn health_text(env_typed: &Env, event: &HealthEvent) -> String {
                 .map(|v| format!(" (image tag {})", escape(v)))
                 .unwrap_or_default()
         ),
-        HealthEvent::Down { failures, why } => format!(
-            "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
-            escape(why)
-        ),
+        HealthEvent::Down { failures, failure } => {
+            let why = match &cfg.health_url {
+                Some(url) => crate::adapters::health::describe(url, failure),
+                None => failure.words(),
+            };
+            format!(
+                "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
+                escape(&why)
+            )
+        }
         HealthEvent::AutoDeployed { to, version } => {
             auto_deployed_text(env_typed, version.as_deref(), to)
         }

@@ -14,6 +14,7 @@ mod ha;
 mod hostile;
 mod incident;
 mod monitor;
+mod oncall;
 mod prompts;
 mod release;
 mod repository;
