@@ -30,6 +30,17 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the database {}", redact_url(&url)))?;
     tracing::info!(database = %redact_url(&url), "store ready");
+    // Runs of the workflows created from now on are the bot's to follow;
+    // those from before its first start are history.
+    let workflows = &config.github.workflows;
+    store
+        .open_run_knowledge(&[
+            &workflows.release.file,
+            &workflows.deploy.file,
+            &workflows.rollback.file,
+        ])
+        .await
+        .context("recording what the bot knows of the workflows' runs")?;
     let github = GitHub::connect(&config.github, &secrets.github)
         .await
         .context("setting up the GitHub client")?;

@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 use crate::config::{GithubAuth, GithubConfig};
 
+mod ci;
+
+pub use ci::{CiState, CiVerdict};
+
 /// The repository the bot works on, with the client that reaches it.
 #[derive(Clone)]
 pub struct GitHub {
@@ -106,6 +110,9 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
     text.chars().take(300).collect()
 }
 
+/// How many pages of releases (100 each) are read at most.
+const MAX_RELEASE_PAGES: usize = 50;
+
 /// A published release.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Release {
@@ -131,6 +138,10 @@ pub struct WorkflowRun {
     pub path: String,
     #[serde(default)]
     pub display_title: Option<String>,
+    /// What started it: `workflow_dispatch` (the bot, the GitHub UI),
+    /// `push`, `workflow_call`, …
+    #[serde(default)]
+    pub event: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -152,8 +163,14 @@ impl WorkflowRun {
 
 #[derive(Debug, Deserialize)]
 struct Runs {
+    #[serde(default)]
+    total_count: u64,
     workflow_runs: Vec<WorkflowRun>,
 }
+
+/// How many runs one listing of a workflow's new runs asks for (GitHub's
+/// most per page).
+pub const RUNS_PER_PAGE: usize = 100;
 
 #[derive(Debug, Deserialize)]
 struct Jobs {
@@ -224,93 +241,6 @@ pub struct Workflow {
     pub name: String,
     pub path: String,
     pub state: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckRuns {
-    check_runs: Vec<CheckRun>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckRun {
-    name: String,
-    status: String,
-    conclusion: Option<String>,
-    head_sha: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CombinedStatus {
-    sha: Option<String>,
-    statuses: Vec<CommitStatus>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CommitStatus {
-    context: String,
-    state: String,
-}
-
-/// The CI verdict on the head of the configured branch: check runs and
-/// commit statuses together.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CiState {
-    pub sha: Option<String>,
-    pub verdict: CiVerdict,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CiVerdict {
-    /// Every check and status passed (`total` of them).
-    Green { total: usize },
-    /// Some are still running; none failed yet.
-    Pending { names: Vec<String> },
-    /// These failed.
-    Failing { names: Vec<String> },
-    /// No check run and no status at all on the head commit.
-    NoChecks,
-}
-
-impl CiState {
-    fn judge(runs: CheckRuns, combined: CombinedStatus) -> Self {
-        let sha = runs
-            .check_runs
-            .iter()
-            .find_map(|r| r.head_sha.clone())
-            .or(combined.sha);
-        let mut failing = Vec::new();
-        let mut pending = Vec::new();
-        let mut total = 0;
-        for run in &runs.check_runs {
-            total += 1;
-            if run.status != "completed" {
-                pending.push(run.name.clone());
-                continue;
-            }
-            match run.conclusion.as_deref() {
-                Some("success" | "neutral" | "skipped") => {}
-                _ => failing.push(run.name.clone()),
-            }
-        }
-        for status in &combined.statuses {
-            total += 1;
-            match status.state.as_str() {
-                "success" => {}
-                "pending" => pending.push(status.context.clone()),
-                _ => failing.push(status.context.clone()),
-            }
-        }
-        let verdict = if !failing.is_empty() {
-            CiVerdict::Failing { names: failing }
-        } else if !pending.is_empty() {
-            CiVerdict::Pending { names: pending }
-        } else if total == 0 {
-            CiVerdict::NoChecks
-        } else {
-            CiVerdict::Green { total }
-        };
-        CiState { sha, verdict }
-    }
 }
 
 impl GitHub {
@@ -408,19 +338,46 @@ impl GitHub {
         Ok(self.client.get(route, None::<&()>).await?)
     }
 
-    /// The latest published release; `None` when there is none yet.
-    pub async fn latest_release(&self) -> Result<Option<Release>, GithubError> {
-        match self
+    /// The latest release on the release line: the highest published
+    /// version (see [`crate::domain::highest_published`]), read from
+    /// every page of the list, not GitHub's "latest" flag (which follows
+    /// creation dates and can be moved by hand). `None` when there is none.
+    pub async fn highest_release(&self) -> Result<Option<Release>, GithubError> {
+        let mut releases = self.all_releases().await?;
+        let listed: Vec<crate::domain::Listed<'_>> = releases
+            .iter()
+            .map(|r| crate::domain::Listed {
+                tag: &r.tag_name,
+                draft: r.draft,
+                prerelease: r.prerelease,
+            })
+            .collect();
+        Ok(crate::domain::highest_published(&listed).map(|i| releases.swap_remove(i)))
+    }
+
+    /// Every release the token can see, newest first, page by page
+    /// (100 a page, GitHub's most), following the `Link` header.
+    async fn all_releases(&self) -> Result<Vec<Release>, GithubError> {
+        let first: octocrab::Page<Release> = self
             .client
-            .get(self.route("/releases/latest"), None::<&()>)
-            .await
-        {
-            Ok(release) => Ok(Some(release)),
-            Err(e) => match GithubError::from(e) {
-                GithubError::NotFound => Ok(None),
-                other => Err(other),
-            },
+            .get(self.route("/releases?per_page=100"), None::<&()>)
+            .await?;
+        let mut next = first.next.clone();
+        let mut releases = first.items;
+        let mut pages = 1;
+        while let Some(page) = self.client.get_page::<Release>(&next).await? {
+            pages += 1;
+            releases.extend(page.items);
+            next = page.next;
+            if pages >= MAX_RELEASE_PAGES {
+                // A list that long (or a server that pages forever) is
+                // read as far as this: the highest release is most likely
+                // among the newest.
+                tracing::warn!(pages, "releases: stopped after {MAX_RELEASE_PAGES} pages");
+                break;
+            }
         }
+        Ok(releases)
     }
 
     /// The newest published releases (no drafts), newest first, at most
@@ -611,6 +568,25 @@ impl GitHub {
         Ok(runs.workflow_runs)
     }
 
+    /// The runs of a workflow created at or after `since`, whatever
+    /// started them, newest first: one page of [`RUNS_PER_PAGE`], and how
+    /// many there are in all.
+    pub async fn runs_created_since(
+        &self,
+        file: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<WorkflowRun>, u64), GithubError> {
+        // GitHub's search syntax, whole seconds (`>=` keeps the second the
+        // mark falls in).
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let route = self.route(&format!(
+            "/actions/workflows/{file}/runs?per_page={RUNS_PER_PAGE}&created=%3E%3D{}",
+            since.replace(':', "%3A")
+        ));
+        let runs: Runs = self.client.get(route, None::<&()>).await?;
+        Ok((runs.workflow_runs, runs.total_count))
+    }
+
     /// The jobs of a run (of its latest attempt), up to 100.
     pub async fn jobs(&self, run_id: u64) -> Result<Vec<Job>, GithubError> {
         let route = self.route(&format!("/actions/runs/{run_id}/jobs?per_page=100"));
@@ -623,105 +599,5 @@ impl GitHub {
         let mut jobs = self.jobs(run_id).await?;
         jobs.retain(Job::failed);
         Ok(jobs)
-    }
-
-    /// CI on the head of the configured branch: check runs and the
-    /// combined commit status together.
-    pub async fn ci_state(&self) -> Result<CiState, GithubError> {
-        let git_ref = &self.git_ref;
-        let runs_route = self.route(&format!("/commits/{git_ref}/check-runs?per_page=100"));
-        let status_route = self.route(&format!("/commits/{git_ref}/status?per_page=100"));
-        let (runs, combined) = tokio::try_join!(
-            async { self.client.get::<CheckRuns, _, ()>(runs_route, None).await },
-            async {
-                self.client
-                    .get::<CombinedStatus, _, ()>(status_route, None)
-                    .await
-            },
-        )?;
-        Ok(CiState::judge(runs, combined))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(name: &str, status: &str, conclusion: Option<&str>) -> CheckRun {
-        CheckRun {
-            name: name.into(),
-            status: status.into(),
-            conclusion: conclusion.map(Into::into),
-            head_sha: Some("abc".into()),
-        }
-    }
-
-    fn judge(runs: Vec<CheckRun>, statuses: &[(&str, &str)]) -> CiVerdict {
-        CiState::judge(
-            CheckRuns { check_runs: runs },
-            CombinedStatus {
-                sha: None,
-                statuses: statuses
-                    .iter()
-                    .map(|(c, s)| CommitStatus {
-                        context: c.to_string(),
-                        state: s.to_string(),
-                    })
-                    .collect(),
-            },
-        )
-        .verdict
-    }
-
-    #[test]
-    fn green_needs_every_check_passed() {
-        let v = judge(
-            vec![
-                run("test", "completed", Some("success")),
-                run("lint", "completed", Some("skipped")),
-            ],
-            &[("ci/deploy-preview", "success")],
-        );
-        assert_eq!(v, CiVerdict::Green { total: 3 });
-    }
-
-    #[test]
-    fn a_failure_anywhere_is_failing_even_while_others_run() {
-        let v = judge(
-            vec![
-                run("test", "in_progress", None),
-                run("lint", "completed", Some("failure")),
-            ],
-            &[("legacy", "error")],
-        );
-        assert_eq!(
-            v,
-            CiVerdict::Failing {
-                names: vec!["lint".into(), "legacy".into()]
-            }
-        );
-        let v = judge(vec![run("test", "completed", Some("timed_out"))], &[]);
-        assert_eq!(
-            v,
-            CiVerdict::Failing {
-                names: vec!["test".into()]
-            }
-        );
-    }
-
-    #[test]
-    fn running_checks_are_pending() {
-        let v = judge(vec![run("test", "queued", None)], &[("legacy", "success")]);
-        assert_eq!(
-            v,
-            CiVerdict::Pending {
-                names: vec!["test".into()]
-            }
-        );
-    }
-
-    #[test]
-    fn no_checks_is_not_green() {
-        assert_eq!(judge(vec![], &[]), CiVerdict::NoChecks);
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use crate::domain::health::ProbeFailure;
+
 /// An HTTP client for health probes.
 #[derive(Clone)]
 pub struct Health {
@@ -18,23 +20,27 @@ impl Health {
         Self { client }
     }
 
-    /// `Ok(status)` when the URL answered 2xx; otherwise why not, in words
-    /// that name the URL without the credentials or query it may carry
-    /// (they end up in chats and logs).
-    pub async fn probe(&self, url: &url::Url) -> Result<u16, String> {
-        let shown = format!(
-            "{}://{}{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or_default(),
-            url.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            url.path()
-        );
+    /// `Ok(status)` when the URL answered 2xx; otherwise why not.
+    pub async fn probe(&self, url: &url::Url) -> Result<u16, ProbeFailure> {
         match self.client.get(url.as_str()).send().await {
             Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
-            Ok(response) => Err(format!("{shown} answered {}", response.status().as_u16())),
-            Err(e) if e.is_timeout() => Err(format!("{shown} did not answer in time")),
-            Err(e) if e.is_connect() => Err(format!("{shown} refused the connection")),
-            Err(_) => Err(format!("{shown} could not be reached")),
+            Ok(response) => Err(ProbeFailure::Status(response.status().as_u16())),
+            Err(e) if e.is_timeout() => Err(ProbeFailure::Timeout),
+            Err(e) if e.is_connect() => Err(ProbeFailure::Refused),
+            Err(_) => Err(ProbeFailure::Unreachable),
         }
     }
+}
+
+/// A failed probe in words that name the URL without the credentials or
+/// query it may carry (they end up in chats and logs).
+pub fn describe(url: &url::Url, failure: &ProbeFailure) -> String {
+    format!(
+        "{}://{}{}{} {}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default(),
+        url.path(),
+        failure.words()
+    )
 }

@@ -3,6 +3,7 @@
 //! an overridable base URL; tests point them at local fakes.
 
 pub mod ecs;
+pub mod fit;
 pub mod github;
 pub mod health;
 pub mod pacer;

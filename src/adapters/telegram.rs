@@ -8,10 +8,11 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{
     BotCommand, CallbackQueryId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
-    MessageId, ParseMode, ThreadId,
+    MessageId, ParseMode, ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 
+use crate::adapters::fit::{MAX_MESSAGE, MAX_TAP_ANSWER, clip_units, fit};
 pub use crate::adapters::pacer::{Message, Pacer};
 use crate::config::{Secret, TelegramConfig};
 use crate::domain::{COMMANDS, ChatId};
@@ -137,7 +138,7 @@ pub async fn send_html(
     buttons: Option<&Keyboard>,
 ) -> Result<i64, SendError> {
     let mut request = bot
-        .send_message(teloxide::types::ChatId(chat.0), text)
+        .send_message(teloxide::types::ChatId(chat.0), fit(text, MAX_MESSAGE))
         .parse_mode(ParseMode::Html)
         .link_preview_options(no_preview());
     if let Some(thread) = thread_id {
@@ -147,6 +148,30 @@ pub async fn send_html(
         request = request.reply_markup(inline_keyboard(rows));
     }
     pacer.ready(chat.0, Message::New).await;
+    let message = request.await?;
+    Ok(i64::from(message.id.0))
+}
+
+/// Answers a person's message in its chat (and forum topic), as a reply
+/// to it; returns the answer's message id.
+pub async fn reply_html(
+    bot: &TgBot,
+    pacer: &Pacer,
+    to: &teloxide::types::Message,
+    text: &str,
+    buttons: Option<&Keyboard>,
+) -> Result<i64, RequestError> {
+    pacer.ready(to.chat.id.0, Message::New).await;
+    let mut request = bot
+        .send_message(to.chat.id, fit(text, MAX_MESSAGE))
+        .parse_mode(ParseMode::Html)
+        .reply_parameters(ReplyParameters::new(to.id).allow_sending_without_reply());
+    if let Some(thread) = to.thread_id {
+        request = request.message_thread_id(thread);
+    }
+    if let Some(rows) = buttons {
+        request = request.reply_markup(inline_keyboard(rows));
+    }
     let message = request.await?;
     Ok(i64::from(message.id.0))
 }
@@ -165,7 +190,7 @@ pub async fn edit_html(
             .map_err(|_| SendError::Permanent("message id out of range".into()))?,
     );
     let request = bot
-        .edit_message_text(teloxide::types::ChatId(chat.0), id, text)
+        .edit_message_text(teloxide::types::ChatId(chat.0), id, fit(text, MAX_MESSAGE))
         .parse_mode(ParseMode::Html)
         .link_preview_options(no_preview())
         .reply_markup(inline_keyboard(buttons.unwrap_or(&Vec::new())));
@@ -185,14 +210,10 @@ pub async fn answer_tap(
     text: &str,
     alert: bool,
 ) -> Result<(), RequestError> {
-    // Telegram refuses answers over 200 characters: the person would see nothing.
-    let text: String = if text.chars().count() > 200 {
-        text.chars().take(199).chain(['…']).collect()
-    } else {
-        text.to_owned()
-    };
+    // Telegram refuses answers over 200 characters (UTF-16 code units):
+    // the person would see nothing.
     bot.answer_callback_query(id)
-        .text(text)
+        .text(clip_units(text, MAX_TAP_ANSWER))
         .show_alert(alert)
         .await?;
     Ok(())

@@ -67,6 +67,17 @@ pub fn render(event: &Event) -> Rendered {
 /// The outbox rows for one rendered event: one per chat that takes its
 /// kind and, when it names environments, its environment.
 pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
+    let loud = rings_on_call(config, &[rendered.kind], rendered.env.as_ref());
+    route_as(config, rendered, loud)
+}
+
+fn rings_on_call(config: &Config, kinds: &[AlertKind], env: Option<&Env>) -> bool {
+    let last = config.environments.keys().last();
+    crate::domain::rings_on_call(kinds, env, last)
+}
+
+/// `route`, told whether the alert rings the on-call (`loud`).
+fn route_as(config: &Config, rendered: &Rendered, loud: bool) -> Vec<NewAlert> {
     config
         .chats
         .iter()
@@ -81,7 +92,11 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
             env: rendered.env.clone(),
             chat: chat.id,
             thread_id: chat.thread_id,
-            text: with_mentions(config, chat, rendered),
+            text: if loud {
+                with_mentions(config, chat, &rendered.text)
+            } else {
+                rendered.text.clone()
+            },
             buttons: None,
             edit_of: None,
             urgent: rendered.kind == AlertKind::Failure,
@@ -89,11 +104,11 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
         .collect()
 }
 
-/// A failure alert mentions the chat's on-call users (a text mention by
+/// A loud alert mentions the chat's on-call users (a text mention by
 /// id: it notifies them, with or without a username).
-fn with_mentions(config: &Config, chat: &crate::config::ChatConfig, rendered: &Rendered) -> String {
-    if rendered.kind != AlertKind::Failure || chat.mention_on_failure.is_empty() {
-        return rendered.text.clone();
+fn with_mentions(config: &Config, chat: &crate::config::ChatConfig, text: &str) -> String {
+    if chat.mention_on_failure.is_empty() {
+        return text.to_owned();
     }
     let names: Vec<String> = chat
         .mention_on_failure
@@ -107,11 +122,12 @@ fn with_mentions(config: &Config, chat: &crate::config::ChatConfig, rendered: &R
             )
         })
         .collect();
-    format!("{}\n🔔 {}", rendered.text, names.join(" "))
+    format!("{text}\n🔔 {}", names.join(" "))
 }
 
 /// Routes one event under several kinds (a failed deploy is a failure
-/// and a deployment event): each chat taking any of them gets it once.
+/// and a deployment event): each chat taking any of them gets it once,
+/// and it rings the on-call in each whichever kind the chat takes it as.
 pub fn route_kinds(
     config: &Config,
     kinds: &[AlertKind],
@@ -119,6 +135,7 @@ pub fn route_kinds(
     key: &str,
     text: &str,
 ) -> Vec<NewAlert> {
+    let loud = rings_on_call(config, kinds, env);
     let mut out: Vec<NewAlert> = Vec::new();
     for kind in kinds {
         let rendered = Rendered {
@@ -127,7 +144,7 @@ pub fn route_kinds(
             key: key.to_owned(),
             text: text.to_owned(),
         };
-        for mut alert in route(config, &rendered) {
+        for mut alert in route_as(config, &rendered, loud) {
             if out.iter().all(|o| o.dedup_key != alert.dedup_key) {
                 // A failure stays one in a chat that takes it as another kind.
                 alert.urgent = kinds.contains(&AlertKind::Failure);

@@ -70,13 +70,53 @@ fn failures_mention_the_on_call_users_of_the_chat_only() {
         alerts[1].text,
         "❌ prod failed\n🔔 <a href=\"tg://user?id=100000004\">Dan</a>"
     );
+    // Prod's health rings the on-call too; another environment's does not.
     let health = Rendered {
         kind: AlertKind::Health,
+        text: "🔴 <b>prod</b> · health check failing 3 times in a row: https://aletheia.example.com/healthz answered 503".into(),
         ..rendered
     };
+    let alerts = route(&config(), &health);
     assert!(
-        route(&config(), &health)
+        !alerts[0].text.contains("tg://"),
+        "the team chat names nobody"
+    );
+    insta::assert_snapshot!("prod_health_on_call", alerts[1].text);
+    let mut everywhere = config();
+    everywhere.chats[1].envs = None;
+    let staging = Rendered {
+        env: Some(Env::parse("staging").unwrap()),
+        ..health
+    };
+    assert!(
+        route(&everywhere, &staging)
             .iter()
             .all(|a| !a.text.contains("tg://"))
     );
+}
+
+#[test]
+fn break_glass_and_direct_rollbacks_mention_the_on_call_as_a_rollback_too() {
+    // The on-call chat takes rollbacks as well as failures: it gets the
+    // alert once, as a rollback, and it rings all the same.
+    let alerts = route_kinds(
+        &config(),
+        &[AlertKind::Rollback, AlertKind::Failure],
+        Some(&Env::parse("prod").unwrap()),
+        "op:7:break-glass",
+        "🚨 <b>BREAK-GLASS</b>: Bob rolls <b>prod</b> back from 1.3.0 to <b>1.2.2</b>",
+    );
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[1].kind, AlertKind::Rollback);
+    insta::assert_snapshot!("break_glass_on_call", alerts[1].text);
+    assert!(!alerts[0].text.contains("tg://"));
+    // A plain rollback does not ring.
+    let plain = route_kinds(
+        &config(),
+        &[AlertKind::Rollback],
+        Some(&Env::parse("prod").unwrap()),
+        "op:8:done",
+        "⏪ prod rolled back",
+    );
+    assert!(plain.iter().all(|a| !a.text.contains("tg://")));
 }

@@ -272,8 +272,8 @@ pub struct GithubConfig {
     /// Per-request timeout for GitHub calls, e.g. `"10s"`. Default 10 s.
     #[serde(default = "default_http_timeout", with = "humantime_serde")]
     pub timeout: Duration,
-    /// How often runs the bot follows are polled, for when no webhook
-    /// arrives. Default 30 s.
+    /// How often runs the bot follows are polled, and runs started
+    /// outside it looked for, for when no webhook arrives. Default 30 s.
     #[serde(default = "default_poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
     /// How long the bot looks for the run of a dispatch whose outcome
@@ -453,10 +453,10 @@ pub struct EnvironmentConfig {
     /// Rollbacks here: who, who approves, break-glass, the lock after.
     #[serde(default)]
     pub rollback: RollbackPolicy,
-    /// The environment deploys itself (dev, from `main`): its image tags
-    /// may be anything (a commit SHA, `main-1a2b3c4`) and a change of its
-    /// running task definition is announced as a deploy, not as one made
-    /// around the bot. Default false.
+    /// The environment deploys itself (dev from `main`): its image tags may
+    /// be anything (a commit SHA, `main-1a2b3c4`), a new task definition is
+    /// announced as a deploy, not as one made around the bot, and Deploy
+    /// runs naming such a tag are followed. Default false.
     #[serde(default)]
     pub auto_deploy: bool,
 }
@@ -589,8 +589,10 @@ pub struct ChatConfig {
     /// Forum topic (`message_thread_id`) the alerts land in. Default none.
     #[serde(default)]
     pub thread_id: Option<i32>,
-    /// Users (ids from `[[users]]`) mentioned in failure alerts here, so
-    /// their phones ring: the on-call rota. Default none.
+    /// Users (ids from `[[users]]`) mentioned in the loud alerts here, so
+    /// their phones ring: the on-call rota. Loud: failures (with
+    /// break-glass and direct ECS rollbacks, and QA's "found issues"),
+    /// and the last environment's health alerts. Default none.
     #[serde(default)]
     pub mention_on_failure: Vec<UserId>,
 }

@@ -23,6 +23,55 @@ pub struct Watch {
     /// Whether the health URL was alerted as failing.
     #[serde(default)]
     pub down: bool,
+    /// The health URL's last answer and when it came: what `/status`
+    /// shows.
+    #[serde(default)]
+    pub last_probe: Option<LastProbe>,
+    /// Since when (ms) the probes fail in a row: the first failure of
+    /// the streak.
+    #[serde(default)]
+    pub failing_since: Option<i64>,
+}
+
+/// One probe of a health URL, remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastProbe {
+    pub at_ms: i64,
+    pub answer: Result<u16, ProbeFailure>,
+}
+
+/// Why a health probe failed, without the URL (which may carry
+/// credentials, and which the chat already knows from the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeFailure {
+    /// An answer outside 2xx.
+    Status(u16),
+    Timeout,
+    Refused,
+    Unreachable,
+}
+
+impl ProbeFailure {
+    /// The failure after the URL: "… answered 503".
+    pub fn words(&self) -> String {
+        match self {
+            ProbeFailure::Status(code) => format!("answered {code}"),
+            ProbeFailure::Timeout => "did not answer in time".into(),
+            ProbeFailure::Refused => "refused the connection".into(),
+            ProbeFailure::Unreachable => "could not be reached".into(),
+        }
+    }
+
+    /// The failure on its own, as `/status` shows it: "503".
+    pub fn short(&self) -> String {
+        match self {
+            ProbeFailure::Status(code) => code.to_string(),
+            ProbeFailure::Timeout => "no answer in time".into(),
+            ProbeFailure::Refused => "connection refused".into(),
+            ProbeFailure::Unreachable => "unreachable".into(),
+        }
+    }
 }
 
 /// One deployment of the service, as the monitor needs it.
@@ -49,12 +98,12 @@ pub struct Seen {
     /// `None` when ECS could not be read (nothing is concluded from it).
     pub service: Option<SeenService>,
     /// `None` without a health URL; else the probe's outcome.
-    pub probe: Option<Result<u16, String>>,
+    pub probe: Option<Result<u16, ProbeFailure>>,
     /// A bot operation (or a followed workflow run) explains a change of
     /// task definition.
     pub explained: bool,
     /// The environment deploys itself (`auto_deploy`): a change nobody
-    /// explained is its own automatic deploy, not one around the bot.
+    /// explained is its own deploy, not one made around the bot.
     pub auto_deploy: bool,
     pub now_ms: i64,
 }
@@ -83,15 +132,14 @@ pub enum HealthEvent {
         to: String,
         version: Option<String>,
     },
-    /// An `auto_deploy` environment deployed itself.
+    /// An environment that deploys itself runs a new task definition.
     AutoDeployed {
-        from: String,
         to: String,
         version: Option<String>,
     },
     Down {
         failures: u32,
-        why: String,
+        failure: ProbeFailure,
     },
     Recovered {
         status: u16,
@@ -140,15 +188,17 @@ pub fn watch(
                 && *before != primary.task_definition
                 && !seen.explained
             {
-                let (from, to, version) = (
-                    before.clone(),
-                    primary.task_definition.clone(),
-                    primary.version.clone(),
-                );
                 events.push(if seen.auto_deploy {
-                    HealthEvent::AutoDeployed { from, to, version }
+                    HealthEvent::AutoDeployed {
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
                 } else {
-                    HealthEvent::Unannounced { from, to, version }
+                    HealthEvent::Unannounced {
+                        from: before.clone(),
+                        to: primary.task_definition.clone(),
+                        version: primary.version.clone(),
+                    }
                 });
             }
             next.task_definition = Some(primary.task_definition.clone());
@@ -175,13 +225,20 @@ pub fn watch(
             next.short_alerted = false;
         }
     }
+    if let Some(answer) = &seen.probe {
+        next.last_probe = Some(LastProbe {
+            at_ms: seen.now_ms,
+            answer: *answer,
+        });
+    }
     match &seen.probe {
-        Some(Err(why)) => {
+        Some(Err(failure)) => {
             next.probe_failures = prev.probe_failures.saturating_add(1);
+            next.failing_since = Some(prev.failing_since.unwrap_or(seen.now_ms));
             if !prev.down && next.probe_failures >= failures_needed.max(1) {
                 events.push(HealthEvent::Down {
                     failures: next.probe_failures,
-                    why: why.clone(),
+                    failure: *failure,
                 });
                 next.down = true;
             }
@@ -191,6 +248,7 @@ pub fn watch(
                 events.push(HealthEvent::Recovered { status: *status });
             }
             next.probe_failures = 0;
+            next.failing_since = None;
             next.down = false;
         }
         None => {}
@@ -215,7 +273,11 @@ mod tests {
         }
     }
 
-    fn seen(service: Option<SeenService>, probe: Option<Result<u16, String>>, now_ms: i64) -> Seen {
+    fn seen(
+        service: Option<SeenService>,
+        probe: Option<Result<u16, ProbeFailure>>,
+        now_ms: i64,
+    ) -> Seen {
         Seen {
             service,
             probe,
@@ -320,33 +382,33 @@ mod tests {
     }
 
     #[test]
-    fn an_auto_deploy_environment_deploying_itself_is_a_deploy_not_a_surprise() {
-        let (w, _) = watch(
-            &Watch::default(),
-            &seen(Some(service("a:1", "COMPLETED", 2)), None, 0),
-            1,
-            3,
+    fn an_environment_that_deploys_itself_has_deploys_not_changes_around_the_bot() {
+        let auto = |td: &str, at: i64| Seen {
+            auto_deploy: true,
+            ..seen(Some(service(td, "COMPLETED", 2)), None, at)
+        };
+        let (w, e) = watch(&Watch::default(), &auto("a:1", 0), 1, 3);
+        assert!(e.is_empty(), "the first look only learns");
+        let (w, e) = watch(&w, &auto("a:2", 1), 1, 3);
+        assert_eq!(
+            e,
+            [HealthEvent::AutoDeployed {
+                to: "a:2".into(),
+                version: Some("1.3.0".into())
+            }]
         );
-        let mut s = seen(Some(service("a:2", "COMPLETED", 2)), None, 1);
-        s.auto_deploy = true;
-        let (w2, e) = watch(&w, &s, 1, 3);
-        assert!(
-            matches!(e.as_slice(), [HealthEvent::AutoDeployed { from, to, .. }] if from == "a:1" && to == "a:2"),
-            "{e:?}"
-        );
-        // Once: the next look at the same service says nothing.
-        let (_, e) = watch(&w2, &s, 1, 3);
-        assert!(e.is_empty());
-        // The bot's own deploy there is explained, as anywhere.
+        let (w, e) = watch(&w, &auto("a:2", 2), 1, 3);
+        assert!(e.is_empty(), "once");
+        // One the bot explains (its own deploy, a followed run) is told by
+        // that operation.
+        let mut s = auto("a:3", 3);
         s.explained = true;
-        s.service = Some(service("a:3", "COMPLETED", 2));
-        let (_, e) = watch(&w2, &s, 1, 3);
-        assert!(e.is_empty());
+        assert!(watch(&w, &s, 1, 3).1.is_empty());
     }
 
     #[test]
     fn the_health_url_alerts_after_n_failures_and_on_recovery_once_each() {
-        let fail = || Some(Err("answered 503".to_owned()));
+        let fail = || Some(Err(ProbeFailure::Status(503)));
         let mut w = Watch::default();
         let mut all = Vec::new();
         for now in 0..5 {
@@ -358,12 +420,45 @@ mod tests {
             all,
             [HealthEvent::Down {
                 failures: 3,
-                why: "answered 503".into()
+                failure: ProbeFailure::Status(503)
             }]
         );
         let (w, e) = watch(&w, &seen(None, Some(Ok(200)), 9), 1, 3);
         assert_eq!(e, [HealthEvent::Recovered { status: 200 }]);
         let (_, e) = watch(&w, &seen(None, Some(Ok(200)), 10), 1, 3);
         assert!(e.is_empty());
+    }
+
+    #[test]
+    fn the_view_keeps_the_last_answer_and_since_when_the_probes_fail() {
+        let (w, _) = watch(&Watch::default(), &seen(None, Some(Ok(200)), 5), 1, 3);
+        assert_eq!(
+            w.last_probe,
+            Some(LastProbe {
+                at_ms: 5,
+                answer: Ok(200)
+            })
+        );
+        assert_eq!(w.failing_since, None);
+        let (w, _) = watch(&w, &seen(None, Some(Err(ProbeFailure::Timeout)), 10), 1, 3);
+        let (w, _) = watch(
+            &w,
+            &seen(None, Some(Err(ProbeFailure::Status(503))), 20),
+            1,
+            3,
+        );
+        assert_eq!((w.probe_failures, w.failing_since), (2, Some(10)));
+        assert_eq!(
+            w.last_probe,
+            Some(LastProbe {
+                at_ms: 20,
+                answer: Err(ProbeFailure::Status(503))
+            })
+        );
+        // A look without a probe (no health URL) forgets nothing.
+        let (w, _) = watch(&w, &seen(None, None, 30), 1, 3);
+        assert_eq!(w.last_probe.as_ref().map(|p| p.at_ms), Some(20));
+        let (w, _) = watch(&w, &seen(None, Some(Ok(204)), 40), 1, 3);
+        assert_eq!((w.probe_failures, w.failing_since), (0, None));
     }
 }

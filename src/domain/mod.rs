@@ -9,6 +9,7 @@ mod ids;
 mod operation;
 mod policy;
 mod release;
+pub mod runs;
 mod version;
 
 pub use approval::{
@@ -18,6 +19,9 @@ pub use approval::{
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
-pub use policy::{Access, ChatKind, Refusal, access, no_approver_sees, prompt_reaches_approver};
-pub use release::{Check, Ci, ReleaseVerdict, bump, release_checks};
+pub use policy::{
+    Access, ChatKind, Refusal, access, no_approver_sees, prompt_reaches_approver, rings_on_call,
+    run_version,
+};
+pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

@@ -1,7 +1,7 @@
 //! Who may do what, where. The one place a newcomer reads to answer
 //! "who may ask for /status in this chat?".
 
-use super::{ChatId, Command, Env, EnvPolicy, Role, UserId};
+use super::{AlertKind, ChatId, Command, Env, EnvPolicy, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,20 @@ pub fn access(
     Access::Allowed
 }
 
+/// Whether an alert rings the on-call: the users a chat lists in
+/// `mention_on_failure` are mentioned in it there. `kinds` are the kinds
+/// it is routed under (one chat may take it as any of them); `last_env`
+/// is the last environment in promotion order (prod).
+///
+/// Every failure rings, wherever it happened: break-glass and direct ECS
+/// rollbacks and QA's "found issues" are routed as failures too. Health
+/// alerts ring only for the last environment: a failing staging health
+/// URL can wait for the morning, prod's cannot.
+pub fn rings_on_call(kinds: &[AlertKind], env: Option<&Env>, last_env: Option<&Env>) -> bool {
+    kinds.contains(&AlertKind::Failure)
+        || (kinds.contains(&AlertKind::Health) && env.is_some() && env == last_env)
+}
+
 /// Whether an approval prompt shown in `chats` is put before someone who
 /// may approve it. A chat in `[[chats]]` is (the team reads there; who is
 /// in it is Telegram's to know, not the bot's); a private chat nobody
@@ -118,9 +132,54 @@ pub fn no_approver_sees(env: &Env, policy: &EnvPolicy) -> String {
     )
 }
 
+/// The version a Deploy or Rollback run names (`Deploy X to ENV`), if the
+/// bot follows it there: a release version anywhere (`1.3.0`, `v1.3.0`),
+/// and, where the environment deploys itself (`auto_deploy`), any image
+/// tag (`main-1a2b3c4`, a commit SHA: Docker's tag syntax).
+pub fn run_version(named: &str, auto_deploy: bool) -> Option<String> {
+    if let Ok(v) = super::Version::parse(named, true) {
+        return Some(v.to_string());
+    }
+    let tag_like = named.len() <= 128
+        && named
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && named
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    (auto_deploy && tag_like).then(|| named.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_anywhere_and_the_last_environments_health_ring_the_on_call() {
+        let prod = Env::parse("prod").unwrap();
+        let staging = Env::parse("staging").unwrap();
+        let last = Some(&prod);
+        for (kinds, env, rings) in [
+            (&[AlertKind::Failure][..], Some(&staging), true),
+            (&[AlertKind::Failure], None, true),
+            (
+                &[AlertKind::Rollback, AlertKind::Failure],
+                Some(&prod),
+                true,
+            ),
+            (&[AlertKind::Health], Some(&prod), true),
+            (&[AlertKind::Health], Some(&staging), false),
+            (&[AlertKind::Health], None, false),
+            (&[AlertKind::Rollback], Some(&prod), false),
+            (&[AlertKind::Deployment], Some(&prod), false),
+            (&[AlertKind::Release], None, false),
+            (&[AlertKind::Approval], Some(&prod), false),
+        ] {
+            assert_eq!(rings_on_call(kinds, env, last), rings, "{kinds:?} {env:?}");
+        }
+        assert!(!rings_on_call(&[AlertKind::Health], Some(&prod), None));
+    }
 
     const CHAT: ChatId = ChatId(-100);
     const USER: UserId = UserId(7);
@@ -236,5 +295,22 @@ mod tests {
             &no_four_eyes,
             roles_of
         ));
+    }
+
+    #[test]
+    fn a_run_names_a_release_anywhere_and_any_tag_where_the_env_deploys_itself() {
+        use super::run_version;
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(run_version("v1.3.0", false), some("1.3.0"));
+        assert_eq!(run_version("1.3.0", true), some("1.3.0"));
+        assert_eq!(run_version("main-1a2b3c4", false), None);
+        assert_eq!(run_version("main-1a2b3c4", true), some("main-1a2b3c4"));
+        assert_eq!(
+            run_version("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", true),
+            some("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b")
+        );
+        for bad in ["", "-x", ".x", "a b", "a/b", "a:b", "<b>", &"x".repeat(129)] {
+            assert_eq!(run_version(bad, true), None, "{bad:?}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The pre-release checks of the process: main is green, the version is
-//! new, and it fits the bump from the latest release.
+//! new, and it fits the bump from the latest release (the highest
+//! published version).
 
 use super::{ReleaseType, Version};
 
@@ -13,6 +14,34 @@ pub fn bump(latest: &Version, kind: ReleaseType) -> Option<Version> {
         ReleaseType::Major => semver::Version::new(v.major.checked_add(1)?, 0, 0),
     };
     Some(Version(next))
+}
+
+/// A release as GitHub lists it, as far as the release line cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed<'a> {
+    pub tag: &'a str,
+    pub draft: bool,
+    pub prerelease: bool,
+}
+
+/// Which of `releases` is the latest on the release line: the highest
+/// version (semver order, tags with or without a `v`) among the published
+/// ones. Not GitHub's "latest" flag, which follows creation dates and can
+/// be moved by hand. Drafts are not published; nor are GitHub's
+/// pre-releases, which its own "latest" leaves out too. A tag that is not
+/// a version (`nightly`) is no part of the line. A pre-release version
+/// published as a full release (`1.4.0-rc.1`) counts, below `1.4.0` as
+/// semver orders it. Of two tags for one version (`v1.2.3` and `1.2.3`),
+/// the first listed (GitHub lists the newest first).
+pub fn highest_published(releases: &[Listed<'_>]) -> Option<usize> {
+    releases
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.draft && !r.prerelease)
+        .filter_map(|(i, r)| Version::from_tag(r.tag).map(|v| (i, v)))
+        // Highest version; on a tie, the lowest index.
+        .max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i)))
+        .map(|(i, _)| i)
 }
 
 /// One named check, passed or not, with what it found.
@@ -123,6 +152,63 @@ mod tests {
 
     fn v(s: &str) -> Version {
         Version::parse(s, true).unwrap()
+    }
+
+    #[test]
+    fn the_latest_release_is_the_highest_published_version() {
+        let listed = |tag, draft, prerelease| Listed {
+            tag,
+            draft,
+            prerelease,
+        };
+        let published = |tag| listed(tag, false, false);
+        // Newest first, as GitHub lists them: an old line backfilled last.
+        assert_eq!(
+            highest_published(&[
+                published("v0.9.1"),
+                published("v1.2.2"),
+                published("v1.3.0"),
+                published("1.2.3"),
+            ]),
+            Some(2)
+        );
+        // Ten is more than nine (not a string order).
+        assert_eq!(
+            highest_published(&[published("v1.9.0"), published("v1.10.0")]),
+            Some(1)
+        );
+        // Drafts, GitHub pre-releases and tags that are not versions are
+        // not on the line.
+        assert_eq!(
+            highest_published(&[
+                listed("v9.0.0", true, false),
+                listed("v2.0.0-rc.1", false, true),
+                listed("v2.0.0", false, true),
+                published("nightly"),
+                published("v1.3.0"),
+            ]),
+            Some(4)
+        );
+        // A pre-release version published as a release sorts below its
+        // release, as semver says.
+        assert_eq!(
+            highest_published(&[published("v1.4.0-rc.1"), published("v1.3.0")]),
+            Some(0)
+        );
+        assert_eq!(
+            highest_published(&[published("v1.4.0-rc.1"), published("v1.4.0")]),
+            Some(1)
+        );
+        // One version tagged twice: the first listed.
+        assert_eq!(
+            highest_published(&[published("1.3.0"), published("v1.3.0")]),
+            Some(0)
+        );
+        assert_eq!(highest_published(&[]), None);
+        assert_eq!(
+            highest_published(&[published("latest"), listed("v1.0.0", true, false)]),
+            None
+        );
     }
 
     #[test]

@@ -180,6 +180,14 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             app.metrics.webhook(label, "accepted");
             (StatusCode::ACCEPTED, "accepted\n").into_response()
         }
+        Ok(WebhookOutcome::Ignored) => {
+            app.metrics.webhook(label, "ignored");
+            (
+                StatusCode::ACCEPTED,
+                "accepted; not this bot's repository, ignored\n",
+            )
+                .into_response()
+        }
         Ok(WebhookOutcome::Duplicate) => {
             app.metrics.webhook(label, "duplicate");
             (StatusCode::OK, "duplicate delivery, ignored\n").into_response()

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use super::follow::Story;
+use super::story::Story;
 use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
@@ -134,7 +134,10 @@ impl App {
         if let (Rollout::Done { .. }, Some(url)) = (&verdict, &env_config.health_url) {
             match self.health.probe(url).await {
                 Ok(status) => health = Some(status),
-                Err(why) => verdict = Rollout::Pending(format!("health check: {why}")),
+                Err(failure) => {
+                    let why = crate::adapters::health::describe(url, &failure);
+                    verdict = Rollout::Pending(format!("health check: {why}"));
+                }
             }
         }
         let within = self.config.aws.confirm_within;
@@ -332,6 +335,63 @@ pub async fn confirm_loop(app: Arc<App>, interval: Duration, stop: CancellationT
             () = tokio::time::sleep(interval) => {}
             () = app.confirmer.notified() => {}
         }
+    }
+}
+
+impl App {
+    /// Whether another environment promotes only what was verified here.
+    pub(super) fn needs_verification(&self, env: &str) -> bool {
+        self.config.environments.values().any(|c| {
+            c.approval
+                .requires_verified_in
+                .as_ref()
+                .is_some_and(|e| e.as_str() == env)
+        })
+    }
+
+    /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
+    pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
+        let env = op.env.clone().unwrap_or_default();
+        let text = format!(
+            "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",
+            escape(&capitalise(&env)),
+            escape(&op.version),
+            op.id
+        );
+        let buttons = vec![vec![
+            Button {
+                text: "✅ Verified".into(),
+                data: format!("q:{}:v", op.id),
+            },
+            Button {
+                text: "🐞 Found issues".into(),
+                data: format!("q:{}:i", op.id),
+            },
+        ]];
+        let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
+        alerts::route(
+            &self.config,
+            &Rendered {
+                kind: AlertKind::Approval,
+                env: Env::parse(&env).ok(),
+                key: format!("op:{}:qa", op.id),
+                text,
+            },
+        )
+        .into_iter()
+        .map(|a| NewAlert {
+            buttons: Some(buttons.clone()),
+            ..a
+        })
+        .collect()
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

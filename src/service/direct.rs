@@ -8,7 +8,7 @@
 //! approvers a button for it.
 
 use super::App;
-use super::follow::Story;
+use super::story::Story;
 use super::taps::{Tap, TapAnswer};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;

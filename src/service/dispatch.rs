@@ -3,7 +3,7 @@
 //! directly on ECS.
 
 use super::App;
-use super::follow::Story;
+use super::story::Story;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;

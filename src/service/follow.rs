@@ -9,51 +9,20 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
+use super::story::Story;
 use crate::adapters::github::WorkflowRun;
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
-use crate::service::Button;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
-/// Reads `Release 1.3.0 (…)`, the Release workflow's `run-name`.
-pub fn parse_release_title(title: &str) -> Option<String> {
-    let rest = title.strip_prefix("Release ")?;
-    let version = rest.split_whitespace().next()?;
-    crate::domain::Version::parse(version, true)
-        .ok()
-        .map(|v| v.to_string())
-}
-
-/// `Deploy 1.3.0 to prod (…)` (the `run-name` the README asks the Deploy
-/// workflow to have; Rollback alike): the version and the environment.
-fn parse_run_title(prefix: &str, title: &str) -> Option<(String, String)> {
-    let rest = title.strip_prefix(prefix)?;
-    let (version, rest) = rest.split_once(" to ")?;
-    let env: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    let version = crate::domain::Version::parse(version.trim(), true).ok()?;
-    (!env.is_empty()).then(|| (version.to_string(), env))
-}
-
-/// The first UUID in a run's title: the request id the workflow put into
-/// its `run-name`.
-pub fn request_id_in(title: &str) -> Option<&str> {
-    let bytes = title.as_bytes();
-    (0..bytes.len().saturating_sub(35)).find_map(|start| {
-        let candidate = &title.get(start..start + 36)?;
-        let ok = candidate.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        });
-        ok.then_some(*candidate)
-    })
-}
+use crate::domain::runs::{request_id_in, run_fits};
 
 impl App {
-    async fn operation_of(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
+    pub(super) async fn operation_of(
+        &self,
+        run: &WorkflowRun,
+    ) -> Result<Option<OperationRow>, StoreError> {
         let by_id = match i64::try_from(run.id) {
             Ok(id) => self.store.operation_by_run(id).await?,
             Err(_) => None,
@@ -98,8 +67,39 @@ impl App {
             );
             return Ok(());
         }
-        let id = OperationId(op.id);
         let run_id = i64::try_from(run.id).ok();
+        // A run once attached is the operation's for good: another run
+        // naming the same request (a copy, a second dispatch by hand)
+        // moves nothing. The store holds the same line (`advance`).
+        match op.run_id {
+            Some(attached) if Some(attached) != run_id => {
+                tracing::warn!(
+                    run = run.id,
+                    operation = op.id,
+                    attached,
+                    "another run names an operation that has its run; ignored"
+                );
+                return Ok(());
+            }
+            Some(_) => {}
+            None => {
+                if let Err(why) = run_fits(
+                    &op.kind,
+                    op.env.as_deref(),
+                    &op.version,
+                    run.display_title.as_deref(),
+                ) {
+                    tracing::warn!(
+                        run = run.id,
+                        operation = op.id,
+                        why,
+                        "a run that is not this operation's names it; not attached"
+                    );
+                    return Ok(());
+                }
+            }
+        }
+        let id = OperationId(op.id);
         let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
         let env = op.env.clone().unwrap_or_default();
         let env_typed = Env::parse(&env).ok();
@@ -263,167 +263,6 @@ impl App {
         }
     }
 
-    /// A Deploy run the bot did not start (the Release workflow's staging
-    /// deploy, a run from the GitHub UI) is followed like the bot's own:
-    /// an operation is made for it, named after its `run-name`.
-    /// A run of one of the process's workflows that the bot did not start
-    /// (the GitHub UI, other automation, the Release workflow's staging
-    /// deploy) becomes an operation followed like the bot's own, when its
-    /// run-name says what it does.
-    async fn adopt(&self, run: &WorkflowRun) -> Result<Option<OperationRow>, StoreError> {
-        if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
-            return Ok(None);
-        }
-        let title = run.display_title.as_deref().unwrap_or_default();
-        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some("deploy") => match parse_run_title("Deploy ", title) {
-                Some((version, env)) => ("deploy", Some(env), version),
-                None => return Ok(self.not_adopted(run, "Deploy")),
-            },
-            Some("rollback") => match parse_run_title("Rollback ", title) {
-                Some((version, env)) => ("rollback", Some(env), version),
-                None => return Ok(self.not_adopted(run, "Rollback")),
-            },
-            Some(_) => match parse_release_title(title) {
-                Some(version) => ("release", None, version),
-                None => return Ok(self.not_adopted(run, "Release")),
-            },
-            None => return Ok(None),
-        };
-        let env_typed = match &env {
-            Some(env) => match Env::parse(env) {
-                Ok(e) if self.config.environments.contains_key(&e) => Some(e),
-                _ => return Ok(None),
-            },
-            None => None,
-        };
-        // What ran there before, for the lock and incident report of a
-        // rollback (ECS may already show the new version: best effort).
-        let running = match env_typed
-            .as_ref()
-            .and_then(|e| self.config.environments.get(e))
-        {
-            Some(cfg) => self.running_tag(cfg).await.ok().flatten(),
-            None => None,
-        };
-        let runs = link(&run.html_url, "Workflow run");
-        let (what, alert_kind) = match kind {
-            "deploy" => (
-                format!(
-                    "🚀 <b>{}</b> · deploy of <b>{}</b>",
-                    escape(env.as_deref().unwrap_or_default()),
-                    escape(&version)
-                ),
-                AlertKind::Deployment,
-            ),
-            "rollback" => (
-                format!(
-                    "⏪ <b>{}</b> · rollback to <b>{}</b>",
-                    escape(env.as_deref().unwrap_or_default()),
-                    escape(&version)
-                ),
-                AlertKind::Rollback,
-            ),
-            _ => (
-                format!("📦 <b>Release {}</b>", escape(&version)),
-                AlertKind::Release,
-            ),
-        };
-        let text = format!("{what} started (#{{op}}) outside the bot\n{runs}");
-        let alerts = alerts::route(
-            &self.config,
-            &Rendered {
-                kind: alert_kind,
-                env: env_typed,
-                key: "op:{op}:dispatched".into(),
-                text,
-            },
-        );
-        let audit = AuditEntry {
-            actor: None,
-            chat: None,
-            action: "run:adopt".into(),
-            outcome: "dispatched".into(),
-            operation: None,
-            detail: format!(
-                "run {} ({})",
-                run.id,
-                run.display_title.as_deref().unwrap_or_default()
-            ),
-        };
-        let Ok(run_id) = i64::try_from(run.id) else {
-            return Ok(None);
-        };
-        match self
-            .store
-            .adopt_run(
-                kind,
-                env.as_deref(),
-                &version,
-                running.as_deref(),
-                run_id,
-                &run.html_url,
-                &audit,
-                &alerts,
-            )
-            .await?
-        {
-            Some(id) => {
-                self.outbox.notify_one();
-                self.store.operation(id).await
-            }
-            // Something else is in flight there: it is not followed.
-            None => Ok(None),
-        }
-    }
-
-    /// Whether another environment promotes only what was verified here.
-    pub(super) fn needs_verification(&self, env: &str) -> bool {
-        self.config.environments.values().any(|c| {
-            c.approval
-                .requires_verified_in
-                .as_ref()
-                .is_some_and(|e| e.as_str() == env)
-        })
-    }
-
-    /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
-    pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
-        let env = op.env.clone().unwrap_or_default();
-        let text = format!(
-            "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",
-            escape(&capitalise(&env)),
-            escape(&op.version),
-            op.id
-        );
-        let buttons = vec![vec![
-            Button {
-                text: "✅ Verified".into(),
-                data: format!("q:{}:v", op.id),
-            },
-            Button {
-                text: "🐞 Found issues".into(),
-                data: format!("q:{}:i", op.id),
-            },
-        ]];
-        let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
-        alerts::route(
-            &self.config,
-            &Rendered {
-                kind: AlertKind::Approval,
-                env: Env::parse(&env).ok(),
-                key: format!("op:{}:qa", op.id),
-                text,
-            },
-        )
-        .into_iter()
-        .map(|a| NewAlert {
-            buttons: Some(buttons.clone()),
-            ..a
-        })
-        .collect()
-    }
-
     /// One polling pass: asks GitHub about every operation still waiting
     /// on its run.
     pub async fn poll_runs(&self) {
@@ -457,6 +296,9 @@ impl App {
                 }
             }
         }
+        // After the bot's own runs are matched (a run found by time must
+        // not be taken for one started elsewhere): the runs nobody told it of.
+        self.discover_runs().await;
     }
 
     /// Approved operations the bot never claimed (it stopped between the
@@ -576,7 +418,8 @@ impl App {
         }
         // A workflow whose run-name lacks the request id: the newest
         // dispatched run created since the dispatch that names no other
-        // request and belongs to no other operation (runs come newest first).
+        // request, no other version or environment, and belongs to no
+        // other operation (runs come newest first).
         let since = crate::alerts::format::from_ms(op.updated_at)
             - chrono::TimeDelta::seconds(CLOCK_SKEW_SECS);
         for run in runs.into_iter().filter(|r| r.created_at >= since) {
@@ -585,6 +428,18 @@ impl App {
                 .as_deref()
                 .and_then(request_id_in)
                 .is_some()
+            {
+                continue;
+            }
+            // Someone's run of another version or environment (by hand,
+            // meanwhile) is not this dispatch's.
+            if run_fits(
+                &op.kind,
+                op.env.as_deref(),
+                &op.version,
+                run.display_title.as_deref(),
+            )
+            .is_err()
             {
                 continue;
             }
@@ -610,26 +465,8 @@ impl App {
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-impl App {
-    fn not_adopted(&self, run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
-        tracing::info!(
-            run = run.id,
-            "a {workflow} run whose run-name does not say what it does; not followed"
-        );
-        None
-    }
-}
-
 /// How far GitHub's clock may be behind ours when matching a run by time.
-const CLOCK_SKEW_SECS: i64 = 30;
+pub(super) const CLOCK_SKEW_SECS: i64 = 30;
 
 /// How long an approved operation may sit unclaimed before the poller
 /// dispatches it (the approving tap normally claims it at once).
@@ -647,301 +484,5 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
             () = tokio::time::sleep(interval) => {}
         }
         app.poll_runs().await;
-    }
-}
-
-/// How a step of an operation reaches a chat that has no message of the
-/// operation yet.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Story<'a> {
-    /// As a new message (the "started" message, a good outcome).
-    Step,
-    /// As a new message; and where the step is an edit, a short new
-    /// message follows it (`…`), so phones ring for a bad outcome.
-    Ring(&'a str),
-    /// Not at all: progress is only ever an edit.
-    EditsOnly,
-}
-
-impl App {
-    /// The message that tells an operation's story in a chat: the question
-    /// it asked there (its approval prompt), else its "started" message.
-    async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<String> {
-        let asked = super::deploy::asked_key(op, chat);
-        let started = format!("op:{}:dispatched@{chat}", op.id);
-        // (A chat has only one of them, except for an operation that was
-        // under way when the bot learnt to edit its prompt: its "started".)
-        for key in [started, asked] {
-            match self.store.has_alert(&key).await {
-                Ok(true) => return Some(key),
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "story: store; a new message instead of an edit");
-                    return None;
-                }
-            }
-        }
-        None
-    }
-
-    /// A step of an operation, one message per operation and chat: where
-    /// a chat has the operation's message, the step edits it; elsewhere
-    /// it goes as `story` says. Every chat holding a copy of the
-    /// operation's prompt (the chat it was asked in, the approval chats)
-    /// follows it through every step, whether or not its routes take the
-    /// kind.
-    pub(super) async fn story_alerts(
-        &self,
-        op: &OperationRow,
-        step: &str,
-        kind: AlertKind,
-        text: &str,
-        routed: Vec<NewAlert>,
-        story: Story<'_>,
-    ) -> Vec<NewAlert> {
-        let mut out = Vec::new();
-        let routed_chats: Vec<i64> = routed.iter().map(|a| a.chat.0).collect();
-        let buttons = routed.first().and_then(|a| a.buttons.clone());
-        for alert in routed {
-            match self.story_key(op, alert.chat.0).await {
-                Some(original) => {
-                    let chat = alert.chat;
-                    let (kind, env, thread) = (alert.kind, alert.env.clone(), alert.thread_id);
-                    out.push(NewAlert {
-                        dedup_key: format!("{original}:{step}"),
-                        edit_of: Some(original),
-                        ..alert
-                    });
-                    if let Story::Ring(short) = story {
-                        out.push(NewAlert {
-                            thread_id: thread,
-                            ..NewAlert::message(
-                                format!("op:{}:{step}:ring@{}", op.id, chat.0),
-                                kind,
-                                env,
-                                chat,
-                                short.to_owned(),
-                            )
-                        });
-                    }
-                }
-                None if matches!(story, Story::EditsOnly) => {}
-                None => out.push(alert),
-            }
-        }
-        if op.chat_id == 0 {
-            return out;
-        }
-        for chat in self.asked_chats(op).await {
-            if routed_chats.contains(&chat) {
-                continue;
-            }
-            let prompt = super::deploy::asked_key(op, chat);
-            // (The approval chats' copies are known to exist; the asking
-            // chat may have had no question, only a "started" message.)
-            if chat != op.chat_id || matches!(self.store.has_alert(&prompt).await, Ok(true)) {
-                out.push(NewAlert {
-                    buttons: buttons.clone(),
-                    ..NewAlert::edit(
-                        &prompt,
-                        step,
-                        kind,
-                        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                        crate::domain::ChatId(chat),
-                        text.to_owned(),
-                    )
-                });
-            }
-        }
-        out
-    }
-
-    /// A step shown only as an edit of the operation's messages (the
-    /// chats its kind is routed to, and the chat it was asked in).
-    async fn story_edits(&self, op: &OperationRow, step: &str, text: &str) -> Vec<NewAlert> {
-        let kind = super::dispatch::kind_of(op);
-        let routed = alerts::route(
-            &self.config,
-            &Rendered {
-                kind,
-                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                key: format!("op:{}:dispatched", op.id),
-                text: text.to_owned(),
-            },
-        );
-        self.story_alerts(op, step, kind, text, routed, Story::EditsOnly)
-            .await
-    }
-
-    /// "Asked by Ann · approved by Bob" (HTML).
-    pub(super) async fn who_of(&self, op: &OperationRow) -> String {
-        if op.requested_by == 0 {
-            return "Started outside the bot".to_owned();
-        }
-        let mut who = format!("Asked by {}", escape(&self.name_of(op.requested_by)));
-        let approvers = self
-            .store
-            .approvers_of(OperationId(op.id))
-            .await
-            .unwrap_or_default();
-        if !approvers.is_empty() {
-            let names: Vec<String> = approvers.into_iter().map(|a| self.name_of(a)).collect();
-            who.push_str(&format!(" · approved by {}", escape(&names.join(", "))));
-        }
-        who
-    }
-
-    /// A `workflow_job` event: the progress of the run's operation, if live.
-    pub(super) async fn job_changed(&self, run_id: u64) -> Result<(), StoreError> {
-        let Ok(id) = i64::try_from(run_id) else {
-            return Ok(());
-        };
-        if let Some(op) = self.store.operation_by_run(id).await?
-            && matches!(
-                op.state(),
-                OperationState::Dispatched | OperationState::Running
-            )
-        {
-            let url = op.run_url.clone().unwrap_or_default();
-            self.show_progress(&op, run_id, &url).await;
-        }
-        Ok(())
-    }
-
-    /// "running (3/5 jobs)": a live deploy's or rollback's run, edited
-    /// into its messages as its jobs finish (never a new message, never
-    /// after the outcome).
-    pub(super) async fn show_progress(&self, op: &OperationRow, run_id: u64, run_url: &str) {
-        if op.kind == "release" {
-            return;
-        }
-        let jobs = match self.github.jobs(run_id).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::debug!(error = %e, run = run_id, "progress: jobs unknown");
-                return;
-            }
-        };
-        if jobs.is_empty() {
-            return;
-        }
-        let done = jobs.iter().filter(|j| j.is_done()).count();
-        let total = jobs.len();
-        let failed: Vec<&str> = jobs
-            .iter()
-            .filter(|j| j.failed())
-            .map(|j| j.name.as_str())
-            .collect();
-        let icon = if op.kind == "rollback" { "⏪" } else { "🚀" };
-        let mut text = format!(
-            "{icon} {} running ({done}/{total} jobs) (#{})\n{}",
-            super::dispatch::what_of(op),
-            op.id,
-            self.who_of(op).await
-        );
-        if !failed.is_empty() {
-            text.push_str(&format!(
-                "\n⚠️ Failed so far: {}",
-                escape(&crate::alerts::format::clip(&failed.join(", "), 300))
-            ));
-        }
-        text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
-        // Two job events read at once may be stored out of order: a count
-        // below one already told is old news.
-        let told = self
-            .store
-            .alert_keys(&format!("op:{}:", op.id))
-            .await
-            .unwrap_or_default();
-        let most = told
-            .iter()
-            .filter_map(|k| {
-                k.rsplit_once(":jobs-")?
-                    .1
-                    .split_once("of")?
-                    .0
-                    .parse::<usize>()
-                    .ok()
-            })
-            .max();
-        if most.is_some_and(|m| m > done) {
-            return;
-        }
-        let step = format!("jobs-{done}of{total}");
-        let edits = self.story_edits(op, &step, &text).await;
-        if edits.is_empty() {
-            return;
-        }
-        let live = [OperationState::Dispatched, OperationState::Running];
-        match self
-            .store
-            .enqueue_while(OperationId(op.id), &live, &edits)
-            .await
-        {
-            Ok(true) => self.outbox.notify_one(),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "progress: store"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::request_id_in;
-
-    #[test]
-    fn reads_version_and_environment_from_a_deploy_run_name() {
-        let parse_deploy_title = |t: &str| super::parse_run_title("Deploy ", t);
-        let pair = |v: &str, e: &str| Some((v.to_owned(), e.to_owned()));
-        assert_eq!(
-            parse_deploy_title("Deploy 1.3.0 to staging (0f8fad5b-d9cb-469f-a165-70867728950e)"),
-            pair("1.3.0", "staging")
-        );
-        assert_eq!(
-            parse_deploy_title("Deploy v1.3.0 to prod ()"),
-            pair("1.3.0", "prod")
-        );
-        assert_eq!(
-            parse_deploy_title("Deploy 1.3.0 to staging"),
-            pair("1.3.0", "staging")
-        );
-        assert_eq!(parse_deploy_title("Deploy latest to staging"), None);
-        assert_eq!(parse_deploy_title("Release 1.3.0"), None);
-        assert_eq!(parse_deploy_title("Deploy 1.3.0 to "), None);
-    }
-
-    #[test]
-    fn reads_release_and_rollback_run_names() {
-        use super::{parse_release_title, parse_run_title};
-        assert_eq!(
-            parse_release_title("Release 1.3.0 (0f8fad5b-d9cb-469f-a165-70867728950e)"),
-            Some("1.3.0".to_owned())
-        );
-        assert_eq!(
-            parse_release_title("Release v1.3.0"),
-            Some("1.3.0".to_owned())
-        );
-        assert_eq!(parse_release_title("Release notes"), None);
-        assert_eq!(
-            parse_run_title("Rollback ", "Rollback 1.2.2 to prod ()"),
-            Some(("1.2.2".to_owned(), "prod".to_owned()))
-        );
-        assert_eq!(parse_run_title("Rollback ", "Deploy 1.2.2 to prod"), None);
-    }
-
-    #[test]
-    fn finds_the_request_id_in_a_run_title() {
-        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        assert_eq!(
-            request_id_in(&format!("Deploy 1.3.0 to prod ({id})")),
-            Some(id)
-        );
-        assert_eq!(request_id_in(id), Some(id));
-        assert_eq!(request_id_in("Deploy 1.3.0 to prod"), None);
-        assert_eq!(request_id_in("0f8fad5b-d9cb-469f-a165-70867728950"), None);
-        assert_eq!(
-            request_id_in("Déploiement 🚀 0f8fad5b-d9cb-469f-a165-70867728950e"),
-            Some(id)
-        );
     }
 }

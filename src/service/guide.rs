@@ -215,7 +215,7 @@ impl App {
         if let Some(refusal) = self.not_a_release_requester(msg) {
             return refusal;
         }
-        let latest = match self.github.latest_release().await {
+        let latest = match self.github.highest_release().await {
             Ok(Some(release)) => release,
             Ok(None) => {
                 return (
@@ -451,7 +451,10 @@ impl App {
             let is_running = running
                 .as_deref()
                 .is_some_and(|r| crate::adapters::ecs::tag_is_version(r, &op.version));
-            if is_running || seen.contains(&op.version) {
+            // A rollback goes to a release: an automatic deploy's tag
+            // (`main-1a2b3c4`) is not one to offer.
+            let released = crate::domain::Version::parse(&op.version, true).is_ok();
+            if is_running || !released || seen.contains(&op.version) {
                 continue;
             }
             let at = crate::alerts::format::from_ms(op.updated_at);

@@ -5,6 +5,7 @@
 mod confirm;
 mod deploy;
 mod direct;
+mod discover;
 mod dispatch;
 mod expiry;
 mod follow;
@@ -18,7 +19,9 @@ mod report;
 mod rollback;
 mod stats;
 mod status;
+mod story;
 mod taps;
+mod verdict;
 mod webhook;
 
 use std::sync::Arc;
@@ -36,9 +39,10 @@ use crate::domain::{
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store};
 
+pub use crate::domain::runs::request_id_in;
 pub use confirm::{Rollout, confirm_loop, judge_rollout};
 pub use expiry::expiry_loop;
-pub use follow::{follow_loop, request_id_in};
+pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};
 pub use monitor::monitor_loop;
 pub use status::{EnvStatus, StatusReport, render_status};

@@ -110,12 +110,19 @@ impl App {
             return read;
         }
         let mut alerts = Vec::new();
+        let mut auto_deployed = None;
         for (i, event) in events.iter().enumerate() {
-            // An environment deploying itself is news of a deploy, routed
-            // as the bot's own deploys are; everything else is health.
-            let kind = match event {
-                HealthEvent::AutoDeployed { .. } => AlertKind::Deployment,
-                _ => AlertKind::Health,
+            let (kind, text) = match event {
+                // A deploy like any other: to the chats that take deploys.
+                HealthEvent::AutoDeployed { to, version } => {
+                    // (An untagged image names no version to record.)
+                    auto_deployed = version.clone();
+                    (
+                        AlertKind::Deployment,
+                        auto_deployed_text(env, version.as_deref(), to),
+                    )
+                }
+                _ => (AlertKind::Health, health_text(env, cfg, event)),
             };
             alerts.extend(alerts::route(
                 &self.config,
@@ -123,14 +130,20 @@ impl App {
                     kind,
                     env: Some(env.clone()),
                     key: format!("health:{env}:{}:{i}", seen.now_ms),
-                    text: self.health_text(env, event),
+                    text,
                 },
             ));
         }
         let state = serde_json::to_string(&next).expect("the monitor's view serialises");
         match self
             .store
-            .save_env_health(env.as_str(), seen_at, &state, &alerts)
+            .save_env_health(
+                env.as_str(),
+                seen_at,
+                &state,
+                &alerts,
+                auto_deployed.as_deref(),
+            )
             .await
         {
             Ok(true) if !alerts.is_empty() => self.outbox.notify_one(),
@@ -163,67 +176,83 @@ impl App {
             op.kind != "release" && (moving || ended_now)
         })
     }
+}
 
-    fn health_text(&self, env: &Env, event: &HealthEvent) -> String {
-        let env = escape(env.as_str());
-        match event {
-            HealthEvent::RolloutFailed {
-                task_definition,
-                version,
-                reason,
-                rolled_back_to,
-            } => {
-                let what = match version {
-                    Some(v) => format!("{} ({})", escape(v), escape(task_definition)),
-                    None => escape(task_definition),
-                };
-                let back = match rolled_back_to {
-                    Some(to) => format!(
-                        "\nThe circuit breaker rolled it back: {env} runs {} again.",
-                        escape(to)
-                    ),
-                    None => String::new(),
-                };
-                format!(
-                    "🔥 <b>{env}</b> · ECS rollout of {what} FAILED: {}{back}",
-                    escape(reason)
-                )
-            }
-            HealthEvent::TasksShort {
-                running,
-                desired,
-                for_ms,
-            } => format!(
-                "⚠️ <b>{env}</b> · only {running} of {desired} tasks running, for {}.",
-                span(for_ms / 1000)
-            ),
-            HealthEvent::TasksRestored { running, desired } => {
-                format!("✅ <b>{env}</b> · {running} of {desired} tasks running again.")
-            }
-            HealthEvent::Unannounced { from, to, version } => format!(
-                "👀 <b>{env}</b> · the service changed from {} to {}{} without the bot: someone deployed around it.",
-                escape(from),
-                escape(to),
-                version
-                    .as_deref()
-                    .map(|v| format!(" (image tag {})", escape(v)))
-                    .unwrap_or_default()
-            ),
-            HealthEvent::AutoDeployed { from, to, version } => format!(
-                "🚀 <b>{env}</b> now runs <b>{}</b>, deployed automatically (task definition {}, was {}).",
-                escape(version.as_deref().unwrap_or(to)),
-                escape(to),
-                escape(from)
-            ),
-            HealthEvent::Down { failures, why } => format!(
+fn health_text(env_typed: &Env, cfg: &EnvironmentConfig, event: &HealthEvent) -> String {
+    let env = escape(env_typed.as_str());
+    match event {
+        HealthEvent::RolloutFailed {
+            task_definition,
+            version,
+            reason,
+            rolled_back_to,
+        } => {
+            let what = match version {
+                Some(v) => format!("{} ({})", escape(v), escape(task_definition)),
+                None => escape(task_definition),
+            };
+            let back = match rolled_back_to {
+                Some(to) => format!(
+                    "\nThe circuit breaker rolled it back: {env} runs {} again.",
+                    escape(to)
+                ),
+                None => String::new(),
+            };
+            format!(
+                "🔥 <b>{env}</b> · ECS rollout of {what} FAILED: {}{back}",
+                escape(reason)
+            )
+        }
+        HealthEvent::TasksShort {
+            running,
+            desired,
+            for_ms,
+        } => format!(
+            "⚠️ <b>{env}</b> · only {running} of {desired} tasks running, for {}.",
+            span(for_ms / 1000)
+        ),
+        HealthEvent::TasksRestored { running, desired } => {
+            format!("✅ <b>{env}</b> · {running} of {desired} tasks running again.")
+        }
+        HealthEvent::Unannounced { from, to, version } => format!(
+            "👀 <b>{env}</b> · the service changed from {} to {}{} without the bot: someone deployed around it.",
+            escape(from),
+            escape(to),
+            version
+                .as_deref()
+                .map(|v| format!(" (image tag {})", escape(v)))
+                .unwrap_or_default()
+        ),
+        HealthEvent::Down { failures, failure } => {
+            let why = match &cfg.health_url {
+                Some(url) => crate::adapters::health::describe(url, failure),
+                None => failure.words(),
+            };
+            format!(
                 "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
-                escape(why)
-            ),
-            HealthEvent::Recovered { status } => {
-                format!("🟢 <b>{env}</b> · health check passes again ({status}).")
-            }
+                escape(&why)
+            )
+        }
+        HealthEvent::AutoDeployed { to, version } => {
+            auto_deployed_text(env_typed, version.as_deref(), to)
+        }
+        HealthEvent::Recovered { status } => {
+            format!("🟢 <b>{env}</b> · health check passes again ({status}).")
         }
     }
+}
+
+/// "✅ dev now runs main-1a2b3c4, deployed automatically": a new task
+/// definition in an environment that deploys itself.
+fn auto_deployed_text(env: &Env, version: Option<&str>, task_definition: &str) -> String {
+    let what = match version {
+        Some(v) => format!("<b>{}</b>", escape(v)),
+        None => format!("task definition {}", escape(task_definition)),
+    };
+    format!(
+        "✅ <b>{}</b> now runs {what}, deployed automatically",
+        escape(env.as_str())
+    )
 }
 
 /// Looks at every environment every `interval` (the first look at once:
@@ -256,5 +285,24 @@ pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationT
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::auto_deployed_text;
+    use crate::domain::Env;
+
+    #[test]
+    fn an_automatic_deploy_reads_as_a_deploy() {
+        let dev = Env::parse("dev").unwrap();
+        insta::assert_snapshot!(
+            "auto_deployed",
+            auto_deployed_text(&dev, Some("main-1a2b3c4"), "aletheia-dev-api:7")
+        );
+        insta::assert_snapshot!(
+            "auto_deployed_untagged",
+            auto_deployed_text(&dev, None, "aletheia-dev-api:7")
+        );
     }
 }

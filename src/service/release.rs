@@ -190,7 +190,7 @@ impl App {
         version: &Version,
         kind: ReleaseType,
     ) -> Result<(String, ReleaseVerdict), String> {
-        let (latest, ci) = tokio::join!(self.github.latest_release(), self.github.ci_state());
+        let (latest, ci) = tokio::join!(self.github.highest_release(), self.github.ci_state());
         let latest = latest
             .map_err(|e| e.to_string())?
             .and_then(|r| Version::from_tag(&r.tag_name));

@@ -10,11 +10,17 @@ use super::App;
 use crate::adapters::ecs::{ServiceState, image_tag};
 use crate::adapters::github::{CiState, CiVerdict, Release};
 use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
+use crate::config::EnvironmentConfig;
+use crate::domain::health::{ProbeFailure, Watch};
 use crate::domain::{Env, OperationState, Version};
-use crate::store::{LockRow, OperationRow, VerdictRow};
+use crate::store::{LockRow, OperationRow, VerdictRow, now_ms};
 
 /// How long `/status` waits for any one source.
 const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long `/status` waits for a health URL it asks itself: it is asked
+/// alongside ECS, and must not make the answer slow.
+const LIVE_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Everything `/status` shows, gathered.
 #[derive(Debug, Clone)]
@@ -44,8 +50,22 @@ pub struct EnvStatus {
     pub last_deploy: Option<(OperationRow, String)>,
     /// QA's latest verdict here, with who gave it.
     pub verdict: Option<(VerdictRow, String)>,
-    /// The environment deploys itself: any image tag is its version.
+    /// The environment deploys itself: any image tag is a version.
     pub auto_deploy: bool,
+    /// The health URL's last answer; `None` without a health URL.
+    pub health: Option<HealthStatus>,
+}
+
+/// The health URL as `/status` shows it.
+#[derive(Debug, Clone)]
+pub struct HealthStatus {
+    pub answer: Result<u16, ProbeFailure>,
+    pub at: DateTime<Utc>,
+    /// Asked by this `/status` itself: the monitor's view was missing or old.
+    pub live: bool,
+    /// The monitor's failed probes in a row, and since when (unknown in
+    /// a view stored before it was kept).
+    pub failing: Option<(u32, Option<DateTime<Utc>>)>,
 }
 
 async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Result<T, String> {
@@ -56,6 +76,46 @@ async fn within<T, E: ToString>(fut: impl Future<Output = Result<T, E>>) -> Resu
 }
 
 impl App {
+    /// The health monitor's view of an environment's health URL, or, when
+    /// it has not looked for two intervals (just started, a stalled
+    /// leader), the URL's answer now. A round of the monitor takes longer
+    /// than its interval, so one interval would ask again needlessly.
+    async fn health_status(&self, env: &Env, cfg: &EnvironmentConfig) -> Option<HealthStatus> {
+        let url = cfg.health_url.as_ref()?;
+        let view = match self.store.env_health(env.as_str()).await {
+            Ok(Some((json, _))) => serde_json::from_str::<Watch>(&json).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "status: health view unreadable");
+                None
+            }
+        };
+        let failing = view
+            .as_ref()
+            .filter(|w| w.probe_failures > 0)
+            .map(|w| (w.probe_failures, w.failing_since.map(from_ms)));
+        let fresh_ms = 2 * i64::try_from(self.config.monitor.interval.as_millis()).unwrap_or(0);
+        match view.and_then(|w| w.last_probe) {
+            Some(p) if now_ms() - p.at_ms <= fresh_ms => Some(HealthStatus {
+                answer: p.answer,
+                at: from_ms(p.at_ms),
+                live: false,
+                failing,
+            }),
+            _ => {
+                let answer = tokio::time::timeout(LIVE_PROBE_TIMEOUT, self.health.probe(url))
+                    .await
+                    .unwrap_or(Err(ProbeFailure::Timeout));
+                Some(HealthStatus {
+                    answer,
+                    at: Utc::now(),
+                    live: true,
+                    failing: failing.filter(|_| answer.is_err()),
+                })
+            }
+        }
+    }
+
     /// Gathers the report, all sources at once.
     pub async fn status(&self, only: Option<&Env>) -> StatusReport {
         let envs: Vec<(&Env, &crate::config::EnvironmentConfig)> = self
@@ -68,7 +128,9 @@ impl App {
             envs.iter()
                 .map(|(_, cfg)| within(self.ecs.service_state(cfg))),
         );
-        let release = within(self.github.latest_release());
+        let healths =
+            futures::future::join_all(envs.iter().map(|(env, cfg)| self.health_status(env, cfg)));
+        let release = within(self.github.highest_release());
         let ci = within(self.github.ci_state());
         let store = async {
             let ops = self.store.live_operations().await?;
@@ -79,7 +141,8 @@ impl App {
             let verdicts = self.store.latest_verdicts().await?;
             Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts))
         };
-        let (services, release, ci, store) = tokio::join!(services, release, ci, store);
+        let (services, healths, release, ci, store) =
+            tokio::join!(services, healths, release, ci, store);
         let (ops, locks, failed_alerts, deploys, verdicts, store_error) = match store {
             Ok((ops, locks, outbox, deploys, verdicts)) => {
                 (ops, locks, outbox.failed, deploys, verdicts, None)
@@ -93,10 +156,12 @@ impl App {
         let envs = envs
             .into_iter()
             .zip(services)
-            .map(|((env, cfg), service)| EnvStatus {
+            .zip(healths)
+            .map(|(((env, cfg), service), health)| EnvStatus {
                 env: env.clone(),
                 auto_deploy: cfg.auto_deploy,
                 service,
+                health,
                 lock: locks
                     .iter()
                     .find(|l| l.env == env.as_str())
@@ -131,28 +196,34 @@ impl App {
 }
 
 /// The version an image runs: its tag read as a version, else the tag
-/// itself, marked (unmarked where the environment deploys itself from
-/// commits: there any tag is a version).
-fn version_of(image: Option<&str>, auto_deploy: bool) -> String {
+/// itself, marked, unless any tag is a version there (`auto_deploy`).
+fn version_of(image: Option<&str>, any_tag: bool) -> String {
     match image.map(|i| (i, image_tag(i))) {
         None => "no image for the configured container".to_owned(),
         Some((_, Some(tag))) => match Version::from_tag(tag) {
             Some(v) => format!("<b>{}</b>", escape(&v.to_string())),
-            None if auto_deploy => format!("<b>{}</b>", escape(tag)),
+            None if any_tag => format!("<b>{}</b>", escape(tag)),
             None => format!("<b>{}</b> (not a release tag)", escape(tag)),
         },
         Some((image, None)) => format!("untagged image {}", escape(&clip(image, 60))),
     }
 }
 
-fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (String, String) {
+/// The head and detail of an environment's ECS line; `unhealthy`: its
+/// health URL fails, so all is not well whatever ECS says.
+fn service_lines(
+    s: &ServiceState,
+    now: DateTime<Utc>,
+    any_tag: bool,
+    unhealthy: bool,
+) -> (String, String) {
     let Some(primary) = s.primary() else {
         return (
             "⚠️ no deployment".into(),
             format!("{}/{} tasks", s.running, s.desired),
         );
     };
-    let version = version_of(primary.image.as_deref(), auto_deploy);
+    let version = version_of(primary.image.as_deref(), any_tag);
     let older: Vec<&str> = s
         .deployments
         .iter()
@@ -163,10 +234,7 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (St
     let (emoji, head) = if rollout == "FAILED" {
         ("❌", format!("{version} rollout failed"))
     } else if !older.is_empty() {
-        let from: Vec<String> = older
-            .iter()
-            .map(|i| version_of(Some(i), auto_deploy))
-            .collect();
+        let from: Vec<String> = older.iter().map(|i| version_of(Some(i), any_tag)).collect();
         ("🔄", format!("{} → {version}", from.join(", ")))
     } else if rollout == "IN_PROGRESS" {
         ("🔄", version)
@@ -174,6 +242,8 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (St
         ("⏸", format!("{version} (scaled to zero)"))
     } else if s.running < s.desired {
         ("⚠️", version)
+    } else if unhealthy {
+        ("🔴", version)
     } else {
         ("✅", version)
     };
@@ -199,6 +269,27 @@ fn service_lines(s: &ServiceState, now: DateTime<Utc>, auto_deploy: bool) -> (St
         detail.push_str(&format!("\n   {}", escape(&clip(reason, 200))));
     }
     (format!("{emoji} {head}"), detail)
+}
+
+fn health_line(h: &HealthStatus, now: DateTime<Utc>) -> String {
+    let when = if h.live {
+        "asked just now".to_owned()
+    } else {
+        ago(h.at, now)
+    };
+    match &h.answer {
+        Ok(status) => format!("health: {status} · {when}"),
+        Err(failure) => {
+            let mut line = format!("🔴 health: {} · {when}", escape(&failure.short()));
+            if let Some((n, since)) = h.failing {
+                line.push_str(&format!(" · failing {n} in a row"));
+                if let Some(since) = since {
+                    line.push_str(&format!(" since {}", utc(since)));
+                }
+            }
+            line
+        }
+    }
 }
 
 fn ci_line(ci: &Result<CiState, String>, git_ref: &str) -> String {
@@ -260,9 +351,10 @@ pub fn render_status(r: &StatusReport) -> String {
     out.push('\n');
     for e in &r.envs {
         let env = escape(e.env.as_str());
+        let unhealthy = e.health.as_ref().is_some_and(|h| h.answer.is_err());
         match &e.service {
             Ok(s) => {
-                let (head, detail) = service_lines(s, r.now, e.auto_deploy);
+                let (head, detail) = service_lines(s, r.now, e.auto_deploy, unhealthy);
                 out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
             }
             Err(err) => {
@@ -271,6 +363,9 @@ pub fn render_status(r: &StatusReport) -> String {
                     escape(&clip(err, 200))
                 ));
             }
+        }
+        if let Some(h) = &e.health {
+            out.push_str(&format!("   {}\n", health_line(h, r.now)));
         }
         if let Some((op, who)) = &e.last_deploy {
             out.push_str(&format!(

@@ -8,7 +8,6 @@ use super::App;
 use super::deploy::{Recheck, policy_of};
 use super::dispatch::Started;
 use crate::alerts::format::escape;
-use crate::config::EnvironmentConfig;
 use crate::domain::{
     AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
 };
@@ -523,99 +522,6 @@ impl App {
                     alert: true,
                 }
             }
-        }
-    }
-
-    /// QA's verdict on a version that reached an environment.
-    async fn qa_verdict(
-        &self,
-        tap: &Tap,
-        op: &crate::store::OperationRow,
-        cfg: &EnvironmentConfig,
-        verified: bool,
-    ) -> TapAnswer {
-        let id = OperationId(op.id);
-        let verb = if verified { "verify" } else { "found_issues" };
-        let roles = self
-            .config
-            .user(tap.user)
-            .map(|u| u.roles.as_slice())
-            .unwrap_or(&[]);
-        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
-            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
-            Some((
-                "not_a_verifier",
-                format!("Only {} may give QA's verdict.", names.join(", ")),
-            ))
-        } else if op.state() != OperationState::Succeeded {
-            Some((
-                "not_deployed",
-                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
-            ))
-        } else {
-            None
-        };
-        if let Some((code, text)) = refusal {
-            return self.refuse_tap(tap, verb, code, Some(id), text).await;
-        }
-        let env = op.env.clone().unwrap_or_default();
-        let who = self.name_of(tap.user.0);
-        let audit = self.audit(
-            Some(tap.user),
-            tap.chat,
-            &format!("tap:{verb}"),
-            "recorded",
-            Some(id),
-            format!("{} in {env}", op.version),
-        );
-        let mut edits = Vec::new();
-        if let Some(chat) = tap.chat {
-            let key = format!("op:{}:qa@{chat}", op.id);
-            let text = if verified {
-                format!(
-                    "✅ <b>{} {}</b> (#{}) verified by {}",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    escape(&who)
-                )
-            } else {
-                format!(
-                    "🐞 <b>{} {}</b> (#{}): {} found issues",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    escape(&who)
-                )
-            };
-            edits.push(NewAlert::edit(
-                &key,
-                &format!("{verb}:{}", tap.user.0),
-                AlertKind::Approval,
-                Env::parse(&env).ok(),
-                crate::domain::ChatId(chat),
-                text,
-            ));
-        }
-        if let Err(e) = self
-            .store
-            .record_verification(&env, &op.version, verified, tap.user, &audit, &edits)
-            .await
-        {
-            tracing::error!(error = %e, "qa verdict: store");
-            return TapAnswer {
-                text: "Something went wrong on my side; try again in a moment.".into(),
-                alert: true,
-            };
-        }
-        self.outbox.notify_one();
-        TapAnswer {
-            text: if verified {
-                format!("Recorded: {} verified.", op.version)
-            } else {
-                format!("Recorded: issues found in {}.", op.version)
-            },
-            alert: false,
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::App;
 use crate::alerts::{self, Event};
+use crate::domain::runs::is_our_repository;
 use crate::store::{AuditEntry, Delivery, Recorded, StoreError};
 
 /// A delivery whose signature the HTTP layer has checked.
@@ -19,6 +20,8 @@ pub struct WebhookRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookOutcome {
     Accepted,
+    /// Stored, but not the bot's (another repository's): it changes nothing.
+    Ignored,
     Duplicate,
     /// Signed, but not JSON we can read.
     Malformed(String),
@@ -32,7 +35,18 @@ struct RunEvent {
 #[derive(Deserialize)]
 struct Envelope {
     action: Option<String>,
+    #[serde(default)]
+    repository: Option<RepositoryRef>,
 }
+
+#[derive(Deserialize)]
+struct RepositoryRef {
+    full_name: String,
+}
+
+/// Events whose effects (a run followed, a job counted, a release
+/// announced) belong to one repository.
+const REPOSITORY_EVENTS: [&str; 3] = ["workflow_run", "workflow_job", "release"];
 
 #[derive(Deserialize)]
 struct ReleasePayload {
@@ -81,6 +95,24 @@ impl App {
             Ok(e) => e,
             Err(e) => return Ok(WebhookOutcome::Malformed(e.to_string())),
         };
+        // An organisation-wide webhook sends every repository's events:
+        // only the configured repository's change anything.
+        let github = &self.config.github;
+        let foreign = match &envelope.repository {
+            Some(r) if !is_our_repository(&github.owner, &github.repo, &r.full_name) => {
+                Some(format!(
+                    "repository {} is not the configured one",
+                    crate::alerts::format::clip(&r.full_name, 200)
+                ))
+            }
+            None if REPOSITORY_EVENTS.contains(&req.event.as_str()) => {
+                Some("it names no repository".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(why) = foreign {
+            return self.ignore_webhook(req, envelope.action, why).await;
+        }
         let event = match event_of(&req.event, envelope.action.as_deref(), &req.body) {
             Ok(e) => e,
             Err(e) => return Ok(WebhookOutcome::Malformed(e)),
@@ -129,6 +161,7 @@ impl App {
             event: req.event,
             action,
             payload: req.body,
+            ignored: None,
         };
         let alerted = alerts.len() as u64;
         let recorded = self
@@ -170,5 +203,43 @@ impl App {
             }
             Recorded::Duplicate => WebhookOutcome::Duplicate,
         })
+    }
+}
+
+impl App {
+    /// Stores a delivery that is not the bot's as ignored (processed, with
+    /// why, its audit line and no alert), and does nothing else with it.
+    async fn ignore_webhook(
+        &self,
+        req: WebhookRequest,
+        action: Option<String>,
+        why: String,
+    ) -> Result<WebhookOutcome, StoreError> {
+        tracing::info!(delivery = %req.delivery_id, event = %req.event, why, "webhook ignored");
+        let audit = AuditEntry {
+            actor: None,
+            chat: None,
+            action: format!("webhook:{}", req.event),
+            outcome: "ignored".into(),
+            operation: None,
+            detail: format!("delivery {}: {why}", req.delivery_id),
+        };
+        let delivery = Delivery {
+            id: req.delivery_id,
+            event: req.event,
+            action,
+            payload: req.body,
+            ignored: Some(why),
+        };
+        Ok(
+            match self
+                .deliveries
+                .record(delivery, true, audit, vec![])
+                .await?
+            {
+                Recorded::New => WebhookOutcome::Ignored,
+                Recorded::Duplicate => WebhookOutcome::Duplicate,
+            },
+        )
     }
 }

@@ -13,14 +13,17 @@ impl Store {
     }
 
     /// Stores the monitor's new view with its alerts, if nobody stored
-    /// another since `seen_at` (the view this one was computed from).
-    /// Returns whether this call stored it.
+    /// another since `seen_at` (the view this one was computed from); and
+    /// with them, when the environment deployed itself, that deploy (of
+    /// this version) as a succeeded operation. Returns whether this call
+    /// stored it.
     pub async fn save_env_health(
         &self,
         env: &str,
         seen_at: Option<i64>,
         state: &str,
         alerts: &[NewAlert],
+        auto_deployed: Option<&str>,
     ) -> Result<bool, StoreError> {
         let now = now_ms().max(seen_at.unwrap_or(0) + 1);
         let saved = on_pool!(self, p => {
@@ -47,6 +50,19 @@ impl Store {
             .rows_affected()
                 == 1;
             if saved {
+                if let Some(version) = auto_deployed {
+                    sqlx::query(
+                        "INSERT INTO operations (kind, env, version, state, requested_by, chat_id, request_id, \
+                         detail, created_at, updated_at, dispatched_at) \
+                         VALUES ('deploy', $1, $2, 'succeeded', 0, 0, $3, 'deployed automatically', $4, $4, $4)",
+                    )
+                    .bind(env)
+                    .bind(version)
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 insert_alerts!(tx, alerts)?;
                 tx.commit().await?;
             } else {

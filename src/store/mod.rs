@@ -11,6 +11,7 @@ mod mutes;
 mod operations;
 mod outbox;
 mod reports;
+mod runs;
 mod webhooks;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use operations::{
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};
+pub use runs::{Adopted, AdoptedRun, RunKnowledge};
 pub use webhooks::{Delivery, Recorded};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -71,6 +71,36 @@ macro_rules! select_operations {
         concat!("SELECT ", operation_columns!(), " FROM operations ", $($rest),+)
     };
 }
+pub(super) use {live_states, operation_columns, select_operations};
+
+/// Ends the transaction `$tx` that inserted an operation (`$inserted`, the
+/// insert's `RETURNING id`): its audit line and alerts written with it and
+/// committed, `Some(id)`; or rolled back, `None`, when a unique index
+/// refused the row. Other errors return from the calling function.
+macro_rules! commit_new_operation {
+    ($tx:ident, $inserted:expr, $audit:expr, $alerts:expr) => {
+        match $inserted {
+            Err(e) if is_unique_violation(&e) => {
+                $tx.rollback().await?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+            Ok((id,)) => {
+                let id = OperationId(id);
+                let audit = AuditEntry {
+                    operation: Some(id),
+                    ..$audit.clone()
+                };
+                insert_audit!(&mut *$tx, &audit)?;
+                let alerts: Vec<NewAlert> = $alerts.iter().map(|a| with_op(a, id)).collect();
+                insert_alerts!($tx, &alerts)?;
+                $tx.commit().await?;
+                Some(id)
+            }
+        }
+    };
+}
+pub(super) use commit_new_operation;
 
 /// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
 /// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
@@ -204,7 +234,7 @@ fn claim_audit(id: OperationId) -> AuditEntry {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -323,8 +353,9 @@ impl Store {
     }
 
     /// Moves an operation from one of `from` to `to` (compare-and-set),
-    /// noting its run when given, with the audit line and alerts — all or
-    /// nothing. Returns whether this call moved it.
+    /// noting its run when given (an operation that has another run does
+    /// not move), with the audit line and alerts — all or nothing.
+    /// Returns whether this call moved it.
     #[allow(clippy::too_many_arguments)]
     pub async fn advance(
         &self,
@@ -391,10 +422,17 @@ impl Store {
     ) -> Result<bool, StoreError> {
         // The states are our own constants, never user input.
         let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        // A run once attached is never replaced: a move that names
+        // another run does not happen.
         let sql = format!(
-            "UPDATE operations SET state = $2, run_id = COALESCE($3, run_id), run_url = COALESCE($4, run_url), \
-             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({})",
-            from_list.join(", ")
+            "UPDATE operations SET state = $2, run_id = COALESCE(run_id, $3), run_url = COALESCE(run_url, $4), \
+             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({}){}",
+            from_list.join(", "),
+            if run.is_some() {
+                " AND (run_id IS NULL OR run_id = $3)"
+            } else {
+                ""
+            }
         );
         let moved = on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -580,21 +618,9 @@ impl Store {
             .bind(op.direct_ecs)
             .fetch_one(&mut *tx)
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    Created::Busy
-                }
-                Err(e) => return Err(e.into()),
-                Ok((id,)) => {
-                    let id = OperationId(id);
-                    let audit = AuditEntry { operation: Some(id), ..audit.clone() };
-                    insert_audit!(&mut *tx, &audit)?;
-                    let alerts: Vec<NewAlert> = alerts.iter().map(|a| with_op(a, id)).collect();
-                    insert_alerts!(tx, &alerts)?;
-                    tx.commit().await?;
-                    Created::New(id)
-                }
+            match commit_new_operation!(tx, inserted, audit, alerts) {
+                Some(id) => Created::New(id),
+                None => Created::Busy,
             }
         });
         Ok(created)
@@ -765,9 +791,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // The run may be known already (its webhook came first).
+            // The run may be known already (its webhook came first); a
+            // run once attached is never replaced.
             sqlx::query(
-                "UPDATE operations SET run_id = COALESCE($2, run_id), run_url = COALESCE($3, run_url), \
+                "UPDATE operations SET run_id = COALESCE(run_id, $2), run_url = COALESCE(run_url, $3), \
                  updated_at = $4 WHERE id = $1",
             )
             .bind(id.0)
@@ -869,45 +896,6 @@ impl Store {
             on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
         Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
     }
-
-    /// Makes an operation for a Deploy run the bot did not dispatch, with
-    /// its audit line and alerts (`{op}` in their keys and texts becomes
-    /// its id). `None` when the environment has an operation in flight.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn adopt_run(
-        &self,
-        kind: &'static str,
-        env: Option<&str>,
-        version: &str,
-        running: Option<&str>,
-        run_id: i64,
-        run_url: &str,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<Option<OperationId>, StoreError> {
-        let op = NewOperation {
-            kind,
-            env: env.map(str::to_owned),
-            version: version.to_owned(),
-            release_type: None,
-            state: OperationState::Dispatched,
-            requested_by: UserId(0),
-            chat_id: 0,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: Some(match running {
-                Some(tag) => format!("running={tag} · started outside the bot"),
-                None => "started outside the bot".into(),
-            }),
-            run: Some((run_id, run_url.to_owned())),
-            direct_ecs: false,
-        };
-        match self.create_operation(&op, audit, alerts).await? {
-            Created::New(id) => Ok(Some(id)),
-            Created::Busy => Ok(None),
-        }
-    }
-
     /// The successful deploys and rollbacks of an environment, newest
     /// first, at most `n`: what ran there, and when it was confirmed.
     pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
@@ -1007,7 +995,7 @@ impl Store {
 }
 
 /// An alert whose keys name the operation: `{op}` becomes its id.
-fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
+pub(super) fn with_op(alert: &NewAlert, id: OperationId) -> NewAlert {
     let op = id.0.to_string();
     NewAlert {
         dedup_key: alert.dedup_key.replace("{op}", &op),

@@ -16,6 +16,9 @@ pub struct Delivery {
     pub action: Option<String>,
     /// The raw JSON body.
     pub payload: String,
+    /// Why it changes nothing, when it is not the bot's (another
+    /// repository's event): stored as ignored, already processed.
+    pub ignored: Option<String>,
 }
 
 /// Whether a delivery was new.
@@ -53,8 +56,8 @@ impl Store {
             let mut recorded = Vec::with_capacity(batch.len());
             for (delivery, done, audit, alerts) in batch {
                 let inserted = sqlx::query(
-                    "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at, processed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id) DO NOTHING",
+                    "INSERT INTO webhook_deliveries (delivery_id, event, action, payload, received_at, processed_at, ignored) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_id) DO NOTHING",
                 )
                 .bind(&delivery.id)
                 .bind(&delivery.event)
@@ -62,6 +65,7 @@ impl Store {
                 .bind(&delivery.payload)
                 .bind(now)
                 .bind(done.then_some(now))
+                .bind(&delivery.ignored)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -92,6 +96,18 @@ impl Store {
         let row: Option<(Option<i64>,)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(delivery_id).fetch_optional(p).await)?;
         Ok(matches!(row, Some((Some(_),))))
+    }
+
+    /// Why a stored delivery was ignored: `Some(None)` when it was not,
+    /// `None` when no such delivery is stored.
+    pub async fn delivery_ignored(
+        &self,
+        delivery_id: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let sql = "SELECT ignored FROM webhook_deliveries WHERE delivery_id = $1";
+        let row: Option<(Option<String>,)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(delivery_id).fetch_optional(p).await)?;
+        Ok(row.map(|(why,)| why))
     }
 
     /// How many deliveries are stored (for tests and diagnostics).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use backon::Retryable;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{Me, ParseMode, ReplyParameters};
+use teloxide::types::Me;
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
@@ -149,23 +149,10 @@ async fn on_command(
     let Some(reply) = app.handle_message(&incoming).await else {
         return Ok(());
     };
-    let markup = keyboard(&reply.buttons).map(|rows| telegram::inline_keyboard(&rows));
+    let buttons = keyboard(&reply.buttons);
     // The answer is all the person gets: Telegram failing for a moment
     // (5xx, a broken proxy, the network) is waited out, not the end of it.
-    let send = || async {
-        app.pacer.ready(msg.chat.id.0, telegram::Message::New).await;
-        let mut request = bot
-            .send_message(msg.chat.id, reply.html.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-        if let Some(thread) = msg.thread_id {
-            request = request.message_thread_id(thread);
-        }
-        if let Some(markup) = &markup {
-            request = request.reply_markup(markup.clone());
-        }
-        request.await
-    };
+    let send = || telegram::reply_html(&bot, &app.pacer, &msg, &reply.html, buttons.as_ref());
     send.retry(answer_backoff())
         .when(telegram::is_transient)
         .adjust(telegram::honour_retry_after)

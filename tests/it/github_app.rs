@@ -105,15 +105,15 @@ async fn access_token(
     (StatusCode::CREATED, Json(body))
 }
 
-async fn latest_release(State(seen): State<Shared>, headers: HeaderMap) -> Answer {
-    if let Err(refused) = admit(&seen, "latest release".into(), &headers, "installation") {
+async fn releases(State(seen): State<Shared>, headers: HeaderMap) -> Answer {
+    if let Err(refused) = admit(&seen, "releases".into(), &headers, "installation") {
         return refused;
     }
-    let body = json!({
+    let body = json!([{
         "id": 1, "tag_name": "v1.3.0", "name": "1.3.0",
         "html_url": "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0",
         "published_at": "2026-11-20T10:00:00Z", "draft": false, "prerelease": false,
-    });
+    }]);
     (StatusCode::OK, Json(body))
 }
 
@@ -123,7 +123,7 @@ async fn fake_github() -> (String, Shared) {
     let app = axum::Router::new()
         .route("/repos/{owner}/{repo}/installation", get(installation))
         .route("/app/installations/{id}/access_tokens", post(access_token))
-        .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
+        .route("/repos/{owner}/{repo}/releases", get(releases))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -149,7 +149,7 @@ async fn a_github_app_signs_in_with_its_key_and_then_uses_the_installation_token
     let github = GitHub::connect(&github_config(&url), &auth)
         .await
         .unwrap_or_else(|e| panic!("{e}: {:?}", seen.lock().unwrap().calls));
-    let release = github.latest_release().await.unwrap().unwrap();
+    let release = github.highest_release().await.unwrap().unwrap();
     assert_eq!(release.tag_name, "v1.3.0");
     let calls = seen.lock().unwrap().calls.clone();
     assert_eq!(
@@ -160,7 +160,7 @@ async fn a_github_app_signs_in_with_its_key_and_then_uses_the_installation_token
                 "jwt".into()
             ),
             ("token for installation 77".into(), "jwt".into()),
-            ("latest release".into(), "installation".into()),
+            ("releases".into(), "installation".into()),
         ]
     );
 }

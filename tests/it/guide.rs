@@ -227,7 +227,9 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
     world.roll_out("prod", "1.3.0").await;
     world.start_bot().await;
     let store = world.store().await;
-    for version in ["1.2.2", "1.2.3", "1.3.0"] {
+    // (An image tag that is no release, as an automatic deploy records,
+    // is no rollback target.)
+    for version in ["1.2.2", "main-1a2b3c4", "1.2.3", "1.3.0"] {
         store
             .record_succeeded_deploy("prod", version, UserId(BOB.id))
             .await
@@ -283,7 +285,7 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
     let prompt = world.tg.next_message(TEAM_CHAT).await;
     assert!(
         prompt.text.starts_with(
-            "⏪ <b>Rollback prod → 1.2.3</b> · #4\nAsked by Bob\nRunning now: <b>1.3.0</b>\n"
+            "⏪ <b>Rollback prod → 1.2.3</b> · #5\nAsked by Bob\nRunning now: <b>1.3.0</b>\n"
         ),
         "{}",
         prompt.text

@@ -671,7 +671,7 @@ fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &str) -> Vec
     other_workflow["display_title"] = json!(format!("Release 1.4.0 ({request_id})"));
     let mut same_run_other_file = completed.clone();
     same_run_other_file["path"] = json!(".github/workflows/rollback.yml");
-    let release_no_release = json!({"action": "published", "repository": {"full_name": "x/y"}});
+    let release_no_release = json!({"action": "published", "repository": {"full_name": format!("{}/{}", github::OWNER, github::REPO)}});
     let mut release_bad_id = crate::support::github::release_published(1, "v9.9.9");
     release_bad_id["release"]["id"] = json!("abc");
     let two_mb = format!("[{}0]", "0,".repeat(1024 * 1024)).into_bytes();

@@ -352,3 +352,74 @@ async fn from_release_through_staging_and_qa_to_prod() {
     );
     world.tg.assert_all_read();
 }
+
+#[tokio::test]
+async fn a_moved_latest_flag_does_not_change_the_release_checks() {
+    let mut world = World::new().await;
+    world.seed().await; // v1.2.2, v1.2.3 published, main green
+    world.gh.add_release("v1.3.0");
+    // Not on the release line: a GitHub pre-release, a draft, a tag that
+    // is no version.
+    world.gh.add_prerelease("v1.4.0-rc.1");
+    world.gh.add_draft_release("v9.9.9");
+    world.gh.add_release("nightly");
+    // Old tags backfilled as releases: created last, they fill the first
+    // page of the list (v1.3.0 is on the second), and GitHub's "latest"
+    // follows creation dates.
+    for patch in 0..120 {
+        world.gh.add_release(&format!("v0.1.{patch}"));
+    }
+    // Then someone marks v1.2.2 as the latest by hand.
+    world.gh.make_latest("v1.2.2");
+    world.start_bot().await;
+
+    // `/status` names the highest published version.
+    let status = world.say(TEAM_CHAT, &ALICE, "/status").await.text;
+    assert!(
+        status.contains(
+            "📦 Latest release: <a href=\"https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0\">v1.3.0</a>"
+        ),
+        "{status}"
+    );
+
+    // 1.3.0 is not newer than the latest release, whatever the flag says.
+    let refused = world
+        .say(TEAM_CHAT, &ALICE, "/release 1.3.0 minor")
+        .await
+        .text;
+    assert_eq!(
+        refused,
+        "⛔ <b>Release 1.3.0 (minor)</b> refused:\n✅ CI: main is green\n\
+         ❌ New version: 1.3.0 is not newer than the latest release 1.3.0\n\
+         ❌ Fits the bump: 1.3.0 + minor = 1.4.0, not 1.3.0"
+    );
+    assert!(world.gh.dispatches().is_empty());
+
+    // 1.4.0 is the next minor: every check passes, the run starts.
+    let texts = world
+        .say_and_read(TEAM_CHAT, &ALICE, "/release 1.4.0 minor", 2)
+        .await;
+    assert_eq!(
+        texts[0],
+        "🚀 <b>Release 1.4.0 (minor)</b> · #1\n✅ CI: main is green\n✅ New version: 1.4.0 is newer than 1.3.0\n\
+         ✅ Fits the bump: 1.3.0 + minor = 1.4.0\nThe workflow is dispatched."
+    );
+    assert!(
+        texts[1].starts_with("🚀 <b>Release 1.4.0</b> (minor) started (#1)"),
+        "{}",
+        texts[1]
+    );
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].1["inputs"]["version"], "1.4.0");
+
+    // The guided /release offers the versions after 1.3.0.
+    let offer = world.say(TEAM_CHAT, &BOB, "/release").await;
+    assert_eq!(
+        offer.text,
+        "📦 <b>New release</b> · the latest is <b>v1.3.0</b>\nWhich version?"
+    );
+    let offered: Vec<&str> = offer.buttons[0].iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(offered, ["1.3.1 · patch", "1.4.0 · minor", "2.0.0 · major"]);
+    world.tg.assert_all_read();
+}

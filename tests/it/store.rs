@@ -7,7 +7,7 @@ use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Sto
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh, migrated store of each backend.
-async fn stores() -> Vec<(Store, tempfile::TempDir)> {
+pub(crate) async fn stores() -> Vec<(Store, tempfile::TempDir)> {
     stores_at()
         .await
         .into_iter()
@@ -220,6 +220,7 @@ async fn deliveries_stored_together_are_each_stored_once() {
             event: "workflow_run".into(),
             action: Some("completed".into()),
             payload: "{}".into(),
+            ignored: None,
         };
         let one = |id: &str| (delivery(id), true, audit("webhook:workflow_run"), vec![]);
         store
@@ -255,6 +256,7 @@ async fn a_webhook_delivery_is_stored_once_with_its_audit_and_alerts() {
             event: "release".into(),
             action: Some("published".into()),
             payload: "{}".into(),
+            ignored: None,
         };
         let alerts = [alert("release:1", -1), alert("release:1", -2)];
         let first = store
@@ -881,6 +883,73 @@ async fn a_chat_with_a_backlog_does_not_starve_the_others() {
                 "storm-1@-100",
                 "storm-1@-200"
             ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_run_once_attached_is_never_replaced() {
+    use aletheia_bot::domain::OperationState;
+    let live = [OperationState::Dispatched, OperationState::Running];
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let id = dev_deploy(&store, OperationState::Dispatched, None).await;
+        let run = |n: i64| (n, "https://github.com/o/r/actions/runs/n");
+        assert!(
+            store
+                .advance(
+                    id,
+                    &live,
+                    OperationState::Running,
+                    Some(run(1)),
+                    None,
+                    &audit("run"),
+                    &[]
+                )
+                .await
+                .unwrap()
+        );
+        // Another run's end does not move it, and its run stays.
+        assert!(
+            !store
+                .advance(
+                    id,
+                    &live,
+                    OperationState::Failed,
+                    Some(run(2)),
+                    None,
+                    &audit("run"),
+                    &[]
+                )
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+        // Told again (a dispatch answering late), the run it has stays.
+        store
+            .record_dispatch(id, Some(3), Some("https://x/3"), &audit("dispatch"), &[])
+            .await
+            .unwrap();
+        let op = store.operation(id).await.unwrap().unwrap();
+        assert_eq!(
+            (op.state.as_str(), op.run_id),
+            ("running", Some(1)),
+            "{backend:?}"
+        );
+        // Its own run moves it.
+        assert!(
+            store
+                .advance(
+                    id,
+                    &live,
+                    OperationState::Failed,
+                    Some(run(1)),
+                    None,
+                    &audit("run"),
+                    &[]
+                )
+                .await
+                .unwrap()
         );
     }
 }

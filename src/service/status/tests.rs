@@ -65,6 +65,7 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         operations: vec![],
         last_deploy: None,
         verdict: None,
+        health: None,
         auto_deploy: false,
     }
 }
@@ -261,21 +262,83 @@ fn odd_images() {
     insta::assert_snapshot!(render_status(&r));
 }
 
+fn completed(image: &str) -> Result<ServiceState, String> {
+    Ok(service(
+        2,
+        2,
+        vec![deployment(
+            "PRIMARY",
+            image,
+            "COMPLETED",
+            "2026-11-25T10:41:00Z",
+        )],
+    ))
+}
+
 #[test]
-fn an_auto_deploy_environment_shows_any_tag_as_its_version() {
-    let mut dev = env(
-        "dev",
+fn health_beside_the_ecs_figures() {
+    let mut r = report(vec![
+        env("dev", completed("repo/api:1.3.0")),
+        env("staging", completed("repo/api:1.3.0")),
+        env("prod", completed("repo/api:1.2.2")),
+        env(
+            "sandbox",
+            Err("ClusterNotFoundException: Cluster not found.".into()),
+        ),
+    ]);
+    // dev: the monitor saw 200 a few seconds ago.
+    r.envs[0].health = Some(HealthStatus {
+        answer: Ok(200),
+        at: at("2026-11-25T13:59:48Z"),
+        live: false,
+        failing: None,
+    });
+    // staging: the monitor had not looked lately; asked now, it timed out.
+    r.envs[1].health = Some(HealthStatus {
+        answer: Err(ProbeFailure::Timeout),
+        at: at("2026-11-25T14:00:00Z"),
+        live: true,
+        failing: None,
+    });
+    // prod: ECS is content, the health URL is not: no ✅.
+    r.envs[2].health = Some(HealthStatus {
+        answer: Err(ProbeFailure::Status(503)),
+        at: at("2026-11-25T13:59:30Z"),
+        live: false,
+        failing: Some((4, Some(at("2026-11-25T13:58:00Z")))),
+    });
+    r.envs[3].health = Some(HealthStatus {
+        answer: Err(ProbeFailure::Refused),
+        at: at("2026-11-25T13:59:30Z"),
+        live: false,
+        failing: Some((2, None)),
+    });
+    let text = render_status(&r);
+    let prod = text.lines().find(|l| l.starts_with("<b>prod</b>")).unwrap();
+    assert!(!prod.contains('✅'), "{prod}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn an_environment_that_deploys_itself_shows_its_tags_as_they_are() {
+    let running = |image: &str| {
         Ok(service(
             2,
             2,
             vec![deployment(
                 "PRIMARY",
-                "repo/api:main-1a2b3c4",
+                image,
                 "COMPLETED",
                 "2026-11-25T10:41:00Z",
             )],
-        )),
-    );
-    dev.auto_deploy = true;
-    insta::assert_snapshot!(render_status(&report(vec![dev])));
+        ))
+    };
+    let r = report(vec![
+        EnvStatus {
+            auto_deploy: true,
+            ..env("dev", running("repo/api:main-1a2b3c4"))
+        },
+        env("staging", running("repo/api:main-1a2b3c4")),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
 }

@@ -7,22 +7,34 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
+
+mod routes;
+
+use routes::{
+    check_runs, combined_status, compare, create_issue, dispatch, gate, get_jobs, get_run,
+    list_runs, not_found, our_repo, repository, unknown_route, workflow,
+};
 
 pub const TOKEN: &str = "ghp_TESTtoken";
 pub const OWNER: &str = "mindburn-labs";
 pub const REPO: &str = "aletheia";
 pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
+mod hooks;
+mod releases;
+
+pub use hooks::*;
+use releases::{latest_release, list_releases, release_by_tag};
+
 #[derive(Default)]
 struct Inner {
+    /// In creation order (`created_at` rises with the index).
     releases: Vec<Value>,
+    /// The release marked `make_latest`, as GitHub's "latest" (else the
+    /// newest published one by creation date).
+    latest_pin: Option<u64>,
     check_runs: Vec<Value>,
     statuses: Vec<Value>,
     workflows: HashMap<String, Value>,
@@ -48,6 +60,8 @@ struct Inner {
     /// GitHub takes every request and never answers (`set_hanging`).
     hanging: bool,
     requests: Vec<String>,
+    /// Calls of routes GitHub does not have (method and path).
+    unknown: Vec<String>,
     /// Issues opened through the API.
     issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
@@ -109,6 +123,10 @@ impl FakeGithub {
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
             )
+            // As GitHub: a route it does not have, or a method a route
+            // does not take, is 404 with its JSON body.
+            .fallback(unknown_route)
+            .method_not_allowed_fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -125,21 +143,6 @@ impl FakeGithub {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// Publishes a release (newest last).
-    pub fn add_release(&self, tag: &str) {
-        let mut inner = self.inner.lock().unwrap();
-        let id = inner.releases.len() as u64 + 1;
-        inner.releases.push(json!({
-            "id": id,
-            "tag_name": tag,
-            "name": tag,
-            "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
-            "draft": false,
-            "prerelease": false,
-            "published_at": chrono::Utc::now().to_rfc3339(),
-        }));
     }
 
     /// The issues opened so far.
@@ -298,424 +301,29 @@ impl FakeGithub {
         self.inner.lock().unwrap().dispatches.clone()
     }
 
+    /// Every request's path and query, in order.
+    /// Every request's path and query, in order.
     pub fn requests(&self) -> Vec<String> {
         self.inner.lock().unwrap().requests.clone()
     }
+
+    /// The calls of routes GitHub does not have, taken: a scenario that
+    /// leaves any fails (the bot called GitHub wrong).
+    pub fn take_unknown_routes(&self) -> Vec<String> {
+        std::mem::take(&mut self.inner.lock().unwrap().unknown)
+    }
 }
 
-/// Checks the token like GitHub does and applies injected failures.
-async fn gate(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let hanging = {
-        let mut inner = inner.lock().unwrap();
-        if inner.hanging {
-            inner.requests.push(path.clone());
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        let unknown = self.take_unknown_routes();
+        if unknown.is_empty() {
+            return;
         }
-        inner.hanging
-    };
-    if hanging {
-        std::future::pending::<()>().await;
-    }
-    {
-        let mut inner = inner.lock().unwrap();
-        if inner.down {
-            // The front end answers before any token is looked at, and
-            // not in JSON.
-            inner.requests.push(path);
-            return (
-                StatusCode::BAD_GATEWAY,
-                [("content-type", "text/html")],
-                "<!DOCTYPE html><html><head><title>Unicorn! · GitHub</title></head>\
-                 <body><p>No server is currently available to service your request.</p></body></html>",
-            )
-                .into_response();
+        if std::thread::panicking() {
+            eprintln!("GitHub also answered 404 to routes it does not have: {unknown:#?}");
+        } else {
+            panic!("GitHub answered 404 to routes it does not have: {unknown:#?}");
         }
     }
-    let auth = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})),
-        )
-            .into_response();
-    }
-    let failing = {
-        let mut inner = inner.lock().unwrap();
-        inner.requests.push(path.clone());
-        inner
-            .failing
-            .iter()
-            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-            .map(|(_, status)| *status)
-    };
-    if let Some(status) = failing {
-        return (
-            StatusCode::from_u16(status).unwrap(),
-            axum::Json(json!({"message": "Server Error", "documentation_url": "https://docs.github.com/rest"})),
-        )
-            .into_response();
-    }
-    next.run(request).await
-}
-
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(
-            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
-        ),
-    )
-        .into_response()
-}
-
-fn our_repo(owner: &str, repo: &str) -> bool {
-    owner == OWNER && repo == REPO
-}
-
-async fn repository(Path((owner, repo)): Path<(String, String)>) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    axum::Json(json!({"id": 1, "full_name": format!("{OWNER}/{REPO}"), "default_branch": "main"}))
-        .into_response()
-}
-
-async fn latest_release(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo)): Path<(String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    match inner.releases.last() {
-        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
-        _ => not_found(),
-    }
-}
-
-async fn create_issue(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo)): Path<(String, String)>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let mut inner = inner.lock().unwrap();
-    let number = inner.issues.len() as u64 + 101;
-    let issue = json!({
-        "number": number,
-        "html_url": format!("https://github.com/{OWNER}/{REPO}/issues/{number}"),
-        "title": body["title"],
-        "body": body["body"],
-        "labels": body["labels"],
-    });
-    inner.issues.push(issue.clone());
-    (StatusCode::CREATED, axum::Json(issue)).into_response()
-}
-
-async fn list_releases(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let per_page = query
-        .get("per_page")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(30usize);
-    let inner = inner.lock().unwrap();
-    let newest_first: Vec<Value> = inner
-        .releases
-        .iter()
-        .rev()
-        .take(per_page)
-        .cloned()
-        .collect();
-    axum::Json(newest_first).into_response()
-}
-
-async fn check_runs(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, _git_ref)): Path<(String, String, String)>,
-) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let inner = inner.lock().unwrap();
-    axum::Json(json!({"total_count": inner.check_runs.len(), "check_runs": inner.check_runs}))
-        .into_response()
-}
-
-async fn combined_status(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, _git_ref)): Path<(String, String, String)>,
-) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let inner = inner.lock().unwrap();
-    // GitHub says "pending" when there are no statuses at all.
-    let state = if inner.statuses.is_empty() {
-        "pending"
-    } else {
-        "success"
-    };
-    axum::Json(json!({
-        "state": state,
-        "sha": "3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3",
-        "total_count": inner.statuses.len(),
-        "statuses": inner.statuses
-    }))
-    .into_response()
-}
-
-async fn workflow(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, file)): Path<(String, String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    match inner.workflows.get(&file) {
-        Some(w) if our_repo(&owner, &repo) => axum::Json(w.clone()).into_response(),
-        _ => not_found(),
-    }
-}
-
-async fn release_by_tag(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, tag)): Path<(String, String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    match inner
-        .releases
-        .iter()
-        .find(|r| r["tag_name"] == tag.as_str())
-    {
-        Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
-        _ => not_found(),
-    }
-}
-
-async fn dispatch(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((owner, repo, file)): Path<(String, String, String)>,
-    body: axum::Json<Value>,
-) -> Response {
-    let mut inner = inner.lock().unwrap();
-    if !our_repo(&owner, &repo) || !inner.workflows.contains_key(&file) {
-        return not_found();
-    }
-    let wants_details = body.0.get("return_run_details") == Some(&json!(true));
-    if wants_details && inner.reject_run_details {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({"message": "Invalid request.\n\n\"return_run_details\" is not a permitted key."})),
-        )
-            .into_response();
-    }
-    inner.next_run_id += 1;
-    let run_id = 9000 + inner.next_run_id;
-    // The workflows put the request id into their run-name, as the README asks.
-    let input = |k: &str| body.0["inputs"][k].as_str().unwrap_or_default().to_owned();
-    let name = inner.workflows[&file]["name"].as_str().unwrap().to_owned();
-    let title = match file.as_str() {
-        _ if inner.plain_run_names => name.clone(),
-        "release.yml" => format!("Release {} ({})", input("version"), input("request_id")),
-        _ => format!(
-            "{name} {} to {} ({})",
-            input("version"),
-            input("environment"),
-            input("request_id")
-        ),
-    };
-    let now = chrono::Utc::now().to_rfc3339();
-    inner.runs.push(json!({
-        "id": run_id,
-        "name": name,
-        "path": format!(".github/workflows/{file}"),
-        "display_title": title,
-        "event": "workflow_dispatch",
-        "head_branch": "main",
-        "status": "queued",
-        "conclusion": null,
-        "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}"),
-        "created_at": now,
-        "run_started_at": now,
-        "updated_at": now,
-    }));
-    inner.dispatches.push((file, body.0));
-    inner.dispatch_times.push(std::time::Instant::now());
-    if let Some(status) = inner.dispatch_answer {
-        return (
-            StatusCode::from_u16(status).unwrap(),
-            axum::Json(json!({"message": "Bad Gateway"})),
-        )
-            .into_response();
-    }
-    if wants_details {
-        axum::Json(json!({
-            "workflow_run_id": run_id,
-            "run_url": format!("https://api.github.com/repos/{OWNER}/{REPO}/actions/runs/{run_id}"),
-            "html_url": format!("https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}"),
-        }))
-        .into_response()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
-    }
-}
-
-async fn list_runs(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((_owner, _repo, file)): Path<(String, String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    let path = format!(".github/workflows/{file}");
-    // Newest first, like GitHub.
-    let runs: Vec<&Value> = inner
-        .runs
-        .iter()
-        .rev()
-        .filter(|r| r["path"] == path.as_str())
-        .collect();
-    axum::Json(json!({"total_count": runs.len(), "workflow_runs": runs})).into_response()
-}
-
-async fn get_run(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((_owner, _repo, run_id)): Path<(String, String, u64)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    match inner.runs.iter().find(|r| r["id"] == run_id) {
-        Some(run) => axum::Json(run.clone()).into_response(),
-        None => not_found(),
-    }
-}
-
-async fn get_jobs(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((_owner, _repo, run_id)): Path<(String, String, u64)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    let jobs = inner.jobs.get(&run_id).cloned().unwrap_or_default();
-    axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response()
-}
-
-/// Compares two tags: one commit per release between them, named after it.
-async fn compare(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path((_owner, _repo, range)): Path<(String, String, String)>,
-) -> Response {
-    let inner = inner.lock().unwrap();
-    let Some((base, head)) = range.split_once("...") else {
-        return not_found();
-    };
-    let tags: Vec<&str> = inner
-        .releases
-        .iter()
-        .map(|r| r["tag_name"].as_str().unwrap())
-        .collect();
-    let (Some(b), Some(h)) = (
-        tags.iter().position(|t| *t == base),
-        tags.iter().position(|t| *t == head),
-    ) else {
-        return not_found();
-    };
-    let commits: Vec<Value> = tags
-        .iter()
-        .take(h + 1)
-        .skip(b + 1)
-        .map(|t| json!({"sha": format!("sha-{t}"), "commit": {"message": format!("Changes for {t}\n\nDetails.")}}))
-        .collect();
-    let files: Vec<Value> = tags
-        .iter()
-        .take(h + 1)
-        .skip(b + 1)
-        .flat_map(|t| inner.added_files.get(*t).cloned().unwrap_or_default())
-        .map(|f| json!({"filename": f, "status": "added"}))
-        .collect();
-    axum::Json(json!({
-        "html_url": format!("https://github.com/{OWNER}/{REPO}/compare/{base}...{head}"),
-        "total_commits": commits.len(),
-        "commits": commits,
-        "files": files,
-    }))
-    .into_response()
-}
-
-/// A `workflow_run` webhook payload for a run, as GitHub sends it.
-pub fn workflow_run_event(action: &str, run: &Value) -> Value {
-    json!({
-        "action": action,
-        "workflow_run": run,
-        "repository": {"full_name": format!("{OWNER}/{REPO}")}
-    })
-}
-
-/// The `X-Hub-Signature-256` GitHub computes.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Posts a webhook delivery to the bot as GitHub does.
-pub async fn post_webhook(
-    bot_url: &str,
-    event: &str,
-    delivery: &str,
-    payload: &Value,
-    signature_header: Option<String>,
-) -> reqwest::Response {
-    let body = serde_json::to_vec(payload).unwrap();
-    let mut request = reqwest::Client::new()
-        .post(format!("{bot_url}/github/webhook"))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("user-agent", "GitHub-Hookshot/test");
-    if let Some(sig) = signature_header {
-        request = request.header("x-hub-signature-256", sig);
-    }
-    request.body(body).send().await.unwrap()
-}
-
-/// Like [`post_webhook`], signed with the right secret.
-pub async fn post_signed_webhook(
-    bot_url: &str,
-    event: &str,
-    delivery: &str,
-    payload: &Value,
-) -> reqwest::Response {
-    let body = serde_json::to_vec(payload).unwrap();
-    post_webhook(
-        bot_url,
-        event,
-        delivery,
-        payload,
-        Some(signature(WEBHOOK_SECRET, &body)),
-    )
-    .await
-}
-
-pub fn release_published(id: u64, tag: &str) -> Value {
-    json!({
-        "action": "published",
-        "release": {
-            "id": id,
-            "tag_name": tag,
-            "name": tag,
-            "draft": false,
-            "html_url": format!("https://github.com/{OWNER}/{REPO}/releases/tag/{tag}"),
-            "author": {"login": "github-actions[bot]"}
-        },
-        "repository": {"full_name": format!("{OWNER}/{REPO}")}
-    })
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod moto;
 pub mod tcp_cut;
 pub mod telegram;
+pub mod telegram_html;
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
@@ -137,14 +138,14 @@ pub struct World {
     pub monitor_interval: &'static str,
     /// `alerts.max_attempts`: the retry budget of an alert.
     pub alert_attempts: u32,
-    /// The bot's `RUST_LOG` (else `BOT_RUST_LOG`, else info and debug).
-    pub log_filter: Option<&'static str>,
     /// `environments.dev.auto_deploy`: dev deploys itself from main.
     pub dev_auto_deploy: bool,
     /// More lines of `[server]` (its timeouts and limits).
     pub server_toml: &'static str,
     /// `METRICS_TOKEN` of the bot.
     pub metrics_token: Option<&'static str>,
+    /// The bot's `RUST_LOG` (else `BOT_RUST_LOG`, else info and debug).
+    pub log_filter: Option<&'static str>,
 }
 
 impl World {
@@ -172,10 +173,10 @@ impl World {
             remind_every: "1day",
             monitor_interval: "1h",
             alert_attempts: 4,
-            log_filter: None,
             dev_auto_deploy: false,
             server_toml: "",
             metrics_token: None,
+            log_filter: None,
             bot: None,
             standby: None,
             standby_port: free_port(),
@@ -448,9 +449,14 @@ max_attempts = {alert_attempts}
                 self.cluster(env),
                 self.health.url_of(env)
             ));
-            if env == "dev" && self.dev_auto_deploy {
-                text.push_str("auto_deploy = true\n");
-            }
+        }
+        if self.dev_auto_deploy {
+            // (After dev's keys: the tables below start new sections.)
+            text = text.replacen(
+                "\n[environments.staging]",
+                "auto_deploy = true\n\n[environments.staging]",
+                1,
+            );
         }
         text.push_str(&format!(
             "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",

@@ -1,0 +1,248 @@
+//! How an operation's steps reach the chats: one message per operation
+//! and chat, edited through its steps (the story), and the run's progress.
+
+use super::App;
+use crate::alerts::format::{escape, link};
+use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::store::{NewAlert, OperationRow, StoreError};
+
+/// How a step of an operation reaches a chat that has no message of the
+/// operation yet.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Story<'a> {
+    /// As a new message (the "started" message, a good outcome).
+    Step,
+    /// As a new message; and where the step is an edit, a short new
+    /// message follows it (`…`), so phones ring for a bad outcome.
+    Ring(&'a str),
+    /// Not at all: progress is only ever an edit.
+    EditsOnly,
+}
+
+impl App {
+    /// The message that tells an operation's story in a chat: the question
+    /// it asked there (its approval prompt), else its "started" message.
+    async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<String> {
+        let asked = super::deploy::asked_key(op, chat);
+        let started = format!("op:{}:dispatched@{chat}", op.id);
+        // (A chat has only one of them, except for an operation that was
+        // under way when the bot learnt to edit its prompt: its "started".)
+        for key in [started, asked] {
+            match self.store.has_alert(&key).await {
+                Ok(true) => return Some(key),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "story: store; a new message instead of an edit");
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// A step of an operation, one message per operation and chat: where
+    /// a chat has the operation's message, the step edits it; elsewhere
+    /// it goes as `story` says. Every chat holding a copy of the
+    /// operation's prompt (the chat it was asked in, the approval chats)
+    /// follows it through every step, whether or not its routes take the
+    /// kind.
+    pub(super) async fn story_alerts(
+        &self,
+        op: &OperationRow,
+        step: &str,
+        kind: AlertKind,
+        text: &str,
+        routed: Vec<NewAlert>,
+        story: Story<'_>,
+    ) -> Vec<NewAlert> {
+        let mut out = Vec::new();
+        let routed_chats: Vec<i64> = routed.iter().map(|a| a.chat.0).collect();
+        let buttons = routed.first().and_then(|a| a.buttons.clone());
+        for alert in routed {
+            match self.story_key(op, alert.chat.0).await {
+                Some(original) => {
+                    let chat = alert.chat;
+                    let (kind, env, thread) = (alert.kind, alert.env.clone(), alert.thread_id);
+                    out.push(NewAlert {
+                        dedup_key: format!("{original}:{step}"),
+                        edit_of: Some(original),
+                        ..alert
+                    });
+                    if let Story::Ring(short) = story {
+                        out.push(NewAlert {
+                            thread_id: thread,
+                            ..NewAlert::message(
+                                format!("op:{}:{step}:ring@{}", op.id, chat.0),
+                                kind,
+                                env,
+                                chat,
+                                short.to_owned(),
+                            )
+                        });
+                    }
+                }
+                None if matches!(story, Story::EditsOnly) => {}
+                None => out.push(alert),
+            }
+        }
+        if op.chat_id == 0 {
+            return out;
+        }
+        for chat in self.asked_chats(op).await {
+            if routed_chats.contains(&chat) {
+                continue;
+            }
+            let prompt = super::deploy::asked_key(op, chat);
+            // (The approval chats' copies are known to exist; the asking
+            // chat may have had no question, only a "started" message.)
+            if chat != op.chat_id || matches!(self.store.has_alert(&prompt).await, Ok(true)) {
+                out.push(NewAlert {
+                    buttons: buttons.clone(),
+                    ..NewAlert::edit(
+                        &prompt,
+                        step,
+                        kind,
+                        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                        crate::domain::ChatId(chat),
+                        text.to_owned(),
+                    )
+                });
+            }
+        }
+        out
+    }
+
+    /// A step shown only as an edit of the operation's messages (the
+    /// chats its kind is routed to, and the chat it was asked in).
+    pub(super) async fn story_edits(
+        &self,
+        op: &OperationRow,
+        step: &str,
+        text: &str,
+    ) -> Vec<NewAlert> {
+        let kind = super::dispatch::kind_of(op);
+        let routed = alerts::route(
+            &self.config,
+            &Rendered {
+                kind,
+                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                key: format!("op:{}:dispatched", op.id),
+                text: text.to_owned(),
+            },
+        );
+        self.story_alerts(op, step, kind, text, routed, Story::EditsOnly)
+            .await
+    }
+
+    /// "Asked by Ann · approved by Bob" (HTML).
+    pub(super) async fn who_of(&self, op: &OperationRow) -> String {
+        if op.requested_by == 0 {
+            return "Started outside the bot".to_owned();
+        }
+        let mut who = format!("Asked by {}", escape(&self.name_of(op.requested_by)));
+        let approvers = self
+            .store
+            .approvers_of(OperationId(op.id))
+            .await
+            .unwrap_or_default();
+        if !approvers.is_empty() {
+            let names: Vec<String> = approvers.into_iter().map(|a| self.name_of(a)).collect();
+            who.push_str(&format!(" · approved by {}", escape(&names.join(", "))));
+        }
+        who
+    }
+
+    /// A `workflow_job` event: the progress of the run's operation, if live.
+    pub(super) async fn job_changed(&self, run_id: u64) -> Result<(), StoreError> {
+        let Ok(id) = i64::try_from(run_id) else {
+            return Ok(());
+        };
+        if let Some(op) = self.store.operation_by_run(id).await?
+            && matches!(
+                op.state(),
+                OperationState::Dispatched | OperationState::Running
+            )
+        {
+            let url = op.run_url.clone().unwrap_or_default();
+            self.show_progress(&op, run_id, &url).await;
+        }
+        Ok(())
+    }
+
+    /// "running (3/5 jobs)": a live deploy's or rollback's run, edited
+    /// into its messages as its jobs finish (never a new message, never
+    /// after the outcome).
+    pub(super) async fn show_progress(&self, op: &OperationRow, run_id: u64, run_url: &str) {
+        if op.kind == "release" {
+            return;
+        }
+        let jobs = match self.github.jobs(run_id).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::debug!(error = %e, run = run_id, "progress: jobs unknown");
+                return;
+            }
+        };
+        if jobs.is_empty() {
+            return;
+        }
+        let done = jobs.iter().filter(|j| j.is_done()).count();
+        let total = jobs.len();
+        let failed: Vec<&str> = jobs
+            .iter()
+            .filter(|j| j.failed())
+            .map(|j| j.name.as_str())
+            .collect();
+        let icon = if op.kind == "rollback" { "⏪" } else { "🚀" };
+        let mut text = format!(
+            "{icon} {} running ({done}/{total} jobs) (#{})\n{}",
+            super::dispatch::what_of(op),
+            op.id,
+            self.who_of(op).await
+        );
+        if !failed.is_empty() {
+            text.push_str(&format!(
+                "\n⚠️ Failed so far: {}",
+                escape(&crate::alerts::format::clip(&failed.join(", "), 300))
+            ));
+        }
+        text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
+        // Two job events read at once may be stored out of order: a count
+        // below one already told is old news.
+        let told = self
+            .store
+            .alert_keys(&format!("op:{}:", op.id))
+            .await
+            .unwrap_or_default();
+        let most = told
+            .iter()
+            .filter_map(|k| {
+                k.rsplit_once(":jobs-")?
+                    .1
+                    .split_once("of")?
+                    .0
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max();
+        if most.is_some_and(|m| m > done) {
+            return;
+        }
+        let step = format!("jobs-{done}of{total}");
+        let edits = self.story_edits(op, &step, &text).await;
+        if edits.is_empty() {
+            return;
+        }
+        let live = [OperationState::Dispatched, OperationState::Running];
+        match self
+            .store
+            .enqueue_while(OperationId(op.id), &live, &edits)
+            .await
+        {
+            Ok(true) => self.outbox.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "progress: store"),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! QA's verdict on a version that reached an environment: "verified"
+//! lets it be promoted; "found issues" blocks that and is alerted like a
+//! failure.
+
+use super::App;
+use super::taps::{Tap, TapAnswer};
+use crate::alerts;
+use crate::alerts::format::escape;
+use crate::config::EnvironmentConfig;
+use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::store::NewAlert;
+
+/// The alert of QA's "found issues": what, where, who, and which
+/// environments now refuse it.
+pub(super) fn issues_text(
+    env: &str,
+    version: &str,
+    op: i64,
+    who: &str,
+    blocked: &[&str],
+) -> String {
+    let mut text = format!(
+        "🐞 <b>{} {}</b> (#{op}): {} found issues.",
+        escape(env),
+        escape(version),
+        escape(who)
+    );
+    if !blocked.is_empty() {
+        text.push_str(&format!(
+            "\nDeploys of {} to {} are blocked until QA verifies it.",
+            escape(version),
+            escape(&blocked.join(", "))
+        ));
+    }
+    text
+}
+
+impl App {
+    /// QA's verdict on a version that reached an environment.
+    pub(super) async fn qa_verdict(
+        &self,
+        tap: &Tap,
+        op: &crate::store::OperationRow,
+        cfg: &EnvironmentConfig,
+        verified: bool,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        let verb = if verified { "verify" } else { "found_issues" };
+        let roles = self
+            .config
+            .user(tap.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
+            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
+            Some((
+                "not_a_verifier",
+                format!("Only {} may give QA's verdict.", names.join(", ")),
+            ))
+        } else if op.state() != OperationState::Succeeded {
+            Some((
+                "not_deployed",
+                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, text)) = refusal {
+            return self.refuse_tap(tap, verb, code, Some(id), text).await;
+        }
+        let env = op.env.clone().unwrap_or_default();
+        let who = self.name_of(tap.user.0);
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            &format!("tap:{verb}"),
+            "recorded",
+            Some(id),
+            format!("{} in {env}", op.version),
+        );
+        let mut alerts = Vec::new();
+        if let Some(chat) = tap.chat {
+            let key = format!("op:{}:qa@{chat}", op.id);
+            let text = if verified {
+                format!(
+                    "✅ <b>{} {}</b> (#{}) verified by {}",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            } else {
+                format!(
+                    "🐞 <b>{} {}</b> (#{}): {} found issues",
+                    escape(&env),
+                    escape(&op.version),
+                    op.id,
+                    escape(&who)
+                )
+            };
+            alerts.push(NewAlert::edit(
+                &key,
+                &format!("{verb}:{}", tap.user.0),
+                AlertKind::Approval,
+                Env::parse(&env).ok(),
+                crate::domain::ChatId(chat),
+                text,
+            ));
+        }
+        if !verified {
+            // It blocks a promotion: the team hears it as loudly as a
+            // failure, once per deploy and QA.
+            let blocked: Vec<&str> = self
+                .config
+                .environments
+                .iter()
+                .filter(|(_, c)| {
+                    c.approval
+                        .requires_verified_in
+                        .as_ref()
+                        .is_some_and(|e| e.as_str() == env)
+                })
+                .map(|(e, _)| e.as_str())
+                .collect();
+            alerts.extend(alerts::route_kinds(
+                &self.config,
+                &[AlertKind::Failure],
+                Env::parse(&env).ok().as_ref(),
+                &format!("op:{}:issues:{}", op.id, tap.user.0),
+                &issues_text(&env, &op.version, op.id, &who, &blocked),
+            ));
+        }
+        if let Err(e) = self
+            .store
+            .record_verification(&env, &op.version, verified, tap.user, &audit, &alerts)
+            .await
+        {
+            tracing::error!(error = %e, "qa verdict: store");
+            return TapAnswer {
+                text: "Something went wrong on my side; try again in a moment.".into(),
+                alert: true,
+            };
+        }
+        self.outbox.notify_one();
+        TapAnswer {
+            text: if verified {
+                format!("Recorded: {} verified.", op.version)
+            } else {
+                format!("Recorded: issues found in {}.", op.version)
+            },
+            alert: false,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Runs started outside the bot, in the store of each backend: the slot
+//! they take or run alongside, once per run, and what the bot knows of
+//! each workflow's runs.
+
+use aletheia_bot::domain::OperationId;
+use aletheia_bot::store::{Adopted, AdoptedRun, AuditEntry, RunKnowledge};
+
+use crate::store::stores;
+
+fn run(run_id: i64, env: Option<&'static str>, alongside: Option<i64>) -> AdoptedRun<'static> {
+    AdoptedRun {
+        kind: if env.is_some() { "deploy" } else { "release" },
+        env,
+        version: "1.3.0",
+        running: None,
+        run_id,
+        run_url: "https://github.com/o/r/actions/runs/1",
+        alongside: alongside.map(OperationId),
+    }
+}
+
+fn audit() -> AuditEntry {
+    AuditEntry {
+        actor: None,
+        chat: None,
+        action: "run:adopt".into(),
+        outcome: "dispatched".into(),
+        operation: None,
+        detail: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_run_found_while_the_slot_is_held_is_recorded_alongside_once() {
+    for (store, _dir) in stores().await {
+        let adopt = |r| {
+            let store = store.clone();
+            async move { store.adopt_run(&r, &audit(), &[]).await.unwrap() }
+        };
+        assert_eq!(
+            adopt(run(9001, Some("staging"), None)).await,
+            Adopted::New(OperationId(1))
+        );
+        assert_eq!(adopt(run(9002, Some("staging"), None)).await, Adopted::Busy);
+        let holder = store.slot_holder("deploy", Some("staging")).await.unwrap();
+        assert_eq!(holder.map(|o| o.id), Some(1));
+        // (A refused insert may use up an id: PostgreSQL's sequences.)
+        assert!(matches!(
+            adopt(run(9002, Some("staging"), Some(1))).await,
+            Adopted::New(_)
+        ));
+        // The webhook and the poller at once: one operation for the run.
+        assert_eq!(
+            adopt(run(9002, Some("staging"), Some(1))).await,
+            Adopted::Already
+        );
+        // The slot is still the first one's; another env's is free.
+        let holder = store.slot_holder("deploy", Some("staging")).await.unwrap();
+        assert_eq!(holder.map(|o| o.id), Some(1));
+        assert!(matches!(
+            adopt(run(9003, Some("dev"), None)).await,
+            Adopted::New(_)
+        ));
+        // Releases have one slot of their own.
+        assert!(matches!(
+            adopt(run(9004, None, None)).await,
+            Adopted::New(_)
+        ));
+        assert_eq!(adopt(run(9005, None, None)).await, Adopted::Busy);
+        let ops = store.all_operations().await.unwrap();
+        assert_eq!(ops.len(), 4);
+        assert!(ops.iter().all(|o| o.state == "dispatched"));
+    }
+}
+
+#[tokio::test]
+async fn what_the_bot_knows_of_a_workflows_runs_starts_once_and_only_moves_on() {
+    for (store, _dir) in stores().await {
+        assert_eq!(store.run_knowledge("deploy.yml").await.unwrap(), None);
+        store.open_run_knowledge(&["deploy.yml"]).await.unwrap();
+        let first = store.run_knowledge("deploy.yml").await.unwrap().unwrap();
+        assert_eq!(first.known_since, first.polled_to);
+        // A restart does not move the start of the bot's knowledge.
+        store
+            .open_run_knowledge(&["deploy.yml", "release.yml"])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.run_knowledge("deploy.yml").await.unwrap(),
+            Some(first)
+        );
+        let later = first.polled_to + 60_000;
+        store.polled_runs_to("deploy.yml", later).await.unwrap();
+        store
+            .polled_runs_to("deploy.yml", first.polled_to)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.run_knowledge("deploy.yml").await.unwrap(),
+            Some(RunKnowledge {
+                known_since: first.known_since,
+                polled_to: later
+            })
+        );
+    }
+}
