@@ -245,5 +245,23 @@ pub fn may_decide(f: &DecisionFacts<'_>) -> Result<(), DecisionRefusal> {
     Ok(())
 }
 
+/// Which recorded approvals still count, under the config as it is now:
+/// an approval vouches for a request only while its giver still holds an
+/// approver role (someone removed from `[[users]]`, or who lost the role
+/// since, no longer does), and never the requester's own under four eyes.
+/// Returns the approvals that count and those that lapsed, in the order
+/// given.
+pub fn counting_approvals<'a>(
+    recorded: &[UserId],
+    requester: UserId,
+    policy: &EnvPolicy,
+    roles_of: impl Fn(UserId) -> Option<&'a [Role]>,
+) -> (Vec<UserId>, Vec<UserId>) {
+    recorded.iter().partition(|&&user| {
+        let approver = roles_of(user).is_some_and(|roles| holds_any(roles, &policy.approvers));
+        approver && !(policy.four_eyes && user == requester)
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ mod version;
 
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
-    judge_deploy, may_decide,
+    counting_approvals, judge_deploy, may_decide,
 };
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};

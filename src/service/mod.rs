@@ -257,6 +257,21 @@ impl App {
 
     /// An internal failure: logged with its cause, shown as one line with
     /// a reference to quote.
+    /// An internal failure, told as one short line: the log carries the
+    /// full error under the reference the line quotes, the chat nothing
+    /// internal (SQL, ARNs, account ids).
+    pub(super) fn internal_failure(
+        &self,
+        what: &str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> String {
+        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        tracing::error!(reference, error = %e, "{what}");
+        format!(
+            "Something went wrong on my side (ref {reference}); nothing changed. Try again in a moment."
+        )
+    }
+
     fn internal_error(
         &self,
         what: &str,

@@ -9,10 +9,11 @@ use super::deploy::{Recheck, policy_of};
 use super::dispatch::Started;
 use crate::alerts::format::escape;
 use crate::domain::{
-    AlertKind, DecisionFacts, Env, OperationId, OperationState, UserId, may_decide,
+    AlertKind, DecisionFacts, Env, OperationId, OperationState, Role, UserId, counting_approvals,
+    may_decide,
 };
 use crate::domain::{ReleaseType, ReleaseVerdict, Version};
-use crate::store::{Decided, NewAlert};
+use crate::store::{Decided, Decision, NewAlert};
 
 /// One inline button: its label and its `callback_data` (≤ 64 bytes: an
 /// operation id and an action, never the version or the environment).
@@ -120,10 +121,7 @@ impl App {
                 }
                 Ok(_) => None,
                 Err(e) => {
-                    tracing::error!(error = %e, "tap: store");
-                    return refuse(
-                        "Something went wrong on my side; try again in a moment.".into(),
-                    );
+                    return refuse(self.internal_failure("tap: store", &e));
                 }
             },
         };
@@ -214,10 +212,7 @@ impl App {
                         .await;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "confirm: store");
-                    return refuse(
-                        "Something went wrong on my side; try again in a moment.".into(),
-                    );
+                    return refuse(self.internal_failure("confirm: store", &e));
                 }
             }
         }
@@ -250,14 +245,72 @@ impl App {
                 Ok(()) => {}
                 Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
                 Err(Recheck::Unavailable(e)) => {
-                    tracing::error!(error = %e, operation = op.id, "recheck: store");
-                    return refuse("Could not check the request just now; nothing changed. Try again in a moment.".into());
+                    let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+                    tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
+                    return refuse(format!(
+                        "Could not check the request just now (ref {reference}); nothing changed. Try again in a moment."
+                    ));
                 }
             }
         }
+        // Approvals follow the config as it is now: one given by someone
+        // since removed from `[[users]]`, or who lost the approver role,
+        // no longer counts; the prompt says so when it leaves one short.
+        let requester_id = UserId(op.requested_by);
+        let roles_of = |u: UserId| self.config.user(u).map(|u| u.roles.as_slice());
+        let counts = |u: UserId| {
+            counting_approvals(&[u], requester_id, &policy, roles_of)
+                .1
+                .is_empty()
+        };
+        let lapsed_edits = if approving {
+            match self.store.approvers_of(id).await {
+                Ok(recorded) => {
+                    let mut recorded: Vec<UserId> = recorded.into_iter().map(UserId).collect();
+                    recorded.push(tap.user);
+                    let (counting, lapsed) =
+                        counting_approvals(&recorded, requester_id, &policy, roles_of);
+                    let lapsed: Vec<String> = lapsed.iter().map(|u| self.name_of(u.0)).collect();
+                    let text = lapsed_text(
+                        &head,
+                        &decider,
+                        &lapsed,
+                        counting.len() as i64,
+                        needed,
+                        &policy.approvers,
+                    );
+                    let buttons = serde_json::to_string(&approval_buttons_of(op.id))
+                        .expect("buttons serialise");
+                    self.edit_prompts(&op, &format!("lapsed:{}", tap.user.0), text)
+                        .await
+                        .into_iter()
+                        .map(|edit| NewAlert {
+                            buttons: Some(buttons.clone()),
+                            ..edit
+                        })
+                        .collect()
+                }
+                Err(e) => {
+                    return refuse(self.internal_failure("tap: approvals", &e));
+                }
+            }
+        } else {
+            Vec::new()
+        };
         match self
             .store
-            .decide(id, tap.user, approving, needed, &audit, &edits)
+            .decide(
+                id,
+                &Decision {
+                    user: tap.user,
+                    approve: approving,
+                    needed,
+                    counts: &counts,
+                    audit: &audit,
+                    alerts_if_moved: &edits,
+                    alerts_if_lapsed: &lapsed_edits,
+                },
+            )
             .await
         {
             Ok(Decided::Claimed(claim)) => {
@@ -282,7 +335,18 @@ impl App {
                     alert: false,
                 }
             }
-            Ok(Decided::Counted { approvals }) => TapAnswer {
+            Ok(Decided::Counted { approvals, lapsed }) if !lapsed.is_empty() => {
+                self.outbox.notify_one();
+                let names: Vec<String> = lapsed.iter().map(|u| self.name_of(u.0)).collect();
+                TapAnswer {
+                    text: format!(
+                        "Recorded, but {}: {approvals} of {needed} approvals.",
+                        no_longer_counts(&names)
+                    ),
+                    alert: false,
+                }
+            }
+            Ok(Decided::Counted { approvals, .. }) => TapAnswer {
                 text: format!("Recorded: {approvals} of {needed} approvals."),
                 alert: false,
             },
@@ -296,10 +360,7 @@ impl App {
                 self.refuse_tap(tap, verb, "already_decided", Some(id), text)
                     .await
             }
-            Err(e) => {
-                tracing::error!(error = %e, "tap: store");
-                refuse("Something went wrong on my side; try again in a moment.".into())
-            }
+            Err(e) => refuse(self.internal_failure("tap: store", &e)),
         }
     }
 
@@ -365,13 +426,10 @@ impl App {
                     alert: false,
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "arm: store");
-                TapAnswer {
-                    text: "Something went wrong on my side; try again in a moment.".into(),
-                    alert: true,
-                }
-            }
+            Err(e) => TapAnswer {
+                text: self.internal_failure("arm: store", &e),
+                alert: true,
+            },
         }
     }
 
@@ -515,20 +573,75 @@ impl App {
                 text: "Too late: this request was already answered.".into(),
                 alert: true,
             },
-            Err(e) => {
-                tracing::error!(error = %e, "release confirm: store");
-                TapAnswer {
-                    text: "Something went wrong on my side; try again in a moment.".into(),
-                    alert: true,
-                }
-            }
+            Err(e) => TapAnswer {
+                text: self.internal_failure("release confirm: store", &e),
+                alert: true,
+            },
         }
     }
+}
+
+/// Approve / Reject of one operation (the prompt's own buttons, again
+/// under an edit of it).
+fn approval_buttons_of(op: i64) -> Vec<Vec<Button>> {
+    let mut buttons = super::deploy::approval_buttons();
+    for button in buttons.iter_mut().flatten() {
+        button.data = button.data.replace("{op}", &op.to_string());
+    }
+    buttons
+}
+
+/// "Bob's approval no longer counts", "Bob's and Erin's approvals no
+/// longer count" (plain text).
+fn no_longer_counts(names: &[String]) -> String {
+    let whose: Vec<String> = names.iter().map(|n| format!("{n}'s")).collect();
+    match whose.as_slice() {
+        [one] => format!("{one} approval no longer counts"),
+        many => format!("{} approvals no longer count", many.join(" and ")),
+    }
+}
+
+/// The prompt, once an approval left it short because approvals given
+/// earlier no longer count (`head` is HTML, the names are not).
+fn lapsed_text(
+    head: &str,
+    decider: &str,
+    lapsed: &[String],
+    counting: i64,
+    needed: i64,
+    approvers: &[Role],
+) -> String {
+    let roles: Vec<&str> = approvers.iter().map(Role::as_str).collect();
+    format!(
+        "⏳ {head}\nApproved by {}. {} (no longer an approver here).\n\
+         {counting} of {needed} approvals; {} more needed from: {}.",
+        escape(decider),
+        escape(&no_longer_counts(lapsed)),
+        needed - counting,
+        escape(&roles.join(", "))
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lapsed_approval_is_told_on_the_prompt() {
+        let text = lapsed_text(
+            "<b>Deploy 1.3.0 → prod</b> · #2\nAsked by Alice",
+            "Dave",
+            &["Bob".to_owned()],
+            1,
+            2,
+            &[Role::new("senior")],
+        );
+        insta::assert_snapshot!(text);
+        assert_eq!(
+            no_longer_counts(&["Bob".to_owned(), "Erin".to_owned()]),
+            "Bob's and Erin's approvals no longer count"
+        );
+    }
 
     #[test]
     fn taps_are_read_strictly() {

@@ -27,7 +27,8 @@ pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
 pub use mutes::MuteRow;
 pub use operations::{
-    Created, Decided, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
+    Created, Decided, Decision, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow,
+    VerdictRow,
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};

@@ -187,8 +187,10 @@ pub enum Created {
 /// The outcome of a decision, as the compare-and-set saw it.
 #[derive(Debug)]
 pub enum Decided {
-    /// Recorded; the operation still waits for more approvals.
-    Counted { approvals: i64 },
+    /// Recorded; the operation still waits for more approvals: this many
+    /// count, and these recorded ones no longer do (their givers lost the
+    /// approver role since).
+    Counted { approvals: i64, lapsed: Vec<UserId> },
     /// This decision rejected the operation.
     Rejected,
     /// This decision was the last approval needed: the operation is
@@ -198,6 +200,22 @@ pub enum Decided {
     AlreadyVoted,
     /// The operation had left `awaiting_approval` meanwhile.
     TooLate(OperationState),
+}
+
+/// One person's decision on a request, as [`Store::decide`] records it.
+#[derive(Clone, Copy)]
+pub struct Decision<'a> {
+    pub user: UserId,
+    /// Approve (true) or reject (false).
+    pub approve: bool,
+    /// Approvals that settle the request.
+    pub needed: i64,
+    /// Whether a recorded approval by this person still counts (the
+    /// current config's rule, `domain::counting_approvals`).
+    pub counts: &'a (dyn Fn(UserId) -> bool + Send + Sync),
+    pub audit: &'a AuditEntry,
+    pub alerts_if_moved: &'a [NewAlert],
+    pub alerts_if_lapsed: &'a [NewAlert],
 }
 
 /// Proof that this caller, and no other, moved an operation to
@@ -629,16 +647,22 @@ impl Store {
     /// Records an approval or rejection and, when it settles the request,
     /// moves the operation — a compare-and-set on its state, with the audit
     /// line and the alerts of the outcome in the same transaction. Alerts
-    /// are written only when this decision moved the operation.
+    /// are written only when this decision moved the operation (or, for
+    /// `alerts_if_lapsed`, left it short because earlier approvals lapsed).
     pub async fn decide(
         &self,
         id: OperationId,
-        user: UserId,
-        approve: bool,
-        needed: i64,
-        audit: &AuditEntry,
-        alerts_if_moved: &[NewAlert],
+        decision: &Decision<'_>,
     ) -> Result<Decided, StoreError> {
+        let Decision {
+            user,
+            approve,
+            needed,
+            counts,
+            audit,
+            alerts_if_moved,
+            alerts_if_lapsed,
+        } = *decision;
         let now = now_ms();
         let decided = on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -677,12 +701,17 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(Decided::AlreadyVoted);
             }
-            let (approvals,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM approvals WHERE operation_id = $1 AND decision = 'approve'",
+            // Which of them still count is the current config's call
+            // (`counts`), not the table's: a removed approver's word lapses.
+            let approvers: Vec<(i64,)> = sqlx::query_as(
+                "SELECT user_id FROM approvals WHERE operation_id = $1 AND decision = 'approve' ORDER BY id",
             )
             .bind(id.0)
-            .fetch_one(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            let (counting, lapsed): (Vec<UserId>, Vec<UserId>) =
+                approvers.into_iter().map(|(u,)| UserId(u)).partition(|u| counts(*u));
+            let approvals = counting.len() as i64;
             let decided = if !approve {
                 sqlx::query("UPDATE operations SET state = 'rejected' WHERE id = $1")
                     .bind(id.0)
@@ -700,10 +729,16 @@ impl Store {
                     .await?;
                 Decided::Claimed(Box::new(DispatchClaim { operation }))
             } else {
-                Decided::Counted { approvals }
+                Decided::Counted { approvals, lapsed }
             };
-            if !matches!(decided, Decided::Counted { .. }) {
-                insert_alerts!(tx, alerts_if_moved)?;
+            match &decided {
+                Decided::Counted { lapsed, .. } if lapsed.is_empty() => {}
+                Decided::Counted { .. } => {
+                    insert_alerts!(tx, alerts_if_lapsed)?;
+                }
+                _ => {
+                    insert_alerts!(tx, alerts_if_moved)?;
+                }
             }
             insert_audit!(&mut *tx, audit)?;
             if matches!(decided, Decided::Claimed(_)) {

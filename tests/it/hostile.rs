@@ -139,15 +139,15 @@ type OperationFacts = (i64, String, Option<String>, String, String, Option<i64>)
 /// What the bot is trusted with, as the store and the fake GitHub hold it.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Snapshot {
-    operations: Vec<OperationFacts>,
-    approvals: Vec<(i64, Vec<i64>)>,
-    locks: Vec<(String, i64, String, Option<i64>)>,
-    mutes: Vec<(i64, String, i64)>,
-    verdicts: Vec<(String, String, String, i64)>,
-    dispatches: Vec<(String, Value)>,
+    pub(crate) operations: Vec<OperationFacts>,
+    pub(crate) approvals: Vec<(i64, Vec<i64>)>,
+    pub(crate) locks: Vec<(String, i64, String, Option<i64>)>,
+    pub(crate) mutes: Vec<(i64, String, i64)>,
+    pub(crate) verdicts: Vec<(String, String, String, i64)>,
+    pub(crate) dispatches: Vec<(String, Value)>,
     /// Outbox rows (alerts, prompts and their edits): (id, key, chat).
-    alerts: Vec<(i64, String, i64)>,
-    deliveries: i64,
+    pub(crate) alerts: Vec<(i64, String, i64)>,
+    pub(crate) deliveries: i64,
 }
 
 impl Snapshot {

@@ -12,6 +12,7 @@ mod github_down;
 mod guide;
 mod ha;
 mod hostile;
+mod hostile_config;
 mod hostile_http;
 mod incident;
 mod monitor;

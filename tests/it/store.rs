@@ -392,7 +392,7 @@ async fn dialogue_state_survives_a_new_connection() {
 #[tokio::test]
 async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
     use aletheia_bot::domain::{OperationState, UserId};
-    use aletheia_bot::store::{Created, Decided, NewOperation};
+    use aletheia_bot::store::{Created, Decided, Decision, NewOperation};
 
     for (store, _dir) in stores().await {
         let backend = store.backend();
@@ -439,11 +439,15 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
                 store
                     .decide(
                         id,
-                        UserId(user),
-                        true,
-                        2,
-                        &audit("tap:approve"),
-                        &[alert("moved", -5)],
+                        &Decision {
+                            user: UserId(user),
+                            approve: true,
+                            needed: 2,
+                            counts: &|_| true,
+                            audit: &audit("tap:approve"),
+                            alerts_if_moved: &[alert("moved", -5)],
+                            alerts_if_lapsed: &[],
+                        },
                     )
                     .await
                     .unwrap()
@@ -469,7 +473,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             outcomes.iter().all(|o| matches!(
                 o,
                 Decided::Claimed(_)
-                    | Decided::Counted { approvals: 1 }
+                    | Decided::Counted { approvals: 1, .. }
                     | Decided::TooLate(OperationState::Dispatched)
                     | Decided::AlreadyVoted
             )),

@@ -285,3 +285,33 @@ fn refusal_texts_fit_a_callback_alert() {
         assert!(r.message().chars().count() <= 200, "{}", r.message());
     }
 }
+
+#[test]
+fn only_approvals_of_current_approvers_count() {
+    let policy = prod_policy();
+    let (bob, dave, erin, alice) = (UserId(2), UserId(4), UserId(5), UserId(1));
+    let senior = [role("senior")];
+    let developer = [role("developer")];
+    // Bob was removed from `[[users]]`, Erin lost her senior role, Dave
+    // is still a senior; Alice (the requester) is a senior now too.
+    let roles_of = |u: UserId| match u.0 {
+        4 | 1 => Some(&senior[..]),
+        5 => Some(&developer[..]),
+        _ => None,
+    };
+    let (counting, lapsed) =
+        counting_approvals(&[bob, dave, erin, alice], alice, &policy, roles_of);
+    assert_eq!(counting, vec![dave]);
+    assert_eq!(lapsed, vec![bob, erin, alice]);
+    // Without four eyes the requester's own approval counts.
+    let lenient = EnvPolicy {
+        four_eyes: false,
+        ..policy.clone()
+    };
+    let (counting, lapsed) = counting_approvals(&[alice, dave], alice, &lenient, roles_of);
+    assert_eq!((counting, lapsed), (vec![alice, dave], vec![]));
+    assert_eq!(
+        counting_approvals(&[], alice, &policy, roles_of),
+        (vec![], vec![])
+    );
+}

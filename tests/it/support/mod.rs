@@ -146,6 +146,11 @@ pub struct World {
     pub metrics_token: Option<&'static str>,
     /// The bot's `RUST_LOG` (else `BOT_RUST_LOG`, else info and debug).
     pub log_filter: Option<&'static str>,
+    /// `environments.prod.approval.approvals`.
+    pub prod_approvals: u32,
+    /// The `[[users]]` of bot.toml, instead of Alice, Bob, Carol, Dave
+    /// and Quinn.
+    pub users_toml: Option<String>,
 }
 
 impl World {
@@ -177,6 +182,8 @@ impl World {
             server_toml: "",
             metrics_token: None,
             log_filter: None,
+            prod_approvals: 1,
+            users_toml: None,
             bot: None,
             standby: None,
             standby_port: free_port(),
@@ -463,10 +470,10 @@ max_attempts = {alert_attempts}
             self.staging_expiry
         ));
         text.push_str(&format!(
-            "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = 1\n\
+            "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = {}\n\
              requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n\
              \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n",
-            self.prod_confirm_tap, self.prod_break_glass
+            self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass
         ));
         text.push_str(self.chats_toml.unwrap_or(
             r#"
@@ -482,6 +489,10 @@ alerts = ["failure", "health"]
 envs = ["prod"]
 "#,
         ));
+        if let Some(users) = &self.users_toml {
+            text.push_str(users);
+            return text;
+        }
         text.push_str(
             r#"
 

@@ -1,0 +1,125 @@
+//! Issue 16: the edge the config and the bot's own failures leave open.
+//! Approvals follow the config as it is now (a removed approver's word
+//! lapses), and nothing internal (account ids, role ARNs, store errors)
+//! reaches a chat: a short reference does, the log carries the rest.
+
+use std::time::Duration;
+
+use crate::hostile::snapshot;
+use crate::support::*;
+
+/// Erin, a second senior beside Dave: with Bob demoted, prod's two
+/// approvals still have enough seniors to come from.
+const ERIN: Person = Person {
+    id: 100000006,
+    name: "Erin",
+};
+
+/// `[[users]]` with Bob a senior or not.
+fn users(bob_senior: bool) -> String {
+    let bob = if bob_senior {
+        r#"["senior", "developer"]"#
+    } else {
+        r#"["developer"]"#
+    };
+    format!(
+        r#"
+[[users]]
+id = 100000001
+name = "Alice"
+roles = ["developer"]
+
+[[users]]
+id = 100000002
+name = "Bob"
+roles = {bob}
+
+[[users]]
+id = 100000003
+name = "Carol"
+roles = ["qa"]
+
+[[users]]
+id = 100000004
+name = "Dave"
+roles = ["senior"]
+
+[[users]]
+id = 100000006
+name = "Erin"
+roles = ["senior"]
+"#
+    )
+}
+
+#[tokio::test]
+async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.prod_approvals = 2;
+    world.users_toml = Some(users(true));
+    world.start_bot().await;
+    world.verified_on_staging("1.3.0").await;
+
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+    assert!(
+        prompt.text.contains("Needs 2 approval(s) from: senior"),
+        "{}",
+        prompt.text
+    );
+    let id = prompt.buttons[0][0].1.split(':').nth(1).unwrap().to_owned();
+    let bob = world
+        .tg
+        .user_taps(&prompt, BOB.id, BOB.name, &format!("d:{id}:a"));
+    let (answer, _) = world.tg.tap_answer(&bob).await;
+    assert_eq!(answer, "Recorded: 1 of 2 approvals.");
+
+    // Bob is no longer a senior when the bot comes back.
+    world.users_toml = Some(users(false));
+    world.restart_bot().await;
+    world
+        .until_outbox_sent("the prompt delivered", Duration::from_secs(20))
+        .await;
+    let before = snapshot(&world).await;
+
+    let dave = world
+        .tg
+        .user_taps(&prompt, DAVE.id, DAVE.name, &format!("d:{id}:a"));
+    let (answer, alert) = world.tg.tap_answer(&dave).await;
+    assert_eq!(
+        (answer.as_str(), alert),
+        (
+            "Recorded, but Bob's approval no longer counts: 1 of 2 approvals.",
+            false
+        )
+    );
+    let edited = world
+        .tg
+        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the prompt told")
+        .await;
+    assert!(
+        edited
+            .text
+            .contains("Approved by Dave. Bob's approval no longer counts")
+            && edited
+                .text
+                .contains("1 of 2 approvals; 1 more needed from: senior."),
+        "{}",
+        edited.text
+    );
+    // Still open: the buttons stay; nothing was dispatched.
+    assert_eq!(edited.buttons, prompt.buttons);
+    assert!(world.gh.dispatches().is_empty());
+    let after = snapshot(&world).await;
+    assert_eq!(after.operations, before.operations, "nothing moved");
+    assert_eq!(after.dispatches, before.dispatches);
+
+    // A current senior's approval completes it.
+    let erin = world
+        .tg
+        .user_taps(&edited, ERIN.id, ERIN.name, &format!("d:{id}:a"));
+    let (answer, _) = world.tg.tap_answer(&erin).await;
+    assert_eq!(answer, "Approved. Dispatching the Deploy workflow.");
+    assert_eq!(world.gh.dispatches().len(), 1);
+}
