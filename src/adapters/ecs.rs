@@ -43,7 +43,32 @@ where
         (Some(code), None) => code.to_owned(),
         _ => DisplayErrorContext(&e).to_string(),
     };
-    EcsError::Api(text.chars().take(300).collect())
+    EcsError::Api(shown(e.code(), &text))
+}
+
+/// What may be shown of an ECS error: the error is shown to the team,
+/// so an answer naming the account or an ARN (AccessDenied names the
+/// caller's role and the resource) is told by its code and a reference
+/// only; the log carries it in full under that reference.
+fn shown(code: Option<&str>, text: &str) -> String {
+    if !names_internals(text) {
+        return text.chars().take(300).collect();
+    }
+    let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    tracing::warn!(reference, error = %text, "ECS error (withheld from chats)");
+    format!(
+        "{} (details in the bot's log, ref {reference})",
+        code.unwrap_or("ECS error")
+    )
+}
+
+/// Whether a text names an ARN or an AWS account id (12 digits alone).
+fn names_internals(text: &str) -> bool {
+    if text.to_ascii_lowercase().contains("arn:") {
+        return true;
+    }
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() == 12)
 }
 
 /// One deployment of a service.
@@ -322,7 +347,41 @@ impl Ecs {
 
 #[cfg(test)]
 mod tests {
-    use super::image_tag;
+    use super::{image_tag, names_internals, shown};
+
+    #[test]
+    fn errors_naming_the_account_or_an_arn_are_withheld() {
+        let denied = "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/x/bot \
+                      is not authorized to perform: ecs:DescribeServices";
+        for internal in [
+            denied,
+            "ClientException: account 123456789012 has no such cluster",
+            "see ARN:AWS:IAM::1:role/x",
+        ] {
+            assert!(names_internals(internal), "{internal}");
+        }
+        for fine in [
+            "ThrottlingException: Rate exceeded",
+            "ServerException: Service unavailable",
+            "timed out after 1234567890123 ms",
+            "port 12345",
+        ] {
+            assert!(!names_internals(fine), "{fine}");
+        }
+        let told = shown(Some("AccessDeniedException"), denied);
+        assert!(
+            told.starts_with("AccessDeniedException (details in the bot's log, ref ")
+                && !names_internals(&told),
+            "{told}"
+        );
+        assert_eq!(
+            shown(
+                Some("ThrottlingException"),
+                "ThrottlingException: Rate exceeded"
+            ),
+            "ThrottlingException: Rate exceeded"
+        );
+    }
 
     #[test]
     fn tags_of_image_references() {

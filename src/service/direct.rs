@@ -147,7 +147,7 @@ impl App {
                 Ok(false) => {
                     return refuse("It moved on meanwhile; tap again if still needed.".into());
                 }
-                Err(e) => return refuse(format!("Could not record it: {e}")),
+                Err(e) => return refuse(self.internal_failure("direct rollback: store", &e)),
             }
         }
         let new = NewOperation {
@@ -180,7 +180,7 @@ impl App {
             Ok(Created::Busy) => {
                 return refuse(self.in_flight(&env).await);
             }
-            Err(e) => return refuse(format!("Could not record it: {e}")),
+            Err(e) => return refuse(self.internal_failure("direct rollback: store", &e)),
         };
         let claim = match self.store.claim_dispatch(new_id).await {
             Ok(Some(claim)) => claim,

@@ -577,8 +577,7 @@ impl App {
                 return refuse("This dialogue is over. Start again with /release or /deploy.");
             }
             Err(e) => {
-                tracing::error!(error = %e, "guide: store");
-                return refuse("Something went wrong on my side; try again in a moment.");
+                return refuse(&self.internal_failure("guide: store", &e));
             }
         };
         if guide.user != tap.user.0 {
@@ -723,9 +722,8 @@ impl App {
     ) -> TapOutcome {
         let guide = Guide { step, ..guide };
         if let Err(e) = dialogue.update(guide).await {
-            tracing::error!(error = %e, "guide: store");
             return TapAnswer {
-                text: "Something went wrong on my side; try again in a moment.".into(),
+                text: self.internal_failure("guide: store", &e),
                 alert: true,
             }
             .into();

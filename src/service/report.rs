@@ -63,7 +63,7 @@ impl App {
                     alert: true,
                 };
             }
-            Err(e) => return refuse(format!("Could not record it: {e}")),
+            Err(e) => return refuse(self.internal_failure("incident report: store", &e)),
         }
         let (title, body) = self.incident_report(&op).await;
         let labels = &self.config.github.incident_labels;

@@ -135,9 +135,8 @@ impl App {
             .record_verification(&env, &op.version, verified, tap.user, &audit, &alerts)
             .await
         {
-            tracing::error!(error = %e, "qa verdict: store");
             return TapAnswer {
-                text: "Something went wrong on my side; try again in a moment.".into(),
+                text: self.internal_failure("qa verdict: store", &e),
                 alert: true,
             };
         }

@@ -123,3 +123,98 @@ async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
     assert_eq!(answer, "Approved. Dispatching the Deploy workflow.");
     assert_eq!(world.gh.dispatches().len(), 1);
 }
+
+/// The reference a chat text quotes (`ref 1a2b3c4d`), if it quotes one.
+fn reference_in(text: &str) -> Option<String> {
+    let at = text.find("ref ")? + 4;
+    let reference: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (reference.len() >= 6).then_some(reference)
+}
+
+/// Nothing in a chat names the AWS account or an ARN.
+fn assert_nothing_internal(text: &str) {
+    assert!(
+        !text.contains("123456789012") && !text.to_lowercase().contains("arn:"),
+        "internal details in chat: {text}"
+    );
+}
+
+#[tokio::test]
+async fn an_ecs_error_naming_the_account_and_a_role_reaches_no_chat() {
+    let proxy = crate::support::ecs_proxy::EcsProxy::start().await;
+    let mut world = World::new().await;
+    world.ecs_endpoint = Some(proxy.url.clone());
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world.verified_on_staging("1.3.0").await;
+    // The bot's IAM role may no longer describe services: ECS's answer
+    // names the caller's ARN and the account.
+    proxy.deny("DescribeServices");
+    let before = snapshot(&world).await;
+
+    for command in ["/status prod", "/deploy prod 1.3.0 --dry-run"] {
+        let answer = world.say(TEAM_CHAT, &BOB, command).await.text;
+        assert_nothing_internal(&answer);
+        assert!(
+            answer.contains("AccessDeniedException (details in the bot's log, ref "),
+            "{command}: {answer}"
+        );
+        let reference = reference_in(&answer).expect("a reference");
+        let log = world.bot_log();
+        assert!(
+            log.lines().any(|line| line.contains(&reference)
+                && line.contains("arn:aws:iam::123456789012")),
+            "{command}: the log carries ref {reference} with the full error"
+        );
+    }
+    let after = snapshot(&world).await;
+    assert_eq!(after.operations, before.operations, "nothing moved");
+    assert_eq!(after.dispatches, before.dispatches);
+    assert_eq!(after.alerts, before.alerts);
+}
+
+#[tokio::test]
+async fn a_store_error_under_a_tap_is_told_by_reference_only() {
+    let cut = crate::support::tcp_cut::TcpCut::start("127.0.0.1:5432").await;
+    let mut world = World::new().await;
+    world.use_postgres_through(&cut).await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    world.verified_on_staging("1.3.0").await;
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+    let id = prompt.buttons[0][0].1.split(':').nth(1).unwrap().to_owned();
+    world
+        .until_outbox_sent("the prompt delivered", Duration::from_secs(20))
+        .await;
+    let before = snapshot(&world).await;
+
+    // The database drops off the network as Bob approves.
+    cut.cut();
+    let bob = world
+        .tg
+        .user_taps(&prompt, BOB.id, BOB.name, &format!("d:{id}:a"));
+    let (answer, alert) = world.tg.tap_answer(&bob).await;
+    assert!(alert, "{answer}");
+    assert_nothing_internal(&answer);
+    assert!(
+        answer.starts_with("Something went wrong on my side (ref "),
+        "{answer}"
+    );
+    let reference = reference_in(&answer).expect("a reference");
+    let log = world.bot_log();
+    assert!(
+        log.lines()
+            .any(|line| line.contains(&reference) && line.contains("tap: store")),
+        "the log carries ref {reference} with the error"
+    );
+    cut.restore();
+    let after = snapshot(&world).await;
+    assert_eq!(after.operations, before.operations, "nothing moved");
+    assert_eq!(after.approvals, before.approvals);
+    assert!(world.gh.dispatches().is_empty());
+}
