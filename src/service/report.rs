@@ -144,10 +144,11 @@ impl App {
             rollback.version
         );
         let mut body = format!(
-            "**{env}** was rolled back from **{from_text}** to **{}** (operation #{}), asked by {}.\n\n",
-            rollback.version,
+            "**{env}** was rolled back from **{}** to **{}** (operation #{}), asked by {}.\n\n",
+            md(&from_text),
+            md(&rollback.version),
             rollback.id,
-            self.name_of(rollback.requested_by)
+            md(&self.name_of(rollback.requested_by))
         );
         body.push_str("## Timeline (UTC)\n\n");
         let mut lines: Vec<(i64, String)> = audit
@@ -195,11 +196,14 @@ impl App {
             .operation_id
             .map(|o| format!(" #{o}"))
             .unwrap_or_default();
+        // Details carry people's words (reasons, refusals): text, never
+        // markup, in the issue.
         let detail = if row.detail.is_empty() {
             String::new()
         } else {
-            format!(" — {}", row.detail)
+            format!(" — {}", md(&row.detail))
         };
+        let who = md(&who);
         format!(
             "- `{at}` {who}:{op} {} → {}{detail}",
             row.action, row.outcome
@@ -211,7 +215,30 @@ impl App {
 fn alert_line(alert: &AlertEvent) -> String {
     let at = from_ms(alert.at).format("%Y-%m-%d %H:%M:%S");
     let first = alert.text.lines().next().unwrap_or_default();
-    format!("- `{at}` alert ({}): {}", alert.kind, strip_html(first))
+    format!(
+        "- `{at}` alert ({}): {}",
+        alert.kind,
+        md(&strip_html(first))
+    )
+}
+
+/// Text as GitHub Markdown shows it literally: the punctuation that
+/// makes inline markup escaped (no links, emphasis, code, HTML, tables or
+/// mentions made of someone's words), line breaks made spaces (no new
+/// block: a heading or a list needs a line of its own).
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Telegram HTML to plain text: tags dropped, entities decoded.
@@ -234,7 +261,21 @@ fn strip_html(html: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_html;
+    use super::{md, strip_html};
+
+    #[test]
+    fn peoples_words_are_text_in_the_issue() {
+        assert_eq!(
+            md("db on **fire** [click](http://x) <img src=x> @team | ~~x~~\n## Resolved"),
+            "db on \\*\\*fire\\*\\* \\[click\\](http://x) \\<img src=x\\> \\@team \\| \\~\\~x\\~\\~ ## Resolved"
+        );
+        // The bot's own words come through as they are.
+        assert_eq!(
+            md("1.3.0 to prod; needs 1 approval(s) (#2)"),
+            "1.3.0 to prod; needs 1 approval(s) (#2)"
+        );
+        assert_eq!(md("a_b `c` \\"), "a\\_b \\`c\\` \\\\");
+    }
 
     #[test]
     fn html_becomes_plain_text() {

@@ -501,7 +501,7 @@ impl App {
                     match self.run_release_checks(&version, kind).await {
                         Ok((checks, ReleaseVerdict::Refuse)) => Some(checks),
                         Ok(_) => None,
-                        Err(e) => Some(format!("the checks could not run ({e})")),
+                        Err(e) => Some(format!("the checks could not run ({})", escape(&e))),
                     }
                 }
                 _ => Some("the stored request is unreadable".into()),
