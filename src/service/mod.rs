@@ -265,7 +265,7 @@ impl App {
         what: &str,
         e: &(dyn std::error::Error + 'static),
     ) -> String {
-        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let reference = &reference();
         tracing::error!(reference, error = %e, "{what}");
         format!(
             "Something went wrong on my side (ref {reference}); nothing changed. Try again in a moment."
@@ -277,7 +277,7 @@ impl App {
         what: &str,
         e: &(dyn std::error::Error + 'static),
     ) -> (String, Option<Reply>) {
-        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let reference = &reference();
         tracing::error!(reference, error = %e, "{what}");
         if e.downcast_ref::<crate::store::StoreError>()
             .is_some_and(crate::store::StoreError::is_unreachable)
@@ -369,6 +369,12 @@ pub fn help_text() -> String {
     }
     text.push_str("\n\nVersions are semver (1.2.3 or v1.2.3). Environments come from bot.toml.");
     text
+}
+
+/// A short reference for an internal failure: the chat quotes it, the
+/// log carries it beside the full error.
+pub(super) fn reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
 
 #[cfg(test)]

@@ -148,8 +148,11 @@ impl App {
                 (ops, locks, outbox.failed, deploys, verdicts, None)
             }
             Err(e) => {
-                tracing::error!(error = %e, "status: store unreadable");
-                let unreadable = Some("store unreadable; see the bot's log".to_owned());
+                let reference = &super::reference();
+                tracing::error!(reference, error = %e, "status: store unreadable");
+                let unreadable = Some(format!(
+                    "store unreadable; see the bot's log (ref {reference})"
+                ));
                 (vec![], vec![], 0, vec![], vec![], unreadable)
             }
         };

@@ -245,7 +245,7 @@ impl App {
                 Ok(()) => {}
                 Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
                 Err(Recheck::Unavailable(e)) => {
-                    let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+                    let reference = &super::reference();
                     tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
                     return refuse(format!(
                         "Could not check the request just now (ref {reference}); nothing changed. Try again in a moment."
