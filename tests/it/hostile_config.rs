@@ -15,12 +15,24 @@ const ERIN: Person = Person {
     name: "Erin",
 };
 
-/// `[[users]]` with Bob a senior or not.
-fn users(bob_senior: bool) -> String {
-    let bob = if bob_senior {
-        r#"["senior", "developer"]"#
-    } else {
-        r#"["developer"]"#
+/// What became of Bob when the bot comes back.
+#[derive(Clone, Copy)]
+enum Bob {
+    Senior,
+    /// His senior role taken away.
+    Developer,
+    /// Removed from `[[users]]`.
+    Gone,
+}
+
+/// `[[users]]`: Alice, Bob (as `bob` says), Carol, Dave and Erin.
+fn users(bob: Bob) -> String {
+    let bob = match bob {
+        Bob::Senior => {
+            "\n[[users]]\nid = 100000002\nname = \"Bob\"\nroles = [\"senior\", \"developer\"]\n"
+        }
+        Bob::Developer => "\n[[users]]\nid = 100000002\nname = \"Bob\"\nroles = [\"developer\"]\n",
+        Bob::Gone => "",
     };
     format!(
         r#"
@@ -28,12 +40,7 @@ fn users(bob_senior: bool) -> String {
 id = 100000001
 name = "Alice"
 roles = ["developer"]
-
-[[users]]
-id = 100000002
-name = "Bob"
-roles = {bob}
-
+{bob}
 [[users]]
 id = 100000003
 name = "Carol"
@@ -53,12 +60,25 @@ roles = ["senior"]
 }
 
 #[tokio::test]
-async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
+async fn an_approval_by_someone_no_longer_a_senior_does_not_count() {
+    bob_approves_then_is_no_longer_an_approver(Bob::Developer, "Bob").await;
+}
+
+#[tokio::test]
+async fn an_approval_by_someone_removed_from_the_users_does_not_count() {
+    // The config no longer knows his name: his id stands for him.
+    bob_approves_then_is_no_longer_an_approver(Bob::Gone, "user 100000002").await;
+}
+
+/// Bob approves a prod deploy needing two; the bot comes back with Bob
+/// `after`; Dave's approval would complete the count, but Bob's no longer
+/// counts: nothing is dispatched and the prompt says so.
+async fn bob_approves_then_is_no_longer_an_approver(after: Bob, bob_name: &str) {
     let mut world = World::new().await;
     world.seed().await;
     world.gh.add_release("v1.3.0");
     world.prod_approvals = 2;
-    world.users_toml = Some(users(true));
+    world.users_toml = Some(users(Bob::Senior));
     world.start_bot().await;
     world.verified_on_staging("1.3.0").await;
 
@@ -75,8 +95,7 @@ async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
     let (answer, _) = world.tg.tap_answer(&bob).await;
     assert_eq!(answer, "Recorded: 1 of 2 approvals.");
 
-    // Bob is no longer a senior when the bot comes back.
-    world.users_toml = Some(users(false));
+    world.users_toml = Some(users(after));
     world.restart_bot().await;
     world
         .until_outbox_sent("the prompt delivered", Duration::from_secs(20))
@@ -90,7 +109,8 @@ async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
     assert_eq!(
         (answer.as_str(), alert),
         (
-            "Recorded, but Bob's approval no longer counts: 1 of 2 approvals.",
+            format!("Recorded, but {bob_name}'s approval no longer counts: 1 of 2 approvals.")
+                .as_str(),
             false
         )
     );
@@ -99,12 +119,11 @@ async fn an_approval_by_someone_no_longer_an_approver_does_not_count() {
         .wait_for_edit(TEAM_CHAT, prompt.message_id, "the prompt told")
         .await;
     assert!(
-        edited
+        edited.text.contains(&format!(
+            "Approved by Dave. {bob_name}'s approval no longer counts"
+        )) && edited
             .text
-            .contains("Approved by Dave. Bob's approval no longer counts")
-            && edited
-                .text
-                .contains("1 of 2 approvals; 1 more needed from: senior."),
+            .contains("1 of 2 approvals; 1 more needed from: senior."),
         "{}",
         edited.text
     );
