@@ -23,6 +23,7 @@ mod repository;
 mod rollback;
 mod scenarios;
 mod store;
+mod store_approvals;
 mod store_runs;
 mod strict;
 mod support;

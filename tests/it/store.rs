@@ -40,7 +40,7 @@ async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
     ]
 }
 
-fn alert(key: &str, chat: i64) -> NewAlert {
+pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
     NewAlert {
         dedup_key: format!("{key}@{chat}"),
         kind: AlertKind::Release,
@@ -54,7 +54,7 @@ fn alert(key: &str, chat: i64) -> NewAlert {
     }
 }
 
-fn audit(action: &str) -> AuditEntry {
+pub(crate) fn audit(action: &str) -> AuditEntry {
     AuditEntry {
         actor: Some(UserId(1)),
         chat: Some(ChatId(-5)),
