@@ -271,6 +271,9 @@ impl App {
                     let (counting, lapsed) =
                         counting_approvals(&recorded, requester_id, &policy, roles_of);
                     let lapsed: Vec<String> = lapsed.iter().map(|u| self.name_of(u.0)).collect();
+                    let expires = op
+                        .expires_at
+                        .map(|at| crate::alerts::format::utc(crate::alerts::format::from_ms(at)));
                     let text = lapsed_text(
                         &head,
                         &decider,
@@ -278,6 +281,7 @@ impl App {
                         counting.len() as i64,
                         needed,
                         &policy.approvers,
+                        expires.as_deref(),
                     );
                     let buttons = serde_json::to_string(&approval_buttons_of(op.id))
                         .expect("buttons serialise");
@@ -610,11 +614,15 @@ fn lapsed_text(
     counting: i64,
     needed: i64,
     approvers: &[Role],
+    expires: Option<&str>,
 ) -> String {
     let roles: Vec<&str> = approvers.iter().map(Role::as_str).collect();
+    let expires = expires
+        .map(|at| format!("\nExpires {at}"))
+        .unwrap_or_default();
     format!(
         "⏳ {head}\nApproved by {}. {} (no longer an approver here).\n\
-         {counting} of {needed} approvals; {} more needed from: {}.",
+         {counting} of {needed} approvals; {} more needed from: {}.{expires}",
         escape(decider),
         escape(&no_longer_counts(lapsed)),
         needed - counting,
@@ -635,6 +643,7 @@ mod tests {
             1,
             2,
             &[Role::new("senior")],
+            Some("2026-11-30 03:10 UTC"),
         );
         insta::assert_snapshot!(text);
         assert_eq!(
