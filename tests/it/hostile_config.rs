@@ -25,37 +25,21 @@ enum Bob {
     Gone,
 }
 
-/// `[[users]]`: Alice, Bob (as `bob` says), Carol, Dave and Erin.
+/// The world's `[[users]]` with Bob as `bob` says, and Erin a senior.
 fn users(bob: Bob) -> String {
+    const BOB_SENIOR: &str =
+        "[[users]]\nid = 100000002\nname = \"Bob\"\nroles = [\"senior\", \"developer\"]\n";
+    assert!(USERS_TOML.contains(BOB_SENIOR));
     let bob = match bob {
-        Bob::Senior => {
-            "\n[[users]]\nid = 100000002\nname = \"Bob\"\nroles = [\"senior\", \"developer\"]\n"
-        }
-        Bob::Developer => "\n[[users]]\nid = 100000002\nname = \"Bob\"\nroles = [\"developer\"]\n",
-        Bob::Gone => "",
+        Bob::Senior => BOB_SENIOR.to_owned(),
+        Bob::Developer => BOB_SENIOR.replace("\"senior\", ", ""),
+        Bob::Gone => String::new(),
     };
     format!(
-        r#"
-[[users]]
-id = 100000001
-name = "Alice"
-roles = ["developer"]
-{bob}
-[[users]]
-id = 100000003
-name = "Carol"
-roles = ["qa"]
-
-[[users]]
-id = 100000004
-name = "Dave"
-roles = ["senior"]
-
-[[users]]
-id = 100000006
-name = "Erin"
-roles = ["senior"]
-"#
+        "{}\n[[users]]\nid = {}\nname = \"{}\"\nroles = [\"senior\"]\n",
+        USERS_TOML.replace(BOB_SENIOR, &bob),
+        ERIN.id,
+        ERIN.name
     )
 }
 

@@ -54,6 +54,24 @@ pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
     }
 }
 
+/// Alice's (1) deploy of 1.3.0 to prod, awaiting approval.
+pub(crate) fn prod_deploy_awaiting_approval() -> aletheia_bot::store::NewOperation {
+    aletheia_bot::store::NewOperation {
+        kind: "deploy",
+        env: Some("prod".into()),
+        version: "1.3.0".into(),
+        release_type: None,
+        state: aletheia_bot::domain::OperationState::AwaitingApproval,
+        requested_by: UserId(1),
+        chat_id: -5,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        expires_in_ms: None,
+        detail: None,
+        run: None,
+        direct_ecs: false,
+    }
+}
+
 pub(crate) fn audit(action: &str) -> AuditEntry {
     AuditEntry {
         actor: Some(UserId(1)),
@@ -396,20 +414,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
 
     for (store, _dir) in stores().await {
         let backend = store.backend();
-        let op = NewOperation {
-            kind: "deploy",
-            env: Some("prod".into()),
-            version: "1.3.0".into(),
-            release_type: None,
-            state: OperationState::AwaitingApproval,
-            requested_by: UserId(1),
-            chat_id: -5,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: None,
-            run: None,
-            direct_ecs: false,
-        };
+        let op = prod_deploy_awaiting_approval();
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:deploy"), &[])
             .await

@@ -1,29 +1,16 @@
 //! Approvals in the store of each backend: which recorded ones count is
 //! the caller's rule, applied inside the deciding transaction.
 
-use aletheia_bot::domain::{OperationState, UserId};
-use aletheia_bot::store::{Created, Decided, Decision, NewOperation};
+use aletheia_bot::domain::UserId;
+use aletheia_bot::store::{Created, Decided, Decision};
 
-use crate::store::{alert, audit, stores};
+use crate::store::{alert, audit, prod_deploy_awaiting_approval, stores};
 
 #[tokio::test]
 async fn a_lapsed_approval_leaves_the_count_short_and_says_so_once() {
     for (store, _dir) in stores().await {
         let backend = store.backend();
-        let op = NewOperation {
-            kind: "deploy",
-            env: Some("prod".into()),
-            version: "1.3.0".into(),
-            release_type: None,
-            state: OperationState::AwaitingApproval,
-            requested_by: UserId(1),
-            chat_id: -5,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            expires_in_ms: None,
-            detail: None,
-            run: None,
-            direct_ecs: false,
-        };
+        let op = prod_deploy_awaiting_approval();
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:deploy"), &[])
             .await

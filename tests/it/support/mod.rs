@@ -90,6 +90,35 @@ where
     }
 }
 
+/// The `[[users]]` of bot.toml unless a world says otherwise.
+pub const USERS_TOML: &str = r#"
+
+[[users]]
+id = 100000001
+name = "Alice"
+roles = ["developer"]
+
+[[users]]
+id = 100000002
+name = "Bob"
+roles = ["senior", "developer"]
+
+[[users]]
+id = 100000003
+name = "Carol"
+roles = ["qa"]
+
+[[users]]
+id = 100000004
+name = "Dave"
+roles = ["senior"]
+
+[[users]]
+id = 100000005
+name = "Quinn"
+roles = ["qa"]
+"#;
+
 /// Everything a scenario runs in.
 pub struct World {
     // Dropped first: the bot stops (and shows its log) before the
@@ -489,39 +518,7 @@ alerts = ["failure", "health"]
 envs = ["prod"]
 "#,
         ));
-        if let Some(users) = &self.users_toml {
-            text.push_str(users);
-            return text;
-        }
-        text.push_str(
-            r#"
-
-[[users]]
-id = 100000001
-name = "Alice"
-roles = ["developer"]
-
-[[users]]
-id = 100000002
-name = "Bob"
-roles = ["senior", "developer"]
-
-[[users]]
-id = 100000003
-name = "Carol"
-roles = ["qa"]
-
-[[users]]
-id = 100000004
-name = "Dave"
-roles = ["senior"]
-
-[[users]]
-id = 100000005
-name = "Quinn"
-roles = ["qa"]
-"#,
-        );
+        text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
         text
     }
 
