@@ -170,7 +170,7 @@ async fn an_ecs_error_naming_the_account_and_a_role_reaches_no_chat() {
         let log = world.bot_log();
         assert!(
             log.lines().any(|line| line.contains(&reference)
-                && line.contains("arn:aws:iam::123456789012")),
+                && line.contains("arn:aws:sts::123456789012:assumed-role/aletheia-bot")),
             "{command}: the log carries ref {reference} with the full error"
         );
     }

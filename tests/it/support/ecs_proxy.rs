@@ -62,7 +62,7 @@ impl EcsProxy {
 
     /// The caller may no longer call `operation` (`UpdateService`): ECS
     /// answers as it does to a missing IAM permission, naming the caller's
-    /// and the resource's ARNs.
+    /// (the bot's assumed role) and the resource's ARNs.
     pub fn deny(&self, operation: &str) {
         self.inner.lock().unwrap().denied.push(operation.to_owned());
     }
@@ -129,7 +129,7 @@ async fn forward(
     let json = [("content-type", "application/x-amz-json-1.1")];
     if let Some(op) = denied {
         let message = format!(
-            "User: arn:aws:iam::123456789012:user/aletheia-bot is not authorized to perform: ecs:{op} \
+            "User: arn:aws:sts::123456789012:assumed-role/aletheia-bot/session-1 is not authorized to perform: ecs:{op} \
              on resource: arn:aws:ecs:{}:123456789012:service/* because no identity-based policy allows the ecs:{op} action",
             super::moto::REGION
         );
