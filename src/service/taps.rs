@@ -7,12 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::App;
 use super::deploy::{Recheck, policy_of};
 use super::dispatch::Started;
+use super::lapsed::{Shown, no_longer_counts};
 use crate::alerts::format::escape;
 use crate::domain::{
-    AlertKind, DecisionFacts, Env, OperationId, OperationState, Role, UserId, counting_approvals,
-    may_decide,
+    AlertKind, DecisionFacts, Env, OperationId, UserId, counting_approvals, may_decide,
 };
-use crate::domain::{ReleaseType, ReleaseVerdict, Version};
 use crate::store::{Decided, Decision, NewAlert};
 
 /// One inline button: its label and its `callback_data` (≤ 64 bytes: an
@@ -264,39 +263,16 @@ impl App {
                 .is_empty()
         };
         let lapsed_edits = if approving {
-            match self.store.approvers_of(id).await {
-                Ok(recorded) => {
-                    let mut recorded: Vec<UserId> = recorded.into_iter().map(UserId).collect();
-                    recorded.push(tap.user);
-                    let (counting, lapsed) =
-                        counting_approvals(&recorded, requester_id, &policy, roles_of);
-                    let lapsed: Vec<String> = lapsed.iter().map(|u| self.name_of(u.0)).collect();
-                    let expires = op
-                        .expires_at
-                        .map(|at| crate::alerts::format::utc(crate::alerts::format::from_ms(at)));
-                    let text = lapsed_text(
-                        &head,
-                        &decider,
-                        &lapsed,
-                        counting.len() as i64,
-                        needed,
-                        &policy.approvers,
-                        expires.as_deref(),
-                    );
-                    let buttons = serde_json::to_string(&approval_buttons_of(op.id))
-                        .expect("buttons serialise");
-                    self.edit_prompts(&op, &format!("lapsed:{}", tap.user.0), text)
-                        .await
-                        .into_iter()
-                        .map(|edit| NewAlert {
-                            buttons: Some(buttons.clone()),
-                            ..edit
-                        })
-                        .collect()
-                }
-                Err(e) => {
-                    return refuse(self.internal_failure("tap: approvals", &e));
-                }
+            let shown = Shown {
+                head: &head,
+                decider: &decider,
+            };
+            match self
+                .lapsed_edits(&op, tap.user, &policy, needed, &shown)
+                .await
+            {
+                Ok(edits) => edits,
+                Err(answer) => return answer,
             }
         } else {
             Vec::new()
@@ -457,200 +433,11 @@ impl App {
         .await;
         TapAnswer { text, alert: true }
     }
-
-    /// The requester's answer to "Release anyway?".
-    async fn confirm_release(
-        &self,
-        tap: &Tap,
-        op: &crate::store::OperationRow,
-        go: bool,
-    ) -> TapAnswer {
-        let id = OperationId(op.id);
-        let verb = if go { "release_anyway" } else { "cancel" };
-        let refusal = if tap.user.0 != op.requested_by {
-            Some((
-                "not_the_requester",
-                format!("Only {} can answer this.", self.name_of(op.requested_by)),
-            ))
-        } else if op.state() != OperationState::AwaitingApproval {
-            Some((
-                "already_decided",
-                format!("Too late: this request is already {}.", op.state()),
-            ))
-        } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
-            Some((
-                "expired",
-                "This question has expired. Ask again if it is still wanted.".to_owned(),
-            ))
-        } else {
-            None
-        };
-        if let Some((code, text)) = refusal {
-            return self.refuse_tap(tap, verb, code, Some(id), text).await;
-        }
-        let head = format!(
-            "<b>Release {} ({})</b> · #{}",
-            escape(&op.version),
-            escape(op.release_type.as_deref().unwrap_or("?")),
-            op.id
-        );
-        let who = escape(&self.name_of(tap.user.0));
-        // The checks are run again: ten minutes may have turned CI red or
-        // seen the version released by someone else.
-        let recheck = if go {
-            let kind = op.release_type.as_deref().and_then(ReleaseType::parse);
-            let version = Version::parse(&op.version, true).ok();
-            match (version, kind) {
-                (Some(version), Some(kind)) => {
-                    match self.run_release_checks(&version, kind).await {
-                        Ok((checks, ReleaseVerdict::Refuse)) => Some(checks),
-                        Ok(_) => None,
-                        Err(e) => Some(format!("the checks could not run ({})", escape(&e))),
-                    }
-                }
-                _ => Some("the stored request is unreadable".into()),
-            }
-        } else {
-            None
-        };
-        let (to, text) = match (go, &recheck) {
-            (true, None) => (
-                OperationState::Approved,
-                format!(
-                    "⚠️ {head}\nConfirmed by {who} despite the bump; dispatching the Release workflow."
-                ),
-            ),
-            (true, Some(why)) => (
-                OperationState::Cancelled,
-                format!("⛔ {head}\nConfirmed by {who}, but the checks no longer pass:\n{why}"),
-            ),
-            (false, _) => (
-                OperationState::Cancelled,
-                format!("✖️ {head}\nCancelled by {who}."),
-            ),
-        };
-        let edits = self.edit_prompts(op, verb, text).await;
-        let audit = self.audit(
-            Some(tap.user),
-            tap.chat,
-            &format!("tap:{verb}"),
-            to.as_str(),
-            Some(id),
-            String::new(),
-        );
-        match self
-            .store
-            .advance(
-                id,
-                &[OperationState::AwaitingApproval],
-                to,
-                None,
-                None,
-                &audit,
-                &edits,
-            )
-            .await
-        {
-            Ok(true) => {
-                self.outbox.notify_one();
-                if recheck.is_some() {
-                    TapAnswer {
-                        text: "Not released: the checks no longer pass.".into(),
-                        alert: true,
-                    }
-                } else if go {
-                    if let Ok(Some(claim)) = self.store.claim_dispatch(id).await {
-                        let _ = self.dispatch(claim).await;
-                    }
-                    TapAnswer {
-                        text: "Confirmed. Dispatching the Release workflow.".into(),
-                        alert: false,
-                    }
-                } else {
-                    TapAnswer {
-                        text: "Cancelled.".into(),
-                        alert: false,
-                    }
-                }
-            }
-            Ok(false) => TapAnswer {
-                text: "Too late: this request was already answered.".into(),
-                alert: true,
-            },
-            Err(e) => TapAnswer {
-                text: self.internal_failure("release confirm: store", &e),
-                alert: true,
-            },
-        }
-    }
-}
-
-/// Approve / Reject of one operation (the prompt's own buttons, again
-/// under an edit of it).
-fn approval_buttons_of(op: i64) -> Vec<Vec<Button>> {
-    let mut buttons = super::deploy::approval_buttons();
-    for button in buttons.iter_mut().flatten() {
-        button.data = button.data.replace("{op}", &op.to_string());
-    }
-    buttons
-}
-
-/// "Bob's approval no longer counts", "Bob's and Erin's approvals no
-/// longer count" (plain text).
-fn no_longer_counts(names: &[String]) -> String {
-    let whose: Vec<String> = names.iter().map(|n| format!("{n}'s")).collect();
-    match whose.as_slice() {
-        [one] => format!("{one} approval no longer counts"),
-        many => format!("{} approvals no longer count", many.join(" and ")),
-    }
-}
-
-/// The prompt, once an approval left it short because approvals given
-/// earlier no longer count (`head` is HTML, the names are not).
-fn lapsed_text(
-    head: &str,
-    decider: &str,
-    lapsed: &[String],
-    counting: i64,
-    needed: i64,
-    approvers: &[Role],
-    expires: Option<&str>,
-) -> String {
-    let roles: Vec<&str> = approvers.iter().map(Role::as_str).collect();
-    let expires = expires
-        .map(|at| format!("\nExpires {at}"))
-        .unwrap_or_default();
-    format!(
-        "⏳ {head}\nApproved by {}. {} (no longer an approver here).\n\
-         {counting} of {needed} approvals; {} more needed from: {}.{expires}",
-        escape(decider),
-        escape(&no_longer_counts(lapsed)),
-        needed - counting,
-        escape(&roles.join(", "))
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_lapsed_approval_is_told_on_the_prompt() {
-        let text = lapsed_text(
-            "<b>Deploy 1.3.0 → prod</b> · #2\nAsked by Alice",
-            "Dave",
-            &["Bob".to_owned()],
-            1,
-            2,
-            &[Role::new("senior")],
-            Some("2026-11-30 03:10 UTC"),
-        );
-        insta::assert_snapshot!(text);
-        assert_eq!(
-            no_longer_counts(&["Bob".to_owned(), "Erin".to_owned()]),
-            "Bob's and Erin's approvals no longer count"
-        );
-    }
 
     #[test]
     fn taps_are_read_strictly() {
