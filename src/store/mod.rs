@@ -3,6 +3,7 @@
 //! both accept) run on both. Each public function is one transaction that
 //! does one thing.
 
+mod approvals;
 mod audit;
 mod dialogues;
 mod health;
@@ -23,12 +24,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
 pub use mutes::MuteRow;
 pub use operations::{
-    Created, Decided, Decision, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow,
-    VerdictRow,
+    Created, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};

@@ -184,40 +184,6 @@ pub enum Created {
     Busy,
 }
 
-/// The outcome of a decision, as the compare-and-set saw it.
-#[derive(Debug)]
-pub enum Decided {
-    /// Recorded; the operation still waits for more approvals: this many
-    /// count, and these recorded ones no longer do (their givers lost the
-    /// approver role since).
-    Counted { approvals: i64, lapsed: Vec<UserId> },
-    /// This decision rejected the operation.
-    Rejected,
-    /// This decision was the last approval needed: the operation is
-    /// approved and, in the same write, claimed for its dispatch.
-    Claimed(Box<DispatchClaim>),
-    /// The person had already decided on this operation.
-    AlreadyVoted,
-    /// The operation had left `awaiting_approval` meanwhile.
-    TooLate(OperationState),
-}
-
-/// One person's decision on a request, as [`Store::decide`] records it.
-#[derive(Clone, Copy)]
-pub struct Decision<'a> {
-    pub user: UserId,
-    /// Approve (true) or reject (false).
-    pub approve: bool,
-    /// Approvals that settle the request.
-    pub needed: i64,
-    /// Whether a recorded approval by this person still counts (the
-    /// current config's rule, `domain::counting_approvals`).
-    pub counts: &'a (dyn Fn(UserId) -> bool + Send + Sync),
-    pub audit: &'a AuditEntry,
-    pub alerts_if_moved: &'a [NewAlert],
-    pub alerts_if_lapsed: &'a [NewAlert],
-}
-
 /// Proof that this caller, and no other, moved an operation to
 /// `dispatched`: only [`Store::claim_dispatch`] and [`Store::decide`] make
 /// one, and dispatching takes it by value.
@@ -240,8 +206,10 @@ macro_rules! claim_from {
     };
 }
 
+pub(super) use claim_from;
+
 /// The audit line of a dispatch's claim.
-fn claim_audit(id: OperationId) -> AuditEntry {
+pub(super) fn claim_audit(id: OperationId) -> AuditEntry {
     AuditEntry {
         actor: None,
         chat: None,
@@ -644,112 +612,6 @@ impl Store {
         Ok(created)
     }
 
-    /// Records an approval or rejection and, when it settles the request,
-    /// moves the operation — a compare-and-set on its state, with the audit
-    /// line and the alerts of the outcome in the same transaction. Alerts
-    /// are written only when this decision moved the operation (or, for
-    /// `alerts_if_lapsed`, left it short because earlier approvals lapsed).
-    pub async fn decide(
-        &self,
-        id: OperationId,
-        decision: &Decision<'_>,
-    ) -> Result<Decided, StoreError> {
-        let Decision {
-            user,
-            approve,
-            needed,
-            counts,
-            audit,
-            alerts_if_moved,
-            alerts_if_lapsed,
-        } = *decision;
-        let now = now_ms();
-        let decided = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // Touch the row first: it takes the row's lock (PostgreSQL) or
-            // the write lock (SQLite), so decisions on one operation are
-            // serialised and every count below sees the others.
-            let open = sqlx::query(
-                "UPDATE operations SET updated_at = $2 WHERE id = $1 AND state = 'awaiting_approval'",
-            )
-            .bind(id.0)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if open == 0 {
-                let state: Option<(String,)> = sqlx::query_as("SELECT state FROM operations WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.rollback().await?;
-                let state = state.and_then(|(s,)| OperationState::parse(&s)).unwrap_or(OperationState::Failed);
-                return Ok(Decided::TooLate(state));
-            }
-            let voted = sqlx::query(
-                "INSERT INTO approvals (operation_id, user_id, decision, decided_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (operation_id, user_id) DO NOTHING",
-            )
-            .bind(id.0)
-            .bind(user.0)
-            .bind(if approve { "approve" } else { "reject" })
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if voted == 0 {
-                tx.rollback().await?;
-                return Ok(Decided::AlreadyVoted);
-            }
-            // Which of them still count is the current config's call
-            // (`counts`), not the table's: a removed approver's word lapses.
-            let approvers: Vec<(i64,)> = sqlx::query_as(
-                "SELECT user_id FROM approvals WHERE operation_id = $1 AND decision = 'approve' ORDER BY id",
-            )
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await?;
-            let (counting, lapsed): (Vec<UserId>, Vec<UserId>) =
-                approvers.into_iter().map(|(u,)| UserId(u)).partition(|u| counts(*u));
-            let approvals = counting.len() as i64;
-            let decided = if !approve {
-                sqlx::query("UPDATE operations SET state = 'rejected' WHERE id = $1")
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                Decided::Rejected
-            } else if approvals >= needed {
-                // Approved and claimed in one write: one commit (one sync
-                // to disk) fewer on a tap's way to the dispatch, and no
-                // moment where it is approved but nobody's to dispatch.
-                let operation = sqlx::query_as(claim_from!("awaiting_approval"))
-                    .bind(id.0)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                Decided::Claimed(Box::new(DispatchClaim { operation }))
-            } else {
-                Decided::Counted { approvals, lapsed }
-            };
-            match &decided {
-                Decided::Counted { lapsed, .. } if lapsed.is_empty() => {}
-                Decided::Counted { .. } => {
-                    insert_alerts!(tx, alerts_if_lapsed)?;
-                }
-                _ => {
-                    insert_alerts!(tx, alerts_if_moved)?;
-                }
-            }
-            insert_audit!(&mut *tx, audit)?;
-            if matches!(decided, Decided::Claimed(_)) {
-                insert_audit!(&mut *tx, &claim_audit(id))?;
-            }
-            tx.commit().await?;
-            decided
-        });
-        Ok(decided)
-    }
-
     /// Moves an operation from `approved` to `dispatched`, with its audit
     /// line; the one caller that succeeds gets the claim that dispatching
     /// needs.
@@ -855,41 +717,6 @@ impl Store {
         Ok(())
     }
 
-    /// Arms an approval (the fat-finger guard's first tap), with its audit
-    /// line and the confirmation message.
-    pub async fn arm_approval(
-        &self,
-        id: OperationId,
-        user: UserId,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<i64, StoreError> {
-        let now = now_ms();
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO approval_arms (operation_id, user_id, armed_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (operation_id, user_id) DO UPDATE SET armed_at = excluded.armed_at",
-            )
-            .bind(id.0)
-            .bind(user.0)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            insert_audit!(&mut *tx, audit)?;
-            insert_alerts!(tx, alerts)?;
-            tx.commit().await?;
-        });
-        Ok(now)
-    }
-
-    /// When this person armed an approval of this operation, if they did.
-    pub async fn armed_at(&self, id: OperationId, user: UserId) -> Result<Option<i64>, StoreError> {
-        let sql = "SELECT armed_at FROM approval_arms WHERE operation_id = $1 AND user_id = $2";
-        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(sql).bind(id.0).bind(user.0).fetch_optional(p).await)?;
-        Ok(row.map(|(t,)| t))
-    }
-
     /// Records a QA verdict on a version in an environment, with its audit
     /// line and alerts.
     pub async fn record_verification(
@@ -969,14 +796,6 @@ impl Store {
             }
         };
         Ok(rows)
-    }
-
-    /// Who approved an operation, in order.
-    pub async fn approvers_of(&self, id: OperationId) -> Result<Vec<i64>, StoreError> {
-        let sql = "SELECT user_id FROM approvals WHERE operation_id = $1 AND decision = 'approve' ORDER BY id";
-        let rows: Vec<(i64,)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(id.0).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
     /// The latest successful deploy or rollback of each of `envs`, oldest
