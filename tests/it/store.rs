@@ -16,7 +16,7 @@ pub(crate) async fn stores() -> Vec<(Store, tempfile::TempDir)> {
 }
 
 /// A fresh, migrated store of each backend, with the URL it was opened at.
-async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
+pub(crate) async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("t.db").display());
     let sqlite = Store::open(&sqlite_url).await.unwrap();
@@ -146,7 +146,7 @@ async fn audit_times_never_go_back_along_the_log() {
 
 /// Runs `sql` on the store's database behind the store's back: histories
 /// the bot's own writes cannot make (old times, a clock ahead).
-async fn raw(store: &Store, url: &str, sql: &str) {
+pub(crate) async fn raw(store: &Store, url: &str, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match store.backend() {
         Backend::Sqlite => {
