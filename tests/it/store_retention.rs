@@ -8,7 +8,7 @@ use std::time::Duration;
 use aletheia_bot::domain::{AlertKind, ChatId, retention_cutoffs};
 use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store, now_ms};
 
-use crate::store::{raw, stores_at};
+use crate::store::{fresh_databases, raw, stores_at};
 
 const DAY: i64 = 86_400_000;
 
@@ -273,6 +273,66 @@ async fn old_sent_alerts_go_but_never_one_that_may_still_be_read() {
         );
         // The live operation's story is still told in its message.
         assert!(store.has_alert("op:2:prompt@-1").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn alerts_stored_before_the_upgrade_are_tied_to_their_operations() {
+    for (url, _dir) in fresh_databases().await {
+        let store = Store::connect(&url).await.unwrap();
+        let backend = store.backend();
+        let folder = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder);
+        let migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
+        // The schema as it was before retention came.
+        match backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                migrator.run_to(15, &pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                migrator.run_to(15, &pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+        let mut sql = String::new();
+        for key in [
+            "op:42:dispatched@-1",
+            "op:42:dispatched@-1:succeeded",
+            "release:7@-1",
+            "lock:dev:1:locked@-1",
+        ] {
+            sql.push_str(&format!(
+                "INSERT INTO alert_outbox (dedup_key, kind, chat_id, text, next_attempt_at, created_at) \
+                 VALUES ('{key}', 'deployment', -1, 'x', 0, 0);\n"
+            ));
+        }
+        raw(&store, &url, &sql).await;
+        store.migrate().await.unwrap();
+        let mut tied = texts(
+            &store,
+            &url,
+            "SELECT dedup_key || '=' || COALESCE(CAST(operation_id AS TEXT), '-') FROM alert_outbox",
+        )
+        .await;
+        tied.sort();
+        assert_eq!(
+            tied,
+            [
+                "lock:dev:1:locked@-1=-",
+                "op:42:dispatched@-1:succeeded=42",
+                "op:42:dispatched@-1=42",
+                "release:7@-1=-",
+            ],
+            "{backend:?}"
+        );
     }
 }
 
