@@ -10,8 +10,8 @@ UPDATE alert_outbox
    SET operation_id = split_part(dedup_key, ':', 2)::BIGINT
  WHERE dedup_key ~ '^op:[0-9]+:';
 CREATE INDEX alert_outbox_by_operation ON alert_outbox (operation_id);
--- The oldest sent alerts first, without reading the ones still in hand.
-CREATE INDEX alert_outbox_sent_by_age ON alert_outbox (created_at) WHERE state = 'sent';
+-- The oldest sent alerts first, without reading the younger ones.
+CREATE INDEX alert_outbox_by_state_age ON alert_outbox (state, created_at);
 -- The oldest deliveries first; and of those, the ones whose payload is
 -- still there (an emptied one is not read again).
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at);
