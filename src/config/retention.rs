@@ -10,11 +10,11 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RetentionConfig {
     /// How long a GitHub webhook delivery's payload is kept (its id stays
-    /// longer: a redelivery is still known as a duplicate). Default `14d`.
+    /// longer: a redelivery is still known as a duplicate). Default 14 days.
     #[serde(default = "default_webhooks", with = "humantime_serde")]
     pub webhooks: Duration,
     /// How long a sent alert is kept (those an operation or a message
-    /// still being edited may read stay longer). Default `30d`.
+    /// still being edited may read stay longer). Default 30 days.
     #[serde(default = "default_outbox", with = "humantime_serde")]
     pub outbox: Duration,
 }
