@@ -22,6 +22,7 @@ mod repository;
 mod rollback;
 mod scenarios;
 mod store;
+mod store_retention;
 mod store_runs;
 mod strict;
 mod support;
