@@ -13,7 +13,11 @@ use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
 use crate::service::{App, Button, Incoming, Tap};
 
-/// The handler tree.
+/// The handler tree. Only new messages can command: edited messages and
+/// channel posts have no branch, so they fall through unhandled (Telegram
+/// is not asked for them, but updates queued before `allowed_updates`
+/// took effect still arrive). An edit re-read as a command would run it
+/// twice, or run what the chat never saw asked.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .filter_async(first_sight)
@@ -124,6 +128,13 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
     if !text.trim_start().starts_with('/') {
         return None;
     }
+    if !speaks_for_itself(&msg) {
+        tracing::debug!(
+            chat = msg.chat.id.0,
+            "a forwarded, anonymous or channel message is not a command; ignored"
+        );
+        return None;
+    }
     let from = msg.from.as_ref().filter(|u| !u.is_bot)?;
     let display = match &from.username {
         Some(username) => format!("{} (@{username})", from.full_name()),
@@ -138,6 +149,20 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
         bot_username: me.user.username.clone(),
         sent_at: msg.date,
     })
+}
+
+/// Whether the message was written, here and now, by the person in its
+/// `from`: only then may it command. A forward carries someone's words
+/// under the forwarder's id (or, from a linked channel, under Telegram's
+/// own); a message sent on behalf of a chat (an anonymous admin, a
+/// channel, a channel's post) has a stand-in `from` that names nobody
+/// accountable. They are not audited either: anyone who can post in a
+/// chat could fill the audit log with them.
+fn speaks_for_itself(msg: &Message) -> bool {
+    msg.forward_origin().is_none()
+        && !msg.is_automatic_forward()
+        && msg.sender_chat.is_none()
+        && !msg.chat.is_channel()
 }
 
 async fn on_command(

@@ -13,6 +13,7 @@ mod guide;
 mod ha;
 mod hostile;
 mod hostile_http;
+mod hostile_updates;
 mod incident;
 mod monitor;
 mod oncall;

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::wait_until;
 
 mod server;
+mod shapes;
 
 pub const TOKEN: &str = "123456:TEST-telegram-token";
 pub const BOT_USERNAME: &str = "AletheiaTestBot";
