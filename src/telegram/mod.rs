@@ -11,7 +11,7 @@ use teloxide::types::Me;
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
-use crate::service::{App, Button, Incoming, Tap};
+use crate::service::{App, Button, Incoming, Tap, TapOutcome};
 
 /// The handler tree. Only new messages can command: edited messages and
 /// channel posts have no branch, so they fall through unhandled (Telegram
@@ -62,27 +62,58 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         data: query.data.clone().unwrap_or_default(),
     };
     let outcome = app.tap(&tap).await;
-    let answer = || {
-        telegram::answer_tap(
-            &bot,
-            query.id.clone(),
-            &outcome.answer.text,
-            outcome.answer.alert,
-        )
-    };
+    // The decision is made and stored; the answer only stops the
+    // button's spinner. It goes out alongside the edit and the reply, not
+    // before them: a tap Telegram calls too old, or an answer held off by
+    // flood control, must not lose what the person sees in the chat.
+    let answering = tokio::spawn(answer_tap(
+        bot.clone(),
+        query.id.clone(),
+        outcome.answer.text.clone(),
+        outcome.answer.alert,
+    ));
+    let shown = show_outcome(&bot, &query, &outcome, &app).await;
+    match answering.await {
+        Ok(Ok(())) => {}
+        // The spinner stops by itself; a decision's outcome is in the
+        // message it edits (this one, or the outbox's edit of its prompt).
+        Ok(Err(e)) => tracing::warn!(error = %e, "answering a tap failed"),
+        Err(e) => tracing::warn!(error = %e, "answering a tap panicked"),
+    }
+    shown
+}
+
+/// Answers a tap, waiting out a moment's trouble but not a tap Telegram
+/// calls too old, nor a hold-off longer than the tap lives.
+async fn answer_tap(
+    bot: TgBot,
+    id: teloxide::types::CallbackQueryId,
+    text: String,
+    alert: bool,
+) -> Result<(), teloxide::RequestError> {
+    let answer = || telegram::answer_tap(&bot, id.clone(), &text, alert);
     answer
         .retry(answer_backoff().with_max_times(3))
-        .when(telegram::is_transient)
+        .when(telegram::answer_worth_retrying)
         .adjust(telegram::honour_retry_after)
-        .await?;
+        .await
+}
+
+/// The tap's edit of its message and its reply, when it has them.
+async fn show_outcome(
+    bot: &TgBot,
+    query: &CallbackQuery,
+    outcome: &TapOutcome,
+    app: &App,
+) -> anyhow::Result<()> {
     let Some(message) = query.message.as_ref() else {
         return Ok(());
     };
     let chat = ChatId(message.chat().id.0);
-    if let Some(edit) = outcome.edit {
+    if let Some(edit) = &outcome.edit {
         let buttons = keyboard(&edit.buttons);
         telegram::edit_html(
-            &bot,
+            bot,
             &app.pacer,
             chat,
             i64::from(message.id().0),
@@ -92,11 +123,11 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         .await
         .map_err(|e| anyhow::anyhow!("editing the dialogue: {e}"))?;
     }
-    if let Some(reply) = outcome.reply {
+    if let Some(reply) = &outcome.reply {
         let thread = message.regular_message().and_then(|m| m.thread_id);
         let buttons = keyboard(&reply.buttons);
         telegram::send_html(
-            &bot,
+            bot,
             &app.pacer,
             chat,
             thread.map(|t| t.0.0),

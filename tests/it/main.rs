@@ -26,3 +26,4 @@ mod store;
 mod store_runs;
 mod strict;
 mod support;
+mod taps;
