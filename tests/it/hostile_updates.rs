@@ -50,8 +50,8 @@ fn launch(world: &World, chat: i64, attack: Attack, text: &str) {
     let tg = &world.tg;
     let bob = (BOB.id, BOB.name);
     match attack {
-        Attack::Forward => tg.user_forwards(chat, bob, bob, text),
-        Attack::ForwardHidden => tg.user_forwards_hidden(chat, bob, text),
+        Attack::Forward => tg.user_forwards(chat, bob, Some(bob), text),
+        Attack::ForwardHidden => tg.user_forwards(chat, bob, None, text),
         Attack::AutomaticForward => tg.channel_forwards_automatically(chat, LINKED_CHANNEL, text),
         Attack::Edit => tg.user_edits(chat, bob, text),
         Attack::ChannelPost => tg.channel_posts(chat, bob, text, false),

@@ -41,34 +41,29 @@ impl FakeTelegram {
         );
     }
 
-    /// `who` forwards into a group a message `origin` wrote earlier.
-    pub fn user_forwards(&self, chat_id: i64, who: (i64, &str), origin: (i64, &str), text: &str) {
+    /// `who` forwards into a group a message `origin` wrote earlier
+    /// (`None`: an author who hides their account).
+    pub fn user_forwards(
+        &self,
+        chat_id: i64,
+        who: (i64, &str),
+        origin: Option<(i64, &str)>,
+        text: &str,
+    ) {
         let now = chrono::Utc::now().timestamp();
+        let origin = match origin {
+            Some((id, name)) => {
+                json!({"type": "user", "date": now - 60, "sender_user": person(id, name)})
+            }
+            None => json!({"type": "hidden_user", "date": now - 60, "sender_user_name": who.1}),
+        };
         self.push_message("message", |message_id| {
             json!({
                 "message_id": message_id,
                 "date": now,
                 "chat": group(chat_id),
                 "from": person(who.0, who.1),
-                "forward_origin": {"type": "user", "date": now - 60,
-                                   "sender_user": person(origin.0, origin.1)},
-                "text": text,
-                "entities": command_entities(text)
-            })
-        });
-    }
-
-    /// `who` forwards a message whose author hides their account.
-    pub fn user_forwards_hidden(&self, chat_id: i64, who: (i64, &str), text: &str) {
-        let now = chrono::Utc::now().timestamp();
-        self.push_message("message", |message_id| {
-            json!({
-                "message_id": message_id,
-                "date": now,
-                "chat": group(chat_id),
-                "from": person(who.0, who.1),
-                "forward_origin": {"type": "hidden_user", "date": now - 60,
-                                   "sender_user_name": who.1},
+                "forward_origin": origin,
                 "text": text,
                 "entities": command_entities(text)
             })
