@@ -1,7 +1,7 @@
 //! Leadership among instances sharing one database: the instance holding
 //! the lease does the singleton work (polling Telegram and GitHub, the
-//! outbox, the monitor, expiries); the others serve HTTP (GitHub webhooks,
-//! health, metrics) and stand by. The lease is renewed every third of its
+//! outbox, the monitor, expiries, retention); the others serve HTTP
+//! (GitHub webhooks, health, metrics) and stand by. The lease is renewed every third of its
 //! length. A leader that cannot reach the database keeps its role (it
 //! still answers what it can, and a standby cannot do better without the
 //! database); it steps down as soon as it finds another holder. An

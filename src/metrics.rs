@@ -27,6 +27,11 @@ pub struct OperationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AlertLabels {
     pub outcome: String,
 }
@@ -55,6 +60,8 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Operations in the store, by kind and state.
     pub operations: Family<OperationLabels, Gauge>,
+    /// Rows in each table of the store, as the leader last counted them.
+    pub table_rows: Family<TableLabels, Gauge>,
     /// DORA over the last 30 days, for the last environment (prod).
     pub dora_deploys_per_week: Gauge<f64, AtomicU64>,
     pub dora_lead_time_seconds: Gauge<f64, AtomicU64>,
@@ -107,6 +114,12 @@ impl Default for Metrics {
             "Operations in the store by kind (release, deploy, rollback) and state (outcome)",
             operations.clone(),
         );
+        let table_rows = Family::<TableLabels, Gauge>::default();
+        registry.register(
+            "table_rows",
+            "Rows in each table of the store, as the leader last counted them (after pruning)",
+            table_rows.clone(),
+        );
         let dora_deploys_per_week = Gauge::<f64, AtomicU64>::default();
         let dora_lead_time_seconds = Gauge::<f64, AtomicU64>::default();
         let dora_change_failure_ratio = Gauge::<f64, AtomicU64>::default();
@@ -144,6 +157,7 @@ impl Default for Metrics {
             outbox_failed,
             leader,
             operations,
+            table_rows,
             dora_deploys_per_week,
             dora_lead_time_seconds,
             dora_change_failure_ratio,

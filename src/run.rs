@@ -156,7 +156,8 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
 }
 
 /// The leader's work, until `duties` is cancelled (a stop, or the lease
-/// lost): the outbox, the pollers, the monitor and Telegram's updates.
+/// lost): the outbox, the pollers, the monitor, retention and Telegram's
+/// updates.
 async fn lead(
     app: &Arc<App>,
     bot: &TgBot,
@@ -199,6 +200,7 @@ async fn lead(
         config.monitor.interval,
         duties.clone(),
     ));
+    let retention = tokio::spawn(crate::service::retention_loop(app.clone(), duties.clone()));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         app.clone(),
         config.aws.confirm_interval,
@@ -246,6 +248,7 @@ async fn lead(
     let _ = expirer.await;
     let _ = confirmer.await;
     let _ = monitor.await;
+    let _ = retention.await;
     result
 }
 

@@ -88,6 +88,23 @@ pub fn is_transient(e: &RequestError) -> bool {
     )
 }
 
+/// Whether Telegram refused a tap's answer because the tap is too old
+/// (about 15 s) or its id unknown: asking again is refused again.
+/// Telegram writes "query ID"; teloxide only knows "query id", so the
+/// real text arrives as an unknown error.
+pub fn is_expired_tap(e: &RequestError) -> bool {
+    match e {
+        RequestError::Api(ApiError::InvalidQueryId) => true,
+        RequestError::Api(ApiError::Unknown(text)) => text.contains("query is too old"),
+        _ => false,
+    }
+}
+
+/// Whether a tap's answer that failed with `e` may succeed if sent again.
+pub fn answer_worth_retrying(e: &RequestError) -> bool {
+    is_transient(e) && !is_expired_tap(e)
+}
+
 /// The longest flood-control hold-off an answer waits out. An answer
 /// waits in its chat's turn (the chat's next command waits behind it), and
 /// a button's answer expires at Telegram after about 15 s: past this the
@@ -270,5 +287,23 @@ mod tests {
         // Other errors keep the backoff.
         let other = RequestError::Api(ApiError::Unknown("Bad Gateway".into()));
         assert_eq!(honour_retry_after(&other, half), half);
+    }
+
+    #[test]
+    fn an_answer_to_a_tap_too_old_is_not_asked_again() {
+        // Telegram's text, which teloxide does not recognise ("ID").
+        let too_old = RequestError::Api(ApiError::Unknown(
+            "Bad Request: query is too old and response timeout expired or query ID is invalid"
+                .into(),
+        ));
+        assert!(!answer_worth_retrying(&too_old));
+        assert!(!answer_worth_retrying(&RequestError::Api(
+            ApiError::InvalidQueryId
+        )));
+        // A moment's trouble is still waited out.
+        let gateway = RequestError::Api(ApiError::Unknown("Bad Gateway".into()));
+        assert!(answer_worth_retrying(&gateway));
+        let held = RequestError::RetryAfter(Seconds::from_seconds(2));
+        assert!(answer_worth_retrying(&held));
     }
 }

@@ -64,6 +64,8 @@ impl Config {
             ),
             ("alerts.backoff".into(), self.alerts.backoff, Span),
             ("alerts.max_backoff".into(), self.alerts.max_backoff, Span),
+            ("retention.webhooks".into(), self.retention.webhooks, Span),
+            ("retention.outbox".into(), self.retention.outbox, Span),
         ];
         for (env, cfg) in &self.environments {
             let at = format!("environments.{env}.approval");

@@ -2,6 +2,7 @@
 //! validated into typed structs; the rest of the code never sees raw TOML.
 
 mod bounds;
+mod retention;
 mod secrets;
 mod server;
 mod validate;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
 
+pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
 pub use server::ServerConfig;
 pub use validate::ConfigIssue;
@@ -61,6 +63,9 @@ pub struct Config {
     /// work (Telegram polling, GitHub polling, the outbox, the monitor).
     #[serde(default)]
     pub leader: LeaderConfig,
+    /// How long webhook payloads and sent alerts are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 /// `[leader]`

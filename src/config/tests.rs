@@ -222,6 +222,16 @@ fn durations_are_bounded_and_named_by_their_path() {
             "poll_interval = \"36500days\"",
             "github.poll_interval: must be at most 30 days",
         ),
+        (
+            "outbox = \"30days\"",
+            "outbox = \"31days\"",
+            "retention.outbox: must be at most 30 days",
+        ),
+        (
+            "webhooks = \"14days\"",
+            "webhooks = \"0s\"",
+            "retention.webhooks: must not be zero",
+        ),
     ] {
         assert!(SHIPPED.contains(from), "{from}");
         let message = error(&SHIPPED.replacen(from, to, 1));

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 pub struct Watch {
     /// The primary deployment's task definition last seen.
     pub task_definition: Option<String>,
+    /// When (ms) ECS was last read: what an operation that ended since
+    /// must have ended after to explain a change seen now (the view is
+    /// saved at every health probe, so its save time is not that).
+    #[serde(default)]
+    pub ecs_seen_at: Option<i64>,
     /// Task definitions whose FAILED rollout was alerted (the latest few).
     #[serde(default)]
     pub failed_alerted: Vec<String>,
@@ -203,6 +208,7 @@ pub fn watch(
             }
             next.task_definition = Some(primary.task_definition.clone());
         }
+        next.ecs_seen_at = Some(seen.now_ms);
         if service.running < service.desired {
             let since = prev.short_since.unwrap_or(seen.now_ms);
             next.short_since = Some(since);

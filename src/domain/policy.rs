@@ -151,9 +151,62 @@ pub fn run_version(named: &str, auto_deploy: bool) -> Option<String> {
     (auto_deploy && tag_like).then(|| named.to_owned())
 }
 
+/// How long a webhook delivery's id is remembered at least, whatever
+/// `retention.webhooks` says: GitHub redelivers (by hand, or through its
+/// API) the deliveries of the past 3 days; ten times that leaves room for
+/// a redelivery retried late, and still bounds the table.
+pub const DELIVERY_IDS_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// What retention prunes, as times (Unix ms): older than these goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionCutoffs {
+    /// Webhook payloads received before this are emptied.
+    pub payloads: i64,
+    /// Webhook deliveries received before this are forgotten, id and all.
+    pub delivery_ids: i64,
+    /// Sent alerts (of ended operations, or of none) before this go.
+    pub alerts: i64,
+}
+
+/// The cutoffs at `now_ms` for `[retention]`'s `webhooks` and `outbox`.
+pub fn retention_cutoffs(
+    now_ms: i64,
+    webhooks: std::time::Duration,
+    outbox: std::time::Duration,
+) -> RetentionCutoffs {
+    let ago = |d: std::time::Duration| {
+        now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    RetentionCutoffs {
+        payloads: ago(webhooks),
+        delivery_ids: ago(webhooks.max(DELIVERY_IDS_KEPT)),
+        alerts: ago(outbox),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_id_outlives_its_payload_and_githubs_redelivery_window() {
+        const DAY: i64 = 86_400_000;
+        let day = std::time::Duration::from_secs(86_400);
+        let now = 100 * DAY;
+        assert_eq!(
+            retention_cutoffs(now, 14 * day, 30 * day),
+            RetentionCutoffs {
+                payloads: 86 * DAY,
+                delivery_ids: 70 * DAY,
+                alerts: 70 * DAY,
+            }
+        );
+        // Payloads kept an hour: the id is still kept 30 days.
+        let c = retention_cutoffs(now, std::time::Duration::from_secs(3600), day);
+        assert_eq!(c.payloads, now - 3_600_000);
+        assert_eq!(c.delivery_ids, 70 * DAY);
+        assert_eq!(c.alerts, 99 * DAY);
+    }
 
     #[test]
     fn failures_anywhere_and_the_last_environments_health_ring_the_on_call() {

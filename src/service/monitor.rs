@@ -87,7 +87,8 @@ impl App {
             });
         let explained = match changed_to {
             Some(primary) => {
-                self.explained(env, primary.version.as_deref(), seen_at)
+                let last_read = prev.ecs_seen_at.or(seen_at);
+                self.explained(env, primary.version.as_deref(), last_read)
                     .await
             }
             None => false,
@@ -154,14 +155,15 @@ impl App {
     }
 
     /// Whether the bot knows why the task definition changed: an operation
-    /// there is under way, or one for that version ended since the last look.
-    async fn explained(&self, env: &Env, version: Option<&str>, seen_at: Option<i64>) -> bool {
+    /// there is under way, or one for that version ended since ECS was
+    /// last read (`last_read`).
+    async fn explained(&self, env: &Env, version: Option<&str>, last_read: Option<i64>) -> bool {
         let recent = self
             .store
             .history(Some(env.as_str()), 10)
             .await
             .unwrap_or_default();
-        let since = seen_at.unwrap_or(0) - 2 * self.config.monitor.interval.as_millis() as i64;
+        let since = last_read.unwrap_or(0) - 2 * self.config.monitor.interval.as_millis() as i64;
         recent.iter().any(|op| {
             let state = op.state();
             let moving = matches!(

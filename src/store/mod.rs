@@ -12,6 +12,7 @@ mod mutes;
 mod operations;
 mod outbox;
 mod reports;
+mod retention;
 mod runs;
 mod webhooks;
 
@@ -33,6 +34,7 @@ pub use operations::{
 };
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};
+pub use retention::TABLES;
 pub use runs::{Adopted, AdoptedRun, RunKnowledge};
 pub use webhooks::{Delivery, Recorded};
 

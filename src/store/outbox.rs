@@ -114,8 +114,8 @@ macro_rules! insert_alerts {
                 );
             match sqlx::query(
                 "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, buttons, edit_of, \
-                 next_attempt_at, created_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9 \
+                 next_attempt_at, created_at, operation_id) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $12 \
                  WHERE NOT ($10 AND EXISTS (SELECT 1 FROM mutes m WHERE m.chat_id = $4 AND m.until > $9 \
                    AND (m.target = $2 OR m.target = $3) \
                    AND NOT ($11 AND $3 IS NOT NULL AND m.spare_env IS NOT NULL AND $3 = m.spare_env))) \
@@ -132,6 +132,7 @@ macro_rules! insert_alerts {
             .bind(now)
             .bind(mutable)
             .bind(urgent)
+            .bind(crate::store::outbox::operation_of_key(&alert.dedup_key))
             .execute(&mut *$executor)
             .await
             {
@@ -150,6 +151,17 @@ macro_rules! insert_alerts {
     }};
 }
 pub(crate) use insert_alerts;
+
+/// The operation an alert is about: the `N` of its key's `op:N:`.
+/// Retention keeps every alert of an operation while it may still be
+/// edited or looked up (see `retention.rs`).
+pub(crate) fn operation_of_key(key: &str) -> Option<i64> {
+    let (id, _) = key.strip_prefix("op:")?.split_once(':')?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
 
 macro_rules! select_outbox {
     ($rest:literal) => {
@@ -358,5 +370,27 @@ impl Store {
         let sql = select_outbox!("ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operation_of_key;
+
+    #[test]
+    fn an_alert_names_its_operation_by_its_keys_prefix() {
+        for (key, op) in [
+            ("op:12:dispatched@-100", Some(12)),
+            ("op:12:dispatched@-100:jobs-1of3", Some(12)),
+            ("op:7:prompt@5", Some(7)),
+            ("op:{op}:prompt@5", None),
+            ("op::x", None),
+            ("op:12", None),
+            ("release:12@-100", None),
+            ("lock:prod:1700000000000:locked@-100", None),
+            ("health:prod:1:0@-100", None),
+        ] {
+            assert_eq!(operation_of_key(key), op, "{key}");
+        }
     }
 }

@@ -11,9 +11,13 @@ use teloxide::types::Me;
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
-use crate::service::{App, Button, Incoming, Tap};
+use crate::service::{App, Button, Incoming, Tap, TapOutcome};
 
-/// The handler tree.
+/// The handler tree. Only new messages can command: edited messages and
+/// channel posts have no branch, so they fall through unhandled (Telegram
+/// is not asked for them, but updates queued before `allowed_updates`
+/// took effect still arrive). An edit re-read as a command would run it
+/// twice, or run what the chat never saw asked.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .filter_async(first_sight)
@@ -58,27 +62,58 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         data: query.data.clone().unwrap_or_default(),
     };
     let outcome = app.tap(&tap).await;
-    let answer = || {
-        telegram::answer_tap(
-            &bot,
-            query.id.clone(),
-            &outcome.answer.text,
-            outcome.answer.alert,
-        )
-    };
+    // The decision is made and stored; the answer only stops the
+    // button's spinner. It goes out alongside the edit and the reply, not
+    // before them: a tap Telegram calls too old, or an answer held off by
+    // flood control, must not lose what the person sees in the chat.
+    let answering = tokio::spawn(answer_tap(
+        bot.clone(),
+        query.id.clone(),
+        outcome.answer.text.clone(),
+        outcome.answer.alert,
+    ));
+    let shown = show_outcome(&bot, &query, &outcome, &app).await;
+    match answering.await {
+        Ok(Ok(())) => {}
+        // The spinner stops by itself; a decision's outcome is in the
+        // message it edits (this one, or the outbox's edit of its prompt).
+        Ok(Err(e)) => tracing::warn!(error = %e, "answering a tap failed"),
+        Err(e) => tracing::warn!(error = %e, "answering a tap panicked"),
+    }
+    shown
+}
+
+/// Answers a tap, waiting out a moment's trouble but not a tap Telegram
+/// calls too old, nor a hold-off longer than the tap lives.
+async fn answer_tap(
+    bot: TgBot,
+    id: teloxide::types::CallbackQueryId,
+    text: String,
+    alert: bool,
+) -> Result<(), teloxide::RequestError> {
+    let answer = || telegram::answer_tap(&bot, id.clone(), &text, alert);
     answer
         .retry(answer_backoff().with_max_times(3))
-        .when(telegram::is_transient)
+        .when(telegram::answer_worth_retrying)
         .adjust(telegram::honour_retry_after)
-        .await?;
+        .await
+}
+
+/// The tap's edit of its message and its reply, when it has them.
+async fn show_outcome(
+    bot: &TgBot,
+    query: &CallbackQuery,
+    outcome: &TapOutcome,
+    app: &App,
+) -> anyhow::Result<()> {
     let Some(message) = query.message.as_ref() else {
         return Ok(());
     };
     let chat = ChatId(message.chat().id.0);
-    if let Some(edit) = outcome.edit {
+    if let Some(edit) = &outcome.edit {
         let buttons = keyboard(&edit.buttons);
         telegram::edit_html(
-            &bot,
+            bot,
             &app.pacer,
             chat,
             i64::from(message.id().0),
@@ -88,11 +123,11 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
         .await
         .map_err(|e| anyhow::anyhow!("editing the dialogue: {e}"))?;
     }
-    if let Some(reply) = outcome.reply {
+    if let Some(reply) = &outcome.reply {
         let thread = message.regular_message().and_then(|m| m.thread_id);
         let buttons = keyboard(&reply.buttons);
         telegram::send_html(
-            &bot,
+            bot,
             &app.pacer,
             chat,
             thread.map(|t| t.0.0),
@@ -124,6 +159,13 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
     if !text.trim_start().starts_with('/') {
         return None;
     }
+    if !speaks_for_itself(&msg) {
+        tracing::debug!(
+            chat = msg.chat.id.0,
+            "a forwarded, anonymous or channel message is not a command; ignored"
+        );
+        return None;
+    }
     let from = msg.from.as_ref().filter(|u| !u.is_bot)?;
     let display = match &from.username {
         Some(username) => format!("{} (@{username})", from.full_name()),
@@ -138,6 +180,20 @@ fn incoming(msg: Message, me: Me) -> Option<Incoming> {
         bot_username: me.user.username.clone(),
         sent_at: msg.date,
     })
+}
+
+/// Whether the message was written, here and now, by the person in its
+/// `from`: only then may it command. A forward carries someone's words
+/// under the forwarder's id (or, from a linked channel, under Telegram's
+/// own); a message sent on behalf of a chat (an anonymous admin, a
+/// channel, a channel's post) has a stand-in `from` that names nobody
+/// accountable. They are not audited either: anyone who can post in a
+/// chat could fill the audit log with them.
+fn speaks_for_itself(msg: &Message) -> bool {
+    msg.forward_origin().is_none()
+        && !msg.is_automatic_forward()
+        && msg.sender_chat.is_none()
+        && !msg.chat.is_channel()
 }
 
 async fn on_command(

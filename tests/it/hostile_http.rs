@@ -31,7 +31,8 @@ async fn still_answers(world: &World) {
 }
 
 /// `/metrics`, but for the gauges the leader refreshes by its own clock
-/// from the store (operations, DORA), which may first appear at any time.
+/// from the store (operations, DORA, table rows), which may first appear
+/// at any time.
 async fn scrape(world: &World) -> String {
     let response = reqwest::Client::new()
         .get(format!("{}/metrics", world.bot_url()))
@@ -42,7 +43,11 @@ async fn scrape(world: &World) -> String {
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     text.lines()
-        .filter(|l| !l.contains("aletheia_operations") && !l.contains("aletheia_dora_"))
+        .filter(|l| {
+            !l.contains("aletheia_operations")
+                && !l.contains("aletheia_dora_")
+                && !l.contains("aletheia_table_rows")
+        })
         .map(|l| format!("{l}\n"))
         .collect()
 }

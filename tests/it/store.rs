@@ -16,10 +16,20 @@ pub(crate) async fn stores() -> Vec<(Store, tempfile::TempDir)> {
 }
 
 /// A fresh, migrated store of each backend, with the URL it was opened at.
-async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
+pub(crate) async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
+    let mut stores = Vec::new();
+    for (url, dir) in fresh_databases().await {
+        stores.push((Store::open(&url).await.unwrap(), url, dir));
+    }
+    assert_eq!(stores[1].0.backend(), Backend::Postgres);
+    stores
+}
+
+/// The URL of a fresh, empty database of each backend (SQLite first),
+/// with the directory that holds the SQLite file.
+pub(crate) async fn fresh_databases() -> Vec<(String, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let sqlite = Store::open(&sqlite_url).await.unwrap();
     let pg_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| PG_BASE.to_owned());
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&pg_url)
@@ -32,12 +42,7 @@ async fn stores_at() -> Vec<(Store, String, tempfile::TempDir)> {
     admin.close().await;
     let sep = if pg_url.contains('?') { '&' } else { '?' };
     let pg_url = format!("{pg_url}{sep}options=-csearch_path%3D{schema}");
-    let pg = Store::open(&pg_url).await.unwrap();
-    assert_eq!(pg.backend(), Backend::Postgres);
-    vec![
-        (sqlite, sqlite_url, dir),
-        (pg, pg_url, tempfile::tempdir().unwrap()),
-    ]
+    vec![(sqlite_url, dir), (pg_url, tempfile::tempdir().unwrap())]
 }
 
 pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
@@ -164,7 +169,7 @@ async fn audit_times_never_go_back_along_the_log() {
 
 /// Runs `sql` on the store's database behind the store's back: histories
 /// the bot's own writes cannot make (old times, a clock ahead).
-async fn raw(store: &Store, url: &str, sql: &str) {
+pub(crate) async fn raw(store: &Store, url: &str, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match store.backend() {
         Backend::Sqlite => {

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::wait_until;
 
 mod server;
+mod shapes;
 
 pub const TOKEN: &str = "123456:TEST-telegram-token";
 pub const BOT_USERNAME: &str = "AletheiaTestBot";
@@ -90,6 +91,9 @@ pub enum Fault {
     RetryAfter(u32),
     /// HTTP 200 with a body that is not JSON (a misbehaving proxy).
     Garbage,
+    /// HTTP 400 as to an `answerCallbackQuery` past the tap's ~15 s;
+    /// every later answer to that tap is refused so too.
+    QueryTooOld,
 }
 
 #[derive(Default)]
@@ -119,6 +123,8 @@ struct Inner {
     accepted: Vec<(i64, Instant, bool)>,
     /// Every 4xx answered, in order.
     refusals: Vec<Refusal>,
+    /// Taps whose answer came too late (`Fault::QueryTooOld`).
+    expired_taps: std::collections::HashSet<String>,
 }
 
 /// The fake server; dropping it stops it.

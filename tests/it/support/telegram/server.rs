@@ -106,7 +106,11 @@ pub(super) async fn handle(
     // What tests provoke on purpose (an edit of a message that is gone or
     // unchanged) and what the bot handles as normal; every other 400 is a
     // request Telegram would refuse every time.
-    let expected = ["message is not modified", "message to edit not found"];
+    let expected = [
+        "message is not modified",
+        "message to edit not found",
+        "query is too old",
+    ];
     let malformed = parts.status == StatusCode::BAD_REQUEST
         && !expected.iter().any(|e| description.contains(e));
     shared.inner.lock().unwrap().refusals.push(Refusal {
@@ -163,6 +167,7 @@ async fn respond(
             Some(Fault::Garbage) => {
                 return (StatusCode::OK, "<html>bad gateway</html>").into_response();
             }
+            Some(Fault::QueryTooOld) => panic!("only answerCallbackQuery answers so"),
             None => return get_updates(shared, &body).await,
         }
     }
@@ -182,13 +187,27 @@ async fn respond(
                 .or_default()
                 .push_front(fault);
         }
-        match inner.faults.get_mut(&method).and_then(VecDeque::pop_front) {
+        let tap = body["callback_query_id"].as_str().unwrap_or_default();
+        let fault = if method == "answercallbackquery" && inner.expired_taps.contains(tap) {
+            Some(Fault::QueryTooOld)
+        } else {
+            inner.faults.get_mut(&method).and_then(VecDeque::pop_front)
+        };
+        if let Some(Fault::QueryTooOld) = fault {
+            inner.expired_taps.insert(tap.to_owned());
+        }
+        match fault {
             Some(Fault::ServerError) => error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
             ),
             Some(Fault::RetryAfter(secs)) => too_many_requests(secs),
             Some(Fault::Garbage) => (StatusCode::OK, "<html>bad gateway</html>").into_response(),
+            Some(Fault::QueryTooOld) => error(
+                StatusCode::BAD_REQUEST,
+                json!({"ok": false, "error_code": 400,
+                       "description": "Bad Request: query is too old and response timeout expired or query ID is invalid"}),
+            ),
             None => answer(&mut inner, &method, &body),
         }
     };
