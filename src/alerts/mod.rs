@@ -81,11 +81,7 @@ fn route_as(config: &Config, rendered: &Rendered, loud: bool) -> Vec<NewAlert> {
     config
         .chats
         .iter()
-        .filter(|chat| chat.alerts.contains(&rendered.kind))
-        .filter(|chat| match (&chat.envs, &rendered.env) {
-            (Some(envs), Some(env)) => envs.contains(env),
-            _ => true,
-        })
+        .filter(|chat| chat.takes(rendered.kind, rendered.env.as_ref()))
         .map(|chat| NewAlert {
             dedup_key: format!("{}@{}", rendered.key, chat.id),
             kind: rendered.kind,

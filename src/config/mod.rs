@@ -602,6 +602,18 @@ pub struct ChatConfig {
     pub mention_on_failure: Vec<UserId>,
 }
 
+impl ChatConfig {
+    /// Whether this chat takes alerts of `kind` about `env` (an alert about
+    /// no environment passes any `envs`).
+    pub fn takes(&self, kind: AlertKind, env: Option<&Env>) -> bool {
+        self.alerts.contains(&kind)
+            && match (&self.envs, env) {
+                (Some(envs), Some(env)) => envs.contains(env),
+                _ => true,
+            }
+    }
+}
+
 /// `[[users]]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

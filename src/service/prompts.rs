@@ -62,10 +62,10 @@ impl App {
 
     /// The configured chats routed `approval` alerts about `env`.
     fn approval_chats(&self, env: &Env) -> impl Iterator<Item = &crate::config::ChatConfig> {
-        self.config.chats.iter().filter(move |chat| {
-            chat.alerts.contains(&AlertKind::Approval)
-                && chat.envs.as_ref().is_none_or(|envs| envs.contains(env))
-        })
+        self.config
+            .chats
+            .iter()
+            .filter(move |chat| chat.takes(AlertKind::Approval, Some(env)))
     }
 
     /// The chats that hold a copy of the question `op` asked (its approval
