@@ -2,6 +2,7 @@
 //! operation state machine. No I/O here; everything is tested without a runtime.
 
 mod approval;
+pub mod callback;
 mod command;
 pub mod dora;
 pub mod health;
@@ -16,6 +17,7 @@ pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
     counting_approvals, judge_deploy, may_decide,
 };
+pub use callback::{Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};

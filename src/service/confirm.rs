@@ -16,8 +16,8 @@ use super::story::Story;
 use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
-use crate::domain::UserId;
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{Callback, QaVerdict, UserId};
 use crate::service::Button;
 use crate::store::{AuditEntry, NewAlert, NewLock, OperationRow, now_ms};
 
@@ -241,7 +241,10 @@ impl App {
                 // The process's post-rollback step, one tap away.
                 let buttons = vec![vec![Button {
                     text: "📝 Open incident report".into(),
-                    data: format!("i:{}:o", op.id),
+                    data: Callback::IncidentReport {
+                        op: OperationId(op.id),
+                    }
+                    .encode(),
                 }]];
                 let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
                 for alert in &mut succeeded {
@@ -361,11 +364,19 @@ impl App {
         let buttons = vec![vec![
             Button {
                 text: "✅ Verified".into(),
-                data: format!("q:{}:v", op.id),
+                data: Callback::Qa {
+                    op: OperationId(op.id),
+                    verdict: QaVerdict::Verified,
+                }
+                .encode(),
             },
             Button {
                 text: "🐞 Found issues".into(),
-                data: format!("q:{}:i", op.id),
+                data: Callback::Qa {
+                    op: OperationId(op.id),
+                    verdict: QaVerdict::FoundIssues,
+                }
+                .encode(),
             },
         ]];
         let buttons = serde_json::to_string(&buttons).expect("buttons serialise");

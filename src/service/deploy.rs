@@ -7,7 +7,7 @@ use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
-use crate::domain::DeployRefusal;
+use crate::domain::{Callback, DeployRefusal, NewOp, OpRef, Vote};
 use crate::domain::{
     DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId, Version,
     judge_deploy,
@@ -44,16 +44,25 @@ pub(super) fn op_title(op: &crate::store::OperationRow) -> String {
     }
 }
 
-/// Approve / Reject under a prompt (`{op}` becomes the operation's id).
-pub(super) fn approval_buttons() -> Vec<Vec<Button>> {
+/// Approve / Reject under a prompt (of a new operation, [`NewOp`]: `{op}`
+/// becomes its id).
+pub(super) fn approval_buttons<O: OpRef>(op: O) -> Vec<Vec<Button>> {
     vec![vec![
         Button {
             text: "✅ Approve".into(),
-            data: "d:{op}:a".into(),
+            data: Callback::Decide {
+                op,
+                vote: Vote::Approve,
+            }
+            .encode(),
         },
         Button {
             text: "❌ Reject".into(),
-            data: "d:{op}:r".into(),
+            data: Callback::Decide {
+                op,
+                vote: Vote::Reject,
+            }
+            .encode(),
         },
     ]]
 }
@@ -273,7 +282,14 @@ impl App {
             if let (Some(release), Ok(Some(running))) = (&release, &running_tag) {
                 text.push_str(&self.changelog(running, &release.tag_name).await);
             }
-            match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &approval_buttons()) {
+            match self.prompt_alerts(
+                env,
+                msg.chat,
+                msg.user,
+                &policy,
+                &text,
+                &approval_buttons(NewOp),
+            ) {
                 Ok(prompts) => (OperationState::AwaitingApproval, prompts),
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
             }

@@ -13,7 +13,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::escape;
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Callback, Env, OperationId, OperationState};
 use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
 /// How long after the failed dispatch the direct way stays open.
@@ -26,19 +26,18 @@ const SCAN: usize = 100;
 pub(super) fn direct_button(op: i64) -> super::Button {
     super::Button {
         text: "⏪ Roll back directly on ECS".into(),
-        data: format!("e:{op}:y"),
+        data: Callback::DirectRollback {
+            op: OperationId(op),
+        }
+        .encode(),
     }
 }
 
 impl App {
     /// A tap on "Roll back directly on ECS" (`e:{op}:y`).
-    pub(super) async fn direct_rollback_tap(&self, tap: &Tap) -> TapAnswer {
+    pub(super) async fn direct_rollback_tap(&self, tap: &Tap, id: OperationId) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
-        let id = super::taps::button_operation(&tap.data, "e", "y");
-        let op = match id {
-            Some(id) => self.store.operation(id).await.ok().flatten(),
-            None => None,
-        };
+        let op = self.store.operation(id).await.ok().flatten();
         let Some(op) = op.filter(|op| op.kind == "rollback") else {
             let text = "This button is not one of mine.".to_owned();
             return self.refuse_tap(tap, "direct", "forged", None, text).await;

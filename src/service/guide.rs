@@ -13,7 +13,7 @@ use teloxide::dispatching::dialogue::Dialogue;
 use super::taps::{Button, Tap, TapAnswer};
 use super::{App, Incoming, Reply};
 use crate::alerts::format::escape;
-use crate::domain::{Env, ReleaseType, UserId, Version, bump};
+use crate::domain::{Callback, Env, GuidePick, ReleaseType, UserId, Version, bump};
 use crate::store::DialogueStorage;
 
 /// Dialogue state of one chat.
@@ -89,39 +89,15 @@ impl From<TapAnswer> for TapOutcome {
 fn cancel_row(nonce: u32) -> Vec<Button> {
     vec![Button {
         text: "✖ Cancel".into(),
-        data: format!("g:{nonce}:x"),
+        data: Callback::guide(nonce, GuidePick::Cancel).encode(),
     }]
 }
 
 fn choice(nonce: u32, index: usize, text: String) -> Button {
     Button {
         text,
-        data: format!("g:{nonce}:{index}"),
+        data: Callback::guide(nonce, GuidePick::Index(index)).encode(),
     }
-}
-
-/// `g:{nonce}:{index|y|x}`.
-enum GuideTap {
-    Choose(usize),
-    Confirm,
-    Cancel,
-}
-
-fn parse_guide_tap(data: &str) -> Option<(u32, GuideTap)> {
-    let mut parts = data.split(':');
-    let (Some("g"), Some(nonce), Some(what), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let nonce = nonce.parse().ok()?;
-    let what = match what {
-        "y" => GuideTap::Confirm,
-        "x" => GuideTap::Cancel,
-        n if n.len() <= 2 => GuideTap::Choose(n.parse().ok()?),
-        _ => return None,
-    };
-    Some((nonce, what))
 }
 
 impl App {
@@ -524,48 +500,15 @@ impl App {
         }
     }
 
-    /// Any tap: dialogue buttons here, the rest to [`App::handle_tap`].
-    pub async fn tap(&self, tap: &Tap) -> TapOutcome {
-        if tap.data.starts_with("e:") {
-            return self.direct_rollback_tap(tap).await.into();
-        }
-        if tap.data.starts_with("i:") {
-            return self.incident_report_tap(tap).await.into();
-        }
-        if !tap.data.starts_with("g:") {
-            let answer = self.handle_tap(tap).await;
-            // A used fat-finger confirmation loses its button.
-            let edit = (tap.data.ends_with(":c") && !answer.alert).then(|| {
-                Reply::new(format!(
-                    "👆 {} confirmed: {}",
-                    escape(&self.name_of(tap.user.0)),
-                    escape(&answer.text)
-                ))
-            });
-            return TapOutcome {
-                answer,
-                edit,
-                reply: None,
-            };
-        }
+    /// A tap on a dialogue button: only its starter may answer, and only
+    /// the dialogue's current buttons (by nonce) do anything.
+    pub(super) async fn guide_tap(&self, tap: &Tap, nonce: u32, pick: GuidePick) -> TapOutcome {
         let refuse = |text: &str| -> TapOutcome {
             TapAnswer {
                 text: text.to_owned(),
                 alert: true,
             }
             .into()
-        };
-        let Some((nonce, what)) = parse_guide_tap(&tap.data) else {
-            return self
-                .refuse_tap(
-                    tap,
-                    "guide",
-                    "forged",
-                    None,
-                    "This button is not one of mine.".into(),
-                )
-                .await
-                .into();
         };
         let Some(chat) = tap.chat else {
             return refuse("This dialogue is over. Start again with /release or /deploy.");
@@ -594,8 +537,8 @@ impl App {
             text: text.to_owned(),
             alert: false,
         };
-        let next = match (what, &guide.step) {
-            (GuideTap::Cancel, _) => {
+        let next = match (pick, &guide.step) {
+            (GuidePick::Cancel, _) => {
                 if let Err(e) = dialogue.exit().await {
                     tracing::error!(error = %e, "guide: store");
                 }
@@ -605,14 +548,14 @@ impl App {
                     reply: None,
                 };
             }
-            (GuideTap::Choose(i), Step::ReleaseVersion { choices }) => match choices.get(i) {
+            (GuidePick::Index(i), Step::ReleaseVersion { choices }) => match choices.get(i) {
                 Some((version, kind)) => Step::ReleaseConfirm {
                     version: version.clone(),
                     release_type: kind.clone(),
                 },
                 None => return refuse("This button is not one of mine."),
             },
-            (GuideTap::Choose(i), Step::DeployEnv { envs }) => match envs.get(i) {
+            (GuidePick::Index(i), Step::DeployEnv { envs }) => match envs.get(i) {
                 Some(env) => {
                     let next = match self.version_step(env, nonce).await {
                         Ok(next) => next,
@@ -622,14 +565,14 @@ impl App {
                 }
                 None => return refuse("This button is not one of mine."),
             },
-            (GuideTap::Choose(i), Step::RollbackEnv { envs }) => match envs.get(i) {
+            (GuidePick::Index(i), Step::RollbackEnv { envs }) => match envs.get(i) {
                 Some(env) => {
                     let next = self.rollback_version_step(env, nonce).await;
                     return self.version_choice(&dialogue, guide, next).await;
                 }
                 None => return refuse("This button is not one of mine."),
             },
-            (GuideTap::Choose(i), Step::RollbackVersion { env, versions }) => {
+            (GuidePick::Index(i), Step::RollbackVersion { env, versions }) => {
                 match versions.get(i) {
                     Some(version) => Step::RollbackConfirm {
                         env: env.clone(),
@@ -638,7 +581,7 @@ impl App {
                     None => return refuse("This button is not one of mine."),
                 }
             }
-            (GuideTap::Confirm, Step::RollbackConfirm { env, version }) => {
+            (GuidePick::Confirm, Step::RollbackConfirm { env, version }) => {
                 let command = format!("/rollback {env} {version}");
                 let edit = format!(
                     "⏪ <b>Rollback {} → {}</b>: asked by {}.",
@@ -648,7 +591,7 @@ impl App {
                 );
                 return self.finish(tap, chat, &command, edit).await;
             }
-            (GuideTap::Choose(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
+            (GuidePick::Index(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
                 Some(version) => Step::DeployConfirm {
                     env: env.clone(),
                     version: version.clone(),
@@ -656,7 +599,7 @@ impl App {
                 None => return refuse("This button is not one of mine."),
             },
             (
-                GuideTap::Confirm,
+                GuidePick::Confirm,
                 Step::ReleaseConfirm {
                     version,
                     release_type,
@@ -671,7 +614,7 @@ impl App {
                 );
                 return self.finish(tap, chat, &command, edit).await;
             }
-            (GuideTap::Confirm, Step::DeployConfirm { env, version }) => {
+            (GuidePick::Confirm, Step::DeployConfirm { env, version }) => {
                 let command = format!("/deploy {env} {version}");
                 let edit = format!(
                     "🚀 <b>Deploy {} → {}</b>: asked by {}.",
@@ -821,65 +764,9 @@ fn confirm_reply(step: &Step, nonce: u32) -> Option<Reply> {
     };
     let confirm = Button {
         text: label,
-        data: format!("g:{nonce}:y"),
+        data: Callback::guide(nonce, GuidePick::Confirm).encode(),
     };
     let mut row = vec![confirm];
     row.extend(cancel_row(nonce));
     Some(Reply::with_buttons(text, vec![row]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{GuideTap, parse_guide_tap};
-
-    #[test]
-    fn guide_taps_are_read_strictly() {
-        assert!(matches!(
-            parse_guide_tap("g:42:1"),
-            Some((42, GuideTap::Choose(1)))
-        ));
-        assert!(matches!(
-            parse_guide_tap("g:42:y"),
-            Some((42, GuideTap::Confirm))
-        ));
-        assert!(matches!(
-            parse_guide_tap("g:42:x"),
-            Some((42, GuideTap::Cancel))
-        ));
-        for bad in [
-            "g:42",
-            "g:42:1:2",
-            "g::1",
-            "g:x:1",
-            "g:42:999",
-            "g:42:-1",
-            "d:42:1",
-            "g:99999999999:1",
-        ] {
-            assert!(parse_guide_tap(bad).is_none(), "{bad}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod properties {
-    use super::parse_guide_tap;
-    use proptest::prelude::*;
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
-
-        /// Dialogue buttons: any data is read without panic, and only
-        /// `g:<nonce>:<index|y|x>` with a short index is accepted.
-        #[test]
-        fn only_dialogue_data_is_read(data in "\\PC{0,80}") {
-            if parse_guide_tap(&data).is_some() {
-                let parts: Vec<&str> = data.split(':').collect();
-                prop_assert_eq!(parts.len(), 3);
-                prop_assert_eq!(parts[0], "g");
-                prop_assert!(parts[1].parse::<u32>().is_ok());
-                prop_assert!(matches!(parts[2], "y" | "x") || (parts[2].len() <= 2 && parts[2].parse::<usize>().is_ok()));
-            }
-        }
-    }
 }

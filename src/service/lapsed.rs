@@ -70,11 +70,7 @@ impl App {
 /// Approve / Reject of one operation (the prompt's own buttons, again
 /// under an edit of it).
 fn approval_buttons_of(op: i64) -> Vec<Vec<Button>> {
-    let mut buttons = super::deploy::approval_buttons();
-    for button in buttons.iter_mut().flatten() {
-        button.data = button.data.replace("{op}", &op.to_string());
-    }
-    buttons
+    super::deploy::approval_buttons(crate::domain::OperationId(op))
 }
 
 /// "Bob's approval no longer counts", "Bob's and Erin's approvals no

@@ -20,6 +20,7 @@ mod release_confirm;
 mod report;
 mod retention;
 mod rollback;
+mod route;
 mod stats;
 mod status;
 mod story;
@@ -175,52 +176,6 @@ impl App {
 
     fn usage_error(&self, error: &ParseError) -> Reply {
         Reply::new(format!("❌ {}", escape(&error.message())))
-    }
-
-    async fn run(&self, command: &Command, msg: &Incoming) -> (String, Option<Reply>) {
-        match command {
-            Command::Help => ("answered".into(), Some(Reply::new(help_text()))),
-            Command::WhoAmI => ("answered".into(), Some(Reply::new(self.whoami(msg)))),
-            Command::Status { env } => {
-                let report = self.status(env.as_ref()).await;
-                let mut text = render_status(&report);
-                text.push_str(&self.mutes_line(msg.chat.0).await);
-                ("answered".into(), Some(Reply::new(text)))
-            }
-            Command::Deploy {
-                env,
-                version,
-                dry_run,
-            } => self.deploy(msg, env, version, *dry_run).await,
-            Command::Release {
-                version,
-                release_type,
-                dry_run,
-            } => self.release(msg, version, *release_type, *dry_run).await,
-            Command::GuideRelease => self.guide_release(msg).await,
-            Command::GuideDeploy { env } => self.guide_deploy(msg, env.as_ref()).await,
-            Command::Cancel { id: None } => self.cancel_guide(msg).await,
-            Command::Cancel { id: Some(id) } => self.cancel_request(msg, *id).await,
-            Command::Lock {
-                env,
-                reason,
-                duration,
-            } => self.lock(msg, env, reason, *duration).await,
-            Command::Unlock { env } => self.unlock(msg, env).await,
-            Command::History { env, n } => self.history(env.as_ref(), *n).await,
-            Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
-            Command::Unmute { target } => self.unmute(msg, target).await,
-            Command::Stats { days } => self.stats(*days).await,
-            Command::Rollback {
-                env,
-                version,
-                break_glass,
-            } => {
-                self.rollback(msg, env, version, break_glass.as_deref())
-                    .await
-            }
-            Command::GuideRollback { env } => self.guide_rollback(msg, env.as_ref()).await,
-        }
     }
 
     fn name_of(&self, user: i64) -> String {

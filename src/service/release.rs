@@ -9,6 +9,7 @@ use crate::domain::{
     AlertKind, Check, Ci, OperationId, OperationState, ReleaseType, ReleaseVerdict, Version,
     release_checks,
 };
+use crate::domain::{Callback, NewOp};
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
 
@@ -111,11 +112,19 @@ impl App {
             let buttons = vec![vec![
                 Button {
                     text: "⚠️ Release anyway".into(),
-                    data: "r:{op}:y".into(),
+                    data: Callback::ReleaseAnyway {
+                        op: NewOp,
+                        go: true,
+                    }
+                    .encode(),
                 },
                 Button {
                     text: "Cancel".into(),
-                    data: "r:{op}:n".into(),
+                    data: Callback::ReleaseAnyway {
+                        op: NewOp,
+                        go: false,
+                    }
+                    .encode(),
                 },
             ]];
             alerts.push(NewAlert {

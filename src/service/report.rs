@@ -13,13 +13,9 @@ use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
 
 impl App {
     /// A tap on "Open incident report" (`i:{op}:o`).
-    pub(super) async fn incident_report_tap(&self, tap: &Tap) -> TapAnswer {
+    pub(super) async fn incident_report_tap(&self, tap: &Tap, id: OperationId) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
-        let id = super::taps::button_operation(&tap.data, "i", "o");
-        let op = match id {
-            Some(id) => self.store.operation(id).await.ok().flatten(),
-            None => None,
-        };
+        let op = self.store.operation(id).await.ok().flatten();
         let Some(op) = op.filter(|op| {
             op.kind == "rollback"
                 && matches!(

@@ -280,7 +280,7 @@ impl App {
                 span(expiry.as_secs() as i64)
             ));
             let policy = rollback_policy(cfg);
-            let buttons = super::deploy::approval_buttons();
+            let buttons = super::deploy::approval_buttons(crate::domain::NewOp);
             match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
                 Ok(prompts) => alerts.extend(prompts),
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),

@@ -9,10 +9,12 @@ use super::deploy::{Recheck, policy_of};
 use super::dispatch::Started;
 use super::lapsed::{Shown, no_longer_counts};
 use crate::alerts::format::escape;
+use crate::config::EnvironmentConfig;
 use crate::domain::{
-    AlertKind, DecisionFacts, Env, OperationId, UserId, counting_approvals, may_decide,
+    AlertKind, Callback, DecisionFacts, Env, OperationId, QaVerdict, UserId, Vote,
+    counting_approvals, may_decide,
 };
-use crate::store::{Decided, Decision, NewAlert};
+use crate::store::{Decided, Decision, NewAlert, OperationRow};
 
 /// One inline button: its label and its `callback_data` (≤ 64 bytes: an
 /// operation id and an action, never the version or the environment).
@@ -39,120 +41,109 @@ pub struct TapAnswer {
     pub alert: bool,
 }
 
-/// What a button asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Approve,
-    /// The fat-finger guard's second tap.
-    ConfirmApprove,
-    Reject,
-    Verified,
-    FoundIssues,
-    ReleaseAnyway,
-    CancelRelease,
-}
-
-/// Reads `d:<operation>:<a|r>` (a decision) or `q:<operation>:<v|i>` (QA's
-/// verdict); anything else is not ours.
-fn parse_tap(data: &str) -> Option<(OperationId, Action)> {
-    let mut parts = data.split(':');
-    let (Some(kind @ ("d" | "q" | "r")), Some(id), Some(action), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let action = match (kind, action) {
-        ("d", "a") => Action::Approve,
-        ("d", "c") => Action::ConfirmApprove,
-        ("d", "r") => Action::Reject,
-        ("q", "v") => Action::Verified,
-        ("q", "i") => Action::FoundIssues,
-        ("r", "y") => Action::ReleaseAnyway,
-        ("r", "n") => Action::CancelRelease,
-        _ => return None,
-    };
-    Some((OperationId(id.parse().ok()?), action))
-}
-
-/// The operation a `{kind}:{id}:{action}` button names, when the data is
-/// exactly that shape (the direct-rollback and incident-report buttons).
-pub(super) fn button_operation(data: &str, kind: &str, action: &str) -> Option<OperationId> {
-    let mut parts = data.split(':');
-    let (Some(k), Some(id), Some(a), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if k != kind
-        || a != action
-        || id.is_empty()
-        || id.len() > 18
-        || !id.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    id.parse().ok().map(OperationId)
-}
-
 impl App {
-    /// A tap on an approval button.
-    pub async fn handle_tap(&self, tap: &Tap) -> TapAnswer {
-        let began = std::time::Instant::now();
-        let refuse = |text: String| TapAnswer { text, alert: true };
-        // Data that does not parse, names no operation, or names one of
-        // the other kind (a release button on a deploy) is not ours.
-        let found = match parse_tap(&tap.data) {
-            None => None,
-            Some((id, action)) => match self.store.operation(id).await {
-                Ok(Some(op))
-                    if (op.kind == "release")
-                        == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
-                {
-                    // A decision is taken under one of its own prompts (the
-                    // chat that asked, or an approval chat it was posted
-                    // to): data naming another chat's operation is forged
-                    // (QA's verdict buttons go to every routed chat).
-                    let verdict = matches!(action, Action::Verified | Action::FoundIssues);
-                    (verdict || self.asked_in(&op, tap.chat).await).then_some((id, action, op))
-                }
-                Ok(_) => None,
-                Err(e) => {
-                    return refuse(self.internal_failure("tap: store", &e));
-                }
-            },
-        };
-        let Some((id, action, op)) = found else {
-            let text = "This button is not one of mine.".to_owned();
-            return self.refuse_tap(tap, "unknown", "forged", None, text).await;
-        };
-        if op.kind == "release" {
-            return self
-                .confirm_release(tap, &op, action == Action::ReleaseAnyway)
-                .await;
+    /// The operation a prompt's button names, if it is of the button's
+    /// kind (a release for "Release anyway?") and was asked about in the
+    /// chat tapped in; otherwise the refusal.
+    async fn prompted(
+        &self,
+        tap: &Tap,
+        id: OperationId,
+        release: bool,
+        anywhere: bool,
+    ) -> Result<OperationRow, TapAnswer> {
+        match self.store.operation(id).await {
+            // A decision is taken under one of its own prompts (the chat
+            // that asked, or an approval chat it was posted to): data
+            // naming another chat's operation is forged (QA's verdict
+            // buttons go to every routed chat).
+            Ok(Some(op))
+                if (op.kind == "release") == release
+                    && (anywhere || self.asked_in(&op, tap.chat).await) =>
+            {
+                Ok(op)
+            }
+            Ok(_) => {
+                let text = "This button is not one of mine.".to_owned();
+                Err(self.refuse_tap(tap, "unknown", "forged", None, text).await)
+            }
+            Err(e) => Err(TapAnswer {
+                text: self.internal_failure("tap: store", &e),
+                alert: true,
+            }),
         }
-        let Some(cfg) = op
-            .env
+    }
+
+    /// The environment an operation runs in, as configured now.
+    fn env_config(&self, op: &OperationRow) -> Result<&EnvironmentConfig, TapAnswer> {
+        op.env
             .as_deref()
             .and_then(|e| Env::parse(e).ok())
             .and_then(|e| self.config.environments.get(&e))
-        else {
-            return refuse("This environment is no longer configured.".into());
-        };
-        if matches!(action, Action::Verified | Action::FoundIssues) {
-            return self
-                .qa_verdict(tap, &op, cfg, action == Action::Verified)
-                .await;
+            .ok_or_else(|| TapAnswer {
+                text: "This environment is no longer configured.".into(),
+                alert: true,
+            })
+    }
+
+    /// A tap on "Release anyway" or "Cancel".
+    pub(super) async fn release_anyway_tap(
+        &self,
+        tap: &Tap,
+        id: OperationId,
+        go: bool,
+    ) -> TapAnswer {
+        match self.prompted(tap, id, true, false).await {
+            Ok(op) => self.confirm_release(tap, &op, go).await,
+            Err(answer) => answer,
         }
-        let policy = if super::rollback::is_rollback(&op) {
+    }
+
+    /// A tap on QA's "Verified" or "Found issues".
+    pub(super) async fn qa_tap(&self, tap: &Tap, id: OperationId, verdict: QaVerdict) -> TapAnswer {
+        let op = match self.prompted(tap, id, false, true).await {
+            Ok(op) => op,
+            Err(answer) => return answer,
+        };
+        match self.env_config(&op) {
+            Ok(cfg) => {
+                self.qa_verdict(tap, &op, cfg, verdict == QaVerdict::Verified)
+                    .await
+            }
+            Err(answer) => answer,
+        }
+    }
+
+    /// A tap on Approve (or its confirmation) or Reject of a deploy or
+    /// rollback request.
+    pub(super) async fn vote_tap(&self, tap: &Tap, id: OperationId, vote: Vote) -> TapAnswer {
+        let op = match self.prompted(tap, id, false, false).await {
+            Ok(op) => op,
+            Err(answer) => return answer,
+        };
+        match self.env_config(&op) {
+            Ok(cfg) => self.vote(tap, &op, cfg, vote).await,
+            Err(answer) => answer,
+        }
+    }
+
+    async fn vote(
+        &self,
+        tap: &Tap,
+        op: &OperationRow,
+        cfg: &EnvironmentConfig,
+        vote: Vote,
+    ) -> TapAnswer {
+        let began = std::time::Instant::now();
+        let refuse = |text: String| TapAnswer { text, alert: true };
+        let id = OperationId(op.id);
+        let policy = if super::rollback::is_rollback(op) {
             super::rollback::rollback_policy(cfg)
         } else {
             policy_of(cfg)
         };
         let user = self.config.user(tap.user);
-        let approving = matches!(action, Action::Approve | Action::ConfirmApprove);
+        let approving = matches!(vote, Vote::Approve | Vote::ConfirmApprove);
         let facts = DecisionFacts {
             requester: UserId(op.requested_by),
             state: op.state(),
@@ -163,10 +154,10 @@ impl App {
             approve: approving,
             policy: &policy,
         };
-        let verb = match action {
-            Action::Approve => "approve",
-            Action::ConfirmApprove => "confirm",
-            _ => "reject",
+        let verb = match vote {
+            Vote::Approve => "approve",
+            Vote::ConfirmApprove => "confirm",
+            Vote::Reject => "reject",
         };
         if let Err(refusal) = may_decide(&facts) {
             return self
@@ -175,45 +166,25 @@ impl App {
         }
         let decider = self.name_of(tap.user.0);
         let requester = self.name_of(op.requested_by);
-        let (head, workflow) = if super::rollback::is_rollback(&op) {
-            (
-                format!(
-                    "<b>{}</b> · #{}\nAsked by {}",
-                    super::deploy::op_title(&op),
-                    op.id,
-                    escape(&requester)
-                ),
-                "Rollback",
-            )
+        let head = format!(
+            "<b>{}</b> · #{}\nAsked by {}",
+            super::deploy::op_title(op),
+            op.id,
+            escape(&requester)
+        );
+        let workflow = if super::rollback::is_rollback(op) {
+            "Rollback"
         } else {
-            (
-                format!(
-                    "<b>{}</b> · #{}\nAsked by {}",
-                    super::deploy::op_title(&op),
-                    op.id,
-                    escape(&requester)
-                ),
-                "Deploy",
-            )
+            "Deploy"
         };
         // The fat-finger guard: a first Approve only arms the approval.
-        if action == Action::Approve && cfg.approval.confirm_tap {
-            return self.arm(tap, &op, cfg).await;
+        if vote == Vote::Approve && cfg.approval.confirm_tap {
+            return self.arm(tap, op, cfg).await;
         }
-        if action == Action::ConfirmApprove {
-            let window = cfg.approval.confirm_window.as_millis() as i64;
-            match self.store.armed_at(id, tap.user).await {
-                Ok(Some(at)) if crate::store::now_ms() - at <= window => {}
-                Ok(_) => {
-                    let text = "The confirmation window has passed (or this is not your approval). Tap Approve again.";
-                    return self
-                        .refuse_tap(tap, verb, "not_armed", Some(id), text.into())
-                        .await;
-                }
-                Err(e) => {
-                    return refuse(self.internal_failure("confirm: store", &e));
-                }
-            }
+        if vote == Vote::ConfirmApprove
+            && let Err(answer) = self.armed_in_time(tap, id, cfg, verb).await
+        {
+            return answer;
         }
         let outcome_text = if approving {
             let next = if op.direct_ecs {
@@ -225,7 +196,7 @@ impl App {
         } else {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
-        let edits = self.edit_prompts(&op, verb, outcome_text).await;
+        let edits = self.edit_prompts(op, verb, outcome_text).await;
         let audit = self.audit(
             Some(tap.user),
             Some(op.chat_id),
@@ -238,11 +209,11 @@ impl App {
         // What the request rested on is checked again before the approval
         // counts: a stale request is cancelled, never dispatched.
         if approving {
-            let checked = self.recheck(&op, cfg).await;
+            let checked = self.recheck(op, cfg).await;
             tracing::debug!(operation = op.id, after = ?began.elapsed(), "tap: re-checked");
             match checked {
                 Ok(()) => {}
-                Err(Recheck::Stale(why)) => return self.stale(&op, &decider, &why).await,
+                Err(Recheck::Stale(why)) => return self.stale(op, &decider, &why).await,
                 Err(Recheck::Unavailable(e)) => {
                     let reference = &super::reference();
                     tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
@@ -268,7 +239,7 @@ impl App {
                 decider: &decider,
             };
             match self
-                .lapsed_edits(&op, tap.user, &policy, needed, &shown)
+                .lapsed_edits(op, tap.user, &policy, needed, &shown)
                 .await
             {
                 Ok(edits) => edits,
@@ -277,7 +248,7 @@ impl App {
         } else {
             Vec::new()
         };
-        match self
+        let decided = self
             .store
             .decide(
                 id,
@@ -291,8 +262,50 @@ impl App {
                     alerts_if_lapsed: &lapsed_edits,
                 },
             )
+            .await;
+        self.answer_vote(tap, op, verb, needed, workflow, began, decided)
             .await
-        {
+    }
+
+    /// The fat-finger guard's second tap counts only within the window
+    /// after this person's first.
+    async fn armed_in_time(
+        &self,
+        tap: &Tap,
+        id: OperationId,
+        cfg: &EnvironmentConfig,
+        verb: &str,
+    ) -> Result<(), TapAnswer> {
+        let window = cfg.approval.confirm_window.as_millis() as i64;
+        match self.store.armed_at(id, tap.user).await {
+            Ok(Some(at)) if crate::store::now_ms() - at <= window => Ok(()),
+            Ok(_) => {
+                let text = "The confirmation window has passed (or this is not your approval). Tap Approve again.";
+                Err(self
+                    .refuse_tap(tap, verb, "not_armed", Some(id), text.into())
+                    .await)
+            }
+            Err(e) => Err(TapAnswer {
+                text: self.internal_failure("confirm: store", &e),
+                alert: true,
+            }),
+        }
+    }
+
+    /// What the tapper is told once the store has the decision.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_vote(
+        &self,
+        tap: &Tap,
+        op: &OperationRow,
+        verb: &str,
+        needed: i64,
+        workflow: &str,
+        began: std::time::Instant,
+        decided: Result<Decided, crate::store::StoreError>,
+    ) -> TapAnswer {
+        let id = OperationId(op.id);
+        match decided {
             Ok(Decided::Claimed(claim)) => {
                 tracing::debug!(operation = id.0, after = ?began.elapsed(), "tap: approved and claimed");
                 self.outbox.notify_one();
@@ -340,7 +353,10 @@ impl App {
                 self.refuse_tap(tap, verb, "already_decided", Some(id), text)
                     .await
             }
-            Err(e) => refuse(self.internal_failure("tap: store", &e)),
+            Err(e) => TapAnswer {
+                text: self.internal_failure("tap: store", &e),
+                alert: true,
+            },
         }
     }
 
@@ -362,7 +378,11 @@ impl App {
         let window = crate::alerts::format::span(cfg.approval.confirm_window.as_secs() as i64);
         let buttons = vec![vec![Button {
             text: label.clone(),
-            data: format!("d:{}:c", op.id),
+            data: Callback::Decide {
+                op: id,
+                vote: Vote::ConfirmApprove,
+            }
+            .encode(),
         }]];
         let text = format!(
             "👆 {}: {}? Tap within {window}.",
@@ -432,80 +452,5 @@ impl App {
         ))
         .await;
         TapAnswer { text, alert: true }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn taps_are_read_strictly() {
-        assert_eq!(
-            parse_tap("d:12:a"),
-            Some((OperationId(12), Action::Approve))
-        );
-        assert_eq!(parse_tap("d:12:r"), Some((OperationId(12), Action::Reject)));
-        for forged in [
-            "d:12:x",
-            "d:12",
-            "d:-1:a",
-            "d::a",
-            "x:12:a",
-            "d:12:a:b",
-            "d:1e3:a",
-            "d:99999999999999999999:a",
-            "",
-        ] {
-            assert_eq!(parse_tap(forged), None, "{forged}");
-        }
-    }
-
-    #[test]
-    fn button_data_fits_telegram() {
-        let data = "d:999999999999999999:r";
-        assert!(data.len() <= 64);
-        assert!(parse_tap(data).is_some());
-    }
-}
-
-#[cfg(test)]
-mod properties {
-    use super::parse_tap;
-    use proptest::prelude::*;
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
-
-        /// Forged callback data never panics, and what is accepted is
-        /// exactly the shape the bot writes: kind, a number, an action.
-        #[test]
-        fn only_well_formed_taps_are_read(data in "\\PC{0,80}") {
-            if let Some((id, _)) = parse_tap(&data) {
-                let parts: Vec<&str> = data.split(':').collect();
-                prop_assert_eq!(parts.len(), 3);
-                prop_assert!(["d", "q", "r"].contains(&parts[0]));
-                prop_assert_eq!(parts[1].parse::<i64>().ok(), Some(id.0));
-                prop_assert!(data.len() <= 64);
-            }
-        }
-
-        /// Near misses of real data are read only when exactly right.
-        #[test]
-        fn near_misses_are_refused(
-            kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z]{0,2}", extra in "(:[a-z0-9]{0,3})?",
-        ) {
-            let data = format!("{kind}:{id}:{action}{extra}");
-            let ok = ["d", "q", "r"].contains(&kind.as_str())
-                && !id.is_empty()
-                && id.len() <= 18
-                && id.bytes().all(|b| b.is_ascii_digit())
-                && extra.is_empty()
-                && matches!(
-                    (kind.as_str(), action.as_str()),
-                    ("d", "a" | "c" | "r") | ("q", "v" | "i") | ("r", "y" | "n")
-                );
-            prop_assert_eq!(parse_tap(&data).is_some(), ok, "{}", data);
-        }
     }
 }

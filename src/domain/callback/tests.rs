@@ -1,0 +1,253 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn op(id: i64) -> OperationId {
+    OperationId(id)
+}
+
+#[test]
+fn accepted_inputs() {
+    let table: Vec<(&str, Callback)> = vec![
+        (
+            "d:12:a",
+            Callback::Decide {
+                op: op(12),
+                vote: Vote::Approve,
+            },
+        ),
+        (
+            "d:12:c",
+            Callback::Decide {
+                op: op(12),
+                vote: Vote::ConfirmApprove,
+            },
+        ),
+        (
+            "d:12:r",
+            Callback::Decide {
+                op: op(12),
+                vote: Vote::Reject,
+            },
+        ),
+        (
+            "q:3:v",
+            Callback::Qa {
+                op: op(3),
+                verdict: QaVerdict::Verified,
+            },
+        ),
+        (
+            "q:3:i",
+            Callback::Qa {
+                op: op(3),
+                verdict: QaVerdict::FoundIssues,
+            },
+        ),
+        (
+            "r:7:y",
+            Callback::ReleaseAnyway {
+                op: op(7),
+                go: true,
+            },
+        ),
+        (
+            "r:7:n",
+            Callback::ReleaseAnyway {
+                op: op(7),
+                go: false,
+            },
+        ),
+        ("e:9:y", Callback::DirectRollback { op: op(9) }),
+        ("i:9:o", Callback::IncidentReport { op: op(9) }),
+        (
+            "g:42:1",
+            Callback::Guide {
+                nonce: 42,
+                pick: GuidePick::Index(1),
+            },
+        ),
+        (
+            "g:42:99",
+            Callback::Guide {
+                nonce: 42,
+                pick: GuidePick::Index(99),
+            },
+        ),
+        (
+            "g:42:y",
+            Callback::Guide {
+                nonce: 42,
+                pick: GuidePick::Confirm,
+            },
+        ),
+        (
+            "g:42:x",
+            Callback::Guide {
+                nonce: 42,
+                pick: GuidePick::Cancel,
+            },
+        ),
+        (
+            "g:0:0",
+            Callback::Guide {
+                nonce: 0,
+                pick: GuidePick::Index(0),
+            },
+        ),
+        (
+            "d:999999999999999999:r",
+            Callback::Decide {
+                op: op(999_999_999_999_999_999),
+                vote: Vote::Reject,
+            },
+        ),
+        (
+            "d:0012:a",
+            Callback::Decide {
+                op: op(12),
+                vote: Vote::Approve,
+            },
+        ),
+    ];
+    for (data, expected) in table {
+        assert_eq!(Callback::parse(data), Some(expected), "{data:?}");
+    }
+}
+
+#[test]
+fn rejected_inputs() {
+    for forged in [
+        "",
+        "d",
+        "d:12",
+        "d:12:x",
+        "d:-1:a",
+        "d::a",
+        "d:+1:a",
+        "x:12:a",
+        "d:12:a:b",
+        "d:1e3:a",
+        "d:99999999999999999999:a",
+        "d:1234567890123456789:a",
+        "q:3:y",
+        "r:7:a",
+        "e:9:n",
+        "i:9:y",
+        "D:12:a",
+        " d:12:a",
+        "g:42",
+        "g:42:1:2",
+        "g::1",
+        "g:x:1",
+        "g:42:999",
+        "g:42:-1",
+        "g:99999999999:1",
+        "g:42:Y",
+        "deploy prod 1.3.0",
+    ] {
+        assert_eq!(Callback::parse(forged), None, "{forged:?}");
+    }
+}
+
+#[test]
+fn a_new_operation_is_written_for_the_store_to_fill_in() {
+    let approve = Callback::Decide {
+        op: NewOp,
+        vote: Vote::Approve,
+    };
+    assert_eq!(approve.encode(), "d:{op}:a");
+    assert_eq!(
+        Callback::ReleaseAnyway {
+            op: NewOp,
+            go: false
+        }
+        .encode(),
+        "r:{op}:n"
+    );
+    assert_eq!(Callback::parse(&approve.encode()), None);
+}
+
+#[test]
+fn unread_data_is_audited_by_the_family_it_claims() {
+    for (data, verb) in [
+        ("e:x:y", "direct"),
+        ("i:", "report"),
+        ("g:1:zz", "guide"),
+        ("d:1:x", "unknown"),
+        ("", "unknown"),
+    ] {
+        assert_eq!(unread_verb(data), verb, "{data:?}");
+    }
+}
+
+fn any_callback() -> impl Strategy<Value = Callback> {
+    let op = (0..=999_999_999_999_999_999i64).prop_map(OperationId);
+    let pick = prop_oneof![
+        (0usize..100).prop_map(GuidePick::Index),
+        Just(GuidePick::Confirm),
+        Just(GuidePick::Cancel),
+    ];
+    let vote = prop_oneof![
+        Just(Vote::Approve),
+        Just(Vote::ConfirmApprove),
+        Just(Vote::Reject)
+    ];
+    let verdict = prop_oneof![Just(QaVerdict::Verified), Just(QaVerdict::FoundIssues)];
+    prop_oneof![
+        (op.clone(), vote).prop_map(|(op, vote)| Callback::Decide { op, vote }),
+        (op.clone(), verdict).prop_map(|(op, verdict)| Callback::Qa { op, verdict }),
+        (op.clone(), any::<bool>()).prop_map(|(op, go)| Callback::ReleaseAnyway { op, go }),
+        op.clone().prop_map(|op| Callback::DirectRollback { op }),
+        op.prop_map(|op| Callback::IncidentReport { op }),
+        (any::<u32>(), pick).prop_map(|(nonce, pick)| Callback::Guide { nonce, pick }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Every button the bot writes reads back as itself and fits
+    /// Telegram's 64 bytes of `callback_data`.
+    #[test]
+    fn every_button_round_trips_within_64_bytes(callback in any_callback()) {
+        let data = callback.encode();
+        prop_assert!(data.len() <= 64, "{} is {} bytes", data, data.len());
+        prop_assert_eq!(Callback::parse(&data), Some(callback));
+    }
+
+    /// Forged data never panics, and what is accepted is exactly the
+    /// shape the bot writes: a kind, a number, an action.
+    #[test]
+    fn only_well_formed_data_is_read(data in "\\PC{0,80}") {
+        if let Some(callback) = Callback::parse(&data) {
+            let parts: Vec<&str> = data.split(':').collect();
+            prop_assert_eq!(parts.len(), 3);
+            prop_assert_eq!(parts[0], &callback.encode()[..1]);
+            prop_assert!(data.len() <= 64);
+        }
+    }
+
+    /// Near misses of real data are read only when exactly right.
+    #[test]
+    fn near_misses_are_refused(
+        kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z]{0,2}", extra in "(:[a-z0-9]{0,3})?",
+    ) {
+        let data = format!("{kind}:{id}:{action}{extra}");
+        let ok = ["d", "q", "r", "e", "i"].contains(&kind.as_str())
+            && !id.is_empty()
+            && id.len() <= 18
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && extra.is_empty()
+            && matches!(
+                (kind.as_str(), action.as_str()),
+                ("d", "a" | "c" | "r") | ("q", "v" | "i") | ("r", "y" | "n") | ("e", "y") | ("i", "o")
+            );
+        let ok = ok
+            || (kind == "g"
+                && extra.is_empty()
+                && id.parse::<u32>().is_ok()
+                && matches!(action.as_str(), "y" | "x"));
+        prop_assert_eq!(Callback::parse(&data).is_some(), ok, "{}", data);
+    }
+}

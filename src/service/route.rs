@@ -1,0 +1,93 @@
+//! The two routing tables side by side: a typed command to its handler,
+//! a button's typed data to its handler.
+
+use super::guide::TapOutcome;
+use super::taps::Tap;
+use super::{App, Incoming, Reply, help_text, render_status};
+use crate::alerts::format::escape;
+use crate::domain::callback::unread_verb;
+use crate::domain::{Callback, Command, Vote};
+
+impl App {
+    /// Runs a command someone may give: the audit outcome and the answer.
+    pub(super) async fn run(&self, command: &Command, msg: &Incoming) -> (String, Option<Reply>) {
+        match command {
+            Command::Help => ("answered".into(), Some(Reply::new(help_text()))),
+            Command::WhoAmI => ("answered".into(), Some(Reply::new(self.whoami(msg)))),
+            Command::Status { env } => {
+                let report = self.status(env.as_ref()).await;
+                let mut text = render_status(&report);
+                text.push_str(&self.mutes_line(msg.chat.0).await);
+                ("answered".into(), Some(Reply::new(text)))
+            }
+            Command::Deploy {
+                env,
+                version,
+                dry_run,
+            } => self.deploy(msg, env, version, *dry_run).await,
+            Command::Release {
+                version,
+                release_type,
+                dry_run,
+            } => self.release(msg, version, *release_type, *dry_run).await,
+            Command::GuideRelease => self.guide_release(msg).await,
+            Command::GuideDeploy { env } => self.guide_deploy(msg, env.as_ref()).await,
+            Command::Cancel { id: None } => self.cancel_guide(msg).await,
+            Command::Cancel { id: Some(id) } => self.cancel_request(msg, *id).await,
+            Command::Lock {
+                env,
+                reason,
+                duration,
+            } => self.lock(msg, env, reason, *duration).await,
+            Command::Unlock { env } => self.unlock(msg, env).await,
+            Command::History { env, n } => self.history(env.as_ref(), *n).await,
+            Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
+            Command::Unmute { target } => self.unmute(msg, target).await,
+            Command::Stats { days } => self.stats(*days).await,
+            Command::Rollback {
+                env,
+                version,
+                break_glass,
+            } => {
+                self.rollback(msg, env, version, break_glass.as_deref())
+                    .await
+            }
+            Command::GuideRollback { env } => self.guide_rollback(msg, env.as_ref()).await,
+        }
+    }
+
+    /// Any tap on one of the bot's buttons.
+    pub async fn tap(&self, tap: &Tap) -> TapOutcome {
+        let Some(callback) = Callback::parse(&tap.data) else {
+            let text = "This button is not one of mine.".to_owned();
+            let verb = unread_verb(&tap.data);
+            return self
+                .refuse_tap(tap, verb, "forged", None, text)
+                .await
+                .into();
+        };
+        match callback {
+            Callback::Decide { op, vote } => {
+                let answer = self.vote_tap(tap, op, vote).await;
+                // A used fat-finger confirmation loses its button.
+                let edit = (vote == Vote::ConfirmApprove && !answer.alert).then(|| {
+                    Reply::new(format!(
+                        "👆 {} confirmed: {}",
+                        escape(&self.name_of(tap.user.0)),
+                        escape(&answer.text)
+                    ))
+                });
+                TapOutcome {
+                    answer,
+                    edit,
+                    reply: None,
+                }
+            }
+            Callback::Qa { op, verdict } => self.qa_tap(tap, op, verdict).await.into(),
+            Callback::ReleaseAnyway { op, go } => self.release_anyway_tap(tap, op, go).await.into(),
+            Callback::DirectRollback { op } => self.direct_rollback_tap(tap, op).await.into(),
+            Callback::IncidentReport { op } => self.incident_report_tap(tap, op).await.into(),
+            Callback::Guide { nonce, pick } => self.guide_tap(tap, nonce, pick).await,
+        }
+    }
+}
