@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapters::telegram::{self, Keyboard, Pacer, SendError, TgBot};
 use crate::config::AlertsConfig;
-use crate::domain::ChatId;
+use crate::domain::{AlertKey, ChatId};
 use crate::metrics::Metrics;
 use crate::service::Button;
 use crate::store::{OutboxRow, Store, now_ms};
@@ -239,7 +239,7 @@ impl Deliverer {
             // own, not lost with it — only the latest news, and no
             // progress step (it is only ever an edit).
             Ok(_) => {
-                let progress = row.dedup_key.contains(":jobs-");
+                let progress = AlertKey::parse(&row.dedup_key).is_some_and(|k| !k.stands_alone());
                 let superseded = matches!(
                     self.store.newer_edit_exists(original, row.id).await,
                     Ok(true)

@@ -6,7 +6,7 @@ mod deliver;
 pub mod format;
 
 use crate::config::Config;
-use crate::domain::{AlertKind, Env};
+use crate::domain::{AlertKey, AlertKind, Env};
 use crate::store::NewAlert;
 
 pub use deliver::{Deliverer, RetryPolicy};
@@ -31,7 +31,7 @@ pub struct Rendered {
     pub kind: AlertKind,
     pub env: Option<Env>,
     /// Identifies the event: with the chat, the outbox de-duplication key.
-    pub key: String,
+    pub key: AlertKey,
     /// Telegram HTML.
     pub text: String,
 }
@@ -57,7 +57,7 @@ pub fn render(event: &Event) -> Rendered {
             Rendered {
                 kind: AlertKind::Release,
                 env: None,
-                key: format!("release:{release_id}"),
+                key: AlertKey::release(*release_id),
                 text,
             }
         }
@@ -83,7 +83,7 @@ fn route_as(config: &Config, rendered: &Rendered, loud: bool) -> Vec<NewAlert> {
         .iter()
         .filter(|chat| chat.takes(rendered.kind, rendered.env.as_ref()))
         .map(|chat| NewAlert {
-            dedup_key: format!("{}@{}", rendered.key, chat.id),
+            dedup_key: rendered.key.in_chat(chat.id).to_string(),
             kind: rendered.kind,
             env: rendered.env.clone(),
             chat: chat.id,
@@ -128,7 +128,7 @@ pub fn route_kinds(
     config: &Config,
     kinds: &[AlertKind],
     env: Option<&Env>,
-    key: &str,
+    key: &AlertKey,
     text: &str,
 ) -> Vec<NewAlert> {
     let loud = rings_on_call(config, kinds, env);
@@ -137,7 +137,7 @@ pub fn route_kinds(
         let rendered = Rendered {
             kind: *kind,
             env: env.cloned(),
-            key: key.to_owned(),
+            key: key.clone(),
             text: text.to_owned(),
         };
         for mut alert in route_as(config, &rendered, loud) {

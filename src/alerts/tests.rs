@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::{OpStep, OperationId};
 
 fn config() -> Config {
     Config::parse(include_str!("../../bot.toml"), "bot.toml").unwrap()
@@ -33,7 +34,7 @@ fn routes_by_environment() {
     let rendered = Rendered {
         kind: AlertKind::Failure,
         env: Some(Env::parse("staging").unwrap()),
-        key: "x".into(),
+        key: AlertKey::release(1),
         text: "t".into(),
     };
     let chats: Vec<i64> = route(&config(), &rendered)
@@ -58,7 +59,7 @@ fn failures_mention_the_on_call_users_of_the_chat_only() {
     let rendered = Rendered {
         kind: AlertKind::Failure,
         env: Some(Env::parse("prod").unwrap()),
-        key: "x".into(),
+        key: AlertKey::release(1),
         text: "❌ prod failed".into(),
     };
     let alerts = route(&config(), &rendered);
@@ -103,7 +104,7 @@ fn break_glass_and_direct_rollbacks_mention_the_on_call_as_a_rollback_too() {
         &config(),
         &[AlertKind::Rollback, AlertKind::Failure],
         Some(&Env::parse("prod").unwrap()),
-        "op:7:break-glass",
+        &AlertKey::op(OperationId(7), OpStep::BreakGlass),
         "🚨 <b>BREAK-GLASS</b>: Bob rolls <b>prod</b> back from 1.3.0 to <b>1.2.2</b>",
     );
     assert_eq!(alerts.len(), 2);
@@ -115,7 +116,7 @@ fn break_glass_and_direct_rollbacks_mention_the_on_call_as_a_rollback_too() {
         &config(),
         &[AlertKind::Rollback],
         Some(&Env::parse("prod").unwrap()),
-        "op:8:done",
+        &AlertKey::op(OperationId(8), OpStep::Succeeded),
         "⏪ prod rolled back",
     );
     assert!(plain.iter().all(|a| !a.text.contains("tg://")));

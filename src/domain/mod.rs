@@ -1,6 +1,7 @@
 //! The pure core: command parsing, versions, access policy and the
 //! operation state machine. No I/O here; everything is tested without a runtime.
 
+pub mod alert_key;
 mod approval;
 pub mod callback;
 mod command;
@@ -13,6 +14,7 @@ mod release;
 pub mod runs;
 mod version;
 
+pub use alert_key::{AlertKey, EditStep, LockEvent, OpSlot, OpStep, Subject};
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
     counting_approvals, judge_deploy, may_decide,

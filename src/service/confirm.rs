@@ -16,6 +16,7 @@ use super::story::Story;
 use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::domain::{Callback, QaVerdict, UserId};
 use crate::service::Button;
@@ -233,7 +234,7 @@ impl App {
                 &Rendered {
                     kind: own,
                     env: env_typed,
-                    key: format!("op:{}:succeeded", op.id),
+                    key: AlertKey::op(OperationId(op.id), OpStep::Succeeded),
                     text: text.clone(),
                 },
             );
@@ -252,7 +253,7 @@ impl App {
                 }
             }
             alerts.extend(
-                self.story_alerts(op, "succeeded", own, &text, succeeded, Story::Step)
+                self.story_alerts(op, EditStep::Succeeded, own, &text, succeeded, Story::Step)
                     .await,
             );
             if op.kind == "deploy" && self.needs_verification(&env) {
@@ -275,7 +276,7 @@ impl App {
                 &self.config,
                 &[AlertKind::Failure, own],
                 env_typed.as_ref(),
-                &format!("op:{}:unhealthy", op.id),
+                &AlertKey::op(OperationId(op.id), OpStep::Unhealthy),
                 &text,
             );
             let ring = format!(
@@ -285,8 +286,15 @@ impl App {
                 op.id
             );
             alerts.extend(
-                self.story_alerts(op, "unhealthy", own, &text, routed, Story::Ring(&ring))
-                    .await,
+                self.story_alerts(
+                    op,
+                    EditStep::Unhealthy,
+                    own,
+                    &text,
+                    routed,
+                    Story::Ring(&ring),
+                )
+                .await,
             );
             ("unhealthy", kept_detail(op, checks))
         };
@@ -385,7 +393,7 @@ impl App {
             &Rendered {
                 kind: AlertKind::Approval,
                 env: Env::parse(&env).ok(),
-                key: format!("op:{}:qa", op.id),
+                key: AlertKey::op(OperationId(op.id), OpStep::Qa),
                 text,
             },
         )

@@ -7,7 +7,10 @@ use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
-use crate::domain::{Callback, DeployRefusal, NewOp, OpRef, Vote};
+use crate::domain::EditStep;
+use crate::domain::{
+    AlertKey, Callback, ChatId, DeployRefusal, NewOp, OpRef, OpSlot, OpStep, Vote,
+};
 use crate::domain::{
     DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId, Version,
     judge_deploy,
@@ -67,19 +70,19 @@ pub(super) fn approval_buttons<O: OpRef>(op: O) -> Vec<Vec<Button>> {
     ]]
 }
 
-pub(super) fn prompt_key(op: &str, chat: i64) -> String {
-    format!("op:{op}:prompt@{chat}")
+pub(super) fn prompt_key(op: impl Into<OpSlot>, chat: i64) -> AlertKey {
+    AlertKey::op(op, OpStep::Prompt).in_chat(ChatId(chat))
 }
 
 /// The key of the question an operation asked in `chat`, if it asked one
 /// there: the approval prompt of a deploy or rollback, the "Release
 /// anyway?" question of a release.
-pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> String {
-    let id = op.id.to_string();
+pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> AlertKey {
+    let id = OperationId(op.id);
     if op.kind == "release" {
-        super::release::confirm_key(&id, chat)
+        super::release::confirm_key(id, chat)
     } else {
-        prompt_key(&id, chat)
+        prompt_key(id, chat)
     }
 }
 
@@ -546,7 +549,7 @@ impl App {
             escape(decider),
             escape(why)
         );
-        let edits = self.edit_prompts(op, "stale", text).await;
+        let edits = self.edit_prompts(op, EditStep::Stale, text).await;
         let audit = self.audit(
             None,
             Some(op.chat_id),

@@ -13,6 +13,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::escape;
+use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Callback, Env, OperationId, OperationState};
 use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
@@ -253,13 +254,13 @@ impl App {
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
             Some(&env),
-            &format!("op:{}:direct", op.id),
+            &AlertKey::op(OperationId(op.id), OpStep::Direct),
             &text,
         );
         let alerts = self
             .story_alerts(
                 &op,
-                "direct",
+                EditStep::Direct,
                 AlertKind::Rollback,
                 &text,
                 routed,
@@ -334,7 +335,7 @@ impl App {
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
             op.env.as_deref().and_then(|e| Env::parse(e).ok()).as_ref(),
-            &format!("op:{}:direct-failed", op.id),
+            &AlertKey::op(OperationId(op.id), OpStep::DirectFailed),
             &text,
         );
         let ring = format!(
@@ -345,7 +346,7 @@ impl App {
         let alerts = self
             .story_alerts(
                 op,
-                "direct-failed",
+                EditStep::DirectFailed,
                 AlertKind::Rollback,
                 &text,
                 routed,

@@ -9,6 +9,7 @@ use crate::adapters::github::WorkflowRun;
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::runs::{parse_release_title, parse_run_title_as_named};
+use crate::domain::{AlertKey, NewOp, OpStep};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{Adopted, AdoptedRun, AuditEntry, OperationRow, StoreError};
 
@@ -146,7 +147,7 @@ impl App {
                 &Rendered {
                     kind: alert_kind,
                     env: env_typed.clone(),
-                    key: "op:{op}:dispatched".into(),
+                    key: AlertKey::op(NewOp, OpStep::Dispatched),
                     text: adopted_text(&what, holder.as_ref(), &run.html_url),
                 },
             );

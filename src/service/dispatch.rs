@@ -7,6 +7,7 @@ use super::story::Story;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
+use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::DispatchClaim;
 
@@ -76,14 +77,14 @@ impl App {
                     &Rendered {
                         kind,
                         env: env_typed,
-                        key: format!("op:{}:dispatched", op.id),
+                        key: AlertKey::op(OperationId(op.id), OpStep::Dispatched),
                         text: text.clone(),
                     },
                 );
                 // Where the request was asked for, its prompt becomes the
                 // operation's message.
                 let alerts = self
-                    .story_alerts(&op, "started", kind, &text, routed, Story::Step)
+                    .story_alerts(&op, EditStep::Started, kind, &text, routed, Story::Step)
                     .await;
                 let audit = self.audit(
                     None,
@@ -121,7 +122,7 @@ impl App {
                     &Rendered {
                         kind: AlertKind::Failure,
                         env: env_typed,
-                        key: format!("op:{}:dispatch-unknown", op.id),
+                        key: AlertKey::op(OperationId(op.id), OpStep::DispatchUnknown),
                         text,
                     },
                 );
@@ -151,7 +152,7 @@ impl App {
                     &Rendered {
                         kind: AlertKind::Failure,
                         env: env_typed,
-                        key: format!("op:{}:dispatch-failed", op.id),
+                        key: AlertKey::op(OperationId(op.id), OpStep::DispatchFailed),
                         text,
                     },
                 );

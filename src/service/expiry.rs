@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use crate::alerts::format::{escape, span};
+use crate::domain::EditStep;
 use crate::domain::{OperationId, OperationState};
 
 impl App {
@@ -40,7 +41,7 @@ impl App {
                     span(waited / 1000)
                 )
             };
-            let edits = self.edit_prompts(&op, "expired", text).await;
+            let edits = self.edit_prompts(&op, EditStep::Expired, text).await;
             let audit = self.audit(
                 None,
                 Some(op.chat_id),

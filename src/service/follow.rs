@@ -17,6 +17,7 @@ use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
 use crate::domain::runs::{request_id_in, run_fits};
+use crate::domain::{AlertKey, EditStep, OpStep};
 
 impl App {
     pub(super) async fn operation_of(
@@ -131,7 +132,7 @@ impl App {
                         self.who_of(&op).await,
                         link(&run.html_url, "Workflow run")
                     );
-                    let edits = self.story_edits(&op, "confirming", &text).await;
+                    let edits = self.story_edits(&op, EditStep::Confirming, &text).await;
                     (OperationState::Confirming, edits)
                 };
                 let moved = self
@@ -169,7 +170,7 @@ impl App {
                     ));
                 }
                 text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
-                let key = format!("op:{}:failed", op.id);
+                let key = AlertKey::op(OperationId(op.id), OpStep::Failed);
                 let mut alerts = Vec::new();
                 let own = super::dispatch::kind_of(&op);
                 let routed = alerts::route_kinds(
@@ -181,8 +182,15 @@ impl App {
                 );
                 let ring = format!("❌ {what} failed (#{}) ↑", op.id);
                 alerts.extend(
-                    self.story_alerts(&op, "failed", own, &text, routed, Story::Ring(&ring))
-                        .await,
+                    self.story_alerts(
+                        &op,
+                        EditStep::Failed,
+                        own,
+                        &text,
+                        routed,
+                        Story::Ring(&ring),
+                    )
+                    .await,
                 );
                 let moved = self
                     .store
@@ -255,7 +263,7 @@ impl App {
                     &Rendered {
                         kind: AlertKind::Release,
                         env: None,
-                        key: format!("op:{}:succeeded", op.id),
+                        key: AlertKey::op(OperationId(op.id), OpStep::Succeeded),
                         text,
                     },
                 )
@@ -372,7 +380,7 @@ impl App {
             &Rendered {
                 kind: AlertKind::Failure,
                 env: Env::parse(&env).ok(),
-                key: format!("op:{}:no-run", op.id),
+                key: AlertKey::op(OperationId(op.id), OpStep::NoRun),
                 text,
             },
         );

@@ -8,6 +8,7 @@ use super::deploy::op_title;
 use super::{App, Incoming, Reply};
 use crate::alerts::format::{escape, from_ms, span, utc};
 use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKey, EditStep, LockEvent};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{LockRow, NewAlert, NewLock, now_ms};
 
@@ -49,7 +50,7 @@ impl App {
     fn lock_alerts(
         &self,
         env: &Env,
-        key: String,
+        key: AlertKey,
         text: String,
         chat: i64,
     ) -> (Vec<NewAlert>, bool) {
@@ -94,8 +95,12 @@ impl App {
             escape(&who),
             escape(reason)
         );
-        let (alerts, told) =
-            self.lock_alerts(env, format!("lock:{env}:{now}:locked"), text, msg.chat.0);
+        let (alerts, told) = self.lock_alerts(
+            env,
+            AlertKey::lock(env.clone(), now, LockEvent::Locked),
+            text,
+            msg.chat.0,
+        );
         let lock = NewLock {
             env: env.as_str().to_owned(),
             locked_by: msg.user,
@@ -164,7 +169,7 @@ impl App {
         );
         let (alerts, told) = self.lock_alerts(
             env,
-            format!("lock:{env}:{}:unlocked", held.locked_at),
+            AlertKey::lock(env.clone(), held.locked_at, LockEvent::Unlocked),
             text,
             msg.chat.0,
         );
@@ -257,7 +262,7 @@ impl App {
             escape(&self.name_of(op.requested_by)),
             escape(&who)
         );
-        let edits = self.edit_prompts(&op, "cancelled", text).await;
+        let edits = self.edit_prompts(&op, EditStep::Cancelled, text).await;
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
@@ -401,7 +406,7 @@ impl App {
         );
         let (alerts, _) = self.lock_alerts(
             env,
-            format!("lock:{env}:{}:lifted", lock.locked_at),
+            AlertKey::lock(env.clone(), lock.locked_at, LockEvent::Lifted),
             text,
             0,
         );
@@ -437,7 +442,11 @@ impl App {
         );
         let (alerts, _) = self.lock_alerts(
             env,
-            format!("lock:{env}:{}:reminder:{now}", lock.locked_at),
+            AlertKey::lock(
+                env.clone(),
+                lock.locked_at,
+                LockEvent::Reminder { at_ms: now },
+            ),
             text,
             0,
         );

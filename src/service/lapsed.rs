@@ -6,6 +6,7 @@
 use super::App;
 use super::taps::{Button, TapAnswer};
 use crate::alerts::format::escape;
+use crate::domain::EditStep;
 use crate::domain::{EnvPolicy, OperationId, Role, UserId, counting_approvals};
 use crate::store::{NewAlert, OperationRow};
 
@@ -56,7 +57,7 @@ impl App {
         let buttons =
             serde_json::to_string(&approval_buttons_of(op.id)).expect("buttons serialise");
         Ok(self
-            .edit_prompts(op, &format!("lapsed:{}", decider.0), text)
+            .edit_prompts(op, EditStep::Lapsed { by: decider }, text)
             .await
             .into_iter()
             .map(|edit| NewAlert {

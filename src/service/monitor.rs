@@ -20,6 +20,7 @@ use crate::domain::{AlertKind, Env, OperationState};
 use crate::store::now_ms;
 
 use super::confirm::short_task_definition;
+use crate::domain::AlertKey;
 
 fn seen_service(state: &ServiceState) -> SeenService {
     SeenService {
@@ -130,7 +131,7 @@ impl App {
                 &Rendered {
                     kind,
                     env: Some(env.clone()),
-                    key: format!("health:{env}:{}:{i}", seen.now_ms),
+                    key: AlertKey::health(env.clone(), seen.now_ms, i),
                     text,
                 },
             ));

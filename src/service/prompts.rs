@@ -5,7 +5,9 @@
 
 use super::App;
 use super::deploy::{asked_key, prompt_key};
-use crate::domain::{AlertKind, ChatId, ChatKind, Env, EnvPolicy, UserId, prompt_reaches_approver};
+use crate::domain::{
+    AlertKind, ChatId, ChatKind, EditStep, Env, EnvPolicy, UserId, prompt_reaches_approver,
+};
 use crate::store::{NewAlert, OperationRow};
 
 impl App {
@@ -50,7 +52,7 @@ impl App {
                 buttons: Some(buttons.clone()),
                 thread_id,
                 ..NewAlert::message(
-                    prompt_key("{op}", chat.0),
+                    prompt_key(crate::domain::NewOp, chat.0),
                     AlertKind::Approval,
                     Some(env.clone()),
                     chat,
@@ -106,7 +108,7 @@ impl App {
     pub(super) async fn edit_prompts(
         &self,
         op: &OperationRow,
-        step: &str,
+        step: EditStep,
         text: String,
     ) -> Vec<NewAlert> {
         let env = op.env.as_deref().and_then(|e| Env::parse(e).ok());

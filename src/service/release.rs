@@ -5,19 +5,19 @@
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
 use crate::alerts::format::escape;
+use crate::domain::{AlertKey, Callback, NewOp, OpSlot, OpStep};
 use crate::domain::{
     AlertKind, Check, Ci, OperationId, OperationState, ReleaseType, ReleaseVerdict, Version,
     release_checks,
 };
-use crate::domain::{Callback, NewOp};
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
 
 /// How long a "Release anyway?" question stays open.
 const CONFIRM_WINDOW_MS: i64 = 10 * 60 * 1000;
 
-pub(super) fn confirm_key(op: &str, chat: i64) -> String {
-    format!("op:{op}:confirm@{chat}")
+pub(super) fn confirm_key(op: impl Into<OpSlot>, chat: i64) -> AlertKey {
+    AlertKey::op(op, OpStep::Confirm).in_chat(crate::domain::ChatId(chat))
 }
 
 fn render_checks(checks: &[Check]) -> String {
@@ -130,7 +130,7 @@ impl App {
             alerts.push(NewAlert {
                 buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
                 ..NewAlert::message(
-                    confirm_key("{op}", msg.chat.0),
+                    confirm_key(NewOp, msg.chat.0),
                     AlertKind::Approval,
                     None,
                     msg.chat,

@@ -4,6 +4,7 @@
 use super::App;
 use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::escape;
+use crate::domain::EditStep;
 use crate::domain::{OperationId, OperationState, ReleaseType, ReleaseVerdict, Version};
 
 impl App {
@@ -78,7 +79,12 @@ impl App {
                 format!("✖️ {head}\nCancelled by {who}."),
             ),
         };
-        let edits = self.edit_prompts(op, verb, text).await;
+        let step = if go {
+            EditStep::ReleaseAnyway
+        } else {
+            EditStep::CancelRelease
+        };
+        let edits = self.edit_prompts(op, step, text).await;
         let audit = self.audit(
             Some(tap.user),
             tap.chat,

@@ -8,6 +8,7 @@ use super::App;
 use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
+use crate::domain::{AlertKey, OpStep};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
 
@@ -78,7 +79,7 @@ impl App {
                     &Rendered {
                         kind: AlertKind::Rollback,
                         env: Env::parse(&env).ok(),
-                        key: format!("op:{}:report", op.id),
+                        key: AlertKey::op(OperationId(op.id), OpStep::Report),
                         text,
                     },
                 );

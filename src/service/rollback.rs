@@ -14,6 +14,7 @@ use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::{escape, span, utc};
 use crate::config::EnvironmentConfig;
+use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
 use crate::domain::{AlertKind, DeployRefusal, Env, OperationId, OperationState, Version};
 use crate::store::{Created, NewOperation, OperationRow};
 
@@ -254,7 +255,7 @@ impl App {
                     &self.config,
                     &[AlertKind::Rollback, AlertKind::Failure],
                     Some(env),
-                    "op:{op}:break-glass",
+                    &AlertKey::op(NewOp, OpStep::BreakGlass),
                     &text,
                 ));
             }
@@ -428,7 +429,7 @@ impl App {
             escape(&by),
             escape(env.as_str())
         );
-        let edits = self.edit_prompts(&op, "withdrawn", text).await;
+        let edits = self.edit_prompts(&op, EditStep::Withdrawn, text).await;
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),

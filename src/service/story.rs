@@ -4,7 +4,7 @@
 use super::App;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKey, AlertKind, EditStep, Env, OpStep, OperationId, OperationState};
 use crate::store::{NewAlert, OperationRow, StoreError};
 
 /// How a step of an operation reaches a chat that has no message of the
@@ -23,9 +23,10 @@ pub(super) enum Story<'a> {
 impl App {
     /// The message that tells an operation's story in a chat: the question
     /// it asked there (its approval prompt), else its "started" message.
-    async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<String> {
+    async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<AlertKey> {
         let asked = super::deploy::asked_key(op, chat);
-        let started = format!("op:{}:dispatched@{chat}", op.id);
+        let started = AlertKey::op(OperationId(op.id), OpStep::Dispatched)
+            .in_chat(crate::domain::ChatId(chat));
         // (A chat has only one of them, except for an operation that was
         // under way when the bot learnt to edit its prompt: its "started".)
         for key in [started, asked] {
@@ -50,7 +51,7 @@ impl App {
     pub(super) async fn story_alerts(
         &self,
         op: &OperationRow,
-        step: &str,
+        step: EditStep,
         kind: AlertKind,
         text: &str,
         routed: Vec<NewAlert>,
@@ -64,16 +65,13 @@ impl App {
                 Some(original) => {
                     let chat = alert.chat;
                     let (kind, env, thread) = (alert.kind, alert.env.clone(), alert.thread_id);
-                    out.push(NewAlert {
-                        dedup_key: format!("{original}:{step}"),
-                        edit_of: Some(original),
-                        ..alert
-                    });
+                    out.push(alert.keyed(&original.edited(step)));
                     if let Story::Ring(short) = story {
+                        let ring = AlertKey::op(OperationId(op.id), OpStep::Ring(step));
                         out.push(NewAlert {
                             thread_id: thread,
                             ..NewAlert::message(
-                                format!("op:{}:{step}:ring@{}", op.id, chat.0),
+                                ring.in_chat(chat),
                                 kind,
                                 env,
                                 chat,
@@ -118,7 +116,7 @@ impl App {
     pub(super) async fn story_edits(
         &self,
         op: &OperationRow,
-        step: &str,
+        step: EditStep,
         text: &str,
     ) -> Vec<NewAlert> {
         let kind = super::dispatch::kind_of(op);
@@ -127,7 +125,7 @@ impl App {
             &Rendered {
                 kind,
                 env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
-                key: format!("op:{}:dispatched", op.id),
+                key: AlertKey::op(OperationId(op.id), OpStep::Dispatched),
                 text: text.to_owned(),
             },
         );
@@ -212,25 +210,18 @@ impl App {
         // below one already told is old news.
         let told = self
             .store
-            .alert_keys(&format!("op:{}:", op.id))
+            .alert_keys_of(OperationId(op.id))
             .await
             .unwrap_or_default();
         let most = told
             .iter()
-            .filter_map(|k| {
-                k.rsplit_once(":jobs-")?
-                    .1
-                    .split_once("of")?
-                    .0
-                    .parse::<usize>()
-                    .ok()
-            })
+            .filter_map(|k| AlertKey::parse(k)?.jobs_done())
             .max();
         if most.is_some_and(|m| m > done) {
             return;
         }
-        let step = format!("jobs-{done}of{total}");
-        let edits = self.story_edits(op, &step, &text).await;
+        let step = EditStep::Jobs { done, total };
+        let edits = self.story_edits(op, step, &text).await;
         if edits.is_empty() {
             return;
         }

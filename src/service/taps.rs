@@ -10,6 +10,7 @@ use super::dispatch::Started;
 use super::lapsed::{Shown, no_longer_counts};
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
+use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{
     AlertKind, Callback, DecisionFacts, Env, OperationId, QaVerdict, UserId, Vote,
     counting_approvals, may_decide,
@@ -196,7 +197,12 @@ impl App {
         } else {
             format!("❌ {head}\nRejected by {}.", escape(&decider))
         };
-        let edits = self.edit_prompts(op, verb, outcome_text).await;
+        let step = match vote {
+            Vote::Approve => EditStep::Approve,
+            Vote::ConfirmApprove => EditStep::ConfirmApprove,
+            Vote::Reject => EditStep::Reject,
+        };
+        let edits = self.edit_prompts(op, step, outcome_text).await;
         let audit = self.audit(
             Some(tap.user),
             Some(op.chat_id),
@@ -392,11 +398,12 @@ impl App {
         let confirm = NewAlert {
             buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
             ..NewAlert::message(
-                format!(
-                    "op:{}:arm:{}:{}",
-                    op.id,
-                    tap.user.0,
-                    uuid::Uuid::new_v4().simple()
+                AlertKey::op(
+                    id,
+                    OpStep::Arm {
+                        by: tap.user,
+                        nonce: uuid::Uuid::new_v4().simple().to_string(),
+                    },
                 ),
                 AlertKind::Approval,
                 Env::parse(env).ok(),

@@ -7,6 +7,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::alerts;
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
+use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Env, OperationId, OperationState};
 use crate::store::NewAlert;
 
@@ -80,7 +81,7 @@ impl App {
         );
         let mut alerts = Vec::new();
         if let Some(chat) = tap.chat {
-            let key = format!("op:{}:qa@{chat}", op.id);
+            let key = AlertKey::op(id, OpStep::Qa).in_chat(crate::domain::ChatId(chat));
             let text = if verified {
                 format!(
                     "✅ <b>{} {}</b> (#{}) verified by {}",
@@ -100,7 +101,11 @@ impl App {
             };
             alerts.push(NewAlert::edit(
                 &key,
-                &format!("{verb}:{}", tap.user.0),
+                if verified {
+                    EditStep::Verify { by: tap.user }
+                } else {
+                    EditStep::FoundIssues { by: tap.user }
+                },
                 AlertKind::Approval,
                 Env::parse(&env).ok(),
                 crate::domain::ChatId(chat),
@@ -126,7 +131,7 @@ impl App {
                 &self.config,
                 &[AlertKind::Failure],
                 Env::parse(&env).ok().as_ref(),
-                &format!("op:{}:issues:{}", op.id, tap.user.0),
+                &AlertKey::op(id, OpStep::Issues { by: tap.user }),
                 &issues_text(&env, &op.version, op.id, &who, &blocked),
             ));
         }

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use super::{Store, StoreError, now_ms, on_pool};
-use crate::domain::{AlertKind, ChatId, Env};
+use crate::domain::{AlertKey, AlertKind, ChatId, EditStep, Env, OperationId};
 
 /// An alert to deliver to one chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,16 +29,17 @@ pub struct NewAlert {
 }
 
 impl NewAlert {
-    /// A plain message to a chat.
+    /// A plain message to a chat (`dedup_key`: an [`AlertKey`], or its
+    /// stored text).
     pub fn message(
-        dedup_key: String,
+        dedup_key: impl ToString,
         kind: AlertKind,
         env: Option<Env>,
         chat: ChatId,
         text: String,
     ) -> Self {
         Self {
-            dedup_key,
+            dedup_key: dedup_key.to_string(),
             kind,
             env,
             chat,
@@ -55,16 +56,23 @@ impl NewAlert {
     /// An edit of the message the alert keyed `original` became; `step`
     /// names the edit, so each step is written (and shown) once.
     pub fn edit(
-        original: &str,
-        step: &str,
+        original: &AlertKey,
+        step: EditStep,
         kind: AlertKind,
         env: Option<Env>,
         chat: ChatId,
         text: String,
     ) -> Self {
+        Self::message("", kind, env, chat, text).keyed(&original.edited(step))
+    }
+
+    /// The alert under `key`: an edit of the message its original became
+    /// when the key is an edit's, else a message of its own.
+    pub fn keyed(self, key: &AlertKey) -> Self {
         Self {
-            edit_of: Some(original.to_owned()),
-            ..Self::message(format!("{original}:{step}"), kind, env, chat, text)
+            dedup_key: key.to_string(),
+            edit_of: key.original().map(|k| k.to_string()),
+            ..self
         }
     }
 }
@@ -132,7 +140,7 @@ macro_rules! insert_alerts {
             .bind(now)
             .bind(mutable)
             .bind(urgent)
-            .bind(crate::store::outbox::operation_of_key(&alert.dedup_key))
+            .bind(crate::domain::AlertKey::operation_in(&alert.dedup_key).map(|op| op.0))
             .execute(&mut *$executor)
             .await
             {
@@ -151,17 +159,6 @@ macro_rules! insert_alerts {
     }};
 }
 pub(crate) use insert_alerts;
-
-/// The operation an alert is about: the `N` of its key's `op:N:`.
-/// Retention keeps every alert of an operation while it may still be
-/// edited or looked up (see `retention.rs`).
-pub(crate) fn operation_of_key(key: &str) -> Option<i64> {
-    let (id, _) = key.strip_prefix("op:")?.split_once(':')?;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    id.parse().ok()
-}
 
 macro_rules! select_outbox {
     ($rest:literal) => {
@@ -292,10 +289,10 @@ impl Store {
 
     /// Whether an alert with this key was ever enqueued (sent, pending or
     /// failed): an edit of it has something to edit, sooner or later.
-    pub async fn has_alert(&self, dedup_key: &str) -> Result<bool, StoreError> {
+    pub async fn has_alert(&self, dedup_key: impl std::fmt::Display) -> Result<bool, StoreError> {
         let sql = "SELECT COUNT(*) FROM alert_outbox WHERE dedup_key = $1 AND state <> 'failed'";
-        let (n,): (i64,) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(dedup_key).fetch_one(p).await)?;
+        let key = dedup_key.to_string();
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql).bind(&key).fetch_one(p).await)?;
         Ok(n > 0)
     }
 
@@ -328,11 +325,11 @@ impl Store {
         Ok(())
     }
 
-    /// The keys of the alerts whose key starts with `prefix`.
-    pub async fn alert_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    /// The keys of an operation's alerts.
+    pub async fn alert_keys_of(&self, op: OperationId) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT dedup_key FROM alert_outbox WHERE dedup_key LIKE $1";
-        // (Our keys' prefixes carry no LIKE wildcards.)
-        let pattern = format!("{prefix}%");
+        // (An operation's prefix carries no LIKE wildcards.)
+        let pattern = format!("{}%", AlertKey::operation_prefix(op));
         let rows: Vec<(String,)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(pattern).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(k,)| k).collect())
@@ -370,27 +367,5 @@ impl Store {
         let sql = select_outbox!("ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::operation_of_key;
-
-    #[test]
-    fn an_alert_names_its_operation_by_its_keys_prefix() {
-        for (key, op) in [
-            ("op:12:dispatched@-100", Some(12)),
-            ("op:12:dispatched@-100:jobs-1of3", Some(12)),
-            ("op:7:prompt@5", Some(7)),
-            ("op:{op}:prompt@5", None),
-            ("op::x", None),
-            ("op:12", None),
-            ("release:12@-100", None),
-            ("lock:prod:1700000000000:locked@-100", None),
-            ("health:prod:1:0@-100", None),
-        ] {
-            assert_eq!(operation_of_key(key), op, "{key}");
-        }
     }
 }

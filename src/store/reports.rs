@@ -129,7 +129,10 @@ impl Store {
     pub async fn alerts_of(&self, ids: &[i64]) -> Result<Vec<AlertEvent>, StoreError> {
         let mut events: Vec<(String, AlertEvent)> = Vec::new();
         for id in ids {
-            let pattern = format!("op:{id}:%");
+            let pattern = format!(
+                "{}%",
+                crate::domain::AlertKey::operation_prefix(crate::domain::OperationId(*id))
+            );
             let sql = "SELECT dedup_key, kind, text, created_at FROM alert_outbox \
                        WHERE dedup_key LIKE $1 AND kind <> 'approval' ORDER BY id";
             let rows: Vec<(String, String, String, i64)> =
