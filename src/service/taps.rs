@@ -136,7 +136,6 @@ impl App {
         vote: Vote,
     ) -> TapAnswer {
         let began = std::time::Instant::now();
-        let refuse = |text: String| TapAnswer { text, alert: true };
         let id = OperationId(op.id);
         let policy = if super::rollback::is_rollback(op) {
             super::rollback::rollback_policy(cfg)
@@ -187,21 +186,7 @@ impl App {
         {
             return answer;
         }
-        let outcome_text = if approving {
-            let next = if op.direct_ecs {
-                "rolling back directly on ECS".to_owned()
-            } else {
-                format!("dispatching the {workflow} workflow")
-            };
-            format!("✅ {head}\nApproved by {}; {next}.", escape(&decider))
-        } else {
-            format!("❌ {head}\nRejected by {}.", escape(&decider))
-        };
-        let step = match vote {
-            Vote::Approve => EditStep::Approve,
-            Vote::ConfirmApprove => EditStep::ConfirmApprove,
-            Vote::Reject => EditStep::Reject,
-        };
+        let (step, outcome_text) = vote_outcome(op, vote, &head, &decider, workflow);
         let edits = self.edit_prompts(op, step, outcome_text).await;
         let audit = self.audit(
             Some(tap.user),
@@ -214,20 +199,8 @@ impl App {
         let needed = i64::from(policy.approvals.max(1));
         // What the request rested on is checked again before the approval
         // counts: a stale request is cancelled, never dispatched.
-        if approving {
-            let checked = self.recheck(op, cfg).await;
-            tracing::debug!(operation = op.id, after = ?began.elapsed(), "tap: re-checked");
-            match checked {
-                Ok(()) => {}
-                Err(Recheck::Stale(why)) => return self.stale(op, &decider, &why).await,
-                Err(Recheck::Unavailable(e)) => {
-                    let reference = &super::reference();
-                    tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
-                    return refuse(format!(
-                        "Could not check the request just now (ref {reference}); nothing changed. Try again in a moment."
-                    ));
-                }
-            }
+        if approving && let Err(answer) = self.recheck_vote(op, cfg, &decider, began).await {
+            return answer;
         }
         // Approvals follow the config as it is now: one given by someone
         // since removed from `[[users]]`, or who lost the approver role,
@@ -271,6 +244,33 @@ impl App {
             .await;
         self.answer_vote(tap, op, verb, needed, workflow, began, decided)
             .await
+    }
+
+    /// What the request rested on, checked again before an approval
+    /// counts: a stale request is cancelled, never dispatched.
+    async fn recheck_vote(
+        &self,
+        op: &OperationRow,
+        cfg: &EnvironmentConfig,
+        decider: &str,
+        began: std::time::Instant,
+    ) -> Result<(), TapAnswer> {
+        let checked = self.recheck(op, cfg).await;
+        tracing::debug!(operation = op.id, after = ?began.elapsed(), "tap: re-checked");
+        match checked {
+            Ok(()) => Ok(()),
+            Err(Recheck::Stale(why)) => Err(self.stale(op, decider, &why).await),
+            Err(Recheck::Unavailable(e)) => {
+                let reference = &super::reference();
+                tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
+                Err(TapAnswer {
+                    text: format!(
+                        "Could not check the request just now (ref {reference}); nothing changed. Try again in a moment."
+                    ),
+                    alert: true,
+                })
+            }
+        }
     }
 
     /// The fat-finger guard's second tap counts only within the window
@@ -460,4 +460,30 @@ impl App {
         .await;
         TapAnswer { text, alert: true }
     }
+}
+
+/// The edit a vote makes to the prompts, and its text.
+fn vote_outcome(
+    op: &OperationRow,
+    vote: Vote,
+    head: &str,
+    decider: &str,
+    workflow: &str,
+) -> (EditStep, String) {
+    let text = if vote == Vote::Reject {
+        format!("❌ {head}\nRejected by {}.", escape(decider))
+    } else {
+        let next = if op.direct_ecs {
+            "rolling back directly on ECS".to_owned()
+        } else {
+            format!("dispatching the {workflow} workflow")
+        };
+        format!("✅ {head}\nApproved by {}; {next}.", escape(decider))
+    };
+    let step = match vote {
+        Vote::Approve => EditStep::Approve,
+        Vote::ConfirmApprove => EditStep::ConfirmApprove,
+        Vote::Reject => EditStep::Reject,
+    };
+    (step, text)
 }
