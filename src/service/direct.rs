@@ -52,71 +52,11 @@ impl App {
         else {
             return refuse("This environment is no longer configured.".into());
         };
-        let approvers = cfg.rollback_approvers();
-        let allowed = self
-            .config
-            .user(tap.user)
-            .is_some_and(|u| u.roles.iter().any(|r| approvers.contains(r)));
-        if !allowed {
-            let names: Vec<&str> = approvers.iter().map(|r| r.as_str()).collect();
-            let text = format!("Only {} may roll back on ECS directly.", names.join(", "));
-            return self
-                .refuse_tap(tap, "direct", "not_an_approver", Some(id), text)
-                .await;
-        }
-        // Only a rollback whose workflow never started: no run known, and
-        // dispatch failed (or its outcome is still unknown).
+        let target = match self.direct_target(tap, &op, &env, cfg).await {
+            Ok(target) => target,
+            Err(answer) => return answer,
+        };
         let state = op.state();
-        // Only the environment's latest operation, and only for a while: a
-        // button under an old failure must not roll prod back days later.
-        let latest = self
-            .store
-            .history(op.env.as_deref(), 1)
-            .await
-            .ok()
-            .and_then(|ops| ops.first().map(|o| o.id));
-        if latest != Some(op.id) || crate::store::now_ms() - op.updated_at > DIRECT_WITHIN_MS {
-            let text = format!(
-                "#{} is no longer the latest word on {}: ask /rollback again.",
-                op.id,
-                op.env.as_deref().unwrap_or("?")
-            );
-            return self
-                .refuse_tap(tap, "direct", "stale", Some(id), text)
-                .await;
-        }
-        if op.run_id.is_some()
-            || !matches!(state, OperationState::Failed | OperationState::Dispatched)
-        {
-            let text = format!(
-                "#{} is {} with a workflow run: follow that instead.",
-                op.id, state
-            );
-            return self
-                .refuse_tap(tap, "direct", "has_run", Some(id), text)
-                .await;
-        }
-        let revisions = match self.ecs.revisions(cfg, SCAN).await {
-            Ok(revisions) => revisions,
-            Err(e) => return refuse(format!("ECS cannot be read just now: {e}")),
-        };
-        if let Ok(Some(now)) = self.running_tag(cfg).await
-            && tag_is_version(&now, &op.version)
-        {
-            let text = format!("{env} already runs {now}: nothing to roll back.");
-            return self
-                .refuse_tap(tap, "direct", "already_running", Some(id), text)
-                .await;
-        }
-        let Some(target) = revisions.into_iter().find(|r| carries(r, &op.version)) else {
-            let text = format!(
-                "No task definition of the service carries {}: there is nothing to roll back to on ECS.",
-                op.version
-            );
-            return self
-                .refuse_tap(tap, "direct", "no_task_definition", Some(id), text)
-                .await;
-        };
 
         // The workflow's operation ends here (if its dispatch is still in
         // doubt, it is superseded); the direct one takes its place.
@@ -194,6 +134,89 @@ impl App {
             Ok(text) => TapAnswer { text, alert: false },
             Err(e) => refuse(e),
         }
+    }
+
+    /// The task definition a direct rollback would point the service at,
+    /// once the tapper may, and the operation still may, go this way.
+    async fn direct_target(
+        &self,
+        tap: &Tap,
+        op: &OperationRow,
+        env: &Env,
+        cfg: &crate::config::EnvironmentConfig,
+    ) -> Result<Revision, TapAnswer> {
+        let id = OperationId(op.id);
+        let approvers = cfg.rollback_approvers();
+        let allowed = self
+            .config
+            .user(tap.user)
+            .is_some_and(|u| u.roles.iter().any(|r| approvers.contains(r)));
+        if !allowed {
+            let names: Vec<&str> = approvers.iter().map(|r| r.as_str()).collect();
+            let text = format!("Only {} may roll back on ECS directly.", names.join(", "));
+            return Err(self
+                .refuse_tap(tap, "direct", "not_an_approver", Some(id), text)
+                .await);
+        }
+        // Only a rollback whose workflow never started: no run known, and
+        // dispatch failed (or its outcome is still unknown).
+        let state = op.state();
+        // Only the environment's latest operation, and only for a while: a
+        // button under an old failure must not roll prod back days later.
+        let latest = self
+            .store
+            .history(op.env.as_deref(), 1)
+            .await
+            .ok()
+            .and_then(|ops| ops.first().map(|o| o.id));
+        if latest != Some(op.id) || crate::store::now_ms() - op.updated_at > DIRECT_WITHIN_MS {
+            let text = format!(
+                "#{} is no longer the latest word on {}: ask /rollback again.",
+                op.id,
+                op.env.as_deref().unwrap_or("?")
+            );
+            return Err(self
+                .refuse_tap(tap, "direct", "stale", Some(id), text)
+                .await);
+        }
+        if op.run_id.is_some()
+            || !matches!(state, OperationState::Failed | OperationState::Dispatched)
+        {
+            let text = format!(
+                "#{} is {} with a workflow run: follow that instead.",
+                op.id, state
+            );
+            return Err(self
+                .refuse_tap(tap, "direct", "has_run", Some(id), text)
+                .await);
+        }
+        let revisions = match self.ecs.revisions(cfg, SCAN).await {
+            Ok(revisions) => revisions,
+            Err(e) => {
+                return Err(TapAnswer {
+                    text: format!("ECS cannot be read just now: {e}"),
+                    alert: true,
+                });
+            }
+        };
+        if let Ok(Some(now)) = self.running_tag(cfg).await
+            && tag_is_version(&now, &op.version)
+        {
+            let text = format!("{env} already runs {now}: nothing to roll back.");
+            return Err(self
+                .refuse_tap(tap, "direct", "already_running", Some(id), text)
+                .await);
+        }
+        let Some(target) = revisions.into_iter().find(|r| carries(r, &op.version)) else {
+            let text = format!(
+                "No task definition of the service carries {}: there is nothing to roll back to on ECS.",
+                op.version
+            );
+            return Err(self
+                .refuse_tap(tap, "direct", "no_task_definition", Some(id), text)
+                .await);
+        };
+        Ok(target)
     }
 
     /// Runs a claimed rollback directly on ECS: points the service at the
