@@ -236,6 +236,12 @@ pub async fn answer_tap(
     Ok(())
 }
 
+/// Leaves a group (`leaveChat`).
+pub async fn leave_chat(bot: &TgBot, chat: ChatId) -> Result<(), RequestError> {
+    bot.leave_chat(teloxide::types::ChatId(chat.0)).await?;
+    Ok(())
+}
+
 /// Publishes the command menu (`setMyCommands`).
 pub async fn set_commands(bot: &TgBot) -> Result<(), RequestError> {
     let commands: Vec<BotCommand> = COMMANDS
