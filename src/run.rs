@@ -27,6 +27,10 @@ use teloxide::update_listeners::webhooks;
 /// How long a stopping bot gives the answers it has decided to go out.
 const ANSWERS_DRAIN: Duration = Duration::from_secs(10);
 
+/// Updates that may wait in one chat's queue before teloxide stops
+/// taking any (its default is 64).
+const UPDATES_PER_CHAT: usize = 1024;
+
 /// Runs the bot until a signal stops it.
 pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let url = config.database_url();
@@ -319,7 +323,10 @@ async fn take_webhook_updates(
 /// distribution), chats side by side. A handler never waits for
 /// Telegram's limits (its answers go to `outgoing`), so a busy chat, a
 /// stranger's flood included, keeps its queue short: teloxide stops
-/// taking everyone's updates while any one chat's queue is full.
+/// taking everyone's updates while any one chat's queue is full, so the
+/// queues are long enough for a burst (a stranger's hundreds of commands
+/// at once) to wait in its own chat's queue, not in front of everyone's.
+/// (A queue takes memory only for what waits in it.)
 fn dispatcher(
     bot: &TgBot,
     app: &Arc<App>,
@@ -327,6 +334,7 @@ fn dispatcher(
 ) -> Dispatcher<TgBot, anyhow::Error, teloxide::dispatching::DefaultKey> {
     Dispatcher::builder(bot.clone(), crate::telegram::schema())
         .dependencies(dptree::deps![app.clone(), outgoing.clone()])
+        .worker_queue_size(UPDATES_PER_CHAT)
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "handling an update failed",
