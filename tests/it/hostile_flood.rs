@@ -56,9 +56,12 @@ async fn a_strangers_flood_holds_nobody_up_and_gets_one_answer() {
         .user_says(TEAM_CHAT, DAVE.id, DAVE.name, "/status staging");
     let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
     for n in 0..100 {
-        world
-            .tg
-            .user_says(STRANGER_CHAT, MALLORY.id, MALLORY.name, FLOOD[n % FLOOD.len()]);
+        world.tg.user_says(
+            STRANGER_CHAT,
+            MALLORY.id,
+            MALLORY.name,
+            FLOOD[n % FLOOD.len()],
+        );
     }
     let answer = tokio::time::timeout(
         Duration::from_secs(20),
@@ -76,16 +79,22 @@ async fn a_strangers_flood_holds_nobody_up_and_gets_one_answer() {
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the prompt showing the approval")
+        .wait_for_edit(
+            TEAM_CHAT,
+            prompt.message_id,
+            "the prompt showing the approval",
+        )
         .await;
     let took = started.elapsed();
 
     // The bot left the group; what the stranger sent after that never
     // reached it.
     let store = world.store().await;
-    eventually(Duration::from_secs(30), "the bot out of the group", || async {
-        !world.tg.bot_in(STRANGER_CHAT)
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the bot out of the group",
+        || async { !world.tg.bot_in(STRANGER_CHAT) },
+    )
     .await;
     assert_eq!(world.tg.calls("leaveChat").len(), 1);
     // Every stranger's command that reached the bot was taken and left
@@ -94,20 +103,14 @@ async fn a_strangers_flood_holds_nobody_up_and_gets_one_answer() {
     eventually(
         Duration::from_secs(60),
         "every delivered stranger's command counted",
-        || async {
-            store.stranger_quiet((STRANGER_CHAT, 0)).await.unwrap() == Some(delivered - 1)
-        },
+        || async { store.stranger_quiet((STRANGER_CHAT, 0)).await.unwrap() == Some(delivered - 1) },
     )
     .await;
 
     // One answer in all, naming the chat (for [[chats]]), one audit line.
     let said = world.tg.sent_to(STRANGER_CHAT);
     assert_eq!(said.len(), 1, "{said:#?}");
-    assert!(
-        said[0].text.contains("-1009999999999"),
-        "{}",
-        said[0].text
-    );
+    assert!(said[0].text.contains("-1009999999999"), "{}", said[0].text);
     let audit = audit_of_chat(&world, STRANGER_CHAT).await;
     assert_eq!(audit.len(), 1, "{audit:#?}");
 
@@ -146,7 +149,9 @@ async fn a_stranger_is_answered_once_an_hour_across_restarts() {
     assert!(text.contains("<code>id = 666000666</code>"), "{text}");
     // Then nothing more this hour, whatever they send: counted, not audited.
     for text in ["/status", "/whoami", "/deploy prod 1.3.0", "/help"] {
-        world.tg.user_says(MALLORY.id, MALLORY.id, MALLORY.name, text);
+        world
+            .tg
+            .user_says(MALLORY.id, MALLORY.id, MALLORY.name, text);
     }
     let store = world.store().await;
     eventually(Duration::from_secs(30), "four commands counted", || async {
@@ -188,9 +193,66 @@ async fn a_stranger_is_answered_once_an_hour_across_restarts() {
         .collect();
     assert_eq!(
         outcomes,
-        ["command:/whoami answered", "command:/status refused:unknown_user"]
+        [
+            "command:/whoami answered",
+            "command:/status refused:unknown_user"
+        ]
     );
     // A private chat is never left.
     assert!(world.tg.calls("leaveChat").is_empty());
     world.tg.assert_all_read();
+}
+
+#[tokio::test]
+async fn a_strangers_answer_is_noted_once_a_window_on_both_backends() {
+    const HOUR: i64 = 3_600_000;
+    for (store, _url, _dir) in crate::store::stores_at().await {
+        let backend = store.backend();
+        let (group, mallory) = ((-5, 0), (-1, 666));
+        let t = 10 * HOUR;
+        assert!(store.answer_stranger(group, t, t - HOUR).await.unwrap());
+        // Within the hour: counted, not answered; others are their own.
+        assert!(
+            !store
+                .answer_stranger(group, t + 1, t + 1 - HOUR)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .answer_stranger(group, t + 2, t + 2 - HOUR)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .answer_stranger(mallory, t + 2, t + 2 - HOUR)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.stranger_quiet(group).await.unwrap(),
+            Some(2),
+            "{backend:?}"
+        );
+        assert_eq!(store.stranger_quiet(mallory).await.unwrap(), Some(0));
+        assert_eq!(store.stranger_quiet((1, 1)).await.unwrap(), None);
+        // An hour after the answer: answered again, the count starts over.
+        let later = t + HOUR + 1;
+        assert!(
+            store
+                .answer_stranger(group, later, later - HOUR)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.stranger_quiet(group).await.unwrap(), Some(0));
+        // Retention forgets those answered before the window.
+        assert_eq!(
+            store.forget_strangers(later - 1, 100).await.unwrap(),
+            1,
+            "{backend:?}"
+        );
+        assert_eq!(store.stranger_quiet(mallory).await.unwrap(), None);
+        assert_eq!(store.stranger_quiet(group).await.unwrap(), Some(0));
+    }
 }

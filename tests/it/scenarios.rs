@@ -199,9 +199,11 @@ async fn strangers_and_their_chats_are_refused_and_audited() {
         .tg
         .user_says(TEAM_CHAT, MALLORY.id, MALLORY.name, "/deploy prod 1.2");
     let store = world.store().await;
-    eventually(Duration::from_secs(30), "her second command counted", || async {
-        store.stranger_quiet((TEAM_CHAT, MALLORY.id)).await.unwrap() == Some(1)
-    })
+    eventually(
+        Duration::from_secs(30),
+        "her second command counted",
+        || async { store.stranger_quiet((TEAM_CHAT, MALLORY.id)).await.unwrap() == Some(1) },
+    )
     .await;
     // Nor may she use the bot in private.
     let text = world.say(MALLORY.id, &MALLORY, "/status").await.text;

@@ -84,6 +84,12 @@ impl FakeTelegram {
             .unwrap_or(false)
     }
 
+    /// Someone adds the bot to the group (again).
+    #[allow(dead_code)] // benches/e2e
+    pub fn add_bot_to(&self, chat_id: i64) {
+        self.inner.lock().unwrap().members.insert(chat_id, true);
+    }
+
     /// How many updates never reached the bot: said in a group it had left.
     pub fn undelivered(&self) -> u64 {
         self.inner.lock().unwrap().undelivered
