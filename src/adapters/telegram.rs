@@ -106,7 +106,7 @@ pub fn answer_worth_retrying(e: &RequestError) -> bool {
 }
 
 /// The longest flood-control hold-off an answer waits out. An answer
-/// waits in its chat's turn (the chat's next command waits behind it), and
+/// waits in its chat's turn (the chat's next answers wait behind it), and
 /// a button's answer expires at Telegram after about 15 s: past this the
 /// answer is given up, said in the log.
 pub const LONGEST_HOLD_OFF: Duration = Duration::from_secs(10);
