@@ -151,3 +151,70 @@ async fn work(
         job.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outgoing() -> Outgoing {
+        // Nothing listens there: a leave asked in a test goes nowhere.
+        let nowhere = "http://127.0.0.1:9".parse().unwrap();
+        Outgoing::new(TgBot::new("1:test").set_api_url(nowhere))
+    }
+
+    /// A job that takes `ms` (a send waiting for its turn), then notes
+    /// `what` and when it finished.
+    fn job(log: &Arc<Mutex<Vec<(&'static str, u128)>>>, what: &'static str, ms: u64) -> Job {
+        let (log, start) = (log.clone(), Instant::now());
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            log.lock()
+                .unwrap()
+                .push((what, start.elapsed().as_millis()));
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chats_answers_go_in_order_and_a_slow_chat_holds_no_other() {
+        let (out, log) = (outgoing(), Arc::default());
+        // The stranger's chat waits 60 s for its group's minute.
+        out.push(-9, job(&log, "stranger 1", 60_000));
+        out.push(-9, job(&log, "stranger 2", 10));
+        out.push(-1, job(&log, "team 1", 1000));
+        out.push(-1, job(&log, "team 2", 0));
+        out.drained(Duration::from_secs(120)).await;
+        let log = log.lock().unwrap().clone();
+        assert_eq!(
+            log,
+            [
+                ("team 1", 1000),
+                ("team 2", 1000),
+                ("stranger 1", 60_000),
+                ("stranger 2", 60_010)
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chat_is_left_once_a_minute_at_most() {
+        let out = outgoing();
+        out.leave(ChatId(-9));
+        out.leave(ChatId(-9));
+        assert_eq!(out.left.lock().unwrap().len(), 1);
+        let asked = *out.left.lock().unwrap().get(&-9).unwrap();
+        tokio::time::advance(LEAVE_AGAIN_AFTER).await;
+        out.leave(ChatId(-9));
+        assert!(*out.left.lock().unwrap().get(&-9).unwrap() > asked);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_dropped_by_its_worker_is_made_again() {
+        let (out, log) = (outgoing(), Arc::default());
+        out.push(5, job(&log, "first", 0));
+        out.drained(Duration::from_secs(1)).await;
+        assert!(out.queues.lock().unwrap().is_empty());
+        out.push(5, job(&log, "second", 0));
+        out.drained(Duration::from_secs(1)).await;
+        assert_eq!(log.lock().unwrap().len(), 2);
+    }
+}
