@@ -320,13 +320,13 @@ async fn take_webhook_updates(
 /// The Telegram dispatcher: the handler tree, with the app.
 ///
 /// Updates are handled one at a time per chat (teloxide's default
-/// distribution), chats side by side. A handler never waits for
-/// Telegram's limits (its answers go to `outgoing`), so a busy chat, a
-/// stranger's flood included, keeps its queue short: teloxide stops
-/// taking everyone's updates while any one chat's queue is full, so the
-/// queues are long enough for a burst (a stranger's hundreds of commands
-/// at once) to wait in its own chat's queue, not in front of everyone's.
-/// (A queue takes memory only for what waits in it.)
+/// distribution), chats side by side. No handler waits for Telegram's
+/// limits (answers go to `outgoing`), so a chat's queue drains as fast as
+/// the bot decides. teloxide stops taking everyone's updates while any
+/// one chat's queue is full: the queues are long enough for a burst (a
+/// stranger's hundreds of commands at once) to wait in its own chat's
+/// queue rather than in front of everyone's. (A queue takes memory only
+/// for what waits in it.)
 fn dispatcher(
     bot: &TgBot,
     app: &Arc<App>,

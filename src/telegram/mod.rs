@@ -225,7 +225,6 @@ async fn on_command(
     let reply = app.handle_message(&incoming).await;
     if let Some(reply) = reply {
         let pacer = app.pacer.clone();
-        let msg = msg.clone();
         outgoing.push(
             incoming.chat.0,
             Box::pin(async move {
