@@ -4,8 +4,8 @@
 //!
 //! `cargo bench --bench e2e`. `E2E_N=<n>` changes the sample size (1000
 //! commands), `E2E_INGEST_SECS` the webhook burst (30 s), `E2E_PHASES` picks
-//! phases (footprint,command,alert,ingest,postgres,drain,growth; all by
-//! default). Needs moto like the tests (`.ci/test` installs it into
+//! phases (footprint,command,alert,ingest,postgres,drain,flood,growth; all
+//! by default), `E2E_FLOOD_N` the flood phase's samples (20 each way). Needs moto like the tests (`.ci/test` installs it into
 //! `.venv/`) and, for the postgres phase, PostgreSQL as the tests do.
 
 #[path = "../tests/it/support/mod.rs"]
@@ -581,9 +581,103 @@ async fn main() {
         );
     }
 
+    if phase("flood") {
+        flood(env_or("E2E_FLOOD_N", 20)).await;
+    }
+
     if phase("growth") {
         growth().await;
     }
+}
+
+/// When the update was handed to the bot.
+async fn handed(world: &World, update: i64) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(at) = world.tg.handed_out(update) {
+            return at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "update {update} never handed out"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// `n` times: a member's `/status` (update handed out to its answer
+/// accepted by Telegram, in Alice's private chat once no limit binds
+/// there) and a staging deploy's Approve (tap handed out to dispatch).
+async fn team_latencies(
+    world: &World,
+    store: &Store,
+    n: usize,
+    first_chat: i64,
+) -> [Vec<Duration>; 2] {
+    let (mut status, mut taps) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        until_unbound(world, ALICE.id).await;
+        world
+            .tg
+            .user_says(ALICE.id, ALICE.id, ALICE.name, "/status");
+        let at = handed(world, world.tg.last_update_id()).await;
+        status.push(accepted_in(world, ALICE.id, at).await - at);
+        let (id, number, tap, dispatched) =
+            staging_approved(world, store, first_chat + i as i64).await;
+        taps.push(dispatched.saturating_duration_since(handed(world, tap).await));
+        fail_run(world, store, id, 9000 + number as u64).await;
+    }
+    [status, taps]
+}
+
+/// A stranger's group sends 50 commands a second (re-adding the bot
+/// whenever it leaves) while the team asks `/status` and approves: the
+/// team's latencies idle and under the flood, and their ratio.
+async fn flood(n: usize) {
+    let world = world_on(false).await;
+    let store = world.store().await;
+    let [status_idle, taps_idle] = team_latencies(&world, &store, n, 760_000_000).await;
+    let sent = AtomicU64::new(0);
+    let flooding = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            if !world.tg.bot_in(STRANGER_CHAT) {
+                world.tg.add_bot_to(STRANGER_CHAT);
+            }
+            let k = sent.fetch_add(1, Ordering::Relaxed);
+            let text = ["/status", "/deploy prod 1.3.0", "/whoami", "/help"][k as usize % 4];
+            world
+                .tg
+                .user_says(STRANGER_CHAT, MALLORY.id, MALLORY.name, text);
+        }
+    };
+    let measured = tokio::select! {
+        () = flooding => unreachable!(),
+        m = async {
+            // A second of flood first: the bot is in it when measured.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            team_latencies(&world, &store, n, 770_000_000).await
+        } => m,
+    };
+    let [status_flood, taps_flood] = measured;
+    let p50 = |v: &[Duration]| percentiles(v.to_vec())["p50_ms"].as_f64().unwrap();
+    let ratio = |a: f64, b: f64| ((a / b) * 1000.0).round() / 1000.0;
+    figure(
+        "flood",
+        serde_json::json!({
+            "stranger_commands": sent.load(Ordering::Relaxed),
+            "stranger_per_second": 50,
+            "stranger_answers": world.tg.sent_to(STRANGER_CHAT).len(),
+            "leave_chat_calls": world.tg.calls("leaveChat").len(),
+            "status_idle": percentiles(status_idle.clone()),
+            "status_flood": percentiles(status_flood.clone()),
+            "status_p50_ratio": ratio(p50(&status_flood), p50(&status_idle)),
+            "tap_idle": percentiles(taps_idle.clone()),
+            "tap_flood": percentiles(taps_flood.clone()),
+            "tap_p50_ratio": ratio(p50(&taps_flood), p50(&taps_idle)),
+        }),
+    );
 }
 
 /// `/status` and `/history` as the store grows to 10, 10,000 and

@@ -21,7 +21,15 @@ use crate::config::{Config, Secrets, TELEGRAM_WEBHOOK_PATH, UpdateMode};
 use crate::metrics::Metrics;
 use crate::service::App;
 use crate::store::{Store, redact_url};
+use crate::telegram::Outgoing;
 use teloxide::update_listeners::webhooks;
+
+/// How long a stopping bot gives the answers it has decided to go out.
+const ANSWERS_DRAIN: Duration = Duration::from_secs(10);
+
+/// Updates that may wait in one chat's queue before teloxide stops
+/// taking any (its default is 64).
+const UPDATES_PER_CHAT: usize = 1024;
 
 /// Runs the bot until a signal stops it.
 pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
@@ -222,7 +230,8 @@ async fn lead(
             .delete_webhook()
             .await
             .build();
-        let mut dispatcher = dispatcher(bot, app);
+        let outgoing = Arc::new(Outgoing::new(bot.clone()));
+        let mut dispatcher = dispatcher(bot, app, &outgoing);
         let finished = CancellationToken::new();
         stop_dispatcher_on(
             dispatcher.shutdown_token(),
@@ -241,6 +250,7 @@ async fn lead(
                 .context("starting the dispatcher");
         }
         finished.cancel();
+        outgoing.drained(ANSWERS_DRAIN).await;
     }
     duties.cancel();
     let _ = delivery.await;
@@ -262,7 +272,8 @@ async fn take_webhook_updates(
     secret: crate::config::Secret,
     stop: CancellationToken,
 ) {
-    let mut dispatcher = dispatcher(&bot, &app);
+    let outgoing = Arc::new(Outgoing::new(bot.clone()));
+    let mut dispatcher = dispatcher(&bot, &app, &outgoing);
     let finished = CancellationToken::new();
     stop_dispatcher_on(dispatcher.shutdown_token(), stop.clone(), finished.clone());
     let setup = async {
@@ -301,17 +312,29 @@ async fn take_webhook_updates(
                 .await;
         }
         finished.cancel();
+        outgoing.drained(ANSWERS_DRAIN).await;
     };
     tokio::join!(setup, dispatch);
 }
 
 /// The Telegram dispatcher: the handler tree, with the app.
+///
+/// Updates are handled one at a time per chat (teloxide's default
+/// distribution), chats side by side. No handler waits for Telegram's
+/// limits (answers go to `outgoing`), so a chat's queue drains as fast as
+/// the bot decides. teloxide stops taking everyone's updates while any
+/// one chat's queue is full: the queues are long enough for a burst (a
+/// stranger's hundreds of commands at once) to wait in its own chat's
+/// queue rather than in front of everyone's. (A queue takes memory only
+/// for what waits in it.)
 fn dispatcher(
     bot: &TgBot,
     app: &Arc<App>,
+    outgoing: &Arc<Outgoing>,
 ) -> Dispatcher<TgBot, anyhow::Error, teloxide::dispatching::DefaultKey> {
     Dispatcher::builder(bot.clone(), crate::telegram::schema())
-        .dependencies(dptree::deps![app.clone()])
+        .dependencies(dptree::deps![app.clone(), outgoing.clone()])
+        .worker_queue_size(UPDATES_PER_CHAT)
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "handling an update failed",

@@ -106,7 +106,7 @@ pub fn answer_worth_retrying(e: &RequestError) -> bool {
 }
 
 /// The longest flood-control hold-off an answer waits out. An answer
-/// waits in its chat's turn (the chat's next command waits behind it), and
+/// waits in its chat's turn (the chat's next answers wait behind it), and
 /// a button's answer expires at Telegram after about 15 s: past this the
 /// answer is given up, said in the log.
 pub const LONGEST_HOLD_OFF: Duration = Duration::from_secs(10);
@@ -233,6 +233,12 @@ pub async fn answer_tap(
         .text(clip_units(text, MAX_TAP_ANSWER))
         .show_alert(alert)
         .await?;
+    Ok(())
+}
+
+/// Leaves a group (`leaveChat`).
+pub async fn leave_chat(bot: &TgBot, chat: ChatId) -> Result<(), RequestError> {
+    bot.leave_chat(teloxide::types::ChatId(chat.0)).await?;
     Ok(())
 }
 

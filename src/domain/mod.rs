@@ -24,8 +24,9 @@ pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, pars
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{
-    Access, ChatKind, DELIVERY_IDS_KEPT, Refusal, RetentionCutoffs, access, no_approver_sees,
-    prompt_reaches_approver, retention_cutoffs, rings_on_call, run_version,
+    Access, ChatKind, DELIVERY_IDS_KEPT, Refusal, RetentionCutoffs, STRANGER_ANSWER_EVERY, access,
+    leaves, no_approver_sees, prompt_reaches_approver, retention_cutoffs, rings_on_call,
+    run_version, stranger_key,
 };
 pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

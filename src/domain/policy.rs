@@ -80,6 +80,37 @@ pub fn access(
     Access::Allowed
 }
 
+/// How often a stranger hears from the bot at most: a chat nobody
+/// configured, or a sender not in `[[users]]`, gets one answer (a refusal,
+/// `/whoami`, `/help`) in this long, then silence. A newcomer still learns
+/// their id; a stranger's flood costs the team's chats nothing.
+pub const STRANGER_ANSWER_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whose answers a command is counted against when it comes from a
+/// stranger, as (chat, user): a group nobody configured as one (user 0),
+/// however many write in it; anyone else not in `[[users]]` on their own,
+/// in a private chat or a team chat (a newcomer there does not silence
+/// the next). `None`: no stranger, answered as the command deserves.
+pub fn stranger_key(
+    chat: ChatId,
+    chat_kind: ChatKind,
+    user: UserId,
+    known: bool,
+) -> Option<(i64, i64)> {
+    match chat_kind {
+        ChatKind::Unknown => Some((chat.0, 0)),
+        ChatKind::Configured | ChatKind::Private if known => None,
+        ChatKind::Configured | ChatKind::Private => Some((chat.0, user.0)),
+    }
+}
+
+/// Whether the bot leaves a chat a command came from: a group nobody
+/// configured (after its one answer, which names the chat's id for
+/// `[[chats]]`). A private chat is never left; Telegram has no such thing.
+pub fn leaves(chat_kind: ChatKind) -> bool {
+    chat_kind == ChatKind::Unknown
+}
+
 /// Whether an alert rings the on-call: the users a chat lists in
 /// `mention_on_failure` are mentioned in it there. `kinds` are the kinds
 /// it is routed under (one chat may take it as any of them); `last_env`
@@ -187,6 +218,40 @@ pub fn retention_cutoffs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strangers_are_counted_per_unknown_group_and_per_unknown_sender() {
+        let (group, team, mallory) = (ChatId(-5), ChatId(-1), UserId(666));
+        // A group nobody configured: one count for all who write there.
+        assert_eq!(
+            stranger_key(group, ChatKind::Unknown, mallory, false),
+            Some((-5, 0))
+        );
+        assert_eq!(
+            stranger_key(group, ChatKind::Unknown, UserId(1), true),
+            Some((-5, 0))
+        );
+        // An unknown sender in a team chat or in private: on their own.
+        assert_eq!(
+            stranger_key(team, ChatKind::Configured, mallory, false),
+            Some((-1, 666))
+        );
+        assert_eq!(
+            stranger_key(ChatId(666), ChatKind::Private, mallory, false),
+            Some((666, 666))
+        );
+        // Members are no strangers.
+        assert_eq!(
+            stranger_key(team, ChatKind::Configured, UserId(1), true),
+            None
+        );
+        assert_eq!(
+            stranger_key(ChatId(1), ChatKind::Private, UserId(1), true),
+            None
+        );
+        assert!(leaves(ChatKind::Unknown));
+        assert!(!leaves(ChatKind::Private) && !leaves(ChatKind::Configured));
+    }
 
     #[test]
     fn a_delivery_id_outlives_its_payload_and_githubs_redelivery_window() {

@@ -129,18 +129,20 @@ impl App {
             allow_pre_release: self.config.release.allow_pre_release,
         };
         let parsed = domain::parse(&msg.text, &ctx)?;
-        let chat_kind = if self.config.chat(msg.chat).is_some() {
-            ChatKind::Configured
-        } else if msg.private {
-            ChatKind::Private
-        } else {
-            ChatKind::Unknown
-        };
+        let chat_kind = self.chat_kind(msg);
         let roles = self.config.user(msg.user).map(|u| u.roles.as_slice());
         let name = match &parsed {
             Ok(command) => command.name(),
             Err(_) => "invalid",
         };
+        if let Some(key) = domain::stranger_key(msg.chat, chat_kind, msg.user, roles.is_some())
+            && !self.answers_stranger(key).await
+        {
+            // Counted, not audited: a stranger must not fill the audit
+            // log (nor the chat) by repeating themself.
+            self.metrics.command(name, "unanswered");
+            return None;
+        }
         let access = domain::access(parsed.as_ref().ok(), msg.chat, chat_kind, msg.user, roles);
         let (outcome, reply) = match (access, parsed) {
             (Access::Refused(refusal), _) => (
@@ -172,6 +174,39 @@ impl App {
             tracing::error!(error = %e, action = %entry.action, "audit log write failed");
         }
         reply
+    }
+
+    /// The chat a message came from, as the config sees it.
+    fn chat_kind(&self, msg: &Incoming) -> ChatKind {
+        if self.config.chat(msg.chat).is_some() {
+            ChatKind::Configured
+        } else if msg.private {
+            ChatKind::Private
+        } else {
+            ChatKind::Unknown
+        }
+    }
+
+    /// Whether the bot leaves the chat `msg` came from (a group nobody
+    /// configured), once its answer, if any, is out.
+    pub fn leaves_chat(&self, msg: &Incoming) -> bool {
+        domain::leaves(self.chat_kind(msg))
+    }
+
+    /// Whether a stranger is answered now: not if they were within
+    /// [`domain::STRANGER_ANSWER_EVERY`] (nor when the database cannot
+    /// say: a stranger loses nothing by silence, the team would by a
+    /// flood of answers).
+    async fn answers_stranger(&self, key: (i64, i64)) -> bool {
+        let now = crate::store::now_ms();
+        let window = i64::try_from(domain::STRANGER_ANSWER_EVERY.as_millis()).unwrap_or(i64::MAX);
+        match self.store.answer_stranger(key, now, now - window).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(error = %e, chat = key.0, "stranger's answers unknown; left unanswered");
+                false
+            }
+        }
     }
 
     fn usage_error(&self, error: &ParseError) -> Reply {

@@ -24,6 +24,7 @@ enum Prune {
     Payloads,
     Deliveries,
     Alerts,
+    Strangers,
 }
 
 impl Prune {
@@ -32,6 +33,7 @@ impl Prune {
             Prune::Payloads => "webhook payloads",
             Prune::Deliveries => "webhook deliveries",
             Prune::Alerts => "sent alerts",
+            Prune::Strangers => "strangers' answers",
         }
     }
 }
@@ -41,12 +43,15 @@ impl App {
     /// `aletheia_table_rows` gauges. Stops early when `stop` fires.
     pub async fn keep_tables(&self, stop: &CancellationToken) {
         let retention = &self.config.retention;
-        let cut = retention_cutoffs(now_ms(), retention.webhooks, retention.outbox);
+        let now = now_ms();
+        let cut = retention_cutoffs(now, retention.webhooks, retention.outbox);
+        let strangers = now - crate::domain::STRANGER_ANSWER_EVERY.as_millis() as i64;
         let store = &self.store;
         for (prune, before) in [
             (Prune::Payloads, cut.payloads),
             (Prune::Deliveries, cut.delivery_ids),
             (Prune::Alerts, cut.alerts),
+            (Prune::Strangers, strangers),
         ] {
             let what = prune.what();
             let mut pruned = 0;
@@ -58,6 +63,7 @@ impl App {
                     Prune::Payloads => store.prune_delivery_payloads(before, BATCH).await,
                     Prune::Deliveries => store.forget_deliveries(before, BATCH).await,
                     Prune::Alerts => store.prune_sent_alerts(before, BATCH).await,
+                    Prune::Strangers => store.forget_strangers(before, BATCH).await,
                 };
                 match batch {
                     Ok(n) => {

@@ -14,6 +14,7 @@ mod outbox;
 mod reports;
 mod retention;
 mod runs;
+mod strangers;
 mod webhooks;
 
 use std::str::FromStr;

@@ -5,7 +5,7 @@
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -21,6 +21,7 @@ pub const TABLES: [&str; 15] = [
     "mutes",
     "leases",
     "run_discovery",
+    "stranger_answers",
 ];
 
 impl Store {

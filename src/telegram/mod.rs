@@ -1,6 +1,9 @@
 //! The Telegram front: the dptree handler tree that turns updates into
 //! service calls and sends the answers. Handlers translate and delegate;
-//! the decisions are the service's.
+//! the decisions are the service's. Answers go out through each chat's
+//! queue ([`Outgoing`]): no handler waits for Telegram's limits.
+
+mod outgoing;
 
 use std::sync::Arc;
 
@@ -11,7 +14,9 @@ use teloxide::types::Me;
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
-use crate::service::{App, Button, Incoming, Tap, TapOutcome};
+use crate::service::{App, Button, Incoming, Reply, Tap, TapOutcome};
+
+pub use outgoing::Outgoing;
 
 /// The handler tree. Only new messages can command: edited messages and
 /// channel posts have no branch, so they fall through unhandled (Telegram
@@ -52,7 +57,12 @@ async fn first_sight(update: Update, app: Arc<App>) -> bool {
     }
 }
 
-async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Result<()> {
+async fn on_tap(
+    bot: TgBot,
+    query: CallbackQuery,
+    app: Arc<App>,
+    outgoing: Arc<Outgoing>,
+) -> anyhow::Result<()> {
     let Ok(user) = i64::try_from(query.from.id.0) else {
         return Ok(());
     };
@@ -66,21 +76,30 @@ async fn on_tap(bot: TgBot, query: CallbackQuery, app: Arc<App>) -> anyhow::Resu
     // button's spinner. It goes out alongside the edit and the reply, not
     // before them: a tap Telegram calls too old, or an answer held off by
     // flood control, must not lose what the person sees in the chat.
-    let answering = tokio::spawn(answer_tap(
-        bot.clone(),
-        query.id.clone(),
-        outcome.answer.text.clone(),
-        outcome.answer.alert,
-    ));
-    let shown = show_outcome(&bot, &query, &outcome, &app).await;
-    match answering.await {
-        Ok(Ok(())) => {}
-        // The spinner stops by itself; a decision's outcome is in the
-        // message it edits (this one, or the outbox's edit of its prompt).
-        Ok(Err(e)) => tracing::warn!(error = %e, "answering a tap failed"),
-        Err(e) => tracing::warn!(error = %e, "answering a tap panicked"),
+    tokio::spawn({
+        let (bot, id) = (bot.clone(), query.id.clone());
+        let (text, alert) = (outcome.answer.text.clone(), outcome.answer.alert);
+        async move {
+            // The spinner stops by itself; a decision's outcome is in the
+            // message it edits (this one, or the outbox's edit of its prompt).
+            if let Err(e) = answer_tap(bot, id, text, alert).await {
+                tracing::warn!(error = %e, "answering a tap failed");
+            }
+        }
+    });
+    if let Some(message) = &query.message {
+        let chat = message.chat().id.0;
+        let pacer = app.pacer.clone();
+        outgoing.push(
+            chat,
+            Box::pin(async move {
+                if let Err(e) = show_outcome(&bot, &pacer, &query, &outcome).await {
+                    tracing::warn!(error = %e, "showing a tap's outcome failed");
+                }
+            }),
+        );
     }
-    shown
+    Ok(())
 }
 
 /// Answers a tap, waiting out a moment's trouble but not a tap Telegram
@@ -102,9 +121,9 @@ async fn answer_tap(
 /// The tap's edit of its message and its reply, when it has them.
 async fn show_outcome(
     bot: &TgBot,
+    pacer: &telegram::Pacer,
     query: &CallbackQuery,
     outcome: &TapOutcome,
-    app: &App,
 ) -> anyhow::Result<()> {
     let Some(message) = query.message.as_ref() else {
         return Ok(());
@@ -114,7 +133,7 @@ async fn show_outcome(
         let buttons = keyboard(&edit.buttons);
         telegram::edit_html(
             bot,
-            &app.pacer,
+            pacer,
             chat,
             i64::from(message.id().0),
             &edit.html,
@@ -128,7 +147,7 @@ async fn show_outcome(
         let buttons = keyboard(&reply.buttons);
         telegram::send_html(
             bot,
-            &app.pacer,
+            pacer,
             chat,
             thread.map(|t| t.0.0),
             &reply.html,
@@ -201,22 +220,44 @@ async fn on_command(
     msg: Message,
     incoming: Incoming,
     app: Arc<App>,
+    outgoing: Arc<Outgoing>,
 ) -> anyhow::Result<()> {
-    let Some(reply) = app.handle_message(&incoming).await else {
-        return Ok(());
-    };
+    let reply = app.handle_message(&incoming).await;
+    if let Some(reply) = reply {
+        let pacer = app.pacer.clone();
+        outgoing.push(
+            incoming.chat.0,
+            Box::pin(async move {
+                if let Err(e) = answer(&bot, &pacer, &msg, &reply).await {
+                    tracing::warn!(error = %e, "answering a command failed; given up");
+                }
+            }),
+        );
+    }
+    if app.leaves_chat(&incoming) {
+        outgoing.leave(incoming.chat);
+    }
+    Ok(())
+}
+
+/// Sends a command's answer as a reply to it.
+async fn answer(
+    bot: &TgBot,
+    pacer: &telegram::Pacer,
+    msg: &Message,
+    reply: &Reply,
+) -> Result<i64, teloxide::RequestError> {
     let buttons = keyboard(&reply.buttons);
     // The answer is all the person gets: Telegram failing for a moment
     // (5xx, a broken proxy, the network) is waited out, not the end of it.
-    let send = || telegram::reply_html(&bot, &app.pacer, &msg, &reply.html, buttons.as_ref());
+    let send = || telegram::reply_html(bot, pacer, msg, &reply.html, buttons.as_ref());
     send.retry(answer_backoff())
         .when(telegram::is_transient)
         .adjust(telegram::honour_retry_after)
         .notify(
             |e, wait| tracing::warn!(error = %e, retry_in = ?wait, "answering a command failed"),
         )
-        .await?;
-    Ok(())
+        .await
 }
 
 /// How an answer is retried: 0.5 s, 1 s, 2 s, 4 s, 8 s.

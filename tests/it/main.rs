@@ -13,6 +13,7 @@ mod guide;
 mod ha;
 mod hostile;
 mod hostile_config;
+mod hostile_flood;
 mod hostile_http;
 mod hostile_updates;
 mod incident;

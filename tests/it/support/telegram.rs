@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use super::wait_until;
 
+mod members;
 mod server;
 mod shapes;
 
@@ -125,6 +126,10 @@ struct Inner {
     refusals: Vec<Refusal>,
     /// Taps whose answer came too late (`Fault::QueryTooOld`).
     expired_taps: std::collections::HashSet<String>,
+    /// Groups seen, and whether the bot is in them.
+    members: HashMap<i64, bool>,
+    /// Updates said in a group the bot had left, never delivered.
+    undelivered: u64,
 }
 
 /// The fake server; dropping it stops it.
@@ -180,7 +185,9 @@ impl FakeTelegram {
         let message_id = inner.next_message_id;
         inner.next_message_id += 1;
         let update = make(update_id, message_id);
-        inner.updates.push_back(update);
+        if members::reaches_bot(&mut inner, &update) {
+            inner.updates.push_back(update);
+        }
         drop(inner);
         self.changed.notify_waiters();
         update_id

@@ -22,11 +22,11 @@ fn too_many_requests(retry_after: u32) -> Response {
     )
 }
 
-fn ok(result: Value) -> Response {
+pub(super) fn ok(result: Value) -> Response {
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
 
-fn error(status: StatusCode, body: Value) -> Response {
+pub(super) fn error(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -319,6 +319,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Response {
             inner.webhook = Some((url, secret));
             ok(json!(true))
         }
+        "leavechat" => super::members::leave_chat(inner, body),
         "deletewebhook" => {
             inner.webhook = None;
             ok(json!(true))
