@@ -9,9 +9,10 @@ use crate::alerts::format::{escape, link, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::DeployRefusal;
 use crate::domain::{
-    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId, Version,
-    judge_deploy,
+    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationKind, OperationState, UserId,
+    Version, judge_deploy,
 };
+use crate::store::Transition;
 use crate::store::{Created, NewOperation};
 
 /// Why a re-check did not pass.
@@ -35,9 +36,9 @@ pub(super) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
 
 /// "Deploy 1.3.0 → prod" or "Rollback prod → 1.2.2" (HTML-escaped).
 pub(super) fn op_title(op: &crate::store::OperationRow) -> String {
-    let env = escape(op.env.as_deref().unwrap_or("?"));
+    let env = escape(op.env_name().unwrap_or("?"));
     let version = escape(&op.version);
-    if op.kind == "rollback" {
+    if op.kind == OperationKind::Rollback {
         format!("Rollback {env} → {version}")
     } else {
         format!("Deploy {version} → {env}")
@@ -67,7 +68,7 @@ pub(super) fn prompt_key(op: &str, chat: i64) -> String {
 /// anyway?" question of a release.
 pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> String {
     let id = op.id.to_string();
-    if op.kind == "release" {
+    if op.kind == OperationKind::Release {
         super::release::confirm_key(&id, chat)
     } else {
         prompt_key(&id, chat)
@@ -87,16 +88,13 @@ impl App {
     /// (for the race the checks before creating it could not see).
     pub(super) async fn in_flight(&self, env: &Env) -> String {
         let live = self.store.live_operations().await.unwrap_or_default();
-        match live
-            .iter()
-            .find(|op| op.env.as_deref() == Some(env.as_str()))
-        {
+        match live.iter().find(|op| op.env.as_ref() == Some(env)) {
             Some(op) => DeployRefusal::Busy {
                 env: env.clone(),
                 id: op.id,
-                kind: op.kind.clone(),
+                kind: op.kind,
                 version: op.version.clone(),
-                state: op.state(),
+                state: op.state,
             }
             .message(),
             None => format!(
@@ -166,8 +164,8 @@ impl App {
                 .live_operations()
                 .await?
                 .into_iter()
-                .find(|o| o.env.as_deref() == Some(env.as_str()))
-                .map(|o| (o.id, o.kind.clone(), o.version.clone(), o.state()));
+                .find(|o| o.env.as_ref() == Some(env))
+                .map(|o| (o.id, o.kind, o.version.clone(), o.state));
             Ok::<_, crate::store::StoreError>((verified, lock, in_flight))
         };
         let (verified, lock, in_flight) = match store_facts.await {
@@ -279,8 +277,8 @@ impl App {
             }
         };
         let op = NewOperation {
-            kind: "deploy",
-            env: Some(env.as_str().to_owned()),
+            kind: OperationKind::Deploy,
+            env: Some(env.clone()),
             version: tag.clone(),
             release_type: None,
             state,
@@ -431,7 +429,7 @@ impl App {
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
         let shown = op.ran_before();
-        let env = op.env.as_deref().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default();
         let ecs = async {
             if shown.is_none() {
                 return Ok(None);
@@ -462,7 +460,7 @@ impl App {
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
         use Recheck::{Stale, Unavailable};
-        let env = op.env.as_deref().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default();
         let rollback = super::rollback::is_rollback(op);
         let policy = if rollback {
             super::rollback::rollback_policy(cfg)
@@ -540,13 +538,13 @@ impl App {
             why.to_owned(),
         );
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 id,
-                &[OperationState::AwaitingApproval, OperationState::Approved],
-                OperationState::Cancelled,
-                None,
-                Some(why),
+                Transition::new(
+                    &[OperationState::AwaitingApproval, OperationState::Approved],
+                    OperationState::Cancelled,
+                )
+                .detail(why),
                 &audit,
                 &edits,
             )
@@ -554,7 +552,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "recording a stale approval failed");
         }
-        self.outbox.notify_one();
         TapAnswer {
             text: format!("Approved, but not dispatched: {why}."),
             alert: true,

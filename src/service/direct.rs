@@ -13,7 +13,8 @@ use super::taps::{Tap, TapAnswer};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::escape;
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
+use crate::store::Transition;
 use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
 /// How long after the failed dispatch the direct way stays open.
@@ -39,15 +40,14 @@ impl App {
             Some(id) => self.store.operation(id).await.ok().flatten(),
             None => None,
         };
-        let Some(op) = op.filter(|op| op.kind == "rollback") else {
+        let Some(op) = op.filter(|op| op.kind == OperationKind::Rollback) else {
             let text = "This button is not one of mine.".to_owned();
             return self.refuse_tap(tap, "direct", "forged", None, text).await;
         };
         let id = OperationId(op.id);
         let Some((env, cfg)) = op
             .env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
+            .clone()
             .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
         else {
             return refuse("This environment is no longer configured.".into());
@@ -66,12 +66,12 @@ impl App {
         }
         // Only a rollback whose workflow never started: no run known, and
         // dispatch failed (or its outcome is still unknown).
-        let state = op.state();
+        let state = op.state;
         // Only the environment's latest operation, and only for a while: a
         // button under an old failure must not roll prod back days later.
         let latest = self
             .store
-            .history(op.env.as_deref(), 1)
+            .history(op.env_name(), 1)
             .await
             .ok()
             .and_then(|ops| ops.first().map(|o| o.id));
@@ -79,7 +79,7 @@ impl App {
             let text = format!(
                 "#{} is no longer the latest word on {}: ask /rollback again.",
                 op.id,
-                op.env.as_deref().unwrap_or("?")
+                op.env_name().unwrap_or("?")
             );
             return self
                 .refuse_tap(tap, "direct", "stale", Some(id), text)
@@ -131,13 +131,10 @@ impl App {
                 String::new(),
             );
             match self
-                .store
-                .advance(
+                .transition(
                     id,
-                    &[OperationState::Dispatched],
-                    OperationState::Failed,
-                    None,
-                    Some("superseded by a direct ECS rollback"),
+                    Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                        .detail("superseded by a direct ECS rollback"),
                     &audit,
                     &[],
                 )
@@ -151,7 +148,7 @@ impl App {
             }
         }
         let new = NewOperation {
-            kind: "rollback",
+            kind: OperationKind::Rollback,
             env: op.env.clone(),
             version: op.version.clone(),
             release_type: None,
@@ -208,12 +205,11 @@ impl App {
         who: &str,
         target: Option<Revision>,
     ) -> Result<String, String> {
-        let op = claim.operation;
+        let op = claim.into_operation();
         let id = OperationId(op.id);
         let Some((env, cfg)) = op
             .env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
+            .clone()
             .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
         else {
             let why = "its environment is no longer configured".to_owned();
@@ -276,13 +272,9 @@ impl App {
             target.arn.clone(),
         );
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 id,
-                &[OperationState::Dispatched],
-                OperationState::Confirming,
-                None,
-                None,
+                Transition::new(&[OperationState::Dispatched], OperationState::Confirming),
                 &audit,
                 &alerts,
             )
@@ -290,7 +282,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "direct rollback not recorded");
         }
-        self.outbox.notify_one();
         self.confirmer.notify_one();
         Ok(format!(
             "ECS is rolling back to {} ({}).",
@@ -309,7 +300,7 @@ impl App {
         match self.store.reclaim_direct(OperationId(op.id), before).await {
             Ok(Some(claim)) => {
                 tracing::info!(operation = op.id, "resuming a direct ECS rollback");
-                let who = self.who_of(&claim.operation).await;
+                let who = self.who_of(claim.operation()).await;
                 let _ = self
                     .roll_back_on_ecs(claim, Bypass::Resumed, &who, None)
                     .await;
@@ -334,7 +325,7 @@ impl App {
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
-            op.env.as_deref().and_then(|e| Env::parse(e).ok()).as_ref(),
+            op.env.as_ref(),
             &format!("op:{}:direct-failed", op.id),
             &text,
         );
@@ -366,13 +357,10 @@ impl App {
             None => why.to_owned(),
         };
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 OperationId(op.id),
-                &[OperationState::Dispatched],
-                OperationState::Failed,
-                None,
-                Some(&detail),
+                Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                    .detail(&detail),
                 &audit,
                 &alerts,
             )
@@ -380,7 +368,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "failed direct rollback not recorded");
         }
-        self.outbox.notify_one();
         format!("The rollback on ECS failed: {why}.")
     }
 }

@@ -7,8 +7,9 @@ use super::story::Story;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState, ReleaseType};
 use crate::store::DispatchClaim;
+use crate::store::Transition;
 
 /// How a claimed operation got under way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,24 +28,24 @@ impl App {
     /// GitHub answers again by now: that is what its prompt said and what
     /// its approvers approved.
     pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<Started, String> {
-        if claim.operation.direct_ecs {
-            let who = self.who_of(&claim.operation).await;
+        if claim.operation().direct_ecs {
+            let who = self.who_of(claim.operation()).await;
             return self
                 .roll_back_on_ecs(claim, super::direct::Bypass::GithubDown, &who, None)
                 .await
                 .map(Started::OnEcs);
         }
-        let op = claim.operation;
+        let op = claim.into_operation();
         let id = OperationId(op.id);
-        let env = op.env.clone().unwrap_or_default();
-        let env_typed = Env::parse(&env).ok();
+        let env = op.env_name().unwrap_or_default().to_owned();
+        let env_typed = op.env.clone();
         let workflows = &self.config.github.workflows;
-        let release = op.kind == "release";
-        let rollback = op.kind == "rollback";
-        let wf = workflows.of_kind(&op.kind);
+        let release = op.kind == OperationKind::Release;
+        let rollback = op.kind == OperationKind::Rollback;
+        let wf = workflows.of_kind(op.kind);
         let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
         if release {
-            let kind = op.release_type.clone().unwrap_or_default();
+            let kind = op.release_type.map_or("", ReleaseType::as_str).to_owned();
             inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
         } else {
             inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env.clone()));
@@ -164,13 +165,10 @@ impl App {
                     None => e.to_string(),
                 };
                 if let Err(e) = self
-                    .store
-                    .advance(
+                    .transition(
                         id,
-                        &[OperationState::Dispatched],
-                        OperationState::Failed,
-                        None,
-                        Some(&detail),
+                        Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                            .detail(&detail),
                         &audit,
                         &alerts,
                     )
@@ -178,7 +176,6 @@ impl App {
                 {
                     tracing::error!(error = %e, operation = op.id, "recording a failed dispatch failed");
                 }
-                self.outbox.notify_one();
                 Err(e.to_string())
             }
         }
@@ -188,31 +185,31 @@ impl App {
 /// What an operation does, for its messages: "<b>prod</b> · deploy of
 /// <b>1.3.0</b>" (HTML).
 pub(super) fn what_of(op: &crate::store::OperationRow) -> String {
-    let env = escape(op.env.as_deref().unwrap_or_default());
+    let env = escape(op.env_name().unwrap_or_default());
     let version = escape(&op.version);
-    match op.kind.as_str() {
-        "release" => match op.release_type.as_deref() {
-            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind)),
+    match op.kind {
+        OperationKind::Release => match op.release_type {
+            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind.as_str())),
             None => format!("<b>Release {version}</b>"),
         },
-        "rollback" => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
-        _ => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
+        OperationKind::Rollback => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
+        OperationKind::Deploy => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
     }
 }
 
 /// The alert kind of an operation's own messages.
 pub(super) fn kind_of(op: &crate::store::OperationRow) -> AlertKind {
-    match op.kind.as_str() {
-        "release" => AlertKind::Release,
-        "rollback" => AlertKind::Rollback,
-        _ => AlertKind::Deployment,
+    match op.kind {
+        OperationKind::Release => AlertKind::Release,
+        OperationKind::Rollback => AlertKind::Rollback,
+        OperationKind::Deploy => AlertKind::Deployment,
     }
 }
 
 /// A rollback whose workflow cannot be dispatched offers the way around
 /// GitHub: a button for its approvers that rolls back on ECS directly.
 fn offer_direct_rollback(op: &crate::store::OperationRow, alerts: &mut [crate::store::NewAlert]) {
-    if op.kind != "rollback" {
+    if op.kind != OperationKind::Rollback {
         return;
     }
     let buttons = vec![vec![super::direct::direct_button(op.id)]];

@@ -13,7 +13,8 @@ use super::story::Story;
 use crate::adapters::github::WorkflowRun;
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
+use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
 use crate::domain::runs::{request_id_in, run_fits};
@@ -58,7 +59,7 @@ impl App {
                 None => return Ok(()),
             },
         };
-        let expected = &self.config.github.workflows.of_kind(&op.kind).file;
+        let expected = &self.config.github.workflows.of_kind(op.kind).file;
         if run.file() != expected {
             tracing::warn!(
                 run = run.id,
@@ -84,8 +85,8 @@ impl App {
             Some(_) => {}
             None => {
                 if let Err(why) = run_fits(
-                    &op.kind,
-                    op.env.as_deref(),
+                    op.kind,
+                    op.env_name(),
                     &op.version,
                     run.display_title.as_deref(),
                 ) {
@@ -101,8 +102,7 @@ impl App {
         }
         let id = OperationId(op.id);
         let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
-        let env = op.env.clone().unwrap_or_default();
-        let env_typed = Env::parse(&env).ok();
+        let env_typed = op.env.clone();
         let live = [OperationState::Dispatched, OperationState::Running];
         let audit = |outcome: &str, detail: String| AuditEntry {
             actor: None,
@@ -120,7 +120,7 @@ impl App {
                 };
                 // A release is done when its run is; a deploy or rollback
                 // only once ECS and the health URL confirm it (confirm.rs).
-                let (to, alerts) = if op.kind == "release" {
+                let (to, alerts) = if op.kind == OperationKind::Release {
                     let alerts = self.release_created(&op, run, &took).await;
                     (OperationState::Succeeded, alerts)
                 } else {
@@ -135,19 +135,14 @@ impl App {
                     (OperationState::Confirming, edits)
                 };
                 let moved = self
-                    .store
-                    .advance(
+                    .transition(
                         id,
-                        &live,
-                        to,
-                        run_ref,
-                        None,
+                        Transition::new(&live, to).run(run_ref),
                         &audit("succeeded", format!("run {}{took}", run.id)),
                         &alerts,
                     )
                     .await?;
                 if moved {
-                    self.outbox.notify_one();
                     self.confirmer.notify_one();
                 }
             }
@@ -184,34 +179,25 @@ impl App {
                     self.story_alerts(&op, "failed", own, &text, routed, Story::Ring(&ring))
                         .await,
                 );
-                let moved = self
-                    .store
-                    .advance(
-                        id,
-                        &live,
-                        OperationState::Failed,
-                        run_ref,
-                        Some(conclusion),
-                        &audit("failed", conclusion.to_owned()),
-                        &alerts,
-                    )
-                    .await?;
-                if moved {
-                    self.outbox.notify_one();
-                }
+                self.transition(
+                    id,
+                    Transition::new(&live, OperationState::Failed)
+                        .run(run_ref)
+                        .detail(conclusion),
+                    &audit("failed", conclusion.to_owned()),
+                    &alerts,
+                )
+                .await?;
             }
             _ => {
-                self.store
-                    .advance(
-                        id,
-                        &[OperationState::Dispatched],
-                        OperationState::Running,
-                        run_ref,
-                        None,
-                        &audit("running", format!("run {}", run.id)),
-                        &[],
-                    )
-                    .await?;
+                self.transition(
+                    id,
+                    Transition::new(&[OperationState::Dispatched], OperationState::Running)
+                        .run(run_ref),
+                    &audit("running", format!("run {}", run.id)),
+                    &[],
+                )
+                .await?;
                 if run.status.as_deref() == Some("in_progress") {
                     self.show_progress(&op, run.id, &run.html_url).await;
                 }
@@ -318,11 +304,10 @@ impl App {
                 operation = op.id,
                 "resuming an approved operation never dispatched"
             );
-            if op.kind == "deploy"
+            if op.kind == OperationKind::Deploy
                 && let Some(cfg) = op
                     .env
-                    .as_deref()
-                    .and_then(|e| Env::parse(e).ok())
+                    .clone()
                     .and_then(|e| self.config.environments.get(&e))
             {
                 match self.recheck(&op, cfg).await {
@@ -352,12 +337,12 @@ impl App {
         if op.run_id.is_some() || crate::store::now_ms() - op.updated_at < limit {
             return;
         }
-        let env = op.env.clone().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default().to_owned();
         let text = format!(
             "❌ #{} ({} {}{}): no workflow run with request id <code>{}</code> appeared within {}. \
              Check GitHub Actions before trying again.",
             op.id,
-            escape(&op.kind),
+            escape(op.kind.as_str()),
             escape(&op.version),
             if env.is_empty() {
                 String::new()
@@ -371,7 +356,7 @@ impl App {
             &self.config,
             &Rendered {
                 kind: AlertKind::Failure,
-                env: Env::parse(&env).ok(),
+                env: op.env.clone(),
                 key: format!("op:{}:no-run", op.id),
                 text,
             },
@@ -385,20 +370,16 @@ impl App {
             detail: "no run found".into(),
         };
         match self
-            .store
-            .advance(
+            .transition(
                 OperationId(op.id),
-                &[OperationState::Dispatched],
-                OperationState::Failed,
-                None,
-                Some("no run found"),
+                Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                    .detail("no run found"),
                 &audit,
                 &alerts,
             )
             .await
         {
-            Ok(true) => self.outbox.notify_one(),
-            Ok(false) => {}
+            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: giving up failed"),
         }
     }
@@ -409,7 +390,7 @@ impl App {
         &self,
         op: &OperationRow,
     ) -> Result<Option<WorkflowRun>, crate::adapters::github::GithubError> {
-        let file = &self.config.github.workflows.of_kind(&op.kind).file;
+        let file = &self.config.github.workflows.of_kind(op.kind).file;
         let runs = self.github.recent_runs(file).await?;
         if let Some(run) = runs.iter().find(|r| {
             r.display_title.as_deref().and_then(request_id_in) == Some(op.request_id.as_str())
@@ -434,8 +415,8 @@ impl App {
             // Someone's run of another version or environment (by hand,
             // meanwhile) is not this dispatch's.
             if run_fits(
-                &op.kind,
-                op.env.as_deref(),
+                op.kind,
+                op.env_name(),
                 &op.version,
                 run.display_title.as_deref(),
             )

@@ -6,8 +6,8 @@ use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
 use crate::alerts::format::escape;
 use crate::domain::{
-    AlertKind, Check, Ci, OperationId, OperationState, ReleaseType, ReleaseVerdict, Version,
-    release_checks,
+    AlertKind, Check, Ci, OperationId, OperationKind, OperationState, ReleaseType, ReleaseVerdict,
+    Version, release_checks,
 };
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
@@ -130,10 +130,10 @@ impl App {
             });
         }
         let op = NewOperation {
-            kind: "release",
+            kind: OperationKind::Release,
             env: None,
             version: version.to_string(),
-            release_type: Some(kind.as_str().to_owned()),
+            release_type: Some(kind),
             state: if confirm {
                 OperationState::AwaitingApproval
             } else {
@@ -163,8 +163,8 @@ impl App {
                     .live_operations()
                     .await
                     .ok()
-                    .and_then(|ops| ops.into_iter().find(|o| o.kind == "release"))
-                    .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state()))
+                    .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
+                    .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state))
                     .unwrap_or_default();
                 return (
                     "refused:busy".into(),
@@ -220,7 +220,7 @@ impl App {
         head: &str,
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match (claim.operation.direct_ecs, self.dispatch(claim).await) {
+            Ok(Some(claim)) => match (claim.operation().direct_ecs, self.dispatch(claim).await) {
                 (_, Ok(super::dispatch::Started::Workflow)) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),

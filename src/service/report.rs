@@ -8,7 +8,7 @@ use super::App;
 use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
 use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
 
 impl App {
@@ -21,9 +21,9 @@ impl App {
             None => None,
         };
         let Some(op) = op.filter(|op| {
-            op.kind == "rollback"
+            op.kind == OperationKind::Rollback
                 && matches!(
-                    op.state(),
+                    op.state,
                     OperationState::Succeeded | OperationState::Unhealthy
                 )
         }) else {
@@ -31,10 +31,11 @@ impl App {
             return self.refuse_tap(tap, "report", "forged", None, text).await;
         };
         let id = OperationId(op.id);
-        let env = op.env.clone().unwrap_or_default();
-        let cfg = Env::parse(&env)
-            .ok()
-            .and_then(|e| self.config.environments.get(&e));
+        let env = op.env_name().unwrap_or_default().to_owned();
+        let cfg = op
+            .env
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e));
         let allowed = self.config.user(tap.user).is_some_and(|u| {
             u.roles.iter().any(|r| {
                 self.config.incident.roles.contains(r)
@@ -81,7 +82,7 @@ impl App {
                     &self.config,
                     &Rendered {
                         kind: AlertKind::Rollback,
-                        env: Env::parse(&env).ok(),
+                        env: op.env.clone(),
                         key: format!("op:{}:report", op.id),
                         text,
                     },
@@ -116,7 +117,7 @@ impl App {
 
     /// The title and Markdown body.
     async fn incident_report(&self, rollback: &OperationRow) -> (String, String) {
-        let env = rollback.env.clone().unwrap_or_default();
+        let env = rollback.env_name().unwrap_or_default().to_owned();
         let from = rollback.ran_before().map(str::to_owned);
         // The deploy that brought the bad version, if the bot ran it.
         let deploy = match &from {
@@ -128,7 +129,7 @@ impl App {
                 .into_iter()
                 .find(|o| {
                     o.id < rollback.id
-                        && o.kind == "deploy"
+                        && o.kind == OperationKind::Deploy
                         && crate::adapters::ecs::tag_is_version(from, &o.version)
                 }),
             None => None,
@@ -164,7 +165,7 @@ impl App {
         }
         body.push_str("\n## Runs\n\n");
         for op in &ops {
-            let what = if op.kind == "rollback" {
+            let what = if op.kind == OperationKind::Rollback {
                 format!("Rollback of {env} to {}", op.version)
             } else {
                 format!("Deploy of {} to {env}", op.version)

@@ -71,16 +71,16 @@ impl App {
     pub async fn refresh_dora_gauges(&self) {
         if let Ok(counts) = self.store.operation_counts().await {
             // Every pair is set, so a count that fell to zero says zero.
-            for kind in ["release", "deploy", "rollback"] {
+            for kind in crate::domain::OperationKind::ALL {
                 for state in crate::domain::OperationState::ALL {
                     let n = counts
                         .iter()
-                        .find(|(k, s, _)| k == kind && s == state.as_str())
+                        .find(|(k, s, _)| *k == kind && *s == state)
                         .map_or(0, |c| c.2);
                     self.metrics
                         .operations
                         .get_or_create(&crate::metrics::OperationLabels {
-                            kind: kind.to_owned(),
+                            kind: kind.as_str().to_owned(),
                             state: state.as_str().to_owned(),
                         })
                         .set(n);

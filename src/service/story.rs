@@ -4,7 +4,7 @@
 use super::App;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
 use crate::store::{NewAlert, OperationRow, StoreError};
 
 /// How a step of an operation reaches a chat that has no message of the
@@ -103,7 +103,7 @@ impl App {
                         &prompt,
                         step,
                         kind,
-                        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                        op.env.clone(),
                         crate::domain::ChatId(chat),
                         text.to_owned(),
                     )
@@ -126,7 +126,7 @@ impl App {
             &self.config,
             &Rendered {
                 kind,
-                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                env: op.env.clone(),
                 key: format!("op:{}:dispatched", op.id),
                 text: text.to_owned(),
             },
@@ -160,7 +160,7 @@ impl App {
         };
         if let Some(op) = self.store.operation_by_run(id).await?
             && matches!(
-                op.state(),
+                op.state,
                 OperationState::Dispatched | OperationState::Running
             )
         {
@@ -174,7 +174,7 @@ impl App {
     /// into its messages as its jobs finish (never a new message, never
     /// after the outcome).
     pub(super) async fn show_progress(&self, op: &OperationRow, run_id: u64, run_url: &str) {
-        if op.kind == "release" {
+        if op.kind == OperationKind::Release {
             return;
         }
         let jobs = match self.github.jobs(run_id).await {
@@ -194,7 +194,11 @@ impl App {
             .filter(|j| j.failed())
             .map(|j| j.name.as_str())
             .collect();
-        let icon = if op.kind == "rollback" { "⏪" } else { "🚀" };
+        let icon = if op.kind == OperationKind::Rollback {
+            "⏪"
+        } else {
+            "🚀"
+        };
         let mut text = format!(
             "{icon} {} running ({done}/{total} jobs) (#{})\n{}",
             super::dispatch::what_of(op),

@@ -10,7 +10,8 @@ use super::dispatch::Started;
 use super::lapsed::{Shown, no_longer_counts};
 use crate::alerts::format::escape;
 use crate::domain::{
-    AlertKind, DecisionFacts, Env, OperationId, UserId, counting_approvals, may_decide,
+    AlertKind, DecisionFacts, Env, OperationId, OperationKind, UserId, counting_approvals,
+    may_decide,
 };
 use crate::store::{Decided, Decision, NewAlert};
 
@@ -108,7 +109,7 @@ impl App {
             None => None,
             Some((id, action)) => match self.store.operation(id).await {
                 Ok(Some(op))
-                    if (op.kind == "release")
+                    if (op.kind == OperationKind::Release)
                         == matches!(action, Action::ReleaseAnyway | Action::CancelRelease) =>
                 {
                     // A decision is taken under one of its own prompts (the
@@ -128,15 +129,14 @@ impl App {
             let text = "This button is not one of mine.".to_owned();
             return self.refuse_tap(tap, "unknown", "forged", None, text).await;
         };
-        if op.kind == "release" {
+        if op.kind == OperationKind::Release {
             return self
                 .confirm_release(tap, &op, action == Action::ReleaseAnyway)
                 .await;
         }
         let Some(cfg) = op
             .env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
+            .clone()
             .and_then(|e| self.config.environments.get(&e))
         else {
             return refuse("This environment is no longer configured.".into());
@@ -155,7 +155,7 @@ impl App {
         let approving = matches!(action, Action::Approve | Action::ConfirmApprove);
         let facts = DecisionFacts {
             requester: UserId(op.requested_by),
-            state: op.state(),
+            state: op.state,
             expired: op.expires_at.is_some_and(|t| t <= crate::store::now_ms()),
             decider: tap.user,
             decider_roles: user.map(|u| u.roles.as_slice()),
@@ -353,7 +353,7 @@ impl App {
         cfg: &crate::config::EnvironmentConfig,
     ) -> TapAnswer {
         let id = OperationId(op.id);
-        let env = op.env.as_deref().unwrap_or("?");
+        let env = op.env_name().unwrap_or("?");
         let label = if super::rollback::is_rollback(op) {
             format!("Confirm rollback {env} → {}", op.version)
         } else {

@@ -7,7 +7,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::alerts;
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationState};
 use crate::store::NewAlert;
 
 /// The alert of QA's "found issues": what, where, who, and which
@@ -57,10 +57,10 @@ impl App {
                 "not_a_verifier",
                 format!("Only {} may give QA's verdict.", names.join(", ")),
             ))
-        } else if op.state() != OperationState::Succeeded {
+        } else if op.state != OperationState::Succeeded {
             Some((
                 "not_deployed",
-                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
+                format!("#{} is {}, not a finished deploy.", op.id, op.state),
             ))
         } else {
             None
@@ -68,7 +68,7 @@ impl App {
         if let Some((code, text)) = refusal {
             return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
-        let env = op.env.clone().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default().to_owned();
         let who = self.name_of(tap.user.0);
         let audit = self.audit(
             Some(tap.user),
@@ -102,7 +102,7 @@ impl App {
                 &key,
                 &format!("{verb}:{}", tap.user.0),
                 AlertKind::Approval,
-                Env::parse(&env).ok(),
+                op.env.clone(),
                 crate::domain::ChatId(chat),
                 text,
             ));
@@ -118,14 +118,14 @@ impl App {
                     c.approval
                         .requires_verified_in
                         .as_ref()
-                        .is_some_and(|e| e.as_str() == env)
+                        .is_some_and(|e| op.env.as_ref() == Some(e))
                 })
                 .map(|(e, _)| e.as_str())
                 .collect();
             alerts.extend(alerts::route_kinds(
                 &self.config,
                 &[AlertKind::Failure],
-                Env::parse(&env).ok().as_ref(),
+                op.env.as_ref(),
                 &format!("op:{}:issues:{}", op.id, tap.user.0),
                 &issues_text(&env, &op.version, op.id, &who, &blocked),
             ));

@@ -9,12 +9,12 @@ use super::operations::{
 };
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, OperationState};
+use crate::domain::{OperationId, OperationKind, OperationState};
 
 /// A run found outside the bot, to be recorded as an operation.
 #[derive(Debug, Clone)]
 pub struct AdoptedRun<'a> {
-    pub kind: &'static str,
+    pub kind: OperationKind,
     pub env: Option<&'a str>,
     pub version: &'a str,
     /// What ran in the environment before it (ECS), when known.
@@ -69,7 +69,7 @@ impl Store {
                  created_at, updated_at, dispatched_at, detail, run_id, run_url, alongside) \
                  VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $6, $6, $7, $8, $9, $10) RETURNING id",
             )
-            .bind(run.kind)
+            .bind(run.kind.as_str())
             .bind(run.env)
             .bind(run.version)
             .bind(OperationState::Dispatched.as_str())
@@ -95,7 +95,7 @@ impl Store {
     /// the releases'.
     pub async fn slot_holder(
         &self,
-        kind: &str,
+        kind: OperationKind,
         env: Option<&str>,
     ) -> Result<Option<OperationRow>, StoreError> {
         let row = match env {
@@ -113,7 +113,7 @@ impl Store {
                     live_states!(),
                     " ORDER BY id LIMIT 1"
                 );
-                on_pool!(self, p => sqlx::query_as(sql).bind(kind).fetch_optional(p).await)?
+                on_pool!(self, p => sqlx::query_as(sql).bind(kind.as_str()).fetch_optional(p).await)?
             }
         };
         Ok(row)

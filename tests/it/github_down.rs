@@ -2,7 +2,7 @@
 //! still goes through, verified from the bot's history and ECS, approved
 //! as usual, and run directly on ECS.
 
-use aletheia_bot::domain::UserId;
+use aletheia_bot::domain::{Env, OperationKind, OperationState, UserId};
 
 use crate::support::*;
 
@@ -170,7 +170,7 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
         [("📝 Open incident report".to_owned(), "i:3:o".to_owned())]
     );
     let ops = world.store().await.all_operations().await.unwrap();
-    assert_eq!(ops[2].state, "succeeded");
+    assert_eq!(ops[2].state, OperationState::Succeeded);
     assert_eq!(
         world.gh.requests().len(),
         before,
@@ -327,8 +327,8 @@ async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_re
     let store = world.store().await;
     store.migrate().await.unwrap();
     let op = NewOperation {
-        kind: "rollback",
-        env: Some("prod".into()),
+        kind: OperationKind::Rollback,
+        env: Some(Env::parse("prod").unwrap()),
         version: "1.2.2".into(),
         release_type: None,
         state: OperationState::Dispatched,
@@ -472,7 +472,10 @@ async fn when_ecs_refuses_the_update_the_break_glass_rollback_fails_loudly_and_n
             .ends_with(&format!("/{family}:3"))
     );
     let store = world.store().await;
-    assert_eq!(store.all_operations().await.unwrap()[2].state, "failed");
+    assert_eq!(
+        store.all_operations().await.unwrap()[2].state,
+        OperationState::Failed
+    );
     let audit = store.recent_audit(30).await.unwrap();
     assert!(
         audit.iter().any(|a| a.action == "dispatch:rollback"

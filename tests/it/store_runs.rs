@@ -2,14 +2,18 @@
 //! they take or run alongside, once per run, and what the bot knows of
 //! each workflow's runs.
 
-use aletheia_bot::domain::OperationId;
+use aletheia_bot::domain::{OperationId, OperationKind, OperationState};
 use aletheia_bot::store::{Adopted, AdoptedRun, AuditEntry, RunKnowledge};
 
 use crate::store::stores;
 
 fn run(run_id: i64, env: Option<&'static str>, alongside: Option<i64>) -> AdoptedRun<'static> {
     AdoptedRun {
-        kind: if env.is_some() { "deploy" } else { "release" },
+        kind: if env.is_some() {
+            OperationKind::Deploy
+        } else {
+            OperationKind::Release
+        },
         env,
         version: "1.3.0",
         running: None,
@@ -42,7 +46,10 @@ async fn a_run_found_while_the_slot_is_held_is_recorded_alongside_once() {
             Adopted::New(OperationId(1))
         );
         assert_eq!(adopt(run(9002, Some("staging"), None)).await, Adopted::Busy);
-        let holder = store.slot_holder("deploy", Some("staging")).await.unwrap();
+        let holder = store
+            .slot_holder(OperationKind::Deploy, Some("staging"))
+            .await
+            .unwrap();
         assert_eq!(holder.map(|o| o.id), Some(1));
         // (A refused insert may use up an id: PostgreSQL's sequences.)
         assert!(matches!(
@@ -55,7 +62,10 @@ async fn a_run_found_while_the_slot_is_held_is_recorded_alongside_once() {
             Adopted::Already
         );
         // The slot is still the first one's; another env's is free.
-        let holder = store.slot_holder("deploy", Some("staging")).await.unwrap();
+        let holder = store
+            .slot_holder(OperationKind::Deploy, Some("staging"))
+            .await
+            .unwrap();
         assert_eq!(holder.map(|o| o.id), Some(1));
         assert!(matches!(
             adopt(run(9003, Some("dev"), None)).await,
@@ -69,7 +79,7 @@ async fn a_run_found_while_the_slot_is_held_is_recorded_alongside_once() {
         assert_eq!(adopt(run(9005, None, None)).await, Adopted::Busy);
         let ops = store.all_operations().await.unwrap();
         assert_eq!(ops.len(), 4);
-        assert!(ops.iter().all(|o| o.state == "dispatched"));
+        assert!(ops.iter().all(|o| o.state == OperationState::Dispatched));
     }
 }
 
