@@ -145,7 +145,8 @@ impl Store {
             detail,
             lock,
         } = t;
-        for f in from {
+        // Staying in a state only notes the run or detail: no move.
+        for f in from.iter().filter(|f| **f != to) {
             allowed(*f, to)?;
         }
         // The states are our own constants, never user input.
