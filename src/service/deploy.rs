@@ -299,7 +299,7 @@ impl App {
             None,
             format!("{tag} to {env}; needs {needed} approval(s)"),
         );
-        let created = self.store.create_operation(&op, &audit, &alerts).await;
+        let created = self.create_operation(&op, &audit, &alerts).await;
         tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");
         let id = match created {
             Ok(Created::New(id)) => id,
@@ -312,7 +312,6 @@ impl App {
             Err(e) => return self.internal_error("deploy: store", &e),
         };
         if needed > 0 {
-            self.outbox.notify_one();
             return ("requested".into(), None);
         }
         let head = format!(

@@ -172,7 +172,7 @@ impl App {
                 op.version, target.name, op.id
             ),
         );
-        let new_id = match self.store.create_operation(&new, &audit, &[]).await {
+        let new_id = match self.create_operation(&new, &audit, &[]).await {
             Ok(Created::New(new_id)) => new_id,
             Ok(Created::Busy) => {
                 return refuse(self.in_flight(&env).await);

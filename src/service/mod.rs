@@ -40,7 +40,7 @@ use crate::domain::{
     self, Access, COMMANDS, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
 };
 use crate::metrics::Metrics;
-use crate::store::{AuditEntry, NewAlert, Store, StoreError, Transition};
+use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreError, Transition};
 
 pub use crate::domain::runs::request_id_in;
 pub use confirm::{Rollout, confirm_loop, judge_rollout};
@@ -275,6 +275,21 @@ impl App {
             self.outbox.notify_one();
         }
         Ok(moved)
+    }
+
+    /// The one way a flow creates an operation: the row, its audit line
+    /// and alerts in one transaction, then delivery woken for the alerts.
+    pub(super) async fn create_operation(
+        &self,
+        op: &NewOperation,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Created, StoreError> {
+        let created = self.store.create_operation(op, audit, alerts).await?;
+        if matches!(created, Created::New(_)) && !alerts.is_empty() {
+            self.outbox.notify_one();
+        }
+        Ok(created)
     }
 
     /// An internal failure: logged with its cause, shown as one line with

@@ -155,7 +155,7 @@ impl App {
             operation: None,
             detail: format!("{} ({})", version, kind.as_str()),
         };
-        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+        let id = match self.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
                 let in_flight = self
@@ -177,7 +177,6 @@ impl App {
             Err(e) => return self.internal_error("release: store", &e),
         };
         if confirm {
-            self.outbox.notify_one();
             return ("confirm".into(), None);
         }
         self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))

@@ -327,7 +327,7 @@ impl App {
             None,
             detail,
         );
-        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+        let id = match self.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
                 return (
@@ -337,7 +337,6 @@ impl App {
             }
             Err(e) => return self.internal_error("rollback: store", &e),
         };
-        self.outbox.notify_one();
         if needed > 0 {
             return ("requested".into(), None);
         }
