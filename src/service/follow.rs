@@ -69,40 +69,11 @@ impl App {
             return Ok(());
         }
         let run_id = i64::try_from(run.id).ok();
-        // A run once attached is the operation's for good: another run
-        // naming the same request (a copy, a second dispatch by hand)
-        // moves nothing. The store holds the same line (`advance`).
-        match op.run_id {
-            Some(attached) if Some(attached) != run_id => {
-                tracing::warn!(
-                    run = run.id,
-                    operation = op.id,
-                    attached,
-                    "another run names an operation that has its run; ignored"
-                );
-                return Ok(());
-            }
-            Some(_) => {}
-            None => {
-                if let Err(why) = run_fits(
-                    op.kind,
-                    op.env_name(),
-                    &op.version,
-                    run.display_title.as_deref(),
-                ) {
-                    tracing::warn!(
-                        run = run.id,
-                        operation = op.id,
-                        why,
-                        "a run that is not this operation's names it; not attached"
-                    );
-                    return Ok(());
-                }
-            }
+        if !is_its_run(&op, run, run_id) {
+            return Ok(());
         }
         let id = OperationId(op.id);
         let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
-        let env_typed = op.env.clone();
         let live = [OperationState::Dispatched, OperationState::Running];
         let audit = |outcome: &str, detail: String| AuditEntry {
             actor: None,
@@ -148,37 +119,7 @@ impl App {
             }
             (Some("completed"), conclusion) => {
                 let conclusion = conclusion.unwrap_or("unknown");
-                let jobs = match self.github.failed_jobs(run.id).await {
-                    Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
-                        vec![]
-                    }
-                };
-                let what = super::dispatch::what_of(&op);
-                let mut text = format!("❌ {what} failed (#{}): {}", op.id, escape(conclusion));
-                if !jobs.is_empty() {
-                    text.push_str(&format!(
-                        "\nFailed jobs: {}",
-                        escape(&crate::alerts::format::clip(&jobs.join(", "), 600))
-                    ));
-                }
-                text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
-                let key = format!("op:{}:failed", op.id);
-                let mut alerts = Vec::new();
-                let own = super::dispatch::kind_of(&op);
-                let routed = alerts::route_kinds(
-                    &self.config,
-                    &[AlertKind::Failure, own],
-                    env_typed.as_ref(),
-                    &key,
-                    &text,
-                );
-                let ring = format!("❌ {what} failed (#{}) ↑", op.id);
-                alerts.extend(
-                    self.story_alerts(&op, "failed", own, &text, routed, Story::Ring(&ring))
-                        .await,
-                );
+                let alerts = self.run_failed_alerts(&op, run, conclusion).await;
                 self.transition(
                     id,
                     Transition::new(&live, OperationState::Failed)
@@ -204,6 +145,44 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// What a failed run says: the failure alert (its failed jobs, a link
+    /// to the logs) to the chats that take it, and the operation's story.
+    async fn run_failed_alerts(
+        &self,
+        op: &OperationRow,
+        run: &WorkflowRun,
+        conclusion: &str,
+    ) -> Vec<NewAlert> {
+        let jobs = match self.github.failed_jobs(run.id).await {
+            Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
+                vec![]
+            }
+        };
+        let what = super::dispatch::what_of(op);
+        let mut text = format!("❌ {what} failed (#{}): {}", op.id, escape(conclusion));
+        if !jobs.is_empty() {
+            text.push_str(&format!(
+                "\nFailed jobs: {}",
+                escape(&crate::alerts::format::clip(&jobs.join(", "), 600))
+            ));
+        }
+        text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
+        let key = format!("op:{}:failed", op.id);
+        let own = super::dispatch::kind_of(op);
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Failure, own],
+            op.env.as_ref(),
+            &key,
+            &text,
+        );
+        let ring = format!("❌ {what} failed (#{}) ↑", op.id);
+        self.story_alerts(op, "failed", own, &text, routed, Story::Ring(&ring))
+            .await
     }
 
     /// The "Release created" alert of a successful Release run: the same
@@ -465,5 +444,42 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
             () = tokio::time::sleep(interval) => {}
         }
         app.poll_runs().await;
+    }
+}
+
+/// Whether `run` is the operation's own. A run once attached is the
+/// operation's for good: another run naming the same request (a copy, a
+/// second dispatch by hand) moves nothing; the store holds the same line
+/// (`Store::transition`). A run not attached yet must not contradict
+/// what the operation does ([`run_fits`]).
+fn is_its_run(op: &OperationRow, run: &WorkflowRun, run_id: Option<i64>) -> bool {
+    match op.run_id {
+        Some(attached) if Some(attached) != run_id => {
+            tracing::warn!(
+                run = run.id,
+                operation = op.id,
+                attached,
+                "another run names an operation that has its run; ignored"
+            );
+            false
+        }
+        Some(_) => true,
+        None => match run_fits(
+            op.kind,
+            op.env_name(),
+            &op.version,
+            run.display_title.as_deref(),
+        ) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(
+                    run = run.id,
+                    operation = op.id,
+                    why,
+                    "a run that is not this operation's names it; not attached"
+                );
+                false
+            }
+        },
     }
 }

@@ -158,21 +158,7 @@ impl App {
         let id = match self.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
-                let in_flight = self
-                    .store
-                    .live_operations()
-                    .await
-                    .ok()
-                    .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
-                    .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state))
-                    .unwrap_or_default();
-                return (
-                    "refused:busy".into(),
-                    Some(Reply::new(format!(
-                        "⏳ A release is already in flight{}. One release at a time.",
-                        escape(&in_flight)
-                    ))),
-                );
+                return ("refused:busy".into(), Some(self.release_in_flight().await));
             }
             Err(e) => return self.internal_error("release: store", &e),
         };
@@ -181,6 +167,22 @@ impl App {
         }
         self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))
             .await
+    }
+
+    /// The refusal of a release while another one is in flight, naming it.
+    async fn release_in_flight(&self) -> Reply {
+        let in_flight = self
+            .store
+            .live_operations()
+            .await
+            .ok()
+            .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
+            .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state))
+            .unwrap_or_default();
+        Reply::new(format!(
+            "⏳ A release is already in flight{}. One release at a time.",
+            escape(&in_flight)
+        ))
     }
 
     /// The pre-release checks as of now, rendered, with their verdict.
