@@ -37,73 +37,20 @@ impl App {
         }
         let op = claim.into_operation();
         let id = OperationId(op.id);
-        let env = op.env_name().unwrap_or_default().to_owned();
         let env_typed = op.env.clone();
-        let workflows = &self.config.github.workflows;
-        let release = op.kind == OperationKind::Release;
-        let rollback = op.kind == OperationKind::Rollback;
-        let wf = workflows.of_kind(op.kind);
-        let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
-        if release {
-            let kind = op.release_type.map_or("", ReleaseType::as_str).to_owned();
-            inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
-        } else {
-            inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env.clone()));
-        }
-        inputs.push((
-            wf.input_name(WorkflowInput::RequestId),
-            op.request_id.clone(),
-        ));
+        let wf = self.config.github.workflows.of_kind(op.kind);
+        let inputs = workflow_inputs(wf, &op);
         // Who asked and everyone who approved, from the store: the
         // approving tap may be another instance's, or lie behind a restart.
         let who = self.who_of(&op).await;
         let what = what_of(&op);
-        let kind = kind_of(&op);
         let action = format!("dispatch:{}", op.kind);
         let began = std::time::Instant::now();
         let dispatched = self.github.dispatch(&wf.file, &inputs).await;
         tracing::debug!(operation = op.id, took = ?began.elapsed(), ok = dispatched.is_ok(), "dispatch: GitHub answered");
         match dispatched {
             Ok(run) => {
-                let run_link = run
-                    .html_url
-                    .as_deref()
-                    .map(|u| format!("\n{}", link(u, "Workflow run")))
-                    .unwrap_or_default();
-                let icon = if rollback { "⏪" } else { "🚀" };
-                let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
-                let routed = alerts::route(
-                    &self.config,
-                    &Rendered {
-                        kind,
-                        env: env_typed,
-                        key: format!("op:{}:dispatched", op.id),
-                        text: text.clone(),
-                    },
-                );
-                // Where the request was asked for, its prompt becomes the
-                // operation's message.
-                let alerts = self
-                    .story_alerts(&op, "started", kind, &text, routed, Story::Step)
-                    .await;
-                let audit = self.audit(
-                    None,
-                    None,
-                    &action,
-                    "dispatched",
-                    Some(id),
-                    run.run_id
-                        .map_or_else(|| "run not returned".to_owned(), |r| format!("run {r}")),
-                );
-                let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
-                if let Err(e) = self
-                    .store
-                    .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
-                    .await
-                {
-                    tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
-                }
-                self.outbox.notify_one();
+                self.record_started(&op, &run, &who, &action).await;
                 Ok(Started::Workflow)
             }
             Err(e) if e.maybe_took_effect() => {
@@ -180,6 +127,82 @@ impl App {
             }
         }
     }
+    /// A dispatch GitHub accepted: the operation's "started" message (its
+    /// prompt, where it was asked for, becomes it) and its run, when
+    /// GitHub named it.
+    async fn record_started(
+        &self,
+        op: &crate::store::OperationRow,
+        run: &crate::adapters::github::Dispatched,
+        who: &str,
+        action: &str,
+    ) {
+        let id = OperationId(op.id);
+        let what = what_of(op);
+        let kind = kind_of(op);
+        let rollback = op.kind == OperationKind::Rollback;
+        let run_link = run
+            .html_url
+            .as_deref()
+            .map(|u| format!("\n{}", link(u, "Workflow run")))
+            .unwrap_or_default();
+        let icon = if rollback { "⏪" } else { "🚀" };
+        let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
+        let routed = alerts::route(
+            &self.config,
+            &Rendered {
+                kind,
+                env: op.env.clone(),
+                key: format!("op:{}:dispatched", op.id),
+                text: text.clone(),
+            },
+        );
+        // Where the request was asked for, its prompt becomes the
+        // operation's message.
+        let alerts = self
+            .story_alerts(op, "started", kind, &text, routed, Story::Step)
+            .await;
+        let audit = self.audit(
+            None,
+            None,
+            action,
+            "dispatched",
+            Some(id),
+            run.run_id
+                .map_or_else(|| "run not returned".to_owned(), |r| format!("run {r}")),
+        );
+        let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
+        if let Err(e) = self
+            .store
+            .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
+            .await
+        {
+            tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
+        }
+        self.outbox.notify_one();
+    }
+}
+
+/// The inputs of an operation's workflow, under the names the config
+/// gives them: the environment (deploys and rollbacks), the version, the
+/// release type (releases) and the request id.
+fn workflow_inputs<'a>(
+    wf: &'a crate::config::WorkflowConfig,
+    op: &crate::store::OperationRow,
+) -> Vec<(&'a str, String)> {
+    let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
+    if op.kind == OperationKind::Release {
+        let kind = op.release_type.map_or("", ReleaseType::as_str).to_owned();
+        inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
+    } else {
+        let env = op.env_name().unwrap_or_default().to_owned();
+        inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env));
+    }
+    inputs.push((
+        wf.input_name(WorkflowInput::RequestId),
+        op.request_id.clone(),
+    ));
+    inputs
 }
 
 /// What an operation does, for its messages: "<b>prod</b> · deploy of
