@@ -258,34 +258,7 @@ impl App {
             }
             ("succeeded", kept_detail(op, checks))
         } else {
-            let how = if op.direct_ecs {
-                "The rollback went to ECS directly".to_owned()
-            } else {
-                format!("The {} run succeeded", op.kind)
-            };
-            let text = format!(
-                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
-                escape(&env),
-                escape(&op.version),
-                op.id,
-            );
-            let routed = alerts::route_kinds(
-                &self.config,
-                &[AlertKind::Failure, own],
-                env_typed.as_ref(),
-                &format!("op:{}:unhealthy", op.id),
-                &text,
-            );
-            let ring = format!(
-                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
-                escape(&env),
-                escape(&op.version),
-                op.id
-            );
-            alerts.extend(
-                self.story_alerts(op, "unhealthy", own, &text, routed, Story::Ring(&ring))
-                    .await,
-            );
+            alerts.extend(self.unhealthy_alerts(op, checks, &run).await);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
@@ -296,7 +269,7 @@ impl App {
             operation: Some(id),
             detail: detail.clone(),
         };
-        match self
+        if let Err(e) = self
             .transition(
                 id,
                 Transition::new(&[OperationState::Confirming], to)
@@ -307,9 +280,39 @@ impl App {
             )
             .await
         {
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "confirm: not stored"),
+            tracing::warn!(error = %e, operation = op.id, "confirm: not stored");
         }
+    }
+
+    /// What a deploy or rollback that ran but did not hold says: "deployed
+    /// but unhealthy", loud as a failure, and the operation's story.
+    async fn unhealthy_alerts(&self, op: &OperationRow, checks: &str, run: &str) -> Vec<NewAlert> {
+        let env = escape(op.env_name().unwrap_or_default());
+        let own = super::dispatch::kind_of(op);
+        let how = if op.direct_ecs {
+            "The rollback went to ECS directly".to_owned()
+        } else {
+            format!("The {} run succeeded", op.kind)
+        };
+        let text = format!(
+            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
+            escape(&op.version),
+            op.id,
+        );
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Failure, own],
+            op.env.as_ref(),
+            &format!("op:{}:unhealthy", op.id),
+            &text,
+        );
+        let ring = format!(
+            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
+            escape(&op.version),
+            op.id
+        );
+        self.story_alerts(op, "unhealthy", own, &text, routed, Story::Ring(&ring))
+            .await
     }
 }
 

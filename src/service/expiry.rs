@@ -50,7 +50,7 @@ impl App {
                 Some(id),
                 String::new(),
             );
-            match self
+            if let Err(e) = self
                 .transition(
                     id,
                     Transition::new(&[OperationState::AwaitingApproval], OperationState::Expired),
@@ -59,8 +59,7 @@ impl App {
                 )
                 .await
             {
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, operation = op.id, "expiry failed"),
+                tracing::warn!(error = %e, operation = op.id, "expiry failed");
             }
         }
     }

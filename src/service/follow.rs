@@ -348,7 +348,7 @@ impl App {
             operation: Some(OperationId(op.id)),
             detail: "no run found".into(),
         };
-        match self
+        if let Err(e) = self
             .transition(
                 OperationId(op.id),
                 Transition::new(&[OperationState::Dispatched], OperationState::Failed)
@@ -358,8 +358,7 @@ impl App {
             )
             .await
         {
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: giving up failed"),
+            tracing::warn!(error = %e, operation = op.id, "follow: giving up failed");
         }
     }
 
