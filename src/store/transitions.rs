@@ -61,6 +61,27 @@ pub(super) const CLAIM: &str = concat!(
     operation_columns!()
 );
 
+/// A claim in one transaction: runs `$query` (a `sqlx::query_as` that
+/// returns the claimed row, built anew for each backend); when it returned
+/// one, writes the audit line and commits, else rolls back. Evaluates to
+/// the claim, if this call got it.
+macro_rules! claim {
+    ($store:expr, $query:expr, $audit:expr) => {{
+        let claimed: Option<OperationRow> = on_pool!($store, p => {
+            let mut tx = p.begin().await?;
+            let claimed = $query.fetch_optional(&mut *tx).await?;
+            if claimed.is_some() {
+                insert_audit!(&mut *tx, $audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            claimed
+        });
+        claimed.map(DispatchClaim::new)
+    }};
+}
+
 /// Refuses a move the state machine forbids, before anything is written.
 pub(super) fn allowed(from: OperationState, to: OperationState) -> Result<(), StoreError> {
     if from.can_become(to) {
@@ -236,24 +257,15 @@ impl Store {
         let audit = claim_audit(id);
         let (from, to) = CLAIM_APPROVED;
         allowed(from, to)?;
-        let claimed: Option<OperationRow> = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let claimed = sqlx::query_as(CLAIM)
+        Ok(claim!(
+            self,
+            sqlx::query_as(CLAIM)
                 .bind(id.0)
                 .bind(now_ms())
                 .bind(to.as_str())
-                .bind(from.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if claimed.is_some() {
-                insert_audit!(&mut *tx, &audit)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            claimed
-        });
-        Ok(claimed.map(DispatchClaim::new))
+                .bind(from.as_str()),
+            &audit
+        ))
     }
 
     /// Claims again a direct ECS rollback left `dispatched` since before
@@ -275,23 +287,11 @@ impl Store {
             outcome: "reclaimed".into(),
             ..claim_audit(id)
         };
-        let claimed: Option<OperationRow> = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let claimed = sqlx::query_as(sql)
-                .bind(id.0)
-                .bind(now_ms())
-                .bind(before)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if claimed.is_some() {
-                insert_audit!(&mut *tx, &audit)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            claimed
-        });
-        Ok(claimed.map(DispatchClaim::new))
+        Ok(claim!(
+            self,
+            sqlx::query_as(sql).bind(id.0).bind(now_ms()).bind(before),
+            &audit
+        ))
     }
 
     /// Records the run a dispatch started (when GitHub told us), with the
