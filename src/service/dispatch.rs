@@ -139,7 +139,6 @@ impl App {
     ) {
         let id = OperationId(op.id);
         let what = what_of(op);
-        let kind = kind_of(op);
         let rollback = op.kind == OperationKind::Rollback;
         let run_link = run
             .html_url
@@ -148,20 +147,9 @@ impl App {
             .unwrap_or_default();
         let icon = if rollback { "⏪" } else { "🚀" };
         let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
-        let routed = alerts::route(
-            &self.config,
-            &Rendered {
-                kind,
-                env: op.env.clone(),
-                key: format!("op:{}:dispatched", op.id),
-                text: text.clone(),
-            },
-        );
         // Where the request was asked for, its prompt becomes the
         // operation's message.
-        let alerts = self
-            .story_alerts(op, "started", kind, &text, routed, Story::Step)
-            .await;
+        let alerts = self.story_step(op, "started", &text, Story::Step).await;
         let audit = self.audit(
             None,
             None,

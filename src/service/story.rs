@@ -121,6 +121,18 @@ impl App {
         step: &str,
         text: &str,
     ) -> Vec<NewAlert> {
+        self.story_step(op, step, text, Story::EditsOnly).await
+    }
+
+    /// A step of the operation's own kind, routed under its "started"
+    /// message's key, told as `story` says.
+    pub(super) async fn story_step(
+        &self,
+        op: &OperationRow,
+        step: &str,
+        text: &str,
+        story: Story<'_>,
+    ) -> Vec<NewAlert> {
         let kind = super::dispatch::kind_of(op);
         let routed = alerts::route(
             &self.config,
@@ -131,8 +143,7 @@ impl App {
                 text: text.to_owned(),
             },
         );
-        self.story_alerts(op, step, kind, text, routed, Story::EditsOnly)
-            .await
+        self.story_alerts(op, step, kind, text, routed, story).await
     }
 
     /// "Asked by Ann · approved by Bob" (HTML).
