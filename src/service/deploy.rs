@@ -149,7 +149,7 @@ impl App {
         let released = release.is_some();
         let store_facts = async {
             let verified = match &policy.requires_verified_in {
-                Some(prior) => self.store.is_verified(prior.as_str(), &tag).await?,
+                Some(prior) => self.store.is_verified(prior, &tag).await?,
                 None => true,
             };
             let lock = self
@@ -483,7 +483,7 @@ impl App {
             return Ok(());
         }
         if let Some(prior) = &policy.requires_verified_in {
-            match self.store.is_verified(prior.as_str(), &op.version).await {
+            match self.store.is_verified(prior, &op.version).await {
                 Ok(true) => {}
                 Ok(false) => {
                     return Err(Stale(format!(

@@ -71,7 +71,7 @@ impl App {
         // button under an old failure must not roll prod back days later.
         let latest = self
             .store
-            .history(op.env_name(), 1)
+            .history(op.env.as_ref(), 1)
             .await
             .ok()
             .and_then(|ops| ops.first().map(|o| o.id));

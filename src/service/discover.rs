@@ -131,7 +131,7 @@ impl App {
         };
         let mut adopted = AdoptedRun {
             kind,
-            env: env.as_deref(),
+            env: env_typed.as_ref(),
             version: &version,
             running: running.as_deref(),
             run_id,
@@ -158,7 +158,7 @@ impl App {
                 Adopted::Already => return self.store.operation_by_run(run_id).await,
                 Adopted::Busy => {}
             }
-            let Some(live) = self.store.slot_holder(kind, env.as_deref()).await? else {
+            let Some(live) = self.store.slot_holder(kind, env_typed.as_ref()).await? else {
                 continue;
             };
             if live.run_id == Some(run_id) {

@@ -293,7 +293,7 @@ impl App {
 
     /// `/history [env] [n]`: the last operations, newest first.
     pub(super) async fn history(&self, env: Option<&Env>, n: u32) -> (String, Option<Reply>) {
-        let ops = match self.store.history(env.map(Env::as_str), i64::from(n)).await {
+        let ops = match self.store.history(env, i64::from(n)).await {
             Ok(ops) => ops,
             Err(e) => return self.internal_error("history: store", &e),
         };

@@ -158,11 +158,7 @@ impl App {
     /// there is under way, or one for that version ended since ECS was
     /// last read (`last_read`).
     async fn explained(&self, env: &Env, version: Option<&str>, last_read: Option<i64>) -> bool {
-        let recent = self
-            .store
-            .history(Some(env.as_str()), 10)
-            .await
-            .unwrap_or_default();
+        let recent = self.store.history(Some(env), 10).await.unwrap_or_default();
         let since = last_read.unwrap_or(0) - 2 * self.config.monitor.interval.as_millis() as i64;
         recent.iter().any(|op| {
             let state = op.state;

@@ -120,10 +120,10 @@ impl App {
         let env = rollback.env_name().unwrap_or_default().to_owned();
         let from = rollback.ran_before().map(str::to_owned);
         // The deploy that brought the bad version, if the bot ran it.
-        let deploy = match &from {
-            Some(from) => self
+        let deploy = match (&from, &rollback.env) {
+            (Some(from), Some(in_env)) => self
                 .store
-                .succeeded_in(&env, 1000)
+                .succeeded_in(in_env, 1000)
                 .await
                 .unwrap_or_default()
                 .into_iter()
@@ -132,7 +132,7 @@ impl App {
                         && o.kind == OperationKind::Deploy
                         && crate::adapters::ecs::tag_is_version(from, &o.version)
                 }),
-            None => None,
+            _ => None,
         };
         let mut ops: Vec<&OperationRow> = deploy.iter().collect();
         ops.push(rollback);

@@ -84,7 +84,7 @@ impl App {
         let (release, service, history) = tokio::join!(
             self.github.release_for(&target),
             self.ecs.service_state(cfg),
-            self.store.succeeded_in(env.as_str(), 1000),
+            self.store.succeeded_in(env, 1000),
         );
         // GitHub out of reach does not stop a rollback mid-incident: the
         // target is checked against the bot's history and ECS instead, and

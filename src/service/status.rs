@@ -136,7 +136,7 @@ impl App {
             let ops = self.store.live_operations().await?;
             let locks = self.store.active_locks().await?;
             let outbox = self.store.outbox_stats().await?;
-            let names: Vec<&str> = envs.iter().map(|(env, _)| env.as_str()).collect();
+            let names: Vec<&Env> = envs.iter().map(|(env, _)| *env).collect();
             let deploys = self.store.last_deploys(&names).await?;
             let verdicts = self.store.latest_verdicts().await?;
             Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts))

@@ -51,24 +51,20 @@ impl App {
             .user(tap.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
+        if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
             let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
-            Some((
-                "not_a_verifier",
-                format!("Only {} may give QA's verdict.", names.join(", ")),
-            ))
-        } else if op.state != OperationState::Succeeded {
-            Some((
-                "not_deployed",
-                format!("#{} is {}, not a finished deploy.", op.id, op.state),
-            ))
-        } else {
-            None
-        };
-        if let Some((code, text)) = refusal {
-            return self.refuse_tap(tap, verb, code, Some(id), text).await;
+            let text = format!("Only {} may give QA's verdict.", names.join(", "));
+            return self
+                .refuse_tap(tap, verb, "not_a_verifier", Some(id), text)
+                .await;
         }
-        let env = op.env_name().unwrap_or_default().to_owned();
+        let (Some(deployed_in), OperationState::Succeeded) = (op.env.as_ref(), op.state) else {
+            let text = format!("#{} is {}, not a finished deploy.", op.id, op.state);
+            return self
+                .refuse_tap(tap, verb, "not_deployed", Some(id), text)
+                .await;
+        };
+        let env = deployed_in.as_str().to_owned();
         let who = self.name_of(tap.user.0);
         let audit = self.audit(
             Some(tap.user),
@@ -132,7 +128,14 @@ impl App {
         }
         if let Err(e) = self
             .store
-            .record_verification(&env, &op.version, verified, tap.user, &audit, &alerts)
+            .record_verification(
+                deployed_in,
+                &op.version,
+                verified,
+                tap.user,
+                &audit,
+                &alerts,
+            )
             .await
         {
             return TapAnswer {

@@ -279,7 +279,7 @@ impl Store {
     /// history: two index look-ups (migration 0012).
     pub async fn delivery_facts(
         &self,
-        env: &str,
+        env: &Env,
         since_ms: i64,
     ) -> Result<Vec<crate::domain::dora::Fact>, StoreError> {
         let sql = "SELECT id, kind, env, version, state, updated_at FROM operations \
@@ -292,7 +292,7 @@ impl Store {
                    ORDER BY id";
         type Row = (i64, String, Option<String>, String, String, i64);
         let rows: Vec<Row> = on_pool!(self, p => {
-            sqlx::query_as(sql).bind(env).bind(since_ms).fetch_all(p).await
+            sqlx::query_as(sql).bind(env.as_str()).bind(since_ms).fetch_all(p).await
         })?;
         rows.into_iter()
             .map(|(_, kind, env, version, state, at)| {
@@ -349,12 +349,13 @@ impl Store {
 
     /// The successful deploys and rollbacks of an environment, newest
     /// first, at most `n`: what ran there, and when it was confirmed.
-    pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
+    pub async fn succeeded_in(&self, env: &Env, n: i64) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(
             "WHERE env = $1 AND kind IN ('deploy', 'rollback') AND state = 'succeeded' \
              ORDER BY id DESC LIMIT $2"
         );
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?;
+        let rows =
+            on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(n).fetch_all(p).await)?;
         Ok(rows)
     }
 
@@ -371,13 +372,13 @@ impl Store {
     /// The last operations, newest first, of one environment or all.
     pub async fn history(
         &self,
-        env: Option<&str>,
+        env: Option<&Env>,
         n: i64,
     ) -> Result<Vec<OperationRow>, StoreError> {
         let rows = match env {
             Some(env) => {
                 let sql = select_operations!("WHERE env = $1 ORDER BY id DESC LIMIT $2");
-                on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?
+                on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(n).fetch_all(p).await)?
             }
             None => {
                 let sql = select_operations!("ORDER BY id DESC LIMIT $1");
@@ -390,15 +391,14 @@ impl Store {
     /// The latest successful deploy or rollback of each of `envs`, oldest
     /// first. One look-up per environment on `operations_succeeded_by_env`:
     /// as fast with a million operations as with ten.
-    pub async fn last_deploys(&self, envs: &[&str]) -> Result<Vec<OperationRow>, StoreError> {
+    pub async fn last_deploys(&self, envs: &[&Env]) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(
             "WHERE env = $1 AND state = 'succeeded' AND kind IN ('deploy', 'rollback') \
              ORDER BY id DESC LIMIT 1"
         );
         let mut rows = Vec::new();
         for env in envs {
-            let row: Option<OperationRow> =
-                on_pool!(self, p => sqlx::query_as(sql).bind(env).fetch_optional(p).await)?;
+            let row: Option<OperationRow> = on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).fetch_optional(p).await)?;
             rows.extend(row);
         }
         rows.sort_by_key(|r| r.id);
@@ -409,7 +409,7 @@ impl Store {
     /// any operation of the bot's (a deploy the bot saw but did not start).
     pub async fn record_succeeded_deploy(
         &self,
-        env: &str,
+        env: &Env,
         version: &str,
         by: UserId,
     ) -> Result<OperationId, StoreError> {
@@ -418,7 +418,7 @@ impl Store {
             "INSERT INTO operations (kind, env, version, state, requested_by, chat_id, request_id, created_at, updated_at) \
              VALUES ('deploy', $1, $2, 'succeeded', $3, 0, $4, $5, $5) RETURNING id",
         )
-        .bind(env)
+        .bind(env.as_str())
         .bind(version)
         .bind(by.0)
         .bind(uuid::Uuid::new_v4().to_string())

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::audit::insert_audit;
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::UserId;
+use crate::domain::{Env, UserId};
 
 /// QA's verdict on a version in an environment.
 #[derive(Debug, Clone, FromRow)]
@@ -23,7 +23,7 @@ impl Store {
     /// line and alerts.
     pub async fn record_verification(
         &self,
-        env: &str,
+        env: &Env,
         version: &str,
         verified: bool,
         user: UserId,
@@ -35,7 +35,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO verifications (env, version, verdict, user_id, decided_at) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(env)
+            .bind(env.as_str())
             .bind(version)
             .bind(if verified { "verified" } else { "issues" })
             .bind(user.0)
@@ -51,13 +51,12 @@ impl Store {
 
     /// Whether `version` deployed successfully to `env` and QA's latest
     /// verdict on it there is "verified".
-    pub async fn is_verified(&self, env: &str, version: &str) -> Result<bool, StoreError> {
+    pub async fn is_verified(&self, env: &Env, version: &str) -> Result<bool, StoreError> {
         let sql = "SELECT \
                    (SELECT COUNT(*) FROM operations WHERE kind IN ('deploy', 'rollback') AND env = $1 \
                     AND version = $2 AND state = 'succeeded'), \
                    (SELECT verdict FROM verifications WHERE env = $1 AND version = $2 ORDER BY id DESC LIMIT 1)";
-        let (deployed, verdict): (i64, Option<String>) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
+        let (deployed, verdict): (i64, Option<String>) = on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(version).fetch_one(p).await)?;
         Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
     }
 

@@ -395,18 +395,36 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
         detail: String::new(),
     };
     store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
     store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa(true), &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            true,
+            UserId(CAROL.id),
+            &qa(true),
+            &[],
+        )
         .await
         .unwrap();
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
 
     // Meanwhile QA finds issues in 1.3.0 on staging.
     store
-        .record_verification("staging", "1.3.0", false, UserId(CAROL.id), &qa(false), &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            false,
+            UserId(CAROL.id),
+            &qa(false),
+            &[],
+        )
         .await
         .unwrap();
 
@@ -540,11 +558,22 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
         detail: String::new(),
     };
     store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
     store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa, &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            true,
+            UserId(CAROL.id),
+            &qa,
+            &[],
+        )
         .await
         .unwrap();
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;

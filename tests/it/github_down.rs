@@ -15,7 +15,11 @@ async fn prod_ran_1_2_2_then_1_2_3_and_github_is_down(world: &mut World) {
     store.migrate().await.unwrap();
     for version in ["1.2.2", "1.2.3"] {
         store
-            .record_succeeded_deploy("prod", version, UserId(ALICE.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                version,
+                UserId(ALICE.id),
+            )
             .await
             .unwrap();
     }
@@ -259,7 +263,11 @@ async fn with_github_down_no_answer_says_the_rollback_workflow_still_works_or_sh
     // of the service carries it any more.
     let store = world.store().await;
     store
-        .record_succeeded_deploy("prod", "1.2.1", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("prod").unwrap(),
+            "1.2.1",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
 

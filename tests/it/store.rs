@@ -214,7 +214,13 @@ async fn delivery_figures_read_the_window_and_the_releases_deployed_in_it() {
         }
         raw(&store, &url, &sql).await;
 
-        let facts = store.delivery_facts("prod", now - 30 * DAY).await.unwrap();
+        let facts = store
+            .delivery_facts(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                now - 30 * DAY,
+            )
+            .await
+            .unwrap();
         let read: Vec<(&str, Option<&str>, &str)> = facts
             .iter()
             .map(|f| (f.kind.as_str(), f.env.as_deref(), f.version.as_str()))
