@@ -13,7 +13,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
+use crate::domain::{AlertKind, ChatId, Env, OperationKind, Role, UserId};
 
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
@@ -338,24 +338,23 @@ pub struct Workflows {
 }
 
 impl Workflows {
-    /// The workflow that runs operations of `kind` (`release`, `deploy`,
-    /// `rollback`; anything else is a rollback's, as the store has no other).
-    pub fn of_kind(&self, kind: &str) -> &WorkflowConfig {
+    /// The workflow that runs operations of `kind`.
+    pub fn of_kind(&self, kind: OperationKind) -> &WorkflowConfig {
         match kind {
-            "release" => &self.release,
-            "deploy" => &self.deploy,
-            _ => &self.rollback,
+            OperationKind::Release => &self.release,
+            OperationKind::Deploy => &self.deploy,
+            OperationKind::Rollback => &self.rollback,
         }
     }
 
     /// The kind of operation a workflow file runs, when it is one of the
     /// bot's three (a file named twice runs the first of deploy, rollback,
     /// release).
-    pub fn kind_of_file(&self, file: &str) -> Option<&'static str> {
+    pub fn kind_of_file(&self, file: &str) -> Option<OperationKind> {
         [
-            ("deploy", &self.deploy),
-            ("rollback", &self.rollback),
-            ("release", &self.release),
+            (OperationKind::Deploy, &self.deploy),
+            (OperationKind::Rollback, &self.rollback),
+            (OperationKind::Release, &self.release),
         ]
         .into_iter()
         .find(|(_, w)| w.file == file)

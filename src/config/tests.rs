@@ -178,9 +178,9 @@ fn workflows_are_found_by_kind_and_by_file() {
     let config = parse(SHIPPED).unwrap();
     let workflows = &config.github.workflows;
     for (kind, file) in [
-        ("release", "release.yml"),
-        ("deploy", "deploy.yml"),
-        ("rollback", "rollback.yml"),
+        (OperationKind::Release, "release.yml"),
+        (OperationKind::Deploy, "deploy.yml"),
+        (OperationKind::Rollback, "rollback.yml"),
     ] {
         assert_eq!(workflows.of_kind(kind).file, file);
         assert_eq!(workflows.kind_of_file(file), Some(kind));

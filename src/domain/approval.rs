@@ -1,7 +1,7 @@
 //! Deploy policy and approval decisions: who may ask for a deploy, what
 //! must hold first, and who may approve. Plain functions over plain data.
 
-use super::{Env, OperationState, Role, UserId, Version};
+use super::{Env, OperationKind, OperationState, Role, UserId, Version};
 
 /// An environment's rules, as the config states them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct DeployFacts<'a> {
     /// Who holds a lock on the environment, and why.
     pub lock: Option<(String, String)>,
     /// An operation already in flight there: its id, kind, version, state.
-    pub in_flight: Option<(i64, String, String, OperationState)>,
+    pub in_flight: Option<(i64, OperationKind, String, OperationState)>,
 }
 
 /// Why a deploy request is refused; each says what to do about it.
@@ -52,7 +52,7 @@ pub enum DeployRefusal {
     Busy {
         env: Env,
         id: i64,
-        kind: String,
+        kind: OperationKind,
         version: String,
         state: OperationState,
     },
@@ -156,7 +156,7 @@ pub fn judge_deploy(f: &DeployFacts<'_>) -> DeployVerdict {
         return Refused(DeployRefusal::Busy {
             env: f.env.clone(),
             id: *id,
-            kind: kind.clone(),
+            kind: *kind,
             version: version.clone(),
             state: *state,
         });

@@ -2,13 +2,15 @@
 //! environment (prod): how often it deploys, how long a release takes to
 //! get there, how often a deploy goes wrong, and how long restoring takes.
 
+use super::{OperationKind, OperationState};
+
 /// An operation, as the figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
-    pub kind: String,
+    pub kind: OperationKind,
     pub env: Option<String>,
     pub version: String,
-    pub state: String,
+    pub state: OperationState,
     /// When it reached its state (ms).
     pub at: i64,
 }
@@ -61,7 +63,12 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
     let since = now_ms - i64::from(days) * 86_400_000;
     let here = |f: &&Fact| f.env.as_deref() == Some(env);
-    let ran = |f: &Fact| matches!(f.state.as_str(), "succeeded" | "failed" | "unhealthy");
+    let ran = |f: &Fact| {
+        matches!(
+            f.state,
+            OperationState::Succeeded | OperationState::Failed | OperationState::Unhealthy
+        )
+    };
     let window: Vec<&Fact> = facts
         .iter()
         .filter(here)
@@ -70,7 +77,7 @@ pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
 
     let deploys: Vec<&&Fact> = window
         .iter()
-        .filter(|f| f.kind == "deploy" && f.state == "succeeded")
+        .filter(|f| f.kind == OperationKind::Deploy && f.state == OperationState::Succeeded)
         .collect();
 
     let leads: Vec<i64> = deploys
@@ -78,7 +85,11 @@ pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
         .filter_map(|d| {
             facts
                 .iter()
-                .filter(|r| r.kind == "release" && r.state == "succeeded" && r.version == d.version)
+                .filter(|r| {
+                    r.kind == OperationKind::Release
+                        && r.state == OperationState::Succeeded
+                        && r.version == d.version
+                })
                 .map(|r| d.at - r.at)
                 .find(|lead| *lead >= 0)
         })
@@ -87,18 +98,21 @@ pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
     // Each deploy that ran, in order, and whether it went wrong; a wrong
     // one is restored by the next good state (a successful deploy or
     // rollback) after it.
-    let changes: Vec<&&Fact> = window.iter().filter(|f| f.kind == "deploy").collect();
+    let changes: Vec<&&Fact> = window
+        .iter()
+        .filter(|f| f.kind == OperationKind::Deploy)
+        .collect();
     let mut failed = 0;
     let mut restores = Vec::new();
     for (i, change) in changes.iter().enumerate() {
         let next_deploy_at = changes.get(i + 1).map_or(i64::MAX, |n| n.at);
         let rolled_back = window.iter().find(|f| {
-            f.kind == "rollback"
-                && f.state == "succeeded"
+            f.kind == OperationKind::Rollback
+                && f.state == OperationState::Succeeded
                 && f.at > change.at
                 && f.at < next_deploy_at
         });
-        let wrong = change.state != "succeeded" || rolled_back.is_some();
+        let wrong = change.state != OperationState::Succeeded || rolled_back.is_some();
         if !wrong {
             continue;
         }
@@ -107,7 +121,7 @@ pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
             Some(r) => Some(r.at),
             None => window
                 .iter()
-                .find(|f| f.state == "succeeded" && f.at > change.at)
+                .find(|f| f.state == OperationState::Succeeded && f.at > change.at)
                 .map(|f| f.at),
         };
         if let Some(at) = restored {
@@ -135,10 +149,10 @@ mod tests {
 
     fn fact(kind: &str, env: Option<&str>, version: &str, state: &str, at_h: i64) -> Fact {
         Fact {
-            kind: kind.into(),
+            kind: OperationKind::parse(kind).unwrap(),
             env: env.map(str::to_owned),
             version: version.into(),
-            state: state.into(),
+            state: OperationState::parse(state).unwrap(),
             at: at_h * H,
         }
     }

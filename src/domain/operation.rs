@@ -13,6 +13,8 @@ pub enum OperationKind {
 }
 
 impl OperationKind {
+    pub const ALL: [OperationKind; 3] = [Self::Release, Self::Deploy, Self::Rollback];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Release => "release",
@@ -22,9 +24,7 @@ impl OperationKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Release, Self::Deploy, Self::Rollback]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -105,12 +105,20 @@ impl OperationState {
             (
                 Requested,
                 AwaitingApproval | Approved | Rejected | Cancelled
-            ) | (AwaitingApproval, Approved | Rejected | Expired | Cancelled)
-                | (Approved, Dispatched | Failed | Cancelled)
+            ) | (
+                AwaitingApproval,
+                Approved | Dispatched | Rejected | Expired | Cancelled
+            ) | (Approved, Dispatched | Failed | Cancelled)
                 | (Dispatched, Running | Confirming | Succeeded | Failed)
                 | (Running, Confirming | Succeeded | Failed)
                 | (Confirming, Succeeded | Unhealthy)
         )
+    }
+}
+
+impl fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -140,10 +148,16 @@ mod tests {
         }
     }
 
+    /// The last approval approves and claims in one write, so a request
+    /// awaiting approval may go straight to dispatched.
     #[test]
     fn only_approved_operations_dispatch() {
         for from in OperationState::ALL {
-            assert_eq!(from.can_become(Dispatched), from == Approved, "{from:?}");
+            assert_eq!(
+                from.can_become(Dispatched),
+                matches!(from, Approved | AwaitingApproval),
+                "{from:?}"
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! webhook names, and whether a run may be attached to an operation (its
 //! `run-name` read for the version and environment it says it serves).
 
-use super::Version;
+use super::{OperationKind, Version};
 
 /// Whether a webhook's `repository.full_name` is the configured
 /// repository. GitHub treats owner and repository names without regard to
@@ -56,11 +56,11 @@ pub fn request_id_in(title: &str) -> Option<&str> {
 }
 
 /// What a run's `run-name` says it does, as far as it says anything.
-fn run_name_says(kind: &str, title: &str) -> Option<(String, Option<String>)> {
+fn run_name_says(kind: OperationKind, title: &str) -> Option<(String, Option<String>)> {
     match kind {
-        "release" => parse_release_title(title).map(|v| (v, None)),
-        "deploy" => parse_run_title("Deploy ", title).map(|(v, e)| (v, Some(e))),
-        _ => parse_run_title("Rollback ", title).map(|(v, e)| (v, Some(e))),
+        OperationKind::Release => parse_release_title(title).map(|v| (v, None)),
+        OperationKind::Deploy => parse_run_title("Deploy ", title).map(|(v, e)| (v, Some(e))),
+        OperationKind::Rollback => parse_run_title("Rollback ", title).map(|(v, e)| (v, Some(e))),
     }
 }
 
@@ -72,7 +72,7 @@ fn run_name_says(kind: &str, title: &str) -> Option<(String, Option<String>)> {
 /// nothing: the request id or the time of the run decide, as before.
 /// `Err` says why not, for the log.
 pub fn run_fits(
-    kind: &str,
+    kind: OperationKind,
     env: Option<&str>,
     version: &str,
     title: Option<&str>,
@@ -135,7 +135,8 @@ mod tests {
     #[test]
     fn a_run_fits_only_the_version_and_environment_its_name_says() {
         let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        let deploy = |title: &str| run_fits("deploy", Some("staging"), "1.3.0", Some(title));
+        let deploy =
+            |title: &str| run_fits(OperationKind::Deploy, Some("staging"), "1.3.0", Some(title));
         assert_eq!(deploy(&format!("Deploy 1.3.0 to staging ({id})")), Ok(()));
         assert_eq!(deploy("Deploy v1.3.0 to staging"), Ok(()));
         assert_eq!(
@@ -148,11 +149,15 @@ mod tests {
         );
         // A run-name that says nothing contradicts nothing.
         assert_eq!(deploy("Deploy"), Ok(()));
-        assert_eq!(run_fits("deploy", Some("staging"), "1.3.0", None), Ok(()));
-        let rollback = |title: &str| run_fits("rollback", Some("prod"), "1.2.2", Some(title));
+        assert_eq!(
+            run_fits(OperationKind::Deploy, Some("staging"), "1.3.0", None),
+            Ok(())
+        );
+        let rollback =
+            |title: &str| run_fits(OperationKind::Rollback, Some("prod"), "1.2.2", Some(title));
         assert_eq!(rollback("Rollback 1.2.2 to prod ()"), Ok(()));
         assert!(rollback("Rollback 1.2.3 to prod ()").is_err());
-        let release = |title: &str| run_fits("release", None, "1.4.0", Some(title));
+        let release = |title: &str| run_fits(OperationKind::Release, None, "1.4.0", Some(title));
         assert_eq!(release(&format!("Release 1.4.0 ({id})")), Ok(()));
         assert_eq!(
             release(&format!("Release 1.3.1 ({id})")),

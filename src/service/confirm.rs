@@ -17,9 +17,10 @@ use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_versi
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
 use crate::domain::{Callback, QaVerdict, UserId};
 use crate::service::Button;
+use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, NewLock, OperationRow, now_ms};
 
 /// What ECS says about a rollout of a version.
@@ -120,10 +121,10 @@ impl App {
     }
 
     async fn confirm(&self, op: &OperationRow) {
-        let env = op.env.clone().unwrap_or_default();
-        let Some(env_config) = Env::parse(&env)
-            .ok()
-            .and_then(|e| self.config.environments.get(&e))
+        let Some(env_config) = op
+            .env
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e))
         else {
             return;
         };
@@ -175,11 +176,11 @@ impl App {
     /// Ends a confirming operation with its alert(s).
     async fn settle(&self, op: &OperationRow, to: OperationState, checks: &str) {
         let id = OperationId(op.id);
-        let env = op.env.clone().unwrap_or_default();
-        let env_typed = Env::parse(&env).ok();
+        let env = op.env_name().unwrap_or_default().to_owned();
+        let env_typed = op.env.clone();
         let since = op.dispatched_at.unwrap_or(op.created_at);
         let took = span((now_ms() - since) / 1000);
-        let (done, label) = if op.kind == "rollback" {
+        let (done, label) = if op.kind == OperationKind::Rollback {
             (
                 format!("rolled back to <b>{}</b>", escape(&op.version)),
                 "Rollback run",
@@ -195,7 +196,7 @@ impl App {
             .as_deref()
             .map(|url| format!("\n{}", link(url, label)))
             .unwrap_or_default();
-        let own = if op.kind == "rollback" {
+        let own = if op.kind == OperationKind::Rollback {
             AlertKind::Rollback
         } else {
             AlertKind::Deployment
@@ -211,7 +212,7 @@ impl App {
             let env_config = env_typed
                 .as_ref()
                 .and_then(|e| self.config.environments.get(e));
-            let rollback = op.kind == "rollback";
+            let rollback = op.kind == OperationKind::Rollback;
             if rollback && env_config.is_some_and(|c| c.rollback.lock_after) {
                 let from = op.ran_before().unwrap_or("?");
                 let reason = format!("rolled back from {from} to {}", op.version);
@@ -256,46 +257,12 @@ impl App {
                 self.story_alerts(op, EditStep::Succeeded, own, &text, succeeded, Story::Step)
                     .await,
             );
-            if op.kind == "deploy" && self.needs_verification(&env) {
+            if op.kind == OperationKind::Deploy && self.needs_verification(op.env.as_ref()) {
                 alerts.extend(self.qa_prompt(op));
             }
             ("succeeded", kept_detail(op, checks))
         } else {
-            let how = if op.direct_ecs {
-                "The rollback went to ECS directly".to_owned()
-            } else {
-                format!("The {} run succeeded", op.kind)
-            };
-            let text = format!(
-                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
-                escape(&env),
-                escape(&op.version),
-                op.id,
-            );
-            let routed = alerts::route_kinds(
-                &self.config,
-                &[AlertKind::Failure, own],
-                env_typed.as_ref(),
-                &AlertKey::op(OperationId(op.id), OpStep::Unhealthy),
-                &text,
-            );
-            let ring = format!(
-                "⚠️ <b>{}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
-                escape(&env),
-                escape(&op.version),
-                op.id
-            );
-            alerts.extend(
-                self.story_alerts(
-                    op,
-                    EditStep::Unhealthy,
-                    own,
-                    &text,
-                    routed,
-                    Story::Ring(&ring),
-                )
-                .await,
-            );
+            alerts.extend(self.unhealthy_alerts(op, checks, &run).await);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
@@ -306,24 +273,57 @@ impl App {
             operation: Some(id),
             detail: detail.clone(),
         };
-        match self
-            .store
-            .advance_locking(
+        if let Err(e) = self
+            .transition(
                 id,
-                &[OperationState::Confirming],
-                to,
-                None,
-                Some(&detail),
+                Transition::new(&[OperationState::Confirming], to)
+                    .detail(&detail)
+                    .lock(lock.as_ref()),
                 &audit,
                 &alerts,
-                lock.as_ref(),
             )
             .await
         {
-            Ok(true) => self.outbox.notify_one(),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "confirm: not stored"),
+            tracing::warn!(error = %e, operation = op.id, "confirm: not stored");
         }
+    }
+
+    /// What a deploy or rollback that ran but did not hold says: "deployed
+    /// but unhealthy", loud as a failure, and the operation's story.
+    async fn unhealthy_alerts(&self, op: &OperationRow, checks: &str, run: &str) -> Vec<NewAlert> {
+        let env = escape(op.env_name().unwrap_or_default());
+        let own = super::dispatch::kind_of(op);
+        let how = if op.direct_ecs {
+            "The rollback went to ECS directly".to_owned()
+        } else {
+            format!("The {} run succeeded", op.kind)
+        };
+        let text = format!(
+            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
+            escape(&op.version),
+            op.id,
+        );
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Failure, own],
+            op.env.as_ref(),
+            &AlertKey::op(OperationId(op.id), OpStep::Unhealthy),
+            &text,
+        );
+        let ring = format!(
+            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
+            escape(&op.version),
+            op.id
+        );
+        self.story_alerts(
+            op,
+            EditStep::Unhealthy,
+            own,
+            &text,
+            routed,
+            Story::Ring(&ring),
+        )
+        .await
     }
 }
 
@@ -351,18 +351,18 @@ pub async fn confirm_loop(app: Arc<App>, interval: Duration, stop: CancellationT
 
 impl App {
     /// Whether another environment promotes only what was verified here.
-    pub(super) fn needs_verification(&self, env: &str) -> bool {
-        self.config.environments.values().any(|c| {
-            c.approval
-                .requires_verified_in
-                .as_ref()
-                .is_some_and(|e| e.as_str() == env)
+    pub(super) fn needs_verification(&self, env: Option<&Env>) -> bool {
+        env.is_some_and(|env| {
+            self.config
+                .environments
+                .values()
+                .any(|c| c.approval.requires_verified_in.as_ref() == Some(env))
         })
     }
 
     /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
     pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
-        let env = op.env.clone().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default().to_owned();
         let text = format!(
             "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",
             escape(&capitalise(&env)),
@@ -392,7 +392,7 @@ impl App {
             &self.config,
             &Rendered {
                 kind: AlertKind::Approval,
-                env: Env::parse(&env).ok(),
+                env: op.env.clone(),
                 key: AlertKey::op(OperationId(op.id), OpStep::Qa),
                 text,
             },

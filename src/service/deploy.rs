@@ -12,9 +12,10 @@ use crate::domain::{
     AlertKey, Callback, ChatId, DeployRefusal, NewOp, OpRef, OpSlot, OpStep, Vote,
 };
 use crate::domain::{
-    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationState, UserId, Version,
-    judge_deploy,
+    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationId, OperationKind, OperationState, UserId,
+    Version, judge_deploy,
 };
+use crate::store::Transition;
 use crate::store::{Created, NewOperation};
 
 /// Why a re-check did not pass.
@@ -38,9 +39,9 @@ pub(super) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
 
 /// "Deploy 1.3.0 → prod" or "Rollback prod → 1.2.2" (HTML-escaped).
 pub(super) fn op_title(op: &crate::store::OperationRow) -> String {
-    let env = escape(op.env.as_deref().unwrap_or("?"));
+    let env = escape(op.env_name().unwrap_or("?"));
     let version = escape(&op.version);
-    if op.kind == "rollback" {
+    if op.kind == OperationKind::Rollback {
         format!("Rollback {env} → {version}")
     } else {
         format!("Deploy {version} → {env}")
@@ -79,7 +80,7 @@ pub(super) fn prompt_key(op: impl Into<OpSlot>, chat: i64) -> AlertKey {
 /// anyway?" question of a release.
 pub(super) fn asked_key(op: &crate::store::OperationRow, chat: i64) -> AlertKey {
     let id = OperationId(op.id);
-    if op.kind == "release" {
+    if op.kind == OperationKind::Release {
         super::release::confirm_key(id, chat)
     } else {
         prompt_key(id, chat)
@@ -99,16 +100,13 @@ impl App {
     /// (for the race the checks before creating it could not see).
     pub(super) async fn in_flight(&self, env: &Env) -> String {
         let live = self.store.live_operations().await.unwrap_or_default();
-        match live
-            .iter()
-            .find(|op| op.env.as_deref() == Some(env.as_str()))
-        {
+        match live.iter().find(|op| op.env.as_ref() == Some(env)) {
             Some(op) => DeployRefusal::Busy {
                 env: env.clone(),
                 id: op.id,
-                kind: op.kind.clone(),
+                kind: op.kind,
                 version: op.version.clone(),
-                state: op.state(),
+                state: op.state,
             }
             .message(),
             None => format!(
@@ -163,7 +161,7 @@ impl App {
         let released = release.is_some();
         let store_facts = async {
             let verified = match &policy.requires_verified_in {
-                Some(prior) => self.store.is_verified(prior.as_str(), &tag).await?,
+                Some(prior) => self.store.is_verified(prior, &tag).await?,
                 None => true,
             };
             let lock = self
@@ -178,8 +176,8 @@ impl App {
                 .live_operations()
                 .await?
                 .into_iter()
-                .find(|o| o.env.as_deref() == Some(env.as_str()))
-                .map(|o| (o.id, o.kind.clone(), o.version.clone(), o.state()));
+                .find(|o| o.env.as_ref() == Some(env))
+                .map(|o| (o.id, o.kind, o.version.clone(), o.state));
             Ok::<_, crate::store::StoreError>((verified, lock, in_flight))
         };
         let (verified, lock, in_flight) = match store_facts.await {
@@ -298,8 +296,8 @@ impl App {
             }
         };
         let op = NewOperation {
-            kind: "deploy",
-            env: Some(env.as_str().to_owned()),
+            kind: OperationKind::Deploy,
+            env: Some(env.clone()),
             version: tag.clone(),
             release_type: None,
             state,
@@ -320,7 +318,7 @@ impl App {
             None,
             format!("{tag} to {env}; needs {needed} approval(s)"),
         );
-        let created = self.store.create_operation(&op, &audit, &alerts).await;
+        let created = self.create_operation(&op, &audit, &alerts).await;
         tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");
         let id = match created {
             Ok(Created::New(id)) => id,
@@ -333,7 +331,6 @@ impl App {
             Err(e) => return self.internal_error("deploy: store", &e),
         };
         if needed > 0 {
-            self.outbox.notify_one();
             return ("requested".into(), None);
         }
         let head = format!(
@@ -450,7 +447,7 @@ impl App {
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
         let shown = op.ran_before();
-        let env = op.env.as_deref().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default();
         let ecs = async {
             if shown.is_none() {
                 return Ok(None);
@@ -481,7 +478,7 @@ impl App {
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
         use Recheck::{Stale, Unavailable};
-        let env = op.env.as_deref().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default();
         let rollback = super::rollback::is_rollback(op);
         let policy = if rollback {
             super::rollback::rollback_policy(cfg)
@@ -505,7 +502,7 @@ impl App {
             return Ok(());
         }
         if let Some(prior) = &policy.requires_verified_in {
-            match self.store.is_verified(prior.as_str(), &op.version).await {
+            match self.store.is_verified(prior, &op.version).await {
                 Ok(true) => {}
                 Ok(false) => {
                     return Err(Stale(format!(
@@ -559,13 +556,13 @@ impl App {
             why.to_owned(),
         );
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 id,
-                &[OperationState::AwaitingApproval, OperationState::Approved],
-                OperationState::Cancelled,
-                None,
-                Some(why),
+                Transition::new(
+                    &[OperationState::AwaitingApproval, OperationState::Approved],
+                    OperationState::Cancelled,
+                )
+                .detail(why),
                 &audit,
                 &edits,
             )
@@ -573,7 +570,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "recording a stale approval failed");
         }
-        self.outbox.notify_one();
         TapAnswer {
             text: format!("Approved, but not dispatched: {why}."),
             alert: true,

@@ -14,7 +14,8 @@ use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::escape;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Callback, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Callback, Env, OperationId, OperationKind, OperationState};
+use crate::store::Transition;
 use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
 /// How long after the failed dispatch the direct way stays open.
@@ -39,15 +40,14 @@ impl App {
     pub(super) async fn direct_rollback_tap(&self, tap: &Tap, id: OperationId) -> TapAnswer {
         let refuse = |text: String| TapAnswer { text, alert: true };
         let op = self.store.operation(id).await.ok().flatten();
-        let Some(op) = op.filter(|op| op.kind == "rollback") else {
+        let Some(op) = op.filter(|op| op.kind == OperationKind::Rollback) else {
             let text = "This button is not one of mine.".to_owned();
             return self.refuse_tap(tap, "direct", "forged", None, text).await;
         };
         let id = OperationId(op.id);
         let Some((env, cfg)) = op
             .env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
+            .clone()
             .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
         else {
             return refuse("This environment is no longer configured.".into());
@@ -56,7 +56,7 @@ impl App {
             Ok(target) => target,
             Err(answer) => return answer,
         };
-        let state = op.state();
+        let state = op.state;
 
         // The workflow's operation ends here (if its dispatch is still in
         // doubt, it is superseded); the direct one takes its place.
@@ -71,13 +71,10 @@ impl App {
                 String::new(),
             );
             match self
-                .store
-                .advance(
+                .transition(
                     id,
-                    &[OperationState::Dispatched],
-                    OperationState::Failed,
-                    None,
-                    Some("superseded by a direct ECS rollback"),
+                    Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                        .detail("superseded by a direct ECS rollback"),
                     &audit,
                     &[],
                 )
@@ -91,7 +88,7 @@ impl App {
             }
         }
         let new = NewOperation {
-            kind: "rollback",
+            kind: OperationKind::Rollback,
             env: op.env.clone(),
             version: op.version.clone(),
             release_type: None,
@@ -115,7 +112,7 @@ impl App {
                 op.version, target.name, op.id
             ),
         );
-        let new_id = match self.store.create_operation(&new, &audit, &[]).await {
+        let new_id = match self.create_operation(&new, &audit, &[]).await {
             Ok(Created::New(new_id)) => new_id,
             Ok(Created::Busy) => {
                 return refuse(self.in_flight(&env).await);
@@ -160,12 +157,12 @@ impl App {
         }
         // Only a rollback whose workflow never started: no run known, and
         // dispatch failed (or its outcome is still unknown).
-        let state = op.state();
+        let state = op.state;
         // Only the environment's latest operation, and only for a while: a
         // button under an old failure must not roll prod back days later.
         let latest = self
             .store
-            .history(op.env.as_deref(), 1)
+            .history(op.env.as_ref(), 1)
             .await
             .ok()
             .and_then(|ops| ops.first().map(|o| o.id));
@@ -173,7 +170,7 @@ impl App {
             let text = format!(
                 "#{} is no longer the latest word on {}: ask /rollback again.",
                 op.id,
-                op.env.as_deref().unwrap_or("?")
+                op.env_name().unwrap_or("?")
             );
             return Err(self
                 .refuse_tap(tap, "direct", "stale", Some(id), text)
@@ -231,12 +228,11 @@ impl App {
         who: &str,
         target: Option<Revision>,
     ) -> Result<String, String> {
-        let op = claim.operation;
+        let op = claim.into_operation();
         let id = OperationId(op.id);
         let Some((env, cfg)) = op
             .env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
+            .clone()
             .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
         else {
             let why = "its environment is no longer configured".to_owned();
@@ -299,13 +295,9 @@ impl App {
             target.arn.clone(),
         );
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 id,
-                &[OperationState::Dispatched],
-                OperationState::Confirming,
-                None,
-                None,
+                Transition::new(&[OperationState::Dispatched], OperationState::Confirming),
                 &audit,
                 &alerts,
             )
@@ -313,7 +305,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "direct rollback not recorded");
         }
-        self.outbox.notify_one();
         self.confirmer.notify_one();
         Ok(format!(
             "ECS is rolling back to {} ({}).",
@@ -332,7 +323,7 @@ impl App {
         match self.store.reclaim_direct(OperationId(op.id), before).await {
             Ok(Some(claim)) => {
                 tracing::info!(operation = op.id, "resuming a direct ECS rollback");
-                let who = self.who_of(&claim.operation).await;
+                let who = self.who_of(claim.operation()).await;
                 let _ = self
                     .roll_back_on_ecs(claim, Bypass::Resumed, &who, None)
                     .await;
@@ -357,7 +348,7 @@ impl App {
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
-            op.env.as_deref().and_then(|e| Env::parse(e).ok()).as_ref(),
+            op.env.as_ref(),
             &AlertKey::op(OperationId(op.id), OpStep::DirectFailed),
             &text,
         );
@@ -389,13 +380,10 @@ impl App {
             None => why.to_owned(),
         };
         if let Err(e) = self
-            .store
-            .advance(
+            .transition(
                 OperationId(op.id),
-                &[OperationState::Dispatched],
-                OperationState::Failed,
-                None,
-                Some(&detail),
+                Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                    .detail(&detail),
                 &audit,
                 &alerts,
             )
@@ -403,7 +391,6 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "failed direct rollback not recorded");
         }
-        self.outbox.notify_one();
         format!("The rollback on ECS failed: {why}.")
     }
 }

@@ -10,7 +10,7 @@ use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::runs::{parse_release_title, parse_run_title_as_named};
 use crate::domain::{AlertKey, NewOp, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
 use crate::store::{Adopted, AdoptedRun, AuditEntry, OperationRow, StoreError};
 
 /// How far back the poller looks for runs it has not listed yet, after
@@ -27,7 +27,7 @@ fn adopted_text(what: &str, alongside: Option<&OperationRow>, run_url: &str) -> 
             "\n⚠️ #{} ({}, {}) is still open there",
             live.id,
             super::dispatch::what_of(live),
-            escape(&live.state.replace('_', " "))
+            escape(&live.state.to_string())
         ));
     }
     text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
@@ -58,16 +58,16 @@ impl App {
             crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
         };
         let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some("deploy") => match named_in("Deploy ") {
-                Some((version, env)) => ("deploy", Some(env), version),
+            Some(OperationKind::Deploy) => match named_in("Deploy ") {
+                Some((version, env)) => (OperationKind::Deploy, Some(env), version),
                 None => return Ok(not_adopted(run, "Deploy")),
             },
-            Some("rollback") => match named_in("Rollback ") {
-                Some((version, env)) => ("rollback", Some(env), version),
+            Some(OperationKind::Rollback) => match named_in("Rollback ") {
+                Some((version, env)) => (OperationKind::Rollback, Some(env), version),
                 None => return Ok(not_adopted(run, "Rollback")),
             },
-            Some(_) => match parse_release_title(title) {
-                Some(version) => ("release", None, version),
+            Some(OperationKind::Release) => match parse_release_title(title) {
+                Some(version) => (OperationKind::Release, None, version),
                 None => return Ok(not_adopted(run, "Release")),
             },
             None => return Ok(None),
@@ -103,21 +103,21 @@ impl App {
         };
         let env_html = escape(env.as_deref().unwrap_or_default());
         let (what, alert_kind) = match kind {
-            "deploy" => (
+            OperationKind::Deploy => (
                 format!(
                     "🚀 <b>{env_html}</b> · deploy of <b>{}</b>",
                     escape(&version)
                 ),
                 AlertKind::Deployment,
             ),
-            "rollback" => (
+            OperationKind::Rollback => (
                 format!(
                     "⏪ <b>{env_html}</b> · rollback to <b>{}</b>",
                     escape(&version)
                 ),
                 AlertKind::Rollback,
             ),
-            _ => (
+            OperationKind::Release => (
                 format!("📦 <b>Release {}</b>", escape(&version)),
                 AlertKind::Release,
             ),
@@ -132,7 +132,7 @@ impl App {
         };
         let mut adopted = AdoptedRun {
             kind,
-            env: env.as_deref(),
+            env: env_typed.as_ref(),
             version: &version,
             running: running.as_deref(),
             run_id,
@@ -159,7 +159,7 @@ impl App {
                 Adopted::Already => return self.store.operation_by_run(run_id).await,
                 Adopted::Busy => {}
             }
-            let Some(live) = self.store.slot_holder(kind, env.as_deref()).await? else {
+            let Some(live) = self.store.slot_holder(kind, env_typed.as_ref()).await? else {
                 continue;
             };
             if live.run_id == Some(run_id) {
@@ -252,13 +252,18 @@ impl App {
 /// Whether `run` may be the live operation's own, not yet matched: that
 /// operation was dispatched for the same thing, without a run known yet,
 /// and the run was dispatched too, after it.
-fn could_be_the_run_of(live: &OperationRow, kind: &str, version: &str, run: &WorkflowRun) -> bool {
+fn could_be_the_run_of(
+    live: &OperationRow,
+    kind: OperationKind,
+    version: &str,
+    run: &WorkflowRun,
+) -> bool {
     let dispatched_at = live.dispatched_at.unwrap_or(live.updated_at) - CLOCK_SKEW_SECS * 1000;
     live.run_id.is_none()
         && live.kind == kind
         && live.version == version
         && matches!(
-            live.state(),
+            live.state,
             OperationState::Dispatched | OperationState::Running
         )
         && run
@@ -280,15 +285,16 @@ fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
 mod tests {
     use super::{adopted_text, could_be_the_run_of};
     use crate::adapters::github::WorkflowRun;
+    use crate::domain::{Env, OperationKind, OperationState};
 
-    fn open_deploy(state: &str, run_id: Option<i64>) -> crate::store::OperationRow {
+    fn open_deploy(state: OperationState, run_id: Option<i64>) -> crate::store::OperationRow {
         crate::store::OperationRow {
             id: 4,
-            kind: "deploy".into(),
-            env: Some("staging".into()),
+            kind: OperationKind::Deploy,
+            env: Some(Env::parse("staging").unwrap()),
             version: "1.3.0".into(),
             release_type: None,
-            state: state.into(),
+            state,
             requested_by: 1,
             chat_id: -1,
             request_id: "r".into(),
@@ -322,27 +328,33 @@ mod tests {
     #[test]
     fn only_a_dispatched_run_after_an_open_dispatch_of_the_same_may_be_its_own() {
         let mine = |op: &crate::store::OperationRow, r: &WorkflowRun| {
-            could_be_the_run_of(op, "deploy", "1.3.0", r)
+            could_be_the_run_of(op, OperationKind::Deploy, "1.3.0", r)
         };
         let after = run("workflow_dispatch", 1_002_000);
-        assert!(mine(&open_deploy("dispatched", None), &after));
-        assert!(mine(&open_deploy("running", None), &after));
+        assert!(mine(&open_deploy(OperationState::Dispatched, None), &after));
+        assert!(mine(&open_deploy(OperationState::Running, None), &after));
         // The Release workflow's own deploy, a push: not a dispatch.
         assert!(!mine(
-            &open_deploy("dispatched", None),
+            &open_deploy(OperationState::Dispatched, None),
             &run("workflow_call", 1_002_000)
         ));
         // Created well before the bot dispatched.
         assert!(!mine(
-            &open_deploy("dispatched", None),
+            &open_deploy(OperationState::Dispatched, None),
             &run("workflow_dispatch", 900_000)
         ));
         // Its run is known, or it was never dispatched.
-        assert!(!mine(&open_deploy("dispatched", Some(9001)), &after));
-        assert!(!mine(&open_deploy("awaiting_approval", None), &after));
+        assert!(!mine(
+            &open_deploy(OperationState::Dispatched, Some(9001)),
+            &after
+        ));
+        assert!(!mine(
+            &open_deploy(OperationState::AwaitingApproval, None),
+            &after
+        ));
         assert!(!could_be_the_run_of(
-            &open_deploy("dispatched", None),
-            "deploy",
+            &open_deploy(OperationState::Dispatched, None),
+            OperationKind::Deploy,
             "1.3.1",
             &after
         ));
@@ -352,11 +364,11 @@ mod tests {
     fn a_run_adopted_while_another_operation_is_open_says_which() {
         let live = crate::store::OperationRow {
             id: 4,
-            kind: "deploy".into(),
-            env: Some("staging".into()),
+            kind: OperationKind::Deploy,
+            env: Some(Env::parse("staging").unwrap()),
             version: "1.2.9".into(),
             release_type: None,
-            state: "awaiting_approval".into(),
+            state: OperationState::AwaitingApproval,
             requested_by: 1,
             chat_id: -1,
             request_id: "r".into(),

@@ -8,8 +8,9 @@ use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState, ReleaseType};
 use crate::store::DispatchClaim;
+use crate::store::Transition;
 
 /// How a claimed operation got under way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,82 +29,29 @@ impl App {
     /// GitHub answers again by now: that is what its prompt said and what
     /// its approvers approved.
     pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<Started, String> {
-        if claim.operation.direct_ecs {
-            let who = self.who_of(&claim.operation).await;
+        if claim.operation().direct_ecs {
+            let who = self.who_of(claim.operation()).await;
             return self
                 .roll_back_on_ecs(claim, super::direct::Bypass::GithubDown, &who, None)
                 .await
                 .map(Started::OnEcs);
         }
-        let op = claim.operation;
+        let op = claim.into_operation();
         let id = OperationId(op.id);
-        let env = op.env.clone().unwrap_or_default();
-        let env_typed = Env::parse(&env).ok();
-        let workflows = &self.config.github.workflows;
-        let release = op.kind == "release";
-        let rollback = op.kind == "rollback";
-        let wf = workflows.of_kind(&op.kind);
-        let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
-        if release {
-            let kind = op.release_type.clone().unwrap_or_default();
-            inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
-        } else {
-            inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env.clone()));
-        }
-        inputs.push((
-            wf.input_name(WorkflowInput::RequestId),
-            op.request_id.clone(),
-        ));
+        let env_typed = op.env.clone();
+        let wf = self.config.github.workflows.of_kind(op.kind);
+        let inputs = workflow_inputs(wf, &op);
         // Who asked and everyone who approved, from the store: the
         // approving tap may be another instance's, or lie behind a restart.
         let who = self.who_of(&op).await;
         let what = what_of(&op);
-        let kind = kind_of(&op);
         let action = format!("dispatch:{}", op.kind);
         let began = std::time::Instant::now();
         let dispatched = self.github.dispatch(&wf.file, &inputs).await;
         tracing::debug!(operation = op.id, took = ?began.elapsed(), ok = dispatched.is_ok(), "dispatch: GitHub answered");
         match dispatched {
             Ok(run) => {
-                let run_link = run
-                    .html_url
-                    .as_deref()
-                    .map(|u| format!("\n{}", link(u, "Workflow run")))
-                    .unwrap_or_default();
-                let icon = if rollback { "⏪" } else { "🚀" };
-                let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
-                let routed = alerts::route(
-                    &self.config,
-                    &Rendered {
-                        kind,
-                        env: env_typed,
-                        key: AlertKey::op(OperationId(op.id), OpStep::Dispatched),
-                        text: text.clone(),
-                    },
-                );
-                // Where the request was asked for, its prompt becomes the
-                // operation's message.
-                let alerts = self
-                    .story_alerts(&op, EditStep::Started, kind, &text, routed, Story::Step)
-                    .await;
-                let audit = self.audit(
-                    None,
-                    None,
-                    &action,
-                    "dispatched",
-                    Some(id),
-                    run.run_id
-                        .map_or_else(|| "run not returned".to_owned(), |r| format!("run {r}")),
-                );
-                let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
-                if let Err(e) = self
-                    .store
-                    .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
-                    .await
-                {
-                    tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
-                }
-                self.outbox.notify_one();
+                self.record_started(&op, &run, &who, &action).await;
                 Ok(Started::Workflow)
             }
             Err(e) if e.maybe_took_effect() => {
@@ -165,13 +113,10 @@ impl App {
                     None => e.to_string(),
                 };
                 if let Err(e) = self
-                    .store
-                    .advance(
+                    .transition(
                         id,
-                        &[OperationState::Dispatched],
-                        OperationState::Failed,
-                        None,
-                        Some(&detail),
+                        Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                            .detail(&detail),
                         &audit,
                         &alerts,
                     )
@@ -179,41 +124,106 @@ impl App {
                 {
                     tracing::error!(error = %e, operation = op.id, "recording a failed dispatch failed");
                 }
-                self.outbox.notify_one();
                 Err(e.to_string())
             }
         }
     }
+    /// A dispatch GitHub accepted: the operation's "started" message (its
+    /// prompt, where it was asked for, becomes it) and its run, when
+    /// GitHub named it.
+    async fn record_started(
+        &self,
+        op: &crate::store::OperationRow,
+        run: &crate::adapters::github::Dispatched,
+        who: &str,
+        action: &str,
+    ) {
+        let id = OperationId(op.id);
+        let what = what_of(op);
+        let rollback = op.kind == OperationKind::Rollback;
+        let run_link = run
+            .html_url
+            .as_deref()
+            .map(|u| format!("\n{}", link(u, "Workflow run")))
+            .unwrap_or_default();
+        let icon = if rollback { "⏪" } else { "🚀" };
+        let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
+        // Where the request was asked for, its prompt becomes the
+        // operation's message.
+        let alerts = self
+            .story_step(op, EditStep::Started, &text, Story::Step)
+            .await;
+        let audit = self.audit(
+            None,
+            None,
+            action,
+            "dispatched",
+            Some(id),
+            run.run_id
+                .map_or_else(|| "run not returned".to_owned(), |r| format!("run {r}")),
+        );
+        let run_id = run.run_id.and_then(|r| i64::try_from(r).ok());
+        if let Err(e) = self
+            .store
+            .record_dispatch(id, run_id, run.html_url.as_deref(), &audit, &alerts)
+            .await
+        {
+            tracing::error!(error = %e, operation = op.id, "recording a dispatch failed");
+        }
+        self.outbox.notify_one();
+    }
+}
+
+/// The inputs of an operation's workflow, under the names the config
+/// gives them: the environment (deploys and rollbacks), the version, the
+/// release type (releases) and the request id.
+fn workflow_inputs<'a>(
+    wf: &'a crate::config::WorkflowConfig,
+    op: &crate::store::OperationRow,
+) -> Vec<(&'a str, String)> {
+    let mut inputs = vec![(wf.input_name(WorkflowInput::Version), op.version.clone())];
+    if op.kind == OperationKind::Release {
+        let kind = op.release_type.map_or("", ReleaseType::as_str).to_owned();
+        inputs.push((wf.input_name(WorkflowInput::ReleaseType), kind));
+    } else {
+        let env = op.env_name().unwrap_or_default().to_owned();
+        inputs.insert(0, (wf.input_name(WorkflowInput::Environment), env));
+    }
+    inputs.push((
+        wf.input_name(WorkflowInput::RequestId),
+        op.request_id.clone(),
+    ));
+    inputs
 }
 
 /// What an operation does, for its messages: "<b>prod</b> · deploy of
 /// <b>1.3.0</b>" (HTML).
 pub(super) fn what_of(op: &crate::store::OperationRow) -> String {
-    let env = escape(op.env.as_deref().unwrap_or_default());
+    let env = escape(op.env_name().unwrap_or_default());
     let version = escape(&op.version);
-    match op.kind.as_str() {
-        "release" => match op.release_type.as_deref() {
-            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind)),
+    match op.kind {
+        OperationKind::Release => match op.release_type {
+            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind.as_str())),
             None => format!("<b>Release {version}</b>"),
         },
-        "rollback" => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
-        _ => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
+        OperationKind::Rollback => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
+        OperationKind::Deploy => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
     }
 }
 
 /// The alert kind of an operation's own messages.
 pub(super) fn kind_of(op: &crate::store::OperationRow) -> AlertKind {
-    match op.kind.as_str() {
-        "release" => AlertKind::Release,
-        "rollback" => AlertKind::Rollback,
-        _ => AlertKind::Deployment,
+    match op.kind {
+        OperationKind::Release => AlertKind::Release,
+        OperationKind::Rollback => AlertKind::Rollback,
+        OperationKind::Deploy => AlertKind::Deployment,
     }
 }
 
 /// A rollback whose workflow cannot be dispatched offers the way around
 /// GitHub: a button for its approvers that rolls back on ECS directly.
 fn offer_direct_rollback(op: &crate::store::OperationRow, alerts: &mut [crate::store::NewAlert]) {
-    if op.kind != "rollback" {
+    if op.kind != OperationKind::Rollback {
         return;
     }
     let buttons = vec![vec![super::direct::direct_button(op.id)]];

@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 use super::App;
 use crate::alerts::format::{escape, span};
 use crate::domain::EditStep;
-use crate::domain::{OperationId, OperationState};
+use crate::domain::{OperationId, OperationKind, OperationState, ReleaseType};
+use crate::store::Transition;
 
 impl App {
     /// Ends the requests nobody decided in time: each prompt is edited to
@@ -24,11 +25,11 @@ impl App {
         for op in ops {
             let id = OperationId(op.id);
             let waited = op.expires_at.unwrap_or(op.created_at) - op.created_at;
-            let text = if op.kind == "release" {
+            let text = if op.kind == OperationKind::Release {
                 format!(
                     "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
                     escape(&op.version),
-                    escape(op.release_type.as_deref().unwrap_or("?")),
+                    escape(op.release_type.map_or("?", ReleaseType::as_str)),
                     op.id,
                     span(waited / 1000)
                 )
@@ -50,22 +51,16 @@ impl App {
                 Some(id),
                 String::new(),
             );
-            match self
-                .store
-                .advance(
+            if let Err(e) = self
+                .transition(
                     id,
-                    &[OperationState::AwaitingApproval],
-                    OperationState::Expired,
-                    None,
-                    None,
+                    Transition::new(&[OperationState::AwaitingApproval], OperationState::Expired),
                     &audit,
                     &edits,
                 )
                 .await
             {
-                Ok(true) => self.outbox.notify_one(),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, operation = op.id, "expiry failed"),
+                tracing::warn!(error = %e, operation = op.id, "expiry failed");
             }
         }
     }

@@ -13,7 +13,8 @@ use super::story::Story;
 use crate::adapters::github::WorkflowRun;
 use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
+use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
 use crate::domain::runs::{request_id_in, run_fits};
@@ -59,7 +60,7 @@ impl App {
                 None => return Ok(()),
             },
         };
-        let expected = &self.config.github.workflows.of_kind(&op.kind).file;
+        let expected = &self.config.github.workflows.of_kind(op.kind).file;
         if run.file() != expected {
             tracing::warn!(
                 run = run.id,
@@ -69,41 +70,11 @@ impl App {
             return Ok(());
         }
         let run_id = i64::try_from(run.id).ok();
-        // A run once attached is the operation's for good: another run
-        // naming the same request (a copy, a second dispatch by hand)
-        // moves nothing. The store holds the same line (`advance`).
-        match op.run_id {
-            Some(attached) if Some(attached) != run_id => {
-                tracing::warn!(
-                    run = run.id,
-                    operation = op.id,
-                    attached,
-                    "another run names an operation that has its run; ignored"
-                );
-                return Ok(());
-            }
-            Some(_) => {}
-            None => {
-                if let Err(why) = run_fits(
-                    &op.kind,
-                    op.env.as_deref(),
-                    &op.version,
-                    run.display_title.as_deref(),
-                ) {
-                    tracing::warn!(
-                        run = run.id,
-                        operation = op.id,
-                        why,
-                        "a run that is not this operation's names it; not attached"
-                    );
-                    return Ok(());
-                }
-            }
+        if !is_its_run(&op, run, run_id) {
+            return Ok(());
         }
         let id = OperationId(op.id);
         let run_ref = run_id.map(|r| (r, run.html_url.as_str()));
-        let env = op.env.clone().unwrap_or_default();
-        let env_typed = Env::parse(&env).ok();
         let live = [OperationState::Dispatched, OperationState::Running];
         let audit = |outcome: &str, detail: String| AuditEntry {
             actor: None,
@@ -121,7 +92,7 @@ impl App {
                 };
                 // A release is done when its run is; a deploy or rollback
                 // only once ECS and the health URL confirm it (confirm.rs).
-                let (to, alerts) = if op.kind == "release" {
+                let (to, alerts) = if op.kind == OperationKind::Release {
                     let alerts = self.release_created(&op, run, &took).await;
                     (OperationState::Succeeded, alerts)
                 } else {
@@ -136,96 +107,83 @@ impl App {
                     (OperationState::Confirming, edits)
                 };
                 let moved = self
-                    .store
-                    .advance(
+                    .transition(
                         id,
-                        &live,
-                        to,
-                        run_ref,
-                        None,
+                        Transition::new(&live, to).run(run_ref),
                         &audit("succeeded", format!("run {}{took}", run.id)),
                         &alerts,
                     )
                     .await?;
                 if moved {
-                    self.outbox.notify_one();
                     self.confirmer.notify_one();
                 }
             }
             (Some("completed"), conclusion) => {
                 let conclusion = conclusion.unwrap_or("unknown");
-                let jobs = match self.github.failed_jobs(run.id).await {
-                    Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
-                        vec![]
-                    }
-                };
-                let what = super::dispatch::what_of(&op);
-                let mut text = format!("❌ {what} failed (#{}): {}", op.id, escape(conclusion));
-                if !jobs.is_empty() {
-                    text.push_str(&format!(
-                        "\nFailed jobs: {}",
-                        escape(&crate::alerts::format::clip(&jobs.join(", "), 600))
-                    ));
-                }
-                text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
-                let key = AlertKey::op(OperationId(op.id), OpStep::Failed);
-                let mut alerts = Vec::new();
-                let own = super::dispatch::kind_of(&op);
-                let routed = alerts::route_kinds(
-                    &self.config,
-                    &[AlertKind::Failure, own],
-                    env_typed.as_ref(),
-                    &key,
-                    &text,
-                );
-                let ring = format!("❌ {what} failed (#{}) ↑", op.id);
-                alerts.extend(
-                    self.story_alerts(
-                        &op,
-                        EditStep::Failed,
-                        own,
-                        &text,
-                        routed,
-                        Story::Ring(&ring),
-                    )
-                    .await,
-                );
-                let moved = self
-                    .store
-                    .advance(
-                        id,
-                        &live,
-                        OperationState::Failed,
-                        run_ref,
-                        Some(conclusion),
-                        &audit("failed", conclusion.to_owned()),
-                        &alerts,
-                    )
-                    .await?;
-                if moved {
-                    self.outbox.notify_one();
-                }
+                let alerts = self.run_failed_alerts(&op, run, conclusion).await;
+                self.transition(
+                    id,
+                    Transition::new(&live, OperationState::Failed)
+                        .run(run_ref)
+                        .detail(conclusion),
+                    &audit("failed", conclusion.to_owned()),
+                    &alerts,
+                )
+                .await?;
             }
             _ => {
-                self.store
-                    .advance(
-                        id,
-                        &[OperationState::Dispatched],
-                        OperationState::Running,
-                        run_ref,
-                        None,
-                        &audit("running", format!("run {}", run.id)),
-                        &[],
-                    )
-                    .await?;
+                self.transition(
+                    id,
+                    Transition::new(&[OperationState::Dispatched], OperationState::Running)
+                        .run(run_ref),
+                    &audit("running", format!("run {}", run.id)),
+                    &[],
+                )
+                .await?;
                 if run.status.as_deref() == Some("in_progress") {
                     self.show_progress(&op, run.id, &run.html_url).await;
                 }
             }
         }
         Ok(())
+    }
+
+    /// What a failed run says: the failure alert (its failed jobs, a link
+    /// to the logs) to the chats that take it, and the operation's story.
+    async fn run_failed_alerts(
+        &self,
+        op: &OperationRow,
+        run: &WorkflowRun,
+        conclusion: &str,
+    ) -> Vec<NewAlert> {
+        let jobs = match self.github.failed_jobs(run.id).await {
+            Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
+                vec![]
+            }
+        };
+        let what = super::dispatch::what_of(op);
+        let mut text = format!("❌ {what} failed (#{}): {}", op.id, escape(conclusion));
+        if !jobs.is_empty() {
+            text.push_str(&format!(
+                "\nFailed jobs: {}",
+                escape(&crate::alerts::format::clip(&jobs.join(", "), 600))
+            ));
+        }
+        text.push_str(&format!("\n{}", link(&run.html_url, "Logs")));
+        let key = AlertKey::op(OperationId(op.id), OpStep::Failed);
+        let own = super::dispatch::kind_of(op);
+        let routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Failure, own],
+            op.env.as_ref(),
+            &key,
+            &text,
+        );
+        let ring = format!("❌ {what} failed (#{}) ↑", op.id);
+        self.story_alerts(op, EditStep::Failed, own, &text, routed, Story::Ring(&ring))
+            .await
     }
 
     /// The "Release created" alert of a successful Release run: the same
@@ -326,11 +284,10 @@ impl App {
                 operation = op.id,
                 "resuming an approved operation never dispatched"
             );
-            if op.kind == "deploy"
+            if op.kind == OperationKind::Deploy
                 && let Some(cfg) = op
                     .env
-                    .as_deref()
-                    .and_then(|e| Env::parse(e).ok())
+                    .clone()
                     .and_then(|e| self.config.environments.get(&e))
             {
                 match self.recheck(&op, cfg).await {
@@ -360,12 +317,12 @@ impl App {
         if op.run_id.is_some() || crate::store::now_ms() - op.updated_at < limit {
             return;
         }
-        let env = op.env.clone().unwrap_or_default();
+        let env = op.env_name().unwrap_or_default().to_owned();
         let text = format!(
             "❌ #{} ({} {}{}): no workflow run with request id <code>{}</code> appeared within {}. \
              Check GitHub Actions before trying again.",
             op.id,
-            escape(&op.kind),
+            escape(op.kind.as_str()),
             escape(&op.version),
             if env.is_empty() {
                 String::new()
@@ -379,7 +336,7 @@ impl App {
             &self.config,
             &Rendered {
                 kind: AlertKind::Failure,
-                env: Env::parse(&env).ok(),
+                env: op.env.clone(),
                 key: AlertKey::op(OperationId(op.id), OpStep::NoRun),
                 text,
             },
@@ -392,22 +349,17 @@ impl App {
             operation: Some(OperationId(op.id)),
             detail: "no run found".into(),
         };
-        match self
-            .store
-            .advance(
+        if let Err(e) = self
+            .transition(
                 OperationId(op.id),
-                &[OperationState::Dispatched],
-                OperationState::Failed,
-                None,
-                Some("no run found"),
+                Transition::new(&[OperationState::Dispatched], OperationState::Failed)
+                    .detail("no run found"),
                 &audit,
                 &alerts,
             )
             .await
         {
-            Ok(true) => self.outbox.notify_one(),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "follow: giving up failed"),
+            tracing::warn!(error = %e, operation = op.id, "follow: giving up failed");
         }
     }
 
@@ -417,7 +369,7 @@ impl App {
         &self,
         op: &OperationRow,
     ) -> Result<Option<WorkflowRun>, crate::adapters::github::GithubError> {
-        let file = &self.config.github.workflows.of_kind(&op.kind).file;
+        let file = &self.config.github.workflows.of_kind(op.kind).file;
         let runs = self.github.recent_runs(file).await?;
         if let Some(run) = runs.iter().find(|r| {
             r.display_title.as_deref().and_then(request_id_in) == Some(op.request_id.as_str())
@@ -442,8 +394,8 @@ impl App {
             // Someone's run of another version or environment (by hand,
             // meanwhile) is not this dispatch's.
             if run_fits(
-                &op.kind,
-                op.env.as_deref(),
+                op.kind,
+                op.env_name(),
                 &op.version,
                 run.display_title.as_deref(),
             )
@@ -492,5 +444,42 @@ pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationTo
             () = tokio::time::sleep(interval) => {}
         }
         app.poll_runs().await;
+    }
+}
+
+/// Whether `run` is the operation's own. A run once attached is the
+/// operation's for good: another run naming the same request (a copy, a
+/// second dispatch by hand) moves nothing; the store holds the same line
+/// (`Store::transition`). A run not attached yet must not contradict
+/// what the operation does ([`run_fits`]).
+fn is_its_run(op: &OperationRow, run: &WorkflowRun, run_id: Option<i64>) -> bool {
+    match op.run_id {
+        Some(attached) if Some(attached) != run_id => {
+            tracing::warn!(
+                run = run.id,
+                operation = op.id,
+                attached,
+                "another run names an operation that has its run; ignored"
+            );
+            false
+        }
+        Some(_) => true,
+        None => match run_fits(
+            op.kind,
+            op.env_name(),
+            &op.version,
+            run.display_title.as_deref(),
+        ) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(
+                    run = run.id,
+                    operation = op.id,
+                    why,
+                    "a run that is not this operation's names it; not attached"
+                );
+                false
+            }
+        },
     }
 }

@@ -315,7 +315,7 @@ impl App {
             };
             let version = version.to_string();
             if let Some(prior) = &prior {
-                match self.store.is_verified(prior.as_str(), &version).await {
+                match self.store.is_verified(prior, &version).await {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(e) => {
@@ -421,7 +421,10 @@ impl App {
             }),
             None => None,
         };
-        let history = self.store.succeeded_in(env, 200).await.unwrap_or_default();
+        let history = match Env::parse(env) {
+            Ok(env) => self.store.succeeded_in(&env, 200).await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
         let now = chrono::Utc::now();
         let mut seen: Vec<String> = Vec::new();
         let mut labels = Vec::new();

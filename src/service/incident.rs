@@ -9,7 +9,8 @@ use super::{App, Incoming, Reply};
 use crate::alerts::format::{escape, from_ms, span, utc};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKey, EditStep, LockEvent};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState, ReleaseType};
+use crate::store::Transition;
 use crate::store::{LockRow, NewAlert, NewLock, now_ms};
 
 /// States in which a request may still be withdrawn: nothing dispatched.
@@ -238,20 +239,19 @@ impl App {
                 ))),
             );
         }
-        if !WITHDRAWABLE.contains(&op.state()) {
-            let why = if op.state().is_final() {
-                format!("#{} is {} already.", op.id, op.state())
+        if !WITHDRAWABLE.contains(&op.state) {
+            let why = if op.state.is_final() {
+                format!("#{} is {} already.", op.id, op.state)
             } else {
                 format!(
                     "#{} is {}: its workflow was dispatched, so it cannot be withdrawn here. Cancel the run in GitHub Actions.",
-                    op.id,
-                    op.state()
+                    op.id, op.state
                 )
             };
             return ("refused:too_late".into(), Some(Reply::new(why)));
         }
         let who = self.name_of(msg.user.0);
-        let title = if op.kind == "release" {
+        let title = if op.kind == OperationKind::Release {
             format!("Release {}", escape(&op.version))
         } else {
             op_title(&op)
@@ -272,25 +272,19 @@ impl App {
             String::new(),
         );
         match self
-            .store
-            .advance(
+            .transition(
                 id,
-                &WITHDRAWABLE,
-                OperationState::Cancelled,
-                None,
-                Some(&format!("withdrawn by {who}")),
+                Transition::new(&WITHDRAWABLE, OperationState::Cancelled)
+                    .detail(&format!("withdrawn by {who}")),
                 &audit,
                 &edits,
             )
             .await
         {
-            Ok(true) => {
-                self.outbox.notify_one();
-                (
-                    "cancelled".into(),
-                    Some(Reply::new(format!("🚫 #{} withdrawn.", op.id))),
-                )
-            }
+            Ok(true) => (
+                "cancelled".into(),
+                Some(Reply::new(format!("🚫 #{} withdrawn.", op.id))),
+            ),
             Ok(false) => (
                 "refused:too_late".into(),
                 Some(Reply::new(format!(
@@ -304,7 +298,7 @@ impl App {
 
     /// `/history [env] [n]`: the last operations, newest first.
     pub(super) async fn history(&self, env: Option<&Env>, n: u32) -> (String, Option<Reply>) {
-        let ops = match self.store.history(env.map(Env::as_str), i64::from(n)).await {
+        let ops = match self.store.history(env, i64::from(n)).await {
             Ok(ops) => ops,
             Err(e) => return self.internal_error("history: store", &e),
         };
@@ -321,21 +315,21 @@ impl App {
             ops.len()
         );
         for op in &ops {
-            let what = match op.kind.as_str() {
-                "release" => format!(
+            let what = match op.kind {
+                OperationKind::Release => format!(
                     "release {} ({})",
                     escape(&op.version),
-                    escape(op.release_type.as_deref().unwrap_or("?"))
+                    escape(op.release_type.map_or("?", ReleaseType::as_str))
                 ),
-                "rollback" => format!(
+                OperationKind::Rollback => format!(
                     "rollback {} → {}",
-                    escape(op.env.as_deref().unwrap_or("?")),
+                    escape(op.env_name().unwrap_or("?")),
                     escape(&op.version)
                 ),
-                _ => format!(
+                OperationKind::Deploy => format!(
                     "deploy {} → {}",
                     escape(&op.version),
-                    escape(op.env.as_deref().unwrap_or("?"))
+                    escape(op.env_name().unwrap_or("?"))
                 ),
             };
             let approvers = self
@@ -349,11 +343,11 @@ impl App {
                 let names: Vec<String> = approvers.iter().map(|u| self.name_of(*u)).collect();
                 format!(" · approved by {}", escape(&names.join(", ")))
             };
-            let took = match (op.state().is_final(), op.dispatched_at) {
+            let took = match (op.state.is_final(), op.dispatched_at) {
                 (true, Some(at)) => format!(" · took {}", span((op.updated_at - at) / 1000)),
                 _ => String::new(),
             };
-            let icon = match op.state() {
+            let icon = match op.state {
                 OperationState::Succeeded => "✅",
                 OperationState::Failed | OperationState::Unhealthy => "❌",
                 OperationState::Rejected | OperationState::Expired | OperationState::Cancelled => {
@@ -364,7 +358,7 @@ impl App {
             text.push_str(&format!(
                 "\n{icon} #{} {what} · {} · asked by {}{approved} · {}{took}",
                 op.id,
-                op.state(),
+                op.state,
                 escape(&self.name_of(op.requested_by)),
                 utc(from_ms(op.created_at))
             ));

@@ -41,7 +41,7 @@ use crate::domain::{
     self, Access, COMMANDS, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
 };
 use crate::metrics::Metrics;
-use crate::store::{AuditEntry, Store};
+use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreError, Transition};
 
 pub use crate::domain::runs::request_id_in;
 pub use confirm::{Rollout, confirm_loop, judge_rollout};
@@ -247,6 +247,39 @@ impl App {
         if let Err(e) = self.store.audit(&entry).await {
             tracing::error!(error = %e, action = %entry.action, "audit log write failed");
         }
+    }
+
+    /// The one way a flow moves an operation: the state change, its audit
+    /// line and alerts in one transaction ([`crate::store::Store::transition`]),
+    /// then delivery woken for the alerts when this call moved it.
+    /// Returns whether it moved.
+    pub(super) async fn transition(
+        &self,
+        id: OperationId,
+        t: Transition<'_>,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<bool, StoreError> {
+        let moved = self.store.transition(id, t, audit, alerts).await?;
+        if moved {
+            self.outbox.notify_one();
+        }
+        Ok(moved)
+    }
+
+    /// The one way a flow creates an operation: the row, its audit line
+    /// and alerts in one transaction, then delivery woken for the alerts.
+    pub(super) async fn create_operation(
+        &self,
+        op: &NewOperation,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Created, StoreError> {
+        let created = self.store.create_operation(op, audit, alerts).await?;
+        if matches!(created, Created::New(_)) && !alerts.is_empty() {
+            self.outbox.notify_one();
+        }
+        Ok(created)
     }
 
     /// An internal failure: logged with its cause, shown as one line with

@@ -16,7 +16,7 @@ use crate::alerts::format::{escape, span};
 use crate::alerts::{self, Rendered};
 use crate::config::EnvironmentConfig;
 use crate::domain::health::{HealthEvent, Seen, SeenDeployment, SeenService, Watch, watch};
-use crate::domain::{AlertKind, Env, OperationState};
+use crate::domain::{AlertKind, Env, OperationKind, OperationState};
 use crate::store::now_ms;
 
 use super::confirm::short_task_definition;
@@ -159,14 +159,10 @@ impl App {
     /// there is under way, or one for that version ended since ECS was
     /// last read (`last_read`).
     async fn explained(&self, env: &Env, version: Option<&str>, last_read: Option<i64>) -> bool {
-        let recent = self
-            .store
-            .history(Some(env.as_str()), 10)
-            .await
-            .unwrap_or_default();
+        let recent = self.store.history(Some(env), 10).await.unwrap_or_default();
         let since = last_read.unwrap_or(0) - 2 * self.config.monitor.interval.as_millis() as i64;
         recent.iter().any(|op| {
-            let state = op.state();
+            let state = op.state;
             let moving = matches!(
                 state,
                 OperationState::Dispatched | OperationState::Running | OperationState::Confirming
@@ -176,7 +172,7 @@ impl App {
                 OperationState::Succeeded | OperationState::Unhealthy | OperationState::Failed
             ) && op.updated_at >= since
                 && version.is_some_and(|v| crate::adapters::ecs::tag_is_version(v, &op.version));
-            op.kind != "release" && (moving || ended_now)
+            op.kind != OperationKind::Release && (moving || ended_now)
         })
     }
 }

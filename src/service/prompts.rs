@@ -75,7 +75,7 @@ impl App {
     /// and, for a prompt, those of the approval chats it was posted to.
     pub(super) async fn asked_chats(&self, op: &OperationRow) -> Vec<i64> {
         let mut chats = vec![op.chat_id];
-        let Some(env) = op.env.as_deref().and_then(|e| Env::parse(e).ok()) else {
+        let Some(env) = op.env.clone() else {
             return chats;
         };
         for chat in self.approval_chats(&env) {
@@ -111,7 +111,7 @@ impl App {
         step: EditStep,
         text: String,
     ) -> Vec<NewAlert> {
-        let env = op.env.as_deref().and_then(|e| Env::parse(e).ok());
+        let env = op.env.clone();
         self.asked_chats(op)
             .await
             .into_iter()

@@ -7,8 +7,8 @@ use crate::adapters::github::CiVerdict;
 use crate::alerts::format::escape;
 use crate::domain::{AlertKey, Callback, NewOp, OpSlot, OpStep};
 use crate::domain::{
-    AlertKind, Check, Ci, OperationId, OperationState, ReleaseType, ReleaseVerdict, Version,
-    release_checks,
+    AlertKind, Check, Ci, OperationId, OperationKind, OperationState, ReleaseType, ReleaseVerdict,
+    Version, release_checks,
 };
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
@@ -139,10 +139,10 @@ impl App {
             });
         }
         let op = NewOperation {
-            kind: "release",
+            kind: OperationKind::Release,
             env: None,
             version: version.to_string(),
-            release_type: Some(kind.as_str().to_owned()),
+            release_type: Some(kind),
             state: if confirm {
                 OperationState::AwaitingApproval
             } else {
@@ -164,33 +164,34 @@ impl App {
             operation: None,
             detail: format!("{} ({})", version, kind.as_str()),
         };
-        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+        let id = match self.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
-                let in_flight = self
-                    .store
-                    .live_operations()
-                    .await
-                    .ok()
-                    .and_then(|ops| ops.into_iter().find(|o| o.kind == "release"))
-                    .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state()))
-                    .unwrap_or_default();
-                return (
-                    "refused:busy".into(),
-                    Some(Reply::new(format!(
-                        "⏳ A release is already in flight{}. One release at a time.",
-                        escape(&in_flight)
-                    ))),
-                );
+                return ("refused:busy".into(), Some(self.release_in_flight().await));
             }
             Err(e) => return self.internal_error("release: store", &e),
         };
         if confirm {
-            self.outbox.notify_one();
             return ("confirm".into(), None);
         }
         self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))
             .await
+    }
+
+    /// The refusal of a release while another one is in flight, naming it.
+    async fn release_in_flight(&self) -> Reply {
+        let in_flight = self
+            .store
+            .live_operations()
+            .await
+            .ok()
+            .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
+            .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state))
+            .unwrap_or_default();
+        Reply::new(format!(
+            "⏳ A release is already in flight{}. One release at a time.",
+            escape(&in_flight)
+        ))
     }
 
     /// The pre-release checks as of now, rendered, with their verdict.
@@ -229,7 +230,7 @@ impl App {
         head: &str,
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match (claim.operation.direct_ecs, self.dispatch(claim).await) {
+            Ok(Some(claim)) => match (claim.operation().direct_ecs, self.dispatch(claim).await) {
                 (_, Ok(super::dispatch::Started::Workflow)) => (
                     "dispatched".into(),
                     Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),

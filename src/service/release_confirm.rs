@@ -6,6 +6,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::escape;
 use crate::domain::EditStep;
 use crate::domain::{OperationId, OperationState, ReleaseType, ReleaseVerdict, Version};
+use crate::store::Transition;
 
 impl App {
     /// The requester's answer to "Release anyway?".
@@ -22,10 +23,10 @@ impl App {
                 "not_the_requester",
                 format!("Only {} can answer this.", self.name_of(op.requested_by)),
             ))
-        } else if op.state() != OperationState::AwaitingApproval {
+        } else if op.state != OperationState::AwaitingApproval {
             Some((
                 "already_decided",
-                format!("Too late: this request is already {}.", op.state()),
+                format!("Too late: this request is already {}.", op.state),
             ))
         } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
             Some((
@@ -41,14 +42,14 @@ impl App {
         let head = format!(
             "<b>Release {} ({})</b> · #{}",
             escape(&op.version),
-            escape(op.release_type.as_deref().unwrap_or("?")),
+            escape(op.release_type.map_or("?", ReleaseType::as_str)),
             op.id
         );
         let who = escape(&self.name_of(tap.user.0));
         // The checks are run again: ten minutes may have turned CI red or
         // seen the version released by someone else.
         let recheck = if go {
-            let kind = op.release_type.as_deref().and_then(ReleaseType::parse);
+            let kind = op.release_type;
             let version = Version::parse(&op.version, true).ok();
             match (version, kind) {
                 (Some(version), Some(kind)) => {
@@ -94,20 +95,15 @@ impl App {
             String::new(),
         );
         match self
-            .store
-            .advance(
+            .transition(
                 id,
-                &[OperationState::AwaitingApproval],
-                to,
-                None,
-                None,
+                Transition::new(&[OperationState::AwaitingApproval], to),
                 &audit,
                 &edits,
             )
             .await
         {
             Ok(true) => {
-                self.outbox.notify_one();
                 if recheck.is_some() {
                     TapAnswer {
                         text: "Not released: the checks no longer pass.".into(),

@@ -9,7 +9,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKey, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
 use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
 
 impl App {
@@ -18,9 +18,9 @@ impl App {
         let refuse = |text: String| TapAnswer { text, alert: true };
         let op = self.store.operation(id).await.ok().flatten();
         let Some(op) = op.filter(|op| {
-            op.kind == "rollback"
+            op.kind == OperationKind::Rollback
                 && matches!(
-                    op.state(),
+                    op.state,
                     OperationState::Succeeded | OperationState::Unhealthy
                 )
         }) else {
@@ -28,10 +28,11 @@ impl App {
             return self.refuse_tap(tap, "report", "forged", None, text).await;
         };
         let id = OperationId(op.id);
-        let env = op.env.clone().unwrap_or_default();
-        let cfg = Env::parse(&env)
-            .ok()
-            .and_then(|e| self.config.environments.get(&e));
+        let env = op.env_name().unwrap_or_default().to_owned();
+        let cfg = op
+            .env
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e));
         let allowed = self.config.user(tap.user).is_some_and(|u| {
             u.roles.iter().any(|r| {
                 self.config.incident.roles.contains(r)
@@ -78,7 +79,7 @@ impl App {
                     &self.config,
                     &Rendered {
                         kind: AlertKind::Rollback,
-                        env: Env::parse(&env).ok(),
+                        env: op.env.clone(),
                         key: AlertKey::op(OperationId(op.id), OpStep::Report),
                         text,
                     },
@@ -113,22 +114,22 @@ impl App {
 
     /// The title and Markdown body.
     async fn incident_report(&self, rollback: &OperationRow) -> (String, String) {
-        let env = rollback.env.clone().unwrap_or_default();
+        let env = rollback.env_name().unwrap_or_default().to_owned();
         let from = rollback.ran_before().map(str::to_owned);
         // The deploy that brought the bad version, if the bot ran it.
-        let deploy = match &from {
-            Some(from) => self
+        let deploy = match (&from, &rollback.env) {
+            (Some(from), Some(in_env)) => self
                 .store
-                .succeeded_in(&env, 1000)
+                .succeeded_in(in_env, 1000)
                 .await
                 .unwrap_or_default()
                 .into_iter()
                 .find(|o| {
                     o.id < rollback.id
-                        && o.kind == "deploy"
+                        && o.kind == OperationKind::Deploy
                         && crate::adapters::ecs::tag_is_version(from, &o.version)
                 }),
-            None => None,
+            _ => None,
         };
         let mut ops: Vec<&OperationRow> = deploy.iter().collect();
         ops.push(rollback);
@@ -161,7 +162,7 @@ impl App {
         }
         body.push_str("\n## Runs\n\n");
         for op in &ops {
-            let what = if op.kind == "rollback" {
+            let what = if op.kind == OperationKind::Rollback {
                 format!("Rollback of {env} to {}", op.version)
             } else {
                 format!("Deploy of {} to {env}", op.version)

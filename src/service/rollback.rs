@@ -15,7 +15,10 @@ use crate::alerts;
 use crate::alerts::format::{escape, span, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
-use crate::domain::{AlertKind, DeployRefusal, Env, OperationId, OperationState, Version};
+use crate::domain::{
+    AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
+};
+use crate::store::Transition;
 use crate::store::{Created, NewOperation, OperationRow};
 
 /// How many of a family's newest revisions are searched for a version
@@ -82,7 +85,7 @@ impl App {
         let (release, service, history) = tokio::join!(
             self.github.release_for(&target),
             self.ecs.service_state(cfg),
-            self.store.succeeded_in(env.as_str(), 1000),
+            self.store.succeeded_in(env, 1000),
         );
         // GitHub out of reach does not stop a rollback mid-incident: the
         // target is checked against the bot's history and ECS instead, and
@@ -289,8 +292,8 @@ impl App {
             OperationState::AwaitingApproval
         };
         let op = NewOperation {
-            kind: "rollback",
-            env: Some(env.as_str().to_owned()),
+            kind: OperationKind::Rollback,
+            env: Some(env.clone()),
             version: target.clone(),
             release_type: None,
             state,
@@ -325,7 +328,7 @@ impl App {
             None,
             detail,
         );
-        let id = match self.store.create_operation(&op, &audit, &alerts).await {
+        let id = match self.create_operation(&op, &audit, &alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
                 return (
@@ -335,7 +338,6 @@ impl App {
             }
             Err(e) => return self.internal_error("rollback: store", &e),
         };
-        self.outbox.notify_one();
         if needed > 0 {
             return ("requested".into(), None);
         }
@@ -361,12 +363,10 @@ impl App {
             Ok(live) => live,
             Err(e) => return Some(self.internal_error("rollback: store", &e)),
         };
-        let op = live
-            .into_iter()
-            .find(|o| o.env.as_deref() == Some(env.as_str()))?;
+        let op = live.into_iter().find(|o| o.env.as_ref() == Some(env))?;
         // A deploy whose run is over but that ECS or health has not
         // confirmed is what one rolls back from: it ends unhealthy.
-        if op.state() == OperationState::Confirming {
+        if op.state == OperationState::Confirming {
             let detail = format!(
                 "{}rolled back before ECS and health confirmed it",
                 op.ran_before()
@@ -382,13 +382,10 @@ impl App {
                 "for a rollback".into(),
             );
             return match self
-                .store
-                .advance(
+                .transition(
                     OperationId(op.id),
-                    &[OperationState::Confirming],
-                    OperationState::Unhealthy,
-                    None,
-                    Some(&detail),
+                    Transition::new(&[OperationState::Confirming], OperationState::Unhealthy)
+                        .detail(&detail),
                     &audit,
                     &[],
                 )
@@ -403,13 +400,13 @@ impl App {
             OperationState::AwaitingApproval,
             OperationState::Approved,
         ];
-        if !pending.contains(&op.state()) {
+        if !pending.contains(&op.state) {
             let refusal = DeployRefusal::Busy {
                 env: env.clone(),
                 id: op.id,
-                kind: op.kind.clone(),
+                kind: op.kind,
                 version: op.version.clone(),
-                state: op.state(),
+                state: op.state,
             };
             return Some((
                 "refused:busy".into(),
@@ -422,7 +419,7 @@ impl App {
         let by = self.name_of(msg.user.0);
         let text = format!(
             "🚫 <b>{} {} → {}</b> · #{}\nWithdrawn: {} asked for a rollback of {}.",
-            capitalised(&op.kind),
+            capitalised(op.kind.as_str()),
             escape(&op.version),
             escape(env.as_str()),
             op.id,
@@ -439,13 +436,10 @@ impl App {
             "for a rollback".into(),
         );
         match self
-            .store
-            .advance(
+            .transition(
                 OperationId(op.id),
-                &pending,
-                OperationState::Cancelled,
-                None,
-                Some("withdrawn for a rollback"),
+                Transition::new(&pending, OperationState::Cancelled)
+                    .detail("withdrawn for a rollback"),
                 &audit,
                 &edits,
             )
@@ -533,5 +527,5 @@ pub(super) fn rollback_policy(cfg: &EnvironmentConfig) -> crate::domain::EnvPoli
 
 /// Whether an operation row is a rollback (its prompts and alerts differ).
 pub(super) fn is_rollback(op: &OperationRow) -> bool {
-    op.kind == "rollback"
+    op.kind == OperationKind::Rollback
 }

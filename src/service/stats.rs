@@ -3,19 +3,16 @@
 
 use super::{App, Reply};
 use crate::alerts::format::{escape, span};
+use crate::domain::Env;
 use crate::domain::dora::{Dora, dora};
 
 impl App {
     /// The last environment in promotion order: where "delivered" means.
-    fn delivery_env(&self) -> Option<String> {
-        self.config
-            .environments
-            .keys()
-            .last()
-            .map(|e| e.as_str().to_owned())
+    fn delivery_env(&self) -> Option<Env> {
+        self.config.environments.keys().last().cloned()
     }
 
-    async fn dora_over(&self, days: u32) -> Option<(String, Dora)> {
+    async fn dora_over(&self, days: u32) -> Option<(Env, Dora)> {
         let env = self.delivery_env()?;
         let now = crate::store::now_ms();
         let since = now - i64::from(days) * 86_400_000;
@@ -26,7 +23,7 @@ impl App {
                 return None;
             }
         };
-        let figures = dora(&facts, &env, now, days);
+        let figures = dora(&facts, env.as_str(), now, days);
         Some((env, figures))
     }
 
@@ -61,7 +58,7 @@ impl App {
             d.per_week(),
             median(d.lead_time_ms, d.lead_samples, "releases"),
             median(d.restore_ms, d.restores, "incidents"),
-            env = escape(&env),
+            env = escape(env.as_str()),
         );
         ("answered".into(), Some(Reply::new(text)))
     }
@@ -71,16 +68,16 @@ impl App {
     pub async fn refresh_dora_gauges(&self) {
         if let Ok(counts) = self.store.operation_counts().await {
             // Every pair is set, so a count that fell to zero says zero.
-            for kind in ["release", "deploy", "rollback"] {
+            for kind in crate::domain::OperationKind::ALL {
                 for state in crate::domain::OperationState::ALL {
                     let n = counts
                         .iter()
-                        .find(|(k, s, _)| k == kind && s == state.as_str())
+                        .find(|(k, s, _)| *k == kind && *s == state)
                         .map_or(0, |c| c.2);
                     self.metrics
                         .operations
                         .get_or_create(&crate::metrics::OperationLabels {
-                            kind: kind.to_owned(),
+                            kind: kind.as_str().to_owned(),
                             state: state.as_str().to_owned(),
                         })
                         .set(n);

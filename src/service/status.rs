@@ -12,7 +12,7 @@ use crate::adapters::github::{CiState, CiVerdict, Release};
 use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
 use crate::config::EnvironmentConfig;
 use crate::domain::health::{ProbeFailure, Watch};
-use crate::domain::{Env, OperationState, Version};
+use crate::domain::{Env, Version};
 use crate::store::{LockRow, OperationRow, VerdictRow, now_ms};
 
 /// How long `/status` waits for any one source.
@@ -136,7 +136,7 @@ impl App {
             let ops = self.store.live_operations().await?;
             let locks = self.store.active_locks().await?;
             let outbox = self.store.outbox_stats().await?;
-            let names: Vec<&str> = envs.iter().map(|(env, _)| env.as_str()).collect();
+            let names: Vec<&Env> = envs.iter().map(|(env, _)| *env).collect();
             let deploys = self.store.last_deploys(&names).await?;
             let verdicts = self.store.latest_verdicts().await?;
             Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts))
@@ -171,12 +171,12 @@ impl App {
                     .map(|l| (l.clone(), self.name_of(l.locked_by))),
                 operations: ops
                     .iter()
-                    .filter(|o| o.env.as_deref() == Some(env.as_str()))
+                    .filter(|o| o.env.as_ref() == Some(env))
                     .map(|o| (o.clone(), self.name_of(o.requested_by)))
                     .collect(),
                 last_deploy: deploys
                     .iter()
-                    .find(|o| o.env.as_deref() == Some(env.as_str()))
+                    .find(|o| o.env.as_ref() == Some(env))
                     .map(|o| (o.clone(), self.name_of(o.requested_by))),
                 verdict: verdicts
                     .iter()
@@ -403,13 +403,11 @@ pub fn render_status(r: &StatusReport) -> String {
             ));
         }
         for (op, who) in &e.operations {
-            let state = OperationState::parse(&op.state)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| op.state.clone());
+            let state = op.state;
             out.push_str(&format!(
                 "   ⏳ #{} {} {} · {state} · {} · {}\n",
                 op.id,
-                escape(&op.kind),
+                escape(op.kind.as_str()),
                 escape(&op.version),
                 escape(who),
                 ago(from_ms(op.created_at), r.now)

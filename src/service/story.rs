@@ -4,7 +4,9 @@
 use super::App;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
-use crate::domain::{AlertKey, AlertKind, EditStep, Env, OpStep, OperationId, OperationState};
+use crate::domain::{
+    AlertKey, AlertKind, EditStep, Env, OpStep, OperationId, OperationKind, OperationState,
+};
 use crate::store::{NewAlert, OperationRow, StoreError};
 
 /// How a step of an operation reaches a chat that has no message of the
@@ -101,7 +103,7 @@ impl App {
                         &prompt,
                         step,
                         kind,
-                        op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                        op.env.clone(),
                         crate::domain::ChatId(chat),
                         text.to_owned(),
                     )
@@ -119,18 +121,29 @@ impl App {
         step: EditStep,
         text: &str,
     ) -> Vec<NewAlert> {
+        self.story_step(op, step, text, Story::EditsOnly).await
+    }
+
+    /// A step of the operation's own kind, routed under its "started"
+    /// message's key, told as `story` says.
+    pub(super) async fn story_step(
+        &self,
+        op: &OperationRow,
+        step: EditStep,
+        text: &str,
+        story: Story<'_>,
+    ) -> Vec<NewAlert> {
         let kind = super::dispatch::kind_of(op);
         let routed = alerts::route(
             &self.config,
             &Rendered {
                 kind,
-                env: op.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                env: op.env.clone(),
                 key: AlertKey::op(OperationId(op.id), OpStep::Dispatched),
                 text: text.to_owned(),
             },
         );
-        self.story_alerts(op, step, kind, text, routed, Story::EditsOnly)
-            .await
+        self.story_alerts(op, step, kind, text, routed, story).await
     }
 
     /// "Asked by Ann · approved by Bob" (HTML).
@@ -158,7 +171,7 @@ impl App {
         };
         if let Some(op) = self.store.operation_by_run(id).await?
             && matches!(
-                op.state(),
+                op.state,
                 OperationState::Dispatched | OperationState::Running
             )
         {
@@ -172,7 +185,7 @@ impl App {
     /// into its messages as its jobs finish (never a new message, never
     /// after the outcome).
     pub(super) async fn show_progress(&self, op: &OperationRow, run_id: u64, run_url: &str) {
-        if op.kind == "release" {
+        if op.kind == OperationKind::Release {
             return;
         }
         let jobs = match self.github.jobs(run_id).await {
@@ -192,7 +205,11 @@ impl App {
             .filter(|j| j.failed())
             .map(|j| j.name.as_str())
             .collect();
-        let icon = if op.kind == "rollback" { "⏪" } else { "🚀" };
+        let icon = if op.kind == OperationKind::Rollback {
+            "⏪"
+        } else {
+            "🚀"
+        };
         let mut text = format!(
             "{icon} {} running ({done}/{total} jobs) (#{})\n{}",
             super::dispatch::what_of(op),

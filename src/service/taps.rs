@@ -12,7 +12,7 @@ use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{
-    AlertKind, Callback, DecisionFacts, Env, OperationId, QaVerdict, UserId, Vote,
+    AlertKind, Callback, DecisionFacts, Env, OperationId, OperationKind, QaVerdict, UserId, Vote,
     counting_approvals, may_decide,
 };
 use crate::store::{Decided, Decision, NewAlert, OperationRow};
@@ -59,7 +59,7 @@ impl App {
             // naming another chat's operation is forged (QA's verdict
             // buttons go to every routed chat).
             Ok(Some(op))
-                if (op.kind == "release") == release
+                if (op.kind == OperationKind::Release) == release
                     && (anywhere || self.asked_in(&op, tap.chat).await) =>
             {
                 Ok(op)
@@ -78,9 +78,8 @@ impl App {
     /// The environment an operation runs in, as configured now.
     fn env_config(&self, op: &OperationRow) -> Result<&EnvironmentConfig, TapAnswer> {
         op.env
-            .as_deref()
-            .and_then(|e| Env::parse(e).ok())
-            .and_then(|e| self.config.environments.get(&e))
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e))
             .ok_or_else(|| TapAnswer {
                 text: "This environment is no longer configured.".into(),
                 alert: true,
@@ -146,7 +145,7 @@ impl App {
         let approving = matches!(vote, Vote::Approve | Vote::ConfirmApprove);
         let facts = DecisionFacts {
             requester: UserId(op.requested_by),
-            state: op.state(),
+            state: op.state,
             expired: op.expires_at.is_some_and(|t| t <= crate::store::now_ms()),
             decider: tap.user,
             decider_roles: user.map(|u| u.roles.as_slice()),
@@ -375,7 +374,7 @@ impl App {
         cfg: &crate::config::EnvironmentConfig,
     ) -> TapAnswer {
         let id = OperationId(op.id);
-        let env = op.env.as_deref().unwrap_or("?");
+        let env = op.env_name().unwrap_or("?");
         let label = if super::rollback::is_rollback(op) {
             format!("Confirm rollback {env} → {}", op.version)
         } else {

@@ -8,7 +8,7 @@ use crate::alerts;
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationState};
+use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
 use crate::store::NewAlert;
 
 /// The alert of QA's "found issues": what, where, who, and which
@@ -52,24 +52,20 @@ impl App {
             .user(tap.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        let refusal = if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
+        if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
             let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
-            Some((
-                "not_a_verifier",
-                format!("Only {} may give QA's verdict.", names.join(", ")),
-            ))
-        } else if op.state() != OperationState::Succeeded {
-            Some((
-                "not_deployed",
-                format!("#{} is {}, not a finished deploy.", op.id, op.state()),
-            ))
-        } else {
-            None
-        };
-        if let Some((code, text)) = refusal {
-            return self.refuse_tap(tap, verb, code, Some(id), text).await;
+            let text = format!("Only {} may give QA's verdict.", names.join(", "));
+            return self
+                .refuse_tap(tap, verb, "not_a_verifier", Some(id), text)
+                .await;
         }
-        let env = op.env.clone().unwrap_or_default();
+        let (Some(deployed_in), OperationState::Succeeded) = (op.env.as_ref(), op.state) else {
+            let text = format!("#{} is {}, not a finished deploy.", op.id, op.state);
+            return self
+                .refuse_tap(tap, verb, "not_deployed", Some(id), text)
+                .await;
+        };
+        let env = deployed_in.as_str().to_owned();
         let who = self.name_of(tap.user.0);
         let audit = self.audit(
             Some(tap.user),
@@ -107,7 +103,7 @@ impl App {
                     EditStep::FoundIssues { by: tap.user }
                 },
                 AlertKind::Approval,
-                Env::parse(&env).ok(),
+                op.env.clone(),
                 crate::domain::ChatId(chat),
                 text,
             ));
@@ -123,21 +119,28 @@ impl App {
                     c.approval
                         .requires_verified_in
                         .as_ref()
-                        .is_some_and(|e| e.as_str() == env)
+                        .is_some_and(|e| op.env.as_ref() == Some(e))
                 })
                 .map(|(e, _)| e.as_str())
                 .collect();
             alerts.extend(alerts::route_kinds(
                 &self.config,
                 &[AlertKind::Failure],
-                Env::parse(&env).ok().as_ref(),
+                op.env.as_ref(),
                 &AlertKey::op(id, OpStep::Issues { by: tap.user }),
                 &issues_text(&env, &op.version, op.id, &who, &blocked),
             ));
         }
         if let Err(e) = self
             .store
-            .record_verification(&env, &op.version, verified, tap.user, &audit, &alerts)
+            .record_verification(
+                deployed_in,
+                &op.version,
+                verified,
+                tap.user,
+                &audit,
+                &alerts,
+            )
             .await
         {
             return TapAnswer {

@@ -1,10 +1,12 @@
 //! Approvals: decisions on a request (counted under the current config's
 //! rule, settling it in the same transaction), the fat-finger guard's
-//! armed approvals, and who approved.
+//! armed approvals, who approved, and the requests whose decision is late
+//! (expired prompts, approvals nobody dispatched).
 
 use super::audit::insert_audit;
-use super::operations::{DispatchClaim, claim_audit, claim_from, operation_columns};
+use super::operations::{OperationRow, operation_columns, select_operations};
 use super::outbox::insert_alerts;
+use super::transitions::{CLAIM, CLAIM_ON_APPROVAL, DispatchClaim, REJECT, allowed, claim_audit};
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{OperationId, OperationState, UserId};
 
@@ -63,26 +65,30 @@ impl Store {
             alerts_if_lapsed,
         } = *decision;
         let now = now_ms();
+        let ((waiting, rejected), (_, claimed)) = (REJECT, CLAIM_ON_APPROVAL);
+        allowed(waiting, rejected)?;
+        allowed(CLAIM_ON_APPROVAL.0, claimed)?;
         let decided = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             // Touch the row first: it takes the row's lock (PostgreSQL) or
             // the write lock (SQLite), so decisions on one operation are
             // serialised and every count below sees the others.
             let open = sqlx::query(
-                "UPDATE operations SET updated_at = $2 WHERE id = $1 AND state = 'awaiting_approval'",
+                "UPDATE operations SET updated_at = $2 WHERE id = $1 AND state = $3",
             )
             .bind(id.0)
             .bind(now)
+            .bind(waiting.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if open == 0 {
-                let state: Option<(String,)> = sqlx::query_as("SELECT state FROM operations WHERE id = $1")
+                let row: Option<OperationRow> = sqlx::query_as(select_operations!("WHERE id = $1"))
                     .bind(id.0)
                     .fetch_optional(&mut *tx)
                     .await?;
                 tx.rollback().await?;
-                let state = state.and_then(|(s,)| OperationState::parse(&s)).unwrap_or(OperationState::Failed);
+                let state = row.map_or(OperationState::Failed, |r| r.state);
                 return Ok(Decided::TooLate(state));
             }
             let voted = sqlx::query(
@@ -112,8 +118,9 @@ impl Store {
                 approvers.into_iter().map(|(u,)| UserId(u)).partition(|u| counts(*u));
             let approvals = counting.len() as i64;
             let decided = if !approve {
-                sqlx::query("UPDATE operations SET state = 'rejected' WHERE id = $1")
+                sqlx::query("UPDATE operations SET state = $2 WHERE id = $1")
                     .bind(id.0)
+                    .bind(rejected.as_str())
                     .execute(&mut *tx)
                     .await?;
                 Decided::Rejected
@@ -121,12 +128,14 @@ impl Store {
                 // Approved and claimed in one write: one commit (one sync
                 // to disk) fewer on a tap's way to the dispatch, and no
                 // moment where it is approved but nobody's to dispatch.
-                let operation = sqlx::query_as(claim_from!("awaiting_approval"))
+                let operation = sqlx::query_as(CLAIM)
                     .bind(id.0)
                     .bind(now)
+                    .bind(claimed.as_str())
+                    .bind(waiting.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
-                Decided::Claimed(Box::new(DispatchClaim { operation }))
+                Decided::Claimed(Box::new(DispatchClaim::new(operation)))
             } else {
                 Decided::Counted { approvals, lapsed }
             };
@@ -190,5 +199,22 @@ impl Store {
         let rows: Vec<(i64,)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(id.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
+    /// Requests whose approval prompt has expired undecided.
+    pub async fn expired_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Approved operations nobody claimed for dispatch since `before`
+    /// (the bot stopped between approval and dispatch).
+    pub async fn stranded_approvals(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE state = 'approved' AND updated_at <= $1 ORDER BY id");
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(before).fetch_all(p).await)?;
+        Ok(rows)
     }
 }

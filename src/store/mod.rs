@@ -8,6 +8,7 @@ mod audit;
 mod dialogues;
 mod health;
 mod leases;
+mod locks;
 mod mutes;
 mod operations;
 mod outbox;
@@ -15,6 +16,8 @@ mod reports;
 mod retention;
 mod runs;
 mod strangers;
+mod transitions;
+mod verdicts;
 mod webhooks;
 
 use std::str::FromStr;
@@ -29,14 +32,15 @@ use sqlx::sqlite::{
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
+pub use locks::{LockRow, NewLock};
 pub use mutes::MuteRow;
-pub use operations::{
-    Created, DispatchClaim, LockRow, NewLock, NewOperation, OperationRow, VerdictRow,
-};
+pub use operations::{Created, NewOperation, OperationRow};
 pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};
 pub use retention::TABLES;
 pub use runs::{Adopted, AdoptedRun, RunKnowledge};
+pub use transitions::{DispatchClaim, Transition};
+pub use verdicts::VerdictRow;
 pub use webhooks::{Delivery, Recorded};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -53,6 +57,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored state unreadable: {0}")]
     Codec(String),
+    /// A move the operation state machine forbids, refused unwritten.
+    #[error("an operation cannot go from {from} to {to}")]
+    Forbidden {
+        from: crate::domain::OperationState,
+        to: crate::domain::OperationState,
+    },
     /// Written in one transaction with others, which failed as a whole.
     #[error("database error: {0}")]
     Batch(String),

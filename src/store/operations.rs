@@ -1,24 +1,24 @@
-//! Operations, their approvals, environment locks and QA verdicts. Every
-//! state change is a compare-and-set on the operation's row, made in the
+//! Operations: the typed row, reading them, creating them. Every state
+//! change is a compare-and-set on the row (`transitions.rs`), made in the
 //! same transaction as its audit line and alerts: two taps at once, or two
 //! bot instances, get exactly one outcome.
 
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
 use super::audit::insert_audit;
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, OperationState, UserId};
+use crate::domain::{Env, OperationId, OperationKind, OperationState, ReleaseType, UserId};
 
 /// An operation as stored.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OperationRow {
     pub id: i64,
-    pub kind: String,
-    pub env: Option<String>,
+    pub kind: OperationKind,
+    pub env: Option<Env>,
     pub version: String,
-    pub release_type: Option<String>,
-    pub state: String,
+    pub release_type: Option<ReleaseType>,
+    pub state: OperationState,
     pub requested_by: i64,
     pub chat_id: i64,
     pub request_id: String,
@@ -46,8 +46,79 @@ impl OperationRow {
             .and_then(|d| d.strip_prefix("running="))
     }
 
-    pub fn state(&self) -> OperationState {
-        OperationState::parse(&self.state).unwrap_or(OperationState::Failed)
+    /// The environment's name, for an operation that has one.
+    pub fn env_name(&self) -> Option<&str> {
+        self.env.as_ref().map(Env::as_str)
+    }
+}
+
+/// A TEXT column read into a domain type; a value the type does not know
+/// is a decoding error, not a silent default.
+fn column<T>(
+    name: &str,
+    text: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, sqlx::Error> {
+    text.map(|t| {
+        parse(&t).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: name.to_owned(),
+            source: format!("{t:?} is not a known {name}").into(),
+        })
+    })
+    .transpose()
+}
+
+fn typed_kind(kind: &str) -> Result<OperationKind, StoreError> {
+    OperationKind::parse(kind).ok_or_else(|| StoreError::Codec(format!("operation kind {kind:?}")))
+}
+
+fn typed_state(state: &str) -> Result<OperationState, StoreError> {
+    OperationState::parse(state)
+        .ok_or_else(|| StoreError::Codec(format!("operation state {state:?}")))
+}
+
+fn required<T>(name: &str, value: Option<T>) -> Result<T, sqlx::Error> {
+    value.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: name.to_owned(),
+        source: "NULL".into(),
+    })
+}
+
+/// The row read on either backend, its TEXT columns typed at the edge.
+impl<'r, R> FromRow<'r, R> for OperationRow
+where
+    R: Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let kind = column("kind", row.try_get("kind")?, OperationKind::parse)?;
+        let state = column("state", row.try_get("state")?, OperationState::parse)?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            kind: required("kind", kind)?,
+            env: column("env", row.try_get("env")?, |e| Env::parse(e).ok())?,
+            version: row.try_get("version")?,
+            release_type: column(
+                "release_type",
+                row.try_get("release_type")?,
+                ReleaseType::parse,
+            )?,
+            state: required("state", state)?,
+            requested_by: row.try_get("requested_by")?,
+            chat_id: row.try_get("chat_id")?,
+            request_id: row.try_get("request_id")?,
+            run_id: row.try_get("run_id")?,
+            run_url: row.try_get("run_url")?,
+            detail: row.try_get("detail")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            expires_at: row.try_get("expires_at")?,
+            dispatched_at: row.try_get("dispatched_at")?,
+            direct_ecs: row.try_get("direct_ecs")?,
+        })
     }
 }
 
@@ -102,66 +173,13 @@ macro_rules! commit_new_operation {
 }
 pub(super) use commit_new_operation;
 
-/// A compare-and-set in one transaction: runs `$query` (a `sqlx::query`
-/// with its binds, built anew for each backend); when it changed exactly one row, writes the audit
-/// line and alerts and commits, else rolls back. Evaluates to whether it
-/// moved.
-macro_rules! cas {
-    ($store:expr, $query:expr, $audit:expr, $alerts:expr) => {
-        on_pool!($store, p => {
-            let mut tx = p.begin().await?;
-            let moved = $query.execute(&mut *tx).await?.rows_affected() == 1;
-            if moved {
-                insert_audit!(&mut *tx, $audit)?;
-                insert_alerts!(tx, $alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            moved
-        })
-    };
-}
-
-/// QA's verdict on a version in an environment.
-#[derive(Debug, Clone, FromRow)]
-pub struct VerdictRow {
-    pub env: String,
-    pub version: String,
-    /// `verified` or `issues`.
-    pub verdict: String,
-    pub user_id: i64,
-    pub decided_at: i64,
-}
-
-/// A held environment lock.
-#[derive(Debug, Clone, FromRow)]
-pub struct LockRow {
-    pub env: String,
-    pub locked_by: i64,
-    pub reason: String,
-    pub locked_at: i64,
-    pub expires_at: Option<i64>,
-}
-
-/// A lock to take.
-#[derive(Debug, Clone)]
-pub struct NewLock {
-    pub env: String,
-    pub locked_by: UserId,
-    pub reason: String,
-    /// How long it holds before it lifts itself (ms); `None`: until
-    /// unlocked (recalled to the team meanwhile).
-    pub lasts_ms: Option<i64>,
-}
-
 /// A new operation, before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewOperation {
-    pub kind: &'static str,
-    pub env: Option<String>,
+    pub kind: OperationKind,
+    pub env: Option<Env>,
     pub version: String,
-    pub release_type: Option<String>,
+    pub release_type: Option<ReleaseType>,
     pub state: OperationState,
     pub requested_by: UserId,
     pub chat_id: i64,
@@ -182,42 +200,6 @@ pub enum Created {
     /// The environment already has an operation in flight (the database's
     /// one-live-operation-per-environment index said so).
     Busy,
-}
-
-/// Proof that this caller, and no other, moved an operation to
-/// `dispatched`: only [`Store::claim_dispatch`] and [`Store::decide`] make
-/// one, and dispatching takes it by value.
-#[derive(Debug)]
-pub struct DispatchClaim {
-    pub operation: OperationRow,
-}
-
-/// Moves operation `$1` from `$from` to `dispatched` at `$2` (now),
-/// returning its row from the write itself (RETURNING, on both backends).
-macro_rules! claim_from {
-    ($from:literal) => {
-        concat!(
-            "UPDATE operations SET state = 'dispatched', updated_at = $2, dispatched_at = $2 \
-             WHERE id = $1 AND state = '",
-            $from,
-            "' RETURNING ",
-            operation_columns!()
-        )
-    };
-}
-
-pub(super) use claim_from;
-
-/// The audit line of a dispatch's claim.
-pub(super) fn claim_audit(id: OperationId) -> AuditEntry {
-    AuditEntry {
-        actor: None,
-        chat: None,
-        action: "dispatch:claim".into(),
-        outcome: "claimed".into(),
-        operation: Some(id),
-        detail: String::new(),
-    }
 }
 
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -264,23 +246,6 @@ impl Store {
         Ok(row)
     }
 
-    /// Requests whose approval prompt has expired undecided.
-    pub async fn expired_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = select_operations!(
-            "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY id"
-        );
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
-        Ok(rows)
-    }
-
-    /// Approved operations nobody claimed for dispatch since `before`
-    /// (the bot stopped between approval and dispatch).
-    pub async fn stranded_approvals(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = select_operations!("WHERE state = 'approved' AND updated_at <= $1 ORDER BY id");
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(before).fetch_all(p).await)?;
-        Ok(rows)
-    }
-
     /// Operations waiting on their workflow run (dispatched or running).
     pub async fn followed_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!("WHERE state IN ('dispatched', 'running') ORDER BY id");
@@ -288,11 +253,23 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many operations there are of each kind and state.
-    pub async fn operation_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let sql = "SELECT kind, state, COUNT(*) FROM operations GROUP BY kind, state ORDER BY kind, state";
+    /// Deploys and rollbacks whose run succeeded, being confirmed on ECS.
+    pub async fn confirming_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!("WHERE state = 'confirming' ORDER BY id");
         let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
+    }
+
+    /// How many operations there are of each kind and state.
+    pub async fn operation_counts(
+        &self,
+    ) -> Result<Vec<(OperationKind, OperationState, i64)>, StoreError> {
+        let sql = "SELECT kind, state, COUNT(*) FROM operations GROUP BY kind, state ORDER BY kind, state";
+        let rows: Vec<(String, String, i64)> =
+            on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|(kind, state, n)| Ok((typed_kind(&kind)?, typed_state(&state)?, n)))
+            .collect()
     }
 
     /// What the delivery figures of `env` since `since_ms` rest on, oldest
@@ -302,7 +279,7 @@ impl Store {
     /// history: two index look-ups (migration 0012).
     pub async fn delivery_facts(
         &self,
-        env: &str,
+        env: &Env,
         since_ms: i64,
     ) -> Result<Vec<crate::domain::dora::Fact>, StoreError> {
         let sql = "SELECT id, kind, env, version, state, updated_at FROM operations \
@@ -315,261 +292,19 @@ impl Store {
                    ORDER BY id";
         type Row = (i64, String, Option<String>, String, String, i64);
         let rows: Vec<Row> = on_pool!(self, p => {
-            sqlx::query_as(sql).bind(env).bind(since_ms).fetch_all(p).await
+            sqlx::query_as(sql).bind(env.as_str()).bind(since_ms).fetch_all(p).await
         })?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(_, kind, env, version, state, at)| crate::domain::dora::Fact {
-                    kind,
+        rows.into_iter()
+            .map(|(_, kind, env, version, state, at)| {
+                Ok(crate::domain::dora::Fact {
+                    kind: typed_kind(&kind)?,
                     env,
                     version,
-                    state,
+                    state: typed_state(&state)?,
                     at,
-                },
-            )
-            .collect())
-    }
-
-    /// Deploys and rollbacks whose run succeeded, being confirmed on ECS.
-    pub async fn confirming_operations(&self) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = select_operations!("WHERE state = 'confirming' ORDER BY id");
-        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
-        Ok(rows)
-    }
-
-    /// Moves an operation from one of `from` to `to` (compare-and-set),
-    /// noting its run when given (an operation that has another run does
-    /// not move), with the audit line and alerts — all or nothing.
-    /// Returns whether this call moved it.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn advance(
-        &self,
-        id: OperationId,
-        from: &[OperationState],
-        to: OperationState,
-        run: Option<(i64, &str)>,
-        detail: Option<&str>,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        self.advance_locking(id, from, to, run, detail, audit, alerts, None)
-            .await
-    }
-
-    /// Enqueues alerts about an operation only while it is in one of
-    /// `states` (a progress edit must not land after the outcome's).
-    /// Returns whether they were enqueued.
-    pub async fn enqueue_while(
-        &self,
-        id: OperationId,
-        states: &[OperationState],
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        // The states are our own constants, never user input.
-        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        // A write that changes nothing, to hold the row against a move.
-        let sql = format!(
-            "UPDATE operations SET state = state WHERE id = $1 AND state IN ({})",
-            list.join(", ")
-        );
-        let held = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let held = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if held {
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            held
-        });
-        Ok(held)
-    }
-
-    /// [`Self::advance`], locking an environment in the same transaction
-    /// when it moves (replacing a lock held there).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn advance_locking(
-        &self,
-        id: OperationId,
-        from: &[OperationState],
-        to: OperationState,
-        run: Option<(i64, &str)>,
-        detail: Option<&str>,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-        lock: Option<&NewLock>,
-    ) -> Result<bool, StoreError> {
-        // The states are our own constants, never user input.
-        let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        // A run once attached is never replaced: a move that names
-        // another run does not happen.
-        let sql = format!(
-            "UPDATE operations SET state = $2, run_id = COALESCE(run_id, $3), run_url = COALESCE(run_url, $4), \
-             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({}){}",
-            from_list.join(", "),
-            if run.is_some() {
-                " AND (run_id IS NULL OR run_id = $3)"
-            } else {
-                ""
-            }
-        );
-        let moved = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let moved = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id.0)
-                .bind(to.as_str())
-                .bind(run.map(|r| r.0))
-                .bind(run.map(|r| r.1.to_owned()))
-                .bind(detail)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if moved {
-                if let Some(lock) = lock {
-                    let now = now_ms();
-                    sqlx::query("DELETE FROM env_locks WHERE env = $1")
-                        .bind(&lock.env)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&lock.env)
-                    .bind(lock.locked_by.0)
-                    .bind(&lock.reason)
-                    .bind(now)
-                    .bind(lock.lasts_ms.map(|ms| now + ms))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            moved
-        });
-        Ok(moved)
-    }
-
-    /// Locks an environment, with the audit line and alerts, unless a lock
-    /// is in force there: then nothing changes and that lock is returned.
-    pub async fn lock_env(
-        &self,
-        lock: &NewLock,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<Option<LockRow>, StoreError> {
-        let now = now_ms();
-        let held = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // A lock whose time is up no longer holds (the lifter may not
-            // have passed yet).
-            sqlx::query("DELETE FROM env_locks WHERE env = $1 AND expires_at IS NOT NULL AND expires_at <= $2")
-                .bind(&lock.env)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (env) DO NOTHING",
-            )
-            .bind(&lock.env)
-            .bind(lock.locked_by.0)
-            .bind(&lock.reason)
-            .bind(now)
-            .bind(lock.lasts_ms.map(|ms| now + ms))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if inserted {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-                None
-            } else {
-                let held: LockRow = sqlx::query_as(
-                    "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks WHERE env = $1",
-                )
-                .bind(&lock.env)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                Some(held)
-            }
-        });
-        Ok(held)
-    }
-
-    /// Lifts the lock of an environment, if `locked_at` still names it
-    /// (compare-and-set: an unlock, the lifter and a new lock race), with
-    /// the audit line and alerts. Returns whether this call lifted it.
-    pub async fn unlock_env(
-        &self,
-        env: &str,
-        locked_at: i64,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        let sql = "DELETE FROM env_locks WHERE env = $1 AND locked_at = $2";
-        Ok(cas!(
-            self,
-            sqlx::query(sql).bind(env).bind(locked_at),
-            audit,
-            alerts
-        ))
-    }
-
-    /// Every lock row, whether or not its time is up (the lifter's view).
-    pub async fn all_locks(&self) -> Result<Vec<LockRow>, StoreError> {
-        let sql =
-            "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks ORDER BY env";
-        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
-        Ok(rows)
-    }
-
-    /// Notes a reminder about a lock, with its alert, once per `every`:
-    /// only when the last reminder (or the lock) is older than `before`.
-    pub async fn remind_lock(
-        &self,
-        env: &str,
-        locked_at: i64,
-        before: i64,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        let sql = "UPDATE env_locks SET reminded_at = $3 WHERE env = $1 AND locked_at = $2 \
-                   AND COALESCE(reminded_at, locked_at) <= $4";
-        let now = now_ms();
-        Ok(cas!(
-            self,
-            sqlx::query(sql)
-                .bind(env)
-                .bind(locked_at)
-                .bind(now)
-                .bind(before),
-            audit,
-            alerts
-        ))
-    }
-
-    /// Locks still in force.
-    pub async fn active_locks(&self) -> Result<Vec<LockRow>, StoreError> {
-        let sql = "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks \
-                   WHERE expires_at IS NULL OR expires_at > $1 ORDER BY env";
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
-        Ok(rows)
+                })
+            })
+            .collect()
     }
 
     /// Stores a new operation with its audit line and alerts. The alerts'
@@ -588,10 +323,10 @@ impl Store {
                  request_id, created_at, updated_at, expires_at, detail, run_id, run_url, direct_ecs) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
-            .bind(op.kind)
-            .bind(&op.env)
+            .bind(op.kind.as_str())
+            .bind(op.env.as_ref().map(Env::as_str))
             .bind(&op.version)
-            .bind(&op.release_type)
+            .bind(op.release_type.map(ReleaseType::as_str))
             .bind(op.state.as_str())
             .bind(op.requested_by.0)
             .bind(op.chat_id)
@@ -612,160 +347,15 @@ impl Store {
         Ok(created)
     }
 
-    /// Moves an operation from `approved` to `dispatched`, with its audit
-    /// line; the one caller that succeeds gets the claim that dispatching
-    /// needs.
-    pub async fn claim_dispatch(
-        &self,
-        id: OperationId,
-    ) -> Result<Option<DispatchClaim>, StoreError> {
-        let audit = claim_audit(id);
-        let claimed: Option<OperationRow> = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let claimed = sqlx::query_as(claim_from!("approved"))
-                .bind(id.0)
-                .bind(now_ms())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if claimed.is_some() {
-                insert_audit!(&mut *tx, &audit)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            claimed
-        });
-        Ok(claimed.map(|operation| DispatchClaim { operation }))
-    }
-
-    /// Claims again a direct ECS rollback left `dispatched` since before
-    /// `before` (the bot stopped between its claim and ECS's answer):
-    /// pointing a service at a task definition again changes nothing, so
-    /// unlike a workflow dispatch it may be redone. The claim's time is
-    /// renewed, so one caller at a time gets it.
-    pub async fn reclaim_direct(
-        &self,
-        id: OperationId,
-        before: i64,
-    ) -> Result<Option<DispatchClaim>, StoreError> {
-        let sql = concat!(
-            "UPDATE operations SET updated_at = $2, dispatched_at = $2 \
-             WHERE id = $1 AND state = 'dispatched' AND direct_ecs AND updated_at <= $3 RETURNING ",
-            operation_columns!()
-        );
-        let audit = AuditEntry {
-            outcome: "reclaimed".into(),
-            ..claim_audit(id)
-        };
-        let claimed: Option<OperationRow> = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let claimed = sqlx::query_as(sql)
-                .bind(id.0)
-                .bind(now_ms())
-                .bind(before)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if claimed.is_some() {
-                insert_audit!(&mut *tx, &audit)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            claimed
-        });
-        Ok(claimed.map(|operation| DispatchClaim { operation }))
-    }
-
-    /// Records the run a dispatch started (when GitHub told us), with the
-    /// audit line and alerts.
-    pub async fn record_dispatch(
-        &self,
-        id: OperationId,
-        run_id: Option<i64>,
-        run_url: Option<&str>,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // The run may be known already (its webhook came first); a
-            // run once attached is never replaced.
-            sqlx::query(
-                "UPDATE operations SET run_id = COALESCE(run_id, $2), run_url = COALESCE(run_url, $3), \
-                 updated_at = $4 WHERE id = $1",
-            )
-            .bind(id.0)
-            .bind(run_id)
-            .bind(run_url)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-            insert_audit!(&mut *tx, audit)?;
-            // "Started" is news only while the run has not ended: an
-            // outcome told first is not overwritten by it.
-            let (live,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM operations WHERE id = $1 AND state IN ('dispatched', 'running')",
-            )
-            .bind(id.0)
-            .fetch_one(&mut *tx)
-            .await?;
-            if live > 0 {
-                insert_alerts!(tx, alerts)?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Records a QA verdict on a version in an environment, with its audit
-    /// line and alerts.
-    pub async fn record_verification(
-        &self,
-        env: &str,
-        version: &str,
-        verified: bool,
-        user: UserId,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO verifications (env, version, verdict, user_id, decided_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(env)
-            .bind(version)
-            .bind(if verified { "verified" } else { "issues" })
-            .bind(user.0)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-            insert_audit!(&mut *tx, audit)?;
-            insert_alerts!(tx, alerts)?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Whether `version` deployed successfully to `env` and QA's latest
-    /// verdict on it there is "verified".
-    pub async fn is_verified(&self, env: &str, version: &str) -> Result<bool, StoreError> {
-        let sql = "SELECT \
-                   (SELECT COUNT(*) FROM operations WHERE kind IN ('deploy', 'rollback') AND env = $1 \
-                    AND version = $2 AND state = 'succeeded'), \
-                   (SELECT verdict FROM verifications WHERE env = $1 AND version = $2 ORDER BY id DESC LIMIT 1)";
-        let (deployed, verdict): (i64, Option<String>) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(version).fetch_one(p).await)?;
-        Ok(deployed > 0 && verdict.as_deref() == Some("verified"))
-    }
     /// The successful deploys and rollbacks of an environment, newest
     /// first, at most `n`: what ran there, and when it was confirmed.
-    pub async fn succeeded_in(&self, env: &str, n: i64) -> Result<Vec<OperationRow>, StoreError> {
+    pub async fn succeeded_in(&self, env: &Env, n: i64) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(
             "WHERE env = $1 AND kind IN ('deploy', 'rollback') AND state = 'succeeded' \
              ORDER BY id DESC LIMIT $2"
         );
-        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?;
+        let rows =
+            on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(n).fetch_all(p).await)?;
         Ok(rows)
     }
 
@@ -782,13 +372,13 @@ impl Store {
     /// The last operations, newest first, of one environment or all.
     pub async fn history(
         &self,
-        env: Option<&str>,
+        env: Option<&Env>,
         n: i64,
     ) -> Result<Vec<OperationRow>, StoreError> {
         let rows = match env {
             Some(env) => {
                 let sql = select_operations!("WHERE env = $1 ORDER BY id DESC LIMIT $2");
-                on_pool!(self, p => sqlx::query_as(sql).bind(env).bind(n).fetch_all(p).await)?
+                on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(n).fetch_all(p).await)?
             }
             None => {
                 let sql = select_operations!("ORDER BY id DESC LIMIT $1");
@@ -801,26 +391,17 @@ impl Store {
     /// The latest successful deploy or rollback of each of `envs`, oldest
     /// first. One look-up per environment on `operations_succeeded_by_env`:
     /// as fast with a million operations as with ten.
-    pub async fn last_deploys(&self, envs: &[&str]) -> Result<Vec<OperationRow>, StoreError> {
+    pub async fn last_deploys(&self, envs: &[&Env]) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(
             "WHERE env = $1 AND state = 'succeeded' AND kind IN ('deploy', 'rollback') \
              ORDER BY id DESC LIMIT 1"
         );
         let mut rows = Vec::new();
         for env in envs {
-            let row: Option<OperationRow> =
-                on_pool!(self, p => sqlx::query_as(sql).bind(env).fetch_optional(p).await)?;
+            let row: Option<OperationRow> = on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).fetch_optional(p).await)?;
             rows.extend(row);
         }
         rows.sort_by_key(|r| r.id);
-        Ok(rows)
-    }
-
-    /// QA's latest verdict in each environment.
-    pub async fn latest_verdicts(&self) -> Result<Vec<VerdictRow>, StoreError> {
-        let sql = "SELECT env, version, verdict, user_id, decided_at FROM verifications \
-                   WHERE id IN (SELECT MAX(id) FROM verifications GROUP BY env) ORDER BY env";
-        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows)
     }
 
@@ -828,7 +409,7 @@ impl Store {
     /// any operation of the bot's (a deploy the bot saw but did not start).
     pub async fn record_succeeded_deploy(
         &self,
-        env: &str,
+        env: &Env,
         version: &str,
         by: UserId,
     ) -> Result<OperationId, StoreError> {
@@ -837,7 +418,7 @@ impl Store {
             "INSERT INTO operations (kind, env, version, state, requested_by, chat_id, request_id, created_at, updated_at) \
              VALUES ('deploy', $1, $2, 'succeeded', $3, 0, $4, $5, $5) RETURNING id",
         )
-        .bind(env)
+        .bind(env.as_str())
         .bind(version)
         .bind(by.0)
         .bind(uuid::Uuid::new_v4().to_string())

@@ -9,13 +9,13 @@ use super::operations::{
 };
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, OperationState};
+use crate::domain::{Env, OperationId, OperationKind, OperationState};
 
 /// A run found outside the bot, to be recorded as an operation.
 #[derive(Debug, Clone)]
 pub struct AdoptedRun<'a> {
-    pub kind: &'static str,
-    pub env: Option<&'a str>,
+    pub kind: OperationKind,
+    pub env: Option<&'a Env>,
     pub version: &'a str,
     /// What ran in the environment before it (ECS), when known.
     pub running: Option<&'a str>,
@@ -69,8 +69,8 @@ impl Store {
                  created_at, updated_at, dispatched_at, detail, run_id, run_url, alongside) \
                  VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $6, $6, $7, $8, $9, $10) RETURNING id",
             )
-            .bind(run.kind)
-            .bind(run.env)
+            .bind(run.kind.as_str())
+            .bind(run.env.map(Env::as_str))
             .bind(run.version)
             .bind(OperationState::Dispatched.as_str())
             .bind(uuid::Uuid::new_v4().to_string())
@@ -95,8 +95,8 @@ impl Store {
     /// the releases'.
     pub async fn slot_holder(
         &self,
-        kind: &str,
-        env: Option<&str>,
+        kind: OperationKind,
+        env: Option<&Env>,
     ) -> Result<Option<OperationRow>, StoreError> {
         let row = match env {
             Some(env) => {
@@ -105,7 +105,7 @@ impl Store {
                     live_states!(),
                     " ORDER BY id LIMIT 1"
                 );
-                on_pool!(self, p => sqlx::query_as(sql).bind(env).fetch_optional(p).await)?
+                on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).fetch_optional(p).await)?
             }
             None => {
                 let sql = select_operations!(
@@ -113,7 +113,7 @@ impl Store {
                     live_states!(),
                     " ORDER BY id LIMIT 1"
                 );
-                on_pool!(self, p => sqlx::query_as(sql).bind(kind).fetch_optional(p).await)?
+                on_pool!(self, p => sqlx::query_as(sql).bind(kind.as_str()).fetch_optional(p).await)?
             }
         };
         Ok(row)

@@ -7,6 +7,7 @@
 //!
 //! `CRASH_SEED=<n>` replays a run; `CRASH_OPS=<n>` changes its length.
 
+use aletheia_bot::domain::OperationState;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -127,7 +128,7 @@ impl Driver {
             .unwrap()
             .into_iter()
             .rev()
-            .find(|o| o.env.as_deref() == Some(env) && o.version == version)
+            .find(|o| o.env_name() == Some(env) && o.version == version)
     }
 
     /// Drives one operation to its end, whatever the kills do.
@@ -141,10 +142,10 @@ impl Driver {
             assert!(
                 Instant::now() < deadline,
                 "{env} {version} ({plan:?}) stuck at {:?}",
-                op.as_ref().map(|o| o.state.clone())
+                op.as_ref().map(|o| o.state)
             );
-            let state = op.as_ref().map(|o| o.state.clone());
-            match (state.as_deref(), &op) {
+            let state = op.as_ref().map(|o| o.state.as_str());
+            match (state, &op) {
                 (None, _) => {
                     if self.due("ask") {
                         let text = format!("/deploy {env} {version}");
@@ -215,7 +216,7 @@ impl Driver {
             let before = state;
             let until = Instant::now() + Duration::from_millis(500);
             while Instant::now() < until {
-                let now = self.find(env, version).await.map(|o| o.state);
+                let now = self.find(env, version).await.map(|o| o.state.as_str());
                 if now != before {
                     break;
                 }
@@ -305,11 +306,13 @@ async fn killed_at_random_points_the_bot_loses_nothing_and_runs_nothing_twice() 
     let mut late = 0;
     for (id, plan) in &planned {
         let op = ops.iter().find(|o| o.id == *id).unwrap();
-        if op.state == "expired" && matches!(plan, Plan::Succeed | Plan::Fail | Plan::Reject) {
+        if op.state == OperationState::Expired
+            && matches!(plan, Plan::Succeed | Plan::Fail | Plan::Reject)
+        {
             late += 1;
             continue;
         }
-        assert_eq!(op.state, plan.end(), "#{id} ({plan:?})");
+        assert_eq!(op.state.as_str(), plan.end(), "#{id} ({plan:?})");
     }
     assert!(late * 5 <= count / 2, "{late} approvals came too late");
 

@@ -1,7 +1,7 @@
 //! `/deploy`: the policy, the approval prompt and its buttons, and the
 //! dispatch of the Deploy workflow — exactly once.
 
-use aletheia_bot::domain::UserId;
+use aletheia_bot::domain::{OperationState, UserId};
 use aletheia_bot::store::AuditEntry;
 use serde_json::json;
 
@@ -289,7 +289,7 @@ async fn forged_buttons_change_nothing() {
     }
     assert!(world.gh.dispatches().is_empty());
     let op = &world.store().await.all_operations().await.unwrap()[0];
-    assert_eq!(op.state, "awaiting_approval");
+    assert_eq!(op.state, OperationState::AwaitingApproval);
     world.tg.assert_all_read();
 }
 
@@ -343,7 +343,7 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
         ]
     );
     let op = &world.store().await.all_operations().await.unwrap()[0];
-    assert_eq!(op.state, "failed");
+    assert_eq!(op.state, OperationState::Failed);
     world.tg.assert_all_read();
 }
 
@@ -377,7 +377,7 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
     assert!(world.gh.dispatches().is_empty());
     assert_eq!(
         world.store().await.all_operations().await.unwrap()[0].state,
-        "expired"
+        OperationState::Expired
     );
     world.tg.assert_all_read();
 }
@@ -395,18 +395,36 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
         detail: String::new(),
     };
     store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
     store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa(true), &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            true,
+            UserId(CAROL.id),
+            &qa(true),
+            &[],
+        )
         .await
         .unwrap();
     let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
 
     // Meanwhile QA finds issues in 1.3.0 on staging.
     store
-        .record_verification("staging", "1.3.0", false, UserId(CAROL.id), &qa(false), &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            false,
+            UserId(CAROL.id),
+            &qa(false),
+            &[],
+        )
         .await
         .unwrap();
 
@@ -428,7 +446,10 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
          1.3.0 is no longer verified in staging. Nothing was dispatched."
     );
     assert!(world.gh.dispatches().is_empty());
-    assert_eq!(store.all_operations().await.unwrap()[1].state, "cancelled");
+    assert_eq!(
+        store.all_operations().await.unwrap()[1].state,
+        OperationState::Cancelled
+    );
     world.tg.assert_all_read();
 }
 
@@ -469,7 +490,10 @@ async fn an_approval_after_someone_else_deployed_there_dispatches_nothing() {
     );
     assert!(world.gh.dispatches().is_empty());
     let store = world.store().await;
-    assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
+    assert_eq!(
+        store.all_operations().await.unwrap()[0].state,
+        OperationState::Cancelled
+    );
     world.tg.assert_all_read();
 }
 
@@ -534,11 +558,22 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
         detail: String::new(),
     };
     store
-        .record_succeeded_deploy("staging", "1.3.0", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
     store
-        .record_verification("staging", "1.3.0", true, UserId(CAROL.id), &qa, &[])
+        .record_verification(
+            &aletheia_bot::domain::Env::parse("staging").unwrap(),
+            "1.3.0",
+            true,
+            UserId(CAROL.id),
+            &qa,
+            &[],
+        )
         .await
         .unwrap();
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;

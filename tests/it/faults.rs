@@ -3,6 +3,7 @@
 //! test controls; the bot says what it cannot do, raises no false alarm,
 //! and resumes by itself.
 
+use aletheia_bot::domain::OperationState;
 use std::time::Duration;
 
 use crate::support::ecs_proxy::{EcsFault, EcsProxy};
@@ -227,5 +228,8 @@ async fn a_lock_taken_while_ecs_is_slow_still_stops_the_approval() {
     );
     assert!(world.gh.dispatches().is_empty());
     let store = world.store().await;
-    assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
+    assert_eq!(
+        store.all_operations().await.unwrap()[0].state,
+        OperationState::Cancelled
+    );
 }

@@ -1,6 +1,7 @@
 //! Following runs to their end: webhooks first, polling when none come;
 //! QA's verdict on staging; the whole promotion story to prod.
 
+use aletheia_bot::domain::OperationState;
 use std::time::Duration;
 
 use crate::support::github::{post_signed_webhook, workflow_run_event};
@@ -20,7 +21,8 @@ async fn run_event(world: &World, delivery: &str, action: &str, run: &serde_json
 async fn state_of(world: &World, op: usize) -> String {
     world.store().await.all_operations().await.unwrap()[op]
         .state
-        .clone()
+        .as_str()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -387,7 +389,7 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
     );
     assert_eq!(
         world.store().await.all_operations().await.unwrap()[0].state,
-        "failed"
+        OperationState::Failed
     );
     assert!(world.gh.dispatches().is_empty());
     world.tg.assert_all_read();

@@ -2,7 +2,7 @@
 //! still goes through, verified from the bot's history and ECS, approved
 //! as usual, and run directly on ECS.
 
-use aletheia_bot::domain::UserId;
+use aletheia_bot::domain::{Env, OperationKind, OperationState, UserId};
 
 use crate::support::*;
 
@@ -15,7 +15,11 @@ async fn prod_ran_1_2_2_then_1_2_3_and_github_is_down(world: &mut World) {
     store.migrate().await.unwrap();
     for version in ["1.2.2", "1.2.3"] {
         store
-            .record_succeeded_deploy("prod", version, UserId(ALICE.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                version,
+                UserId(ALICE.id),
+            )
             .await
             .unwrap();
     }
@@ -170,7 +174,7 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
         [("📝 Open incident report".to_owned(), "i:3:o".to_owned())]
     );
     let ops = world.store().await.all_operations().await.unwrap();
-    assert_eq!(ops[2].state, "succeeded");
+    assert_eq!(ops[2].state, OperationState::Succeeded);
     assert_eq!(
         world.gh.requests().len(),
         before,
@@ -259,7 +263,11 @@ async fn with_github_down_no_answer_says_the_rollback_workflow_still_works_or_sh
     // of the service carries it any more.
     let store = world.store().await;
     store
-        .record_succeeded_deploy("prod", "1.2.1", UserId(ALICE.id))
+        .record_succeeded_deploy(
+            &aletheia_bot::domain::Env::parse("prod").unwrap(),
+            "1.2.1",
+            UserId(ALICE.id),
+        )
         .await
         .unwrap();
 
@@ -327,8 +335,8 @@ async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_re
     let store = world.store().await;
     store.migrate().await.unwrap();
     let op = NewOperation {
-        kind: "rollback",
-        env: Some("prod".into()),
+        kind: OperationKind::Rollback,
+        env: Some(Env::parse("prod").unwrap()),
         version: "1.2.2".into(),
         release_type: None,
         state: OperationState::Dispatched,
@@ -472,7 +480,10 @@ async fn when_ecs_refuses_the_update_the_break_glass_rollback_fails_loudly_and_n
             .ends_with(&format!("/{family}:3"))
     );
     let store = world.store().await;
-    assert_eq!(store.all_operations().await.unwrap()[2].state, "failed");
+    assert_eq!(
+        store.all_operations().await.unwrap()[2].state,
+        OperationState::Failed
+    );
     let audit = store.recent_audit(30).await.unwrap();
     assert!(
         audit.iter().any(|a| a.action == "dispatch:rollback"

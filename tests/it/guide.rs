@@ -231,7 +231,11 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
     // is no rollback target.)
     for version in ["1.2.2", "main-1a2b3c4", "1.2.3", "1.3.0"] {
         store
-            .record_succeeded_deploy("prod", version, UserId(BOB.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                version,
+                UserId(BOB.id),
+            )
             .await
             .unwrap();
     }

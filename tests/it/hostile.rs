@@ -4,6 +4,7 @@
 //! bot is trusted with changed: operations, approvals, locks, mutes,
 //! verdicts, dispatches, alerts (refusals may add audit lines only).
 
+use aletheia_bot::domain::OperationState;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -235,10 +236,10 @@ pub(crate) async fn snapshot(world: &World) -> Snapshot {
             .map(|o| {
                 (
                     o.id,
-                    o.kind.clone(),
-                    o.env.clone(),
+                    o.kind.as_str().to_owned(),
+                    o.env_name().map(str::to_owned),
                     o.version.clone(),
-                    o.state.clone(),
+                    o.state.as_str().to_owned(),
                     o.run_id,
                 )
             })
@@ -1123,7 +1124,7 @@ async fn hostile_inputs_are_refused_and_change_nothing() {
             .operation(aletheia_bot::domain::OperationId(3))
             .await
             .unwrap()
-            .is_some_and(|op| op.state == "running")
+            .is_some_and(|op| op.state == OperationState::Running)
     })
     .await;
     // (The team chat heard the staging deploy start before.)
@@ -1308,6 +1309,6 @@ async fn hostile_inputs_are_refused_and_change_nothing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(op.state, "awaiting_approval");
+    assert_eq!(op.state, OperationState::AwaitingApproval);
     world.tg.assert_all_read();
 }

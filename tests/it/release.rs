@@ -3,6 +3,7 @@
 
 use crate::support::github::{post_signed_webhook, release_published, workflow_run_event};
 use crate::support::*;
+use aletheia_bot::domain::OperationState;
 
 async fn world() -> World {
     let mut world = World::new().await;
@@ -59,7 +60,10 @@ async fn a_fitting_release_is_dispatched_and_announced_once() {
         alert.text
     );
     let store = world.store().await;
-    assert_eq!(store.all_operations().await.unwrap()[0].state, "succeeded");
+    assert_eq!(
+        store.all_operations().await.unwrap()[0].state,
+        OperationState::Succeeded
+    );
     let keys: Vec<String> = store
         .all_alerts()
         .await

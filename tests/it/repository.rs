@@ -2,6 +2,7 @@
 //! every repository's events, and other runs may name an operation's
 //! request; none of them moves an operation or says anything.
 
+use aletheia_bot::domain::OperationState;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -122,7 +123,7 @@ async fn a_signed_workflow_run_of_another_repository_changes_nothing() {
     assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
     let ring = world.tg.next_message(TEAM_CHAT).await;
     assert!(ring.text.starts_with("❌"), "{}", ring.text);
-    assert_eq!(only_operation(&world).await.state, "failed");
+    assert_eq!(only_operation(&world).await.state, OperationState::Failed);
     world.tg.assert_all_read();
 }
 
@@ -225,7 +226,7 @@ async fn a_run_by_hand_of_another_version_is_not_taken_for_the_dispatch_by_time(
     let ops = store.all_operations().await.unwrap();
     assert_eq!(ops.len(), 2, "{ops:#?}");
     assert_eq!(
-        (ops[1].env.as_deref(), ops[1].state.as_str(), ops[1].run_id),
+        (ops[1].env_name(), ops[1].state.as_str(), ops[1].run_id),
         (Some("prod"), "failed", by_hand["id"].as_i64())
     );
 

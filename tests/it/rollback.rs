@@ -1,6 +1,7 @@
 //! /rollback mid-incident: who may, to what, with whose approval, and what
 //! happens after (the lock, the incident report).
 
+use aletheia_bot::domain::OperationState;
 use std::time::Duration;
 
 use crate::support::*;
@@ -348,7 +349,7 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
     eventually(
         Duration::from_secs(30),
         "the prod deploy to succeed",
-        || async { store.all_operations().await.unwrap()[1].state == "succeeded" },
+        || async { store.all_operations().await.unwrap()[1].state == OperationState::Succeeded },
     )
     .await;
 
@@ -508,7 +509,7 @@ async fn a_deploy_not_yet_confirmed_gives_way_to_a_rollback() {
     world.finish_run(9001, "success", "w-1").await;
     let store = world.store().await;
     eventually(Duration::from_secs(30), "the deploy confirming", || async {
-        store.all_operations().await.unwrap()[0].state == "confirming"
+        store.all_operations().await.unwrap()[0].state == OperationState::Confirming
     })
     .await;
 
@@ -523,7 +524,7 @@ async fn a_deploy_not_yet_confirmed_gives_way_to_a_rollback() {
         "{texts:?}"
     );
     let ops = store.all_operations().await.unwrap();
-    assert_eq!(ops[0].state, "unhealthy");
+    assert_eq!(ops[0].state, OperationState::Unhealthy);
     assert!(
         ops[0]
             .detail

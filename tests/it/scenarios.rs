@@ -574,7 +574,11 @@ async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
     let store = world.store().await;
     for version in ["1.2.2", "1.2.3"] {
         store
-            .record_succeeded_deploy("prod", version, aletheia_bot::domain::UserId(BOB.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                version,
+                aletheia_bot::domain::UserId(BOB.id),
+            )
             .await
             .unwrap();
     }

@@ -1,8 +1,8 @@
 //! The store against both backends: a fresh SQLite file and a fresh
 //! PostgreSQL schema (127.0.0.1:5432, user postgres, database test) per test.
 
-use aletheia_bot::domain::{AlertKind, ChatId, Env, UserId};
-use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store};
+use aletheia_bot::domain::{AlertKind, ChatId, Env, OperationKind, UserId};
+use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store, Transition};
 
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -62,8 +62,8 @@ pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
 /// Alice's (1) deploy of 1.3.0 to prod, awaiting approval.
 pub(crate) fn prod_deploy_awaiting_approval() -> aletheia_bot::store::NewOperation {
     aletheia_bot::store::NewOperation {
-        kind: "deploy",
-        env: Some("prod".into()),
+        kind: OperationKind::Deploy,
+        env: Some(Env::parse("prod").unwrap()),
         version: "1.3.0".into(),
         release_type: None,
         state: aletheia_bot::domain::OperationState::AwaitingApproval,
@@ -214,7 +214,13 @@ async fn delivery_figures_read_the_window_and_the_releases_deployed_in_it() {
         }
         raw(&store, &url, &sql).await;
 
-        let facts = store.delivery_facts("prod", now - 30 * DAY).await.unwrap();
+        let facts = store
+            .delivery_facts(
+                &aletheia_bot::domain::Env::parse("prod").unwrap(),
+                now - 30 * DAY,
+            )
+            .await
+            .unwrap();
         let read: Vec<(&str, Option<&str>, &str)> = facts
             .iter()
             .map(|f| (f.kind.as_str(), f.env.as_deref(), f.version.as_str()))
@@ -471,7 +477,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
             .iter()
             .filter(|o| {
                 matches!(o, Decided::Claimed(claim)
-                    if claim.operation.id == id.0 && claim.operation.state == "dispatched")
+                    if claim.operation().id == id.0 && claim.operation().state == OperationState::Dispatched)
             })
             .count();
         let counted = outcomes
@@ -499,13 +505,13 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         assert!(store.claim_dispatch(id).await.unwrap().is_none());
         assert_eq!(
             store.operation(id).await.unwrap().unwrap().state,
-            "dispatched"
+            OperationState::Dispatched
         );
 
         // An operation approved without a tap (no approval needed, or
         // stranded by a crash) is claimed by one of many at once.
         let approved = NewOperation {
-            env: Some("staging".into()),
+            env: Some(Env::parse("staging").unwrap()),
             state: OperationState::Approved,
             request_id: uuid::Uuid::new_v4().to_string(),
             ..op.clone()
@@ -531,7 +537,7 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
         assert_eq!(won, 1, "{backend:?}: exactly one dispatch claim");
         assert_eq!(
             store.operation(id).await.unwrap().unwrap().state,
-            "dispatched"
+            OperationState::Dispatched
         );
     }
 }
@@ -544,8 +550,8 @@ async fn a_direct_rollback_stranded_in_dispatched_is_reclaimed_by_one_caller_onc
     for (store, url, _dir) in stores_at().await {
         let backend = store.backend();
         let op = NewOperation {
-            kind: "rollback",
-            env: Some("prod".into()),
+            kind: OperationKind::Rollback,
+            env: Some(Env::parse("prod").unwrap()),
             version: "1.2.2".into(),
             release_type: None,
             state: OperationState::Dispatched,
@@ -587,12 +593,12 @@ async fn a_direct_rollback_stranded_in_dispatched_is_reclaimed_by_one_caller_onc
             won.extend(claim.await.unwrap());
         }
         assert_eq!(won.len(), 1, "{backend:?}: exactly one reclaim");
-        assert_eq!(won[0].operation.id, id.0);
-        assert!(won[0].operation.direct_ecs);
+        assert_eq!(won[0].operation().id, id.0);
+        assert!(won[0].operation().direct_ecs);
         // A deploy (no direct rollback) is never reclaimed this way.
         let deploy = NewOperation {
-            kind: "deploy",
-            env: Some("dev".into()),
+            kind: OperationKind::Deploy,
+            env: Some(Env::parse("dev").unwrap()),
             direct_ecs: false,
             request_id: uuid::Uuid::new_v4().to_string(),
             ..op
@@ -774,8 +780,8 @@ async fn dev_deploy(
 ) -> aletheia_bot::domain::OperationId {
     use aletheia_bot::store::{Created, NewOperation};
     let op = NewOperation {
-        kind: "deploy",
-        env: Some("dev".into()),
+        kind: OperationKind::Deploy,
+        env: Some(Env::parse("dev").unwrap()),
         version: "1.3.0".into(),
         release_type: None,
         state,
@@ -836,12 +842,9 @@ async fn progress_is_enqueued_only_while_the_operation_runs() {
         // The run ends: progress told after the outcome would be old news.
         assert!(
             store
-                .advance(
+                .transition(
                     id,
-                    &live,
-                    OperationState::Failed,
-                    None,
-                    None,
+                    Transition::new(&live, OperationState::Failed),
                     &audit("run:deploy"),
                     &[]
                 )
@@ -911,12 +914,9 @@ async fn a_run_once_attached_is_never_replaced() {
         let run = |n: i64| (n, "https://github.com/o/r/actions/runs/n");
         assert!(
             store
-                .advance(
+                .transition(
                     id,
-                    &live,
-                    OperationState::Running,
-                    Some(run(1)),
-                    None,
+                    Transition::new(&live, OperationState::Running).run(Some(run(1))),
                     &audit("run"),
                     &[]
                 )
@@ -926,12 +926,9 @@ async fn a_run_once_attached_is_never_replaced() {
         // Another run's end does not move it, and its run stays.
         assert!(
             !store
-                .advance(
+                .transition(
                     id,
-                    &live,
-                    OperationState::Failed,
-                    Some(run(2)),
-                    None,
+                    Transition::new(&live, OperationState::Failed).run(Some(run(2))),
                     &audit("run"),
                     &[]
                 )
@@ -953,12 +950,9 @@ async fn a_run_once_attached_is_never_replaced() {
         // Its own run moves it.
         assert!(
             store
-                .advance(
+                .transition(
                     id,
-                    &live,
-                    OperationState::Failed,
-                    Some(run(1)),
-                    None,
+                    Transition::new(&live, OperationState::Failed).run(Some(run(1))),
                     &audit("run"),
                     &[]
                 )

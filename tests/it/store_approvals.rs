@@ -1,7 +1,7 @@
 //! Approvals in the store of each backend: which recorded ones count is
 //! the caller's rule, applied inside the deciding transaction.
 
-use aletheia_bot::domain::UserId;
+use aletheia_bot::domain::{OperationState, UserId};
 use aletheia_bot::store::{Created, Decided, Decision};
 
 use crate::store::{alert, audit, prod_deploy_awaiting_approval, stores};
@@ -62,7 +62,7 @@ async fn a_lapsed_approval_leaves_the_count_short_and_says_so_once() {
         assert_eq!(keys, ["lapsed-4@-5"], "{backend:?}");
         assert_eq!(
             store.operation(id).await.unwrap().unwrap().state,
-            "awaiting_approval",
+            OperationState::AwaitingApproval,
             "{backend:?}"
         );
         // Erin (6), an approver, completes the count.
@@ -73,7 +73,7 @@ async fn a_lapsed_approval_leaves_the_count_short_and_says_so_once() {
         );
         assert_eq!(
             store.operation(id).await.unwrap().unwrap().state,
-            "dispatched",
+            OperationState::Dispatched,
             "{backend:?}"
         );
     }

@@ -138,7 +138,11 @@ async fn a_long_history_is_cut_to_one_message_telegram_takes() {
     for n in 0..50 {
         let version = format!("1.4.{n}-rc.1+sha.3f9c2ab41d5e6f708192a3b4c5d6e7f809a1b2c3");
         store
-            .record_succeeded_deploy("staging", &version, aletheia_bot::domain::UserId(ALICE.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("staging").unwrap(),
+                &version,
+                aletheia_bot::domain::UserId(ALICE.id),
+            )
             .await
             .unwrap();
     }

@@ -27,7 +27,7 @@ struct Case {
     released: bool,
     verified: bool,
     lock: Option<(String, String)>,
-    in_flight: Option<(i64, String, String, OperationState)>,
+    in_flight: Option<(i64, OperationKind, String, OperationState)>,
 }
 
 impl Default for Case {
@@ -131,7 +131,7 @@ fn refusals_in_the_order_a_person_wants_them() {
     let busy = Case {
         in_flight: Some((
             7,
-            "deploy".into(),
+            OperationKind::Deploy,
             "1.2.9".into(),
             OperationState::AwaitingApproval,
         )),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::adapters::ecs::DeploymentState;
+use crate::domain::{OperationKind, OperationState};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -167,11 +168,11 @@ fn rollout_in_progress_failed_and_errors() {
     r.envs[2].last_deploy = Some((
         OperationRow {
             id: 9,
-            kind: "deploy".into(),
-            env: Some("prod".into()),
+            kind: OperationKind::Deploy,
+            env: Some(Env::parse("prod").unwrap()),
             version: "1.2.2".into(),
             release_type: None,
-            state: "succeeded".into(),
+            state: OperationState::Succeeded,
             requested_by: 100000002,
             chat_id: -1,
             request_id: "r".into(),
@@ -199,11 +200,11 @@ fn rollout_in_progress_failed_and_errors() {
     r.envs[2].operations = vec![(
         OperationRow {
             id: 12,
-            kind: "deploy".into(),
-            env: Some("prod".into()),
+            kind: OperationKind::Deploy,
+            env: Some(Env::parse("prod").unwrap()),
             version: "1.3.0".into(),
             release_type: None,
-            state: "awaiting_approval".into(),
+            state: OperationState::AwaitingApproval,
             requested_by: 100000001,
             chat_id: -1,
             request_id: "r".into(),

@@ -262,7 +262,11 @@ impl World {
         use aletheia_bot::domain::UserId;
         let store = self.store().await;
         store
-            .record_succeeded_deploy("staging", version, UserId(ALICE.id))
+            .record_succeeded_deploy(
+                &aletheia_bot::domain::Env::parse("staging").unwrap(),
+                version,
+                UserId(ALICE.id),
+            )
             .await
             .unwrap();
         let qa = aletheia_bot::store::AuditEntry {
@@ -274,7 +278,14 @@ impl World {
             detail: String::new(),
         };
         store
-            .record_verification("staging", version, true, UserId(CAROL.id), &qa, &[])
+            .record_verification(
+                &aletheia_bot::domain::Env::parse("staging").unwrap(),
+                version,
+                true,
+                UserId(CAROL.id),
+                &qa,
+                &[],
+            )
             .await
             .unwrap();
     }
