@@ -8,7 +8,7 @@ use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState, ReleaseType};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState, ReleaseType};
 use crate::store::DispatchClaim;
 use crate::store::Transition;
 

@@ -9,7 +9,7 @@ use super::taps::{Tap, TapAnswer};
 use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKey, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
 use crate::store::{AlertEvent, AuditRow, OperationRow, ReportClaim};
 
 impl App {

@@ -5,7 +5,7 @@ use super::App;
 use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::{
-    AlertKey, AlertKind, EditStep, Env, OpStep, OperationId, OperationKind, OperationState,
+    AlertKey, AlertKind, EditStep, OpStep, OperationId, OperationKind, OperationState,
 };
 use crate::store::{NewAlert, OperationRow, StoreError};
 

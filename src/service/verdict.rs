@@ -8,7 +8,7 @@ use crate::alerts;
 use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
+use crate::domain::{AlertKind, OperationId, OperationState};
 use crate::store::NewAlert;
 
 /// The alert of QA's "found issues": what, where, who, and which
