@@ -49,7 +49,10 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
     // It rolls 1.3.0 out and ends: confirmed on ECS, then QA is asked.
     world.roll_out("staging", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1)"),
@@ -76,7 +79,7 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
 
     // Each listing is one request per workflow, for the runs created
@@ -174,7 +177,10 @@ async fn a_staging_deploy_started_outside_the_bot_while_another_is_open_is_still
     // It is followed to its end like any deploy.
     world.roll_out("staging", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
@@ -245,7 +251,10 @@ async fn a_push_deploy_to_dev_naming_no_release_is_followed_where_dev_deploys_it
     );
     world.roll_out("dev", "main-1a2b3c4").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>main-1a2b3c4</b> deployed (#1)"),

@@ -80,7 +80,10 @@ async fn ecs_throttled_shows_on_status_backs_the_monitor_off_and_raises_no_false
     // not one alarm was raised for the outage.
     world.roll_out("dev", "1.3.0").await;
     proxy.fail(None);
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(done.text.contains("deployed (#1)"), "{}", done.text);
     assert!(proxy.failed() > 0);
     let alerts = store.all_alerts().await.unwrap();

@@ -33,11 +33,9 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     let run = world.gh.set_run(9001, "in_progress", None);
     run_event(&world, "w-1", "in_progress", &run).await;
@@ -47,7 +45,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     world.roll_out("staging", "1.3.0").await;
     let run = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-2", "completed", &run).await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1) in "),
@@ -118,7 +119,7 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     );
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the QA verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
     assert_eq!(
         edited.text,
@@ -140,11 +141,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     // run's jobs as they go.
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> started",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> started")
+        })
         .await;
     world.gh.set_jobs(
         9002,
@@ -158,11 +158,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     run_event(&world, "w-2b", "in_progress", &run).await;
     let running = world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> running")
+        })
         .await;
     assert_eq!(
         running.text,
@@ -187,11 +186,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     assert!(response.status().is_success(), "{}", response.status());
     let running = world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (2/3",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (2/3")
+        })
         .await;
     assert!(
         running.text.contains("\n⚠️ Failed so far: migrate\n"),
@@ -213,7 +211,14 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     // The team chat's "started" message becomes the failure, and a short
     // new message makes phones ring; on-call (which got no "started")
     // gets the whole failure as a new message.
-    assert_eq!(world.tg.edited_to(TEAM_CHAT, "❌").await.text, expected);
+    assert_eq!(
+        world
+            .tg
+            .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+            .await
+            .text,
+        expected
+    );
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
         "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑"
@@ -234,7 +239,10 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
     world.roll_out("dev", "1.3.0").await;
     let completed = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-1", "completed", &completed).await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -287,7 +295,10 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -409,7 +420,10 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -439,10 +453,10 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
     run_event(&world, "w-1", "completed", &run).await;
     let alert = world
         .tg
-        .edited_to(
-            TEAM_CHAT,
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)",
-        )
+        .edited(TEAM_CHAT, None, |s| {
+            s.text
+                .starts_with("⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)")
+        })
         .await;
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
@@ -469,10 +483,10 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
     run_event(&world, "w-2", "completed", &run).await;
     let alert = world
         .tg
-        .edited_to(
-            TEAM_CHAT,
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)",
-        )
+        .edited(TEAM_CHAT, None, |s| {
+            s.text
+                .starts_with("⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)")
+        })
         .await;
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
@@ -516,7 +530,10 @@ async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
     );
 
     world.health.answer("dev", 200);
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1) in "),
@@ -564,7 +581,10 @@ async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_a
 
     // GitHub answers again: the failure is told once.
     world.gh.heal(route);
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(
         failed
             .text
@@ -625,7 +645,10 @@ async fn a_burst_of_webhooks_at_once_is_stored_once_each_and_a_run_in_it_still_a
     assert_eq!(statuses, [(200, 20), (202, 180)].into_iter().collect());
     assert_eq!(store.delivery_count().await.unwrap() - before, 180);
     // The deploy's run in the burst was applied: the team hears it failed.
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
     assert_eq!(state_of(&world, 0).await, "failed");
 }

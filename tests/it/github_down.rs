@@ -132,7 +132,9 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
     );
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
         .await;
     assert_eq!(started.text, started_text);
     assert_eq!(
@@ -148,7 +150,9 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
     moto::roll_out(&world.ecs, &world.cluster("prod"), "aletheia-api", &arn).await;
     let done = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "✅ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("✅ <b>prod</b>")
+        })
         .await;
     assert!(
         done.text
@@ -418,7 +422,9 @@ async fn with_github_not_answering_at_all_the_rollback_prompt_comes_within_githu
     );
     world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
         .await;
     world.tg.next_message(ONCALL_CHAT).await;
     assert_eq!(

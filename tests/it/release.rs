@@ -154,7 +154,9 @@ async fn a_bump_that_does_not_fit_asks_first() {
     // The question becomes the release's message: answered, then started.
     let started = world
         .tg
-        .became(TEAM_CHAT, question.message_id, "🚀 <b>Release 1.4.0</b>")
+        .edited(TEAM_CHAT, Some(question.message_id), |s| {
+            s.text.starts_with("🚀 <b>Release 1.4.0</b>")
+        })
         .await;
     assert_eq!(
         started.edits[1..],
@@ -188,7 +190,10 @@ async fn a_bump_that_does_not_fit_asks_first() {
     )
     .await;
     assert!(sent.status().is_success());
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(
         failed
             .text
@@ -213,7 +218,7 @@ async fn a_bump_that_does_not_fit_asks_first() {
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, question.message_id, "the cancelled question")
+        .edited(TEAM_CHAT, Some(question.message_id), |_| true)
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
     world.tg.assert_all_read();
@@ -253,7 +258,10 @@ async fn from_release_through_staging_and_qa_to_prod() {
     );
     world.roll_out("staging", "1.3.0").await;
     world.finish_run(9002, "success", "w-3").await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
@@ -269,7 +277,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
 
     // /status tells what QA said and who deployed what last.
@@ -308,7 +316,9 @@ async fn from_release_through_staging_and_qa_to_prod() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b> · deploy of")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>prod</b> · deploy of")
+        })
         .await;
     let dispatches = world.gh.dispatches();
     assert_eq!(dispatches.len(), 2);
@@ -328,7 +338,10 @@ async fn from_release_through_staging_and_qa_to_prod() {
         &workflow_run_event("completed", &run),
     )
     .await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>prod</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>prod</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>prod</b> · <b>1.3.0</b> deployed (#3) in "),

@@ -118,7 +118,10 @@ async fn a_signed_workflow_run_of_another_repository_changes_nothing() {
         202
     );
     assert_eq!(store.delivery_ignored("our-run").await.unwrap(), Some(None));
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
     let ring = world.tg.next_message(TEAM_CHAT).await;
     assert!(ring.text.starts_with("❌"), "{}", ring.text);
@@ -167,7 +170,10 @@ async fn a_run_naming_the_request_for_another_env_or_version_is_not_attached() {
         .await,
         202
     );
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(failed.text.contains("runs/9001"), "{}", failed.text);
     world.tg.next_message(TEAM_CHAT).await; // the ring
     let op = only_operation(&world).await;
@@ -231,7 +237,10 @@ async fn a_run_by_hand_of_another_version_is_not_taken_for_the_dispatch_by_time(
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -295,7 +304,10 @@ async fn an_operation_keeps_its_run_when_another_matching_run_appears() {
         .await,
         202
     );
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(done.text.contains("runs/9001"), "{}", done.text);
     let ops = world.store().await.all_operations().await.unwrap();
     assert_eq!(

@@ -627,7 +627,10 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
     let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:2:r");
     world.tg.tap_answer(&tap).await;
     world.finish_run(9001, "failure", "w-1").await;
-    world.tg.edited_to(TEAM_CHAT, "❌").await;
+    world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
     let log = world.bot_log();
     assert!(log.lines().count() > 100, "a trace log was written");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aletheia_bot::domain::{AlertKind, ChatId, retention_cutoffs};
 use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store, now_ms};
 
-use crate::store::{fresh_databases, raw, stores_at};
+use super::{fresh_databases, raw, stores_at};
 
 const DAY: i64 = 86_400_000;
 

@@ -1,4 +1,4 @@
-//! Issue 16: attacks on the HTTP server by someone without credentials —
+//! Attacks on the HTTP server by someone without credentials —
 //! flooding `/metrics` with made-up labels, holding connections open,
 //! posting bodies too large to hold — each refused, with nothing changed in
 //! the store and the server still answering the team.
@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::hostile::snapshot;
+use super::*;
 use crate::support::github::{WEBHOOK_SECRET, post_signed_webhook, release_published, signature};
 use crate::support::*;
 
@@ -270,4 +270,251 @@ async fn a_body_over_the_cap_is_refused_unread() {
     )
     .await;
     assert_eq!(response.status(), 202);
+}
+
+/// The hostile table's webhook posts: unsigned, forged, replayed,
+/// malformed or from elsewhere, each answered with its status.
+pub(super) fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &str) -> Vec<Case> {
+    let mut completed = url_run.clone();
+    completed["status"] = json!("completed");
+    completed["conclusion"] = json!("success");
+    let success = workflow_run_event("completed", &completed);
+    let success_bytes = serde_json::to_vec(&success).unwrap();
+    let good_sig = github::signature(github::WEBHOOK_SECRET, &success_bytes);
+    let hex = good_sig.strip_prefix("sha256=").unwrap().to_owned();
+
+    let mut wrong_types = success.clone();
+    wrong_types["workflow_run"]["id"] = json!("abc");
+    let mut unknown_file = completed.clone();
+    unknown_file["id"] = json!(777777);
+    unknown_file["path"] = json!(".github/workflows/evil.yml");
+    unknown_file["name"] = json!("Evil");
+    unknown_file["display_title"] = json!(format!("Evil ({request_id})"));
+    let mut other_workflow = completed.clone();
+    other_workflow["id"] = json!(777778);
+    other_workflow["path"] = json!(".github/workflows/release.yml");
+    other_workflow["name"] = json!("Release");
+    other_workflow["display_title"] = json!(format!("Release 1.4.0 ({request_id})"));
+    let mut same_run_other_file = completed.clone();
+    same_run_other_file["path"] = json!(".github/workflows/rollback.yml");
+    let release_no_release = json!({"action": "published", "repository": {"full_name": format!("{}/{}", github::OWNER, github::REPO)}});
+    let mut release_bad_id = crate::support::github::release_published(1, "v9.9.9");
+    release_bad_id["release"]["id"] = json!("abc");
+    let two_mb = format!("[{}0]", "0,".repeat(1024 * 1024)).into_bytes();
+    let big_array = format!("[{}0]", "0,".repeat(400 * 1024)).into_bytes();
+
+    let raw = |body: &[u8], sig: Sig, stored: bool| Input::Hook {
+        event: Some("workflow_run"),
+        delivery: Some(uuid::Uuid::new_v4().to_string()),
+        body: body.to_vec(),
+        sig,
+        stored,
+    };
+    let fresh = || uuid::Uuid::new_v4().to_string();
+    vec![
+        case(
+            "no signature",
+            hook("workflow_run", &fresh(), &success, Sig::None),
+            Expect::Status(401),
+        ),
+        case(
+            "signature of another body",
+            hook(
+                "workflow_run",
+                &fresh(),
+                &success,
+                Sig::Raw(github::signature(github::WEBHOOK_SECRET, b"{}")),
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "signature with another secret",
+            hook(
+                "workflow_run",
+                &fresh(),
+                &success,
+                Sig::Raw(github::signature("guess", &success_bytes)),
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "sha1= prefix",
+            hook(
+                "workflow_run",
+                &fresh(),
+                &success,
+                Sig::Raw(format!("sha1={}", &hex[..40])),
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "SHA256= prefix in capitals",
+            hook(
+                "workflow_run",
+                &fresh(),
+                &success,
+                Sig::Raw(format!("SHA256={hex}")),
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "truncated signature",
+            hook(
+                "workflow_run",
+                &fresh(),
+                &success,
+                Sig::Raw(format!("sha256={}", &hex[..32])),
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "empty signature",
+            hook("workflow_run", &fresh(), &success, Sig::Raw(String::new())),
+            Expect::Status(401),
+        ),
+        case(
+            "signature for the body without its last byte",
+            raw(
+                &success_bytes[..success_bytes.len() - 1],
+                Sig::Raw(good_sig.clone()),
+                false,
+            ),
+            Expect::Status(401),
+        ),
+        case(
+            "replayed delivery id carrying a success",
+            hook("workflow_run", setup_delivery, &success, Sig::Good),
+            Expect::Status(200),
+        ),
+        case(
+            "missing X-GitHub-Event",
+            Input::Hook {
+                event: None,
+                delivery: Some(fresh()),
+                body: success_bytes.clone(),
+                sig: Sig::Good,
+                stored: false,
+            },
+            Expect::Status(400),
+        ),
+        case(
+            "X-GitHub-Event with a path",
+            Input::Hook {
+                event: Some("../../workflow_run"),
+                delivery: Some(fresh()),
+                body: success_bytes.clone(),
+                sig: Sig::Good,
+                stored: false,
+            },
+            Expect::Status(400),
+        ),
+        case(
+            "missing X-GitHub-Delivery",
+            Input::Hook {
+                event: Some("workflow_run"),
+                delivery: None,
+                body: success_bytes.clone(),
+                sig: Sig::Good,
+                stored: false,
+            },
+            Expect::Status(400),
+        ),
+        case(
+            "SQL as the delivery id",
+            Input::Hook {
+                event: Some("workflow_run"),
+                delivery: Some("x'; DROP TABLE webhook_deliveries; --".into()),
+                body: success_bytes.clone(),
+                sig: Sig::Good,
+                stored: false,
+            },
+            Expect::Status(400),
+        ),
+        case(
+            "65-character delivery id",
+            Input::Hook {
+                event: Some("workflow_run"),
+                delivery: Some("a".repeat(65)),
+                body: success_bytes.clone(),
+                sig: Sig::Good,
+                stored: false,
+            },
+            Expect::Status(400),
+        ),
+        case(
+            "signed body that is not JSON",
+            raw(b"this is not json", Sig::Good, false),
+            Expect::Status(400),
+        ),
+        case(
+            "signed body that is not UTF-8",
+            raw(b"{\"action\":\"\xff\xfe\"}", Sig::Good, false),
+            Expect::Status(400),
+        ),
+        case(
+            "signed JSON null",
+            raw(b"null", Sig::Good, false),
+            Expect::Status(400),
+        ),
+        case(
+            "workflow_run with a string id",
+            hook("workflow_run", &fresh(), &wrong_types, Sig::Good),
+            Expect::Status(400),
+        ),
+        case(
+            "release without a release",
+            hook("release", &fresh(), &release_no_release, Sig::Good),
+            Expect::Status(400),
+        ),
+        case(
+            "release with a string id",
+            hook("release", &fresh(), &release_bad_id, Sig::Good),
+            Expect::Status(400),
+        ),
+        case(
+            "signed 800 KB array",
+            raw(&big_array, Sig::Good, false),
+            Expect::Status(400),
+        ),
+        case(
+            "signed 2 MB array",
+            raw(&two_mb, Sig::Good, false),
+            Expect::Status(413),
+        ),
+        case(
+            "30 MB body",
+            raw(&vec![b' '; 30 * 1024 * 1024], Sig::Good, false),
+            Expect::TooLarge,
+        ),
+        case(
+            "run of an unknown workflow naming a request",
+            stored(hook(
+                "workflow_run",
+                &fresh(),
+                &workflow_run_event("completed", &unknown_file),
+                Sig::Good,
+            )),
+            Expect::Status(202),
+        ),
+        case(
+            "run of the Release workflow naming a deploy's request",
+            stored(hook(
+                "workflow_run",
+                &fresh(),
+                &workflow_run_event("completed", &other_workflow),
+                Sig::Good,
+            )),
+            Expect::Status(202),
+        ),
+        case(
+            "the deploy's run id in another workflow's file",
+            stored(hook(
+                "workflow_run",
+                &fresh(),
+                &workflow_run_event("completed", &same_run_other_file),
+                Sig::Good,
+            )),
+            Expect::Status(202),
+        ),
+    ]
 }
