@@ -226,7 +226,7 @@ async fn a_burst_keeps_within_telegrams_limits(chats: &[i64], total: usize, with
     for chat in chats {
         let texts: Vec<String> = world
             .tg
-            .sent_to(*chat)
+            .read_all(*chat)
             .into_iter()
             .map(|m| m.text)
             .collect();

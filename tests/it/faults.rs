@@ -231,4 +231,10 @@ async fn a_lock_taken_while_ecs_is_slow_still_stops_the_approval() {
     assert!(world.gh.dispatches().is_empty());
     let store = world.store().await;
     assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
+    // As the on-call chat was promised.
+    let told = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        told.starts_with("🔒 <b>staging</b> locked by Bob: maintenance"),
+        "{told}"
+    );
 }

@@ -270,6 +270,11 @@ async fn a_body_over_the_cap_is_refused_unread() {
     )
     .await;
     assert_eq!(response.status(), 202);
+    let told = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        told.starts_with("📦 <b>Release v1.9.0</b> created"),
+        "{told}"
+    );
 }
 
 /// The hostile table's webhook posts: unsigned, forged, replayed,

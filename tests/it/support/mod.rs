@@ -1,6 +1,7 @@
 //! The test world: fake Telegram and GitHub servers, moto for ECS, and the
 //! real `aletheia-bot` binary started against them with its own database.
 
+mod background;
 mod config;
 pub mod ecs_proxy;
 mod finish;

@@ -132,8 +132,7 @@ pub struct FakeTelegram {
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
-    /// Stops the server's thread when dropped.
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: super::background::Task,
 }
 
 #[derive(Clone)]
@@ -157,30 +156,12 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", post(server::handle))
             .with_state(shared);
-        // On a thread of its own: the end-of-test check blocks the test's
-        // runtime while the bot still delivers to this fake.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tokio::select! {
-                    served = axum::serve(listener, app) => served.unwrap(),
-                    _ = stopped => {}
-                }
-            });
-        });
+        let (addr, server) = super::background::serve(app);
         Self {
             addr,
             inner,
             changed,
-            _stop: stop,
+            _server: server,
         }
     }
 
