@@ -650,5 +650,10 @@ async fn a_burst_of_webhooks_at_once_is_stored_once_each_and_a_run_in_it_still_a
         .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
         .await;
     assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
+    // And where: a pointer to the edited message, below the burst.
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>dev</b> · deploy of <b>1.3.0</b> failed (#1) ↑"
+    );
     assert_eq!(state_of(&world, 0).await, "failed");
 }
