@@ -5,11 +5,27 @@
 use super::*;
 
 pub(super) fn chat_cases() -> Vec<Case> {
-    let (a, b, c, d, q) = (ALICE.id, BOB.id, CAROL.id, DAVE.id, QUINN.id);
+    [
+        argument_cases(),
+        lock_and_mute_cases(),
+        count_and_id_cases(),
+        stranger_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Arguments that are not what they claim: injected, overlong, look-alike.
+fn argument_cases() -> Vec<Case> {
+    let a = ALICE.id;
+    let b = BOB.id;
+    let c = CAROL.id;
+    let d = DAVE.id;
+    let q = QUINN.id;
     let not_version = Expect::Text("is not a version: expected MAJOR.MINOR.PATCH");
     let unknown_env = Expect::Text("Unknown environment");
     let too_many = Expect::Text("Too many arguments.");
-    let stranger = Expect::Text("⛔ You are not on this bot's list of users. Your Telegram id is ");
     vec![
         case(
             "shell injection in a version",
@@ -66,6 +82,18 @@ pub(super) fn chat_cases() -> Vec<Case> {
             say(a, &ALICE, "/deploy PROD 1.3.0"),
             Expect::Text("⏳ prod already has #2 (deploy 1.3.0) awaiting approval."),
         ),
+    ]
+}
+
+/// Deploys to a busy or locked env, locks and mutes past their limits or
+/// by someone without the role.
+fn lock_and_mute_cases() -> Vec<Case> {
+    let a = ALICE.id;
+    let b = BOB.id;
+    let d = DAVE.id;
+    let q = QUINN.id;
+    let too_many = Expect::Text("Too many arguments.");
+    vec![
         case(
             "a second deploy to the busy prod",
             say(b, &BOB, "/deploy prod 1.3.0"),
@@ -121,6 +149,18 @@ pub(super) fn chat_cases() -> Vec<Case> {
             say(a, &ALICE, "/mute release 1h"),
             Expect::Text("senior"),
         ),
+    ]
+}
+
+/// Counts and ids out of range, requests that are not the caller's, roles
+/// missing for a rollback.
+fn count_and_id_cases() -> Vec<Case> {
+    let a = ALICE.id;
+    let b = BOB.id;
+    let c = CAROL.id;
+    let d = DAVE.id;
+    let q = QUINN.id;
+    vec![
         case(
             "history of -1 operations",
             say(c, &CAROL, "/history prod -1"),
@@ -181,6 +221,17 @@ pub(super) fn chat_cases() -> Vec<Case> {
             say(q, &QUINN, "/whoami; cat /etc/shadow"),
             Expect::Text("Unknown command"),
         ),
+    ]
+}
+
+/// Unknown commands, other bots' and strangers', impostors by name.
+fn stranger_cases() -> Vec<Case> {
+    let a = ALICE.id;
+    let b = BOB.id;
+    let c = CAROL.id;
+    let d = DAVE.id;
+    let stranger = Expect::Text("⛔ You are not on this bot's list of users. Your Telegram id is ");
+    vec![
         case(
             "unknown command",
             say(a, &ALICE, "/frobnicate prod"),

@@ -243,15 +243,20 @@ pub(super) async fn check(world: &World, name: &str, config: &str) -> std::proce
 }
 
 pub(super) fn config_cases(base: &str) -> Vec<Case> {
+    [shape_cases(base), limit_cases(base)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Files that are not TOML, carry secrets, or ask for approvals that
+/// cannot be met.
+fn shape_cases(base: &str) -> Vec<Case> {
     let check = |config: String| Input::Check { config };
     let replace = |from: &str, to: &str| {
         assert!(base.contains(from), "{from}");
         check(base.replacen(from, to, 1))
     };
-    let duplicate_chat = format!("{base}\n[[chats]]\nid = -1001000000001\nname = \"again\"\n");
-    let duplicate_user =
-        format!("{base}\n[[users]]\nid = 100000002\nname = \"Bob2\"\nroles = [\"qa\"]\n");
-    let megabyte = "a".repeat(1024 * 1024);
     vec![
         case(
             "TOML syntax error",
@@ -334,6 +339,21 @@ pub(super) fn config_cases(base: &str) -> Vec<Case> {
             ),
             Expect::Refused("environments.staging.approval.approvers"),
         ),
+    ]
+}
+
+/// Duplicates, sizes and times out of bounds, routes to nothing.
+fn limit_cases(base: &str) -> Vec<Case> {
+    let check = |config: String| Input::Check { config };
+    let replace = |from: &str, to: &str| {
+        assert!(base.contains(from), "{from}");
+        check(base.replacen(from, to, 1))
+    };
+    let duplicate_chat = format!("{base}\n[[chats]]\nid = -1001000000001\nname = \"again\"\n");
+    let duplicate_user =
+        format!("{base}\n[[users]]\nid = 100000002\nname = \"Bob2\"\nroles = [\"qa\"]\n");
+    let megabyte = "a".repeat(1024 * 1024);
+    vec![
         case(
             "duplicate chat ids",
             check(duplicate_chat),

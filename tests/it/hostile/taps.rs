@@ -4,6 +4,14 @@
 use super::*;
 
 pub(super) fn tap_cases() -> Vec<Case> {
+    [forged_cases(), misplaced_cases()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Data that is no button of the bot's: unknown, malformed, overlong.
+fn forged_cases() -> Vec<Case> {
     use Under::*;
     let not_mine = Expect::Text("This button is not one of mine.");
     vec![
@@ -48,6 +56,15 @@ pub(super) fn tap_cases() -> Vec<Case> {
             tap(TeamPrompt, &DAVE, format!("d:{}1:a", "0".repeat(95))),
             not_mine.clone(),
         ),
+    ]
+}
+
+/// Buttons of another kind or another chat, or tapped by someone who may
+/// not decide.
+fn misplaced_cases() -> Vec<Case> {
+    use Under::*;
+    let not_mine = Expect::Text("This button is not one of mine.");
+    vec![
         case(
             "release answer on a deploy",
             tap(TeamPrompt, &DAVE, "r:2:y"),
