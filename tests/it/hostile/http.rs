@@ -280,6 +280,28 @@ async fn a_body_over_the_cap_is_refused_unread() {
 /// The hostile table's webhook posts: unsigned, forged, replayed,
 /// malformed or from elsewhere, each answered with its status.
 pub(super) fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &str) -> Vec<Case> {
+    [
+        signature_cases(url_run, setup_delivery),
+        body_cases(url_run, request_id),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Signatures and headers that are missing, forged or out of shape.
+fn signature_cases(url_run: &Value, setup_delivery: &str) -> Vec<Case> {
+    [
+        forged_signature_cases(url_run, setup_delivery),
+        header_cases(url_run),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Signatures that are missing, forged or out of shape, and a replay.
+fn forged_signature_cases(url_run: &Value, setup_delivery: &str) -> Vec<Case> {
     let mut completed = url_run.clone();
     completed["status"] = json!("completed");
     completed["conclusion"] = json!("success");
@@ -287,27 +309,6 @@ pub(super) fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &
     let success_bytes = serde_json::to_vec(&success).unwrap();
     let good_sig = github::signature(github::WEBHOOK_SECRET, &success_bytes);
     let hex = good_sig.strip_prefix("sha256=").unwrap().to_owned();
-
-    let mut wrong_types = success.clone();
-    wrong_types["workflow_run"]["id"] = json!("abc");
-    let mut unknown_file = completed.clone();
-    unknown_file["id"] = json!(777777);
-    unknown_file["path"] = json!(".github/workflows/evil.yml");
-    unknown_file["name"] = json!("Evil");
-    unknown_file["display_title"] = json!(format!("Evil ({request_id})"));
-    let mut other_workflow = completed.clone();
-    other_workflow["id"] = json!(777778);
-    other_workflow["path"] = json!(".github/workflows/release.yml");
-    other_workflow["name"] = json!("Release");
-    other_workflow["display_title"] = json!(format!("Release 1.4.0 ({request_id})"));
-    let mut same_run_other_file = completed.clone();
-    same_run_other_file["path"] = json!(".github/workflows/rollback.yml");
-    let release_no_release = json!({"action": "published", "repository": {"full_name": format!("{}/{}", github::OWNER, github::REPO)}});
-    let mut release_bad_id = crate::support::github::release_published(1, "v9.9.9");
-    release_bad_id["release"]["id"] = json!("abc");
-    let two_mb = format!("[{}0]", "0,".repeat(1024 * 1024)).into_bytes();
-    let big_array = format!("[{}0]", "0,".repeat(400 * 1024)).into_bytes();
-
     let raw = |body: &[u8], sig: Sig, stored: bool| Input::Hook {
         event: Some("workflow_run"),
         delivery: Some(uuid::Uuid::new_v4().to_string()),
@@ -391,6 +392,18 @@ pub(super) fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &
             hook("workflow_run", setup_delivery, &success, Sig::Good),
             Expect::Status(200),
         ),
+    ]
+}
+
+/// GitHub's event and delivery headers missing or out of shape.
+fn header_cases(url_run: &Value) -> Vec<Case> {
+    let mut completed = url_run.clone();
+    completed["status"] = json!("completed");
+    completed["conclusion"] = json!("success");
+    let success = workflow_run_event("completed", &completed);
+    let success_bytes = serde_json::to_vec(&success).unwrap();
+    let fresh = || uuid::Uuid::new_v4().to_string();
+    vec![
         case(
             "missing X-GitHub-Event",
             Input::Hook {
@@ -446,6 +459,43 @@ pub(super) fn webhook_cases(url_run: &Value, setup_delivery: &str, request_id: &
             },
             Expect::Status(400),
         ),
+    ]
+}
+
+/// Signed bodies that are not what they claim: not JSON, the wrong shape,
+/// too large, or naming a request from another workflow.
+fn body_cases(url_run: &Value, request_id: &str) -> Vec<Case> {
+    let mut completed = url_run.clone();
+    completed["status"] = json!("completed");
+    completed["conclusion"] = json!("success");
+    let mut wrong_types = workflow_run_event("completed", &completed);
+    wrong_types["workflow_run"]["id"] = json!("abc");
+    let mut unknown_file = completed.clone();
+    unknown_file["id"] = json!(777777);
+    unknown_file["path"] = json!(".github/workflows/evil.yml");
+    unknown_file["name"] = json!("Evil");
+    unknown_file["display_title"] = json!(format!("Evil ({request_id})"));
+    let mut other_workflow = completed.clone();
+    other_workflow["id"] = json!(777778);
+    other_workflow["path"] = json!(".github/workflows/release.yml");
+    other_workflow["name"] = json!("Release");
+    other_workflow["display_title"] = json!(format!("Release 1.4.0 ({request_id})"));
+    let mut same_run_other_file = completed.clone();
+    same_run_other_file["path"] = json!(".github/workflows/rollback.yml");
+    let release_no_release = json!({"action": "published", "repository": {"full_name": format!("{}/{}", github::OWNER, github::REPO)}});
+    let mut release_bad_id = crate::support::github::release_published(1, "v9.9.9");
+    release_bad_id["release"]["id"] = json!("abc");
+    let two_mb = format!("[{}0]", "0,".repeat(1024 * 1024)).into_bytes();
+    let big_array = format!("[{}0]", "0,".repeat(400 * 1024)).into_bytes();
+    let raw = |body: &[u8], sig: Sig, stored: bool| Input::Hook {
+        event: Some("workflow_run"),
+        delivery: Some(uuid::Uuid::new_v4().to_string()),
+        body: body.to_vec(),
+        sig,
+        stored,
+    };
+    let fresh = || uuid::Uuid::new_v4().to_string();
+    vec![
         case(
             "signed body that is not JSON",
             raw(b"this is not json", Sig::Good, false),

@@ -15,7 +15,7 @@ const QUIET_WITHIN: Duration = Duration::from_secs(30);
 impl World {
     /// This scenario leaves messages unread on purpose; `why` says why
     /// (a benchmark, a flood whose count is all that matters).
-    #[allow(dead_code)] // not every build of the support code uses it
+    #[allow(dead_code)] // benches/e2e
     pub fn skip_unread(&mut self, why: &'static str) {
         assert!(!why.is_empty(), "say why the messages may stay unread");
         self.unread_skipped = Some(why);
@@ -76,5 +76,23 @@ impl Drop for World {
             }
         }
         self.tg.assert_all_read();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The check itself: the bot's answer left unread fails the scenario
+    /// at its end, without a line of the test asking.
+    #[tokio::test]
+    #[should_panic(expected = "unread messages to chat -1001000000001")]
+    async fn a_message_left_unread_fails_the_scenario() {
+        // (Imports here: benches/e2e builds this module without its tests.)
+        use crate::support::{ALICE, TEAM_CHAT, eventually, world_with_release};
+        let world = world_with_release().await;
+        world
+            .tg
+            .user_says(TEAM_CHAT, ALICE.id, ALICE.name, "/whoami");
+        let answered = || async { !world.tg.sent_to(TEAM_CHAT).is_empty() };
+        eventually(std::time::Duration::from_secs(30), "the answer", answered).await;
     }
 }
