@@ -132,7 +132,6 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
             (Some(QUINN.id), "tap:approve", "refused:already_decided"),
         ]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -198,7 +197,6 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
         "{}",
         started.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -236,7 +234,6 @@ async fn a_rejection_ends_the_request_and_nothing_is_dispatched() {
         "{}",
         again.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -256,7 +253,6 @@ async fn one_operation_at_a_time_per_environment() {
         status.contains("   ⏳ #1 deploy 1.3.0 · awaiting approval · Alice · "),
         "{status}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -294,7 +290,6 @@ async fn forged_buttons_change_nothing() {
     assert!(world.gh.dispatches().is_empty());
     let op = &world.store().await.all_operations().await.unwrap()[0];
     assert_eq!(op.state, "awaiting_approval");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -328,7 +323,6 @@ async fn dev_needs_no_approval_and_old_servers_get_the_plain_dispatch() {
             "request_id": dispatches[0].1["inputs"]["request_id"],
         })
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -348,7 +342,6 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     );
     let op = &world.store().await.all_operations().await.unwrap()[0];
     assert_eq!(op.state, "failed");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -383,7 +376,6 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
         world.store().await.all_operations().await.unwrap()[0].state,
         "expired"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -433,7 +425,6 @@ async fn an_approval_whose_grounds_changed_dispatches_nothing() {
     );
     assert!(world.gh.dispatches().is_empty());
     assert_eq!(store.all_operations().await.unwrap()[1].state, "cancelled");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -474,7 +465,6 @@ async fn an_approval_after_someone_else_deployed_there_dispatches_nothing() {
     assert!(world.gh.dispatches().is_empty());
     let store = world.store().await;
     assert_eq!(store.all_operations().await.unwrap()[0].state, "cancelled");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -518,7 +508,6 @@ async fn dry_runs_check_everything_and_dispatch_nothing() {
             .is_empty(),
         "a dry run stores no operation"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -608,7 +597,6 @@ async fn prod_approval_needs_a_second_tap_on_confirm() {
             s.text.starts_with("🚀 <b>prod</b> · deploy of")
         })
         .await;
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -639,5 +627,4 @@ async fn a_deploy_typed_before_an_outage_is_not_acted_on_when_it_arrives() {
             .text
             .starts_with("👤 Alice")
     );
-    world.tg.assert_all_read();
 }

@@ -121,7 +121,6 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
         (ops[0].state.as_str(), ops[0].run_id),
         ("succeeded", Some(9001))
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -143,7 +142,6 @@ async fn a_release_run_from_the_github_ui_is_found_and_announced() {
         "{}",
         created.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -199,7 +197,6 @@ async fn a_staging_deploy_started_outside_the_bot_while_another_is_open_is_still
         states,
         [("awaiting_approval", None), ("succeeded", Some(9001))]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -228,7 +225,6 @@ async fn a_run_from_before_the_bot_first_started_is_history() {
     let ops = world.store().await.all_operations().await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].run_id, Some(9002));
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -268,7 +264,6 @@ async fn a_push_deploy_to_dev_naming_no_release_is_followed_where_dev_deploys_it
         world.health.hits("dev") >= looks + 5
     })
     .await;
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -293,7 +288,6 @@ async fn a_deploy_run_naming_no_release_is_not_followed_elsewhere() {
     let ops = world.store().await.all_operations().await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].run_id, Some(9002));
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -336,5 +330,4 @@ async fn a_run_started_while_the_bot_was_down_or_github_failing_is_found_after()
             "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1) outside the bot\n{RUN_9001}"
         )
     );
-    world.tg.assert_all_read();
 }

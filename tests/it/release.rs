@@ -72,7 +72,6 @@ async fn a_fitting_release_is_dispatched_and_announced_once() {
         1,
         "{keys:?}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -109,7 +108,6 @@ async fn red_ci_or_an_old_version_is_refused_with_the_checks() {
         "⛔ Releases are cut by: developer, senior. You hold none of these roles."
     );
     assert!(world.gh.dispatches().is_empty());
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -221,7 +219,6 @@ async fn a_bump_that_does_not_fit_asks_first() {
         .edited(TEAM_CHAT, Some(question.message_id), |_| true)
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -363,7 +360,6 @@ async fn from_release_through_staging_and_qa_to_prod() {
         status.contains("\n   Last deploy: 1.3.0 by Bob · "),
         "{status}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -434,5 +430,4 @@ async fn a_moved_latest_flag_does_not_change_the_release_checks() {
     );
     let offered: Vec<&str> = offer.buttons[0].iter().map(|b| b.0.as_str()).collect();
     assert_eq!(offered, ["1.3.1 · patch", "1.4.0 · minor", "2.0.0 · major"]);
-    world.tg.assert_all_read();
 }
