@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
+/// GitHub says (signed, delivery `delivery`) that the run is at `action`.
 pub(crate) async fn run_event(
     world: &World,
     delivery: &str,
@@ -22,6 +23,7 @@ pub(crate) async fn run_event(
     assert!(response.status().is_success(), "{}", response.status());
 }
 
+/// The state of the `op`-th operation (0 first) in the store.
 pub(crate) async fn state_of(world: &World, op: usize) -> String {
     world.store().await.all_operations().await.unwrap()[op]
         .state
