@@ -57,7 +57,6 @@ async fn alerts_raised_while_telegram_is_down_arrive_once_after_a_restart() {
     })
     .await;
     assert_eq!(world.tg.sent_to(TEAM_CHAT).len(), 10, "each exactly once");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -100,7 +99,6 @@ async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message
         "{}",
         done.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -119,11 +117,9 @@ async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     world
         .until_outbox_sent("the outbox settled", Duration::from_secs(30))
@@ -131,15 +127,12 @@ async fn an_edit_retried_after_a_newer_one_went_out_does_not_bring_old_news_back
     // The retried "approved" edit was not put back over "started".
     let now = world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     assert_eq!(now.edits.len(), 1, "{:?}", now.edits);
     assert_eq!(world.tg.calls("editMessageText").len(), 2);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -174,7 +167,6 @@ async fn telegram_failing_every_way_for_a_while_then_the_command_is_answered_and
     assert!(texts[0].starts_with("👤 Alice"), "{texts:?}");
     assert!(texts[1].contains("v1.4.0"), "{texts:?}");
     assert!(world.tg.calls("getUpdates").len() > 3);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -194,7 +186,6 @@ async fn an_answer_telegram_holds_off_is_sent_again_no_sooner_than_it_said() {
         waited >= Duration::from_secs(2),
         "sent again after {waited:?}, before Telegram's 2 s"
     );
-    world.tg.assert_all_read();
 }
 
 /// `total` alerts enqueued round-robin over `chats` before the bot starts
@@ -230,7 +221,7 @@ async fn a_burst_keeps_within_telegrams_limits(chats: &[i64], total: usize, with
     for chat in chats {
         let texts: Vec<String> = world
             .tg
-            .sent_to(*chat)
+            .read_all(*chat)
             .into_iter()
             .map(|m| m.text)
             .collect();

@@ -1,8 +1,7 @@
 //! `/deploy`: the policy, the approval prompt and its buttons, and the
 //! dispatch of the Deploy workflow — exactly once.
 
-use aletheia_bot::domain::{OperationState, UserId};
-use aletheia_bot::store::AuditEntry;
+use aletheia_bot::domain::OperationState;
 use serde_json::json;
 
 use crate::support::*;
@@ -89,7 +88,9 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
     // the run.
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>staging</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b>")
+        })
         .await;
     assert_eq!(
         started.edits[1..],
@@ -130,7 +131,6 @@ async fn staging_deploy_waits_for_qa_and_dispatches_once() {
             (Some(QUINN.id), "tap:approve", "refused:already_decided"),
         ]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -185,7 +185,9 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
     assert_eq!(dispatches[0].1["inputs"]["version"], "1.3.0");
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>prod</b>")
+        })
         .await;
     assert!(
         started.text.starts_with(
@@ -194,7 +196,6 @@ async fn prod_needs_a_verified_staging_run_and_another_senior() {
         "{}",
         started.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -208,7 +209,7 @@ async fn a_rejection_ends_the_request_and_nothing_is_dispatched() {
     );
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the rejected prompt")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |_| true)
         .await;
     assert_eq!(
         edited.text,
@@ -232,7 +233,6 @@ async fn a_rejection_ends_the_request_and_nothing_is_dispatched() {
         "{}",
         again.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -252,7 +252,6 @@ async fn one_operation_at_a_time_per_environment() {
         status.contains("   ⏳ #1 deploy 1.3.0 · awaiting approval · Alice · "),
         "{status}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -290,7 +289,6 @@ async fn forged_buttons_change_nothing() {
     assert!(world.gh.dispatches().is_empty());
     let op = &world.store().await.all_operations().await.unwrap()[0];
     assert_eq!(op.state, OperationState::AwaitingApproval);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -324,7 +322,6 @@ async fn dev_needs_no_approval_and_old_servers_get_the_plain_dispatch() {
             "request_id": dispatches[0].1["inputs"]["request_id"],
         })
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -344,7 +341,6 @@ async fn a_failed_dispatch_ends_the_operation_loudly() {
     );
     let op = &world.store().await.all_operations().await.unwrap()[0];
     assert_eq!(op.state, OperationState::Failed);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -358,7 +354,7 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
     let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
     let expired = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the expired prompt")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |_| true)
         .await;
     assert_eq!(
         expired.text,
@@ -379,122 +375,6 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
         world.store().await.all_operations().await.unwrap()[0].state,
         OperationState::Expired
     );
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn an_approval_whose_grounds_changed_dispatches_nothing() {
-    let world = world_with_release().await;
-    let store = world.store().await;
-    let qa = |verified: bool| AuditEntry {
-        actor: Some(UserId(CAROL.id)),
-        chat: None,
-        action: "qa".into(),
-        outcome: verified.to_string(),
-        operation: None,
-        detail: String::new(),
-    };
-    store
-        .record_succeeded_deploy(
-            &aletheia_bot::domain::Env::parse("staging").unwrap(),
-            "1.3.0",
-            UserId(ALICE.id),
-        )
-        .await
-        .unwrap();
-    store
-        .record_verification(
-            &aletheia_bot::domain::Env::parse("staging").unwrap(),
-            "1.3.0",
-            true,
-            UserId(CAROL.id),
-            &qa(true),
-            &[],
-        )
-        .await
-        .unwrap();
-    let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
-
-    // Meanwhile QA finds issues in 1.3.0 on staging.
-    store
-        .record_verification(
-            &aletheia_bot::domain::Env::parse("staging").unwrap(),
-            "1.3.0",
-            false,
-            UserId(CAROL.id),
-            &qa(false),
-            &[],
-        )
-        .await
-        .unwrap();
-
-    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
-    assert_eq!(
-        world.tg.tap_answer(&tap).await,
-        (
-            "Approved, but not dispatched: 1.3.0 is no longer verified in staging.".to_owned(),
-            true
-        )
-    );
-    let edited = world
-        .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the stale prompt")
-        .await;
-    assert_eq!(
-        edited.text,
-        "⚠️ <b>Deploy 1.3.0 → prod</b> · #2\nAsked by Bob\nApproved by Dave, but no longer valid: \
-         1.3.0 is no longer verified in staging. Nothing was dispatched."
-    );
-    assert!(world.gh.dispatches().is_empty());
-    assert_eq!(
-        store.all_operations().await.unwrap()[1].state,
-        OperationState::Cancelled
-    );
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn an_approval_after_someone_else_deployed_there_dispatches_nothing() {
-    let world = world_with_release().await;
-    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
-    assert!(
-        prompt.text.contains("Running there now: <b>1.2.3</b>"),
-        "{}",
-        prompt.text
-    );
-
-    // Meanwhile 1.2.4 is rolled out to staging by hand, past the bot.
-    world.roll_out("staging", "1.2.4").await;
-
-    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
-    assert_eq!(
-        world.tg.tap_answer(&tap).await,
-        (
-            "Approved, but not dispatched: staging changed since the request: \
-             it ran 1.2.3 and now runs 1.2.4."
-                .to_owned(),
-            true
-        )
-    );
-    let edited = world
-        .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the stale prompt")
-        .await;
-    assert!(
-        edited.text.ends_with(
-            "Approved by Carol, but no longer valid: staging changed since the request: \
-             it ran 1.2.3 and now runs 1.2.4. Nothing was dispatched."
-        ),
-        "{}",
-        edited.text
-    );
-    assert!(world.gh.dispatches().is_empty());
-    let store = world.store().await;
-    assert_eq!(
-        store.all_operations().await.unwrap()[0].state,
-        OperationState::Cancelled
-    );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -538,106 +418,6 @@ async fn dry_runs_check_everything_and_dispatch_nothing() {
             .is_empty(),
         "a dry run stores no operation"
     );
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn prod_approval_needs_a_second_tap_on_confirm() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.prod_confirm_tap = true;
-    world.start_bot().await;
-    let store = world.store().await;
-    let qa = AuditEntry {
-        actor: Some(UserId(CAROL.id)),
-        chat: None,
-        action: "qa".into(),
-        outcome: "verified".into(),
-        operation: None,
-        detail: String::new(),
-    };
-    store
-        .record_succeeded_deploy(
-            &aletheia_bot::domain::Env::parse("staging").unwrap(),
-            "1.3.0",
-            UserId(ALICE.id),
-        )
-        .await
-        .unwrap();
-    store
-        .record_verification(
-            &aletheia_bot::domain::Env::parse("staging").unwrap(),
-            "1.3.0",
-            true,
-            UserId(CAROL.id),
-            &qa,
-            &[],
-        )
-        .await
-        .unwrap();
-    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
-
-    // Dave's first tap only arms his approval.
-    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:2:a");
-    assert_eq!(
-        world.tg.tap_answer(&tap).await,
-        (
-            "Now tap “Confirm deploy 1.3.0 → prod” within 30s.".to_owned(),
-            false
-        )
-    );
-    let confirm = world.tg.next_message(TEAM_CHAT).await;
-    assert_eq!(
-        confirm.text,
-        "👆 Dave: confirm deploy 1.3.0 → prod? Tap within 30s."
-    );
-    assert_eq!(
-        confirm.buttons.concat(),
-        [("Confirm deploy 1.3.0 → prod".to_owned(), "d:2:c".to_owned())]
-    );
-    assert!(world.gh.dispatches().is_empty());
-
-    // Another senior who did not arm it cannot confirm it.
-    let tap = world.tg.user_taps(&confirm, BOB.id, BOB.name, "d:2:c");
-    assert_eq!(
-        world.tg.tap_answer(&tap).await,
-        (
-            "The confirmation window has passed (or this is not your approval). Tap Approve again."
-                .to_owned(),
-            true
-        )
-    );
-    assert!(world.gh.dispatches().is_empty());
-
-    let tap = world.tg.user_taps(&confirm, DAVE.id, DAVE.name, "d:2:c");
-    assert_eq!(
-        world.tg.tap_answer(&tap).await,
-        (
-            "Approved. Dispatching the Deploy workflow.".to_owned(),
-            false
-        )
-    );
-    assert_eq!(world.gh.dispatches().len(), 1);
-    world
-        .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
-        .await;
-    let used = world
-        .tg
-        .wait_for_edit(TEAM_CHAT, confirm.message_id, "the used confirmation")
-        .await;
-    assert_eq!(
-        used.text,
-        "👆 Dave confirmed: Approved. Dispatching the Deploy workflow."
-    );
-    assert!(used.buttons.is_empty());
-    // The prompt goes on to say the deploy started.
-    world
-        .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b> · deploy of")
-        .await;
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -668,5 +448,4 @@ async fn a_deploy_typed_before_an_outage_is_not_acted_on_when_it_arrives() {
             .text
             .starts_with("👤 Alice")
     );
-    world.tg.assert_all_read();
 }

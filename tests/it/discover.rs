@@ -49,7 +49,10 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
     // It rolls 1.3.0 out and ends: confirmed on ECS, then QA is asked.
     world.roll_out("staging", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1)"),
@@ -76,7 +79,7 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
 
     // Each listing is one request per workflow, for the runs created
@@ -118,7 +121,6 @@ async fn a_staging_deploy_started_outside_the_bot_and_never_webhooked_gets_qa_as
         (ops[0].state.as_str(), ops[0].run_id),
         ("succeeded", Some(9001))
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -140,7 +142,6 @@ async fn a_release_run_from_the_github_ui_is_found_and_announced() {
         "{}",
         created.text
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -174,7 +175,10 @@ async fn a_staging_deploy_started_outside_the_bot_while_another_is_open_is_still
     // It is followed to its end like any deploy.
     world.roll_out("staging", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
@@ -193,7 +197,6 @@ async fn a_staging_deploy_started_outside_the_bot_while_another_is_open_is_still
         states,
         [("awaiting_approval", None), ("succeeded", Some(9001))]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -222,7 +225,6 @@ async fn a_run_from_before_the_bot_first_started_is_history() {
     let ops = world.store().await.all_operations().await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].run_id, Some(9002));
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -245,7 +247,10 @@ async fn a_push_deploy_to_dev_naming_no_release_is_followed_where_dev_deploys_it
     );
     world.roll_out("dev", "main-1a2b3c4").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>main-1a2b3c4</b> deployed (#1)"),
@@ -259,7 +264,6 @@ async fn a_push_deploy_to_dev_naming_no_release_is_followed_where_dev_deploys_it
         world.health.hits("dev") >= looks + 5
     })
     .await;
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -284,7 +288,6 @@ async fn a_deploy_run_naming_no_release_is_not_followed_elsewhere() {
     let ops = world.store().await.all_operations().await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].run_id, Some(9002));
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -327,5 +330,4 @@ async fn a_run_started_while_the_bot_was_down_or_github_failing_is_found_after()
             "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1) outside the bot\n{RUN_9001}"
         )
     );
-    world.tg.assert_all_read();
 }

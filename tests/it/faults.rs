@@ -81,7 +81,10 @@ async fn ecs_throttled_shows_on_status_backs_the_monitor_off_and_raises_no_false
     // not one alarm was raised for the outage.
     world.roll_out("dev", "1.3.0").await;
     proxy.fail(None);
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(done.text.contains("deployed (#1)"), "{}", done.text);
     assert!(proxy.failed() > 0);
     let alerts = store.all_alerts().await.unwrap();
@@ -145,7 +148,6 @@ async fn the_database_drops_off_and_comes_back_the_bot_says_so_and_resumes() {
         "{texts:?}"
     );
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -182,7 +184,6 @@ async fn the_sqlite_file_locked_by_another_process_refuses_changes_clearly_and_t
         "{texts:?}"
     );
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -231,5 +232,11 @@ async fn a_lock_taken_while_ecs_is_slow_still_stops_the_approval() {
     assert_eq!(
         store.all_operations().await.unwrap()[0].state,
         OperationState::Cancelled
+    );
+    // As the on-call chat was promised.
+    let told = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        told.starts_with("🔒 <b>staging</b> locked by Bob: maintenance"),
+        "{told}"
     );
 }

@@ -7,7 +7,13 @@ use std::time::Duration;
 use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
-async fn run_event(world: &World, delivery: &str, action: &str, run: &serde_json::Value) {
+/// GitHub says (signed, delivery `delivery`) that the run is at `action`.
+pub(crate) async fn run_event(
+    world: &World,
+    delivery: &str,
+    action: &str,
+    run: &serde_json::Value,
+) {
     let response = post_signed_webhook(
         &world.bot_url(),
         "workflow_run",
@@ -18,7 +24,8 @@ async fn run_event(world: &World, delivery: &str, action: &str, run: &serde_json
     assert!(response.status().is_success(), "{}", response.status());
 }
 
-async fn state_of(world: &World, op: usize) -> String {
+/// The state of the `op`-th operation (0 first) in the store.
+pub(crate) async fn state_of(world: &World, op: usize) -> String {
     world.store().await.all_operations().await.unwrap()[op]
         .state
         .as_str()
@@ -35,11 +42,9 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     let run = world.gh.set_run(9001, "in_progress", None);
     run_event(&world, "w-1", "in_progress", &run).await;
@@ -49,7 +54,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     world.roll_out("staging", "1.3.0").await;
     let run = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-2", "completed", &run).await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#1) in "),
@@ -120,7 +128,7 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     );
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the QA verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
     assert_eq!(
         edited.text,
@@ -142,11 +150,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     // run's jobs as they go.
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> started",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> started")
+        })
         .await;
     world.gh.set_jobs(
         9002,
@@ -160,11 +167,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     run_event(&world, "w-2b", "in_progress", &run).await;
     let running = world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> running")
+        })
         .await;
     assert_eq!(
         running.text,
@@ -189,11 +195,10 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     assert!(response.status().is_success(), "{}", response.status());
     let running = world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (2/3",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text
+                .starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> running (2/3")
+        })
         .await;
     assert!(
         running.text.contains("\n⚠️ Failed so far: migrate\n"),
@@ -215,14 +220,20 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     // The team chat's "started" message becomes the failure, and a short
     // new message makes phones ring; on-call (which got no "started")
     // gets the whole failure as a new message.
-    assert_eq!(world.tg.edited_to(TEAM_CHAT, "❌").await.text, expected);
+    assert_eq!(
+        world
+            .tg
+            .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+            .await
+            .text,
+        expected
+    );
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
         "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑"
     );
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, expected);
     assert_eq!(state_of(&world, 1).await, "failed");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -236,7 +247,10 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
     world.roll_out("dev", "1.3.0").await;
     let completed = world.gh.set_run(9001, "completed", Some("success"));
     run_event(&world, "w-1", "completed", &completed).await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -260,7 +274,6 @@ async fn late_duplicate_and_out_of_order_webhooks_change_nothing() {
             .count(),
         0
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -289,7 +302,10 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -316,7 +332,6 @@ async fn without_webhooks_the_run_is_found_by_its_request_id_and_polled() {
             "op:1:dispatched@-1001000000001:succeeded"
         ]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -346,7 +361,6 @@ async fn an_unclear_dispatch_is_never_repeated_and_its_run_is_found() {
         done.text
     );
     assert_eq!(world.gh.dispatches().len(), 1, "never dispatched twice");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -392,7 +406,6 @@ async fn a_dispatch_whose_run_never_appears_fails_loudly_in_the_end() {
         OperationState::Failed
     );
     assert!(world.gh.dispatches().is_empty());
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -411,7 +424,10 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
 
     world.roll_out("dev", "1.3.0").await;
     world.gh.set_run(9001, "completed", Some("success"));
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>dev</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)"),
@@ -422,112 +438,6 @@ async fn a_run_whose_name_lacks_the_request_id_is_matched_by_time() {
         world.store().await.all_operations().await.unwrap()[0].run_id,
         Some(9001)
     );
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
-    let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
-    world.confirm_within = "2s";
-    world.start_bot().await;
-
-    // The workflow says success, but ECS still runs 1.2.3.
-    world
-        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
-        .await;
-    let run = world.gh.set_run(9001, "completed", Some("success"));
-    run_event(&world, "w-1", "completed", &run).await;
-    let alert = world
-        .tg
-        .edited_to(
-            TEAM_CHAT,
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)",
-        )
-        .await;
-    assert_eq!(
-        world.tg.next_message(TEAM_CHAT).await.text,
-        "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1) ↑"
-    );
-    assert_eq!(
-        alert.text,
-        format!(
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)\n\
-             The deploy run succeeded, but ECS runs 1.2.3 ({}-dev-api:2), not 1.3.0 after 2s\n\
-             <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Deploy run</a>",
-            world.prefix
-        )
-    );
-    assert_eq!(state_of(&world, 0).await, "unhealthy");
-
-    // Again: ECS rolls it out this time, but the health URL answers 503.
-    world.health.answer("dev", 503);
-    world.roll_out("dev", "1.3.0").await;
-    world
-        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
-        .await;
-    let run = world.gh.set_run(9002, "completed", Some("success"));
-    run_event(&world, "w-2", "completed", &run).await;
-    let alert = world
-        .tg
-        .edited_to(
-            TEAM_CHAT,
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)",
-        )
-        .await;
-    assert_eq!(
-        world.tg.next_message(TEAM_CHAT).await.text,
-        "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2) ↑"
-    );
-    assert_eq!(
-        alert.text,
-        format!(
-            "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)\n\
-             The deploy run succeeded, but health check: {} answered 503 after 2s\n\
-             <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Deploy run</a>",
-            world.health.url_of("dev")
-        )
-    );
-    assert_eq!(state_of(&world, 1).await, "unhealthy");
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
-    let world = world_with_release().await;
-    world.health.answer("dev", 502);
-    world
-        .say_and_read(TEAM_CHAT, &ALICE, "/deploy dev 1.3.0", 2)
-        .await;
-    world.roll_out("dev", "1.3.0").await;
-    let run = world.gh.set_run(9001, "completed", Some("success"));
-    run_event(&world, "w-1", "completed", &run).await;
-    eventually(
-        Duration::from_secs(30),
-        "a probe of the health URL",
-        || async { world.health.hits("dev") > 0 },
-    )
-    .await;
-    // Until the bot has made up its mind, dev takes no other deploy.
-    assert_eq!(state_of(&world, 0).await, "confirming");
-    let busy = world.say(TEAM_CHAT, &BOB, "/deploy dev 1.2.2").await.text;
-    assert_eq!(
-        busy,
-        "⏳ dev already has #1 (deploy 1.3.0) confirming. One operation at a time per environment."
-    );
-
-    world.health.answer("dev", 200);
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>dev</b>").await;
-    assert!(
-        done.text
-            .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1) in "),
-        "{}",
-        done.text
-    );
-    assert!(done.text.contains(" · health 200\n"), "{}", done.text);
-    assert_eq!(state_of(&world, 0).await, "succeeded");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -566,7 +476,10 @@ async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_a
 
     // GitHub answers again: the failure is told once.
     world.gh.heal(route);
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(
         failed
             .text
@@ -580,7 +493,6 @@ async fn run_look_ups_failing_for_a_while_change_nothing_and_the_outcome_comes_a
     );
     assert_eq!(state_of(&world, 0).await, "failed");
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -627,7 +539,15 @@ async fn a_burst_of_webhooks_at_once_is_stored_once_each_and_a_run_in_it_still_a
     assert_eq!(statuses, [(200, 20), (202, 180)].into_iter().collect());
     assert_eq!(store.delivery_count().await.unwrap() - before, 180);
     // The deploy's run in the burst was applied: the team hears it failed.
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(failed.text.contains("failed (#1)"), "{}", failed.text);
+    // And where: a pointer to the edited message, below the burst.
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>dev</b> · deploy of <b>1.3.0</b> failed (#1) ↑"
+    );
     assert_eq!(state_of(&world, 0).await, "failed");
 }

@@ -136,7 +136,9 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
     );
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
         .await;
     assert_eq!(started.text, started_text);
     assert_eq!(
@@ -152,7 +154,9 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
     moto::roll_out(&world.ecs, &world.cluster("prod"), "aletheia-api", &arn).await;
     let done = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "✅ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("✅ <b>prod</b>")
+        })
         .await;
     assert!(
         done.text
@@ -182,7 +186,6 @@ async fn with_github_answering_502_a_senior_rolls_prod_back_on_ecs_with_a_second
         world.gh.requests()
     );
     assert_eq!(dispatch_attempts(&world), 0);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -251,7 +254,6 @@ async fn break_glass_with_github_down_rolls_back_on_ecs_at_once() {
             && a.operation_id == Some(3)),
         "{audit:?}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -317,7 +319,6 @@ async fn with_github_down_no_answer_says_the_rollback_workflow_still_works_or_sh
         }
     }
     assert_eq!(dispatch_attempts(&world), 0);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -387,7 +388,6 @@ async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_re
         done.text
     );
     assert_eq!(dispatch_attempts(&world), 0);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -426,7 +426,9 @@ async fn with_github_not_answering_at_all_the_rollback_prompt_comes_within_githu
     );
     world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
         .await;
     world.tg.next_message(ONCALL_CHAT).await;
     assert_eq!(
@@ -435,7 +437,6 @@ async fn with_github_not_answering_at_all_the_rollback_prompt_comes_within_githu
         "nothing asked of GitHub after the decision: {:?}",
         world.gh.requests()
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -492,5 +493,4 @@ async fn when_ecs_refuses_the_update_the_break_glass_rollback_fails_loudly_and_n
         "the cause is kept where operators look: {audit:?}"
     );
     assert_eq!(dispatch_attempts(&world), 0);
-    world.tg.assert_all_read();
 }

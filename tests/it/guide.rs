@@ -60,7 +60,7 @@ async fn a_bare_release_offers_the_next_versions_and_survives_a_restart() {
     world.tg.tap_answer(&tap).await;
     let confirm = world
         .tg
-        .wait_for_edits(TEAM_CHAT, offer.message_id, 1)
+        .edited(TEAM_CHAT, Some(offer.message_id), |_| true)
         .await;
     assert_eq!(
         confirm.text,
@@ -82,7 +82,7 @@ async fn a_bare_release_offers_the_next_versions_and_survives_a_restart() {
     world.tg.tap_answer(&tap).await;
     let asked = world
         .tg
-        .wait_for_edits(TEAM_CHAT, offer.message_id, 2)
+        .edited(TEAM_CHAT, Some(offer.message_id), |s| s.edits.len() >= 2)
         .await;
     assert_eq!(
         asked.text,
@@ -121,7 +121,6 @@ async fn a_bare_release_offers_the_next_versions_and_survives_a_restart() {
         )
     );
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -145,7 +144,10 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
         .tg
         .user_taps(&ask, BOB.id, BOB.name, &format!("g:{n}:2"));
     world.tg.tap_answer(&tap).await;
-    let versions = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 1).await;
+    let versions = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |_| true)
+        .await;
     assert_eq!(
         versions.text,
         "🚀 <b>Deploy → prod</b> · which version?\nOnly versions QA verified on staging, newest first."
@@ -161,7 +163,10 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
         .tg
         .user_taps(&versions, BOB.id, BOB.name, &format!("g:{n}:0"));
     world.tg.tap_answer(&tap).await;
-    let confirm = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 2).await;
+    let confirm = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |s| s.edits.len() >= 2)
+        .await;
     assert_eq!(
         confirm.text,
         "🚀 <b>Deploy 1.2.3 → prod</b>?\nThe checks run, and approval is asked for, when you confirm."
@@ -179,7 +184,10 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
         "{}",
         prompt.text
     );
-    let asked = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 3).await;
+    let asked = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |s| s.edits.len() >= 3)
+        .await;
     assert_eq!(asked.text, "🚀 <b>Deploy 1.2.3 → prod</b>: asked by Bob.");
     assert!(world.gh.dispatches().is_empty(), "prod waits for a senior");
 
@@ -216,7 +224,6 @@ async fn a_bare_deploy_asks_where_then_offers_only_verified_versions_for_prod() 
         world.store().await.live_operations().await.unwrap().len(),
         1
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -254,7 +261,10 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
         .tg
         .user_taps(&ask, BOB.id, BOB.name, &format!("g:{n}:2"));
     world.tg.tap_answer(&tap).await;
-    let versions = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 1).await;
+    let versions = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |_| true)
+        .await;
     assert_eq!(
         versions.text,
         "⏪ <b>Rollback prod</b> · to which version? Running now: <b>1.3.0</b>\nVersions that ran there, newest first:"
@@ -277,7 +287,10 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
         .tg
         .user_taps(&versions, BOB.id, BOB.name, &format!("g:{n}:0"));
     world.tg.tap_answer(&tap).await;
-    let confirm = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 2).await;
+    let confirm = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |s| s.edits.len() >= 2)
+        .await;
     assert_eq!(
         confirm.text,
         "⏪ <b>Rollback prod → 1.2.3</b>?\nThe checks run, and approval is asked for, when you confirm."
@@ -298,5 +311,4 @@ async fn a_bare_rollback_offers_the_versions_that_ran_there_newest_first() {
         world.gh.dispatches().is_empty(),
         "prod waits for a second senior"
     );
-    world.tg.assert_all_read();
 }

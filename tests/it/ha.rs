@@ -73,11 +73,9 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     );
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
 
@@ -90,7 +88,10 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
         let response = post_signed_webhook(&standby, "workflow_run", "w-1", &event).await;
         assert!(response.status().is_success(), "{}", response.status());
     }
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert_eq!(done.message_id, prompt.message_id);
     world.tg.next_message_starting(TEAM_CHAT, "🧪").await; // QA's question
 
@@ -110,7 +111,6 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
         assert_eq!(copies, 1, "{} sent {copies} times", alert.dedup_key);
     }
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -176,11 +176,9 @@ async fn behind_one_webhook_address_two_instances_share_the_updates_and_decide_o
     }
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
     world
@@ -204,5 +202,4 @@ async fn behind_one_webhook_address_two_instances_share_the_updates_and_decide_o
     assert_eq!(world.gh.dispatches().len(), 2);
     let standby = world.standby_url();
     assert!(World::leads(&standby).await);
-    world.tg.assert_all_read();
 }

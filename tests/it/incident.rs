@@ -121,7 +121,7 @@ async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells
     assert_eq!(text, "🚫 #1 withdrawn.");
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the withdrawn prompt")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |_| true)
         .await;
     assert_eq!(
         edited.text,
@@ -165,7 +165,6 @@ async fn requests_are_withdrawn_by_their_requester_or_a_senior_and_history_tells
     );
     let text = world.say(TEAM_CHAT, &BOB, "/history prod").await.text;
     assert_eq!(text, "📜 Nothing yet in prod.");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -237,7 +236,14 @@ async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
         failed.starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1): failure"),
         "{failed}"
     );
-    assert_eq!(world.tg.edited_to(TEAM_CHAT, "❌").await.text, failed);
+    assert_eq!(
+        world
+            .tg
+            .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+            .await
+            .text,
+        failed
+    );
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
         "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1) ↑"
@@ -247,5 +253,4 @@ async fn a_mute_quiets_one_kind_in_one_chat_but_never_prod_failures() {
     assert_eq!(text, "🔔 release alerts come to this chat again.");
     let text = world.say(TEAM_CHAT, &BOB, "/unmute release").await.text;
     assert_eq!(text, "🔔 release alerts were not muted here.");
-    world.tg.assert_all_read();
 }

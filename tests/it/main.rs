@@ -1,6 +1,9 @@
 //! One test binary for every area (one link, one build): the store on both
 //! backends and the scenarios that drive the real bot.
 
+mod approval_guards;
+mod cli;
+mod confirm;
 mod crash;
 mod delivery;
 mod deploy;
@@ -12,10 +15,7 @@ mod github_down;
 mod guide;
 mod ha;
 mod hostile;
-mod hostile_config;
 mod hostile_flood;
-mod hostile_http;
-mod hostile_updates;
 mod incident;
 mod monitor;
 mod oncall;
@@ -25,9 +25,6 @@ mod repository;
 mod rollback;
 mod scenarios;
 mod store;
-mod store_approvals;
-mod store_retention;
-mod store_runs;
 mod strict;
 mod support;
 mod taps;

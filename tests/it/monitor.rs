@@ -61,7 +61,6 @@ async fn the_monitor_says_each_change_once_failing_health_missing_tasks_and_unan
         world.health.hits("dev") >= polls + 5
     })
     .await;
-    world.tg.assert_all_read();
 }
 
 /// The lines of one environment in a `/status` answer.
@@ -126,7 +125,6 @@ async fn status_shows_the_health_urls_answers_and_a_failing_prod_is_not_all_well
             .any(|l| l.starts_with("   🔴 health: 503 · ") && l.contains(" in a row since ")),
         "{status}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -177,7 +175,6 @@ async fn status_asks_the_health_url_itself_when_the_monitors_view_is_old() {
         "{status}"
     );
     assert_eq!(world.health.hits("staging"), probes + 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -220,5 +217,4 @@ async fn dev_deploying_itself_from_main_is_a_deploy_not_a_change_around_the_bot(
         world.health.hits("dev") >= looks + 5
     })
     .await;
-    world.tg.assert_all_read();
 }

@@ -32,15 +32,16 @@ async fn qa_finds_issues_after_a_staging_deploy_and_the_team_hears_it() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(
-            TEAM_CHAT,
-            prompt.message_id,
-            "🚀 <b>staging</b> · deploy of",
-        )
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
         .await;
     world.roll_out("staging", "1.3.0").await;
     world.finish_run(9001, "success", "w-1").await;
-    world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     let qa = world.tg.next_message(TEAM_CHAT).await;
     assert_eq!(
         qa.text,
@@ -63,7 +64,7 @@ async fn qa_finds_issues_after_a_staging_deploy_and_the_team_hears_it() {
     );
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the QA verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
     assert_eq!(
         edited.text,
@@ -86,7 +87,6 @@ async fn qa_finds_issues_after_a_staging_deploy_and_the_team_hears_it() {
         ),
         "{text}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -122,7 +122,6 @@ async fn a_break_glass_rollback_rings_the_on_call_in_a_chat_that_takes_rollbacks
         "{started}"
     );
     assert!(!started.contains("tg://"), "{started}");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -143,5 +142,4 @@ async fn prods_failing_health_rings_the_on_call() {
         format!("{down}{RINGS_DAVE}")
     );
     assert_eq!(world.tg.next_message(TEAM_CHAT).await.text, down);
-    world.tg.assert_all_read();
 }

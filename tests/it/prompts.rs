@@ -73,7 +73,9 @@ async fn a_prod_request_asked_in_private_is_approved_in_the_team_chat() {
     for (chat, copy) in [(ALICE.id, &private), (TEAM_CHAT, &team)] {
         let started = world
             .tg
-            .became(chat, copy.message_id, "🚀 <b>prod</b>")
+            .edited(chat, Some(copy.message_id), |s| {
+                s.text.starts_with("🚀 <b>prod</b>")
+            })
             .await;
         assert!(
             started
@@ -133,7 +135,9 @@ async fn staging_prompts_reach_qa_and_a_rejection_there_closes_every_copy() {
     for (chat, copy) in [(TEAM_CHAT, &team), (QA_CHAT, &qa)] {
         let rejected = world
             .tg
-            .became(chat, copy.message_id, "❌ <b>Deploy 1.3.0 → staging</b>")
+            .edited(chat, Some(copy.message_id), |s| {
+                s.text.starts_with("❌ <b>Deploy 1.3.0 → staging</b>")
+            })
             .await;
         assert!(
             rejected.text.ends_with("Rejected by Quinn."),

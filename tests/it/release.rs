@@ -76,7 +76,6 @@ async fn a_fitting_release_is_dispatched_and_announced_once() {
         1,
         "{keys:?}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -113,7 +112,6 @@ async fn red_ci_or_an_old_version_is_refused_with_the_checks() {
         "⛔ Releases are cut by: developer, senior. You hold none of these roles."
     );
     assert!(world.gh.dispatches().is_empty());
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -158,7 +156,9 @@ async fn a_bump_that_does_not_fit_asks_first() {
     // The question becomes the release's message: answered, then started.
     let started = world
         .tg
-        .became(TEAM_CHAT, question.message_id, "🚀 <b>Release 1.4.0</b>")
+        .edited(TEAM_CHAT, Some(question.message_id), |s| {
+            s.text.starts_with("🚀 <b>Release 1.4.0</b>")
+        })
         .await;
     assert_eq!(
         started.edits[1..],
@@ -192,7 +192,10 @@ async fn a_bump_that_does_not_fit_asks_first() {
     )
     .await;
     assert!(sent.status().is_success());
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert!(
         failed
             .text
@@ -217,10 +220,9 @@ async fn a_bump_that_does_not_fit_asks_first() {
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, question.message_id, "the cancelled question")
+        .edited(TEAM_CHAT, Some(question.message_id), |_| true)
         .await;
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -257,7 +259,10 @@ async fn from_release_through_staging_and_qa_to_prod() {
     );
     world.roll_out("staging", "1.3.0").await;
     world.finish_run(9002, "success", "w-3").await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>staging</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>staging</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>staging</b> · <b>1.3.0</b> deployed (#2)"),
@@ -273,7 +278,7 @@ async fn from_release_through_staging_and_qa_to_prod() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, qa.message_id, "the verdict")
+        .edited(TEAM_CHAT, Some(qa.message_id), |_| true)
         .await;
 
     // /status tells what QA said and who deployed what last.
@@ -312,7 +317,9 @@ async fn from_release_through_staging_and_qa_to_prod() {
     world.tg.tap_answer(&tap).await;
     world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>prod</b> · deploy of")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>prod</b> · deploy of")
+        })
         .await;
     let dispatches = world.gh.dispatches();
     assert_eq!(dispatches.len(), 2);
@@ -332,7 +339,10 @@ async fn from_release_through_staging_and_qa_to_prod() {
         &workflow_run_event("completed", &run),
     )
     .await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>prod</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>prod</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>prod</b> · <b>1.3.0</b> deployed (#3) in "),
@@ -354,7 +364,6 @@ async fn from_release_through_staging_and_qa_to_prod() {
         status.contains("\n   Last deploy: 1.3.0 by Bob · "),
         "{status}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -425,5 +434,4 @@ async fn a_moved_latest_flag_does_not_change_the_release_checks() {
     );
     let offered: Vec<&str> = offer.buttons[0].iter().map(|b| b.0.as_str()).collect();
     assert_eq!(offered, ["1.3.1 · patch", "1.4.0 · minor", "2.0.0 · major"]);
-    world.tg.assert_all_read();
 }

@@ -111,7 +111,9 @@ async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod
     );
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "⏪ <b>prod</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
         .await;
     assert!(
         started.edits[1]
@@ -135,7 +137,10 @@ async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod
     // The workflow rolls ECS back; the bot confirms it and locks prod.
     world.roll_out("prod", "1.2.2").await;
     world.finish_run(9001, "success", "w-1").await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>prod</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>prod</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#1) in "),
@@ -162,7 +167,6 @@ async fn a_prod_rollback_waits_for_a_second_senior_then_runs_once_and_locks_prod
         text,
         "🔒 prod is locked by Bob: rolled back from 1.3.0 to 1.2.2. Deploys wait until it is unlocked."
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -216,7 +220,6 @@ async fn break_glass_rolls_back_at_once_and_says_so_loudly() {
             && a.detail.contains("checkout returns 500s")),
         "{audit:?}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -237,7 +240,7 @@ async fn when_github_cannot_dispatch_a_senior_rolls_back_directly_on_ecs() {
     );
     world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the decided prompt")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |_| true)
         .await;
     let offer = world.tg.next_message(ONCALL_CHAT).await;
     assert!(
@@ -332,7 +335,6 @@ async fn when_github_cannot_dispatch_a_senior_rolls_back_directly_on_ecs() {
         ops.iter().map(|o| o.state.as_str()).collect::<Vec<_>>(),
         ["failed", "succeeded"]
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -367,7 +369,9 @@ async fn the_incident_report_tells_the_deploy_its_approver_the_alerts_and_the_ro
     world.finish_run(9002, "success", "w-2").await;
     let done = world
         .tg
-        .edited_to(TEAM_CHAT, "✅ <b>prod</b> · rolled back to")
+        .edited(TEAM_CHAT, None, |s| {
+            s.text.starts_with("✅ <b>prod</b> · rolled back to")
+        })
         .await;
 
     // Carol (QA) may not open it; Bob does, once.
@@ -460,7 +464,10 @@ async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_
     );
     world.roll_out("prod", "1.2.2").await;
     world.finish_run(9001, "success", "w-2").await;
-    let done = world.tg.edited_to(TEAM_CHAT, "✅ <b>prod</b>").await;
+    let done = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("✅ <b>prod</b>"))
+        .await;
     assert!(
         done.text
             .starts_with("✅ <b>prod</b> · rolled back to <b>1.2.2</b> (#1) in "),
@@ -485,7 +492,11 @@ async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_
         "{started}"
     );
     world.finish_run(9002, "failure", "w-4").await;
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await.text;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await
+        .text;
     assert_eq!(
         world.tg.next_message(TEAM_CHAT).await.text,
         "❌ <b>Release 1.4.0</b> failed (#2) ↑"
@@ -496,7 +507,6 @@ async fn rollback_and_release_runs_started_in_github_are_followed_like_the_bots_
     );
     // A failure about no environment reaches on-call too.
     assert_eq!(world.tg.next_message(ONCALL_CHAT).await.text, failed);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]

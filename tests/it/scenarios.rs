@@ -79,7 +79,6 @@ async fn status_of_one_env_addressed_to_the_bot_by_name() {
         text,
         "❌ Unknown environment &quot;qa&quot;. Known: dev, staging, prod.\nUsage: /status [env]"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -140,7 +139,6 @@ async fn whoami_tells_members_and_strangers_their_id() {
         text.ends_with("This chat: <code>-1009999999999</code> (not configured)"),
         "{text}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -169,7 +167,6 @@ async fn help_and_the_command_menu() {
         "{text}"
     );
     assert!(text.contains("<code>/whoami</code>"), "{text}");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -373,7 +370,6 @@ async fn forged_and_replayed_webhooks_are_refused_and_a_real_one_alerts_the_team
         },
     )
     .await;
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -422,147 +418,6 @@ async fn an_alert_survives_telegram_failing_and_is_posted_once() {
     // The 429 is waited out as Telegram asks: it costs no attempt.
     assert_eq!(row.attempts, 3, "two failed attempts and the good one");
     assert_eq!(row.message_id, Some(alert.message_id));
-    world.tg.assert_all_read();
-}
-
-#[tokio::test]
-async fn check_accepts_the_shipped_config_and_names_a_typo() {
-    let world = World::new().await;
-    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/bot.toml");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"))
-        .args(["--config", shipped, "check"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
-
-    let typo = world.dir.path().join("typo.toml");
-    let text = std::fs::read_to_string(shipped)
-        .unwrap()
-        .replace("requires_verified_in", "requires_verifed_in");
-    std::fs::write(&typo, text).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"))
-        .arg("--config")
-        .arg(&typo)
-        .arg("check")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(
-            "environments.prod.approval.requires_verifed_in: unknown field `requires_verifed_in`"
-        ),
-        "{stderr}"
-    );
-}
-
-#[tokio::test]
-async fn check_online_probes_each_service_and_says_what_is_wrong() {
-    let world = World::new().await;
-    world.seed().await;
-    let out = world.cli(&["check", "--online"]).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("✅ Telegram: getMe answered: @AletheiaTestBot"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("✅ GitHub repository: mindburn-labs/aletheia"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("✅ GitHub workflow deploy (deploy.yml): Deploy"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!(
-            "✅ ECS prod ({}/aletheia-api): container api runs 1.2.2",
-            world.cluster("prod")
-        )),
-        "{stdout}"
-    );
-
-    world.gh.disable_workflow("rollback.yml");
-    world.gh.remove_workflow("release.yml");
-    world
-        .ecs
-        .delete_service()
-        .cluster(world.cluster("dev"))
-        .service("aletheia-api")
-        .force(true)
-        .send()
-        .await
-        .unwrap();
-    let out = world.cli(&["check", "--online"]).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success());
-    assert!(
-        stdout.contains("❌ GitHub workflow release (release.yml): not found"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "❌ GitHub workflow rollback (rollback.yml): state is disabled_manually (not active)"
-        ),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!(
-            "❌ ECS dev ({}/aletheia-api): ",
-            world.cluster("dev")
-        )),
-        "{stdout}"
-    );
-    assert!(stdout.contains("✅ ECS prod"), "{stdout}");
-}
-
-#[tokio::test]
-async fn migrate_creates_the_database_file() {
-    let world = World::new().await;
-    let out = world.cli(&["migrate"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(world.dir.path().join("bot.db").exists());
-    // Twice is harmless.
-    let out = world.cli(&["migrate"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The image's HEALTHCHECK: `aletheia-bot healthcheck` asks the bot's own
-/// `/livez` on `server.listen`, failing while nothing serves there.
-#[tokio::test]
-async fn healthcheck_passes_only_while_the_bot_serves() {
-    let mut world = World::new().await;
-    world.seed().await;
-    let out = world.cli(&["healthcheck"]).await;
-    assert!(!out.status.success(), "nothing listens yet");
-    world.start_bot().await;
-    let out = world.cli(&["healthcheck"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("/livez: 200"));
 }
 
 #[tokio::test]
@@ -616,7 +471,6 @@ async fn stats_tell_the_delivery_figures_and_metrics_carry_them() {
         body.contains(r#"aletheia_operations{kind="deploy",state="succeeded"} 2"#),
         "{body}"
     );
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -634,7 +488,10 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
     let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:2:r");
     world.tg.tap_answer(&tap).await;
     world.finish_run(9001, "failure", "w-1").await;
-    world.tg.edited_to(TEAM_CHAT, "❌").await;
+    world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
     let log = world.bot_log();
     assert!(log.lines().count() > 100, "a trace log was written");

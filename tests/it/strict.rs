@@ -156,7 +156,6 @@ async fn a_long_history_is_cut_to_one_message_telegram_takes() {
         "{shown}"
     );
     assert!(shown.ends_with('…'), "{shown}");
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -194,12 +193,14 @@ async fn an_alert_about_a_huge_version_is_cut_and_still_edited_through_its_run()
     world
         .finish_run(run["id"].as_u64().unwrap(), "failure", "w-2")
         .await;
-    let failed = world.tg.edited_to(TEAM_CHAT, "❌").await;
+    let failed = world
+        .tg
+        .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌"))
+        .await;
     assert_eq!(failed.message_id, started.message_id);
     assert!(shown(&failed.text) <= 4096);
     let more = world.tg.next_message(TEAM_CHAT).await;
     assert!(shown(&more.text) <= 4096, "{}", more.text);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]

@@ -67,7 +67,9 @@ async fn an_approval_whose_answer_telegram_refuses_still_counts_once_and_shows()
     // She reads the outcome in the prompt itself.
     let started = world
         .tg
-        .became(TEAM_CHAT, prompt.message_id, "🚀 <b>staging</b>")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b>")
+        })
         .await;
     assert_eq!(
         started.edits[1..],
@@ -99,7 +101,6 @@ async fn an_approval_whose_answer_telegram_refuses_still_counts_once_and_shows()
         [CAROL.id]
     );
     assert_eq!(world.gh.dispatches().len(), 1);
-    world.tg.assert_all_read();
 }
 
 #[tokio::test]
@@ -118,7 +119,9 @@ async fn a_prod_approval_held_off_by_flood_control_still_counts_once_and_shows()
 
     let approved = world
         .tg
-        .edited_to(TEAM_CHAT, "✅ <b>Deploy 1.3.0 → prod</b> · #2")
+        .edited(TEAM_CHAT, None, |s| {
+            s.text.starts_with("✅ <b>Deploy 1.3.0 → prod</b> · #2")
+        })
         .await;
     assert_eq!(approved.message_id, prompt.message_id);
     assert!(
@@ -149,7 +152,10 @@ async fn a_dialogue_tap_whose_answer_telegram_refuses_still_moves_the_dialogue()
         .tg
         .user_taps(&ask, ALICE.id, ALICE.name, &format!("g:{n}:0"));
     refused_answer(&world, &tap).await;
-    let confirm = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 1).await;
+    let confirm = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |_| true)
+        .await;
     assert_eq!(
         confirm.text,
         "🚀 <b>Deploy 1.3.0 → staging</b>?\nThe checks run, and approval is asked for, when you confirm."
@@ -171,10 +177,12 @@ async fn a_dialogue_tap_whose_answer_telegram_refuses_still_moves_the_dialogue()
         "{}",
         prompt.text
     );
-    let asked = world.tg.wait_for_edits(TEAM_CHAT, ask.message_id, 2).await;
+    let asked = world
+        .tg
+        .edited(TEAM_CHAT, Some(ask.message_id), |s| s.edits.len() >= 2)
+        .await;
     assert_eq!(
         asked.text,
         "🚀 <b>Deploy 1.3.0 → staging</b>: asked by Alice."
     );
-    world.tg.assert_all_read();
 }

@@ -36,18 +36,15 @@ struct Inner {
 pub struct EcsProxy {
     pub url: String,
     inner: Arc<Mutex<Inner>>,
-    _server: tokio::task::JoinHandle<()>,
+    _server: super::background::Task,
 }
 
 impl EcsProxy {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new().fallback(forward).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (addr, server) = super::background::serve(app);
+        let url = format!("http://{addr}");
         Self {
             url,
             inner,

@@ -71,7 +71,7 @@ struct Inner {
 pub struct FakeGithub {
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
-    _server: tokio::task::JoinHandle<()>,
+    _server: super::background::Task,
 }
 
 impl FakeGithub {
@@ -129,11 +129,7 @@ impl FakeGithub {
             .method_not_allowed_fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (addr, server) = super::background::serve(app);
         Self {
             addr,
             inner,

@@ -13,6 +13,7 @@ type Statuses = Arc<Mutex<HashMap<String, (u16, usize)>>>;
 pub struct FakeHealth {
     url: String,
     statuses: Statuses,
+    _server: super::background::Task,
 }
 
 impl FakeHealth {
@@ -21,10 +22,12 @@ impl FakeHealth {
         let app = axum::Router::new()
             .route("/{env}/healthz", axum::routing::get(healthz))
             .with_state(statuses.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, statuses }
+        let (addr, server) = super::background::serve(app);
+        Self {
+            url: format!("http://{addr}"),
+            statuses,
+            _server: server,
+        }
     }
 
     /// The health URL of an environment.

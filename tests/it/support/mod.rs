@@ -1,16 +1,18 @@
 //! The test world: fake Telegram and GitHub servers, moto for ECS, and the
 //! real `aletheia-bot` binary started against them with its own database.
 
+mod background;
+mod config;
 pub mod ecs_proxy;
+mod finish;
 pub mod github;
 pub mod health;
 pub mod moto;
+mod process;
 pub mod tcp_cut;
 pub mod telegram;
 pub mod telegram_html;
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use aletheia_bot::store::Store;
@@ -18,6 +20,7 @@ use tokio::sync::Notify;
 
 use github::FakeGithub;
 use health::FakeHealth;
+use process::BotProcess;
 use telegram::FakeTelegram;
 
 pub const TEAM_CHAT: i64 = -1001000000001;
@@ -180,6 +183,8 @@ pub struct World {
     /// The `[[users]]` of bot.toml, instead of Alice, Bob, Carol, Dave
     /// and Quinn.
     pub users_toml: Option<String>,
+    /// Why this scenario may leave messages unread (`skip_unread`).
+    unread_skipped: Option<&'static str>,
 }
 
 impl World {
@@ -213,6 +218,7 @@ impl World {
             log_filter: None,
             prod_approvals: 1,
             users_toml: None,
+            unread_skipped: None,
             bot: None,
             standby: None,
             standby_port: free_port(),
@@ -318,334 +324,6 @@ impl World {
         moto::roll_out(&self.ecs, &self.cluster(env), "aletheia-api", &arn).await;
     }
 
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.path().join("bot.toml")
-    }
-
-    pub fn database_url(&self) -> String {
-        match &self.pg_url {
-            Some(url) => url.clone(),
-            None => format!("sqlite://{}", self.dir.path().join("bot.db").display()),
-        }
-    }
-
-    /// The bot keeps its state in a fresh PostgreSQL schema (127.0.0.1:5432,
-    /// database `test`) instead of a SQLite file.
-    pub async fn use_postgres(&mut self) {
-        use sqlx::Connection;
-        let base = std::env::var("TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&base)
-            .await
-            .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        self.pg_url = Some(format!("{base}{sep}options=-csearch_path%3D{schema}"));
-        self.pg_direct = self.pg_url.clone();
-    }
-
-    /// Like [`Self::use_postgres`], with the bot's connections going
-    /// through `cut` (a proxy the test can cut); the test's own go straight.
-    pub async fn use_postgres_through(&mut self, cut: &tcp_cut::TcpCut) {
-        self.use_postgres().await;
-        let direct = self.pg_url.clone().unwrap();
-        let url = url::Url::parse(&direct).unwrap();
-        let through = direct.replacen(
-            &format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432)),
-            &format!("127.0.0.1:{}", cut.port),
-            1,
-        );
-        self.pg_url = Some(through);
-        self.pg_direct = Some(direct);
-    }
-
-    pub fn standby_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.standby_port)
-    }
-
-    /// Starts a second instance on the same database (another port); it
-    /// serves HTTP at once and leads only once the first is gone.
-    pub async fn start_standby(&mut self) {
-        let child = self.spawn_instance(self.standby_port, "standby.log");
-        self.standby = Some(BotProcess {
-            child,
-            log_path: self.dir.path().join("standby.log"),
-        });
-        let health = format!("{}/healthz", self.standby_url());
-        eventually(
-            Duration::from_secs(30),
-            "the standby's /healthz",
-            || async {
-                reqwest::get(&health)
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            },
-        )
-        .await;
-    }
-
-    /// SIGKILLs the first instance at once, whatever it is doing.
-    pub async fn kill_bot(&mut self) {
-        if let Some(mut bot) = self.bot.take() {
-            let _ = bot.child.kill().await;
-        }
-    }
-
-    /// Whether the instance at `url` says it leads (`aletheia_leader`).
-    pub async fn leads(url: &str) -> bool {
-        match reqwest::get(format!("{url}/metrics")).await {
-            Ok(r) => r
-                .text()
-                .await
-                .unwrap_or_default()
-                .lines()
-                .any(|l| l == "aletheia_leader 1"),
-            Err(_) => false,
-        }
-    }
-
-    pub fn bot_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
-    }
-
-    /// The config the bot runs with, pointing at this world.
-    pub fn config_text(&self) -> String {
-        self.config_text_for(self.http_port)
-    }
-
-    /// The config of an instance listening on `port`.
-    pub fn config_text_for(&self, port: u16) -> String {
-        let mut text = format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-{server}
-
-[leader]
-lease = "{lease}"
-
-[telegram]
-api_url = "{tg}"
-poll_timeout_secs = 1
-{webhook}
-
-[github]
-owner = "{owner}"
-repo = "{repo}"
-api_url = "{gh}"
-timeout = "5s"
-poll_interval = "{poll}"
-find_run_within = "{find_run}"
-[github.workflows.release]
-file = "release.yml"
-[github.workflows.deploy]
-file = "deploy.yml"
-[github.workflows.rollback]
-file = "rollback.yml"
-
-[aws]
-region = "{region}"
-endpoint_url = "{moto}"
-confirm_within = "{confirm_within}"
-confirm_interval = "100ms"
-
-[incident]
-remind_every = "{remind_every}"
-
-[monitor]
-interval = "{monitor_interval}"
-grace = "1s"
-health_failures = 2
-
-[alerts]
-backoff = "50ms"
-max_backoff = "200ms"
-max_attempts = {alert_attempts}
-"#,
-            port = port,
-            server = self.server_toml,
-            lease = self.leader_lease,
-            webhook = if self.webhook_mode {
-                "mode = \"webhook\"\nwebhook_url = \"https://bot.example.com/telegram/webhook\""
-            } else {
-                ""
-            },
-            tg = self.tg.url(),
-            gh = self.gh.url(),
-            poll = self.poll_interval,
-            find_run = self.find_run_within,
-            owner = github::OWNER,
-            repo = github::REPO,
-            region = moto::REGION,
-            moto = self
-                .ecs_endpoint
-                .clone()
-                .unwrap_or_else(|| moto::url().to_owned()),
-            confirm_within = self.confirm_within,
-            remind_every = self.remind_every,
-            monitor_interval = self.monitor_interval,
-            alert_attempts = self.alert_attempts,
-        );
-        for env in ["dev", "staging", "prod"] {
-            text.push_str(&format!(
-                "\n[environments.{env}]\ncluster = \"{}\"\nservice = \"aletheia-api\"\ncontainer = \"api\"\nhealth_url = \"{}\"\n",
-                self.cluster(env),
-                self.health.url_of(env)
-            ));
-        }
-        if self.dev_auto_deploy {
-            // (After dev's keys: the tables below start new sections.)
-            text = text.replacen(
-                "\n[environments.staging]",
-                "auto_deploy = true\n\n[environments.staging]",
-                1,
-            );
-        }
-        text.push_str(&format!(
-            "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",
-            self.staging_expiry
-        ));
-        text.push_str(&format!(
-            "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = {}\n\
-             requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n\
-             \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n",
-            self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass
-        ));
-        text.push_str(self.chats_toml.unwrap_or(
-            r#"
-[[chats]]
-id = -1001000000001
-name = "team"
-alerts = ["release", "deployment", "rollback", "failure", "health", "approval"]
-
-[[chats]]
-id = -1001000000002
-name = "oncall"
-alerts = ["failure", "health"]
-envs = ["prod"]
-"#,
-        ));
-        text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
-        text
-    }
-
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        self.command_for(self.http_port, args)
-    }
-
-    fn command_for(&self, port: u16, args: &[&str]) -> tokio::process::Command {
-        let path = if port == self.http_port {
-            self.config_path()
-        } else {
-            self.dir.path().join(format!("bot-{port}.toml"))
-        };
-        std::fs::write(&path, self.config_text_for(port)).unwrap();
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"));
-        cmd.arg("--config")
-            .arg(&path)
-            .args(args)
-            .env_clear()
-            .env("HOME", self.dir.path())
-            .env(
-                "RUST_LOG",
-                self.log_filter.map(str::to_owned).unwrap_or_else(|| {
-                    std::env::var("BOT_RUST_LOG")
-                        .unwrap_or_else(|_| "info,aletheia_bot=debug".into())
-                }),
-            )
-            .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
-            .env("GITHUB_TOKEN", github::TOKEN)
-            .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
-            .env("TELEGRAM_WEBHOOK_SECRET", telegram::WEBHOOK_SECRET)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("DATABASE_URL", self.database_url());
-        if let Some(token) = self.metrics_token {
-            cmd.env("METRICS_TOKEN", token);
-        }
-        cmd
-    }
-
-    /// Runs a one-shot CLI command (`check`, `migrate`) to completion.
-    pub async fn cli(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .unwrap()
-    }
-
-    /// Starts the bot and waits until it serves HTTP and polls Telegram.
-    pub async fn start_bot(&mut self) {
-        let child = self.spawn_instance(self.http_port, "bot.log");
-        let log_path = self.dir.path().join("bot.log");
-        self.bot = Some(BotProcess { child, log_path });
-        let health = format!("{}/healthz", self.bot_url());
-        eventually(Duration::from_secs(30), "the bot's /healthz", || async {
-            reqwest::get(&health)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
-        .await;
-        if self.webhook_mode {
-            self.tg.wait_for_call("setWebhook").await;
-        } else {
-            self.tg.wait_for_call("getUpdates").await;
-        }
-    }
-
-    fn spawn_instance(&self, port: u16, log_name: &str) -> tokio::process::Child {
-        let log_path = self.dir.path().join(log_name);
-        // Appended to: a restarted bot's log follows its predecessor's.
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .unwrap();
-        self.command_for(port, &["run"])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    }
-
-    /// Stops the bot (once it has taken every update so far) and starts
-    /// it again on the same database.
-    pub async fn restart_bot(&mut self) {
-        self.tg.wait_until_confirmed().await;
-        if let Some(mut bot) = self.bot.take() {
-            let _ = bot.child.kill().await;
-        }
-        self.start_bot().await;
-    }
-
-    /// Stops the bot as an operator would (SIGTERM: it finishes what it is
-    /// doing and exits), then starts it again on the same database.
-    pub async fn restart_bot_gracefully(&mut self) {
-        self.tg.wait_until_confirmed().await;
-        if let Some(mut bot) = self.bot.take() {
-            let pid = bot.child.id().expect("the bot runs").to_string();
-            let status = std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap();
-            assert!(status.success());
-            let exit = tokio::time::timeout(Duration::from_secs(30), bot.child.wait())
-                .await
-                .expect("the bot stops within 30 s of SIGTERM")
-                .unwrap();
-            assert!(exit.success(), "the bot exits cleanly: {exit}");
-        }
-        self.start_bot().await;
-    }
-
     /// Waits until every alert in the outbox has gone out (`what` names
     /// the moment in the failure message).
     pub async fn until_outbox_sent(&self, what: &str, within: Duration) {
@@ -659,17 +337,6 @@ envs = ["prod"]
                 .all(|a| a.state == "sent")
         })
         .await;
-    }
-
-    /// The running bot's process id.
-    #[allow(dead_code)] // benches/e2e
-    pub fn bot_pid(&self) -> Option<u32> {
-        self.bot.as_ref().and_then(|b| b.child.id())
-    }
-
-    /// Everything the bot has logged so far.
-    pub fn bot_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
     }
 
     /// The bot's database, opened beside the running bot (WAL allows it).
@@ -697,21 +364,6 @@ envs = ["prod"]
     pub async fn say(&self, chat: i64, who: &Person, text: &str) -> telegram::Sent {
         self.tg.user_says(chat, who.id, who.name, text);
         self.tg.next_message(chat).await
-    }
-}
-
-struct BotProcess {
-    child: tokio::process::Child,
-    log_path: PathBuf,
-}
-
-impl Drop for BotProcess {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        if std::thread::panicking() || std::env::var_os("SHOW_BOT_LOG").is_some() {
-            let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-            eprintln!("----- bot log -----\n{log}\n-------------------");
-        }
     }
 }
 

@@ -12,19 +12,23 @@ pub struct TcpCut {
     pub port: u16,
     cut: Arc<AtomicBool>,
     cuts: watch::Sender<u64>,
-    _server: tokio::task::JoinHandle<()>,
+    _server: super::background::Task,
 }
 
 impl TcpCut {
     /// Proxies `127.0.0.1:<port>` to `upstream` (`host:port`).
     pub async fn start(upstream: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let cut = Arc::new(AtomicBool::new(false));
         let (cuts, _) = watch::channel(0u64);
         let upstream = upstream.to_owned();
         let (flag, tx) = (cut.clone(), cuts.clone());
-        let server = tokio::spawn(async move {
+        // On the fakes' runtime: the bot's database stays reachable while
+        // the test's runtime waits at the end.
+        let server = super::background::spawn(async move {
+            let listener = TcpListener::from_std(listener).unwrap();
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     continue;

@@ -5,18 +5,18 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::wait_until;
-
 mod members;
+mod reads;
 mod server;
 mod shapes;
+mod webhook;
 
 pub const TOKEN: &str = "123456:TEST-telegram-token";
 pub const BOT_USERNAME: &str = "AletheiaTestBot";
@@ -137,7 +137,7 @@ pub struct FakeTelegram {
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
-    _server: tokio::task::JoinHandle<()>,
+    _server: super::background::Task,
 }
 
 #[derive(Clone)]
@@ -161,11 +161,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", post(server::handle))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (addr, server) = super::background::serve(app);
         Self {
             addr,
             inner,
@@ -273,170 +269,6 @@ impl FakeTelegram {
         query_id
     }
 
-    /// The bot's answer to a tap: (text, shown as an alert).
-    pub async fn tap_answer(&self, query_id: &str) -> (String, bool) {
-        wait_until(
-            &self.changed,
-            Duration::from_secs(30),
-            "the answer to a tap",
-            || {
-                self.calls("answerCallbackQuery")
-                    .into_iter()
-                    .find(|c| c.body["callback_query_id"] == query_id)
-                    .map(|c| {
-                        (
-                            c.body["text"].as_str().unwrap_or_default().to_owned(),
-                            c.body["show_alert"].as_bool().unwrap_or(false),
-                        )
-                    })
-            },
-        )
-        .await
-    }
-
-    /// Waits until a message of the bot's has been edited to satisfy `check`.
-    pub async fn wait_for_edit(&self, chat_id: i64, message_id: i64, what: &str) -> Sent {
-        wait_until(&self.changed, Duration::from_secs(30), what, || {
-            let inner = self.inner.lock().unwrap();
-            inner
-                .sent
-                .iter()
-                .find(|s| s.chat_id == chat_id && s.message_id == message_id && !s.edits.is_empty())
-                .cloned()
-        })
-        .await
-    }
-
-    /// Reads the chat's messages until one starts with `prefix`; returns
-    /// it (the ones before it are read past: the caller does not care).
-    pub async fn next_message_starting(&self, chat_id: i64, prefix: &str) -> Sent {
-        loop {
-            let message = self.next_message(chat_id).await;
-            if message.text.starts_with(prefix) {
-                return message;
-            }
-        }
-    }
-
-    /// Waits until a message of the chat has been edited to a text that
-    /// starts with `prefix` (an operation's outcome, in place); returns it.
-    pub async fn edited_to(&self, chat_id: i64, prefix: &str) -> Sent {
-        let what = format!("a message of chat {chat_id} edited to {prefix:?}");
-        wait_until(&self.changed, Duration::from_secs(30), &what, || {
-            let inner = self.inner.lock().unwrap();
-            inner
-                .sent
-                .iter()
-                .find(|s| s.chat_id == chat_id && !s.edits.is_empty() && s.text.starts_with(prefix))
-                .cloned()
-        })
-        .await
-    }
-
-    /// Waits until the message reads `prefix…` (after its edits so far);
-    /// returns it, its earlier texts in `edits`.
-    pub async fn became(&self, chat_id: i64, message_id: i64, prefix: &str) -> Sent {
-        let what = format!("message {message_id} of chat {chat_id} edited to {prefix:?}");
-        wait_until(&self.changed, Duration::from_secs(30), &what, || {
-            let inner = self.inner.lock().unwrap();
-            inner
-                .sent
-                .iter()
-                .find(|s| {
-                    s.chat_id == chat_id && s.message_id == message_id && s.text.starts_with(prefix)
-                })
-                .cloned()
-        })
-        .await
-    }
-
-    /// Waits until the message has been edited `n` times; returns it.
-    pub async fn wait_for_edits(&self, chat_id: i64, message_id: i64, n: usize) -> Sent {
-        let what = format!("edit #{n} of message {message_id}");
-        wait_until(&self.changed, Duration::from_secs(30), &what, || {
-            let inner = self.inner.lock().unwrap();
-            inner
-                .sent
-                .iter()
-                .find(|s| s.chat_id == chat_id && s.message_id == message_id && s.edits.len() >= n)
-                .cloned()
-        })
-        .await
-    }
-
-    /// Waits until the bot has confirmed (by its `getUpdates` offset)
-    /// every update sent so far: none would come to it again.
-    pub async fn wait_until_confirmed(&self) {
-        wait_until(
-            &self.changed,
-            Duration::from_secs(30),
-            "the bot to confirm every update",
-            || self.inner.lock().unwrap().updates.is_empty().then_some(()),
-        )
-        .await
-    }
-
-    /// The webhook the bot set: (url, secret token).
-    pub fn webhook(&self) -> Option<(String, String)> {
-        self.inner.lock().unwrap().webhook.clone()
-    }
-
-    /// Webhook mode: once a webhook is set, updates are posted (with its
-    /// secret token) to `targets` in turn, as a load balancer in front of
-    /// several instances would; a target that fails or is down passes the
-    /// update to the next, and one that none takes is posted again later.
-    /// Returns how many updates each target took, as it goes.
-    pub fn post_updates_to(&self, targets: Vec<String>) -> Arc<Mutex<Vec<u32>>> {
-        let taken = Arc::new(Mutex::new(vec![0u32; targets.len()]));
-        let counts = taken.clone();
-        let inner = self.inner.clone();
-        let changed = self.changed.clone();
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut next = 0usize;
-            loop {
-                let notified = changed.notified();
-                let job = {
-                    let mut inner = inner.lock().unwrap();
-                    match &inner.webhook {
-                        Some((_, secret)) if !inner.updates.is_empty() => {
-                            let secret = secret.clone();
-                            inner.updates.pop_front().map(|u| (u, secret))
-                        }
-                        _ => None,
-                    }
-                };
-                let Some((update, secret)) = job else {
-                    let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
-                    continue;
-                };
-                let mut delivered = false;
-                for _ in 0..targets.len() {
-                    let i = next % targets.len();
-                    next += 1;
-                    let sent = client
-                        .post(format!("{}/telegram/webhook", targets[i]))
-                        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-                        .json(&update)
-                        .timeout(Duration::from_secs(5))
-                        .send()
-                        .await;
-                    if sent.is_ok_and(|r| r.status().is_success()) {
-                        counts.lock().unwrap()[i] += 1;
-                        delivered = true;
-                        break;
-                    }
-                }
-                if !delivered {
-                    inner.lock().unwrap().updates.push_front(update);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                changed.notify_waiters();
-            }
-        });
-        taken
-    }
-
     /// Telegram goes down (`true`: every send fails as through a broken
     /// proxy) or comes back.
     pub fn set_down(&self, down: bool) {
@@ -517,73 +349,6 @@ impl FakeTelegram {
 
     pub fn rate_limited(&self) -> u64 {
         self.inner.lock().unwrap().rate_limited
-    }
-
-    /// Waits until a call of `method` has been made.
-    pub async fn wait_for_call(&self, method: &str) -> Call {
-        wait_until(
-            &self.changed,
-            Duration::from_secs(30),
-            &format!("a {method} call"),
-            || self.calls(method).into_iter().next(),
-        )
-        .await
-    }
-
-    /// The next message to `chat_id` the test has not read yet.
-    pub async fn next_message(&self, chat_id: i64) -> Sent {
-        let sent = wait_until(
-            &self.changed,
-            Duration::from_secs(30),
-            &format!("a message to chat {chat_id}"),
-            || {
-                let inner = self.inner.lock().unwrap();
-                let read = inner.read.get(&chat_id).copied().unwrap_or(0);
-                inner
-                    .sent
-                    .iter()
-                    .filter(|s| s.chat_id == chat_id)
-                    .nth(read)
-                    .cloned()
-            },
-        )
-        .await;
-        *self.inner.lock().unwrap().read.entry(chat_id).or_default() += 1;
-        sent
-    }
-
-    /// Every message sent has been read by the test: nothing unexpected
-    /// was said.
-    pub fn assert_all_read(&self) {
-        // Read under the lock, asserted after it: a failed assertion must
-        // not poison the fake that the end-of-test check reads again.
-        let unread: Vec<(i64, Vec<String>)> = {
-            let inner = self.inner.lock().unwrap();
-            let mut per_chat: HashMap<i64, usize> = HashMap::new();
-            for s in &inner.sent {
-                *per_chat.entry(s.chat_id).or_default() += 1;
-            }
-            per_chat
-                .into_keys()
-                .map(|chat| {
-                    let read = inner.read.get(&chat).copied().unwrap_or(0);
-                    let texts = inner
-                        .sent
-                        .iter()
-                        .filter(|s| s.chat_id == chat)
-                        .skip(read)
-                        .map(|s| s.text.clone())
-                        .collect();
-                    (chat, texts)
-                })
-                .collect()
-        };
-        for (chat, texts) in unread {
-            assert!(
-                texts.is_empty(),
-                "unread messages to chat {chat}: {texts:#?}"
-            );
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aletheia_bot::domain::{AlertKind, ChatId, retention_cutoffs};
 use aletheia_bot::store::{AuditEntry, Backend, Delivery, NewAlert, Recorded, Store, now_ms};
 
-use crate::store::{fresh_databases, raw, stores_at};
+use super::{fresh_databases, raw, stores_at};
 
 const DAY: i64 = 86_400_000;
 
@@ -444,5 +444,4 @@ async fn the_leader_prunes_old_rows_and_metrics_show_the_tables() {
     );
     assert!(store.all_alerts().await.unwrap().is_empty());
     assert_eq!(world.tg.sent_to(TEAM_CHAT).len(), 1);
-    world.tg.assert_all_read();
 }

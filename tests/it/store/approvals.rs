@@ -4,7 +4,7 @@
 use aletheia_bot::domain::{OperationState, UserId};
 use aletheia_bot::store::{Created, Decided, Decision};
 
-use crate::store::{alert, audit, prod_deploy_awaiting_approval, stores};
+use super::{alert, audit, prod_deploy_awaiting_approval, stores};
 
 #[tokio::test]
 async fn a_lapsed_approval_leaves_the_count_short_and_says_so_once() {

@@ -1,11 +1,11 @@
-//! Issue 16: the edge the config and the bot's own failures leave open.
+//! The edge the config and the bot's own failures leave open.
 //! Approvals follow the config as it is now (a removed approver's word
 //! lapses), and nothing internal (account ids, role ARNs, store errors)
 //! reaches a chat: a short reference does, the log carries the rest.
 
 use std::time::Duration;
 
-use crate::hostile::snapshot;
+use super::*;
 use crate::support::*;
 
 /// Erin, a second senior beside Dave: with Bob demoted, prod's two
@@ -100,7 +100,7 @@ async fn bob_approves_then_is_no_longer_an_approver(after: Bob, bob_name: &str) 
     );
     let edited = world
         .tg
-        .wait_for_edit(TEAM_CHAT, prompt.message_id, "the prompt told")
+        .edited(TEAM_CHAT, Some(prompt.message_id), |_| true)
         .await;
     assert!(
         edited.text.contains(&format!(
@@ -220,4 +220,218 @@ async fn a_store_error_under_a_tap_is_told_by_reference_only() {
     assert_eq!(after.operations, before.operations, "nothing moved");
     assert_eq!(after.approvals, before.approvals);
     assert!(world.gh.dispatches().is_empty());
+}
+
+/// `aletheia-bot check` on a config text of our own.
+pub(super) async fn check(world: &World, name: &str, config: &str) -> std::process::Output {
+    let path = world.dir.path().join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"))
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .env_clear()
+        .env("HOME", world.dir.path())
+        .env("RUST_LOG", "warn")
+        .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
+        .env("GITHUB_TOKEN", github::TOKEN)
+        .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
+        .env("DATABASE_URL", world.database_url())
+        .output()
+        .await
+        .unwrap()
+}
+
+pub(super) fn config_cases(base: &str) -> Vec<Case> {
+    [shape_cases(base), limit_cases(base)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Files that are not TOML, carry secrets, or ask for approvals that
+/// cannot be met.
+fn shape_cases(base: &str) -> Vec<Case> {
+    let check = |config: String| Input::Check { config };
+    let replace = |from: &str, to: &str| {
+        assert!(base.contains(from), "{from}");
+        check(base.replacen(from, to, 1))
+    };
+    vec![
+        case(
+            "TOML syntax error",
+            check(format!("{base}\n[github\n")),
+            Expect::Refused("(syntax): unclosed table"),
+        ),
+        case(
+            "empty file",
+            check(String::new()),
+            Expect::Refused("missing field"),
+        ),
+        case(
+            "unknown key",
+            replace(
+                "poll_timeout_secs = 1",
+                "poll_timeout_secs = 1\nevil = true",
+            ),
+            Expect::Refused("telegram.evil: unknown field `evil`"),
+        ),
+        case(
+            "wrong type",
+            replace("poll_timeout_secs = 1", "poll_timeout_secs = \"soon\""),
+            Expect::Refused("telegram.poll_timeout_secs"),
+        ),
+        case(
+            "a token in the file",
+            replace(
+                "poll_timeout_secs = 1",
+                "poll_timeout_secs = 1\ntoken = \"123456:TEST-telegram-token\"",
+            ),
+            Expect::Refused("telegram.token: unknown field `token`"),
+        ),
+        case(
+            "requires_verified_in an unknown env",
+            replace(
+                "requires_verified_in = \"staging\"",
+                "requires_verified_in = \"qa-land\"",
+            ),
+            Expect::Refused(
+                "environments.prod.approval.requires_verified_in: unknown environment \"qa-land\"",
+            ),
+        ),
+        case(
+            "requires_verified_in itself",
+            replace(
+                "requires_verified_in = \"staging\"",
+                "requires_verified_in = \"prod\"",
+            ),
+            Expect::Refused("environments.prod.approval.requires_verified_in"),
+        ),
+        case(
+            "negative approvals",
+            replace(
+                "approvers = [\"senior\"]\napprovals = 1",
+                "approvers = [\"senior\"]\napprovals = -1",
+            ),
+            Expect::Refused("environments.prod.approval.approvals"),
+        ),
+        case(
+            "huge approvals",
+            replace(
+                "approvers = [\"senior\"]\napprovals = 1",
+                "approvers = [\"senior\"]\napprovals = 99999999999",
+            ),
+            Expect::Refused("environments.prod.approval.approvals"),
+        ),
+        case(
+            "more approvals than seniors",
+            replace(
+                "approvers = [\"senior\"]\napprovals = 1",
+                "approvers = [\"senior\"]\napprovals = 3",
+            ),
+            Expect::Refused("environments.prod.approval.approvals"),
+        ),
+        case(
+            "approvals with no approvers",
+            replace(
+                "approvers = [\"qa\"]\napprovals = 1",
+                "approvers = []\napprovals = 1",
+            ),
+            Expect::Refused("environments.staging.approval.approvers"),
+        ),
+    ]
+}
+
+/// Duplicates, sizes and times out of bounds, routes to nothing.
+fn limit_cases(base: &str) -> Vec<Case> {
+    let check = |config: String| Input::Check { config };
+    let replace = |from: &str, to: &str| {
+        assert!(base.contains(from), "{from}");
+        check(base.replacen(from, to, 1))
+    };
+    let duplicate_chat = format!("{base}\n[[chats]]\nid = -1001000000001\nname = \"again\"\n");
+    let duplicate_user =
+        format!("{base}\n[[users]]\nid = 100000002\nname = \"Bob2\"\nroles = [\"qa\"]\n");
+    let megabyte = "a".repeat(1024 * 1024);
+    vec![
+        case(
+            "duplicate chat ids",
+            check(duplicate_chat),
+            Expect::Refused("chat id -1001000000001 is listed twice"),
+        ),
+        case(
+            "duplicate user ids",
+            check(duplicate_user),
+            Expect::Refused("user id 100000002 is listed twice"),
+        ),
+        case(
+            "negative user id",
+            replace("id = 100000005", "id = -100000005"),
+            Expect::Refused("is not a Telegram user id"),
+        ),
+        case(
+            "a 1 MB workflow file name",
+            replace(
+                "file = \"release.yml\"",
+                &format!("file = \"{megabyte}.yml\""),
+            ),
+            Expect::Refused("github.workflows.release.file"),
+        ),
+        case(
+            "a duration of forever",
+            replace("confirm_within = \"30s\"", "confirm_within = \"forever\""),
+            Expect::Refused("aws.confirm_within"),
+        ),
+        case(
+            "a monitor that never rests",
+            replace("\ninterval = \"1h\"", "\ninterval = \"0s\""),
+            Expect::Refused("monitor.interval: must not be zero"),
+        ),
+        case(
+            "GitHub polled a thousand times a second",
+            replace("poll_interval = \"1h\"", "poll_interval = \"1ms\""),
+            Expect::Refused("github.poll_interval: must be at least 100ms"),
+        ),
+        case(
+            "a wait of a hundred years",
+            replace("confirm_within = \"30s\"", "confirm_within = \"100years\""),
+            Expect::Refused("aws.confirm_within: must be at most 30 days"),
+        ),
+        case(
+            "a header timeout of zero",
+            replace("[server]", "[server]\nheader_timeout = \"0s\""),
+            Expect::Refused("server.header_timeout: must not be zero"),
+        ),
+        case(
+            "an approval that never expires",
+            replace("expiry = \"30m\"", "expiry = \"18446744073709551615s\""),
+            Expect::Refused("environments.staging.approval.expiry"),
+        ),
+        case(
+            "a chat routed to an unknown env",
+            replace("envs = [\"prod\"]", "envs = [\"pr\u{43e}d\"]"),
+            Expect::Refused("chats[1].envs"),
+        ),
+        case(
+            "mention of someone not a user",
+            replace(
+                "envs = [\"prod\"]",
+                "envs = [\"prod\"]\nmention_on_failure = [666000666]",
+            ),
+            Expect::Refused("chats[1].mention_on_failure"),
+        ),
+        case(
+            "a role nobody holds",
+            replace("approvers = [\"senior\"]", "approvers = [\"admin\"]"),
+            Expect::Refused("no user holds the role \"admin\""),
+        ),
+        case(
+            "the same key twice",
+            replace(
+                "poll_timeout_secs = 1",
+                "poll_timeout_secs = 1\npoll_timeout_secs = 2",
+            ),
+            Expect::Refused("(syntax): duplicate key"),
+        ),
+    ]
 }

@@ -3,9 +3,9 @@
 //! each workflow's runs.
 
 use aletheia_bot::domain::{Env, OperationId, OperationKind, OperationState};
-use aletheia_bot::store::{Adopted, AdoptedRun, AuditEntry, RunKnowledge};
+use aletheia_bot::store::{Adopted, AdoptedRun, AuditEntry};
 
-use crate::store::stores;
+use super::stores;
 
 fn run(run_id: i64, env: Option<&Env>, alongside: Option<i64>) -> AdoptedRun<'_> {
     AdoptedRun {
@@ -81,37 +81,5 @@ async fn a_run_found_while_the_slot_is_held_is_recorded_alongside_once() {
         let ops = store.all_operations().await.unwrap();
         assert_eq!(ops.len(), 4);
         assert!(ops.iter().all(|o| o.state == OperationState::Dispatched));
-    }
-}
-
-#[tokio::test]
-async fn what_the_bot_knows_of_a_workflows_runs_starts_once_and_only_moves_on() {
-    for (store, _dir) in stores().await {
-        assert_eq!(store.run_knowledge("deploy.yml").await.unwrap(), None);
-        store.open_run_knowledge(&["deploy.yml"]).await.unwrap();
-        let first = store.run_knowledge("deploy.yml").await.unwrap().unwrap();
-        assert_eq!(first.known_since, first.polled_to);
-        // A restart does not move the start of the bot's knowledge.
-        store
-            .open_run_knowledge(&["deploy.yml", "release.yml"])
-            .await
-            .unwrap();
-        assert_eq!(
-            store.run_knowledge("deploy.yml").await.unwrap(),
-            Some(first)
-        );
-        let later = first.polled_to + 60_000;
-        store.polled_runs_to("deploy.yml", later).await.unwrap();
-        store
-            .polled_runs_to("deploy.yml", first.polled_to)
-            .await
-            .unwrap();
-        assert_eq!(
-            store.run_knowledge("deploy.yml").await.unwrap(),
-            Some(RunKnowledge {
-                known_since: first.known_since,
-                polled_to: later
-            })
-        );
     }
 }

@@ -1,4 +1,4 @@
-//! Issue 16, the hostile table's updates: a forward, an edit, a channel
+//! Updates that are no commands: a forward, an edit, a channel
 //! post or a message sent on behalf of a chat carries a senior's command
 //! (or Telegram's stand-in for one) and is no command. Each is ignored:
 //! nothing created, nothing answered, nothing audited (anyone who can post
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::hostile::snapshot;
+use super::snapshot;
 use crate::support::*;
 
 /// A channel whose posts land in the chat (its discussion group).
@@ -132,5 +132,4 @@ async fn forwards_edits_channel_posts_and_anonymous_messages_are_no_commands() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    world.tg.assert_all_read();
 }
