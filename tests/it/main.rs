@@ -15,7 +15,6 @@ mod github_down;
 mod guide;
 mod ha;
 mod hostile;
-mod hostile_flood;
 mod incident;
 mod monitor;
 mod oncall;

@@ -1,12 +1,13 @@
 //! Hostile and malformed input on every surface, one file each: chat
 //! commands, button taps, GitHub webhooks and the HTTP server, the config
-//! file, updates that are no commands. The table here runs the first four
+//! file, updates that are no commands, a stranger's flood. The table here runs the first four
 //! kinds one case at a time, each with the refusal it must get, and checks
 //! after each that nothing the bot is trusted with changed
 //! ([`snapshot`]).
 
 mod commands;
 mod config;
+mod flood;
 mod http;
 mod snapshot;
 mod taps;
@@ -343,8 +344,22 @@ async fn post_hook(world: &World, input: &Input, expect: &Expect) -> Result<(), 
 
 #[tokio::test]
 async fn hostile_inputs_are_refused_and_change_nothing() {
+    hostile_table(false).await;
+}
+
+/// The same table with the bot's state in PostgreSQL: the refusals and
+/// the "nothing changed" must not depend on the backend.
+#[tokio::test]
+async fn hostile_inputs_are_refused_and_change_nothing_on_postgres() {
+    hostile_table(true).await;
+}
+
+async fn hostile_table(postgres: bool) {
     let started = Instant::now();
     let mut world = World::new().await;
+    if postgres {
+        world.use_postgres().await;
+    }
     world.seed().await;
     world.gh.add_release("v1.3.0");
     world.gh.add_release("v1.4.0");

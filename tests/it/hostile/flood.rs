@@ -104,7 +104,7 @@ async fn a_strangers_flood_holds_nobody_up_and_gets_one_answer() {
     .await;
 
     // One answer in all, naming the chat (for [[chats]]), one audit line.
-    let said = world.tg.sent_to(STRANGER_CHAT);
+    let said = world.tg.read_all(STRANGER_CHAT);
     assert_eq!(said.len(), 1, "{said:#?}");
     assert!(said[0].text.contains("-1009999999999"), "{}", said[0].text);
     let audit = audit_of_chat(&world, STRANGER_CHAT).await;
