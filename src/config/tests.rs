@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::OperationKind;
 
 const SHIPPED: &str = include_str!("../../bot.toml");
 
