@@ -22,17 +22,83 @@ impl fmt::Display for ConfigIssue {
     }
 }
 
+/// The issues found so far.
+#[derive(Default)]
+struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    fn add(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Each role in `roles` that nobody holds, said at `path`; whether all are held.
+    fn unheld<'a>(
+        &mut self,
+        held: &BTreeSet<&Role>,
+        path: &str,
+        roles: impl IntoIterator<Item = &'a Role>,
+    ) -> bool {
+        let mut all = true;
+        for role in roles {
+            if !held.contains(role) {
+                all = false;
+                self.add(path, format!("no user holds the role \"{role}\""));
+            }
+        }
+        all
+    }
+}
+
 impl Config {
     /// Every inconsistency found; empty when the config is sound.
     pub(super) fn validate(&self) -> Vec<ConfigIssue> {
-        let mut issues = Vec::new();
-        let mut issue = |path: String, reason: String| issues.push(ConfigIssue { path, reason });
+        let mut issues = Issues::default();
+        self.github_issues(&mut issues);
+        self.telegram_issues(&mut issues);
+        if self.leader.lease < std::time::Duration::from_secs(1) {
+            issues.add(
+                "leader.lease",
+                "must be at least 1s (it is renewed every third of it)",
+            );
+        }
+        self.user_issues(&mut issues);
+        let held: BTreeSet<&Role> = self.users.iter().flat_map(|u| &u.roles).collect();
+        issues.unheld(&held, "release.requesters", &self.release.requesters);
+        if self.environments.is_empty() {
+            issues.add("environments", "at least one environment is needed");
+        }
+        for (env, cfg) in &self.environments {
+            self.environment_issues(&mut issues, &held, env, cfg);
+        }
+        self.chat_issues(&mut issues);
+        if self.alerts.max_attempts == 0 {
+            issues.add("alerts.max_attempts", "must be at least 1");
+        }
+        if self.alerts.backoff > self.alerts.max_backoff {
+            issues.add("alerts.backoff", "is longer than alerts.max_backoff");
+        }
+        let mut issues = issues.0;
+        issues.extend(self.duration_issues());
+        issues
+    }
 
+    /// How many users hold one of `roles`.
+    fn holders(&self, roles: &[Role]) -> usize {
+        self.users
+            .iter()
+            .filter(|u| u.roles.iter().any(|r| roles.contains(r)))
+            .count()
+    }
+
+    fn github_issues(&self, issues: &mut Issues) {
         if self.github.owner.trim().is_empty() {
-            issue("github.owner".into(), "must not be empty".into());
+            issues.add("github.owner", "must not be empty");
         }
         if self.github.repo.trim().is_empty() {
-            issue("github.repo".into(), "must not be empty".into());
+            issues.add("github.repo", "must not be empty");
         }
         for (name, wf) in [
             ("release", &self.github.workflows.release),
@@ -50,23 +116,25 @@ impl Config {
                 } else {
                     format!("{shown:?}")
                 };
-                issue(
+                issues.add(
                     format!("github.workflows.{name}.file"),
                     format!("{shown} is not a workflow file name (like release.yml)"),
                 );
             }
         }
+    }
 
+    fn telegram_issues(&self, issues: &mut Issues) {
         match (&self.telegram.mode, &self.telegram.webhook_url) {
-            (super::UpdateMode::Webhook, None) => issue(
-                "telegram.webhook_url".into(),
-                "webhook mode needs the public address Telegram posts updates to".into(),
+            (super::UpdateMode::Webhook, None) => issues.add(
+                "telegram.webhook_url",
+                "webhook mode needs the public address Telegram posts updates to",
             ),
             (super::UpdateMode::Webhook, Some(url)) => {
                 let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
                 if url.scheme() != "https" && !local {
-                    issue(
-                        "telegram.webhook_url".into(),
+                    issues.add(
+                        "telegram.webhook_url",
                         format!(
                             "Telegram posts only to https addresses, not {}",
                             url.scheme()
@@ -74,201 +142,168 @@ impl Config {
                     );
                 }
             }
-            (super::UpdateMode::Polling, Some(_)) => issue(
-                "telegram.webhook_url".into(),
-                "set only with mode = \"webhook\"".into(),
-            ),
+            (super::UpdateMode::Polling, Some(_)) => {
+                issues.add("telegram.webhook_url", "set only with mode = \"webhook\"")
+            }
             (super::UpdateMode::Polling, None) => {}
         }
-        if self.leader.lease < std::time::Duration::from_secs(1) {
-            issue(
-                "leader.lease".into(),
-                "must be at least 1s (it is renewed every third of it)".into(),
-            );
-        }
+    }
 
+    fn user_issues(&self, issues: &mut Issues) {
         let mut seen_users = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             if user.id.0 <= 0 {
-                issue(
+                issues.add(
                     format!("users[{i}].id"),
                     format!("{} is not a Telegram user id (they are positive)", user.id),
                 );
             }
             if !seen_users.insert(user.id) {
-                issue(
+                issues.add(
                     format!("users[{i}].id"),
                     format!("user id {} is listed twice", user.id),
                 );
             }
         }
-        let held: BTreeSet<&Role> = self.users.iter().flat_map(|u| &u.roles).collect();
-        let holders = |roles: &[Role]| {
-            self.users
-                .iter()
-                .filter(|u| u.roles.iter().any(|r| roles.contains(r)))
-                .count()
-        };
+    }
 
-        for role in &self.release.requesters {
-            if !held.contains(role) {
-                issue(
-                    "release.requesters".into(),
-                    format!("no user holds the role \"{role}\""),
-                );
-            }
-        }
-        if self.environments.is_empty() {
-            issue(
-                "environments".into(),
-                "at least one environment is needed".into(),
+    fn environment_issues(
+        &self,
+        issues: &mut Issues,
+        held: &BTreeSet<&Role>,
+        env: &crate::domain::Env,
+        cfg: &super::EnvironmentConfig,
+    ) {
+        let at = format!("environments.{env}");
+        issues.unheld(held, &format!("{at}.requesters"), &cfg.requesters);
+        let policy = &cfg.approval;
+        let approvers_held =
+            issues.unheld(held, &format!("{at}.approval.approvers"), &policy.approvers);
+        if policy.approvals > 0 && policy.approvers.is_empty() {
+            issues.add(
+                format!("{at}.approval.approvers"),
+                format!(
+                    "{} approval(s) needed but no approver role is named",
+                    policy.approvals
+                ),
+            );
+        } else if approvers_held
+            && policy.approvals > 0
+            && self.holders(&policy.approvers) < policy.approvals as usize
+        {
+            issues.add(
+                format!("{at}.approval.approvals"),
+                format!(
+                    "{} approvals needed but only {} user(s) hold an approver role",
+                    policy.approvals,
+                    self.holders(&policy.approvers)
+                ),
             );
         }
-        for (env, cfg) in &self.environments {
-            let at = format!("environments.{env}");
-            for role in &cfg.requesters {
+        if policy.approvals == 0 && !policy.approvers.is_empty() {
+            issues.add(
+                format!("{at}.approval.approvals"),
+                "approvers are named but approvals = 0; set how many are needed",
+            );
+        }
+        self.rollback_issues(issues, held, &at, cfg);
+        self.verified_in_issues(issues, held, env, cfg);
+        if policy.expiry.is_zero() {
+            issues.add(format!("{at}.approval.expiry"), "must be longer than zero");
+        }
+    }
+
+    /// Rollback keys left unset follow the deploy policy, already checked:
+    /// only what is set here is checked again.
+    fn rollback_issues(
+        &self,
+        issues: &mut Issues,
+        held: &BTreeSet<&Role>,
+        at: &str,
+        cfg: &super::EnvironmentConfig,
+    ) {
+        let (rb_approvers, rb_approvals) = (cfg.rollback_approvers(), cfg.rollback_approvals());
+        let named = cfg
+            .rollback
+            .requesters
+            .iter()
+            .chain(&cfg.rollback.approvers)
+            .flatten();
+        let rb_held = issues.unheld(held, &format!("{at}.rollback"), named);
+        let explicit = cfg.rollback.approvers.is_some() || cfg.rollback.approvals.is_some();
+        if !explicit || !rb_held {
+            // Nothing of its own to check, or already said.
+        } else if rb_approvals > 0 && rb_approvers.is_empty() {
+            issues.add(
+                format!("{at}.rollback.approvers"),
+                format!(
+                    "{rb_approvals} approval(s) needed for a rollback but no approver role is named"
+                ),
+            );
+        } else if rb_approvals > 0 && self.holders(rb_approvers) < rb_approvals as usize {
+            issues.add(
+                format!("{at}.rollback.approvals"),
+                format!(
+                    "{rb_approvals} approvals needed for a rollback but only {} user(s) hold an approver role",
+                    self.holders(rb_approvers)
+                ),
+            );
+        }
+        if cfg.rollback.break_glass && rb_approvers.is_empty() {
+            issues.add(
+                format!("{at}.rollback.break_glass"),
+                "break-glass is for approvers acting alone, but no approver role is named",
+            );
+        }
+    }
+
+    /// The environment a deploy must first be verified in: known, not this
+    /// one, and with someone who can verify there.
+    fn verified_in_issues(
+        &self,
+        issues: &mut Issues,
+        held: &BTreeSet<&Role>,
+        env: &crate::domain::Env,
+        cfg: &super::EnvironmentConfig,
+    ) {
+        let Some(prior) = &cfg.approval.requires_verified_in else {
+            return;
+        };
+        if let Some(prior_cfg) = self.environments.get(prior) {
+            for role in &prior_cfg.verifiers {
                 if !held.contains(role) {
-                    issue(
-                        format!("{at}.requesters"),
-                        format!("no user holds the role \"{role}\""),
+                    issues.add(
+                        format!("environments.{prior}.verifiers"),
+                        format!(
+                            "no user holds the role \"{role}\", so nothing can be verified for {env}"
+                        ),
                     );
                 }
-            }
-            let policy = &cfg.approval;
-            let mut approvers_held = true;
-            for role in &policy.approvers {
-                if !held.contains(role) {
-                    approvers_held = false;
-                    issue(
-                        format!("{at}.approval.approvers"),
-                        format!("no user holds the role \"{role}\""),
-                    );
-                }
-            }
-            if policy.approvals > 0 && policy.approvers.is_empty() {
-                issue(
-                    format!("{at}.approval.approvers"),
-                    format!(
-                        "{} approval(s) needed but no approver role is named",
-                        policy.approvals
-                    ),
-                );
-            } else if approvers_held
-                && policy.approvals > 0
-                && holders(&policy.approvers) < policy.approvals as usize
-            {
-                issue(
-                    format!("{at}.approval.approvals"),
-                    format!(
-                        "{} approvals needed but only {} user(s) hold an approver role",
-                        policy.approvals,
-                        holders(&policy.approvers)
-                    ),
-                );
-            }
-            if policy.approvals == 0 && !policy.approvers.is_empty() {
-                issue(
-                    format!("{at}.approval.approvals"),
-                    "approvers are named but approvals = 0; set how many are needed".into(),
-                );
-            }
-            // Rollback keys left unset follow the deploy policy, already
-            // checked above: only what is set here is checked again.
-            let (rb_approvers, rb_approvals) = (cfg.rollback_approvers(), cfg.rollback_approvals());
-            let mut rb_held = true;
-            for role in cfg
-                .rollback
-                .requesters
-                .iter()
-                .chain(&cfg.rollback.approvers)
-                .flatten()
-            {
-                if !held.contains(role) {
-                    rb_held = false;
-                    issue(
-                        format!("{at}.rollback"),
-                        format!("no user holds the role \"{role}\""),
-                    );
-                }
-            }
-            let explicit = cfg.rollback.approvers.is_some() || cfg.rollback.approvals.is_some();
-            if !explicit || !rb_held {
-                // Nothing of its own to check, or already said.
-            } else if rb_approvals > 0 && rb_approvers.is_empty() {
-                issue(
-                    format!("{at}.rollback.approvers"),
-                    format!(
-                        "{rb_approvals} approval(s) needed for a rollback but no approver role is named"
-                    ),
-                );
-            } else if rb_approvals > 0 && holders(rb_approvers) < rb_approvals as usize {
-                issue(
-                    format!("{at}.rollback.approvals"),
-                    format!(
-                        "{rb_approvals} approvals needed for a rollback but only {} user(s) hold an approver role",
-                        holders(rb_approvers)
-                    ),
-                );
-            }
-            if cfg.rollback.break_glass && rb_approvers.is_empty() {
-                issue(
-                    format!("{at}.rollback.break_glass"),
-                    "break-glass is for approvers acting alone, but no approver role is named"
-                        .into(),
-                );
-            }
-            if let Some(prior) = &policy.requires_verified_in
-                && let Some(prior_cfg) = self.environments.get(prior)
-            {
-                for role in &prior_cfg.verifiers {
-                    if !held.contains(role) {
-                        issue(
-                            format!("environments.{prior}.verifiers"),
-                            format!(
-                                "no user holds the role \"{role}\", so nothing can be verified for {env}"
-                            ),
-                        );
-                    }
-                }
-            }
-            if let Some(prior) = &policy.requires_verified_in {
-                if prior == env {
-                    issue(
-                        format!("{at}.approval.requires_verified_in"),
-                        "an environment cannot require itself".into(),
-                    );
-                } else if !self.environments.contains_key(prior) {
-                    issue(
-                        format!("{at}.approval.requires_verified_in"),
-                        format!("unknown environment \"{prior}\""),
-                    );
-                }
-            }
-            if policy.expiry.is_zero() {
-                issue(
-                    format!("{at}.approval.expiry"),
-                    "must be longer than zero".into(),
-                );
             }
         }
+        let at = format!("environments.{env}.approval.requires_verified_in");
+        if prior == env {
+            issues.add(at, "an environment cannot require itself");
+        } else if !self.environments.contains_key(prior) {
+            issues.add(at, format!("unknown environment \"{prior}\""));
+        }
+    }
 
+    fn chat_issues(&self, issues: &mut Issues) {
         let mut seen_chats = HashSet::new();
         for (i, chat) in self.chats.iter().enumerate() {
             if chat.id.0 == 0 {
-                issue(
-                    format!("chats[{i}].id"),
-                    "0 is not a Telegram chat id".into(),
-                );
+                issues.add(format!("chats[{i}].id"), "0 is not a Telegram chat id");
             }
             if !seen_chats.insert(chat.id) {
-                issue(
+                issues.add(
                     format!("chats[{i}].id"),
                     format!("chat id {} is listed twice", chat.id),
                 );
             }
             for user in &chat.mention_on_failure {
                 if self.user(*user).is_none() {
-                    issue(
+                    issues.add(
                         format!("chats[{i}].mention_on_failure"),
                         format!("{user} is not in [[users]]"),
                     );
@@ -276,24 +311,12 @@ impl Config {
             }
             for env in chat.envs.iter().flatten() {
                 if !self.environments.contains_key(env) {
-                    issue(
+                    issues.add(
                         format!("chats[{i}].envs"),
                         format!("unknown environment \"{env}\""),
                     );
                 }
             }
         }
-
-        if self.alerts.max_attempts == 0 {
-            issue("alerts.max_attempts".into(), "must be at least 1".into());
-        }
-        if self.alerts.backoff > self.alerts.max_backoff {
-            issue(
-                "alerts.backoff".into(),
-                "is longer than alerts.max_backoff".into(),
-            );
-        }
-        issues.extend(self.duration_issues());
-        issues
     }
 }
