@@ -280,53 +280,8 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
     match name {
         "help" | "start" => no_args("help", args).map(|()| Command::Help),
         "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
-        "cancel" => match args {
-            [] => Ok(Command::Cancel { id: None }),
-            [id] => {
-                let digits = id.strip_prefix('#').unwrap_or(id);
-                match digits.parse::<i64>() {
-                    Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                        Ok(Command::Cancel {
-                            id: Some(super::OperationId(n)),
-                        })
-                    }
-                    _ => Err(bad(
-                        "cancel",
-                        format!("{:?} is not a request number (like 12 or #12).", clip(id)),
-                    )),
-                }
-            }
-            _ => Err(bad("cancel", "Too many arguments.")),
-        },
-        "lock" => match args {
-            [] | [_] => Err(bad("lock", "Say the environment and why.")),
-            [env, rest @ ..] => {
-                let env = env_arg("lock", env, ctx)?;
-                let (words, duration) = match rest.split_last() {
-                    Some((last, words)) if !words.is_empty() => match duration_arg(last) {
-                        Some(d) => (words, Some(d)),
-                        // A duration out of range is refused, not taken
-                        // for the last word of the reason.
-                        None if looks_like_duration(last) => {
-                            return Err(bad(
-                                "lock",
-                                format!(
-                                    "{:?} is not a duration of up to 90 days (like 30m, 2h, 1day).",
-                                    clip(last)
-                                ),
-                            ));
-                        }
-                        None => (rest, None),
-                    },
-                    _ => (rest, None),
-                };
-                Ok(Command::Lock {
-                    env,
-                    reason: clip_reason(&words.join(" ")),
-                    duration,
-                })
-            }
-        },
+        "cancel" => cancel_args(args),
+        "lock" => lock_args(args, ctx),
         "mute" => match args {
             [target, duration] => match duration_arg(duration) {
                 Some(duration) if duration.as_secs() <= 7 * 24 * 3600 => Ok(Command::Mute {
@@ -366,28 +321,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             [] => Err(bad("unlock", "Say the environment.")),
             _ => Err(bad("unlock", "Too many arguments.")),
         },
-        "history" => {
-            let mut env = None;
-            let mut n = None;
-            for arg in args {
-                // Any integer is a count (to be refused when out of range),
-                // never an environment's name.
-                let number = arg.strip_prefix('-').unwrap_or(arg);
-                let integer = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
-                match arg.parse::<u32>().or(if integer { Ok(0) } else { Err(()) }) {
-                    Ok(k) if n.is_none() && (1..=50).contains(&k) => n = Some(k),
-                    Ok(_) if n.is_none() => {
-                        return Err(bad("history", "Show between 1 and 50 operations."));
-                    }
-                    _ if env.is_none() => env = Some(env_arg("history", arg, ctx)?),
-                    _ => return Err(bad("history", "Too many arguments.")),
-                }
-            }
-            Ok(Command::History {
-                env,
-                n: n.unwrap_or(10),
-            })
-        }
+        "history" => history_args(args, ctx),
         "status" => match args {
             [] => Ok(Command::Status { env: None }),
             [env] => Ok(Command::Status {
@@ -410,34 +344,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             [] | [_] => Err(bad("release", "Say the version and the release type.")),
             _ => Err(bad("release", "Too many arguments.")),
         },
-        "rollback" => {
-            let (args, break_glass) = match args.iter().position(|a| *a == "--break-glass") {
-                Some(at) => {
-                    let reason = args[at + 1..].join(" ");
-                    if reason.trim().is_empty() {
-                        return Err(bad(
-                            "rollback",
-                            "--break-glass needs a reason: what is on fire.",
-                        ));
-                    }
-                    (&args[..at], Some(clip_reason(&reason)))
-                }
-                None => (args, None),
-            };
-            match (args, &break_glass) {
-                ([env, version], _) => Ok(Command::Rollback {
-                    env: env_arg("rollback", env, ctx)?,
-                    version: version_arg("rollback", version, true)?,
-                    break_glass,
-                }),
-                ([], None) => Ok(Command::GuideRollback { env: None }),
-                ([env], None) => Ok(Command::GuideRollback {
-                    env: Some(env_arg("rollback", env, ctx)?),
-                }),
-                ([] | [_], _) => Err(bad("rollback", "Say the environment and the version.")),
-                _ => Err(bad("rollback", "Too many arguments.")),
-            }
-        }
+        "rollback" => rollback_args(args, ctx),
         "deploy" => {
             let command = "deploy";
             match args {
@@ -457,6 +364,111 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
         other => Err(ParseError::Unknown {
             name: other.chars().take(32).collect(),
         }),
+    }
+}
+
+fn cancel_args(args: &[&str]) -> Result<Command, ParseError> {
+    match args {
+        [] => Ok(Command::Cancel { id: None }),
+        [id] => {
+            let digits = id.strip_prefix('#').unwrap_or(id);
+            match digits.parse::<i64>() {
+                Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(Command::Cancel {
+                        id: Some(super::OperationId(n)),
+                    })
+                }
+                _ => Err(bad(
+                    "cancel",
+                    format!("{:?} is not a request number (like 12 or #12).", clip(id)),
+                )),
+            }
+        }
+        _ => Err(bad("cancel", "Too many arguments.")),
+    }
+}
+
+fn lock_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+    match args {
+        [] | [_] => Err(bad("lock", "Say the environment and why.")),
+        [env, rest @ ..] => {
+            let env = env_arg("lock", env, ctx)?;
+            let (words, duration) = match rest.split_last() {
+                Some((last, words)) if !words.is_empty() => match duration_arg(last) {
+                    Some(d) => (words, Some(d)),
+                    // A duration out of range is refused, not taken
+                    // for the last word of the reason.
+                    None if looks_like_duration(last) => {
+                        return Err(bad(
+                            "lock",
+                            format!(
+                                "{:?} is not a duration of up to 90 days (like 30m, 2h, 1day).",
+                                clip(last)
+                            ),
+                        ));
+                    }
+                    None => (rest, None),
+                },
+                _ => (rest, None),
+            };
+            Ok(Command::Lock {
+                env,
+                reason: clip_reason(&words.join(" ")),
+                duration,
+            })
+        }
+    }
+}
+
+fn history_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+    let mut env = None;
+    let mut n = None;
+    for arg in args {
+        // Any integer is a count (to be refused when out of range),
+        // never an environment's name.
+        let number = arg.strip_prefix('-').unwrap_or(arg);
+        let integer = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+        match arg.parse::<u32>().or(if integer { Ok(0) } else { Err(()) }) {
+            Ok(k) if n.is_none() && (1..=50).contains(&k) => n = Some(k),
+            Ok(_) if n.is_none() => {
+                return Err(bad("history", "Show between 1 and 50 operations."));
+            }
+            _ if env.is_none() => env = Some(env_arg("history", arg, ctx)?),
+            _ => return Err(bad("history", "Too many arguments.")),
+        }
+    }
+    Ok(Command::History {
+        env,
+        n: n.unwrap_or(10),
+    })
+}
+
+fn rollback_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+    let (args, break_glass) = match args.iter().position(|a| *a == "--break-glass") {
+        Some(at) => {
+            let reason = args[at + 1..].join(" ");
+            if reason.trim().is_empty() {
+                return Err(bad(
+                    "rollback",
+                    "--break-glass needs a reason: what is on fire.",
+                ));
+            }
+            (&args[..at], Some(clip_reason(&reason)))
+        }
+        None => (args, None),
+    };
+    match (args, &break_glass) {
+        ([env, version], _) => Ok(Command::Rollback {
+            env: env_arg("rollback", env, ctx)?,
+            version: version_arg("rollback", version, true)?,
+            break_glass,
+        }),
+        ([], None) => Ok(Command::GuideRollback { env: None }),
+        ([env], None) => Ok(Command::GuideRollback {
+            env: Some(env_arg("rollback", env, ctx)?),
+        }),
+        ([] | [_], _) => Err(bad("rollback", "Say the environment and the version.")),
+        _ => Err(bad("rollback", "Too many arguments.")),
     }
 }
 
