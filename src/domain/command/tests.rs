@@ -126,6 +126,15 @@ fn accepted_inputs() {
                 break_glass: Some("checkout is down".into()),
             },
         ),
+    ];
+    for (text, expected) in table {
+        assert_eq!(ok(text), expected, "{text}");
+    }
+}
+
+#[test]
+fn accepted_guides_cancels_locks_and_history() {
+    let table: Vec<(&str, Command)> = vec![
         ("/rollback", Command::GuideRollback { env: None }),
         (
             "/rollback staging",
