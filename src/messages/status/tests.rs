@@ -1,4 +1,8 @@
 use super::*;
+use crate::domain::Env;
+use crate::domain::health::ProbeFailure;
+use crate::service::EnvStatus;
+use crate::store::{LockRow, OperationRow, VerdictRow};
 use crate::adapters::ecs::DeploymentState;
 use crate::domain::{OperationKind, OperationState};
 
