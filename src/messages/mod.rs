@@ -11,3 +11,5 @@ pub mod locks;
 pub mod mutes;
 pub mod stats;
 pub mod status;
+#[cfg(test)]
+mod testing;

@@ -4,9 +4,9 @@
 use super::guide::TapOutcome;
 use super::taps::Tap;
 use super::{App, Incoming, Reply};
-use crate::messages;
 use crate::domain::callback::unread_verb;
 use crate::domain::{Callback, Command, Vote};
+use crate::messages;
 
 impl App {
     /// Runs a command someone may give: the audit outcome and the answer.

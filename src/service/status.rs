@@ -11,8 +11,8 @@ use crate::adapters::ecs::ServiceState;
 use crate::adapters::github::{CiState, Release};
 use crate::alerts::format::from_ms;
 use crate::config::EnvironmentConfig;
-use crate::domain::health::{ProbeFailure, Watch};
 use crate::domain::Env;
+use crate::domain::health::{ProbeFailure, Watch};
 use crate::store::{LockRow, OperationRow, VerdictRow, now_ms};
 
 /// How long `/status` waits for any one source.
@@ -197,4 +197,3 @@ impl App {
         }
     }
 }
-

@@ -1,10 +1,10 @@
 use super::*;
+use crate::adapters::ecs::DeploymentState;
 use crate::domain::Env;
 use crate::domain::health::ProbeFailure;
+use crate::domain::{OperationKind, OperationState};
 use crate::service::EnvStatus;
 use crate::store::{LockRow, OperationRow, VerdictRow};
-use crate::adapters::ecs::DeploymentState;
-use crate::domain::{OperationKind, OperationState};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
