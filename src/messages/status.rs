@@ -155,6 +155,11 @@ fn release_line(release: &Result<Option<Release>, String>, now: DateTime<Utc>) -
     }
 }
 
+/// The store line's error (plain text: [`render_status`] escapes it).
+pub fn store_unreadable(reference: &str) -> String {
+    format!("store unreadable; see the bot's log (ref {reference})")
+}
+
 /// Renders the report as one compact HTML message.
 pub fn render_status(r: &StatusReport) -> String {
     let mut out = format!("<b>Status</b> · {}\n", link(&r.repo_url, &r.repo));

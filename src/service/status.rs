@@ -150,9 +150,7 @@ impl App {
             Err(e) => {
                 let reference = &super::reference();
                 tracing::error!(reference, error = %e, "status: store unreadable");
-                let unreadable = Some(format!(
-                    "store unreadable; see the bot's log (ref {reference})"
-                ));
+                let unreadable = Some(crate::messages::status::store_unreadable(reference));
                 (vec![], vec![], 0, vec![], vec![], unreadable)
             }
         };

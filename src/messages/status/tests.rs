@@ -347,3 +347,8 @@ fn an_environment_that_deploys_itself_shows_its_tags_as_they_are() {
     ]);
     insta::assert_snapshot!(render_status(&r));
 }
+
+#[test]
+fn store_unreadable() {
+    insta::assert_snapshot!(super::store_unreadable("1a2b3c4d"));
+}
