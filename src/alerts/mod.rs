@@ -10,7 +10,6 @@ use crate::domain::{AlertKey, AlertKind, Env};
 use crate::store::NewAlert;
 
 pub use deliver::{Deliverer, RetryPolicy};
-use format::{escape, link};
 
 /// Something the team must hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,14 +45,12 @@ pub fn render(event: &Event) -> Rendered {
             url,
             author,
         } => {
-            let mut text = format!("📦 <b>Release {}</b> created", escape(tag));
-            if let Some(name) = name.as_deref().filter(|n| !n.is_empty() && *n != tag) {
-                text.push_str(&format!(": {}", escape(name)));
-            }
-            if let Some(author) = author {
-                text.push_str(&format!(" by {}", escape(author)));
-            }
-            text.push_str(&format!("\n{}", link(url, "Release notes and changelog")));
+            let text = crate::messages::alerts::release_published(
+                tag,
+                name.as_deref(),
+                url,
+                author.as_deref(),
+            );
             Rendered {
                 kind: AlertKind::Release,
                 env: None,
@@ -106,19 +103,13 @@ fn with_mentions(config: &Config, chat: &crate::config::ChatConfig, text: &str) 
     if chat.mention_on_failure.is_empty() {
         return text.to_owned();
     }
-    let names: Vec<String> = chat
+    let on_call: Vec<(i64, &str)> = chat
         .mention_on_failure
         .iter()
         .filter_map(|id| config.user(*id))
-        .map(|u| {
-            format!(
-                "<a href=\"tg://user?id={}\">{}</a>",
-                u.id,
-                format::escape(&u.name)
-            )
-        })
+        .map(|u| (u.id.0, u.name.as_str()))
         .collect();
-    format!("{text}\n🔔 {}", names.join(" "))
+    crate::messages::alerts::with_mentions(text, &on_call)
 }
 
 /// Routes one event under several kinds (a failed deploy is a failure

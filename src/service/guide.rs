@@ -14,8 +14,8 @@ use teloxide::dispatching::dialogue::Dialogue;
 
 use super::taps::{Button, TapAnswer};
 use super::{App, Incoming, Reply};
-use crate::alerts::format::escape;
 use crate::domain::{Callback, Env, GuidePick, ReleaseType, Version, bump};
+use crate::messages::guide as text;
 use crate::store::DialogueStorage;
 
 /// Dialogue state of one chat.
@@ -90,7 +90,7 @@ impl From<TapAnswer> for TapOutcome {
 
 fn cancel_row(nonce: u32) -> Vec<Button> {
     vec![Button {
-        text: "✖ Cancel".into(),
+        text: text::cancel_label(),
         data: Callback::guide(nonce, GuidePick::Cancel).encode(),
     }]
 }
@@ -168,7 +168,7 @@ impl App {
         msg: &Incoming,
         step: Step,
         envs: &[String],
-        question: &str,
+        question: String,
     ) -> (String, Option<Reply>) {
         let nonce = match self.start(msg, step).await {
             Ok(nonce) => nonce,
@@ -181,10 +181,7 @@ impl App {
             .collect();
         (
             "guided".into(),
-            Some(Reply::with_buttons(
-                question.to_owned(),
-                vec![row, cancel_row(nonce)],
-            )),
+            Some(Reply::with_buttons(question, vec![row, cancel_row(nonce)])),
         )
     }
 
@@ -196,30 +193,19 @@ impl App {
         let latest = match self.github.highest_release().await {
             Ok(Some(release)) => release,
             Ok(None) => {
-                return (
-                    "answered".into(),
-                    Some(Reply::new(
-                        "📦 No release yet. Name the first one: /release 0.1.0 minor".into(),
-                    )),
-                );
+                return ("answered".into(), Some(Reply::new(text::no_release_yet())));
             }
             Err(e) => {
                 return (
                     "error:github".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not read the latest release on GitHub ({}). Nothing was done.",
-                        escape(&e.to_string())
-                    ))),
+                    Some(Reply::new(text::latest_release_unreadable(&e.to_string()))),
                 );
             }
         };
         let Ok(current) = Version::parse(&latest.tag_name, true) else {
             return (
                 "answered".into(),
-                Some(Reply::new(format!(
-                    "📦 The latest release, {}, is not a version I can bump. Say it: /release &lt;version&gt; &lt;patch|minor|major&gt;",
-                    escape(&latest.tag_name)
-                ))),
+                Some(Reply::new(text::latest_not_a_version(&latest.tag_name))),
             );
         };
         let choices: Vec<(String, String)> =
@@ -239,15 +225,12 @@ impl App {
         let row = choices
             .iter()
             .enumerate()
-            .map(|(i, (version, kind))| choice(nonce, i, format!("{version} · {kind}")))
+            .map(|(i, (version, kind))| choice(nonce, i, text::release_choice_label(version, kind)))
             .collect();
         (
             "guided".into(),
             Some(Reply::with_buttons(
-                format!(
-                    "📦 <b>New release</b> · the latest is <b>{}</b>\nWhich version?",
-                    escape(&latest.tag_name)
-                ),
+                text::release_question(&latest.tag_name),
                 vec![row, cancel_row(nonce)],
             )),
         )
@@ -263,18 +246,13 @@ impl App {
         if envs.is_empty() {
             return (
                 "refused:not_a_requester".into(),
-                Some(Reply::new(
-                    "⛔ None of your roles may ask for a deploy anywhere.".into(),
-                )),
+                Some(Reply::new(text::may_deploy_nowhere())),
             );
         }
         match env {
             Some(env) if !envs.iter().any(|e| e == env.as_str()) => (
                 "refused:not_a_requester".into(),
-                Some(Reply::new(format!(
-                    "⛔ None of your roles may ask for a deploy to {}.",
-                    escape(env.as_str())
-                ))),
+                Some(Reply::new(text::may_not_deploy_to(env.as_str()))),
             ),
             Some(env) => {
                 let nonce = rand::random::<u32>();
@@ -285,8 +263,7 @@ impl App {
             }
             None => {
                 let step = Step::DeployEnv { envs: envs.clone() };
-                self.ask_env(msg, step, &envs, "🚀 <b>Deploy</b> · where to?")
-                    .await
+                self.ask_env(msg, step, &envs, text::deploy_where()).await
             }
         }
     }
@@ -295,12 +272,11 @@ impl App {
     /// releases, and for an environment that wants QA's word first only
     /// those verified there. `None` as the step: nothing to offer.
     async fn version_step(&self, env: &str, nonce: u32) -> Result<(Option<Step>, Reply), Reply> {
-        let releases = self.github.recent_releases(30).await.map_err(|e| {
-            Reply::new(format!(
-                "⚠️ Could not read the releases on GitHub ({}). Nothing was done.",
-                escape(&e.to_string())
-            ))
-        })?;
+        let releases = self
+            .github
+            .recent_releases(30)
+            .await
+            .map_err(|e| Reply::new(text::releases_unreadable(&e.to_string())))?;
         let prior = Env::parse(env)
             .ok()
             .and_then(|e| self.config.environments.get(&e))
@@ -330,18 +306,8 @@ impl App {
             }
         }
         if versions.is_empty() {
-            let why = match &prior {
-                Some(prior) => format!("no release is verified by QA on {} yet", prior.as_str()),
-                None => "there is no published release".to_owned(),
-            };
-            return Ok((
-                None,
-                Reply::new(format!(
-                    "🚀 Deploy → {}: nothing to offer, {}.",
-                    escape(env),
-                    escape(&why)
-                )),
-            ));
+            let prior = prior.as_ref().map(Env::as_str);
+            return Ok((None, Reply::new(text::nothing_to_deploy(env, prior))));
         }
         let mut rows: Vec<Vec<Button>> = versions
             .chunks(3)
@@ -355,19 +321,13 @@ impl App {
             })
             .collect();
         rows.push(cancel_row(nonce));
-        let mut text = format!("🚀 <b>Deploy → {}</b> · which version?", escape(env));
-        if let Some(prior) = &prior {
-            text.push_str(&format!(
-                "\nOnly versions QA verified on {}, newest first.",
-                escape(prior.as_str())
-            ));
-        }
+        let question = text::deploy_version_question(env, prior.as_ref().map(Env::as_str));
         Ok((
             Some(Step::DeployVersion {
                 env: env.to_owned(),
                 versions,
             }),
-            Reply::with_buttons(text, rows),
+            Reply::with_buttons(question, rows),
         ))
     }
 
@@ -382,16 +342,11 @@ impl App {
         match env {
             Some(env) if !envs.iter().any(|x| x == env.as_str()) => (
                 "refused:not_a_requester".into(),
-                Some(Reply::new(format!(
-                    "⛔ None of your roles may ask for a rollback of {}.",
-                    escape(env.as_str())
-                ))),
+                Some(Reply::new(text::may_not_roll_back(env.as_str()))),
             ),
             None if envs.is_empty() => (
                 "refused:not_a_requester".into(),
-                Some(Reply::new(
-                    "⛔ None of your roles may ask for a rollback anywhere.".into(),
-                )),
+                Some(Reply::new(text::may_roll_back_nowhere())),
             ),
             Some(env) => {
                 let nonce = rand::random::<u32>();
@@ -400,8 +355,7 @@ impl App {
             }
             None => {
                 let step = Step::RollbackEnv { envs: envs.clone() };
-                self.ask_env(msg, step, &envs, "⏪ <b>Rollback</b> · which environment?")
-                    .await
+                self.ask_env(msg, step, &envs, text::rollback_where()).await
             }
         }
     }
@@ -439,25 +393,15 @@ impl App {
                 continue;
             }
             let at = crate::alerts::format::from_ms(op.updated_at);
-            labels.push(format!(
-                "{} · {}",
-                op.version,
-                crate::alerts::format::ago(at, now)
-            ));
+            let ago = crate::alerts::format::ago(at, now);
+            labels.push(text::rollback_choice_label(&op.version, &ago));
             seen.push(op.version);
             if seen.len() == VERSIONS_OFFERED {
                 break;
             }
         }
         if seen.is_empty() {
-            return (
-                None,
-                Reply::new(format!(
-                    "⏪ Rollback of {env}: I know of no earlier version that ran there. \
-                     Name one: /rollback {env} &lt;version&gt; (a task definition of the service must carry it).",
-                    env = escape(env)
-                )),
-            );
+            return (None, Reply::new(text::nothing_to_roll_back_to(env)));
         }
         let mut rows: Vec<Vec<Button>> = labels
             .into_iter()
@@ -465,17 +409,13 @@ impl App {
             .map(|(i, label)| vec![choice(nonce, i, label)])
             .collect();
         rows.push(cancel_row(nonce));
-        let text = format!(
-            "⏪ <b>Rollback {}</b> · to which version? Running now: <b>{}</b>\nVersions that ran there, newest first:",
-            escape(env),
-            escape(running.as_deref().unwrap_or("unknown"))
-        );
+        let question = text::rollback_version_question(env, running.as_deref());
         (
             Some(Step::RollbackVersion {
                 env: env.to_owned(),
                 versions: seen,
             }),
-            Reply::with_buttons(text, rows),
+            Reply::with_buttons(question, rows),
         )
     }
 
@@ -484,22 +424,18 @@ impl App {
         let dialogue = self.dialogue(msg.chat.0);
         match dialogue.get().await {
             Ok(Some(guide)) if guide.user == msg.user.0 => match dialogue.exit().await {
-                Ok(()) => (
-                    "cancelled".into(),
-                    Some(Reply::new("✖ Left the dialogue. Nothing was done.".into())),
-                ),
+                Ok(()) => ("cancelled".into(), Some(Reply::new(text::left()))),
                 Err(e) => self.internal_error("guide: store", &std::io::Error::other(e)),
             },
             Ok(Some(guide)) => (
                 "refused:not_yours".into(),
-                Some(Reply::new(format!(
-                    "That dialogue is {}'s; only they can cancel it.",
-                    escape(&self.name_of(guide.user))
+                Some(Reply::new(text::not_yours_to_cancel(
+                    &self.name_of(guide.user),
                 ))),
             ),
             Ok(None) => (
                 "answered".into(),
-                Some(Reply::new("Nothing to cancel here.".into())),
+                Some(Reply::new(text::nothing_to_cancel())),
             ),
             Err(e) => self.internal_error("guide: store", &std::io::Error::other(e)),
         }

@@ -34,12 +34,12 @@ use tokio::sync::Notify;
 
 use crate::adapters::ecs::Ecs;
 use crate::adapters::github::GitHub;
-use crate::alerts::format::escape;
 use crate::config::Config;
 use crate::domain::OperationId;
 use crate::domain::{
-    self, Access, COMMANDS, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
+    self, Access, ChatId, ChatKind, Command, Env, ParseContext, ParseError, UserId,
 };
+use crate::messages;
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreError, Transition};
 
@@ -50,7 +50,7 @@ pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};
 pub use monitor::monitor_loop;
 pub use retention::retention_loop;
-pub use status::{EnvStatus, StatusReport, render_status};
+pub use status::{EnvStatus, HealthStatus, StatusReport};
 pub use taps::{Button, Tap, TapAnswer};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 
@@ -147,16 +147,12 @@ impl App {
         let (outcome, reply) = match (access, parsed) {
             (Access::Refused(refusal), _) => (
                 format!("refused:{}", refusal.code()),
-                Some(Reply::new(escape(&refusal.message()))),
+                Some(Reply::new(messages::common::refused(&refusal.message()))),
             ),
             (Access::Allowed, Err(error)) => ("invalid".to_owned(), Some(self.usage_error(&error))),
             (Access::Allowed, Ok(command)) if acts(&command) && stale(msg) => (
                 "refused:stale".to_owned(),
-                Some(Reply::new(format!(
-                    "⏳ This command was sent at {} and reached me only now. Nothing was done; \
-                     send it again if it is still wanted.",
-                    crate::alerts::format::utc(msg.sent_at)
-                ))),
+                Some(Reply::new(messages::common::stale_command(msg.sent_at))),
             ),
             (Access::Allowed, Ok(command)) => self.run(&command, msg).await,
         };
@@ -210,7 +206,7 @@ impl App {
     }
 
     fn usage_error(&self, error: &ParseError) -> Reply {
-        Reply::new(format!("❌ {}", escape(&error.message())))
+        Reply::new(messages::common::usage_error(&error.message()))
     }
 
     fn name_of(&self, user: i64) -> String {
@@ -294,9 +290,7 @@ impl App {
     ) -> String {
         let reference = &reference();
         tracing::error!(reference, error = %e, "{what}");
-        format!(
-            "Something went wrong on my side (ref {reference}); nothing changed. Try again in a moment."
-        )
+        messages::common::internal_failure(reference)
     }
 
     fn internal_error(
@@ -311,53 +305,27 @@ impl App {
         {
             return (
                 "error:store_unreachable".into(),
-                Some(Reply::new(format!(
-                    "⚠️ My database is not answering right now (ref {reference}); nothing was done. \
-                     Please try again in a minute."
-                ))),
+                Some(Reply::new(messages::common::store_unreachable(reference))),
             );
         }
         (
             "error:internal".into(),
-            Some(Reply::new(format!(
-                "⚠️ Something went wrong on my side (ref {reference}); nothing was done. It is in the bot's log."
-            ))),
+            Some(Reply::new(messages::common::internal_error(reference))),
         )
     }
 
     fn whoami(&self, msg: &Incoming) -> String {
-        let mut text = format!(
-            "👤 {}\nTelegram id: <code>{}</code>",
-            escape(&msg.user_display),
-            msg.user
-        );
-        match self.config.user(msg.user) {
-            Some(user) => {
-                let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
-                text.push_str(&format!(
-                    "\nKnown as {}; roles: {}",
-                    escape(&user.name),
-                    if roles.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        roles.join(", ")
-                    }
-                ));
-            }
-            None => text.push_str(&format!(
-                "\nNot in bot.toml. To be let in, ask a senior to add to [[users]]:\n<code>id = {}</code>",
-                msg.user
-            )),
-        }
-        if !msg.private {
-            let state = if self.config.chat(msg.chat).is_some() {
-                "configured"
-            } else {
-                "not configured"
-            };
-            text.push_str(&format!("\nThis chat: <code>{}</code> ({state})", msg.chat));
-        }
-        text
+        let known = self.config.user(msg.user).map(|user| {
+            let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+            (user.name.as_str(), roles)
+        });
+        let group = (!msg.private).then(|| (msg.chat.0, self.config.chat(msg.chat).is_some()));
+        messages::help::whoami(&messages::help::WhoAmI {
+            display: &msg.user_display,
+            user_id: msg.user.0,
+            known,
+            group,
+        })
     }
 }
 
@@ -382,20 +350,6 @@ fn acts(command: &Command) -> bool {
 
 fn stale(msg: &Incoming) -> bool {
     chrono::Utc::now() - msg.sent_at > STALE_AFTER
-}
-
-/// `/help`: every command with its usage, as the parser knows them.
-pub fn help_text() -> String {
-    let mut text = String::from("<b>aletheia-bot</b> runs the release process from this chat.\n");
-    for c in COMMANDS.iter().filter(|c| c.available) {
-        text.push_str(&format!(
-            "\n<code>{}</code> — {}",
-            escape(c.usage),
-            escape(c.description)
-        ));
-    }
-    text.push_str("\n\nVersions are semver (1.2.3 or v1.2.3). Environments come from bot.toml.");
-    text
 }
 
 /// A short reference for an internal failure: the chat quotes it, the

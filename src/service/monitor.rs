@@ -12,11 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use crate::adapters::ecs::{ServiceState, image_tag};
-use crate::alerts::format::{escape, span};
 use crate::alerts::{self, Rendered};
 use crate::config::EnvironmentConfig;
 use crate::domain::health::{HealthEvent, Seen, SeenDeployment, SeenService, Watch, watch};
 use crate::domain::{AlertKind, Env, OperationKind, OperationState};
+use crate::messages;
 use crate::store::now_ms;
 
 use super::confirm::short_task_definition;
@@ -121,10 +121,13 @@ impl App {
                     auto_deployed = version.clone();
                     (
                         AlertKind::Deployment,
-                        auto_deployed_text(env, version.as_deref(), to),
+                        messages::health::auto_deployed(env.as_str(), version.as_deref(), to),
                     )
                 }
-                _ => (AlertKind::Health, health_text(env, cfg, event)),
+                _ => (
+                    AlertKind::Health,
+                    messages::health::health(env.as_str(), cfg.health_url.as_ref(), event),
+                ),
             };
             alerts.extend(alerts::route(
                 &self.config,
@@ -177,83 +180,6 @@ impl App {
     }
 }
 
-fn health_text(env_typed: &Env, cfg: &EnvironmentConfig, event: &HealthEvent) -> String {
-    let env = escape(env_typed.as_str());
-    match event {
-        HealthEvent::RolloutFailed {
-            task_definition,
-            version,
-            reason,
-            rolled_back_to,
-        } => {
-            let what = match version {
-                Some(v) => format!("{} ({})", escape(v), escape(task_definition)),
-                None => escape(task_definition),
-            };
-            let back = match rolled_back_to {
-                Some(to) => format!(
-                    "\nThe circuit breaker rolled it back: {env} runs {} again.",
-                    escape(to)
-                ),
-                None => String::new(),
-            };
-            format!(
-                "🔥 <b>{env}</b> · ECS rollout of {what} FAILED: {}{back}",
-                escape(reason)
-            )
-        }
-        HealthEvent::TasksShort {
-            running,
-            desired,
-            for_ms,
-        } => format!(
-            "⚠️ <b>{env}</b> · only {running} of {desired} tasks running, for {}.",
-            span(for_ms / 1000)
-        ),
-        HealthEvent::TasksRestored { running, desired } => {
-            format!("✅ <b>{env}</b> · {running} of {desired} tasks running again.")
-        }
-        HealthEvent::Unannounced { from, to, version } => format!(
-            "👀 <b>{env}</b> · the service changed from {} to {}{} without the bot: someone deployed around it.",
-            escape(from),
-            escape(to),
-            version
-                .as_deref()
-                .map(|v| format!(" (image tag {})", escape(v)))
-                .unwrap_or_default()
-        ),
-        HealthEvent::Down { failures, failure } => {
-            let why = match &cfg.health_url {
-                Some(url) => crate::adapters::health::describe(url, failure),
-                None => failure.words(),
-            };
-            format!(
-                "🔴 <b>{env}</b> · health check failing {failures} times in a row: {}",
-                escape(&why)
-            )
-        }
-        HealthEvent::AutoDeployed { to, version } => {
-            auto_deployed_text(env_typed, version.as_deref(), to)
-        }
-        HealthEvent::Recovered { status } => {
-            format!("🟢 <b>{env}</b> · health check passes again ({status}).")
-        }
-    }
-}
-
-/// "✅ dev now runs main-1a2b3c4, deployed automatically": a new task
-/// definition in an environment that deploys itself.
-fn auto_deployed_text(env: &Env, version: Option<&str>, task_definition: &str) -> String {
-    let what = match version {
-        Some(v) => format!("<b>{}</b>", escape(v)),
-        None => format!("task definition {}", escape(task_definition)),
-    };
-    format!(
-        "✅ <b>{}</b> now runs {what}, deployed automatically",
-        escape(env.as_str())
-    )
-}
-
 /// Looks at every environment every `interval` (the first look at once:
 /// it learns what runs), until stopped.
 pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
@@ -284,24 +210,5 @@ pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationT
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::auto_deployed_text;
-    use crate::domain::Env;
-
-    #[test]
-    fn an_automatic_deploy_reads_as_a_deploy() {
-        let dev = Env::parse("dev").unwrap();
-        insta::assert_snapshot!(
-            "auto_deployed",
-            auto_deployed_text(&dev, Some("main-1a2b3c4"), "aletheia-dev-api:7")
-        );
-        insta::assert_snapshot!(
-            "auto_deployed_untagged",
-            auto_deployed_text(&dev, None, "aletheia-dev-api:7")
-        );
     }
 }

@@ -3,20 +3,20 @@
 
 use super::guide::TapOutcome;
 use super::taps::Tap;
-use super::{App, Incoming, Reply, help_text, render_status};
-use crate::alerts::format::escape;
+use super::{App, Incoming, Reply};
 use crate::domain::callback::unread_verb;
 use crate::domain::{Callback, Command, Vote};
+use crate::messages;
 
 impl App {
     /// Runs a command someone may give: the audit outcome and the answer.
     pub(super) async fn run(&self, command: &Command, msg: &Incoming) -> (String, Option<Reply>) {
         match command {
-            Command::Help => ("answered".into(), Some(Reply::new(help_text()))),
+            Command::Help => ("answered".into(), Some(Reply::new(messages::help::help()))),
             Command::WhoAmI => ("answered".into(), Some(Reply::new(self.whoami(msg)))),
             Command::Status { env } => {
                 let report = self.status(env.as_ref()).await;
-                let mut text = render_status(&report);
+                let mut text = messages::status::render_status(&report);
                 text.push_str(&self.mutes_line(msg.chat.0).await);
                 ("answered".into(), Some(Reply::new(text)))
             }
@@ -59,7 +59,7 @@ impl App {
     /// Any tap on one of the bot's buttons.
     pub async fn tap(&self, tap: &Tap) -> TapOutcome {
         let Some(callback) = Callback::parse(&tap.data) else {
-            let text = "This button is not one of mine.".to_owned();
+            let text = messages::common::not_my_button();
             let verb = unread_verb(&tap.data);
             return self
                 .refuse_tap(tap, verb, "forged", None, text)
@@ -71,10 +71,9 @@ impl App {
                 let answer = self.vote_tap(tap, op, vote).await;
                 // A used fat-finger confirmation loses its button.
                 let edit = (vote == Vote::ConfirmApprove && !answer.alert).then(|| {
-                    Reply::new(format!(
-                        "👆 {} confirmed: {}",
-                        escape(&self.name_of(tap.user.0)),
-                        escape(&answer.text)
+                    Reply::new(messages::common::approval_confirmed(
+                        &self.name_of(tap.user.0),
+                        &answer.text,
                     ))
                 });
                 TapOutcome {

@@ -1,11 +1,6 @@
 use super::*;
 
 #[test]
-fn help_lists_every_command() {
-    insta::assert_snapshot!(help_text());
-}
-
-#[test]
 fn qa_found_issues_alert() {
     insta::assert_snapshot!(verdict::issues_text(
         "staging",

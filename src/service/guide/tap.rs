@@ -2,8 +2,8 @@
 //! the last runs the command it spelled out.
 
 use super::{ChatDialogue, Guide, Step, TapOutcome, cancel_row};
-use crate::alerts::format::escape;
 use crate::domain::{Callback, GuidePick, UserId};
+use crate::messages::{self, guide as text};
 use crate::service::taps::{Button, Tap, TapAnswer};
 use crate::service::{App, Incoming, Reply};
 
@@ -16,48 +16,36 @@ impl App {
         nonce: u32,
         pick: GuidePick,
     ) -> TapOutcome {
-        let refuse = |text: &str| -> TapOutcome {
-            TapAnswer {
-                text: text.to_owned(),
-                alert: true,
-            }
-            .into()
-        };
+        let refuse = |text: String| -> TapOutcome { TapAnswer { text, alert: true }.into() };
         let Some(chat) = tap.chat else {
-            return refuse("This dialogue is over. Start again with /release or /deploy.");
+            return refuse(text::dialogue_over());
         };
         let dialogue = self.dialogue(chat);
         let guide = match dialogue.get().await {
             Ok(Some(guide)) if guide.nonce == nonce => guide,
             Ok(_) => {
-                return refuse("This dialogue is over. Start again with /release or /deploy.");
+                return refuse(text::dialogue_over());
             }
             Err(e) => {
-                return refuse(&self.internal_failure("guide: store", &e));
+                return refuse(self.internal_failure("guide: store", &e));
             }
         };
         if guide.user != tap.user.0 {
-            let text = format!(
-                "This is {}'s dialogue; start your own with /release or /deploy.",
-                self.name_of(guide.user)
-            );
+            let answer = text::not_your_dialogue(&self.name_of(guide.user));
             return self
-                .refuse_tap(tap, "guide", "not_yours", None, text)
+                .refuse_tap(tap, "guide", "not_yours", None, answer)
                 .await
                 .into();
         }
-        let done = |text: &str| TapAnswer {
-            text: text.to_owned(),
-            alert: false,
-        };
+        let done = |text: String| TapAnswer { text, alert: false };
         let next = match (pick, &guide.step) {
             (GuidePick::Cancel, _) => {
                 if let Err(e) = dialogue.exit().await {
                     tracing::error!(error = %e, "guide: store");
                 }
                 return TapOutcome {
-                    answer: done("Cancelled."),
-                    edit: Some(Reply::new("✖ Cancelled. Nothing was done.".into())),
+                    answer: done(text::cancelled_answer()),
+                    edit: Some(Reply::new(text::cancelled())),
                     reply: None,
                 };
             }
@@ -66,7 +54,7 @@ impl App {
                     version: version.clone(),
                     release_type: kind.clone(),
                 },
-                None => return refuse("This button is not one of mine."),
+                None => return refuse(messages::common::not_my_button()),
             },
             (GuidePick::Index(i), Step::DeployEnv { envs }) => match envs.get(i) {
                 Some(env) => {
@@ -76,14 +64,14 @@ impl App {
                     };
                     return self.version_choice(&dialogue, guide, next).await;
                 }
-                None => return refuse("This button is not one of mine."),
+                None => return refuse(messages::common::not_my_button()),
             },
             (GuidePick::Index(i), Step::RollbackEnv { envs }) => match envs.get(i) {
                 Some(env) => {
                     let next = self.rollback_version_step(env, nonce).await;
                     return self.version_choice(&dialogue, guide, next).await;
                 }
-                None => return refuse("This button is not one of mine."),
+                None => return refuse(messages::common::not_my_button()),
             },
             (GuidePick::Index(i), Step::RollbackVersion { env, versions }) => {
                 match versions.get(i) {
@@ -91,7 +79,7 @@ impl App {
                         env: env.clone(),
                         version: version.clone(),
                     },
-                    None => return refuse("This button is not one of mine."),
+                    None => return refuse(messages::common::not_my_button()),
                 }
             }
             (GuidePick::Index(i), Step::DeployVersion { env, versions }) => match versions.get(i) {
@@ -99,19 +87,19 @@ impl App {
                     env: env.clone(),
                     version: version.clone(),
                 },
-                None => return refuse("This button is not one of mine."),
+                None => return refuse(messages::common::not_my_button()),
             },
             (GuidePick::Confirm, step) => {
                 return match confirmed(step, &self.name_of(tap.user.0)) {
                     Some((command, edit)) => self.finish(tap, chat, &command, edit).await,
-                    None => refuse("This button is not one of mine."),
+                    None => refuse(messages::common::not_my_button()),
                 };
             }
-            _ => return refuse("This button is not one of mine."),
+            _ => return refuse(messages::common::not_my_button()),
         };
         match confirm_reply(&next, nonce) {
             Some(reply) => self.advance_guide(&dialogue, guide, next, reply).await,
-            None => refuse("This button is not one of mine."),
+            None => refuse(messages::common::not_my_button()),
         }
     }
 
@@ -129,7 +117,7 @@ impl App {
                 let _ = dialogue.exit().await;
                 TapOutcome {
                     answer: TapAnswer {
-                        text: "Nothing to offer.".into(),
+                        text: text::nothing_to_offer(),
                         alert: false,
                     },
                     edit: Some(reply),
@@ -172,7 +160,7 @@ impl App {
             Ok(false) => {
                 return TapOutcome {
                     answer: TapAnswer {
-                        text: "Already done.".into(),
+                        text: text::already_done(),
                         alert: false,
                     },
                     edit: None,
@@ -183,8 +171,7 @@ impl App {
                 tracing::error!(error = %e, "guide: store");
                 return TapOutcome {
                     answer: TapAnswer {
-                        text: "Something went wrong on my side; nothing was done. Try again in a moment."
-                            .into(),
+                        text: text::not_done(),
                         alert: true,
                     },
                     edit: None,
@@ -218,33 +205,18 @@ fn confirmed(step: &Step, who: &str) -> Option<(String, String)> {
     Some(match step {
         Step::RollbackConfirm { env, version } => (
             format!("/rollback {env} {version}"),
-            format!(
-                "⏪ <b>Rollback {} → {}</b>: asked by {}.",
-                escape(env),
-                escape(version),
-                escape(who)
-            ),
+            text::rollback_asked(env, version, who),
         ),
         Step::ReleaseConfirm {
             version,
             release_type,
         } => (
             format!("/release {version} {release_type}"),
-            format!(
-                "📦 <b>Release {} ({})</b>: asked by {}.",
-                escape(version),
-                escape(release_type),
-                escape(who)
-            ),
+            text::release_asked(version, release_type, who),
         ),
         Step::DeployConfirm { env, version } => (
             format!("/deploy {env} {version}"),
-            format!(
-                "🚀 <b>Deploy {} → {}</b>: asked by {}.",
-                escape(version),
-                escape(env),
-                escape(who)
-            ),
+            text::deploy_asked(version, env, who),
         ),
         _ => return None,
     })
@@ -252,33 +224,21 @@ fn confirmed(step: &Step, who: &str) -> Option<(String, String)> {
 
 /// The confirmation step's message (`None` for a step that is none).
 fn confirm_reply(step: &Step, nonce: u32) -> Option<Reply> {
-    let (text, label) = match step {
+    let (question, label) = match step {
         Step::ReleaseConfirm {
             version,
             release_type,
         } => (
-            format!(
-                "📦 <b>Release {} ({})</b>?\nThe pre-release checks run when you confirm.",
-                escape(version),
-                escape(release_type)
-            ),
-            format!("✅ Release {version}"),
+            text::release_confirm(version, release_type),
+            text::release_confirm_label(version),
         ),
         Step::DeployConfirm { env, version } => (
-            format!(
-                "🚀 <b>Deploy {} → {}</b>?\nThe checks run, and approval is asked for, when you confirm.",
-                escape(version),
-                escape(env)
-            ),
-            format!("✅ Deploy {version} → {env}"),
+            text::deploy_confirm(version, env),
+            text::deploy_confirm_label(version, env),
         ),
         Step::RollbackConfirm { env, version } => (
-            format!(
-                "⏪ <b>Rollback {} → {}</b>?\nThe checks run, and approval is asked for, when you confirm.",
-                escape(env),
-                escape(version)
-            ),
-            format!("✅ Roll {env} back to {version}"),
+            text::rollback_confirm(env, version),
+            text::rollback_confirm_label(env, version),
         ),
         _ => return None,
     };
@@ -288,5 +248,5 @@ fn confirm_reply(step: &Step, nonce: u32) -> Option<Reply> {
     };
     let mut row = vec![confirm];
     row.extend(cancel_row(nonce));
-    Some(Reply::with_buttons(text, vec![row]))
+    Some(Reply::with_buttons(question, vec![row]))
 }
