@@ -106,7 +106,7 @@ fn join(roles: &[Role]) -> String {
     }
 }
 
-fn holds_any(held: &[Role], wanted: &[Role]) -> bool {
+pub(super) fn holds_any(held: &[Role], wanted: &[Role]) -> bool {
     held.iter().any(|r| wanted.contains(r))
 }
 

@@ -27,6 +27,16 @@ pub(super) enum Recheck {
     Unavailable(String),
 }
 
+/// The policy an operation is decided under: a rollback's for a
+/// rollback, the deploy's otherwise.
+pub(super) fn policy_for(op: &crate::store::OperationRow, cfg: &EnvironmentConfig) -> EnvPolicy {
+    if super::rollback::is_rollback(op) {
+        super::rollback::rollback_policy(cfg)
+    } else {
+        policy_of(cfg)
+    }
+}
+
 pub(super) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
     EnvPolicy {
         requesters: cfg.requesters.clone(),
@@ -477,55 +487,54 @@ impl App {
         op: &crate::store::OperationRow,
         cfg: &EnvironmentConfig,
     ) -> Result<(), Recheck> {
-        use Recheck::{Stale, Unavailable};
         let env = op.env_name().unwrap_or_default();
-        let rollback = super::rollback::is_rollback(op);
-        let policy = if rollback {
-            super::rollback::rollback_policy(cfg)
+        let policy = policy_for(op, cfg);
+        let (verified_before, lock) = if crate::domain::rests_on_qa_and_locks(op.kind) {
+            self.recheck_reads(op, &policy)
+                .await
+                .map_err(|e| Recheck::Unavailable(e.to_string()))?
         } else {
-            policy_of(cfg)
+            (true, None)
         };
+        let requester = self.name_of(op.requested_by);
         let roles = self
             .config
             .user(UserId(op.requested_by))
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        if !roles.iter().any(|r| policy.requesters.contains(r)) {
-            return Err(Stale(format!(
-                "{} may no longer ask for {}s of {env}",
-                self.name_of(op.requested_by),
-                op.kind
-            )));
-        }
-        if rollback {
-            // A rollback rests on neither QA's word nor an unlocked env.
-            return Ok(());
-        }
-        if let Some(prior) = &policy.requires_verified_in {
-            match self.store.is_verified(prior, &op.version).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(Stale(format!(
-                        "{} is no longer verified in {prior}",
-                        op.version
-                    )));
-                }
-                Err(e) => return Err(Unavailable(e.to_string())),
-            }
-        }
-        match self.store.active_locks().await {
-            Ok(locks) => {
-                if let Some(lock) = locks.iter().find(|l| l.env == env) {
-                    return Err(Stale(format!(
-                        "{env} was locked by {}: {}",
-                        self.name_of(lock.locked_by),
-                        lock.reason
-                    )));
-                }
-            }
-            Err(e) => return Err(Unavailable(e.to_string())),
-        }
-        Ok(())
+        crate::domain::recheck(&crate::domain::RecheckFacts {
+            kind: op.kind,
+            env,
+            version: &op.version,
+            requester: &requester,
+            requester_roles: roles,
+            policy: &policy,
+            verified_before,
+            lock,
+        })
+        .map_err(|stale| Recheck::Stale(stale.message()))
+    }
+
+    /// What a deploy's approval rests on, from the store: still verified
+    /// where the policy wants it, and who locked the environment, if anyone.
+    async fn recheck_reads(
+        &self,
+        op: &crate::store::OperationRow,
+        policy: &EnvPolicy,
+    ) -> Result<(bool, Option<(String, String)>), crate::store::StoreError> {
+        let verified = match &policy.requires_verified_in {
+            Some(prior) => self.store.is_verified(prior, &op.version).await?,
+            None => true,
+        };
+        let env = op.env_name().unwrap_or_default();
+        let lock = self
+            .store
+            .active_locks()
+            .await?
+            .into_iter()
+            .find(|l| l.env == env)
+            .map(|l| (self.name_of(l.locked_by), l.reason));
+        Ok((verified, lock))
     }
 
     /// An approval whose grounds changed: the operation is cancelled, the

@@ -23,9 +23,7 @@ const WITHDRAWABLE: [OperationState; 3] = [
 impl App {
     fn holds_incident_role(&self, msg: &Incoming) -> bool {
         self.config.user(msg.user).is_some_and(|u| {
-            u.roles
-                .iter()
-                .any(|r| self.config.incident.roles.contains(r))
+            crate::domain::may_act_in_incident(&u.roles, &self.config.incident.roles).is_ok()
         })
     }
 
@@ -468,11 +466,7 @@ impl App {
     /// The environment whose failures no mute silences: the last in
     /// promotion order (prod).
     fn spared_env(&self) -> Option<String> {
-        self.config
-            .environments
-            .keys()
-            .last()
-            .map(|e| e.as_str().to_owned())
+        crate::domain::last_env(self.config.environments.keys()).map(|e| e.as_str().to_owned())
     }
 
     /// What a mute may name: an alert kind (not approval prompts) or an

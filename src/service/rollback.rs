@@ -44,41 +44,20 @@ impl App {
             .user(msg.user)
             .map(|u| u.roles.clone())
             .unwrap_or_default();
-        let requesters = cfg.rollback_requesters();
-        if !roles.iter().any(|r| requesters.contains(r)) {
-            let names: Vec<&str> = requesters.iter().map(|r| r.as_str()).collect();
+        let policy = rollback_policy(cfg);
+        let allowed = crate::domain::may_request_rollback(env, &roles, &policy).and_then(|()| {
+            match break_glass {
+                Some(_) => {
+                    crate::domain::may_break_glass(env, cfg.rollback.break_glass, &roles, &policy)
+                }
+                None => Ok(()),
+            }
+        });
+        if let Err(refusal) = allowed {
             return (
-                "refused:not_a_requester".into(),
-                Some(Reply::new(format!(
-                    "⛔ Rollbacks of {} are asked for by: {}. You hold none of these roles.",
-                    escape(env.as_str()),
-                    escape(&names.join(", "))
-                ))),
+                format!("refused:{}", refusal.code()),
+                Some(Reply::new(rollback_refused(&refusal))),
             );
-        }
-        if break_glass.is_some() {
-            if !cfg.rollback.break_glass {
-                return (
-                    "refused:break_glass_off".into(),
-                    Some(Reply::new(format!(
-                        "⛔ Break-glass is off for {env} (<code>environments.{env}.rollback.break_glass</code>). \
-                         Ask without it: the rollback waits for its approval.",
-                        env = escape(env.as_str())
-                    ))),
-                );
-            }
-            let approvers = cfg.rollback_approvers();
-            if !roles.iter().any(|r| approvers.contains(r)) {
-                let names: Vec<&str> = approvers.iter().map(|r| r.as_str()).collect();
-                return (
-                    "refused:not_an_approver".into(),
-                    Some(Reply::new(format!(
-                        "⛔ Only {} may break the glass on {}.",
-                        escape(&names.join(", ")),
-                        escape(env.as_str())
-                    ))),
-                );
-            }
         }
 
         let target = version.to_string();
@@ -283,7 +262,6 @@ impl App {
                 )),
                 span(expiry.as_secs() as i64)
             ));
-            let policy = rollback_policy(cfg);
             let buttons = super::deploy::approval_buttons(crate::domain::NewOp);
             match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
                 Ok(prompts) => alerts.extend(prompts),
@@ -503,6 +481,18 @@ impl App {
                 escape(&e.to_string())
             ),
         }
+    }
+}
+
+/// A rollback's refusal, as the chat shows it (HTML).
+fn rollback_refused(refusal: &crate::domain::RollbackRefusal) -> String {
+    match refusal {
+        crate::domain::RollbackRefusal::BreakGlassOff { env } => format!(
+            "⛔ Break-glass is off for {env} (<code>environments.{env}.rollback.break_glass</code>). \
+             Ask without it: the rollback waits for its approval.",
+            env = escape(env.as_str())
+        ),
+        other => escape(&other.message()),
     }
 }
 

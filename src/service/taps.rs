@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
-use super::deploy::{Recheck, policy_of};
+use super::deploy::{Recheck, policy_for};
 use super::dispatch::Started;
 use super::lapsed::{Shown, no_longer_counts};
 use crate::alerts::format::escape;
@@ -136,11 +136,7 @@ impl App {
     ) -> TapAnswer {
         let began = std::time::Instant::now();
         let id = OperationId(op.id);
-        let policy = if super::rollback::is_rollback(op) {
-            super::rollback::rollback_policy(cfg)
-        } else {
-            policy_of(cfg)
-        };
+        let policy = policy_for(op, cfg);
         let user = self.config.user(tap.user);
         let approving = matches!(vote, Vote::Approve | Vote::ConfirmApprove);
         let facts = DecisionFacts {
