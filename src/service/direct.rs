@@ -148,7 +148,7 @@ impl App {
             .user(tap.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        let policy = super::rollback::rollback_policy(cfg);
+        let policy = super::approvals::rollback_policy(cfg);
         if let Err(refusal) = crate::domain::may_roll_back_directly(roles, &policy) {
             let text = format!("Only {} may roll back on ECS directly.", refusal.message());
             return Err(self

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::deploy::op_title;
+use super::approvals::op_title;
 use super::{App, Incoming, Reply};
 use crate::alerts::format::{escape, from_ms, span, utc};
 use crate::alerts::{self, Rendered};

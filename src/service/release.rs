@@ -2,23 +2,20 @@
 //! name; a confirmation when only the bump does not fit; the dispatch of
 //! the Release workflow.
 
+use super::approvals::confirm_key;
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
 use crate::alerts::format::escape;
-use crate::domain::{AlertKey, Callback, NewOp, OpSlot, OpStep};
 use crate::domain::{
     AlertKind, Check, Ci, OperationId, OperationKind, OperationState, ReleaseType, ReleaseVerdict,
     Version, release_checks,
 };
+use crate::domain::{Callback, NewOp};
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
 
 /// How long a "Release anyway?" question stays open.
 const CONFIRM_WINDOW_MS: i64 = 10 * 60 * 1000;
-
-pub(super) fn confirm_key(op: impl Into<OpSlot>, chat: i64) -> AlertKey {
-    AlertKey::op(op, OpStep::Confirm).in_chat(crate::domain::ChatId(chat))
-}
 
 fn render_checks(checks: &[Check]) -> String {
     checks

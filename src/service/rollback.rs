@@ -5,6 +5,7 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
+use super::approvals::{approval_buttons, rollback_policy};
 use super::direct::{
     carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
     github_stopped_note,
@@ -13,13 +14,12 @@ use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
 use crate::alerts::format::{escape, span, utc};
-use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
 use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
 };
 use crate::store::Transition;
-use crate::store::{Created, NewOperation, OperationRow};
+use crate::store::{Created, NewOperation};
 
 /// How many of a family's newest revisions are searched for a version
 /// that ran before (each described once, then cached).
@@ -262,7 +262,7 @@ impl App {
                 )),
                 span(expiry.as_secs() as i64)
             ));
-            let buttons = super::deploy::approval_buttons(crate::domain::NewOp);
+            let buttons = approval_buttons(crate::domain::NewOp);
             match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
                 Ok(prompts) => alerts.extend(prompts),
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
@@ -502,20 +502,4 @@ fn capitalised(s: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-/// The rollback facts an environment's config gives (for prompts).
-pub(super) fn rollback_policy(cfg: &EnvironmentConfig) -> crate::domain::EnvPolicy {
-    crate::domain::EnvPolicy {
-        requesters: cfg.rollback_requesters().to_vec(),
-        approvers: cfg.rollback_approvers().to_vec(),
-        approvals: cfg.rollback_approvals(),
-        four_eyes: cfg.approval.four_eyes,
-        requires_verified_in: None,
-    }
-}
-
-/// Whether an operation row is a rollback (its prompts and alerts differ).
-pub(super) fn is_rollback(op: &OperationRow) -> bool {
-    op.kind == OperationKind::Rollback
 }

@@ -3,11 +3,11 @@
 //! given earlier no longer do and leave a request short, its prompt says
 //! whose and how many more are needed, its buttons kept.
 
-use super::App;
-use super::taps::{Button, TapAnswer};
 use crate::alerts::format::escape;
 use crate::domain::EditStep;
 use crate::domain::{EnvPolicy, OperationId, Role, UserId, counting_approvals};
+use crate::service::App;
+use crate::service::taps::{Button, TapAnswer};
 use crate::store::{NewAlert, OperationRow};
 
 /// What the prompt's edit opens with: its title and requester (HTML), and
@@ -71,7 +71,7 @@ impl App {
 /// Approve / Reject of one operation (the prompt's own buttons, again
 /// under an edit of it).
 fn approval_buttons_of(op: i64) -> Vec<Vec<Button>> {
-    super::deploy::approval_buttons(crate::domain::OperationId(op))
+    super::approval_buttons(crate::domain::OperationId(op))
 }
 
 /// "Bob's approval no longer counts", "Bob's and Erin's approvals no

@@ -1,0 +1,81 @@
+//! What several request flows ask the same way: what runs in an
+//! environment now, what a version will run as, and what holds an
+//! environment busy.
+
+use super::App;
+use crate::adapters::ecs::{image_tag, tag_is_version};
+use crate::alerts::format::escape;
+use crate::config::EnvironmentConfig;
+use crate::domain::{DeployRefusal, Env};
+
+/// How many of a family's newest revisions are searched for the one that
+/// carries a version (each is described once, then cached).
+const ARTIFACT_SCAN: usize = 50;
+
+impl App {
+    /// Why an environment takes no new operation: what is in flight there
+    /// (for the race the checks before creating it could not see).
+    pub(super) async fn in_flight(&self, env: &Env) -> String {
+        let live = self.store.live_operations().await.unwrap_or_default();
+        match live.iter().find(|op| op.env.as_ref() == Some(env)) {
+            Some(op) => DeployRefusal::Busy {
+                env: env.clone(),
+                id: op.id,
+                kind: op.kind,
+                version: op.version.clone(),
+                state: op.state,
+            }
+            .message(),
+            None => format!(
+                "⏳ {} already has an operation in flight. One operation at a time per environment.",
+                escape(env.as_str())
+            ),
+        }
+    }
+
+    /// What a deploy of `version` will run, as far as ECS knows: the image
+    /// and the newest task definition revision carrying it (HTML).
+    pub(super) async fn artifact(&self, cfg: &EnvironmentConfig, version: &str) -> String {
+        match self.ecs.revisions(cfg, ARTIFACT_SCAN).await {
+            Ok(revisions) => {
+                let carrying = revisions.iter().find_map(|r| {
+                    let image = r.image.as_deref()?;
+                    tag_is_version(image_tag(image)?, version).then_some((image, &r.name))
+                });
+                match carrying {
+                    Some((image, name)) => format!(
+                        "<code>{}</code> · task definition <code>{}</code>",
+                        escape(image),
+                        escape(name)
+                    ),
+                    None => format!(
+                        "image tag <b>{}</b>; no task definition carries it yet (the workflow registers one)",
+                        escape(version)
+                    ),
+                }
+            }
+            Err(e) => format!(
+                "image tag <b>{}</b> (ECS: {})",
+                escape(version),
+                escape(&e.to_string())
+            ),
+        }
+    }
+
+    /// The image tag the environment's service runs now.
+    pub(super) async fn running_tag(
+        &self,
+        cfg: &EnvironmentConfig,
+    ) -> Result<Option<String>, String> {
+        self.ecs
+            .service_state(cfg)
+            .await
+            .map(|s| {
+                s.primary()
+                    .and_then(|d| d.image.as_deref())
+                    .and_then(image_tag)
+                    .map(str::to_owned)
+            })
+            .map_err(|e| e.to_string())
+    }
+}
