@@ -5,11 +5,12 @@
 
 use super::approvals::{approval_buttons, policy_of};
 use super::{App, Incoming, Reply};
-use crate::alerts::format::{escape, link, span, utc};
+use crate::alerts::format::{span, utc};
 use crate::domain::NewOp;
 use crate::domain::{
     DeployFacts, DeployVerdict, Env, OperationKind, OperationState, Version, judge_deploy,
 };
+use crate::messages::requests as msg;
 use crate::store::{Created, NewOperation};
 
 impl App {
@@ -25,10 +26,7 @@ impl App {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
                 "invalid".into(),
-                Some(Reply::new(format!(
-                    "❌ Unknown environment {}.",
-                    escape(env.as_str())
-                ))),
+                Some(Reply::new(msg::deploy_unknown_env(env))),
             );
         };
         let policy = policy_of(cfg);
@@ -46,11 +44,7 @@ impl App {
                 tracing::warn!(error = %e, "deploy: release look-up failed");
                 return (
                     "error:github".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not check on GitHub that {} is released ({}). Nothing was done.",
-                        escape(&tag),
-                        escape(&e.to_string())
-                    ))),
+                    Some(Reply::new(msg::release_unchecked(&tag, &e.to_string()))),
                 );
             }
         };
@@ -95,18 +89,17 @@ impl App {
             DeployVerdict::Refused(refusal) if dry_run => {
                 return (
                     "dry_run".into(),
-                    Some(Reply::new(format!(
-                        "🧪 Dry run of /deploy {} {}: it would be refused.\n{}",
-                        escape(env.as_str()),
-                        escape(&tag),
-                        escape(&refusal.message())
+                    Some(Reply::new(msg::deploy_dry_run_refused(
+                        env,
+                        &tag,
+                        &refusal.message(),
                     ))),
                 );
             }
             DeployVerdict::Refused(refusal) => {
                 return (
                     format!("refused:{}", refusal.code()),
-                    Some(Reply::new(escape(&refusal.message()))),
+                    Some(Reply::new(msg::refused(&refusal.message()))),
                 );
             }
             DeployVerdict::Proceed => 0,
@@ -121,65 +114,44 @@ impl App {
         } else {
             Ok(None)
         };
-        let running = match &running_tag {
-            Ok(Some(tag)) => format!("<b>{}</b>", escape(tag)),
-            Ok(None) => "unknown".into(),
-            Err(e) => format!("unknown (ECS: {})", escape(e)),
-        };
+        let running = msg::running(&running_tag);
         let requester = self.name_of(msg.user.0);
         if dry_run {
-            let would = if needed == 0 {
-                "would be dispatched at once: no approval is needed".to_owned()
-            } else {
-                let approvers: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
-                let not_you = if policy.four_eyes {
-                    format!(" (not {requester})")
-                } else {
-                    String::new()
-                };
-                format!(
-                    "would need {needed} approval(s) from: {}{not_you}",
-                    approvers.join(", ")
-                )
-            };
+            let needs = (needed > 0).then(|| {
+                let not = policy.four_eyes.then_some(requester.as_str());
+                (needed, policy.approvers.as_slice(), not)
+            });
             return (
                 "dry_run".into(),
-                Some(Reply::new(format!(
-                    "🧪 Dry run: Deploy {} → {} {}.\nRunning there now: {running}\nNothing was dispatched.",
-                    escape(&tag),
-                    escape(env.as_str()),
-                    escape(&would)
-                ))),
+                Some(Reply::new(msg::deploy_dry_run(env, &tag, needs, &running))),
             );
         }
         let expiry = cfg.approval.expiry;
         let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
-        let head = format!(
-            "<b>Deploy {} → {}</b> · #{{op}}",
-            escape(&tag),
-            escape(env.as_str())
-        );
         let (state, alerts) = if needed == 0 {
             (OperationState::Approved, vec![])
         } else {
-            let approvers: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
-            let mut text = format!(
-                "🚀 {head}\nAsked by {}\nRunning there now: {running}\nWill run: {}\nNeeds {needed} approval(s) from: {}",
-                escape(&requester),
-                self.artifact(cfg, &tag).await,
-                escape(&approvers.join(", "))
+            let changelog = match (&release, &running_tag) {
+                (Some(release), Ok(Some(running))) => {
+                    self.changelog(running, &release.tag_name).await
+                }
+                _ => String::new(),
+            };
+            let text = msg::deploy_prompt(
+                env,
+                &tag,
+                &requester,
+                &running,
+                &self.artifact(cfg, &tag).await,
+                &msg::Needs {
+                    needed,
+                    approvers: &policy.approvers,
+                    not: policy.four_eyes.then_some(requester.as_str()),
+                    expires_at: &utc(crate::alerts::format::from_ms(expires_at)),
+                    expires_in: &span(expiry.as_secs() as i64),
+                },
+                &changelog,
             );
-            if policy.four_eyes {
-                text.push_str(&format!(" (not {})", escape(&requester)));
-            }
-            text.push_str(&format!(
-                "\nExpires {} (in {})",
-                utc(crate::alerts::format::from_ms(expires_at)),
-                span(expiry.as_secs() as i64)
-            ));
-            if let (Some(release), Ok(Some(running))) = (&release, &running_tag) {
-                text.push_str(&self.changelog(running, &release.tag_name).await);
-            }
             match self.prompt_alerts(
                 env,
                 msg.chat,
@@ -230,12 +202,7 @@ impl App {
         if needed > 0 {
             return ("requested".into(), None);
         }
-        let head = format!(
-            "🚀 #{} Deploy {} → {}: no approval needed.",
-            id.0,
-            escape(&tag),
-            escape(env.as_str())
-        );
+        let head = msg::deploy_at_once(id.0, env, &tag);
         let (answer, ran_before) =
             tokio::join!(self.dispatch_claimed(id, &head), self.running_tag(cfg));
         if let Ok(Some(tag)) = ran_before
@@ -257,27 +224,8 @@ impl App {
             None => return String::new(),
         };
         match self.github.compare(&base, wanted_tag).await {
-            Ok(c) if c.total == 0 => format!("\nNo changes since {}.", escape(&base)),
-            Ok(c) => {
-                const SHOWN: usize = 10;
-                let commits = if c.total == 1 {
-                    "1 commit".to_owned()
-                } else {
-                    format!("{} commits", c.total)
-                };
-                let mut text = format!("\nChanges since {} ({commits}):", escape(&base));
-                for subject in c.subjects.iter().rev().take(SHOWN) {
-                    text.push_str(&format!(
-                        "\n• {}",
-                        escape(&crate::alerts::format::clip(subject, 100))
-                    ));
-                }
-                if c.total as usize > SHOWN {
-                    text.push_str(&format!("\n… and {} more", c.total as usize - SHOWN));
-                }
-                text.push_str(&format!("\n{}", link(&c.html_url, "Full comparison")));
-                text
-            }
+            Ok(c) if c.total == 0 => msg::no_changes_since(&base),
+            Ok(c) => msg::changes_since(&base, c.total, &c.subjects, &c.html_url),
             Err(e) => {
                 tracing::warn!(error = %e, "changelog unavailable");
                 String::new()

@@ -4,9 +4,9 @@
 
 use super::App;
 use crate::adapters::ecs::{image_tag, tag_is_version};
-use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{DeployRefusal, Env};
+use crate::messages::requests as msg;
 
 /// How many of a family's newest revisions are searched for the one that
 /// carries a version (each is described once, then cached).
@@ -26,10 +26,7 @@ impl App {
                 state: op.state,
             }
             .message(),
-            None => format!(
-                "⏳ {} already has an operation in flight. One operation at a time per environment.",
-                escape(env.as_str())
-            ),
+            None => crate::messages::requests::busy(env),
         }
     }
 
@@ -43,22 +40,11 @@ impl App {
                     tag_is_version(image_tag(image)?, version).then_some((image, &r.name))
                 });
                 match carrying {
-                    Some((image, name)) => format!(
-                        "<code>{}</code> · task definition <code>{}</code>",
-                        escape(image),
-                        escape(name)
-                    ),
-                    None => format!(
-                        "image tag <b>{}</b>; no task definition carries it yet (the workflow registers one)",
-                        escape(version)
-                    ),
+                    Some((image, name)) => msg::artifact(image, name),
+                    None => msg::artifact_unregistered(version),
                 }
             }
-            Err(e) => format!(
-                "image tag <b>{}</b> (ECS: {})",
-                escape(version),
-                escape(&e.to_string())
-            ),
+            Err(e) => msg::artifact_unknown(version, &e.to_string()),
         }
     }
 

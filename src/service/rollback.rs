@@ -13,11 +13,12 @@ use super::direct::{
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
-use crate::alerts::format::{escape, span, utc};
+use crate::alerts::format::{span, utc};
 use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
 use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
 };
+use crate::messages::requests as msg;
 use crate::store::Transition;
 use crate::store::{Created, NewOperation};
 
@@ -36,7 +37,7 @@ impl App {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
                 "invalid".into(),
-                Some(Reply::new("❌ Unknown environment.".into())),
+                Some(Reply::new(msg::rollback_unknown_env())),
             );
         };
         let roles = self
@@ -56,7 +57,7 @@ impl App {
         if let Err(refusal) = allowed {
             return (
                 format!("refused:{}", refusal.code()),
-                Some(Reply::new(rollback_refused(&refusal))),
+                Some(Reply::new(msg::rollback_refused(&refusal))),
             );
         }
 
@@ -74,10 +75,7 @@ impl App {
             Ok(None) => {
                 return (
                     "refused:not_released".into(),
-                    Some(Reply::new(format!(
-                        "⛔ {} is not a published release: roll back only to a released version.",
-                        escape(&target)
-                    ))),
+                    Some(Reply::new(msg::rollback_not_released(&target))),
                 );
             }
             Err(e) if e.is_unreachable() => {
@@ -88,11 +86,9 @@ impl App {
                 // GitHub answers, refusing the bot: its UI still works.
                 return (
                     "error:github".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not check on GitHub that {} is released ({}). Nothing was done. \
-                         The Rollback workflow in GitHub Actions still works.",
-                        escape(&target),
-                        escape(&e.to_string())
+                    Some(Reply::new(msg::rollback_release_unchecked(
+                        &target,
+                        &e.to_string(),
                     ))),
                 );
             }
@@ -107,11 +103,7 @@ impl App {
             Err(e) => {
                 return (
                     "error:ecs".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not read what runs on {} from ECS ({}). Nothing was done.",
-                        escape(env.as_str()),
-                        escape(&e.to_string())
-                    ))),
+                    Some(Reply::new(msg::ecs_unreadable(env, &e.to_string()))),
                 );
             }
         };
@@ -120,11 +112,7 @@ impl App {
         {
             return (
                 "refused:already_running".into(),
-                Some(Reply::new(format!(
-                    "⛔ {} already runs {}: nothing to roll back.",
-                    escape(env.as_str()),
-                    escape(now)
-                ))),
+                Some(Reply::new(msg::already_runs(env, now))),
             );
         }
         let history = match history {
@@ -135,11 +123,7 @@ impl App {
             .iter()
             .find(|op| tag_is_version(&op.version, &target))
             .map(|op| {
-                format!(
-                    "ran here after #{} ({})",
-                    op.id,
-                    utc(crate::alerts::format::from_ms(op.updated_at))
-                )
+                msg::ran_here_after(op.id, &utc(crate::alerts::format::from_ms(op.updated_at)))
             });
         // Without GitHub the rollback needs a task definition carrying the
         // version, whatever the history says: ECS runs only those.
@@ -164,18 +148,11 @@ impl App {
         } else {
             None
         };
-        let from_ecs = carrying
-            .as_ref()
-            .map(|r| format!("task definition {} of this service carries it", r.name));
+        let from_ecs = carrying.as_ref().map(|r| msg::carried_by(&r.name));
         let Some(ran_here) = in_history.or(from_ecs) else {
             return (
                 "refused:never_ran".into(),
-                Some(Reply::new(format!(
-                    "⛔ {} never ran successfully on {}: it is not in my history, and no task definition \
-                     of the service carries it. Roll back only to a version that ran there.",
-                    escape(&target),
-                    escape(env.as_str())
-                ))),
+                Some(Reply::new(msg::never_ran(env, &target))),
             );
         };
         if github_down && carrying.is_none() {
@@ -210,29 +187,11 @@ impl App {
         };
         let requester = self.name_of(msg.user.0);
         let expiry = cfg.approval.expiry;
-        let head = format!(
-            "<b>Rollback {} → {}</b> · #{{op}}",
-            escape(env.as_str()),
-            escape(&target)
-        );
-        let body = format!(
-            "Asked by {}\nRunning now: <b>{}</b>\nWill run: {} ({})\n{migrations}",
-            escape(&requester),
-            escape(&running_text),
-            artifact,
-            escape(&ran_here),
-        );
+        let body = msg::rollback_body(&requester, &running_text, &artifact, &ran_here, &migrations);
         let mut alerts = Vec::new();
         let state = if needed == 0 {
             if let Some(reason) = break_glass {
-                let text = format!(
-                    "🚨 <b>BREAK-GLASS</b>: {} rolls <b>{}</b> back from {} to <b>{}</b> without a second approval (#{{op}}).\nReason: {}",
-                    escape(&requester),
-                    escape(env.as_str()),
-                    escape(&running_text),
-                    escape(&target),
-                    escape(reason)
-                );
+                let text = msg::break_glass(&requester, env, &running_text, &target, reason);
                 alerts.extend(alerts::route_kinds(
                     &self.config,
                     &[AlertKind::Rollback, AlertKind::Failure],
@@ -243,25 +202,20 @@ impl App {
             }
             OperationState::Approved
         } else {
-            let approvers: Vec<&str> = cfg
-                .rollback_approvers()
-                .iter()
-                .map(|r| r.as_str())
-                .collect();
-            let mut text = format!(
-                "⏪ {head}\n{body}Needs {needed} approval(s) from: {}",
-                escape(&approvers.join(", "))
+            let text = msg::rollback_prompt(
+                env,
+                &target,
+                &body,
+                &msg::Needs {
+                    needed,
+                    approvers: cfg.rollback_approvers(),
+                    not: cfg.approval.four_eyes.then_some(requester.as_str()),
+                    expires_at: &utc(crate::alerts::format::from_ms(
+                        crate::store::now_ms() + expiry.as_millis() as i64,
+                    )),
+                    expires_in: &span(expiry.as_secs() as i64),
+                },
             );
-            if cfg.approval.four_eyes {
-                text.push_str(&format!(" (not {})", escape(&requester)));
-            }
-            text.push_str(&format!(
-                "\nExpires {} (in {})",
-                utc(crate::alerts::format::from_ms(
-                    crate::store::now_ms() + expiry.as_millis() as i64
-                )),
-                span(expiry.as_secs() as i64)
-            ));
             let buttons = approval_buttons(crate::domain::NewOp);
             match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
                 Ok(prompts) => alerts.extend(prompts),
@@ -319,18 +273,8 @@ impl App {
         if needed > 0 {
             return ("requested".into(), None);
         }
-        let head = format!(
-            "⏪ #{} Rollback {} → {}{}\n{body}",
-            id.0,
-            escape(env.as_str()),
-            escape(&target),
-            if break_glass.is_some() {
-                ": break-glass, no approval."
-            } else {
-                ": no approval needed."
-            },
-        );
-        self.dispatch_claimed(id, head.trim_end()).await
+        let head = msg::rollback_at_once(id.0, env, &target, break_glass.is_some(), &body);
+        self.dispatch_claimed(id, &head).await
     }
 
     /// Makes room for a rollback: a request there that is not dispatched
@@ -388,22 +332,11 @@ impl App {
             };
             return Some((
                 "refused:busy".into(),
-                Some(Reply::new(format!(
-                    "{} Let it finish (or cancel the run in GitHub Actions), then roll back.",
-                    escape(&refusal.message())
-                ))),
+                Some(Reply::new(msg::rollback_busy(&refusal.message()))),
             ));
         }
         let by = self.name_of(msg.user.0);
-        let text = format!(
-            "🚫 <b>{} {} → {}</b> · #{}\nWithdrawn: {} asked for a rollback of {}.",
-            capitalised(op.kind.as_str()),
-            escape(&op.version),
-            escape(env.as_str()),
-            op.id,
-            escape(&by),
-            escape(env.as_str())
-        );
+        let text = msg::withdrawn_for_rollback(op.kind, op.id, &op.version, env, &by);
         let edits = self.edit_prompts(&op, EditStep::Withdrawn, text).await;
         let audit = self.audit(
             Some(msg.user),
@@ -456,50 +389,9 @@ impl App {
                 if added.is_empty() {
                     return String::new();
                 }
-                let names: Vec<String> = added
-                    .iter()
-                    .take(10)
-                    .map(|f| format!("<code>{}</code>", escape(f)))
-                    .collect();
-                let more = if added.len() > 10 {
-                    format!(" and {} more", added.len() - 10)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "⚠️ <b>{} database migration(s) were added after {}: {}{more}. Rolling the code back does not roll them back: check that {} works with the schema they leave.</b>\n",
-                    added.len(),
-                    escape(target_tag),
-                    names.join(", "),
-                    escape(target_tag)
-                )
+                msg::migrations_added(target_tag, &added)
             }
-            Err(e) => format!(
-                "⚠️ Could not compare {} with {} on GitHub ({}): check the migrations by hand.\n",
-                escape(target_tag),
-                escape(&head),
-                escape(&e.to_string())
-            ),
+            Err(e) => msg::migrations_unchecked(target_tag, &head, &e.to_string()),
         }
-    }
-}
-
-/// A rollback's refusal, as the chat shows it (HTML).
-fn rollback_refused(refusal: &crate::domain::RollbackRefusal) -> String {
-    match refusal {
-        crate::domain::RollbackRefusal::BreakGlassOff { env } => format!(
-            "⛔ Break-glass is off for {env} (<code>environments.{env}.rollback.break_glass</code>). \
-             Ask without it: the rollback waits for its approval.",
-            env = escape(env.as_str())
-        ),
-        other => escape(&other.message()),
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

@@ -2,10 +2,9 @@
 //! arms the approval and offers the button that confirms it; the second
 //! tap counts within `approval.confirm_window` only.
 
-use super::is_rollback;
-use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, AlertKind, Callback, ChatId, Env, OpStep, OperationId, Vote};
+use crate::messages::approvals as msg;
 use crate::service::App;
 use crate::service::taps::{Button, Tap, TapAnswer};
 use crate::store::{NewAlert, OperationRow};
@@ -21,11 +20,7 @@ impl App {
     ) -> TapAnswer {
         let id = OperationId(op.id);
         let env = op.env_name().unwrap_or("?");
-        let label = if is_rollback(op) {
-            format!("Confirm rollback {env} → {}", op.version)
-        } else {
-            format!("Confirm deploy {} → {env}", op.version)
-        };
+        let label = msg::confirm_label(op);
         let window = crate::alerts::format::span(cfg.approval.confirm_window.as_secs() as i64);
         let buttons = vec![vec![Button {
             text: label.clone(),
@@ -35,11 +30,7 @@ impl App {
             }
             .encode(),
         }]];
-        let text = format!(
-            "👆 {}: {}? Tap within {window}.",
-            escape(&self.name_of(tap.user.0)),
-            escape(&label.replacen("Confirm", "confirm", 1))
-        );
+        let text = msg::arm_prompt(&self.name_of(tap.user.0), &label, &window);
         let confirm = NewAlert {
             buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
             ..NewAlert::message(
@@ -74,7 +65,7 @@ impl App {
             Ok(_) => {
                 self.outbox.notify_one();
                 TapAnswer {
-                    text: format!("Now tap “{label}” within {window}."),
+                    text: msg::arm_answer(&label, &window),
                     alert: false,
                 }
             }
@@ -97,12 +88,9 @@ impl App {
         let window = cfg.approval.confirm_window.as_millis() as i64;
         match self.store.armed_at(id, tap.user).await {
             Ok(Some(at)) if crate::store::now_ms() - at <= window => Ok(()),
-            Ok(_) => {
-                let text = "The confirmation window has passed (or this is not your approval). Tap Approve again.";
-                Err(self
-                    .refuse_tap(tap, verb, "not_armed", Some(id), text.into())
-                    .await)
-            }
+            Ok(_) => Err(self
+                .refuse_tap(tap, verb, "not_armed", Some(id), msg::not_armed())
+                .await),
             Err(e) => Err(TapAnswer {
                 text: self.internal_failure("confirm: store", &e),
                 alert: true,

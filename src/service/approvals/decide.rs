@@ -2,13 +2,13 @@
 //! confirmation), checked by the policy, re-checked against what the
 //! request rests on, and written with the prompt's edits in one go.
 
-use super::lapsed::{Shown, no_longer_counts};
+use super::lapsed::Shown;
+use super::policy_for;
 use super::recheck::Recheck;
-use super::{is_rollback, op_title, policy_for};
-use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::EditStep;
 use crate::domain::{DecisionFacts, OperationId, UserId, Vote, counting_approvals, may_decide};
+use crate::messages::approvals as msg;
 use crate::service::App;
 use crate::service::dispatch::Started;
 use crate::service::taps::{Tap, TapAnswer};
@@ -67,17 +67,6 @@ impl App {
         }
         let decider = self.name_of(tap.user.0);
         let requester = self.name_of(op.requested_by);
-        let head = format!(
-            "<b>{}</b> · #{}\nAsked by {}",
-            op_title(op),
-            op.id,
-            escape(&requester)
-        );
-        let workflow = if is_rollback(op) {
-            "Rollback"
-        } else {
-            "Deploy"
-        };
         // The fat-finger guard: a first Approve only arms the approval.
         if vote == Vote::Approve && cfg.approval.confirm_tap {
             return self.arm(tap, op, cfg).await;
@@ -87,7 +76,7 @@ impl App {
         {
             return answer;
         }
-        let (step, outcome_text) = vote_outcome(op, vote, &head, &decider, workflow);
+        let (step, outcome_text) = vote_outcome(op, vote, &requester, &decider);
         let edits = self.edit_prompts(op, step, outcome_text).await;
         let audit = self.audit(
             Some(tap.user),
@@ -115,7 +104,7 @@ impl App {
         };
         let lapsed_edits = if approving {
             let shown = Shown {
-                head: &head,
+                requester: &requester,
                 decider: &decider,
             };
             match self
@@ -143,7 +132,7 @@ impl App {
                 },
             )
             .await;
-        self.answer_vote(tap, op, verb, needed, workflow, began, decided)
+        self.answer_vote(tap, op, verb, needed, began, decided)
             .await
     }
 
@@ -165,9 +154,7 @@ impl App {
                 let reference = &crate::service::reference();
                 tracing::error!(reference, error = %e, operation = op.id, "recheck: store");
                 Err(TapAnswer {
-                    text: format!(
-                        "Could not check the request just now (ref {reference}); nothing changed. Try again in a moment."
-                    ),
+                    text: msg::recheck_unavailable(reference),
                     alert: true,
                 })
             }
@@ -182,7 +169,6 @@ impl App {
         op: &OperationRow,
         verb: &str,
         needed: i64,
-        workflow: &str,
         began: std::time::Instant,
         decided: Result<Decided, crate::store::StoreError>,
     ) -> TapAnswer {
@@ -194,19 +180,17 @@ impl App {
                 // A dispatch failure is alerted and recorded by dispatch
                 // itself.
                 let text = match self.dispatch(*claim).await {
-                    Ok(Started::Workflow) => {
-                        format!("Approved. Dispatching the {workflow} workflow.")
-                    }
-                    Ok(Started::OnEcs(said)) => format!("Approved. {said}"),
-                    Err(e) if op.direct_ecs => format!("Approved. {e}"),
-                    Err(e) => format!("Approved, but the dispatch failed: {e}"),
+                    Ok(Started::Workflow) => msg::dispatching(op),
+                    Ok(Started::OnEcs(said)) => msg::approved_and(&said),
+                    Err(e) if op.direct_ecs => msg::approved_and(&e.to_string()),
+                    Err(e) => msg::dispatch_failed(&e.to_string()),
                 };
                 TapAnswer { text, alert: false }
             }
             Ok(Decided::Rejected) => {
                 self.outbox.notify_one();
                 TapAnswer {
-                    text: "Rejected.".into(),
+                    text: msg::rejected_answer(),
                     alert: false,
                 }
             }
@@ -214,24 +198,21 @@ impl App {
                 self.outbox.notify_one();
                 let names: Vec<String> = lapsed.iter().map(|u| self.name_of(u.0)).collect();
                 TapAnswer {
-                    text: format!(
-                        "Recorded, but {}: {approvals} of {needed} approvals.",
-                        no_longer_counts(&names)
-                    ),
+                    text: msg::recorded_lapsed(&names, approvals, needed),
                     alert: false,
                 }
             }
             Ok(Decided::Counted { approvals, .. }) => TapAnswer {
-                text: format!("Recorded: {approvals} of {needed} approvals."),
+                text: msg::recorded(approvals, needed),
                 alert: false,
             },
             Ok(Decided::AlreadyVoted) => {
-                let text = "You have already decided on this request.".to_owned();
+                let text = msg::already_voted();
                 self.refuse_tap(tap, verb, "already_voted", Some(id), text)
                     .await
             }
             Ok(Decided::TooLate(state)) => {
-                let text = format!("Too late: this request is already {state}.");
+                let text = msg::too_late(state);
                 self.refuse_tap(tap, verb, "already_decided", Some(id), text)
                     .await
             }
@@ -247,19 +228,13 @@ impl App {
 fn vote_outcome(
     op: &OperationRow,
     vote: Vote,
-    head: &str,
+    requester: &str,
     decider: &str,
-    workflow: &str,
 ) -> (EditStep, String) {
     let text = if vote == Vote::Reject {
-        format!("❌ {head}\nRejected by {}.", escape(decider))
+        msg::rejected(op, requester, decider)
     } else {
-        let next = if op.direct_ecs {
-            "rolling back directly on ECS".to_owned()
-        } else {
-            format!("dispatching the {workflow} workflow")
-        };
-        format!("✅ {head}\nApproved by {}; {next}.", escape(decider))
+        msg::approved(op, requester, decider)
     };
     let step = match vote {
         Vote::Approve => EditStep::Approve,

@@ -12,7 +12,6 @@ mod prompts;
 mod recheck;
 
 use super::taps::Button;
-use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, Callback, ChatId, EnvPolicy, OpRef, OpSlot, OpStep, OperationId};
 use crate::domain::{OperationKind, Vote};
@@ -59,23 +58,14 @@ pub(in crate::service) fn is_rollback(op: &OperationRow) -> bool {
     op.kind == OperationKind::Rollback
 }
 
-/// "Deploy 1.3.0 → prod" or "Rollback prod → 1.2.2" (HTML-escaped).
-pub(in crate::service) fn op_title(op: &OperationRow) -> String {
-    let env = escape(op.env_name().unwrap_or("?"));
-    let version = escape(&op.version);
-    if op.kind == OperationKind::Rollback {
-        format!("Rollback {env} → {version}")
-    } else {
-        format!("Deploy {version} → {env}")
-    }
-}
+pub(in crate::service) use crate::messages::approvals::op_title;
 
 /// Approve / Reject under a prompt (of a new operation, [`NewOp`]: `{op}`
 /// becomes its id).
 pub(in crate::service) fn approval_buttons<O: OpRef>(op: O) -> Vec<Vec<Button>> {
     vec![vec![
         Button {
-            text: "✅ Approve".into(),
+            text: crate::messages::approvals::approve_label(),
             data: Callback::Decide {
                 op,
                 vote: Vote::Approve,
@@ -83,7 +73,7 @@ pub(in crate::service) fn approval_buttons<O: OpRef>(op: O) -> Vec<Vec<Button>> 
             .encode(),
         },
         Button {
-            text: "❌ Reject".into(),
+            text: crate::messages::approvals::reject_label(),
             data: Callback::Decide {
                 op,
                 vote: Vote::Reject,

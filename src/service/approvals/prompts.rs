@@ -41,9 +41,7 @@ impl App {
             .collect();
         let roles_of = |user: UserId| self.config.user(user).map(|u| u.roles.as_slice());
         if !prompt_reaches_approver(&kinds, requester, policy, roles_of) {
-            return Err(crate::alerts::format::escape(
-                &crate::domain::no_approver_sees(env, policy),
-            ));
+            return Err(crate::messages::approvals::no_approver_sees(env, policy));
         }
         let buttons = serde_json::to_string(buttons).expect("buttons serialise");
         Ok(chats

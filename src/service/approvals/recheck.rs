@@ -1,14 +1,13 @@
 //! What an approval rests on, checked again before it counts: a stale
 //! request is cancelled, never dispatched.
 
-use crate::alerts::format::escape;
 use crate::config::EnvironmentConfig;
 use crate::domain::{EditStep, EnvPolicy, OperationId, OperationState, UserId};
 use crate::service::App;
 use crate::service::taps::TapAnswer;
 use crate::store::{OperationRow, Transition};
 
-use super::{op_title, policy_for};
+use super::policy_for;
 
 /// Why a re-check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,14 +126,8 @@ impl App {
     ) -> TapAnswer {
         let id = OperationId(op.id);
 
-        let text = format!(
-            "⚠️ <b>{}</b> · #{}\nAsked by {}\nApproved by {}, but no longer valid: {}. Nothing was dispatched.",
-            op_title(op),
-            op.id,
-            escape(&self.name_of(op.requested_by)),
-            escape(decider),
-            escape(why)
-        );
+        let requester = self.name_of(op.requested_by);
+        let text = crate::messages::approvals::stale(op, &requester, decider, why);
         let edits = self.edit_prompts(op, EditStep::Stale, text).await;
         let audit = self.audit(
             None,
@@ -160,7 +153,7 @@ impl App {
             tracing::error!(error = %e, operation = op.id, "recording a stale approval failed");
         }
         TapAnswer {
-            text: format!("Approved, but not dispatched: {why}."),
+            text: crate::messages::approvals::stale_answer(why),
             alert: true,
         }
     }
