@@ -25,6 +25,8 @@
 //!   [`may_act_in_incident`]; give QA's verdict: [`may_verify`]; roll back
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
 //!   [`may_open_report`].
+//! - Who may cut a release: [`may_release`]; answer its "Release
+//!   anyway?": [`may_answer_release_question`].
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
 //!
@@ -370,6 +372,17 @@ fn needs_role(held: &[Role], wanted: &[Role], code: &'static str) -> Result<(), 
             roles: wanted.to_vec(),
         })
     }
+}
+
+/// May someone holding `roles` cut a release? `[release] requesters`.
+pub fn may_release(roles: &[Role], requesters: &[Role]) -> Result<(), RoleRefusal> {
+    needs_role(roles, requesters, "not_a_requester")
+}
+
+/// May `answerer` answer a release's "Release anyway?"? Its requester
+/// only: the question is whether they meant the bump.
+pub fn may_answer_release_question(answerer: UserId, requester: UserId) -> bool {
+    answerer == requester
 }
 
 /// May someone holding `roles` lock, unlock, mute, or withdraw someone

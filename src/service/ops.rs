@@ -1,11 +1,13 @@
 //! What several request flows ask the same way: what runs in an
-//! environment now, what a version will run as, and what holds an
-//! environment busy.
+//! environment now, what a version will run as, what holds an
+//! environment busy, and the dispatch of a request that needs no
+//! approval.
 
-use super::App;
+use super::{App, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::config::EnvironmentConfig;
-use crate::domain::{DeployRefusal, Env};
+use crate::domain::{DeployRefusal, Env, OperationId};
+use crate::messages::releases;
 use crate::messages::requests as msg;
 
 /// How many of a family's newest revisions are searched for the one that
@@ -63,5 +65,36 @@ impl App {
                     .map(str::to_owned)
             })
             .map_err(|e| e.to_string())
+    }
+
+    /// Claims an approved operation and dispatches it; the answer says
+    /// what came of it under `head`.
+    pub(super) async fn dispatch_claimed(
+        &self,
+        id: OperationId,
+        head: &str,
+    ) -> (String, Option<Reply>) {
+        match self.store.claim_dispatch(id).await {
+            Ok(Some(claim)) => match (claim.operation().direct_ecs, self.dispatch(claim).await) {
+                (_, Ok(super::dispatch::Started::Workflow)) => (
+                    "dispatched".into(),
+                    Some(Reply::new(releases::dispatched(head))),
+                ),
+                (_, Ok(super::dispatch::Started::OnEcs(said))) => (
+                    "dispatched:ecs".into(),
+                    Some(Reply::new(releases::dispatched_on_ecs(head, &said))),
+                ),
+                (true, Err(e)) => (
+                    "error:ecs".into(),
+                    Some(Reply::new(releases::ecs_failed(head, &e))),
+                ),
+                (false, Err(e)) => (
+                    "error:dispatch".into(),
+                    Some(Reply::new(releases::dispatch_failed(head, &e))),
+                ),
+            },
+            Ok(None) => ("error:claim".into(), None),
+            Err(e) => self.internal_error("claim", &e),
+        }
     }
 }

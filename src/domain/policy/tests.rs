@@ -281,6 +281,14 @@ fn role_questions_name_who_may() {
     assert!(may_open_report(&senior, &[], Some(&policy)));
     assert!(!may_open_report(&dev, &senior, Some(&policy)));
     assert!(!may_open_report(&senior, &[], None));
+    assert_eq!(may_release(&dev, &dev), Ok(()));
+    let refused = may_release(&qa, &dev).unwrap_err();
+    assert_eq!(
+        (refused.code(), refused.message()),
+        ("not_a_requester", "developer".into())
+    );
+    assert!(may_answer_release_question(USER, USER));
+    assert!(!may_answer_release_question(UserId(8), USER));
 }
 
 #[test]
