@@ -6,12 +6,31 @@
 use super::approvals::{approval_buttons, policy_of};
 use super::{App, Incoming, Reply};
 use crate::alerts::format::{span, utc};
+use crate::config::EnvironmentConfig;
 use crate::domain::NewOp;
 use crate::domain::{
-    DeployFacts, DeployVerdict, Env, OperationKind, OperationState, Version, judge_deploy,
+    DeployFacts, DeployVerdict, Env, EnvPolicy, OperationKind, OperationState, Version,
+    judge_deploy,
 };
-use crate::messages::requests as msg;
-use crate::store::{Created, NewOperation};
+use crate::messages::requests;
+use crate::store::{Created, NewAlert, NewOperation};
+
+/// Verified before, the lock (by, reason), the operation in flight.
+type DeployStoreFacts = (
+    bool,
+    Option<(String, String)>,
+    Option<(i64, OperationKind, String, OperationState)>,
+);
+
+/// A deploy request as asked: who, where, what, under which policy.
+struct Asked<'a> {
+    msg: &'a Incoming,
+    env: &'a Env,
+    cfg: &'a EnvironmentConfig,
+    policy: &'a EnvPolicy,
+    tag: &'a str,
+    requester: &'a str,
+}
 
 impl App {
     /// `/deploy`: returns the audit outcome and the direct answer, if any
@@ -26,7 +45,7 @@ impl App {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
                 "invalid".into(),
-                Some(Reply::new(msg::deploy_unknown_env(env))),
+                Some(Reply::new(requests::deploy_unknown_env(env))),
             );
         };
         let policy = policy_of(cfg);
@@ -44,34 +63,16 @@ impl App {
                 tracing::warn!(error = %e, "deploy: release look-up failed");
                 return (
                     "error:github".into(),
-                    Some(Reply::new(msg::release_unchecked(&tag, &e.to_string()))),
+                    Some(Reply::new(requests::release_unchecked(
+                        &tag,
+                        &e.to_string(),
+                    ))),
                 );
             }
         };
         tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
         let released = release.is_some();
-        let store_facts = async {
-            let verified = match &policy.requires_verified_in {
-                Some(prior) => self.store.is_verified(prior, &tag).await?,
-                None => true,
-            };
-            let lock = self
-                .store
-                .active_locks()
-                .await?
-                .into_iter()
-                .find(|l| l.env == env.as_str())
-                .map(|l| (self.name_of(l.locked_by), l.reason));
-            let in_flight = self
-                .store
-                .live_operations()
-                .await?
-                .into_iter()
-                .find(|o| o.env.as_ref() == Some(env))
-                .map(|o| (o.id, o.kind, o.version.clone(), o.state));
-            Ok::<_, crate::store::StoreError>((verified, lock, in_flight))
-        };
-        let (verified, lock, in_flight) = match store_facts.await {
+        let (verified, lock, in_flight) = match self.deploy_facts(env, &tag, &policy).await {
             Ok(facts) => facts,
             Err(e) => return self.internal_error("deploy: store", &e),
         };
@@ -85,25 +86,9 @@ impl App {
             lock,
             in_flight,
         });
-        let needed = match verdict {
-            DeployVerdict::Refused(refusal) if dry_run => {
-                return (
-                    "dry_run".into(),
-                    Some(Reply::new(msg::deploy_dry_run_refused(
-                        env,
-                        &tag,
-                        &refusal.message(),
-                    ))),
-                );
-            }
-            DeployVerdict::Refused(refusal) => {
-                return (
-                    format!("refused:{}", refusal.code()),
-                    Some(Reply::new(msg::refused(&refusal.message()))),
-                );
-            }
-            DeployVerdict::Proceed => 0,
-            DeployVerdict::NeedsApprovals(n) => n,
+        let needed = match needed_approvals(verdict, dry_run, env, &tag) {
+            Ok(needed) => needed,
+            Err(answer) => return answer,
         };
 
         // What runs there now: shown to whoever decides (a dry run, an
@@ -114,52 +99,34 @@ impl App {
         } else {
             Ok(None)
         };
-        let running = msg::running(&running_tag);
+        let running = requests::running(&running_tag);
         let requester = self.name_of(msg.user.0);
         if dry_run {
-            let needs = (needed > 0).then(|| {
-                let not = policy.four_eyes.then_some(requester.as_str());
-                (needed, policy.approvers.as_slice(), not)
-            });
-            return (
-                "dry_run".into(),
-                Some(Reply::new(msg::deploy_dry_run(env, &tag, needs, &running))),
-            );
+            return dry_run_answer(env, &tag, needed, &policy, &requester, &running);
         }
         let expiry = cfg.approval.expiry;
         let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
         let (state, alerts) = if needed == 0 {
             (OperationState::Approved, vec![])
         } else {
+            let asked = Asked {
+                msg,
+                env,
+                cfg,
+                policy: &policy,
+                tag: &tag,
+                requester: &requester,
+            };
             let changelog = match (&release, &running_tag) {
                 (Some(release), Ok(Some(running))) => {
                     self.changelog(running, &release.tag_name).await
                 }
                 _ => String::new(),
             };
-            let text = msg::deploy_prompt(
-                env,
-                &tag,
-                &requester,
-                &running,
-                &self.artifact(cfg, &tag).await,
-                &msg::Needs {
-                    needed,
-                    approvers: &policy.approvers,
-                    not: policy.four_eyes.then_some(requester.as_str()),
-                    expires_at: &utc(crate::alerts::format::from_ms(expires_at)),
-                    expires_in: &span(expiry.as_secs() as i64),
-                },
-                &changelog,
-            );
-            match self.prompt_alerts(
-                env,
-                msg.chat,
-                msg.user,
-                &policy,
-                &text,
-                &approval_buttons(NewOp),
-            ) {
+            match self
+                .deploy_prompts(&asked, needed, &running, &changelog, expires_at)
+                .await
+            {
                 Ok(prompts) => (OperationState::AwaitingApproval, prompts),
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
             }
@@ -179,15 +146,31 @@ impl App {
             run: None,
             direct_ecs: false,
         };
+        self.start_deploy(msg, cfg, &op, needed, &alerts, began)
+            .await
+    }
+
+    /// Stores a deploy request with its prompts; one that needs no
+    /// approval is dispatched at once, noting what ran before.
+    async fn start_deploy(
+        &self,
+        msg: &Incoming,
+        cfg: &EnvironmentConfig,
+        op: &NewOperation,
+        needed: u32,
+        alerts: &[NewAlert],
+        began: std::time::Instant,
+    ) -> (String, Option<Reply>) {
+        let (tag, env) = (&op.version, op.env.as_ref().expect("a deploy has an env"));
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
             "operation:deploy",
-            state.as_str(),
+            op.state.as_str(),
             None,
             format!("{tag} to {env}; needs {needed} approval(s)"),
         );
-        let created = self.create_operation(&op, &audit, &alerts).await;
+        let created = self.create_operation(op, &audit, alerts).await;
         tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");
         let id = match created {
             Ok(Created::New(id)) => id,
@@ -202,7 +185,7 @@ impl App {
         if needed > 0 {
             return ("requested".into(), None);
         }
-        let head = msg::deploy_at_once(id.0, env, &tag);
+        let head = requests::deploy_at_once(id.0, env, tag);
         let (answer, ran_before) =
             tokio::join!(self.dispatch_claimed(id, &head), self.running_tag(cfg));
         if let Ok(Some(tag)) = ran_before
@@ -211,6 +194,71 @@ impl App {
             tracing::warn!(operation = id.0, error = %e, "deploy: what ran before not noted");
         }
         answer
+    }
+
+    /// What the policy judges a deploy on, from the store: verified where
+    /// it must be, who locked the environment, what is in flight there.
+    async fn deploy_facts(
+        &self,
+        env: &Env,
+        tag: &str,
+        policy: &EnvPolicy,
+    ) -> Result<DeployStoreFacts, crate::store::StoreError> {
+        let verified = match &policy.requires_verified_in {
+            Some(prior) => self.store.is_verified(prior, tag).await?,
+            None => true,
+        };
+        let lock = self
+            .store
+            .active_locks()
+            .await?
+            .into_iter()
+            .find(|l| l.env == env.as_str())
+            .map(|l| (self.name_of(l.locked_by), l.reason));
+        let in_flight = self
+            .store
+            .live_operations()
+            .await?
+            .into_iter()
+            .find(|o| o.env.as_ref() == Some(env))
+            .map(|o| (o.id, o.kind, o.version.clone(), o.state));
+        Ok((verified, lock, in_flight))
+    }
+
+    /// A deploy's approval prompt, one copy per chat that shows it; `Err`
+    /// is the refusal when no approver would see it.
+    async fn deploy_prompts(
+        &self,
+        asked: &Asked<'_>,
+        needed: u32,
+        running: &str,
+        changelog: &str,
+        expires_at: i64,
+    ) -> Result<Vec<NewAlert>, String> {
+        let policy = asked.policy;
+        let text = requests::deploy_prompt(
+            asked.env,
+            asked.tag,
+            asked.requester,
+            running,
+            &self.artifact(asked.cfg, asked.tag).await,
+            &requests::Needs {
+                needed,
+                approvers: &policy.approvers,
+                not: policy.four_eyes.then_some(asked.requester),
+                expires_at: &utc(crate::alerts::format::from_ms(expires_at)),
+                expires_in: &span(asked.cfg.approval.expiry.as_secs() as i64),
+            },
+            changelog,
+        );
+        self.prompt_alerts(
+            asked.env,
+            asked.msg.chat,
+            asked.msg.user,
+            policy,
+            &text,
+            &approval_buttons(NewOp),
+        )
     }
 
     /// "Changes since X": the commits between what runs and what is asked
@@ -224,12 +272,60 @@ impl App {
             None => return String::new(),
         };
         match self.github.compare(&base, wanted_tag).await {
-            Ok(c) if c.total == 0 => msg::no_changes_since(&base),
-            Ok(c) => msg::changes_since(&base, c.total, &c.subjects, &c.html_url),
+            Ok(c) if c.total == 0 => requests::no_changes_since(&base),
+            Ok(c) => requests::changes_since(&base, c.total, &c.subjects, &c.html_url),
             Err(e) => {
                 tracing::warn!(error = %e, "changelog unavailable");
                 String::new()
             }
         }
     }
+}
+
+/// How many approvals a deploy the policy judged needs, or the answer
+/// that refuses it (a dry run says it would be refused).
+fn needed_approvals(
+    verdict: DeployVerdict,
+    dry_run: bool,
+    env: &Env,
+    tag: &str,
+) -> Result<u32, (String, Option<Reply>)> {
+    match verdict {
+        DeployVerdict::Refused(refusal) if dry_run => Err((
+            "dry_run".into(),
+            Some(Reply::new(requests::deploy_dry_run_refused(
+                env,
+                tag,
+                &refusal.message(),
+            ))),
+        )),
+        DeployVerdict::Refused(refusal) => Err((
+            format!("refused:{}", refusal.code()),
+            Some(Reply::new(requests::refused(&refusal.message()))),
+        )),
+        DeployVerdict::Proceed => Ok(0),
+        DeployVerdict::NeedsApprovals(n) => Ok(n),
+    }
+}
+
+/// A dry run's answer for a deploy the policy lets through: at once, or
+/// once approved by whom.
+fn dry_run_answer(
+    env: &Env,
+    tag: &str,
+    needed: u32,
+    policy: &EnvPolicy,
+    requester: &str,
+    running: &str,
+) -> (String, Option<Reply>) {
+    let needs = (needed > 0).then(|| {
+        let not = policy.four_eyes.then_some(requester);
+        (needed, policy.approvers.as_slice(), not)
+    });
+    (
+        "dry_run".into(),
+        Some(Reply::new(requests::deploy_dry_run(
+            env, tag, needs, running,
+        ))),
+    )
 }

@@ -8,7 +8,7 @@ use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::config::EnvironmentConfig;
 use crate::domain::{DeployRefusal, Env, OperationId};
 use crate::messages::releases;
-use crate::messages::requests as msg;
+use crate::messages::requests;
 
 /// How many of a family's newest revisions are searched for the one that
 /// carries a version (each is described once, then cached).
@@ -42,11 +42,11 @@ impl App {
                     tag_is_version(image_tag(image)?, version).then_some((image, &r.name))
                 });
                 match carrying {
-                    Some((image, name)) => msg::artifact(image, name),
-                    None => msg::artifact_unregistered(version),
+                    Some((image, name)) => requests::artifact(image, name),
+                    None => requests::artifact_unregistered(version),
                 }
             }
-            Err(e) => msg::artifact_unknown(version, &e.to_string()),
+            Err(e) => requests::artifact_unknown(version, &e.to_string()),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::domain::{
     release_checks,
 };
 use crate::domain::{Callback, NewOp};
-use crate::messages::releases as msg;
+use crate::messages::releases;
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
 
@@ -32,7 +32,9 @@ impl App {
         let refusal = may_release(roles, &self.config.release.requesters).err()?;
         Some((
             format!("refused:{}", refusal.code()),
-            Some(Reply::new(msg::not_a_release_requester(&refusal.message()))),
+            Some(Reply::new(releases::not_a_release_requester(
+                &refusal.message(),
+            ))),
         ))
     }
 
@@ -51,20 +53,22 @@ impl App {
             Err(e) => {
                 return (
                     "error:github".into(),
-                    Some(Reply::new(msg::latest_unreadable(&e))),
+                    Some(Reply::new(releases::latest_unreadable(&e))),
                 );
             }
         };
         if dry_run {
             return (
                 "dry_run".into(),
-                Some(Reply::new(msg::dry_run(version, kind, &checks, &verdict))),
+                Some(Reply::new(releases::dry_run(
+                    version, kind, &checks, &verdict,
+                ))),
             );
         }
         if verdict == ReleaseVerdict::Refuse {
             return (
                 "refused:checks".into(),
-                Some(Reply::new(msg::refused(version, kind, &checks))),
+                Some(Reply::new(releases::refused(version, kind, &checks))),
             );
         }
         let confirm = verdict == ReleaseVerdict::Confirm;
@@ -72,7 +76,7 @@ impl App {
         if confirm {
             let buttons = vec![vec![
                 Button {
-                    text: msg::release_anyway_label(),
+                    text: releases::release_anyway_label(),
                     data: Callback::ReleaseAnyway {
                         op: NewOp,
                         go: true,
@@ -80,7 +84,7 @@ impl App {
                     .encode(),
                 },
                 Button {
-                    text: msg::cancel_label(),
+                    text: releases::cancel_label(),
                     data: Callback::ReleaseAnyway {
                         op: NewOp,
                         go: false,
@@ -95,7 +99,7 @@ impl App {
                     AlertKind::Approval,
                     None,
                     msg.chat,
-                    msg::release_anyway(version, kind, &checks),
+                    releases::release_anyway(version, kind, &checks),
                 )
             });
         }
@@ -135,7 +139,7 @@ impl App {
         if confirm {
             return ("confirm".into(), None);
         }
-        self.dispatch_claimed(id, &msg::release_at_once(id.0, version, kind, &checks))
+        self.dispatch_claimed(id, &releases::release_at_once(id.0, version, kind, &checks))
             .await
     }
 
@@ -148,7 +152,7 @@ impl App {
             .ok()
             .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
             .map(|o| (o.id, o.version, o.state));
-        Reply::new(msg::in_flight(
+        Reply::new(releases::in_flight(
             in_flight
                 .as_ref()
                 .map(|(id, v, state)| (*id, v.as_str(), *state)),
@@ -168,14 +172,14 @@ impl App {
         let ci = match ci {
             Ok(state) => match state.verdict {
                 CiVerdict::Green { .. } => Ci::Green,
-                CiVerdict::Pending { names } => Ci::NotGreen(msg::ci_pending(&names)),
-                CiVerdict::Failing { names } => Ci::NotGreen(msg::ci_failing(&names)),
-                CiVerdict::NoChecks => Ci::NotGreen(msg::ci_no_checks()),
+                CiVerdict::Pending { names } => Ci::NotGreen(releases::ci_pending(&names)),
+                CiVerdict::Failing { names } => Ci::NotGreen(releases::ci_failing(&names)),
+                CiVerdict::NoChecks => Ci::NotGreen(releases::ci_no_checks()),
             },
             Err(e) => Ci::Unknown(e.to_string()),
         };
         let git_ref = self.github.git_ref().to_owned();
         let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
-        Ok((msg::checks(&checks), verdict))
+        Ok((releases::checks(&checks), verdict))
     }
 }

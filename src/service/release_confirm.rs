@@ -5,7 +5,7 @@ use super::App;
 use super::taps::{Tap, TapAnswer};
 use crate::domain::{EditStep, UserId, may_answer_release_question};
 use crate::domain::{OperationId, OperationState, ReleaseVerdict, Version};
-use crate::messages::{approvals, releases as msg};
+use crate::messages::{approvals, releases};
 use crate::store::Transition;
 
 impl App {
@@ -21,12 +21,12 @@ impl App {
         let refusal = if !may_answer_release_question(tap.user, UserId(op.requested_by)) {
             Some((
                 "not_the_requester",
-                msg::only_the_requester(&self.name_of(op.requested_by)),
+                releases::only_the_requester(&self.name_of(op.requested_by)),
             ))
         } else if op.state != OperationState::AwaitingApproval {
             Some(("already_decided", approvals::too_late(op.state)))
         } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
-            Some(("expired", msg::question_expired()))
+            Some(("expired", releases::question_expired()))
         } else {
             None
         };
@@ -44,10 +44,10 @@ impl App {
                     match self.run_release_checks(&version, kind).await {
                         Ok((checks, ReleaseVerdict::Refuse)) => Some(checks),
                         Ok(_) => None,
-                        Err(e) => Some(msg::checks_could_not_run(&e)),
+                        Err(e) => Some(releases::checks_could_not_run(&e)),
                     }
                 }
-                _ => Some(msg::request_unreadable()),
+                _ => Some(releases::request_unreadable()),
             }
         } else {
             None
@@ -55,15 +55,15 @@ impl App {
         let (to, text) = match (go, &recheck) {
             (true, None) => (
                 OperationState::Approved,
-                msg::confirmed(&op.version, op.release_type, op.id, &who),
+                releases::confirmed(&op.version, op.release_type, op.id, &who),
             ),
             (true, Some(why)) => (
                 OperationState::Cancelled,
-                msg::confirmed_but_refused(&op.version, op.release_type, op.id, &who, why),
+                releases::confirmed_but_refused(&op.version, op.release_type, op.id, &who, why),
             ),
             (false, _) => (
                 OperationState::Cancelled,
-                msg::cancelled(&op.version, op.release_type, op.id, &who),
+                releases::cancelled(&op.version, op.release_type, op.id, &who),
             ),
         };
         let step = if go {
@@ -92,7 +92,7 @@ impl App {
             Ok(true) => {
                 if recheck.is_some() {
                     TapAnswer {
-                        text: msg::not_released_answer(),
+                        text: releases::not_released_answer(),
                         alert: true,
                     }
                 } else if go {
@@ -100,18 +100,18 @@ impl App {
                         let _ = self.dispatch(claim).await;
                     }
                     TapAnswer {
-                        text: msg::confirmed_answer(),
+                        text: releases::confirmed_answer(),
                         alert: false,
                     }
                 } else {
                     TapAnswer {
-                        text: msg::cancelled_answer(),
+                        text: releases::cancelled_answer(),
                         alert: false,
                     }
                 }
             }
             Ok(false) => TapAnswer {
-                text: msg::already_answered(),
+                text: releases::already_answered(),
                 alert: true,
             },
             Err(e) => TapAnswer {
