@@ -10,8 +10,9 @@
 //! to the deploy's).
 //!
 //! - In which chat, by whom, may a command be run at all: [`access`].
+//! - Which environments a guided command offers someone: [`may_ask`].
 //! - Who may ask for a deploy, and what must hold: [`judge_deploy`]
-//!   (`approval.rs`); who may ask for a rollback: [`may_request_rollback`];
+//!   (`policy/approval.rs`, with the approval rules); who may ask for a rollback: [`may_request_rollback`];
 //!   who may break the glass: [`may_break_glass`].
 //! - Who may approve or reject a request (four eyes, expiry):
 //!   [`may_decide`]; which recorded approvals still count:
@@ -29,13 +30,16 @@
 //!   anyway?": [`may_answer_release_question`].
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
-//!
-//! [`judge_deploy`]: super::judge_deploy
-//! [`may_decide`]: super::may_decide
-//! [`counting_approvals`]: super::counting_approvals
 
-use super::approval::holds_any;
-use super::{AlertKind, ChatId, Command, Env, EnvPolicy, OperationKind, Role, UserId};
+mod approval;
+
+use approval::holds_any;
+pub use approval::{
+    DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
+    counting_approvals, judge_deploy, may_decide,
+};
+
+use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +257,15 @@ pub fn retention_cutoffs(
 /// means, whose health rings the on-call, whose failures no mute silences.
 pub fn last_env<'a>(envs: impl IntoIterator<Item = &'a Env>) -> Option<&'a Env> {
     envs.into_iter().last()
+}
+
+/// Whether someone holding `roles` is among `requesters` (an
+/// environment's deploy or rollback requesters): which environments a
+/// guided `/deploy` or `/rollback` offers them. The request itself is
+/// judged by [`judge_deploy`] or [`may_request_rollback`].
+///
+pub fn may_ask(roles: &[Role], requesters: &[Role]) -> bool {
+    holds_any(roles, requesters)
 }
 
 /// Why a rollback request (or its break-glass) is refused.

@@ -288,6 +288,11 @@ fn role_questions_name_who_may() {
         ("not_a_requester", "developer".into())
     );
     assert!(may_answer_release_question(USER, USER));
+    assert!(may_ask(
+        &dev,
+        &[Role::new("developer"), Role::new("senior")]
+    ));
+    assert!(!may_ask(&qa, &dev));
     assert!(!may_answer_release_question(UserId(8), USER));
 }
 
