@@ -22,8 +22,8 @@
 //!   `environments.prod.rollback.approvers` (else `.approval.approvers`),
 //!   never the requester under four eyes, `rollback.approvals` of them.
 //! - What an approval still rests on when it counts: [`recheck`].
-//! - Who may lock, unlock, mute, cancel others' requests:
-//!   [`may_act_in_incident`]; give QA's verdict: [`may_verify`]; roll back
+//! - Who may lock, unlock, mute: [`may_act_in_incident`]; withdraw a
+//!   request: [`may_withdraw`]; give QA's verdict: [`may_verify`]; roll back
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
 //!   [`may_open_report`].
 //! - Who may cut a release: [`may_release`]; answer its "Release
@@ -402,6 +402,17 @@ pub fn may_answer_release_question(answerer: UserId, requester: UserId) -> bool 
 /// else's request? Those in `incident.roles` (seniors).
 pub fn may_act_in_incident(roles: &[Role], incident_roles: &[Role]) -> Result<(), RoleRefusal> {
     needs_role(roles, incident_roles, "not_allowed")
+}
+
+/// May `user` (holding `roles`) withdraw (`/cancel`) a request of
+/// `requester`'s? Their own, always; anyone's, in `incident.roles`.
+pub fn may_withdraw(
+    user: UserId,
+    requester: UserId,
+    roles: &[Role],
+    incident_roles: &[Role],
+) -> bool {
+    user == requester || holds_any(roles, incident_roles)
 }
 
 /// May someone holding `roles` give QA's verdict in an environment whose

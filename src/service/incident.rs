@@ -9,7 +9,9 @@ use super::{App, Incoming, Reply};
 use crate::alerts::format::{escape, from_ms, span, utc};
 use crate::alerts::{self, Rendered};
 use crate::domain::{AlertKey, EditStep, LockEvent};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState, ReleaseType};
+use crate::domain::{
+    AlertKind, Env, OperationId, OperationKind, OperationState, ReleaseType, UserId,
+};
 use crate::store::Transition;
 use crate::store::{LockRow, NewAlert, NewLock, now_ms};
 
@@ -219,14 +221,14 @@ impl App {
             }
             Err(e) => return self.internal_error("cancel: store", &e),
         };
-        if op.requested_by != msg.user.0 && !self.holds_incident_role(msg) {
-            let names: Vec<&str> = self
-                .config
-                .incident
-                .roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect();
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let incident_roles = &self.config.incident.roles;
+        if !crate::domain::may_withdraw(msg.user, UserId(op.requested_by), roles, incident_roles) {
+            let names: Vec<&str> = incident_roles.iter().map(|r| r.as_str()).collect();
             return (
                 "refused:not_yours".into(),
                 Some(Reply::new(format!(

@@ -293,6 +293,9 @@ fn role_questions_name_who_may() {
         &[Role::new("developer"), Role::new("senior")]
     ));
     assert!(!may_ask(&qa, &dev));
+    assert!(may_withdraw(USER, USER, &[], &senior));
+    assert!(may_withdraw(UserId(8), USER, &senior, &senior));
+    assert!(!may_withdraw(UserId(8), USER, &dev, &senior));
     assert!(!may_answer_release_question(UserId(8), USER));
 }
 
