@@ -14,13 +14,17 @@
 //! - Who may ask for a deploy, and what must hold: [`judge_deploy`]
 //!   (`policy/approval.rs`, with the approval rules); who may ask for a rollback: [`may_request_rollback`];
 //!   who may break the glass: [`may_break_glass`].
+//! - Which rules a rollback follows (its own section, else the deploy's):
+//!   [`policy_for`].
 //! - Who may approve or reject a request (four eyes, expiry):
 //!   [`may_decide`]; which recorded approvals still count:
 //!   [`counting_approvals`]; whether a prompt reaches an approver at all:
 //!   [`prompt_reaches_approver`].
-//!   So "who may approve a prod rollback?": the roles in
-//!   `environments.prod.rollback.approvers` (else `.approval.approvers`),
-//!   never the requester under four eyes, `rollback.approvals` of them.
+//!   So "who may approve a prod rollback?": [`policy_for`] gives the
+//!   roles in `environments.prod.rollback.approvers` (else
+//!   `.approval.approvers`), and [`may_decide`] lets any of them but the
+//!   requester (four eyes); `rollback.approvals` (else
+//!   `.approval.approvals`) of them are needed.
 //! - What an approval still rests on when it counts: [`recheck`].
 //! - Who may lock, unlock, mute: [`may_act_in_incident`]; withdraw a
 //!   request: [`may_withdraw`]; give QA's verdict: [`may_verify`]; roll back
@@ -250,6 +254,36 @@ pub fn retention_cutoffs(
         payloads: ago(webhooks),
         delivery_ids: ago(webhooks.max(DELIVERY_IDS_KEPT)),
         alerts: ago(outbox),
+    }
+}
+
+/// An environment's `rollback` section as the config states it: each key
+/// unset falls back to the deploy's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RollbackRules<'a> {
+    pub requesters: Option<&'a [Role]>,
+    pub approvers: Option<&'a [Role]>,
+    pub approvals: Option<u32>,
+}
+
+/// The rules a request of `kind` is decided under in an environment whose
+/// deploy rules are `deploy`: a deploy's are those; a rollback's are its
+/// `rollback` section's, each unset key the deploy's, four eyes as for
+/// deploys, and never waiting on QA's verdict.
+pub fn policy_for(
+    kind: OperationKind,
+    deploy: &EnvPolicy,
+    rollback: &RollbackRules<'_>,
+) -> EnvPolicy {
+    if kind != OperationKind::Rollback {
+        return deploy.clone();
+    }
+    EnvPolicy {
+        requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
+        approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
+        approvals: rollback.approvals.unwrap_or(deploy.approvals),
+        four_eyes: deploy.four_eyes,
+        requires_verified_in: None,
     }
 }
 

@@ -91,7 +91,7 @@ impl App {
         let needed = if break_glass.is_some() {
             0
         } else {
-            cfg.rollback_approvals()
+            policy.approvals
         };
         let requester = self.name_of(msg.user.0);
         let expiry = cfg.approval.expiry;
@@ -117,8 +117,8 @@ impl App {
                 &body,
                 &requests::Needs {
                     needed,
-                    approvers: cfg.rollback_approvers(),
-                    not: cfg.approval.four_eyes.then_some(requester.as_str()),
+                    approvers: &policy.approvers,
+                    not: policy.four_eyes.then_some(requester.as_str()),
                     expires_at: &utc(crate::alerts::format::from_ms(
                         crate::store::now_ms() + expiry.as_millis() as i64,
                     )),

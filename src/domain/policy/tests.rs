@@ -223,6 +223,39 @@ fn rollback_policy() -> EnvPolicy {
 }
 
 #[test]
+fn a_rollback_follows_its_own_rules_else_the_deploys() {
+    let deploy = EnvPolicy {
+        requires_verified_in: Some(Env::parse("staging").unwrap()),
+        ..prod_policy()
+    };
+    use OperationKind::{Deploy, Release, Rollback};
+    let unset = RollbackRules::default();
+    assert_eq!(policy_for(Deploy, &deploy, &unset), deploy);
+    assert_eq!(policy_for(Release, &deploy, &unset), deploy);
+    let inherited = policy_for(Rollback, &deploy, &unset);
+    assert_eq!(
+        inherited,
+        EnvPolicy {
+            requires_verified_in: None,
+            ..deploy.clone()
+        }
+    );
+    let seniors = [Role::new("senior")];
+    let own = policy_for(
+        Rollback,
+        &deploy,
+        &RollbackRules {
+            requesters: Some(&seniors),
+            approvers: Some(&[]),
+            approvals: Some(2),
+        },
+    );
+    assert_eq!(own.requesters, seniors);
+    assert!(own.approvers.is_empty());
+    assert_eq!((own.approvals, own.four_eyes), (2, true));
+}
+
+#[test]
 fn the_last_environment_is_prod() {
     let envs = ["staging", "prod"].map(|e| Env::parse(e).unwrap());
     assert_eq!(last_env(&envs).map(Env::as_str), Some("prod"));

@@ -25,13 +25,11 @@ pub(in crate::service) fn policy_for(
     op: &crate::store::OperationRow,
     cfg: &EnvironmentConfig,
 ) -> EnvPolicy {
-    if is_rollback(op) {
-        rollback_policy(cfg)
-    } else {
-        policy_of(cfg)
-    }
+    crate::domain::policy_for(op.kind, &policy_of(cfg), &rollback_rules(cfg))
 }
 
+/// The rules a deploy follows in an environment, as its config states
+/// them.
 pub(in crate::service) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
     EnvPolicy {
         requesters: cfg.requesters.clone(),
@@ -42,20 +40,22 @@ pub(in crate::service) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
     }
 }
 
-/// The rollback facts an environment's config gives.
+/// The rules a rollback follows in an environment.
 pub(in crate::service) fn rollback_policy(cfg: &EnvironmentConfig) -> EnvPolicy {
-    EnvPolicy {
-        requesters: cfg.rollback_requesters().to_vec(),
-        approvers: cfg.rollback_approvers().to_vec(),
-        approvals: cfg.rollback_approvals(),
-        four_eyes: cfg.approval.four_eyes,
-        requires_verified_in: None,
-    }
+    crate::domain::policy_for(
+        OperationKind::Rollback,
+        &policy_of(cfg),
+        &rollback_rules(cfg),
+    )
 }
 
-/// Whether an operation row is a rollback (its prompts and alerts differ).
-pub(in crate::service) fn is_rollback(op: &OperationRow) -> bool {
-    op.kind == OperationKind::Rollback
+/// An environment's `rollback` section, as the policy reads it.
+fn rollback_rules(cfg: &EnvironmentConfig) -> crate::domain::RollbackRules<'_> {
+    crate::domain::RollbackRules {
+        requesters: cfg.rollback.requesters.as_deref(),
+        approvers: cfg.rollback.approvers.as_deref(),
+        approvals: cfg.rollback.approvals,
+    }
 }
 
 pub(in crate::service) use crate::messages::approvals::op_title;
