@@ -69,7 +69,7 @@ pub fn route(config: &Config, rendered: &Rendered) -> Vec<NewAlert> {
 }
 
 fn rings_on_call(config: &Config, kinds: &[AlertKind], env: Option<&Env>) -> bool {
-    let last = config.environments.keys().last();
+    let last = crate::domain::last_env(config.environments.keys());
     crate::domain::rings_on_call(kinds, env, last)
 }
 

@@ -2,7 +2,6 @@
 //! operation state machine. No I/O here; everything is tested without a runtime.
 
 pub mod alert_key;
-mod approval;
 pub mod callback;
 mod command;
 pub mod dora;
@@ -15,17 +14,18 @@ pub mod runs;
 mod version;
 
 pub use alert_key::{AlertKey, EditStep, LockEvent, OpSlot, OpStep, Subject};
-pub use approval::{
-    DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
-    counting_approvals, judge_deploy, may_decide,
-};
 pub use callback::{Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{
-    Access, ChatKind, DELIVERY_IDS_KEPT, Refusal, RetentionCutoffs, STRANGER_ANSWER_EVERY, access,
-    leaves, no_approver_sees, prompt_reaches_approver, retention_cutoffs, rings_on_call,
+    Access, ChatKind, DELIVERY_IDS_KEPT, DecisionFacts, DecisionRefusal, DeployFacts,
+    DeployRefusal, DeployVerdict, EnvPolicy, RecheckFacts, Refusal, RetentionCutoffs, RoleRefusal,
+    RollbackRefusal, RollbackRules, STRANGER_ANSWER_EVERY, Stale, access, counting_approvals,
+    judge_deploy, last_env, leaves, may_act_in_incident, may_answer_release_question, may_ask,
+    may_break_glass, may_decide, may_open_report, may_release, may_request_rollback,
+    may_roll_back_directly, may_verify, may_withdraw, no_approver_sees, policy_for,
+    prompt_reaches_approver, recheck, rests_on_qa_and_locks, retention_cutoffs, rings_on_call,
     run_version, stranger_key,
 };
 pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};

@@ -1,7 +1,49 @@
-//! Who may do what, where. The one place a newcomer reads to answer
-//! "who may ask for /status in this chat?".
+//! Who may do what, where: every rule of the bot's access and approval
+//! policy, as plain functions over plain data, one per question.
+//!
+//! How to read it: each `may_*` function answers one question and returns
+//! `Ok(())` or a typed refusal (with `code()` for the audit log and
+//! `message()` for the chat); the service asks them and re-codes none.
+//! Roles come from `[[users]]`; an environment's rules come from its
+//! config as an [`EnvPolicy`] (deploys: `environments.<env>.requesters`
+//! and `.approval`; rollbacks: `environments.<env>.rollback`, falling back
+//! to the deploy's).
+//!
+//! - In which chat, by whom, may a command be run at all: [`access`].
+//! - Which environments a guided command offers someone: [`may_ask`].
+//! - Who may ask for a deploy, and what must hold: [`judge_deploy`]
+//!   (`policy/approval.rs`, with the approval rules); who may ask for a rollback: [`may_request_rollback`];
+//!   who may break the glass: [`may_break_glass`].
+//! - Which rules a rollback follows (its own section, else the deploy's):
+//!   [`policy_for`].
+//! - Who may approve or reject a request (four eyes, expiry):
+//!   [`may_decide`]; which recorded approvals still count:
+//!   [`counting_approvals`]; whether a prompt reaches an approver at all:
+//!   [`prompt_reaches_approver`].
+//!   So "who may approve a prod rollback?": [`policy_for`] gives the
+//!   roles in `environments.prod.rollback.approvers` (else
+//!   `.approval.approvers`), and [`may_decide`] lets any of them but the
+//!   requester (four eyes); `rollback.approvals` (else
+//!   `.approval.approvals`) of them are needed.
+//! - What an approval still rests on when it counts: [`recheck`].
+//! - Who may lock, unlock, mute: [`may_act_in_incident`]; withdraw a
+//!   request: [`may_withdraw`]; give QA's verdict: [`may_verify`]; roll back
+//!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
+//!   [`may_open_report`].
+//! - Who may cut a release: [`may_release`]; answer its "Release
+//!   anyway?": [`may_answer_release_question`].
+//! - Which environment is "prod" (the last in promotion order):
+//!   [`last_env`].
 
-use super::{AlertKind, ChatId, Command, Env, EnvPolicy, Role, UserId};
+mod approval;
+
+use approval::holds_any;
+pub use approval::{
+    DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
+    counting_approvals, judge_deploy, may_decide,
+};
+
+use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
 
 /// The chat a command came from, as the config sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,220 +257,292 @@ pub fn retention_cutoffs(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An environment's `rollback` section as the config states it: each key
+/// unset falls back to the deploy's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RollbackRules<'a> {
+    pub requesters: Option<&'a [Role]>,
+    pub approvers: Option<&'a [Role]>,
+    pub approvals: Option<u32>,
+}
 
-    #[test]
-    fn strangers_are_counted_per_unknown_group_and_per_unknown_sender() {
-        let (group, team, mallory) = (ChatId(-5), ChatId(-1), UserId(666));
-        // A group nobody configured: one count for all who write there.
-        assert_eq!(
-            stranger_key(group, ChatKind::Unknown, mallory, false),
-            Some((-5, 0))
-        );
-        assert_eq!(
-            stranger_key(group, ChatKind::Unknown, UserId(1), true),
-            Some((-5, 0))
-        );
-        // An unknown sender in a team chat or in private: on their own.
-        assert_eq!(
-            stranger_key(team, ChatKind::Configured, mallory, false),
-            Some((-1, 666))
-        );
-        assert_eq!(
-            stranger_key(ChatId(666), ChatKind::Private, mallory, false),
-            Some((666, 666))
-        );
-        // Members are no strangers.
-        assert_eq!(
-            stranger_key(team, ChatKind::Configured, UserId(1), true),
-            None
-        );
-        assert_eq!(
-            stranger_key(ChatId(1), ChatKind::Private, UserId(1), true),
-            None
-        );
-        assert!(leaves(ChatKind::Unknown));
-        assert!(!leaves(ChatKind::Private) && !leaves(ChatKind::Configured));
+/// The rules a request of `kind` is decided under in an environment whose
+/// deploy rules are `deploy`: a deploy's are those; a rollback's are its
+/// `rollback` section's, each unset key the deploy's, four eyes as for
+/// deploys, and never waiting on QA's verdict.
+pub fn policy_for(
+    kind: OperationKind,
+    deploy: &EnvPolicy,
+    rollback: &RollbackRules<'_>,
+) -> EnvPolicy {
+    if kind != OperationKind::Rollback {
+        return deploy.clone();
     }
-
-    #[test]
-    fn a_delivery_id_outlives_its_payload_and_githubs_redelivery_window() {
-        const DAY: i64 = 86_400_000;
-        let day = std::time::Duration::from_secs(86_400);
-        let now = 100 * DAY;
-        assert_eq!(
-            retention_cutoffs(now, 14 * day, 30 * day),
-            RetentionCutoffs {
-                payloads: 86 * DAY,
-                delivery_ids: 70 * DAY,
-                alerts: 70 * DAY,
-            }
-        );
-        // Payloads kept an hour: the id is still kept 30 days.
-        let c = retention_cutoffs(now, std::time::Duration::from_secs(3600), day);
-        assert_eq!(c.payloads, now - 3_600_000);
-        assert_eq!(c.delivery_ids, 70 * DAY);
-        assert_eq!(c.alerts, 99 * DAY);
+    EnvPolicy {
+        requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
+        approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
+        approvals: rollback.approvals.unwrap_or(deploy.approvals),
+        four_eyes: deploy.four_eyes,
+        requires_verified_in: None,
     }
+}
 
-    #[test]
-    fn failures_anywhere_and_the_last_environments_health_ring_the_on_call() {
-        let prod = Env::parse("prod").unwrap();
-        let staging = Env::parse("staging").unwrap();
-        let last = Some(&prod);
-        for (kinds, env, rings) in [
-            (&[AlertKind::Failure][..], Some(&staging), true),
-            (&[AlertKind::Failure], None, true),
-            (
-                &[AlertKind::Rollback, AlertKind::Failure],
-                Some(&prod),
-                true,
+/// The last environment in promotion order (prod): where "delivered"
+/// means, whose health rings the on-call, whose failures no mute silences.
+pub fn last_env<'a>(envs: impl IntoIterator<Item = &'a Env>) -> Option<&'a Env> {
+    envs.into_iter().last()
+}
+
+/// Whether someone holding `roles` is among `requesters` (an
+/// environment's deploy or rollback requesters): which environments a
+/// guided `/deploy` or `/rollback` offers them. The request itself is
+/// judged by [`judge_deploy`] or [`may_request_rollback`].
+///
+pub fn may_ask(roles: &[Role], requesters: &[Role]) -> bool {
+    holds_any(roles, requesters)
+}
+
+/// Why a rollback request (or its break-glass) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackRefusal {
+    /// The requester holds none of the rollback requester roles.
+    NotARequester { env: Env, roles: Vec<Role> },
+    /// Break-glass is off for this environment.
+    BreakGlassOff { env: Env },
+    /// Only a rollback approver may break the glass.
+    NotABreaker { env: Env, roles: Vec<Role> },
+}
+
+impl RollbackRefusal {
+    /// The sentence shown in the chat (plain text; `BreakGlassOff` names
+    /// the config key, which the chat shows as code).
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotARequester { env, roles } => format!(
+                "⛔ Rollbacks of {env} are asked for by: {}. You hold none of these roles.",
+                names(roles)
             ),
-            (&[AlertKind::Health], Some(&prod), true),
-            (&[AlertKind::Health], Some(&staging), false),
-            (&[AlertKind::Health], None, false),
-            (&[AlertKind::Rollback], Some(&prod), false),
-            (&[AlertKind::Deployment], Some(&prod), false),
-            (&[AlertKind::Release], None, false),
-            (&[AlertKind::Approval], Some(&prod), false),
-        ] {
-            assert_eq!(rings_on_call(kinds, env, last), rings, "{kinds:?} {env:?}");
-        }
-        assert!(!rings_on_call(&[AlertKind::Health], Some(&prod), None));
-    }
-
-    const CHAT: ChatId = ChatId(-100);
-    const USER: UserId = UserId(7);
-
-    fn status() -> Command {
-        Command::Status { env: None }
-    }
-
-    #[test]
-    fn help_and_whoami_answer_anyone_anywhere() {
-        for kind in [ChatKind::Configured, ChatKind::Private, ChatKind::Unknown] {
-            for cmd in [Command::Help, Command::WhoAmI] {
-                assert_eq!(access(Some(&cmd), CHAT, kind, USER, None), Access::Allowed);
+            Self::BreakGlassOff { env } => format!(
+                "⛔ Break-glass is off for {env} (environments.{env}.rollback.break_glass). \
+                 Ask without it: the rollback waits for its approval."
+            ),
+            Self::NotABreaker { env, roles } => {
+                format!("⛔ Only {} may break the glass on {env}.", names(roles))
             }
         }
     }
 
-    #[test]
-    fn unknown_chat_is_refused_even_for_known_users() {
-        let roles = [Role::new("senior")];
-        assert_eq!(
-            access(Some(&status()), CHAT, ChatKind::Unknown, USER, Some(&roles)),
-            Access::Refused(Refusal::ChatNotAllowed { chat: CHAT })
-        );
-    }
-
-    #[test]
-    fn unknown_user_is_refused_in_a_configured_chat_and_in_private() {
-        for kind in [ChatKind::Configured, ChatKind::Private] {
-            assert_eq!(
-                access(Some(&status()), CHAT, kind, USER, None),
-                Access::Refused(Refusal::UnknownUser { user: USER })
-            );
-        }
-    }
-
-    #[test]
-    fn usage_errors_are_for_members_only() {
-        assert_eq!(
-            access(None, CHAT, ChatKind::Unknown, USER, None),
-            Access::Refused(Refusal::ChatNotAllowed { chat: CHAT })
-        );
-        assert_eq!(
-            access(None, CHAT, ChatKind::Configured, USER, None),
-            Access::Refused(Refusal::UnknownUser { user: USER })
-        );
-        assert_eq!(
-            access(None, CHAT, ChatKind::Configured, USER, Some(&[])),
-            Access::Allowed
-        );
-    }
-
-    #[test]
-    fn known_user_may_ask_status_in_configured_and_private_chats() {
-        let roles: [Role; 0] = [];
-        for kind in [ChatKind::Configured, ChatKind::Private] {
-            let cmd = Command::Status {
-                env: Some(Env::parse("prod").unwrap()),
-            };
-            assert_eq!(
-                access(Some(&cmd), CHAT, kind, USER, Some(&roles)),
-                Access::Allowed
-            );
-        }
-    }
-
-    fn prod_policy() -> EnvPolicy {
-        EnvPolicy {
-            requesters: vec![Role::new("developer")],
-            approvers: vec![Role::new("senior")],
-            approvals: 1,
-            four_eyes: true,
-            requires_verified_in: None,
-        }
-    }
-
-    #[test]
-    fn a_prompt_reaches_an_approver_in_a_group_or_an_approvers_private_chat() {
-        let senior = [Role::new("senior")];
-        let dev = [Role::new("developer")];
-        let (alice, bob) = (UserId(1), UserId(2));
-        let roles_of = |u: UserId| match u.0 {
-            1 => Some(&dev[..]),
-            2 => Some(&senior[..]),
-            _ => None,
-        };
-        let policy = prod_policy();
-        let reaches = |chats: &[(i64, ChatKind)], requester| {
-            let chats: Vec<(ChatId, ChatKind)> =
-                chats.iter().map(|(c, k)| (ChatId(*c), *k)).collect();
-            prompt_reaches_approver(&chats, requester, &policy, roles_of)
-        };
-        use ChatKind::{Configured, Private, Unknown};
-        // Alice's private chat alone: she may not approve.
-        assert!(!reaches(&[(1, Private)], alice));
-        // Bob's own request in his private chat: four eyes.
-        assert!(!reaches(&[(2, Private)], bob));
-        // A private chat of an approver does.
-        assert!(reaches(&[(2, Private)], alice));
-        // A configured chat does, whatever its id.
-        assert!(reaches(&[(1, Private), (-100, Configured)], alice));
-        assert!(reaches(&[(501, Configured)], alice));
-        // A chat nobody configured does not; nor does no chat.
-        assert!(!reaches(&[(-100, Unknown)], alice));
-        assert!(!reaches(&[], alice));
-        let no_four_eyes = EnvPolicy {
-            four_eyes: false,
-            ..prod_policy()
-        };
-        assert!(prompt_reaches_approver(
-            &[(ChatId(2), Private)],
-            bob,
-            &no_four_eyes,
-            roles_of
-        ));
-    }
-
-    #[test]
-    fn a_run_names_a_release_anywhere_and_any_tag_where_the_env_deploys_itself() {
-        use super::run_version;
-        let some = |s: &str| Some(s.to_owned());
-        assert_eq!(run_version("v1.3.0", false), some("1.3.0"));
-        assert_eq!(run_version("1.3.0", true), some("1.3.0"));
-        assert_eq!(run_version("main-1a2b3c4", false), None);
-        assert_eq!(run_version("main-1a2b3c4", true), some("main-1a2b3c4"));
-        assert_eq!(
-            run_version("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", true),
-            some("1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b")
-        );
-        for bad in ["", "-x", ".x", "a b", "a/b", "a:b", "<b>", &"x".repeat(129)] {
-            assert_eq!(run_version(bad, true), None, "{bad:?}");
+    /// A short code for the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotARequester { .. } => "not_a_requester",
+            Self::BreakGlassOff { .. } => "break_glass_off",
+            Self::NotABreaker { .. } => "not_an_approver",
         }
     }
 }
+
+/// The roles, comma-separated (as the config lists them).
+fn names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(Role::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// May someone holding `roles` ask for a rollback of `env` under its
+/// rollback policy?
+pub fn may_request_rollback(
+    env: &Env,
+    roles: &[Role],
+    policy: &EnvPolicy,
+) -> Result<(), RollbackRefusal> {
+    if holds_any(roles, &policy.requesters) {
+        Ok(())
+    } else {
+        Err(RollbackRefusal::NotARequester {
+            env: env.clone(),
+            roles: policy.requesters.clone(),
+        })
+    }
+}
+
+/// May someone holding `roles` roll `env` back at once, alone? Only where
+/// the config turns break-glass on, and only a rollback approver (who
+/// would otherwise approve it).
+pub fn may_break_glass(
+    env: &Env,
+    enabled: bool,
+    roles: &[Role],
+    policy: &EnvPolicy,
+) -> Result<(), RollbackRefusal> {
+    if !enabled {
+        return Err(RollbackRefusal::BreakGlassOff { env: env.clone() });
+    }
+    if !holds_any(roles, &policy.approvers) {
+        return Err(RollbackRefusal::NotABreaker {
+            env: env.clone(),
+            roles: policy.approvers.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A refusal for want of one of a list of roles, for a tap or a command
+/// whose sentence names the roles (`message`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRefusal {
+    code: &'static str,
+    /// Who may.
+    pub roles: Vec<Role>,
+}
+
+impl RoleRefusal {
+    /// A short code for the audit log.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Who may, comma-separated, for the sentence that refuses.
+    pub fn message(&self) -> String {
+        names(&self.roles)
+    }
+}
+
+fn needs_role(held: &[Role], wanted: &[Role], code: &'static str) -> Result<(), RoleRefusal> {
+    if holds_any(held, wanted) {
+        Ok(())
+    } else {
+        Err(RoleRefusal {
+            code,
+            roles: wanted.to_vec(),
+        })
+    }
+}
+
+/// May someone holding `roles` cut a release? `[release] requesters`.
+pub fn may_release(roles: &[Role], requesters: &[Role]) -> Result<(), RoleRefusal> {
+    needs_role(roles, requesters, "not_a_requester")
+}
+
+/// May `answerer` answer a release's "Release anyway?"? Its requester
+/// only: the question is whether they meant the bump.
+pub fn may_answer_release_question(answerer: UserId, requester: UserId) -> bool {
+    answerer == requester
+}
+
+/// May someone holding `roles` lock, unlock, mute, or withdraw someone
+/// else's request? Those in `incident.roles` (seniors).
+pub fn may_act_in_incident(roles: &[Role], incident_roles: &[Role]) -> Result<(), RoleRefusal> {
+    needs_role(roles, incident_roles, "not_allowed")
+}
+
+/// May `user` (holding `roles`) withdraw (`/cancel`) a request of
+/// `requester`'s? Their own, always; anyone's, in `incident.roles`.
+pub fn may_withdraw(
+    user: UserId,
+    requester: UserId,
+    roles: &[Role],
+    incident_roles: &[Role],
+) -> bool {
+    user == requester || holds_any(roles, incident_roles)
+}
+
+/// May someone holding `roles` give QA's verdict in an environment whose
+/// `verifiers` are these?
+pub fn may_verify(roles: &[Role], verifiers: &[Role]) -> Result<(), RoleRefusal> {
+    needs_role(roles, verifiers, "not_a_verifier")
+}
+
+/// May someone holding `roles` roll back on ECS directly (without the
+/// workflow)? The environment's rollback approvers.
+pub fn may_roll_back_directly(roles: &[Role], rollback: &EnvPolicy) -> Result<(), RoleRefusal> {
+    needs_role(roles, &rollback.approvers, "not_an_approver")
+}
+
+/// May someone holding `roles` open the incident report of a rollback?
+/// Those in `incident.roles`, and those who may ask for or approve a
+/// rollback there (`rollback` is `None` for an environment no longer
+/// configured).
+pub fn may_open_report(
+    roles: &[Role],
+    incident_roles: &[Role],
+    rollback: Option<&EnvPolicy>,
+) -> bool {
+    holds_any(roles, incident_roles)
+        || rollback
+            .is_some_and(|p| holds_any(roles, &p.requesters) || holds_any(roles, &p.approvers))
+}
+
+/// What an approval rested on, read again when it is given.
+#[derive(Debug, Clone)]
+pub struct RecheckFacts<'a> {
+    pub kind: OperationKind,
+    pub env: &'a str,
+    pub version: &'a str,
+    /// The requester's name and their roles now.
+    pub requester: &'a str,
+    pub requester_roles: &'a [Role],
+    /// The policy of `kind` in `env` (a rollback's for a rollback).
+    pub policy: &'a EnvPolicy,
+    /// Still verified in `policy.requires_verified_in` (read for deploys).
+    pub verified_before: bool,
+    /// Who holds a lock on the environment, and why (read for deploys).
+    pub lock: Option<(String, String)>,
+}
+
+/// Why an approval's grounds no longer hold: the request is cancelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale(pub String);
+
+impl Stale {
+    /// What changed (plain text).
+    pub fn message(&self) -> String {
+        self.0.clone()
+    }
+
+    /// A short code for the audit log.
+    pub fn code(&self) -> &'static str {
+        "stale"
+    }
+}
+
+/// Whether a request still stands when an approval counts: the requester
+/// may still ask for it; for a deploy, the version is still verified
+/// where the policy wants it and nobody locked the environment. A
+/// rollback rests on neither QA's word nor an unlocked environment.
+pub fn recheck(f: &RecheckFacts<'_>) -> Result<(), Stale> {
+    let env = f.env;
+    if !holds_any(f.requester_roles, &f.policy.requesters) {
+        return Err(Stale(format!(
+            "{} may no longer ask for {}s of {env}",
+            f.requester, f.kind
+        )));
+    }
+    if !rests_on_qa_and_locks(f.kind) {
+        return Ok(());
+    }
+    if let Some(prior) = &f.policy.requires_verified_in
+        && !f.verified_before
+    {
+        return Err(Stale(format!(
+            "{} is no longer verified in {prior}",
+            f.version
+        )));
+    }
+    if let Some((by, reason)) = &f.lock {
+        return Err(Stale(format!("{env} was locked by {by}: {reason}")));
+    }
+    Ok(())
+}
+
+/// Whether a request of `kind` rests on QA's verdict and an unlocked
+/// environment (a deploy), or on neither (a rollback: a lock holds
+/// deploys back, not the way out of an incident).
+pub fn rests_on_qa_and_locks(kind: OperationKind) -> bool {
+    kind != OperationKind::Rollback
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Every message the bot sends, one function per message, returning the text (Telegram HTML unless the function says otherwise); each pinned by an insta snapshot in its module's tests.
 
 pub mod alerts;
+pub mod approvals;
 pub mod common;
 pub mod guide;
 pub mod health;
@@ -9,6 +10,8 @@ pub mod history;
 pub mod incident;
 pub mod locks;
 pub mod mutes;
+pub mod releases;
+pub mod requests;
 pub mod stats;
 pub mod status;
 #[cfg(test)]

@@ -143,16 +143,16 @@ impl App {
         cfg: &crate::config::EnvironmentConfig,
     ) -> Result<Revision, TapAnswer> {
         let id = OperationId(op.id);
-        let approvers = cfg.rollback_approvers();
-        let allowed = self
+        let roles = self
             .config
             .user(tap.user)
-            .is_some_and(|u| u.roles.iter().any(|r| approvers.contains(r)));
-        if !allowed {
-            let names: Vec<&str> = approvers.iter().map(|r| r.as_str()).collect();
-            let text = format!("Only {} may roll back on ECS directly.", names.join(", "));
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let policy = super::approvals::rollback_policy(cfg);
+        if let Err(refusal) = crate::domain::may_roll_back_directly(roles, &policy) {
+            let text = format!("Only {} may roll back on ECS directly.", refusal.message());
             return Err(self
-                .refuse_tap(tap, "direct", "not_an_approver", Some(id), text)
+                .refuse_tap(tap, "direct", refusal.code(), Some(id), text)
                 .await);
         }
         // Only a rollback whose workflow never started: no run known, and

@@ -36,7 +36,7 @@ impl App {
             } else {
                 format!(
                     "⌛ <b>{}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
-                    super::deploy::op_title(&op),
+                    super::approvals::op_title(&op),
                     op.id,
                     escape(&self.name_of(op.requested_by)),
                     span(waited / 1000)

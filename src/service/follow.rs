@@ -292,12 +292,12 @@ impl App {
             {
                 match self.recheck(&op, cfg).await {
                     Ok(()) => {}
-                    Err(super::deploy::Recheck::Stale(why)) => {
+                    Err(super::approvals::Recheck::Stale(why)) => {
                         self.stale(&op, "the approver", &why).await;
                         continue;
                     }
                     // Unreadable now: the next pass tries again.
-                    Err(super::deploy::Recheck::Unavailable(_)) => continue,
+                    Err(super::approvals::Recheck::Unavailable(_)) => continue,
                 }
             }
             match self.store.claim_dispatch(OperationId(op.id)).await {

@@ -157,7 +157,7 @@ impl App {
         self.config
             .environments
             .iter()
-            .filter(|(_, cfg)| who(cfg).iter().any(|r| roles.contains(r)))
+            .filter(|(_, cfg)| crate::domain::may_ask(roles, who(cfg)))
             .map(|(name, _)| name.as_str().to_owned())
             .collect()
     }

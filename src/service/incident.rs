@@ -7,7 +7,7 @@ mod locks;
 mod mutes;
 
 use super::{App, Incoming, Reply};
-use crate::domain::{EditStep, OperationId, OperationState};
+use crate::domain::{EditStep, OperationId, OperationState, UserId};
 use crate::messages::incident as text;
 use crate::store::Transition;
 
@@ -21,9 +21,7 @@ const WITHDRAWABLE: [OperationState; 3] = [
 impl App {
     fn holds_incident_role(&self, msg: &Incoming) -> bool {
         self.config.user(msg.user).is_some_and(|u| {
-            u.roles
-                .iter()
-                .any(|r| self.config.incident.roles.contains(r))
+            crate::domain::may_act_in_incident(&u.roles, &self.config.incident.roles).is_ok()
         })
     }
 
@@ -65,7 +63,13 @@ impl App {
             Err(e) => return self.internal_error("cancel: store", &e),
         };
         let requester = self.name_of(op.requested_by);
-        if op.requested_by != msg.user.0 && !self.holds_incident_role(msg) {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let incident_roles = &self.config.incident.roles;
+        if !crate::domain::may_withdraw(msg.user, UserId(op.requested_by), roles, incident_roles) {
             return (
                 "refused:not_yours".into(),
                 Some(Reply::new(text::not_yours_to_withdraw(

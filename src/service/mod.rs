@@ -2,6 +2,7 @@
 //! an event, asks the policy, writes the change with its audit line and
 //! alerts in one transaction, then calls out.
 
+mod approvals;
 mod confirm;
 mod deploy;
 mod direct;
@@ -12,9 +13,8 @@ mod follow;
 mod guide;
 mod incident;
 pub mod ingest;
-mod lapsed;
 mod monitor;
-mod prompts;
+mod ops;
 mod release;
 mod release_confirm;
 mod report;

@@ -2,38 +2,21 @@
 //! name; a confirmation when only the bump does not fit; the dispatch of
 //! the Release workflow.
 
+use super::approvals::confirm_key;
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
-use crate::alerts::format::escape;
-use crate::domain::{AlertKey, Callback, NewOp, OpSlot, OpStep};
+use crate::domain::may_release;
 use crate::domain::{
-    AlertKind, Check, Ci, OperationId, OperationKind, OperationState, ReleaseType, ReleaseVerdict,
-    Version, release_checks,
+    AlertKind, Ci, OperationKind, OperationState, ReleaseType, ReleaseVerdict, Version,
+    release_checks,
 };
+use crate::domain::{Callback, NewOp};
+use crate::messages::releases;
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
 
 /// How long a "Release anyway?" question stays open.
 const CONFIRM_WINDOW_MS: i64 = 10 * 60 * 1000;
-
-pub(super) fn confirm_key(op: impl Into<OpSlot>, chat: i64) -> AlertKey {
-    AlertKey::op(op, OpStep::Confirm).in_chat(crate::domain::ChatId(chat))
-}
-
-fn render_checks(checks: &[Check]) -> String {
-    checks
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}: {}",
-                if c.passed { "✅" } else { "❌" },
-                c.name,
-                escape(&c.detail)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 impl App {
     /// The refusal for someone who may not cut releases, if they may not.
@@ -46,16 +29,11 @@ impl App {
             .user(msg.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        let allowed = &self.config.release.requesters;
-        if roles.iter().any(|r| allowed.contains(r)) {
-            return None;
-        }
-        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        let refusal = may_release(roles, &self.config.release.requesters).err()?;
         Some((
-            "refused:not_a_requester".into(),
-            Some(Reply::new(format!(
-                "⛔ Releases are cut by: {}. You hold none of these roles.",
-                escape(&names.join(", "))
+            format!("refused:{}", refusal.code()),
+            Some(Reply::new(releases::not_a_release_requester(
+                &refusal.message(),
             ))),
         ))
     }
@@ -75,35 +53,22 @@ impl App {
             Err(e) => {
                 return (
                     "error:github".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not read the latest release on GitHub ({}). Nothing was done.",
-                        escape(&e)
-                    ))),
+                    Some(Reply::new(releases::latest_unreadable(&e))),
                 );
             }
         };
-        let head = format!(
-            "<b>Release {} ({})</b>",
-            escape(&version.to_string()),
-            kind.as_str()
-        );
         if dry_run {
-            let would = match verdict {
-                ReleaseVerdict::Refuse => "It would be refused.",
-                ReleaseVerdict::Confirm => "It would ask you to confirm the bump first.",
-                ReleaseVerdict::Proceed => "The Release workflow would be dispatched.",
-            };
             return (
                 "dry_run".into(),
-                Some(Reply::new(format!(
-                    "🧪 Dry run of {head}:\n{checks}\n{would} Nothing was dispatched."
+                Some(Reply::new(releases::dry_run(
+                    version, kind, &checks, &verdict,
                 ))),
             );
         }
         if verdict == ReleaseVerdict::Refuse {
             return (
                 "refused:checks".into(),
-                Some(Reply::new(format!("⛔ {head} refused:\n{checks}"))),
+                Some(Reply::new(releases::refused(version, kind, &checks))),
             );
         }
         let confirm = verdict == ReleaseVerdict::Confirm;
@@ -111,7 +76,7 @@ impl App {
         if confirm {
             let buttons = vec![vec![
                 Button {
-                    text: "⚠️ Release anyway".into(),
+                    text: releases::release_anyway_label(),
                     data: Callback::ReleaseAnyway {
                         op: NewOp,
                         go: true,
@@ -119,7 +84,7 @@ impl App {
                     .encode(),
                 },
                 Button {
-                    text: "Cancel".into(),
+                    text: releases::cancel_label(),
                     data: Callback::ReleaseAnyway {
                         op: NewOp,
                         go: false,
@@ -134,7 +99,7 @@ impl App {
                     AlertKind::Approval,
                     None,
                     msg.chat,
-                    format!("⚠️ {head} · #{{op}}\n{checks}\nRelease anyway?"),
+                    releases::release_anyway(version, kind, &checks),
                 )
             });
         }
@@ -174,7 +139,7 @@ impl App {
         if confirm {
             return ("confirm".into(), None);
         }
-        self.dispatch_claimed(id, &format!("🚀 {head} · #{}\n{checks}", id.0))
+        self.dispatch_claimed(id, &releases::release_at_once(id.0, version, kind, &checks))
             .await
     }
 
@@ -186,11 +151,11 @@ impl App {
             .await
             .ok()
             .and_then(|ops| ops.into_iter().find(|o| o.kind == OperationKind::Release))
-            .map(|o| format!(" (#{} {}, {})", o.id, o.version, o.state))
-            .unwrap_or_default();
-        Reply::new(format!(
-            "⏳ A release is already in flight{}. One release at a time.",
-            escape(&in_flight)
+            .map(|o| (o.id, o.version, o.state));
+        Reply::new(releases::in_flight(
+            in_flight
+                .as_ref()
+                .map(|(id, v, state)| (*id, v.as_str(), *state)),
         ))
     }
 
@@ -207,52 +172,14 @@ impl App {
         let ci = match ci {
             Ok(state) => match state.verdict {
                 CiVerdict::Green { .. } => Ci::Green,
-                CiVerdict::Pending { names } => {
-                    Ci::NotGreen(format!("still running: {}", names.join(", ")))
-                }
-                CiVerdict::Failing { names } => {
-                    Ci::NotGreen(format!("failing: {}", names.join(", ")))
-                }
-                CiVerdict::NoChecks => Ci::NotGreen("no checks reported".into()),
+                CiVerdict::Pending { names } => Ci::NotGreen(releases::ci_pending(&names)),
+                CiVerdict::Failing { names } => Ci::NotGreen(releases::ci_failing(&names)),
+                CiVerdict::NoChecks => Ci::NotGreen(releases::ci_no_checks()),
             },
             Err(e) => Ci::Unknown(e.to_string()),
         };
         let git_ref = self.github.git_ref().to_owned();
         let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
-        Ok((render_checks(&checks), verdict))
-    }
-
-    /// Claims an approved operation and dispatches it; the answer says
-    /// what came of it under `head`.
-    pub(super) async fn dispatch_claimed(
-        &self,
-        id: OperationId,
-        head: &str,
-    ) -> (String, Option<Reply>) {
-        match self.store.claim_dispatch(id).await {
-            Ok(Some(claim)) => match (claim.operation().direct_ecs, self.dispatch(claim).await) {
-                (_, Ok(super::dispatch::Started::Workflow)) => (
-                    "dispatched".into(),
-                    Some(Reply::new(format!("{head}\nThe workflow is dispatched."))),
-                ),
-                (_, Ok(super::dispatch::Started::OnEcs(said))) => (
-                    "dispatched:ecs".into(),
-                    Some(Reply::new(format!("{head}\n{}", escape(&said)))),
-                ),
-                (true, Err(e)) => (
-                    "error:ecs".into(),
-                    Some(Reply::new(format!("{head}\n❌ {}", escape(&e)))),
-                ),
-                (false, Err(e)) => (
-                    "error:dispatch".into(),
-                    Some(Reply::new(format!(
-                        "{head}\n❌ Could not dispatch the workflow: {}",
-                        escape(&e)
-                    ))),
-                ),
-            },
-            Ok(None) => ("error:claim".into(), None),
-            Err(e) => self.internal_error("claim", &e),
-        }
+        Ok((releases::checks(&checks), verdict))
     }
 }

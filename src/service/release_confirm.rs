@@ -3,9 +3,9 @@
 
 use super::App;
 use super::taps::{Tap, TapAnswer};
-use crate::alerts::format::escape;
-use crate::domain::EditStep;
-use crate::domain::{OperationId, OperationState, ReleaseType, ReleaseVerdict, Version};
+use crate::domain::{EditStep, UserId, may_answer_release_question};
+use crate::domain::{OperationId, OperationState, ReleaseVerdict, Version};
+use crate::messages::{approvals, releases};
 use crate::store::Transition;
 
 impl App {
@@ -18,34 +18,22 @@ impl App {
     ) -> TapAnswer {
         let id = OperationId(op.id);
         let verb = if go { "release_anyway" } else { "cancel" };
-        let refusal = if tap.user.0 != op.requested_by {
+        let refusal = if !may_answer_release_question(tap.user, UserId(op.requested_by)) {
             Some((
                 "not_the_requester",
-                format!("Only {} can answer this.", self.name_of(op.requested_by)),
+                releases::only_the_requester(&self.name_of(op.requested_by)),
             ))
         } else if op.state != OperationState::AwaitingApproval {
-            Some((
-                "already_decided",
-                format!("Too late: this request is already {}.", op.state),
-            ))
+            Some(("already_decided", approvals::too_late(op.state)))
         } else if op.expires_at.is_some_and(|t| t <= crate::store::now_ms()) {
-            Some((
-                "expired",
-                "This question has expired. Ask again if it is still wanted.".to_owned(),
-            ))
+            Some(("expired", releases::question_expired()))
         } else {
             None
         };
         if let Some((code, text)) = refusal {
             return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
-        let head = format!(
-            "<b>Release {} ({})</b> · #{}",
-            escape(&op.version),
-            escape(op.release_type.map_or("?", ReleaseType::as_str)),
-            op.id
-        );
-        let who = escape(&self.name_of(tap.user.0));
+        let who = self.name_of(tap.user.0);
         // The checks are run again: ten minutes may have turned CI red or
         // seen the version released by someone else.
         let recheck = if go {
@@ -56,10 +44,10 @@ impl App {
                     match self.run_release_checks(&version, kind).await {
                         Ok((checks, ReleaseVerdict::Refuse)) => Some(checks),
                         Ok(_) => None,
-                        Err(e) => Some(format!("the checks could not run ({})", escape(&e))),
+                        Err(e) => Some(releases::checks_could_not_run(&e)),
                     }
                 }
-                _ => Some("the stored request is unreadable".into()),
+                _ => Some(releases::request_unreadable()),
             }
         } else {
             None
@@ -67,17 +55,15 @@ impl App {
         let (to, text) = match (go, &recheck) {
             (true, None) => (
                 OperationState::Approved,
-                format!(
-                    "⚠️ {head}\nConfirmed by {who} despite the bump; dispatching the Release workflow."
-                ),
+                releases::confirmed(&op.version, op.release_type, op.id, &who),
             ),
             (true, Some(why)) => (
                 OperationState::Cancelled,
-                format!("⛔ {head}\nConfirmed by {who}, but the checks no longer pass:\n{why}"),
+                releases::confirmed_but_refused(&op.version, op.release_type, op.id, &who, why),
             ),
             (false, _) => (
                 OperationState::Cancelled,
-                format!("✖️ {head}\nCancelled by {who}."),
+                releases::cancelled(&op.version, op.release_type, op.id, &who),
             ),
         };
         let step = if go {
@@ -106,7 +92,7 @@ impl App {
             Ok(true) => {
                 if recheck.is_some() {
                     TapAnswer {
-                        text: "Not released: the checks no longer pass.".into(),
+                        text: releases::not_released_answer(),
                         alert: true,
                     }
                 } else if go {
@@ -114,18 +100,18 @@ impl App {
                         let _ = self.dispatch(claim).await;
                     }
                     TapAnswer {
-                        text: "Confirmed. Dispatching the Release workflow.".into(),
+                        text: releases::confirmed_answer(),
                         alert: false,
                     }
                 } else {
                     TapAnswer {
-                        text: "Cancelled.".into(),
+                        text: releases::cancelled_answer(),
                         alert: false,
                     }
                 }
             }
             Ok(false) => TapAnswer {
-                text: "Too late: this request was already answered.".into(),
+                text: releases::already_answered(),
                 alert: true,
             },
             Err(e) => TapAnswer {

@@ -35,13 +35,9 @@ impl App {
             .env
             .as_ref()
             .and_then(|e| self.config.environments.get(e));
+        let rollback = cfg.map(super::approvals::rollback_policy);
         let allowed = self.config.user(tap.user).is_some_and(|u| {
-            u.roles.iter().any(|r| {
-                self.config.incident.roles.contains(r)
-                    || cfg.is_some_and(|c| {
-                        c.rollback_requesters().contains(r) || c.rollback_approvers().contains(r)
-                    })
-            })
+            crate::domain::may_open_report(&u.roles, &self.config.incident.roles, rollback.as_ref())
         });
         if !allowed {
             let text = messages::incident::report_not_allowed();

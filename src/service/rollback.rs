@@ -5,27 +5,42 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
+use super::approvals::{approval_buttons, rollback_policy};
 use super::direct::{
     carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
     github_stopped_note,
 };
 use super::{App, Incoming, Reply};
-use crate::adapters::ecs::{image_tag, tag_is_version};
+use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
+use crate::adapters::github::Release;
 use crate::alerts;
-use crate::alerts::format::{escape, span, utc};
+use crate::alerts::format::{span, utc};
 use crate::config::EnvironmentConfig;
-use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
+use crate::domain::{AlertKey, EditStep, NewOp, OpStep, may_break_glass, may_request_rollback};
 use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
 };
+use crate::messages::requests;
 use crate::store::Transition;
-use crate::store::{Created, NewOperation, OperationRow};
+use crate::store::{Created, NewAlert, NewOperation};
 
 /// How many of a family's newest revisions are searched for a version
 /// that ran before (each described once, then cached).
 const HISTORY_SCAN: usize = 100;
 
+/// A rollback's target, as checked: its release (`None`: GitHub out of
+/// reach), what runs now, the task definition carrying it (when looked
+/// up), and why it may run there (plain text).
+struct Target {
+    release: Option<Release>,
+    running: Option<String>,
+    carrying: Option<Revision>,
+    ran_here: String,
+}
+
 impl App {
+    /// `/rollback <env> <version> [--break-glass <reason>]`: returns the
+    /// audit outcome and the direct answer, if any.
     pub(super) async fn rollback(
         &self,
         msg: &Incoming,
@@ -36,175 +51,24 @@ impl App {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
                 "invalid".into(),
-                Some(Reply::new("❌ Unknown environment.".into())),
+                Some(Reply::new(requests::rollback_unknown_env())),
             );
         };
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default();
-        let requesters = cfg.rollback_requesters();
-        if !roles.iter().any(|r| requesters.contains(r)) {
-            let names: Vec<&str> = requesters.iter().map(|r| r.as_str()).collect();
-            return (
-                "refused:not_a_requester".into(),
-                Some(Reply::new(format!(
-                    "⛔ Rollbacks of {} are asked for by: {}. You hold none of these roles.",
-                    escape(env.as_str()),
-                    escape(&names.join(", "))
-                ))),
-            );
+        let policy = rollback_policy(cfg);
+        if let Some(refused) = self.may_roll_back(msg, env, cfg, &policy, break_glass) {
+            return refused;
         }
-        if break_glass.is_some() {
-            if !cfg.rollback.break_glass {
-                return (
-                    "refused:break_glass_off".into(),
-                    Some(Reply::new(format!(
-                        "⛔ Break-glass is off for {env} (<code>environments.{env}.rollback.break_glass</code>). \
-                         Ask without it: the rollback waits for its approval.",
-                        env = escape(env.as_str())
-                    ))),
-                );
-            }
-            let approvers = cfg.rollback_approvers();
-            if !roles.iter().any(|r| approvers.contains(r)) {
-                let names: Vec<&str> = approvers.iter().map(|r| r.as_str()).collect();
-                return (
-                    "refused:not_an_approver".into(),
-                    Some(Reply::new(format!(
-                        "⛔ Only {} may break the glass on {}.",
-                        escape(&names.join(", ")),
-                        escape(env.as_str())
-                    ))),
-                );
-            }
-        }
-
         let target = version.to_string();
-        let (release, service, history) = tokio::join!(
-            self.github.release_for(&target),
-            self.ecs.service_state(cfg),
-            self.store.succeeded_in(env, 1000),
-        );
-        // GitHub out of reach does not stop a rollback mid-incident: the
-        // target is checked against the bot's history and ECS instead, and
-        // the approved rollback runs directly on ECS.
-        let release = match release {
-            Ok(Some(release)) => Some(release),
-            Ok(None) => {
-                return (
-                    "refused:not_released".into(),
-                    Some(Reply::new(format!(
-                        "⛔ {} is not a published release: roll back only to a released version.",
-                        escape(&target)
-                    ))),
-                );
-            }
-            Err(e) if e.is_unreachable() => {
-                tracing::warn!(error = %e, "rollback: GitHub unreachable; the rollback runs on ECS");
-                None
-            }
-            Err(e) => {
-                // GitHub answers, refusing the bot: its UI still works.
-                return (
-                    "error:github".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not check on GitHub that {} is released ({}). Nothing was done. \
-                         The Rollback workflow in GitHub Actions still works.",
-                        escape(&target),
-                        escape(&e.to_string())
-                    ))),
-                );
-            }
+        let Target {
+            release,
+            running,
+            carrying,
+            ran_here,
+        } = match self.rollback_target(env, cfg, &target).await {
+            Ok(found) => found,
+            Err(answer) => return answer,
         };
         let github_down = release.is_none();
-        let running = match service {
-            Ok(state) => state
-                .primary()
-                .and_then(|d| d.image.as_deref())
-                .and_then(image_tag)
-                .map(str::to_owned),
-            Err(e) => {
-                return (
-                    "error:ecs".into(),
-                    Some(Reply::new(format!(
-                        "⚠️ Could not read what runs on {} from ECS ({}). Nothing was done.",
-                        escape(env.as_str()),
-                        escape(&e.to_string())
-                    ))),
-                );
-            }
-        };
-        if let Some(now) = &running
-            && tag_is_version(now, &target)
-        {
-            return (
-                "refused:already_running".into(),
-                Some(Reply::new(format!(
-                    "⛔ {} already runs {}: nothing to roll back.",
-                    escape(env.as_str()),
-                    escape(now)
-                ))),
-            );
-        }
-        let history = match history {
-            Ok(history) => history,
-            Err(e) => return self.internal_error("rollback: store", &e),
-        };
-        let in_history = history
-            .iter()
-            .find(|op| tag_is_version(&op.version, &target))
-            .map(|op| {
-                format!(
-                    "ran here after #{} ({})",
-                    op.id,
-                    utc(crate::alerts::format::from_ms(op.updated_at))
-                )
-            });
-        // Without GitHub the rollback needs a task definition carrying the
-        // version, whatever the history says: ECS runs only those.
-        let carrying = if in_history.is_none() || github_down {
-            match self.ecs.revisions(cfg, HISTORY_SCAN).await {
-                Ok(revisions) => revisions.into_iter().find(|r| carries(r, &target)),
-                Err(e) if github_down => {
-                    tracing::warn!(error = %e, "rollback: revisions");
-                    return (
-                        "error:ecs".into(),
-                        Some(Reply::new(github_down_ecs_unreadable(
-                            env.as_str(),
-                            &target,
-                        ))),
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "rollback: revisions");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let from_ecs = carrying
-            .as_ref()
-            .map(|r| format!("task definition {} of this service carries it", r.name));
-        let Some(ran_here) = in_history.or(from_ecs) else {
-            return (
-                "refused:never_ran".into(),
-                Some(Reply::new(format!(
-                    "⛔ {} never ran successfully on {}: it is not in my history, and no task definition \
-                     of the service carries it. Roll back only to a version that ran there.",
-                    escape(&target),
-                    escape(env.as_str())
-                ))),
-            );
-        };
-        if github_down && carrying.is_none() {
-            return (
-                "refused:no_task_definition".into(),
-                Some(Reply::new(github_down_no_task_definition(&target))),
-            );
-        }
 
         // A pending (undispatched) request there gives way to the rollback;
         // anything already running must end first.
@@ -227,33 +91,16 @@ impl App {
         let needed = if break_glass.is_some() {
             0
         } else {
-            cfg.rollback_approvals()
+            policy.approvals
         };
         let requester = self.name_of(msg.user.0);
         let expiry = cfg.approval.expiry;
-        let head = format!(
-            "<b>Rollback {} → {}</b> · #{{op}}",
-            escape(env.as_str()),
-            escape(&target)
-        );
-        let body = format!(
-            "Asked by {}\nRunning now: <b>{}</b>\nWill run: {} ({})\n{migrations}",
-            escape(&requester),
-            escape(&running_text),
-            artifact,
-            escape(&ran_here),
-        );
+        let body =
+            requests::rollback_body(&requester, &running_text, &artifact, &ran_here, &migrations);
         let mut alerts = Vec::new();
         let state = if needed == 0 {
             if let Some(reason) = break_glass {
-                let text = format!(
-                    "🚨 <b>BREAK-GLASS</b>: {} rolls <b>{}</b> back from {} to <b>{}</b> without a second approval (#{{op}}).\nReason: {}",
-                    escape(&requester),
-                    escape(env.as_str()),
-                    escape(&running_text),
-                    escape(&target),
-                    escape(reason)
-                );
+                let text = requests::break_glass(&requester, env, &running_text, &target, reason);
                 alerts.extend(alerts::route_kinds(
                     &self.config,
                     &[AlertKind::Rollback, AlertKind::Failure],
@@ -264,27 +111,21 @@ impl App {
             }
             OperationState::Approved
         } else {
-            let approvers: Vec<&str> = cfg
-                .rollback_approvers()
-                .iter()
-                .map(|r| r.as_str())
-                .collect();
-            let mut text = format!(
-                "⏪ {head}\n{body}Needs {needed} approval(s) from: {}",
-                escape(&approvers.join(", "))
+            let text = requests::rollback_prompt(
+                env,
+                &target,
+                &body,
+                &requests::Needs {
+                    needed,
+                    approvers: &policy.approvers,
+                    not: policy.four_eyes.then_some(requester.as_str()),
+                    expires_at: &utc(crate::alerts::format::from_ms(
+                        crate::store::now_ms() + expiry.as_millis() as i64,
+                    )),
+                    expires_in: &span(expiry.as_secs() as i64),
+                },
             );
-            if cfg.approval.four_eyes {
-                text.push_str(&format!(" (not {})", escape(&requester)));
-            }
-            text.push_str(&format!(
-                "\nExpires {} (in {})",
-                utc(crate::alerts::format::from_ms(
-                    crate::store::now_ms() + expiry.as_millis() as i64
-                )),
-                span(expiry.as_secs() as i64)
-            ));
-            let policy = rollback_policy(cfg);
-            let buttons = super::deploy::approval_buttons(crate::domain::NewOp);
+            let buttons = approval_buttons(crate::domain::NewOp);
             match self.prompt_alerts(env, msg.chat, msg.user, &policy, &text, &buttons) {
                 Ok(prompts) => alerts.extend(prompts),
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
@@ -305,6 +146,164 @@ impl App {
             run: None,
             direct_ecs: github_down,
         };
+        self.start_rollback(msg, &op, needed, break_glass, &alerts, &body)
+            .await
+    }
+
+    /// The answer refusing a rollback (or its break-glass) to whoever
+    /// may not ask for it, if they may not.
+    fn may_roll_back(
+        &self,
+        msg: &Incoming,
+        env: &Env,
+        cfg: &EnvironmentConfig,
+        policy: &crate::domain::EnvPolicy,
+        break_glass: Option<&str>,
+    ) -> Option<(String, Option<Reply>)> {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.as_slice())
+            .unwrap_or(&[]);
+        let allowed = may_request_rollback(env, roles, policy).and_then(|()| match break_glass {
+            Some(_) => may_break_glass(env, cfg.rollback.break_glass, roles, policy),
+            None => Ok(()),
+        });
+        let refusal = allowed.err()?;
+        Some((
+            format!("refused:{}", refusal.code()),
+            Some(Reply::new(requests::rollback_refused(&refusal))),
+        ))
+    }
+
+    /// Where a rollback's target stands: a published release (or GitHub
+    /// out of reach), not what runs now, run there before (the bot's
+    /// history, or a task definition of the service carrying it; without
+    /// GitHub, a task definition it can run). `Err` is the answer that
+    /// refuses it.
+    async fn rollback_target(
+        &self,
+        env: &Env,
+        cfg: &EnvironmentConfig,
+        target: &str,
+    ) -> Result<Target, (String, Option<Reply>)> {
+        let (release, service, history) = tokio::join!(
+            self.github.release_for(target),
+            self.ecs.service_state(cfg),
+            self.store.succeeded_in(env, 1000),
+        );
+        // GitHub out of reach does not stop a rollback mid-incident: the
+        // target is checked against the bot's history and ECS instead, and
+        // the approved rollback runs directly on ECS.
+        let release = match release {
+            Ok(Some(release)) => Some(release),
+            Ok(None) => {
+                return Err((
+                    "refused:not_released".into(),
+                    Some(Reply::new(requests::rollback_not_released(target))),
+                ));
+            }
+            Err(e) if e.is_unreachable() => {
+                tracing::warn!(error = %e, "rollback: GitHub unreachable; the rollback runs on ECS");
+                None
+            }
+            Err(e) => {
+                // GitHub answers, refusing the bot: its UI still works.
+                return Err((
+                    "error:github".into(),
+                    Some(Reply::new(requests::rollback_release_unchecked(
+                        target,
+                        &e.to_string(),
+                    ))),
+                ));
+            }
+        };
+        let github_down = release.is_none();
+        let running = match service {
+            Ok(state) => state
+                .primary()
+                .and_then(|d| d.image.as_deref())
+                .and_then(image_tag)
+                .map(str::to_owned),
+            Err(e) => {
+                return Err((
+                    "error:ecs".into(),
+                    Some(Reply::new(requests::ecs_unreadable(env, &e.to_string()))),
+                ));
+            }
+        };
+        if let Some(now) = &running
+            && tag_is_version(now, target)
+        {
+            return Err((
+                "refused:already_running".into(),
+                Some(Reply::new(requests::already_runs(env, now))),
+            ));
+        }
+        let history = match history {
+            Ok(history) => history,
+            Err(e) => return Err(self.internal_error("rollback: store", &e)),
+        };
+        let in_history = history
+            .iter()
+            .find(|op| tag_is_version(&op.version, target))
+            .map(|op| {
+                requests::ran_here_after(op.id, &utc(crate::alerts::format::from_ms(op.updated_at)))
+            });
+        // Without GitHub the rollback needs a task definition carrying the
+        // version, whatever the history says: ECS runs only those.
+        let carrying = if in_history.is_none() || github_down {
+            match self.ecs.revisions(cfg, HISTORY_SCAN).await {
+                Ok(revisions) => revisions.into_iter().find(|r| carries(r, target)),
+                Err(e) if github_down => {
+                    tracing::warn!(error = %e, "rollback: revisions");
+                    return Err((
+                        "error:ecs".into(),
+                        Some(Reply::new(github_down_ecs_unreadable(env.as_str(), target))),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rollback: revisions");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let from_ecs = carrying.as_ref().map(|r| requests::carried_by(&r.name));
+        let Some(ran_here) = in_history.or(from_ecs) else {
+            return Err((
+                "refused:never_ran".into(),
+                Some(Reply::new(requests::never_ran(env, target))),
+            ));
+        };
+        if github_down && carrying.is_none() {
+            return Err((
+                "refused:no_task_definition".into(),
+                Some(Reply::new(github_down_no_task_definition(target))),
+            ));
+        }
+        Ok(Target {
+            release,
+            running,
+            carrying,
+            ran_here,
+        })
+    }
+
+    /// Stores a rollback request with its prompts or break-glass alert;
+    /// one that needs no approval is dispatched at once.
+    async fn start_rollback(
+        &self,
+        msg: &Incoming,
+        op: &NewOperation,
+        needed: u32,
+        break_glass: Option<&str>,
+        alerts: &[NewAlert],
+        body: &str,
+    ) -> (String, Option<Reply>) {
+        let (target, env) = (&op.version, op.env.as_ref().expect("a rollback has an env"));
+        let (state, github_down) = (op.state, op.direct_ecs);
         let (outcome, detail) = match break_glass {
             Some(reason) => (
                 "break_glass",
@@ -328,7 +327,7 @@ impl App {
             None,
             detail,
         );
-        let id = match self.create_operation(&op, &audit, &alerts).await {
+        let id = match self.create_operation(op, &audit, alerts).await {
             Ok(Created::New(id)) => id,
             Ok(Created::Busy) => {
                 return (
@@ -341,18 +340,8 @@ impl App {
         if needed > 0 {
             return ("requested".into(), None);
         }
-        let head = format!(
-            "⏪ #{} Rollback {} → {}{}\n{body}",
-            id.0,
-            escape(env.as_str()),
-            escape(&target),
-            if break_glass.is_some() {
-                ": break-glass, no approval."
-            } else {
-                ": no approval needed."
-            },
-        );
-        self.dispatch_claimed(id, head.trim_end()).await
+        let head = requests::rollback_at_once(id.0, env, target, break_glass.is_some(), body);
+        self.dispatch_claimed(id, &head).await
     }
 
     /// Makes room for a rollback: a request there that is not dispatched
@@ -410,22 +399,11 @@ impl App {
             };
             return Some((
                 "refused:busy".into(),
-                Some(Reply::new(format!(
-                    "{} Let it finish (or cancel the run in GitHub Actions), then roll back.",
-                    escape(&refusal.message())
-                ))),
+                Some(Reply::new(requests::rollback_busy(&refusal.message()))),
             ));
         }
         let by = self.name_of(msg.user.0);
-        let text = format!(
-            "🚫 <b>{} {} → {}</b> · #{}\nWithdrawn: {} asked for a rollback of {}.",
-            capitalised(op.kind.as_str()),
-            escape(&op.version),
-            escape(env.as_str()),
-            op.id,
-            escape(&by),
-            escape(env.as_str())
-        );
+        let text = requests::withdrawn_for_rollback(op.kind, op.id, &op.version, env, &by);
         let edits = self.edit_prompts(&op, EditStep::Withdrawn, text).await;
         let audit = self.audit(
             Some(msg.user),
@@ -478,54 +456,9 @@ impl App {
                 if added.is_empty() {
                     return String::new();
                 }
-                let names: Vec<String> = added
-                    .iter()
-                    .take(10)
-                    .map(|f| format!("<code>{}</code>", escape(f)))
-                    .collect();
-                let more = if added.len() > 10 {
-                    format!(" and {} more", added.len() - 10)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "⚠️ <b>{} database migration(s) were added after {}: {}{more}. Rolling the code back does not roll them back: check that {} works with the schema they leave.</b>\n",
-                    added.len(),
-                    escape(target_tag),
-                    names.join(", "),
-                    escape(target_tag)
-                )
+                requests::migrations_added(target_tag, &added)
             }
-            Err(e) => format!(
-                "⚠️ Could not compare {} with {} on GitHub ({}): check the migrations by hand.\n",
-                escape(target_tag),
-                escape(&head),
-                escape(&e.to_string())
-            ),
+            Err(e) => requests::migrations_unchecked(target_tag, &head, &e.to_string()),
         }
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// The rollback facts an environment's config gives (for prompts).
-pub(super) fn rollback_policy(cfg: &EnvironmentConfig) -> crate::domain::EnvPolicy {
-    crate::domain::EnvPolicy {
-        requesters: cfg.rollback_requesters().to_vec(),
-        approvers: cfg.rollback_approvers().to_vec(),
-        approvals: cfg.rollback_approvals(),
-        four_eyes: cfg.approval.four_eyes,
-        requires_verified_in: None,
-    }
-}
-
-/// Whether an operation row is a rollback (its prompts and alerts differ).
-pub(super) fn is_rollback(op: &OperationRow) -> bool {
-    op.kind == OperationKind::Rollback
 }

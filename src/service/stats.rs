@@ -8,7 +8,7 @@ use crate::domain::dora::{Dora, dora};
 impl App {
     /// The last environment in promotion order: where "delivered" means.
     fn delivery_env(&self) -> Option<Env> {
-        self.config.environments.keys().last().cloned()
+        crate::domain::last_env(self.config.environments.keys()).cloned()
     }
 
     async fn dora_over(&self, days: u32) -> Option<(Env, Dora)> {

@@ -26,7 +26,7 @@ impl App {
     /// The message that tells an operation's story in a chat: the question
     /// it asked there (its approval prompt), else its "started" message.
     async fn story_key(&self, op: &OperationRow, chat: i64) -> Option<AlertKey> {
-        let asked = super::deploy::asked_key(op, chat);
+        let asked = super::approvals::asked_key(op, chat);
         let started = AlertKey::op(OperationId(op.id), OpStep::Dispatched)
             .in_chat(crate::domain::ChatId(chat));
         // (A chat has only one of them, except for an operation that was
@@ -93,7 +93,7 @@ impl App {
             if routed_chats.contains(&chat) {
                 continue;
             }
-            let prompt = super::deploy::asked_key(op, chat);
+            let prompt = super::approvals::asked_key(op, chat);
             // (The approval chats' copies are known to exist; the asking
             // chat may have had no question, only a "started" message.)
             if chat != op.chat_id || matches!(self.store.has_alert(&prompt).await, Ok(true)) {

@@ -52,11 +52,10 @@ impl App {
             .user(tap.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        if !roles.iter().any(|r| cfg.verifiers.contains(r)) {
-            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
-            let text = format!("Only {} may give QA's verdict.", names.join(", "));
+        if let Err(refusal) = crate::domain::may_verify(roles, &cfg.verifiers) {
+            let text = format!("Only {} may give QA's verdict.", refusal.message());
             return self
-                .refuse_tap(tap, verb, "not_a_verifier", Some(id), text)
+                .refuse_tap(tap, verb, refusal.code(), Some(id), text)
                 .await;
         }
         let (Some(deployed_in), OperationState::Succeeded) = (op.env.as_ref(), op.state) else {

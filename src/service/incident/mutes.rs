@@ -14,11 +14,7 @@ impl App {
     /// The environment whose failures no mute silences: the last in
     /// promotion order (prod).
     fn spared_env(&self) -> Option<String> {
-        self.config
-            .environments
-            .keys()
-            .last()
-            .map(|e| e.as_str().to_owned())
+        crate::domain::last_env(self.config.environments.keys()).map(|e| e.as_str().to_owned())
     }
 
     /// What a mute may name: an alert kind (not approval prompts) or an

@@ -3,17 +3,15 @@
 //! given earlier no longer do and leave a request short, its prompt says
 //! whose and how many more are needed, its buttons kept.
 
-use super::App;
-use super::taps::{Button, TapAnswer};
-use crate::alerts::format::escape;
 use crate::domain::EditStep;
-use crate::domain::{EnvPolicy, OperationId, Role, UserId, counting_approvals};
+use crate::domain::{EnvPolicy, OperationId, UserId, counting_approvals};
+use crate::service::App;
+use crate::service::taps::{Button, TapAnswer};
 use crate::store::{NewAlert, OperationRow};
 
-/// What the prompt's edit opens with: its title and requester (HTML), and
-/// who approved now.
+/// Who the prompt's edit names: who asked, and who approved now.
 pub(super) struct Shown<'a> {
-    pub head: &'a str,
+    pub requester: &'a str,
     pub decider: &'a str,
 }
 
@@ -46,8 +44,10 @@ impl App {
         let expires = op
             .expires_at
             .map(|at| crate::alerts::format::utc(crate::alerts::format::from_ms(at)));
-        let text = lapsed_text(
-            shown,
+        let text = crate::messages::approvals::lapsed(
+            op,
+            shown.requester,
+            shown.decider,
             &lapsed,
             counting.len() as i64,
             needed,
@@ -71,66 +71,5 @@ impl App {
 /// Approve / Reject of one operation (the prompt's own buttons, again
 /// under an edit of it).
 fn approval_buttons_of(op: i64) -> Vec<Vec<Button>> {
-    super::deploy::approval_buttons(crate::domain::OperationId(op))
-}
-
-/// "Bob's approval no longer counts", "Bob's and Erin's approvals no
-/// longer count" (plain text).
-pub(super) fn no_longer_counts(names: &[String]) -> String {
-    let whose: Vec<String> = names.iter().map(|n| format!("{n}'s")).collect();
-    match whose.as_slice() {
-        [one] => format!("{one} approval no longer counts"),
-        many => format!("{} approvals no longer count", many.join(" and ")),
-    }
-}
-
-/// The prompt, once an approval left it short because approvals given
-/// earlier no longer count (`head` is HTML, the names are not).
-fn lapsed_text(
-    shown: &Shown<'_>,
-    lapsed: &[String],
-    counting: i64,
-    needed: i64,
-    approvers: &[Role],
-    expires: Option<&str>,
-) -> String {
-    let roles: Vec<&str> = approvers.iter().map(Role::as_str).collect();
-    let expires = expires
-        .map(|at| format!("\nExpires {at}"))
-        .unwrap_or_default();
-    format!(
-        "⏳ {}\nApproved by {}. {} (no longer an approver here).\n\
-         {counting} of {needed} approvals; {} more needed from: {}.{expires}",
-        shown.head,
-        escape(shown.decider),
-        escape(&no_longer_counts(lapsed)),
-        needed - counting,
-        escape(&roles.join(", "))
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lapsed_approval_is_told_on_the_prompt() {
-        let shown = Shown {
-            head: "<b>Deploy 1.3.0 → prod</b> · #2\nAsked by Alice",
-            decider: "Dave",
-        };
-        let text = lapsed_text(
-            &shown,
-            &["Bob".to_owned()],
-            1,
-            2,
-            &[Role::new("senior")],
-            Some("2026-11-30 03:10 UTC"),
-        );
-        insta::assert_snapshot!(text);
-        assert_eq!(
-            no_longer_counts(&["Bob".to_owned(), "Erin".to_owned()]),
-            "Bob's and Erin's approvals no longer count"
-        );
-    }
+    super::approval_buttons(crate::domain::OperationId(op))
 }

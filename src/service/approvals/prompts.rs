@@ -3,11 +3,11 @@
 //! every chat routed `approval` alerts for its environment, any copy takes
 //! the decision, and every step edits them all.
 
-use super::App;
-use super::deploy::{asked_key, prompt_key};
+use super::{asked_key, prompt_key};
 use crate::domain::{
     AlertKind, ChatId, ChatKind, EditStep, Env, EnvPolicy, UserId, prompt_reaches_approver,
 };
+use crate::service::App;
 use crate::store::{NewAlert, OperationRow};
 
 impl App {
@@ -15,14 +15,14 @@ impl App {
     /// it: the chat it was asked in first, then every chat routed
     /// `approval` alerts for `env`. `Err` carries the refusal to show when
     /// none of them puts the prompt before someone who may approve it.
-    pub(super) fn prompt_alerts(
+    pub(in crate::service) fn prompt_alerts(
         &self,
         env: &Env,
         asked: ChatId,
         requester: UserId,
         policy: &EnvPolicy,
         text: &str,
-        buttons: &[Vec<super::Button>],
+        buttons: &[Vec<crate::service::Button>],
     ) -> Result<Vec<NewAlert>, String> {
         let mut chats = vec![(asked, None)];
         for chat in self.approval_chats(env) {
@@ -41,9 +41,7 @@ impl App {
             .collect();
         let roles_of = |user: UserId| self.config.user(user).map(|u| u.roles.as_slice());
         if !prompt_reaches_approver(&kinds, requester, policy, roles_of) {
-            return Err(crate::alerts::format::escape(
-                &crate::domain::no_approver_sees(env, policy),
-            ));
+            return Err(crate::messages::approvals::no_approver_sees(env, policy));
         }
         let buttons = serde_json::to_string(buttons).expect("buttons serialise");
         Ok(chats
@@ -73,7 +71,7 @@ impl App {
     /// The chats that hold a copy of the question `op` asked (its approval
     /// prompt, or a release's "Release anyway?"): the chat it was asked in
     /// and, for a prompt, those of the approval chats it was posted to.
-    pub(super) async fn asked_chats(&self, op: &OperationRow) -> Vec<i64> {
+    pub(in crate::service) async fn asked_chats(&self, op: &OperationRow) -> Vec<i64> {
         let mut chats = vec![op.chat_id];
         let Some(env) = op.env.clone() else {
             return chats;
@@ -95,7 +93,7 @@ impl App {
 
     /// Whether `chat` holds a copy of the question `op` asked there (a
     /// decision is taken under one of its own prompts, nowhere else).
-    pub(super) async fn asked_in(&self, op: &OperationRow, chat: Option<i64>) -> bool {
+    pub(in crate::service) async fn asked_in(&self, op: &OperationRow, chat: Option<i64>) -> bool {
         match chat {
             Some(chat) if chat == op.chat_id => true,
             Some(chat) => matches!(self.store.has_alert(&asked_key(op, chat)).await, Ok(true)),
@@ -105,7 +103,7 @@ impl App {
 
     /// The edit of every copy of `op`'s question to `text` (no buttons:
     /// the question is answered); `step` names the edit.
-    pub(super) async fn edit_prompts(
+    pub(in crate::service) async fn edit_prompts(
         &self,
         op: &OperationRow,
         step: EditStep,

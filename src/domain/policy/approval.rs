@@ -1,7 +1,7 @@
 //! Deploy policy and approval decisions: who may ask for a deploy, what
 //! must hold first, and who may approve. Plain functions over plain data.
 
-use super::{Env, OperationKind, OperationState, Role, UserId, Version};
+use crate::domain::{Env, OperationKind, OperationState, Role, UserId, Version};
 
 /// An environment's rules, as the config states them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ fn join(roles: &[Role]) -> String {
     }
 }
 
-fn holds_any(held: &[Role], wanted: &[Role]) -> bool {
+pub(super) fn holds_any(held: &[Role], wanted: &[Role]) -> bool {
     held.iter().any(|r| wanted.contains(r))
 }
 
