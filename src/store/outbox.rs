@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::fence::fenced_write;
 use super::{Store, StoreError, now_ms, on_pool};
 use crate::domain::{AlertKey, AlertKind, ChatId, EditStep, Env, OperationId};
 
@@ -218,15 +219,12 @@ impl Store {
         let now = now_ms();
         let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = $4 \
                    WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3";
-        let taken = on_pool!(self, p => sqlx::query(sql)
+        let taken = fenced_write!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(now + lease_ms)
             .bind(now)
-            .bind(holder)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected() == 1))?;
-        Ok(taken)
+            .bind(holder));
+        Ok(taken == 1)
     }
 
     /// Alerts `holder` took for sending in an earlier life (it crashed
@@ -253,7 +251,7 @@ impl Store {
         // its lease mid-send) does not re-point the edits.
         let sql = "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2, \
                    sent_at = $3, last_error = NULL, leased_by = NULL WHERE id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()));
         Ok(())
     }
 
@@ -268,14 +266,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
                    state = CASE WHEN $4 THEN 'failed' ELSE state END, leased_by = NULL WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql)
+        fenced_write!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(error)
             .bind(next_attempt_at)
-            .bind(give_up)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+            .bind(give_up));
         Ok(())
     }
 
@@ -283,7 +278,7 @@ impl Store {
     /// `retry_after`: the request was refused, not failed).
     pub async fn alert_deferred(&self, id: i64, next_attempt_at: i64) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = NULL WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at));
         Ok(())
     }
 
@@ -321,7 +316,7 @@ impl Store {
     pub async fn alert_skipped(&self, id: i64, why: &str) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET state = 'sent', last_error = $2, sent_at = $3, leased_by = NULL \
                    WHERE id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(why).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(why).bind(now_ms()));
         Ok(())
     }
 
