@@ -273,7 +273,7 @@ impl App {
     }
 
     /// The fat-finger guard's second tap counts only within the window
-    /// after this person's first.
+    /// after the Confirm button of this person's first reached the chat.
     async fn armed_in_time(
         &self,
         tap: &Tap,
@@ -282,7 +282,7 @@ impl App {
         verb: &str,
     ) -> Result<(), TapAnswer> {
         let window = cfg.approval.confirm_window.as_millis() as i64;
-        match self.store.armed_at(id, tap.user).await {
+        match self.store.confirm_window_start(id, tap.user).await {
             Ok(Some(at)) if crate::store::now_ms() - at <= window => Ok(()),
             Ok(_) => {
                 let text = "The confirmation window has passed (or this is not your approval). Tap Approve again.";

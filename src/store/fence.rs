@@ -66,11 +66,15 @@ macro_rules! fenced_write {
 }
 pub(crate) use fenced_write;
 
-/// The lease check: SQLite has one writer at a time, which is lock enough.
+/// The lease check. SQLite: a write that changes nothing, so that the
+/// transaction takes the one writer's lock from its start (waiting its
+/// turn); a read first would be refused at once when it came to write
+/// after another writer.
 pub(super) fn check_sql(backend: super::Backend) -> &'static str {
     match backend {
         super::Backend::Sqlite => {
-            "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > $3"
+            "UPDATE leases SET holder = holder WHERE name = $1 AND holder = $2 AND expires_at > $3 \
+             RETURNING holder"
         }
         super::Backend::Postgres => {
             "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > $3 FOR SHARE"

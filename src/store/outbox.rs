@@ -97,6 +97,14 @@ pub struct OutboxRow {
     pub edit_of: Option<String>,
 }
 
+impl OutboxRow {
+    /// Goes before the routine alerts of its chat: a new message of the
+    /// approval kind (a prompt, a Confirm button), as `due_alerts` orders.
+    pub fn jumps_queue(&self) -> bool {
+        self.kind == AlertKind::Approval.as_str() && self.edit_of.is_none()
+    }
+}
+
 /// Counts of the outbox's alerts still in hand: waiting to go, or given up.
 /// (Not the sent ones: their count grows without end and no one reads it.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -187,7 +195,10 @@ impl Store {
     /// chat, every chat's oldest before any chat's second: a chat with a
     /// backlog held back by its rate limit (a storm in the team group)
     /// does not starve the others (an approval prompt in another chat),
-    /// however many chats have alerts due.
+    /// however many chats have alerts due. Within a chat, approval
+    /// prompts and Confirm buttons (new messages of the approval kind) go
+    /// before routine alerts: a decision waits for nobody's backlog.
+    /// (Edits keep their place: one must not overtake its original.)
     pub async fn due_alerts(
         &self,
         limit: i64,
@@ -195,7 +206,8 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
                    next_attempt_at, last_error, message_id, buttons, edit_of FROM ( \
-                     SELECT *, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY id) AS nth \
+                     SELECT *, ROW_NUMBER() OVER (PARTITION BY chat_id \
+                       ORDER BY CASE WHEN kind = 'approval' AND edit_of IS NULL THEN 0 ELSE 1 END, id) AS nth \
                      FROM alert_outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
                    ) due WHERE nth <= $3 ORDER BY nth, id LIMIT $2";
         let rows = on_pool!(self, p => sqlx::query_as(sql)
@@ -205,6 +217,21 @@ impl Store {
             .fetch_all(p)
             .await)?;
         Ok(rows)
+    }
+
+    /// The chat's oldest due alert that goes before its routine ones (an
+    /// approval prompt, a Confirm button), if one is due.
+    pub async fn due_approval_in(&self, chat: i64) -> Result<Option<OutboxRow>, StoreError> {
+        let sql = "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
+                   next_attempt_at, last_error, message_id, buttons, edit_of FROM alert_outbox \
+                   WHERE state = 'pending' AND next_attempt_at <= $1 AND chat_id = $2 \
+                   AND kind = 'approval' AND edit_of IS NULL ORDER BY id LIMIT 1";
+        let row = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(now_ms())
+            .bind(chat)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
     }
 
     /// Takes a due alert for sending: moves its next attempt `lease_ms`
