@@ -12,7 +12,8 @@
 //! database expires no earlier than that. (Instances' wall clocks are
 //! assumed to agree to well within a lease: the standby reads the
 //! expiry the leader wrote.) It also steps down as soon as it finds
-//! another holder.
+//! another holder. (On SQLite, whose file no other machine shares, a
+//! leader whose file is locked keeps its role instead: see `hold`.)
 //!
 //! Fencing: the singleton work writes through a store fenced by the
 //! holder's name (`Store::fenced`): each of its writes (the outbox's
@@ -30,7 +31,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// The lease's name in the `leases` table.
 pub const LEASE: &str = "leader";
@@ -45,6 +46,12 @@ pub async fn hold(
     leading: watch::Sender<bool>,
     stop: CancellationToken,
 ) {
+    // Standing down makes room for a standby that reaches the database
+    // when this instance does not: a network between them. A SQLite file
+    // is this machine's own; whoever could take over is locked out of it
+    // just the same, so a lone instance keeps its role (and answers what
+    // it can) while its file is locked.
+    let steps_down = store.backend() == Backend::Postgres;
     let every = lease / 3;
     let ttl_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     // While leading: when the lease this instance last took runs out.
@@ -61,10 +68,14 @@ pub async fn hold(
         };
         // Unknown (an error, no answer): leading as long as the lease
         // last taken lasts.
-        let still = lapses.is_some_and(|t| Instant::now() < t);
+        let still = if steps_down {
+            lapses.is_some_and(|t| Instant::now() < t)
+        } else {
+            *leading.borrow()
+        };
         let leads = match outcome {
             Some(Ok(Ok(held))) => {
-                lapses = held.then_some(started + lease);
+                lapses = (held && steps_down).then_some(started + lease);
                 held
             }
             Some(Ok(Err(e))) => {
