@@ -141,6 +141,14 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     while crate::leader::until_leading(&mut leading, &stop).await {
         metrics.leader.set(1);
         let duties = crate::leader::while_leading(leading.clone(), &stop);
+        // Shown as leading no longer from the moment the duties are told
+        // to stop, not once they have wound down.
+        let ended = duties.clone();
+        let shown = metrics.clone();
+        tokio::spawn(async move {
+            ended.cancelled().await;
+            shown.leader.set(0);
+        });
         result = lead(&app, &bot, &config, &metrics, &outbox, &holder, duties).await;
         metrics.leader.set(0);
         if result.is_err() || stop.is_cancelled() {
@@ -176,6 +184,12 @@ async fn lead(
     duties: CancellationToken,
 ) -> anyhow::Result<()> {
     tracing::info!("leading: delivering alerts, polling and watching");
+    // The singleton work writes through a store fenced by this lease;
+    // Telegram's updates (commands, taps) are anyone's to take.
+    let singleton = Arc::new(App {
+        store: app.store.fenced(holder),
+        ..App::clone(app)
+    });
     // What the previous deliverer had in hand is sent again now.
     match app.store.reclaim_leased_alerts(holder).await {
         Ok(0) => {}
@@ -188,7 +202,7 @@ async fn lead(
         }
     }
     let deliverer = Deliverer {
-        store: app.store.clone(),
+        store: singleton.store.clone(),
         bot: bot.clone(),
         pacer: app.pacer.clone(),
         metrics: metrics.clone(),
@@ -198,19 +212,25 @@ async fn lead(
     };
     let delivery = tokio::spawn(deliverer.run(duties.clone()));
     let follower = tokio::spawn(crate::service::follow_loop(
-        app.clone(),
+        singleton.clone(),
         config.github.poll_interval,
         duties.clone(),
     ));
-    let expirer = tokio::spawn(crate::service::expiry_loop(app.clone(), duties.clone()));
+    let expirer = tokio::spawn(crate::service::expiry_loop(
+        singleton.clone(),
+        duties.clone(),
+    ));
     let monitor = tokio::spawn(crate::service::monitor_loop(
-        app.clone(),
+        singleton.clone(),
         config.monitor.interval,
         duties.clone(),
     ));
-    let retention = tokio::spawn(crate::service::retention_loop(app.clone(), duties.clone()));
+    let retention = tokio::spawn(crate::service::retention_loop(
+        singleton.clone(),
+        duties.clone(),
+    ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
-        app.clone(),
+        singleton.clone(),
         config.aws.confirm_interval,
         duties.clone(),
     ));

@@ -3,7 +3,7 @@
 //! (Telegram's `retry_after` wins) until the retry budget is spent, then the
 //! alert is kept as failed, visible in `/status` and `/metrics`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,7 +156,8 @@ impl Deliverer {
     }
 
     async fn deliver_chat(&self, rows: Vec<OutboxRow>, stop: &CancellationToken) {
-        for row in rows {
+        let mut rows = VecDeque::from(rows);
+        while let Some(mut row) = rows.pop_front() {
             // The chat's turn first: a lease is held only while sending,
             // never while waiting out a group's minute.
             tokio::select! {
@@ -166,6 +167,15 @@ impl Deliverer {
                 } else {
                     telegram::Message::New
                 }) => {}
+            }
+            // A prompt or Confirm button enqueued while this chat's
+            // backlog waited takes the turn (see `Store::due_alerts`).
+            if row.edit_of.is_none()
+                && !row.jumps_queue()
+                && let Ok(Some(first)) = self.store.due_approval_in(row.chat_id).await
+            {
+                rows.retain(|r| r.id != first.id);
+                rows.push_front(std::mem::replace(&mut row, first));
             }
             // A row whose outcome cannot be recorded stays leased, not due:
             // it is retried after the lease, never in a tight loop.

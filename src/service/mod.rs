@@ -55,6 +55,7 @@ pub use taps::{Button, Tap, TapAnswer};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 
 /// Everything a handler needs, shared across the bot.
+#[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub store: Store,

@@ -8,7 +8,7 @@ use super::operations::{OperationRow, operation_columns, select_operations};
 use super::outbox::insert_alerts;
 use super::transitions::{CLAIM, CLAIM_ON_APPROVAL, DispatchClaim, REJECT, allowed, claim_audit};
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, OperationState, UserId};
+use crate::domain::{AlertKey, OpStep, OperationId, OperationState, UserId};
 
 /// The outcome of a decision, as the compare-and-set saw it.
 #[derive(Debug)]
@@ -186,10 +186,37 @@ impl Store {
         Ok(now)
     }
 
-    /// When this person armed an approval of this operation, if they did.
-    pub async fn armed_at(&self, id: OperationId, user: UserId) -> Result<Option<i64>, StoreError> {
-        let sql = "SELECT armed_at FROM approval_arms WHERE operation_id = $1 AND user_id = $2";
-        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(sql).bind(id.0).bind(user.0).fetch_optional(p).await)?;
+    /// When the confirmation window of this person's armed approval of
+    /// this operation began, if they armed one: when its Confirm button
+    /// was delivered (a backlog in the chat does not eat the window), or
+    /// now if it is out but not noted as sent yet (a tap on it proves
+    /// Telegram has it). The tap's time when the message is gone.
+    pub async fn confirm_window_start(
+        &self,
+        id: OperationId,
+        user: UserId,
+    ) -> Result<Option<i64>, StoreError> {
+        // The newest confirm message is this arming's (arming again sends
+        // a new one).
+        let mut confirms = AlertKey::op(
+            id,
+            OpStep::Arm {
+                by: user,
+                nonce: String::new(),
+            },
+        )
+        .to_string();
+        confirms.push('%');
+        let sql = "SELECT COALESCE((SELECT COALESCE(o.sent_at, $4) FROM alert_outbox o \
+                     WHERE o.operation_id = $1 AND o.dedup_key LIKE $3 ORDER BY o.id DESC LIMIT 1), a.armed_at) \
+                   FROM approval_arms a WHERE a.operation_id = $1 AND a.user_id = $2";
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(id.0)
+            .bind(user.0)
+            .bind(&confirms)
+            .bind(now_ms())
+            .fetch_optional(p)
+            .await)?;
         Ok(row.map(|(t,)| t))
     }
 

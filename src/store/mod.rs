@@ -6,6 +6,7 @@
 mod approvals;
 mod audit;
 mod dialogues;
+mod fence;
 mod health;
 mod leases;
 mod locks;
@@ -109,6 +110,9 @@ enum Pool {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// The leader lease's holder whose singleton writes this store fences
+    /// (see `fence`); none for commands, taps and a lone instance's tools.
+    fence: Option<std::sync::Arc<str>>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend:
@@ -161,7 +165,7 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Self { pool })
+        Ok(Self { pool, fence: None })
     }
 
     /// Connects and applies every pending migration.

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::fence::fenced_write;
 use super::{Store, StoreError, now_ms, on_pool};
 use crate::domain::{AlertKey, AlertKind, ChatId, EditStep, Env, OperationId};
 
@@ -96,6 +97,14 @@ pub struct OutboxRow {
     pub edit_of: Option<String>,
 }
 
+impl OutboxRow {
+    /// Goes before the routine alerts of its chat: a new message of the
+    /// approval kind (a prompt, a Confirm button), as `due_alerts` orders.
+    pub fn jumps_queue(&self) -> bool {
+        self.kind == AlertKind::Approval.as_str() && self.edit_of.is_none()
+    }
+}
+
 /// Counts of the outbox's alerts still in hand: waiting to go, or given up.
 /// (Not the sent ones: their count grows without end and no one reads it.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -186,7 +195,10 @@ impl Store {
     /// chat, every chat's oldest before any chat's second: a chat with a
     /// backlog held back by its rate limit (a storm in the team group)
     /// does not starve the others (an approval prompt in another chat),
-    /// however many chats have alerts due.
+    /// however many chats have alerts due. Within a chat, approval
+    /// prompts and Confirm buttons (new messages of the approval kind) go
+    /// before routine alerts: a decision waits for nobody's backlog.
+    /// (Edits keep their place: one must not overtake its original.)
     pub async fn due_alerts(
         &self,
         limit: i64,
@@ -194,7 +206,8 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
                    next_attempt_at, last_error, message_id, buttons, edit_of FROM ( \
-                     SELECT *, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY id) AS nth \
+                     SELECT *, ROW_NUMBER() OVER (PARTITION BY chat_id \
+                       ORDER BY CASE WHEN kind = 'approval' AND edit_of IS NULL THEN 0 ELSE 1 END, id) AS nth \
                      FROM alert_outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
                    ) due WHERE nth <= $3 ORDER BY nth, id LIMIT $2";
         let rows = on_pool!(self, p => sqlx::query_as(sql)
@@ -204,6 +217,21 @@ impl Store {
             .fetch_all(p)
             .await)?;
         Ok(rows)
+    }
+
+    /// The chat's oldest due alert that goes before its routine ones (an
+    /// approval prompt, a Confirm button), if one is due.
+    pub async fn due_approval_in(&self, chat: i64) -> Result<Option<OutboxRow>, StoreError> {
+        let sql = "SELECT id, dedup_key, kind, env, chat_id, thread_id, text, state, attempts, \
+                   next_attempt_at, last_error, message_id, buttons, edit_of FROM alert_outbox \
+                   WHERE state = 'pending' AND next_attempt_at <= $1 AND chat_id = $2 \
+                   AND kind = 'approval' AND edit_of IS NULL ORDER BY id LIMIT 1";
+        let row = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(now_ms())
+            .bind(chat)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
     }
 
     /// Takes a due alert for sending: moves its next attempt `lease_ms`
@@ -218,15 +246,12 @@ impl Store {
         let now = now_ms();
         let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = $4 \
                    WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3";
-        let taken = on_pool!(self, p => sqlx::query(sql)
+        let taken = fenced_write!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(now + lease_ms)
             .bind(now)
-            .bind(holder)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected() == 1))?;
-        Ok(taken)
+            .bind(holder));
+        Ok(taken == 1)
     }
 
     /// Alerts `holder` took for sending in an earlier life (it crashed
@@ -253,7 +278,7 @@ impl Store {
         // its lease mid-send) does not re-point the edits.
         let sql = "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2, \
                    sent_at = $3, last_error = NULL, leased_by = NULL WHERE id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(message_id).bind(now_ms()));
         Ok(())
     }
 
@@ -268,14 +293,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
                    state = CASE WHEN $4 THEN 'failed' ELSE state END, leased_by = NULL WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql)
+        fenced_write!(self, p => sqlx::query(sql)
             .bind(id)
             .bind(error)
             .bind(next_attempt_at)
-            .bind(give_up)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+            .bind(give_up));
         Ok(())
     }
 
@@ -283,7 +305,7 @@ impl Store {
     /// `retry_after`: the request was refused, not failed).
     pub async fn alert_deferred(&self, id: i64, next_attempt_at: i64) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET next_attempt_at = $2, leased_by = NULL WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(next_attempt_at));
         Ok(())
     }
 
@@ -321,7 +343,7 @@ impl Store {
     pub async fn alert_skipped(&self, id: i64, why: &str) -> Result<(), StoreError> {
         let sql = "UPDATE alert_outbox SET state = 'sent', last_error = $2, sent_at = $3, leased_by = NULL \
                    WHERE id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(why).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        fenced_write!(self, p => sqlx::query(sql).bind(id).bind(why).bind(now_ms()));
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! transaction; and the claim a dispatch needs.
 
 use super::audit::insert_audit;
+use super::fence::fence_holds;
 use super::locks::replace_lock;
 use super::operations::{OperationRow, operation_columns};
 use super::outbox::insert_alerts;
@@ -69,7 +70,11 @@ macro_rules! claim {
     ($store:expr, $query:expr, $audit:expr) => {{
         let claimed: Option<OperationRow> = on_pool!($store, p => {
             let mut tx = p.begin().await?;
-            let claimed = $query.fetch_optional(&mut *tx).await?;
+            let claimed = if fence_holds!($store, tx) {
+                $query.fetch_optional(&mut *tx).await?
+            } else {
+                None
+            };
             if claimed.is_some() {
                 insert_audit!(&mut *tx, $audit)?;
                 tx.commit().await?;
@@ -186,7 +191,7 @@ impl Store {
         );
         let moved = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let moved = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            let moved = fence_holds!(self, tx) && sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .bind(to.as_str())
                 .bind(run.map(|r| r.0))
@@ -230,7 +235,7 @@ impl Store {
         );
         let held = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let held = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            let held = fence_holds!(self, tx) && sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?

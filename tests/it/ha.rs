@@ -203,3 +203,174 @@ async fn behind_one_webhook_address_two_instances_share_the_updates_and_decide_o
     let standby = world.standby_url();
     assert!(World::leads(&standby).await);
 }
+
+/// When each instance was first seen leading, or no longer leading,
+/// after the leader's database was cut off.
+struct Handover {
+    old_stood_down: Duration,
+    new_took_over: Duration,
+}
+
+/// Watches both instances' `aletheia_leader` from `cut` until the first
+/// has stood down and the second leads.
+async fn watch_handover(old: &str, new: &str, cut: Instant) -> Handover {
+    let (mut stood_down, mut took_over) = (None, None);
+    let deadline = cut + Duration::from_secs(20);
+    while stood_down.is_none() || took_over.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "within 20 s of the cut: the cut-off leader stands down ({stood_down:?}) \
+             and the standby leads ({took_over:?})"
+        );
+        let (old_leads, new_leads) = tokio::join!(World::leads(old), World::leads(new));
+        let at = cut.elapsed();
+        if !old_leads && stood_down.is_none() {
+            stood_down = Some(at);
+        }
+        if new_leads && took_over.is_none() {
+            took_over = Some(at);
+        }
+        // A sample every 20 ms: the figures' resolution.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Handover {
+        old_stood_down: stood_down.unwrap(),
+        new_took_over: took_over.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_the_database_stands_down_within_a_lease_and_nothing_runs_twice() {
+    let cut = crate::support::tcp_cut::TcpCut::start("127.0.0.1:5432").await;
+    let mut world = World::new().await;
+    world.use_postgres_through(&cut).await;
+    world.leader_lease = "2s";
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    // The leader reaches the database through the proxy; the standby
+    // straight.
+    world.start_bot().await;
+    world.start_standby_straight().await;
+    let (leader, standby) = (world.bot_url(), world.standby_url());
+    eventually(Duration::from_secs(10), "the first instance leads", || {
+        World::leads(&leader)
+    })
+    .await;
+    assert!(!World::leads(&standby).await);
+
+    // A decision before the cut: approved, dispatched once.
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy staging 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await.0,
+        "Approved. Dispatching the Deploy workflow."
+    );
+    world
+        .tg
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("🚀 <b>staging</b> · deploy of")
+        })
+        .await;
+    world
+        .until_outbox_sent("the outbox drained", Duration::from_secs(10))
+        .await;
+    assert_eq!(world.gh.dispatches().len(), 1);
+
+    // The leader's database connections are cut; the process lives on.
+    cut.cut();
+    let handover = watch_handover(&leader, &standby, Instant::now()).await;
+    let overlap = handover
+        .old_stood_down
+        .saturating_sub(handover.new_took_over);
+    let gap = handover
+        .new_took_over
+        .saturating_sub(handover.old_stood_down);
+    eprintln!(
+        "partition (lease 2 s): the cut-off leader stood down {} ms after the cut, \
+         the standby led {} ms after it; both leading for {} ms, neither for {} ms",
+        handover.old_stood_down.as_millis(),
+        handover.new_took_over.as_millis(),
+        overlap.as_millis(),
+        gap.as_millis()
+    );
+    assert!(
+        handover.old_stood_down < Duration::from_millis(3500),
+        "the cut-off leader stands down within a lease (and a sample): {:?}",
+        handover.old_stood_down
+    );
+    assert!(
+        handover.new_took_over < Duration::from_secs(6),
+        "the standby takes over within a lease and a renewal: {:?}",
+        handover.new_took_over
+    );
+    assert!(
+        overlap <= Duration::from_millis(500),
+        "both led for {overlap:?}"
+    );
+
+    // The new leader does the singleton work while the cut lasts: the run's
+    // end, told by GitHub's webhook, and a new decision, dispatched once.
+    world.roll_out("staging", "1.3.0").await;
+    let run = world.gh.set_run(9001, "completed", Some("success"));
+    let event = workflow_run_event("completed", &run);
+    let response = post_signed_webhook(&standby, "workflow_run", "w-1", &event).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    world
+        .tg
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("✅ <b>staging</b>")
+        })
+        .await;
+    world.tg.next_message_starting(TEAM_CHAT, "🧪").await; // QA's question
+    let texts = world
+        .say_and_read(TEAM_CHAT, &BOB, "/deploy dev 1.3.0", 2)
+        .await;
+    assert!(
+        texts[1].starts_with("🚀 <b>dev</b> · deploy of <b>1.3.0</b> started (#2)"),
+        "{texts:?}"
+    );
+
+    // The cut heals: the old leader finds the lease taken and stays a
+    // standby; nothing is done twice.
+    cut.restore();
+    let healthz = format!("{leader}/healthz");
+    eventually(
+        Duration::from_secs(20),
+        "the old leader's database back",
+        || async {
+            reqwest::get(&healthz)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
+    .await;
+    world
+        .until_outbox_sent("the outbox drained", Duration::from_secs(30))
+        .await;
+    assert!(
+        !World::leads(&leader).await,
+        "the old leader stays a standby"
+    );
+    assert!(World::leads(&standby).await);
+    assert_eq!(
+        world.gh.dispatches().len(),
+        2,
+        "each decision dispatched once"
+    );
+    // Nothing was in the old leader's hands when it was cut off (the
+    // outbox had drained), so every alert went out exactly once; an alert
+    // it had taken for sending then would be at least once: sent again by
+    // the new leader once that alert's own lease ran out.
+    let store = world.store().await;
+    let sent = world.tg.sent_to(TEAM_CHAT);
+    for alert in store.all_alerts().await.unwrap() {
+        if alert.edit_of.is_some() || alert.chat_id != TEAM_CHAT {
+            continue;
+        }
+        let copies = sent
+            .iter()
+            .filter(|m| m.edits.first().unwrap_or(&m.text) == &alert.text)
+            .count();
+        assert_eq!(copies, 1, "{} sent {copies} times", alert.dedup_key);
+    }
+}

@@ -77,7 +77,7 @@ impl App {
     }
 
     /// The fat-finger guard's second tap counts only within the window
-    /// after this person's first.
+    /// after the Confirm button of this person's first reached the chat.
     pub(super) async fn armed_in_time(
         &self,
         tap: &Tap,
@@ -86,7 +86,7 @@ impl App {
         verb: &str,
     ) -> Result<(), TapAnswer> {
         let window = cfg.approval.confirm_window.as_millis() as i64;
-        match self.store.armed_at(id, tap.user).await {
+        match self.store.confirm_window_start(id, tap.user).await {
             Ok(Some(at)) if crate::store::now_ms() - at <= window => Ok(()),
             Ok(_) => Err(self
                 .refuse_tap(tap, verb, "not_armed", Some(id), msg::not_armed())

@@ -235,3 +235,44 @@ async fn a_chat_with_a_backlog_does_not_starve_the_others() {
         );
     }
 }
+
+#[tokio::test]
+async fn approval_prompts_go_before_routine_alerts_of_their_chat_but_edits_keep_their_place() {
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let prompt = NewAlert {
+            kind: AlertKind::Approval,
+            ..alert("prompt", -1)
+        };
+        let prompt_edit = NewAlert {
+            kind: AlertKind::Approval,
+            edit_of: Some("prompt@-1".into()),
+            ..alert("prompt-edit", -1)
+        };
+        store
+            .enqueue_alerts(&[alert("x", -1), alert("y", -1), alert("z", -2)])
+            .await
+            .unwrap();
+        store.enqueue_alerts(&[prompt_edit, prompt]).await.unwrap();
+        let keys = |rows: Vec<aletheia_bot::store::OutboxRow>| -> Vec<String> {
+            rows.into_iter().map(|a| a.dedup_key).collect()
+        };
+        assert_eq!(
+            keys(store.due_alerts(10, 10).await.unwrap()),
+            // Each chat's first before any chat's second, as ever.
+            ["z@-2", "prompt@-1", "x@-1", "y@-1", "prompt-edit@-1"],
+            "{backend:?}"
+        );
+        assert_eq!(
+            store
+                .due_approval_in(-1)
+                .await
+                .unwrap()
+                .map(|a| a.dedup_key)
+                .as_deref(),
+            Some("prompt@-1"),
+            "{backend:?}"
+        );
+        assert!(store.due_approval_in(-2).await.unwrap().is_none());
+    }
+}

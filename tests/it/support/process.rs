@@ -66,6 +66,15 @@ impl World {
         .await;
     }
 
+    /// Starts the standby straight on the database, while the first
+    /// instance goes through the proxy of [`Self::use_postgres_through`].
+    pub async fn start_standby_straight(&mut self) {
+        let through = self.pg_url.clone();
+        self.pg_url = self.pg_direct.clone();
+        self.start_standby().await;
+        self.pg_url = through;
+    }
+
     /// SIGKILLs the first instance at once, whatever it is doing.
     pub async fn kill_bot(&mut self) {
         if let Some(mut bot) = self.bot.take() {
