@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod leader;
+pub mod messages;
 pub mod metrics;
 pub mod run;
 pub mod service;

@@ -11,6 +11,7 @@ mod ids;
 mod operation;
 mod policy;
 mod release;
+pub mod rollout;
 pub mod runs;
 mod version;
 

@@ -5,10 +5,7 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
-use super::direct::{
-    carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
-    github_stopped_note,
-};
+use super::direct::carries;
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
 use crate::alerts;
@@ -17,6 +14,10 @@ use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, NewOp, OpStep};
 use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
+};
+use crate::messages::direct::{
+    github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
+    github_stopped_note,
 };
 use crate::store::Transition;
 use crate::store::{Created, NewOperation, OperationRow};
