@@ -25,31 +25,8 @@ impl App {
         if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
             return Ok(None);
         }
-        let title = run.display_title.as_deref().unwrap_or_default();
-        // A version, or where the environment deploys itself (a push to
-        // main, say) any image tag.
-        let named_in = |prefix: &str| {
-            let (named, env) = parse_run_title_as_named(prefix, title)?;
-            let auto_deploy = Env::parse(&env)
-                .ok()
-                .and_then(|e| self.config.environments.get(&e))
-                .is_some_and(|c| c.auto_deploy);
-            crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
-        };
-        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some(OperationKind::Deploy) => match named_in("Deploy ") {
-                Some((version, env)) => (OperationKind::Deploy, Some(env), version),
-                None => return Ok(not_adopted(run, "Deploy")),
-            },
-            Some(OperationKind::Rollback) => match named_in("Rollback ") {
-                Some((version, env)) => (OperationKind::Rollback, Some(env), version),
-                None => return Ok(not_adopted(run, "Rollback")),
-            },
-            Some(OperationKind::Release) => match parse_release_title(title) {
-                Some(version) => (OperationKind::Release, None, version),
-                None => return Ok(not_adopted(run, "Release")),
-            },
-            None => return Ok(None),
+        let Some((kind, env, version)) = self.run_says(run) else {
+            return Ok(None);
         };
         let env_typed = match &env {
             Some(env) => match Env::parse(env) {
@@ -58,6 +35,7 @@ impl App {
             },
             None => None,
         };
+        let title = run.display_title.as_deref().unwrap_or_default();
         // A run from before the bot knew the workflow (a redelivered old
         // webhook, the first listing after the first start) is history.
         let known = self.store.run_knowledge(run.file()).await?;
@@ -143,6 +121,38 @@ impl App {
         }
         Ok(None)
     }
+
+    /// What a run of one of the process's workflows says it does, by its
+    /// run-name: the kind, the environment as named, and the version.
+    fn run_says(&self, run: &WorkflowRun) -> Option<(OperationKind, Option<String>, String)> {
+        let title = run.display_title.as_deref().unwrap_or_default();
+        // A version, or where the environment deploys itself (a push to
+        // main, say) any image tag.
+        let named_in = |prefix: &str| {
+            let (named, env) = parse_run_title_as_named(prefix, title)?;
+            let auto_deploy = Env::parse(&env)
+                .ok()
+                .and_then(|e| self.config.environments.get(&e))
+                .is_some_and(|c| c.auto_deploy);
+            crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
+        };
+        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
+            Some(OperationKind::Deploy) => match named_in("Deploy ") {
+                Some((version, env)) => (OperationKind::Deploy, Some(env), version),
+                None => return not_adopted(run, "Deploy"),
+            },
+            Some(OperationKind::Rollback) => match named_in("Rollback ") {
+                Some((version, env)) => (OperationKind::Rollback, Some(env), version),
+                None => return not_adopted(run, "Rollback"),
+            },
+            Some(OperationKind::Release) => match parse_release_title(title) {
+                Some(version) => (OperationKind::Release, None, version),
+                None => return not_adopted(run, "Release"),
+            },
+            None => return None,
+        };
+        Some((kind, env, version))
+    }
 }
 
 /// Whether `run` may be the live operation's own, not yet matched: that
@@ -169,7 +179,7 @@ fn could_be_the_run_of(
         && run.created_at.timestamp_millis() >= dispatched_at
 }
 
-fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
+fn not_adopted<T>(run: &WorkflowRun, workflow: &str) -> Option<T> {
     tracing::debug!(
         run = run.id,
         "a {workflow} run whose run-name does not say what it does; not followed"
