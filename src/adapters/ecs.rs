@@ -297,7 +297,7 @@ impl Ecs {
 
 #[cfg(test)]
 mod tests {
-    use super::{image_tag, names_internals, shown};
+    use super::{names_internals, shown};
 
     #[test]
     fn errors_naming_the_account_or_an_arn_are_withheld() {
@@ -331,24 +331,5 @@ mod tests {
             ),
             "ThrottlingException: Rate exceeded"
         );
-    }
-
-    #[test]
-    fn tags_of_image_references() {
-        let cases = [
-            (
-                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3",
-                Some("1.2.3"),
-            ),
-            ("ghcr.io/mindburn/aletheia:v1.2.2", Some("v1.2.2")),
-            ("registry.local:5000/aletheia:1.0.0", Some("1.0.0")),
-            ("registry.local:5000/aletheia", None),
-            ("aletheia", None),
-            ("aletheia@sha256:abcdef", None),
-            ("aletheia:1.2.3@sha256:abcdef", Some("1.2.3")),
-        ];
-        for (image, tag) in cases {
-            assert_eq!(image_tag(image), tag, "{image}");
-        }
     }
 }

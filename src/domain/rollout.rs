@@ -140,7 +140,7 @@ pub fn judge_rollout(state: &ServiceState, version: &str) -> Rollout {
 
 #[cfg(test)]
 mod tests {
-    use super::{DeploymentState, ServiceState};
+    use super::{DeploymentState, ServiceState, image_tag, tag_is_version};
     use super::{Rollout, judge_rollout};
 
     fn deployment(
@@ -234,5 +234,31 @@ mod tests {
             judge_rollout(&rolled_back, "1.3.0"),
             Rollout::Failed(_)
         ));
+    }
+
+    #[test]
+    fn tags_of_image_references() {
+        let cases = [
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3",
+                Some("1.2.3"),
+            ),
+            ("ghcr.io/mindburn/aletheia:v1.2.2", Some("v1.2.2")),
+            ("registry.local:5000/aletheia:1.0.0", Some("1.0.0")),
+            ("registry.local:5000/aletheia", None),
+            ("aletheia", None),
+            ("aletheia@sha256:abcdef", None),
+            ("aletheia:1.2.3@sha256:abcdef", Some("1.2.3")),
+        ];
+        for (image, tag) in cases {
+            assert_eq!(image_tag(image), tag, "{image}");
+        }
+    }
+
+    #[test]
+    fn a_tag_names_a_version_with_or_without_its_v() {
+        assert!(tag_is_version("v1.3.0", "1.3.0"));
+        assert!(tag_is_version("1.3.0", "v1.3.0"));
+        assert!(!tag_is_version("1.3.0", "1.3.1"));
     }
 }
