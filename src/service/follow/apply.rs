@@ -15,6 +15,8 @@ use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
 impl App {
+    /// The operation a run belongs to: the one it is attached to, else
+    /// the one whose request id its title carries.
     pub(super) async fn operation_of(
         &self,
         run: &WorkflowRun,
