@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use crate::config::{AwsConfig, EnvironmentConfig};
 
@@ -71,48 +71,9 @@ fn names_internals(text: &str) -> bool {
         .any(|run| run.len() == 12)
 }
 
-/// One deployment of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentState {
-    /// `PRIMARY` (the newest) or `ACTIVE` (still draining).
-    pub status: String,
-    pub task_definition: String,
-    /// The image of the configured container, when found.
-    pub image: Option<String>,
-    /// `COMPLETED`, `IN_PROGRESS` or `FAILED`.
-    pub rollout_state: Option<String>,
-    pub rollout_reason: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub running: i32,
-    pub desired: i32,
-    pub failed_tasks: i32,
-}
-
-/// A service, as `/status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceState {
-    pub status: String,
-    pub running: i32,
-    pub desired: i32,
-    pub pending: i32,
-    /// Newest first: the primary deployment, then the ones it replaces.
-    pub deployments: Vec<DeploymentState>,
-}
-
-impl ServiceState {
-    /// The primary deployment: what runs, or is being rolled out.
-    pub fn primary(&self) -> Option<&DeploymentState> {
-        self.deployments
-            .iter()
-            .find(|d| d.status == "PRIMARY")
-            .or(self.deployments.first())
-    }
-}
-
-/// Whether an image tag names a version (`v1.3.0` and `1.3.0` alike).
-pub fn tag_is_version(tag: &str, version: &str) -> bool {
-    tag.trim_start_matches('v') == version.trim_start_matches('v')
-}
+// The judged shapes and the pure readings of tags live in the domain;
+// named here too, as the client returns them.
+pub use crate::domain::rollout::{DeploymentState, ServiceState, image_tag, tag_is_version};
 
 /// One revision of a task definition family.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,17 +90,6 @@ pub fn family_revision(task_definition: &str) -> Option<(&str, u32)> {
     let name = task_definition.rsplit('/').next()?;
     let (family, revision) = name.rsplit_once(':')?;
     Some((family, revision.parse().ok()?))
-}
-
-/// The tag of a container image reference: `repo:1.2.3` → `1.2.3`. A
-/// digest-only reference (`repo@sha256:…`) or an untagged one has none.
-pub fn image_tag(image: &str) -> Option<&str> {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    last_segment
-        .rsplit_once(':')
-        .map(|(_, tag)| tag)
-        .filter(|t| !t.is_empty())
 }
 
 /// The AWS SDK's HTTP client: rustls on ring, like the bot's other
@@ -347,7 +297,7 @@ impl Ecs {
 
 #[cfg(test)]
 mod tests {
-    use super::{image_tag, names_internals, shown};
+    use super::{names_internals, shown};
 
     #[test]
     fn errors_naming_the_account_or_an_arn_are_withheld() {
@@ -381,24 +331,5 @@ mod tests {
             ),
             "ThrottlingException: Rate exceeded"
         );
-    }
-
-    #[test]
-    fn tags_of_image_references() {
-        let cases = [
-            (
-                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aletheia:1.2.3",
-                Some("1.2.3"),
-            ),
-            ("ghcr.io/mindburn/aletheia:v1.2.2", Some("v1.2.2")),
-            ("registry.local:5000/aletheia:1.0.0", Some("1.0.0")),
-            ("registry.local:5000/aletheia", None),
-            ("aletheia", None),
-            ("aletheia@sha256:abcdef", None),
-            ("aletheia:1.2.3@sha256:abcdef", Some("1.2.3")),
-        ];
-        for (image, tag) in cases {
-            assert_eq!(image_tag(image), tag, "{image}");
-        }
     }
 }

@@ -10,6 +10,7 @@ mod ids;
 mod operation;
 mod policy;
 mod release;
+pub mod rollout;
 pub mod runs;
 mod version;
 

@@ -2,7 +2,7 @@
 //! webhook names, and whether a run may be attached to an operation (its
 //! `run-name` read for the version and environment it says it serves).
 
-use super::{OperationKind, Version};
+use super::{AlertKind, OperationKind, Version};
 
 /// Whether a webhook's `repository.full_name` is the configured
 /// repository. GitHub treats owner and repository names without regard to
@@ -39,6 +39,15 @@ pub fn parse_run_title_as_named(prefix: &str, title: &str) -> Option<(String, St
         .collect();
     let named = named.trim();
     (!env.is_empty() && !named.is_empty()).then(|| (named.to_owned(), env))
+}
+
+/// The alert kind of an operation's own messages (its story).
+pub fn alert_kind_of(kind: OperationKind) -> AlertKind {
+    match kind {
+        OperationKind::Release => AlertKind::Release,
+        OperationKind::Rollback => AlertKind::Rollback,
+        OperationKind::Deploy => AlertKind::Deployment,
+    }
 }
 
 /// The first UUID in a run's title: the request id the workflow put into

@@ -44,12 +44,9 @@ pub fn too_late_to_withdraw(op: &OperationRow) -> String {
 
 /// A withdrawn request's prompt, edited.
 pub fn withdrawn(op: &OperationRow, requester: &str, by: &str) -> String {
-    let version = escape(&op.version);
-    let env = escape(op.env_name().unwrap_or("?"));
     let title = match op.kind {
-        OperationKind::Release => format!("Release {version}"),
-        OperationKind::Rollback => format!("Rollback {env} → {version}"),
-        OperationKind::Deploy => format!("Deploy {version} → {env}"),
+        OperationKind::Release => format!("Release {}", escape(&op.version)),
+        _ => super::approvals::op_title(op),
     };
     format!(
         "🚫 <b>{title}</b> · #{}\nAsked by {}\nWithdrawn by {}. Nothing was dispatched.",

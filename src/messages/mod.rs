@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod approvals;
 pub mod common;
+pub mod direct;
 pub mod guide;
 pub mod health;
 pub mod help;
@@ -10,9 +11,11 @@ pub mod history;
 pub mod incident;
 pub mod locks;
 pub mod mutes;
+pub mod qa;
 pub mod releases;
 pub mod requests;
 pub mod stats;
 pub mod status;
+pub mod story;
 #[cfg(test)]
 mod testing;

@@ -13,97 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use super::story::Story;
-use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version as same_version};
-use crate::alerts::format::{escape, link, span};
 use crate::alerts::{self, Rendered};
+use crate::domain::rollout::{Rollout, judge_rollout};
+use crate::domain::runs::alert_kind_of;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
-use crate::domain::{Callback, QaVerdict, UserId};
+use crate::domain::{AlertKind, Callback, OperationId, OperationKind, OperationState, UserId};
+use crate::messages::story as say;
 use crate::service::Button;
 use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, NewLock, OperationRow, now_ms};
-
-/// What ECS says about a rollout of a version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rollout {
-    /// The version runs: every task of the service on it.
-    Done {
-        /// The task definition (`family:revision`) now running.
-        task_definition: String,
-        running: i32,
-    },
-    /// Not (yet) there, and why.
-    Pending(String),
-    /// ECS gave up on it (rollout FAILED, circuit breaker), and why.
-    Failed(String),
-}
-
-/// `family:revision` of a task definition ARN.
-pub fn short_task_definition(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
-/// Judges a service against the version that should run there.
-pub fn judge_rollout(state: &ServiceState, version: &str) -> Rollout {
-    let tag_of = |d: &crate::adapters::ecs::DeploymentState| {
-        d.image
-            .as_deref()
-            .and_then(image_tag)
-            .map(str::to_owned)
-            .unwrap_or_else(|| "an untagged image".into())
-    };
-    // A failed rollout of this version, whether still primary or already
-    // rolled back by the circuit breaker.
-    if let Some(failed) = state
-        .deployments
-        .iter()
-        .find(|d| d.rollout_state.as_deref() == Some("FAILED") && same_version(&tag_of(d), version))
-    {
-        let reason = failed
-            .rollout_reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
-        return Rollout::Failed(format!(
-            "ECS rollout of {} FAILED: {reason}",
-            short_task_definition(&failed.task_definition)
-        ));
-    }
-    let Some(primary) = state.primary() else {
-        return Rollout::Pending("ECS shows no deployment of the service".into());
-    };
-    let tag = tag_of(primary);
-    if !same_version(&tag, version) {
-        return Rollout::Pending(format!(
-            "ECS runs {tag} ({}), not {version}",
-            short_task_definition(&primary.task_definition)
-        ));
-    }
-    let rollout = primary.rollout_state.as_deref().unwrap_or("COMPLETED");
-    if rollout != "COMPLETED" {
-        return Rollout::Pending(format!(
-            "ECS rollout {rollout}: {}/{} tasks running",
-            primary.running, primary.desired
-        ));
-    }
-    if primary.running < primary.desired || primary.desired == 0 {
-        return Rollout::Pending(format!(
-            "{}/{} tasks running",
-            primary.running, primary.desired
-        ));
-    }
-    let draining = state
-        .deployments
-        .iter()
-        .filter(|d| d.status != "PRIMARY" && d.running > 0)
-        .count();
-    if draining > 0 {
-        return Rollout::Pending(format!("{draining} older deployment(s) still draining"));
-    }
-    Rollout::Done {
-        task_definition: short_task_definition(&primary.task_definition).to_owned(),
-        running: primary.running,
-    }
-}
 
 impl App {
     /// Checks every operation being confirmed once.
@@ -149,23 +67,20 @@ impl App {
                 task_definition,
                 running,
             } => {
-                let mut checks = format!(
-                    "ECS: {running}/{running} tasks on {}",
-                    escape(&task_definition)
-                );
-                if let Some(status) = health {
-                    checks.push_str(&format!(" · health {status}"));
-                }
+                let checks = say::checks_held(running, &task_definition, health);
                 self.settle(op, OperationState::Succeeded, &checks).await;
             }
             Rollout::Failed(why) => {
-                self.settle(op, OperationState::Unhealthy, &escape(&why))
-                    .await;
+                self.settle(
+                    op,
+                    OperationState::Unhealthy,
+                    &say::checks_failed(&why, None),
+                )
+                .await;
             }
             Rollout::Pending(why) if now_ms() >= deadline => {
-                let why = format!("{why} after {}", span(within.as_secs() as i64));
-                self.settle(op, OperationState::Unhealthy, &escape(&why))
-                    .await;
+                let checks = say::checks_failed(&why, Some(within.as_secs() as i64));
+                self.settle(op, OperationState::Unhealthy, &checks).await;
             }
             Rollout::Pending(why) => {
                 tracing::debug!(operation = op.id, %why, "not confirmed yet");
@@ -179,57 +94,26 @@ impl App {
         let env = op.env_name().unwrap_or_default().to_owned();
         let env_typed = op.env.clone();
         let since = op.dispatched_at.unwrap_or(op.created_at);
-        let took = span((now_ms() - since) / 1000);
-        let (done, label) = if op.kind == OperationKind::Rollback {
-            (
-                format!("rolled back to <b>{}</b>", escape(&op.version)),
-                "Rollback run",
-            )
-        } else {
-            (
-                format!("<b>{}</b> deployed", escape(&op.version)),
-                "Deploy run",
-            )
-        };
-        let run = op
-            .run_url
-            .as_deref()
-            .map(|url| format!("\n{}", link(url, label)))
-            .unwrap_or_default();
-        let own = if op.kind == OperationKind::Rollback {
-            AlertKind::Rollback
-        } else {
-            AlertKind::Deployment
-        };
+        let took = (now_ms() - since) / 1000;
+        let own = alert_kind_of(op.kind);
         let mut alerts: Vec<NewAlert> = Vec::new();
         let mut lock = None;
         let (outcome, detail) = if to == OperationState::Succeeded {
-            let mut text = format!(
-                "✅ <b>{}</b> · {done} (#{}) in {took}\n{checks}{run}",
-                escape(&env),
-                op.id,
-            );
             let env_config = env_typed
                 .as_ref()
                 .and_then(|e| self.config.environments.get(e));
             let rollback = op.kind == OperationKind::Rollback;
-            if rollback && env_config.is_some_and(|c| c.rollback.lock_after) {
-                let from = op.ran_before().unwrap_or("?");
-                let reason = format!("rolled back from {from} to {}", op.version);
-                text.push_str(&format!(
-                    "\n🔒 {} is locked now ({}), so nobody redeploys {} by reflex. /unlock {} once a fix is out.",
-                    escape(&env),
-                    escape(&reason),
-                    escape(from),
-                    escape(&env)
-                ));
+            let locked_from = (rollback && env_config.is_some_and(|c| c.rollback.lock_after))
+                .then(|| op.ran_before().unwrap_or("?"));
+            if let Some(from) = locked_from {
                 lock = Some(NewLock {
                     env: env.clone(),
                     locked_by: UserId(op.requested_by),
-                    reason,
+                    reason: say::rollback_lock_reason(from, &op.version),
                     lasts_ms: None,
                 });
             }
+            let text = say::succeeded(op, took, checks, locked_from);
             let mut succeeded = alerts::route(
                 &self.config,
                 &Rendered {
@@ -242,7 +126,7 @@ impl App {
             if rollback {
                 // The process's post-rollback step, one tap away.
                 let buttons = vec![vec![Button {
-                    text: "📝 Open incident report".into(),
+                    text: say::incident_report_button(),
                     data: Callback::IncidentReport {
                         op: OperationId(op.id),
                     }
@@ -262,7 +146,7 @@ impl App {
             }
             ("succeeded", kept_detail(op, checks))
         } else {
-            alerts.extend(self.unhealthy_alerts(op, checks, &run).await);
+            alerts.extend(self.unhealthy_alerts(op, checks).await);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
@@ -290,19 +174,9 @@ impl App {
 
     /// What a deploy or rollback that ran but did not hold says: "deployed
     /// but unhealthy", loud as a failure, and the operation's story.
-    async fn unhealthy_alerts(&self, op: &OperationRow, checks: &str, run: &str) -> Vec<NewAlert> {
-        let env = escape(op.env_name().unwrap_or_default());
-        let own = super::dispatch::kind_of(op);
-        let how = if op.direct_ecs {
-            "The rollback went to ECS directly".to_owned()
-        } else {
-            format!("The {} run succeeded", op.kind)
-        };
-        let text = format!(
-            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{})\n{how}, but {checks}{run}",
-            escape(&op.version),
-            op.id,
-        );
+    async fn unhealthy_alerts(&self, op: &OperationRow, checks: &str) -> Vec<NewAlert> {
+        let own = alert_kind_of(op.kind);
+        let text = say::unhealthy(op, checks);
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Failure, own],
@@ -310,11 +184,7 @@ impl App {
             &AlertKey::op(OperationId(op.id), OpStep::Unhealthy),
             &text,
         );
-        let ring = format!(
-            "⚠️ <b>{env}</b> · <b>{}</b> deployed but unhealthy (#{}) ↑",
-            escape(&op.version),
-            op.id
-        );
+        let ring = say::unhealthy_ring(op);
         self.story_alerts(
             op,
             EditStep::Unhealthy,
@@ -346,169 +216,5 @@ pub async fn confirm_loop(app: Arc<App>, interval: Duration, stop: CancellationT
             () = tokio::time::sleep(interval) => {}
             () = app.confirmer.notified() => {}
         }
-    }
-}
-
-impl App {
-    /// Whether another environment promotes only what was verified here.
-    pub(super) fn needs_verification(&self, env: Option<&Env>) -> bool {
-        env.is_some_and(|env| {
-            self.config
-                .environments
-                .values()
-                .any(|c| c.approval.requires_verified_in.as_ref() == Some(env))
-        })
-    }
-
-    /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
-    pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
-        let env = op.env_name().unwrap_or_default().to_owned();
-        let text = format!(
-            "🧪 <b>{} runs {}</b> (#{}) — QA: is it good?",
-            escape(&capitalise(&env)),
-            escape(&op.version),
-            op.id
-        );
-        let buttons = vec![vec![
-            Button {
-                text: "✅ Verified".into(),
-                data: Callback::Qa {
-                    op: OperationId(op.id),
-                    verdict: QaVerdict::Verified,
-                }
-                .encode(),
-            },
-            Button {
-                text: "🐞 Found issues".into(),
-                data: Callback::Qa {
-                    op: OperationId(op.id),
-                    verdict: QaVerdict::FoundIssues,
-                }
-                .encode(),
-            },
-        ]];
-        let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
-        alerts::route(
-            &self.config,
-            &Rendered {
-                kind: AlertKind::Approval,
-                env: op.env.clone(),
-                key: AlertKey::op(OperationId(op.id), OpStep::Qa),
-                text,
-            },
-        )
-        .into_iter()
-        .map(|a| NewAlert {
-            buttons: Some(buttons.clone()),
-            ..a
-        })
-        .collect()
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Rollout, judge_rollout};
-    use crate::adapters::ecs::{DeploymentState, ServiceState};
-
-    fn deployment(
-        status: &str,
-        revision: u32,
-        tag: &str,
-        rollout: &str,
-        running: i32,
-    ) -> DeploymentState {
-        DeploymentState {
-            status: status.into(),
-            task_definition: format!(
-                "arn:aws:ecs:eu-west-1:123456789012:task-definition/aletheia-api:{revision}"
-            ),
-            image: Some(format!("repo/aletheia:{tag}")),
-            rollout_state: Some(rollout.into()),
-            rollout_reason: Some("tasks failed to start".into()),
-            created_at: None,
-            running,
-            desired: 2,
-            failed_tasks: 0,
-        }
-    }
-
-    fn service(deployments: Vec<DeploymentState>) -> ServiceState {
-        ServiceState {
-            status: "ACTIVE".into(),
-            running: 2,
-            desired: 2,
-            pending: 0,
-            deployments,
-        }
-    }
-
-    #[test]
-    fn a_completed_rollout_of_the_version_is_done() {
-        let s = service(vec![deployment("PRIMARY", 7, "1.3.0", "COMPLETED", 2)]);
-        assert_eq!(
-            judge_rollout(&s, "1.3.0"),
-            Rollout::Done {
-                task_definition: "aletheia-api:7".into(),
-                running: 2
-            }
-        );
-        let v = service(vec![deployment("PRIMARY", 7, "v1.3.0", "COMPLETED", 2)]);
-        assert!(matches!(judge_rollout(&v, "1.3.0"), Rollout::Done { .. }));
-    }
-
-    #[test]
-    fn anything_short_of_it_is_pending_with_the_reason() {
-        let old = service(vec![deployment("PRIMARY", 6, "1.2.3", "COMPLETED", 2)]);
-        assert_eq!(
-            judge_rollout(&old, "1.3.0"),
-            Rollout::Pending("ECS runs 1.2.3 (aletheia-api:6), not 1.3.0".into())
-        );
-        let rolling = service(vec![
-            deployment("PRIMARY", 7, "1.3.0", "IN_PROGRESS", 1),
-            deployment("ACTIVE", 6, "1.2.3", "COMPLETED", 2),
-        ]);
-        assert_eq!(
-            judge_rollout(&rolling, "1.3.0"),
-            Rollout::Pending("ECS rollout IN_PROGRESS: 1/2 tasks running".into())
-        );
-        let draining = service(vec![
-            deployment("PRIMARY", 7, "1.3.0", "COMPLETED", 2),
-            deployment("ACTIVE", 6, "1.2.3", "COMPLETED", 1),
-        ]);
-        assert_eq!(
-            judge_rollout(&draining, "1.3.0"),
-            Rollout::Pending("1 older deployment(s) still draining".into())
-        );
-        let short = service(vec![deployment("PRIMARY", 7, "1.3.0", "COMPLETED", 1)]);
-        assert_eq!(
-            judge_rollout(&short, "1.3.0"),
-            Rollout::Pending("1/2 tasks running".into())
-        );
-    }
-
-    #[test]
-    fn a_failed_rollout_fails_even_after_the_circuit_breaker_rolled_back() {
-        let failed = service(vec![deployment("PRIMARY", 7, "1.3.0", "FAILED", 0)]);
-        assert_eq!(
-            judge_rollout(&failed, "1.3.0"),
-            Rollout::Failed("ECS rollout of aletheia-api:7 FAILED: tasks failed to start".into())
-        );
-        let rolled_back = service(vec![
-            deployment("PRIMARY", 6, "1.2.3", "IN_PROGRESS", 2),
-            deployment("ACTIVE", 7, "1.3.0", "FAILED", 0),
-        ]);
-        assert!(matches!(
-            judge_rollout(&rolled_back, "1.3.0"),
-            Rollout::Failed(_)
-        ));
     }
 }

@@ -10,11 +10,14 @@
 use super::App;
 use super::story::Story;
 use super::taps::{Tap, TapAnswer};
-use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
+use crate::adapters::ecs::Revision;
 use crate::alerts;
-use crate::alerts::format::escape;
+use crate::domain::rollout::{image_tag, tag_is_version};
 use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Callback, Env, OperationId, OperationKind, OperationState};
+use crate::messages::direct as say;
+pub(super) use crate::messages::direct::Bypass;
+use crate::messages::story::what;
 use crate::store::Transition;
 use crate::store::{Created, DispatchClaim, NewOperation, OperationRow};
 
@@ -27,7 +30,7 @@ const SCAN: usize = 100;
 /// The button a failed rollback dispatch offers.
 pub(super) fn direct_button(op: i64) -> super::Button {
     super::Button {
-        text: "⏪ Roll back directly on ECS".into(),
+        text: say::button(),
         data: Callback::DirectRollback {
             op: OperationId(op),
         }
@@ -123,7 +126,7 @@ impl App {
             Ok(Some(claim)) => claim,
             _ => return refuse("Someone else is on it.".into()),
         };
-        let who = format!("By {}", escape(&who));
+        let who = say::by(&who);
         match self
             .roll_back_on_ecs(claim, Bypass::FailedDispatch(op.id), &who, Some(target))
             .await
@@ -150,7 +153,8 @@ impl App {
             .unwrap_or(&[]);
         let policy = super::approvals::rollback_policy(cfg);
         if let Err(refusal) = crate::domain::may_roll_back_directly(roles, &policy) {
-            let text = format!("Only {} may roll back on ECS directly.", refusal.message());
+            let names: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
+            let text = say::not_an_approver(&names);
             return Err(self
                 .refuse_tap(tap, "direct", refusal.code(), Some(id), text)
                 .await);
@@ -167,11 +171,7 @@ impl App {
             .ok()
             .and_then(|ops| ops.first().map(|o| o.id));
         if latest != Some(op.id) || crate::store::now_ms() - op.updated_at > DIRECT_WITHIN_MS {
-            let text = format!(
-                "#{} is no longer the latest word on {}: ask /rollback again.",
-                op.id,
-                op.env_name().unwrap_or("?")
-            );
+            let text = say::stale(op.id, op.env_name().unwrap_or("?"));
             return Err(self
                 .refuse_tap(tap, "direct", "stale", Some(id), text)
                 .await);
@@ -179,10 +179,7 @@ impl App {
         if op.run_id.is_some()
             || !matches!(state, OperationState::Failed | OperationState::Dispatched)
         {
-            let text = format!(
-                "#{} is {} with a workflow run: follow that instead.",
-                op.id, state
-            );
+            let text = say::has_run(op.id, &state.to_string());
             return Err(self
                 .refuse_tap(tap, "direct", "has_run", Some(id), text)
                 .await);
@@ -191,7 +188,7 @@ impl App {
             Ok(revisions) => revisions,
             Err(e) => {
                 return Err(TapAnswer {
-                    text: format!("ECS cannot be read just now: {e}"),
+                    text: say::ecs_unreadable(&e.to_string()),
                     alert: true,
                 });
             }
@@ -199,16 +196,13 @@ impl App {
         if let Ok(Some(now)) = self.running_tag(cfg).await
             && tag_is_version(&now, &op.version)
         {
-            let text = format!("{env} already runs {now}: nothing to roll back.");
+            let text = say::already_running(env.as_str(), &now);
             return Err(self
                 .refuse_tap(tap, "direct", "already_running", Some(id), text)
                 .await);
         }
         let Some(target) = revisions.into_iter().find(|r| carries(r, &op.version)) else {
-            let text = format!(
-                "No task definition of the service carries {}: there is nothing to roll back to on ECS.",
-                op.version
-            );
+            let text = say::nothing_on_ecs(&op.version);
             return Err(self
                 .refuse_tap(tap, "direct", "no_task_definition", Some(id), text)
                 .await);
@@ -244,7 +238,7 @@ impl App {
                 Ok(revisions) => match revisions.into_iter().find(|r| carries(r, &op.version)) {
                     Some(target) => target,
                     None => {
-                        let why = no_task_definition(&op.version);
+                        let why = say::no_task_definition(&op.version);
                         return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
                     }
                 },
@@ -262,13 +256,7 @@ impl App {
                 .ecs_rollback_failed(&op, who, &why, &e.to_string())
                 .await);
         }
-        let text = started_text(
-            &super::dispatch::what_of(&op),
-            op.id,
-            &target.name,
-            bypass,
-            who,
-        );
+        let text = say::started(&what(&op), op.id, &target.name, bypass, who);
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
@@ -306,10 +294,7 @@ impl App {
             tracing::error!(error = %e, operation = op.id, "direct rollback not recorded");
         }
         self.confirmer.notify_one();
-        Ok(format!(
-            "ECS is rolling back to {} ({}).",
-            op.version, target.name
-        ))
+        Ok(say::rolling_back(&op.version, &target.name))
     }
 
     /// A direct rollback still `dispatched` `after_ms` after its claim:
@@ -344,7 +329,7 @@ impl App {
         cause: &str,
     ) -> String {
         tracing::error!(operation = op.id, cause, "direct rollback failed");
-        let text = failed_text(&super::dispatch::what_of(op), op.id, why, who);
+        let text = say::failed(&what(op), op.id, why, who);
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
@@ -352,11 +337,7 @@ impl App {
             &AlertKey::op(OperationId(op.id), OpStep::DirectFailed),
             &text,
         );
-        let ring = format!(
-            "❌ {} directly on ECS (#{}) failed ↑",
-            super::dispatch::what_of(op),
-            op.id
-        );
+        let ring = say::failed_ring(&what(op), op.id);
         let alerts = self
             .story_alerts(
                 op,
@@ -391,19 +372,8 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "failed direct rollback not recorded");
         }
-        format!("The rollback on ECS failed: {why}.")
+        say::failed_answer(why)
     }
-}
-
-/// Why a rollback bypasses the Rollback workflow.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Bypass {
-    /// GitHub was unreachable when the rollback was asked for.
-    GithubDown,
-    /// The workflow of this earlier operation could not be dispatched.
-    FailedDispatch(i64),
-    /// Done again after the bot stopped in the middle of it.
-    Resumed,
 }
 
 /// Whether a task definition revision's container carries `version`.
@@ -413,105 +383,4 @@ pub(super) fn carries(revision: &Revision, version: &str) -> bool {
         .as_deref()
         .and_then(image_tag)
         .is_some_and(|t| tag_is_version(t, version))
-}
-
-/// The prompt's lines when GitHub is unreachable (HTML): what could not
-/// be checked, and the way the rollback will go instead.
-pub(super) fn github_down_note(version: &str, task_definition: &str) -> String {
-    format!(
-        "⚠️ <b>GitHub is unreachable</b>: I could not check that {v} is a published release, \
-         nor which database migrations were added after it. <b>Check the migrations by hand.</b>\n\
-         The rollback runs <b>directly on ECS</b> (the service is pointed at <code>{td}</code>), \
-         not through the Rollback workflow.\n",
-        v = escape(version),
-        td = escape(task_definition)
-    )
-}
-
-/// The refusal of a rollback that would have to run on ECS but has
-/// nothing to run there (HTML).
-pub(super) fn github_down_no_task_definition(version: &str) -> String {
-    format!(
-        "⛔ GitHub is unreachable, so the rollback would run directly on ECS, but no task definition \
-         of the service carries {}: there is nothing to roll back to there. Nothing was done.",
-        escape(version)
-    )
-}
-
-/// The refusal of a rollback that cannot be checked at all: GitHub is
-/// unreachable and ECS cannot list the task definitions (HTML).
-pub(super) fn github_down_ecs_unreadable(env: &str, version: &str) -> String {
-    format!(
-        "⚠️ GitHub is unreachable and ECS could not list the task definitions of {}: \
-         I cannot check that {} ran there. Nothing was done.",
-        escape(env),
-        escape(version)
-    )
-}
-
-/// The prompt's line when GitHub answered for the target's release but
-/// not any more for the compare (HTML).
-pub(super) fn github_stopped_note(target_tag: &str) -> String {
-    format!(
-        "⚠️ GitHub stopped answering: I could not check which database migrations were added after {}. \
-         <b>Check the migrations by hand.</b>\n",
-        escape(target_tag)
-    )
-}
-
-fn no_task_definition(version: &str) -> String {
-    format!("no task definition of the service carries {version}")
-}
-
-/// The message of a rollback started on ECS (HTML; `what` and `who` are).
-fn started_text(what: &str, id: i64, task_definition: &str, bypass: Bypass, who: &str) -> String {
-    let why = match bypass {
-        Bypass::GithubDown => ": GitHub was unreachable when it was asked for".to_owned(),
-        Bypass::FailedDispatch(earlier) => format!(" (#{earlier} could not be dispatched)"),
-        Bypass::Resumed => " (resumed after the bot restarted)".to_owned(),
-    };
-    format!(
-        "⏪ {what} started <b>directly on ECS</b> (#{id}): the service now points at {}. \
-         <b>This bypassed the Rollback workflow</b>{why}.\n{who}",
-        escape(task_definition)
-    )
-}
-
-/// The message of a rollback on ECS that could not be done (HTML; `what`
-/// and `who` are).
-fn failed_text(what: &str, id: i64, why: &str, who: &str) -> String {
-    format!(
-        "❌ {what} directly on ECS (#{id}) failed: {}. Nothing changed on ECS.\n{who}",
-        escape(why)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_of_the_rollback_without_github() {
-        let what = "<b>prod</b> · rollback to <b>1.2.2</b>";
-        let td = "aletheia-prod-api:1";
-        insta::assert_snapshot!(
-            [
-                github_down_note("1.2.2", td),
-                github_down_no_task_definition("1.2.1"),
-                github_down_ecs_unreadable("prod", "1.2.2"),
-                github_stopped_note("v1.2.2"),
-                started_text(
-                    what,
-                    3,
-                    td,
-                    Bypass::GithubDown,
-                    "Asked by Bob · approved by Dave"
-                ),
-                started_text(what, 4, td, Bypass::FailedDispatch(3), "By Dave"),
-                started_text(what, 3, td, Bypass::Resumed, "Asked by Bob"),
-                failed_text(what, 3, &no_task_definition("1.2.2"), "Asked by Bob"),
-            ]
-            .join("\n---\n")
-        );
-    }
 }

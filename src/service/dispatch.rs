@@ -4,11 +4,11 @@
 
 use super::App;
 use super::story::Story;
-use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
 use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, OperationId, OperationKind, OperationState, ReleaseType};
+use crate::messages::story as say;
 use crate::store::DispatchClaim;
 use crate::store::Transition;
 
@@ -44,7 +44,6 @@ impl App {
         // Who asked and everyone who approved, from the store: the
         // approving tap may be another instance's, or lie behind a restart.
         let who = self.who_of(&op).await;
-        let what = what_of(&op);
         let action = format!("dispatch:{}", op.kind);
         let began = std::time::Instant::now();
         let dispatched = self.github.dispatch(&wf.file, &inputs).await;
@@ -58,13 +57,7 @@ impl App {
                 // Never dispatched again blindly: the run may exist. The
                 // poller looks for it by its request id until a deadline.
                 tracing::warn!(error = %e, operation = op.id, "dispatch outcome unknown");
-                let text = format!(
-                    "⚠️ {what} (#{}): GitHub did not answer clearly ({}). The run may have started; \
-                     looking for it by its request id <code>{}</code>.\n{who}",
-                    op.id,
-                    escape(&e.to_string()),
-                    escape(&op.request_id)
-                );
+                let text = say::dispatch_unknown(&op, &e.to_string(), &who);
                 let mut alerts = alerts::route(
                     &self.config,
                     &Rendered {
@@ -84,17 +77,11 @@ impl App {
                     tracing::error!(error = %e, operation = op.id, "recording an unknown dispatch failed");
                 }
                 self.outbox.notify_one();
-                Err(format!(
-                    "GitHub did not answer clearly ({e}); looking for the run"
-                ))
+                Err(say::dispatch_unknown_answer(&e.to_string()))
             }
             Err(e) => {
                 tracing::error!(error = %e, operation = op.id, "dispatch failed");
-                let text = format!(
-                    "❌ {what} (#{}) could not be dispatched: {}\n{who}",
-                    op.id,
-                    escape(&e.to_string())
-                );
+                let text = say::dispatch_failed(&op, &e.to_string(), &who);
                 let mut alerts = alerts::route(
                     &self.config,
                     &Rendered {
@@ -139,15 +126,7 @@ impl App {
         action: &str,
     ) {
         let id = OperationId(op.id);
-        let what = what_of(op);
-        let rollback = op.kind == OperationKind::Rollback;
-        let run_link = run
-            .html_url
-            .as_deref()
-            .map(|u| format!("\n{}", link(u, "Workflow run")))
-            .unwrap_or_default();
-        let icon = if rollback { "⏪" } else { "🚀" };
-        let text = format!("{icon} {what} started (#{})\n{who}{run_link}", op.id);
+        let text = say::started(op, who, run.html_url.as_deref());
         // Where the request was asked for, its prompt becomes the
         // operation's message.
         let alerts = self
@@ -196,30 +175,6 @@ fn workflow_inputs<'a>(
     inputs
 }
 
-/// What an operation does, for its messages: "<b>prod</b> · deploy of
-/// <b>1.3.0</b>" (HTML).
-pub(super) fn what_of(op: &crate::store::OperationRow) -> String {
-    let env = escape(op.env_name().unwrap_or_default());
-    let version = escape(&op.version);
-    match op.kind {
-        OperationKind::Release => match op.release_type {
-            Some(kind) => format!("<b>Release {version}</b> ({})", escape(kind.as_str())),
-            None => format!("<b>Release {version}</b>"),
-        },
-        OperationKind::Rollback => format!("<b>{env}</b> · rollback to <b>{version}</b>"),
-        OperationKind::Deploy => format!("<b>{env}</b> · deploy of <b>{version}</b>"),
-    }
-}
-
-/// The alert kind of an operation's own messages.
-pub(super) fn kind_of(op: &crate::store::OperationRow) -> AlertKind {
-    match op.kind {
-        OperationKind::Release => AlertKind::Release,
-        OperationKind::Rollback => AlertKind::Rollback,
-        OperationKind::Deploy => AlertKind::Deployment,
-    }
-}
-
 /// A rollback whose workflow cannot be dispatched offers the way around
 /// GitHub: a button for its approvers that rolls back on ECS directly.
 fn offer_direct_rollback(op: &crate::store::OperationRow, alerts: &mut [crate::store::NewAlert]) {
@@ -229,9 +184,7 @@ fn offer_direct_rollback(op: &crate::store::OperationRow, alerts: &mut [crate::s
     let buttons = vec![vec![super::direct::direct_button(op.id)]];
     let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
     for alert in alerts {
-        alert.text.push_str(
-            "\nGitHub cannot run the Rollback workflow? An approver can roll back on ECS directly, bypassing it:",
-        );
+        alert.text.push_str(&say::direct_rollback_offer());
         alert.buttons = Some(buttons.clone());
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use crate::alerts::format::{escape, span};
 use crate::domain::EditStep;
-use crate::domain::{OperationId, OperationKind, OperationState, ReleaseType};
+use crate::domain::{OperationId, OperationKind, OperationState};
+use crate::messages::story as say;
 use crate::store::Transition;
 
 impl App {
@@ -26,21 +26,9 @@ impl App {
             let id = OperationId(op.id);
             let waited = op.expires_at.unwrap_or(op.created_at) - op.created_at;
             let text = if op.kind == OperationKind::Release {
-                format!(
-                    "⌛ <b>Release {} ({})</b> · #{}\nNot confirmed within {}; nothing was released.",
-                    escape(&op.version),
-                    escape(op.release_type.map_or("?", ReleaseType::as_str)),
-                    op.id,
-                    span(waited / 1000)
-                )
+                say::release_expired(&op, waited / 1000)
             } else {
-                format!(
-                    "⌛ <b>{}</b> · #{}\nAsked by {}\nExpired after {} with no decision. Ask again if it is still wanted.",
-                    super::approvals::op_title(&op),
-                    op.id,
-                    escape(&self.name_of(op.requested_by)),
-                    span(waited / 1000)
-                )
+                say::request_expired(&op, &self.name_of(op.requested_by), waited / 1000)
             };
             let edits = self.edit_prompts(&op, EditStep::Expired, text).await;
             let audit = self.audit(

@@ -6,7 +6,6 @@ mod approvals;
 mod confirm;
 mod deploy;
 mod direct;
-mod discover;
 mod dispatch;
 mod expiry;
 mod follow;
@@ -43,8 +42,9 @@ use crate::messages;
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreError, Transition};
 
+pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
-pub use confirm::{Rollout, confirm_loop, judge_rollout};
+pub use confirm::confirm_loop;
 pub use expiry::expiry_loop;
 pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};
@@ -358,6 +358,3 @@ fn stale(msg: &Incoming) -> bool {
 pub(super) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
-
-#[cfg(test)]
-mod tests;

@@ -19,8 +19,8 @@ use crate::domain::{AlertKind, Env, OperationKind, OperationState};
 use crate::messages;
 use crate::store::now_ms;
 
-use super::confirm::short_task_definition;
 use crate::domain::AlertKey;
+use crate::domain::rollout::short_task_definition;
 
 fn seen_service(state: &ServiceState) -> SeenService {
     SeenService {

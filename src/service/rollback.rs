@@ -6,10 +6,7 @@
 //! rollback policy, with break-glass where the config allows it.
 
 use super::approvals::{approval_buttons, rollback_policy};
-use super::direct::{
-    carries, github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
-    github_stopped_note,
-};
+use super::direct::carries;
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::adapters::github::Release;
@@ -19,6 +16,10 @@ use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, NewOp, OpStep, may_break_glass, may_request_rollback};
 use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
+};
+use crate::messages::direct::{
+    github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
+    github_stopped_note,
 };
 use crate::messages::requests;
 use crate::store::Transition;

@@ -1,13 +1,11 @@
 //! How an operation's steps reach the chats: one message per operation
-//! and chat, edited through its steps (the story), and the run's progress.
+//! and chat, edited through its steps (the story).
 
 use super::App;
-use crate::alerts::format::{escape, link};
 use crate::alerts::{self, Rendered};
-use crate::domain::{
-    AlertKey, AlertKind, EditStep, OpStep, OperationId, OperationKind, OperationState,
-};
-use crate::store::{NewAlert, OperationRow, StoreError};
+use crate::domain::{AlertKey, AlertKind, EditStep, OpStep, OperationId};
+use crate::messages::story as say;
+use crate::store::{NewAlert, OperationRow};
 
 /// How a step of an operation reaches a chat that has no message of the
 /// operation yet.
@@ -133,7 +131,7 @@ impl App {
         text: &str,
         story: Story<'_>,
     ) -> Vec<NewAlert> {
-        let kind = super::dispatch::kind_of(op);
+        let kind = crate::domain::runs::alert_kind_of(op.kind);
         let routed = alerts::route(
             &self.config,
             &Rendered {
@@ -146,111 +144,18 @@ impl App {
         self.story_alerts(op, step, kind, text, routed, story).await
     }
 
-    /// "Asked by Ann · approved by Bob" (HTML).
+    /// Who stands behind an operation, for its messages
+    /// ([`crate::messages::story::who`]).
     pub(super) async fn who_of(&self, op: &OperationRow) -> String {
         if op.requested_by == 0 {
-            return "Started outside the bot".to_owned();
+            return say::who(None, &[]);
         }
-        let mut who = format!("Asked by {}", escape(&self.name_of(op.requested_by)));
         let approvers = self
             .store
             .approvers_of(OperationId(op.id))
             .await
             .unwrap_or_default();
-        if !approvers.is_empty() {
-            let names: Vec<String> = approvers.into_iter().map(|a| self.name_of(a)).collect();
-            who.push_str(&format!(" · approved by {}", escape(&names.join(", "))));
-        }
-        who
-    }
-
-    /// A `workflow_job` event: the progress of the run's operation, if live.
-    pub(super) async fn job_changed(&self, run_id: u64) -> Result<(), StoreError> {
-        let Ok(id) = i64::try_from(run_id) else {
-            return Ok(());
-        };
-        if let Some(op) = self.store.operation_by_run(id).await?
-            && matches!(
-                op.state,
-                OperationState::Dispatched | OperationState::Running
-            )
-        {
-            let url = op.run_url.clone().unwrap_or_default();
-            self.show_progress(&op, run_id, &url).await;
-        }
-        Ok(())
-    }
-
-    /// "running (3/5 jobs)": a live deploy's or rollback's run, edited
-    /// into its messages as its jobs finish (never a new message, never
-    /// after the outcome).
-    pub(super) async fn show_progress(&self, op: &OperationRow, run_id: u64, run_url: &str) {
-        if op.kind == OperationKind::Release {
-            return;
-        }
-        let jobs = match self.github.jobs(run_id).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::debug!(error = %e, run = run_id, "progress: jobs unknown");
-                return;
-            }
-        };
-        if jobs.is_empty() {
-            return;
-        }
-        let done = jobs.iter().filter(|j| j.is_done()).count();
-        let total = jobs.len();
-        let failed: Vec<&str> = jobs
-            .iter()
-            .filter(|j| j.failed())
-            .map(|j| j.name.as_str())
-            .collect();
-        let icon = if op.kind == OperationKind::Rollback {
-            "⏪"
-        } else {
-            "🚀"
-        };
-        let mut text = format!(
-            "{icon} {} running ({done}/{total} jobs) (#{})\n{}",
-            super::dispatch::what_of(op),
-            op.id,
-            self.who_of(op).await
-        );
-        if !failed.is_empty() {
-            text.push_str(&format!(
-                "\n⚠️ Failed so far: {}",
-                escape(&crate::alerts::format::clip(&failed.join(", "), 300))
-            ));
-        }
-        text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
-        // Two job events read at once may be stored out of order: a count
-        // below one already told is old news.
-        let told = self
-            .store
-            .alert_keys_of(OperationId(op.id))
-            .await
-            .unwrap_or_default();
-        let most = told
-            .iter()
-            .filter_map(|k| AlertKey::parse(k)?.jobs_done())
-            .max();
-        if most.is_some_and(|m| m > done) {
-            return;
-        }
-        let step = EditStep::Jobs { done, total };
-        let edits = self.story_edits(op, step, &text).await;
-        if edits.is_empty() {
-            return;
-        }
-        let live = [OperationState::Dispatched, OperationState::Running];
-        match self
-            .store
-            .enqueue_while(OperationId(op.id), &live, &edits)
-            .await
-        {
-            Ok(true) => self.outbox.notify_one(),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, operation = op.id, "progress: store"),
-        }
+        let names: Vec<String> = approvers.into_iter().map(|a| self.name_of(a)).collect();
+        say::who(Some(&self.name_of(op.requested_by)), &names)
     }
 }

@@ -1,42 +1,69 @@
-//! QA's verdict on a version that reached an environment: "verified"
-//! lets it be promoted; "found issues" blocks that and is alerted like a
-//! failure.
+//! QA's verdict on a version that reached an environment: the prompt
+//! with its Verified / Found issues buttons after a deploy there, and the
+//! verdict. "Verified" lets the version be promoted; "found issues"
+//! blocks that and is alerted like a failure.
 
 use super::App;
 use super::taps::{Tap, TapAnswer};
-use crate::alerts;
-use crate::alerts::format::escape;
+use crate::alerts::{self, Rendered};
 use crate::config::EnvironmentConfig;
 use crate::domain::{AlertKey, EditStep, OpStep};
-use crate::domain::{AlertKind, OperationId, OperationState};
-use crate::store::NewAlert;
-
-/// The alert of QA's "found issues": what, where, who, and which
-/// environments now refuse it.
-pub(super) fn issues_text(
-    env: &str,
-    version: &str,
-    op: i64,
-    who: &str,
-    blocked: &[&str],
-) -> String {
-    let mut text = format!(
-        "🐞 <b>{} {}</b> (#{op}): {} found issues.",
-        escape(env),
-        escape(version),
-        escape(who)
-    );
-    if !blocked.is_empty() {
-        text.push_str(&format!(
-            "\nDeploys of {} to {} are blocked until QA verifies it.",
-            escape(version),
-            escape(&blocked.join(", "))
-        ));
-    }
-    text
-}
+use crate::domain::{AlertKind, Callback, Env, OperationId, OperationState, QaVerdict};
+use crate::messages::qa;
+use crate::service::Button;
+use crate::store::{NewAlert, OperationRow};
 
 impl App {
+    /// Whether another environment promotes only what was verified here.
+    pub(super) fn needs_verification(&self, env: Option<&Env>) -> bool {
+        env.is_some_and(|env| {
+            self.config
+                .environments
+                .values()
+                .any(|c| c.approval.requires_verified_in.as_ref() == Some(env))
+        })
+    }
+
+    /// "Staging runs 1.3.0 — QA: [Verified] [Found issues]".
+    pub(super) fn qa_prompt(&self, op: &OperationRow) -> Vec<NewAlert> {
+        let env = op.env_name().unwrap_or_default().to_owned();
+        let text = qa::prompt(&env, &op.version, op.id);
+        let buttons = vec![vec![
+            Button {
+                text: qa::verified_button(),
+                data: Callback::Qa {
+                    op: OperationId(op.id),
+                    verdict: QaVerdict::Verified,
+                }
+                .encode(),
+            },
+            Button {
+                text: qa::found_issues_button(),
+                data: Callback::Qa {
+                    op: OperationId(op.id),
+                    verdict: QaVerdict::FoundIssues,
+                }
+                .encode(),
+            },
+        ]];
+        let buttons = serde_json::to_string(&buttons).expect("buttons serialise");
+        alerts::route(
+            &self.config,
+            &Rendered {
+                kind: AlertKind::Approval,
+                env: op.env.clone(),
+                key: AlertKey::op(OperationId(op.id), OpStep::Qa),
+                text,
+            },
+        )
+        .into_iter()
+        .map(|a| NewAlert {
+            buttons: Some(buttons.clone()),
+            ..a
+        })
+        .collect()
+    }
+
     /// QA's verdict on a version that reached an environment.
     pub(super) async fn qa_verdict(
         &self,
@@ -53,13 +80,14 @@ impl App {
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
         if let Err(refusal) = crate::domain::may_verify(roles, &cfg.verifiers) {
-            let text = format!("Only {} may give QA's verdict.", refusal.message());
+            let names: Vec<&str> = cfg.verifiers.iter().map(|r| r.as_str()).collect();
+            let text = qa::not_a_verifier(&names);
             return self
                 .refuse_tap(tap, verb, refusal.code(), Some(id), text)
                 .await;
         }
         let (Some(deployed_in), OperationState::Succeeded) = (op.env.as_ref(), op.state) else {
-            let text = format!("#{} is {}, not a finished deploy.", op.id, op.state);
+            let text = qa::not_deployed(op.id, &op.state.to_string());
             return self
                 .refuse_tap(tap, verb, "not_deployed", Some(id), text)
                 .await;
@@ -78,21 +106,9 @@ impl App {
         if let Some(chat) = tap.chat {
             let key = AlertKey::op(id, OpStep::Qa).in_chat(crate::domain::ChatId(chat));
             let text = if verified {
-                format!(
-                    "✅ <b>{} {}</b> (#{}) verified by {}",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    escape(&who)
-                )
+                qa::verified(&env, &op.version, op.id, &who)
             } else {
-                format!(
-                    "🐞 <b>{} {}</b> (#{}): {} found issues",
-                    escape(&env),
-                    escape(&op.version),
-                    op.id,
-                    escape(&who)
-                )
+                qa::found_issues(&env, &op.version, op.id, &who)
             };
             alerts.push(NewAlert::edit(
                 &key,
@@ -127,7 +143,7 @@ impl App {
                 &[AlertKind::Failure],
                 op.env.as_ref(),
                 &AlertKey::op(id, OpStep::Issues { by: tap.user }),
-                &issues_text(&env, &op.version, op.id, &who, &blocked),
+                &qa::issues_alert(&env, &op.version, op.id, &who, &blocked),
             ));
         }
         if let Err(e) = self
@@ -149,11 +165,7 @@ impl App {
         }
         self.outbox.notify_one();
         TapAnswer {
-            text: if verified {
-                format!("Recorded: {} verified.", op.version)
-            } else {
-                format!("Recorded: issues found in {}.", op.version)
-            },
+            text: qa::recorded(&op.version, verified),
             alert: false,
         }
     }

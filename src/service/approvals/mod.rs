@@ -58,8 +58,6 @@ fn rollback_rules(cfg: &EnvironmentConfig) -> crate::domain::RollbackRules<'_> {
     }
 }
 
-pub(in crate::service) use crate::messages::approvals::op_title;
-
 /// Approve / Reject under a prompt (of a new operation, [`NewOp`]: `{op}`
 /// becomes its id).
 pub(in crate::service) fn approval_buttons<O: OpRef>(op: O) -> Vec<Vec<Button>> {

@@ -3,36 +3,15 @@
 //! found by webhook or by polling, and adopted as operations followed like
 //! the bot's own.
 
-use super::App;
-use super::follow::CLOCK_SKEW_SECS;
+use super::CLOCK_SKEW_SECS;
 use crate::adapters::github::WorkflowRun;
-use crate::alerts::format::{escape, from_ms, link};
 use crate::alerts::{self, Rendered};
 use crate::domain::runs::{parse_release_title, parse_run_title_as_named};
 use crate::domain::{AlertKey, NewOp, OpStep};
-use crate::domain::{AlertKind, Env, OperationId, OperationKind, OperationState};
+use crate::domain::{Env, OperationId, OperationKind, OperationState};
+use crate::messages::story as say;
+use crate::service::App;
 use crate::store::{Adopted, AdoptedRun, AuditEntry, OperationRow, StoreError};
-
-/// How far back the poller looks for runs it has not listed yet, after
-/// a long stop: a run older than this is history (`/status` and
-/// `/history` tell it), not news to announce.
-const LOOKBACK_CAP_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// "🚀 <b>staging</b> · deploy of <b>1.3.0</b> started (#{op}) outside the
-/// bot", and, when another live operation holds the environment, which.
-fn adopted_text(what: &str, alongside: Option<&OperationRow>, run_url: &str) -> String {
-    let mut text = format!("{what} started (#{{op}}) outside the bot");
-    if let Some(live) = alongside {
-        text.push_str(&format!(
-            "\n⚠️ #{} ({}, {}) is still open there",
-            live.id,
-            super::dispatch::what_of(live),
-            escape(&live.state.to_string())
-        ));
-    }
-    text.push_str(&format!("\n{}", link(run_url, "Workflow run")));
-    text
-}
 
 impl App {
     /// A run of one of the process's workflows that the bot did not start
@@ -46,31 +25,8 @@ impl App {
         if run.status.as_deref() == Some("completed") && run.conclusion.is_none() {
             return Ok(None);
         }
-        let title = run.display_title.as_deref().unwrap_or_default();
-        // A version, or where the environment deploys itself (a push to
-        // main, say) any image tag.
-        let named_in = |prefix: &str| {
-            let (named, env) = parse_run_title_as_named(prefix, title)?;
-            let auto_deploy = Env::parse(&env)
-                .ok()
-                .and_then(|e| self.config.environments.get(&e))
-                .is_some_and(|c| c.auto_deploy);
-            crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
-        };
-        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
-            Some(OperationKind::Deploy) => match named_in("Deploy ") {
-                Some((version, env)) => (OperationKind::Deploy, Some(env), version),
-                None => return Ok(not_adopted(run, "Deploy")),
-            },
-            Some(OperationKind::Rollback) => match named_in("Rollback ") {
-                Some((version, env)) => (OperationKind::Rollback, Some(env), version),
-                None => return Ok(not_adopted(run, "Rollback")),
-            },
-            Some(OperationKind::Release) => match parse_release_title(title) {
-                Some(version) => (OperationKind::Release, None, version),
-                None => return Ok(not_adopted(run, "Release")),
-            },
-            None => return Ok(None),
+        let Some((kind, env, version)) = self.run_says(run) else {
+            return Ok(None);
         };
         let env_typed = match &env {
             Some(env) => match Env::parse(env) {
@@ -79,6 +35,7 @@ impl App {
             },
             None => None,
         };
+        let title = run.display_title.as_deref().unwrap_or_default();
         // A run from before the bot knew the workflow (a redelivered old
         // webhook, the first listing after the first start) is history.
         let known = self.store.run_knowledge(run.file()).await?;
@@ -101,27 +58,7 @@ impl App {
             Some(cfg) => self.running_tag(cfg).await.ok().flatten(),
             None => None,
         };
-        let env_html = escape(env.as_deref().unwrap_or_default());
-        let (what, alert_kind) = match kind {
-            OperationKind::Deploy => (
-                format!(
-                    "🚀 <b>{env_html}</b> · deploy of <b>{}</b>",
-                    escape(&version)
-                ),
-                AlertKind::Deployment,
-            ),
-            OperationKind::Rollback => (
-                format!(
-                    "⏪ <b>{env_html}</b> · rollback to <b>{}</b>",
-                    escape(&version)
-                ),
-                AlertKind::Rollback,
-            ),
-            OperationKind::Release => (
-                format!("📦 <b>Release {}</b>", escape(&version)),
-                AlertKind::Release,
-            ),
-        };
+        let alert_kind = crate::domain::runs::alert_kind_of(kind);
         let audit = AuditEntry {
             actor: None,
             chat: None,
@@ -148,7 +85,13 @@ impl App {
                     kind: alert_kind,
                     env: env_typed.clone(),
                     key: AlertKey::op(NewOp, OpStep::Dispatched),
-                    text: adopted_text(&what, holder.as_ref(), &run.html_url),
+                    text: say::adopted(
+                        kind,
+                        env.as_deref(),
+                        &version,
+                        holder.as_ref(),
+                        &run.html_url,
+                    ),
                 },
             );
             match self.store.adopt_run(&adopted, &audit, &alerts).await? {
@@ -179,73 +122,36 @@ impl App {
         Ok(None)
     }
 
-    /// One listing per workflow of the runs created since the last one:
-    /// those the bot has no operation for are adopted (the webhook path
-    /// does the same; whichever comes first adopts, the other finds the
-    /// operation).
-    pub(super) async fn discover_runs(&self) {
-        let workflows = &self.config.github.workflows;
-        let mut files = vec![
-            workflows.deploy.file.as_str(),
-            workflows.rollback.file.as_str(),
-            workflows.release.file.as_str(),
-        ];
-        files.dedup();
-        for file in files {
-            let listed_at = crate::store::now_ms();
-            let known = match self.store.run_knowledge(file).await {
-                Ok(Some(known)) => known,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "discover: store unreadable");
-                    return;
-                }
-            };
-            // Listings overlap by the clock skew GitHub may have, so a run
-            // listed late is not missed; what is known is skipped.
-            let since = known
-                .polled_to
-                .max(listed_at - LOOKBACK_CAP_MS)
-                .saturating_sub(CLOCK_SKEW_SECS * 1000)
-                .max(known.known_since);
-            let (runs, total) = match self.github.runs_created_since(file, from_ms(since)).await {
-                Ok(found) => found,
-                Err(e) => {
-                    tracing::warn!(error = %e, workflow = file, "discover: GitHub unreachable");
-                    continue;
-                }
-            };
-            if total > runs.len() as u64 {
-                tracing::warn!(
-                    workflow = file,
-                    total,
-                    "more new runs than one listing holds; the oldest are not followed"
-                );
-            }
-            let mut all_seen = true;
-            // Oldest first: adopted in the order they started.
-            for run in runs.iter().rev() {
-                if run.file() != file || run.created_at.timestamp_millis() < since {
-                    continue;
-                }
-                match self.operation_of(run).await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, run = run.id, "discover: store unreadable");
-                        all_seen = false;
-                        continue;
-                    }
-                }
-                if let Err(e) = self.apply_run(run).await {
-                    tracing::warn!(error = %e, run = run.id, "discover: adopting a run failed");
-                    all_seen = false;
-                }
-            }
-            if all_seen && let Err(e) = self.store.polled_runs_to(file, listed_at).await {
-                tracing::warn!(error = %e, "discover: store unwritable");
-            }
-        }
+    /// What a run of one of the process's workflows says it does, by its
+    /// run-name: the kind, the environment as named, and the version.
+    fn run_says(&self, run: &WorkflowRun) -> Option<(OperationKind, Option<String>, String)> {
+        let title = run.display_title.as_deref().unwrap_or_default();
+        // A version, or where the environment deploys itself (a push to
+        // main, say) any image tag.
+        let named_in = |prefix: &str| {
+            let (named, env) = parse_run_title_as_named(prefix, title)?;
+            let auto_deploy = Env::parse(&env)
+                .ok()
+                .and_then(|e| self.config.environments.get(&e))
+                .is_some_and(|c| c.auto_deploy);
+            crate::domain::run_version(&named, auto_deploy).map(|v| (v, env))
+        };
+        let (kind, env, version) = match self.config.github.workflows.kind_of_file(run.file()) {
+            Some(OperationKind::Deploy) => match named_in("Deploy ") {
+                Some((version, env)) => (OperationKind::Deploy, Some(env), version),
+                None => return not_adopted(run, "Deploy"),
+            },
+            Some(OperationKind::Rollback) => match named_in("Rollback ") {
+                Some((version, env)) => (OperationKind::Rollback, Some(env), version),
+                None => return not_adopted(run, "Rollback"),
+            },
+            Some(OperationKind::Release) => match parse_release_title(title) {
+                Some(version) => (OperationKind::Release, None, version),
+                None => return not_adopted(run, "Release"),
+            },
+            None => return None,
+        };
+        Some((kind, env, version))
     }
 }
 
@@ -273,7 +179,7 @@ fn could_be_the_run_of(
         && run.created_at.timestamp_millis() >= dispatched_at
 }
 
-fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
+fn not_adopted<T>(run: &WorkflowRun, workflow: &str) -> Option<T> {
     tracing::debug!(
         run = run.id,
         "a {workflow} run whose run-name does not say what it does; not followed"
@@ -283,7 +189,7 @@ fn not_adopted(run: &WorkflowRun, workflow: &str) -> Option<OperationRow> {
 
 #[cfg(test)]
 mod tests {
-    use super::{adopted_text, could_be_the_run_of};
+    use super::could_be_the_run_of;
     use crate::adapters::github::WorkflowRun;
     use crate::domain::{Env, OperationKind, OperationState};
 
@@ -358,38 +264,5 @@ mod tests {
             "1.3.1",
             &after
         ));
-    }
-
-    #[test]
-    fn a_run_adopted_while_another_operation_is_open_says_which() {
-        let live = crate::store::OperationRow {
-            id: 4,
-            kind: OperationKind::Deploy,
-            env: Some(Env::parse("staging").unwrap()),
-            version: "1.2.9".into(),
-            release_type: None,
-            state: OperationState::AwaitingApproval,
-            requested_by: 1,
-            chat_id: -1,
-            request_id: "r".into(),
-            run_id: None,
-            run_url: None,
-            detail: None,
-            created_at: 0,
-            updated_at: 0,
-            expires_at: None,
-            dispatched_at: None,
-            direct_ecs: false,
-        };
-        let what = "🚀 <b>staging</b> · deploy of <b>1.3.0</b>";
-        let url = "https://github.com/o/r/actions/runs/9002";
-        insta::assert_snapshot!(
-            "adopted",
-            adopted_text(what, None, url).replace("{op}", "5")
-        );
-        insta::assert_snapshot!(
-            "adopted_alongside",
-            adopted_text(what, Some(&live), url).replace("{op}", "5")
-        );
     }
 }
