@@ -3,6 +3,7 @@
 //! directly on ECS.
 
 use super::App;
+use super::Started;
 use super::story::Story;
 use crate::alerts::{self, Rendered};
 use crate::config::WorkflowInput;
@@ -11,15 +12,6 @@ use crate::domain::{AlertKind, OperationId, OperationKind, OperationState, Relea
 use crate::messages::story as say;
 use crate::store::DispatchClaim;
 use crate::store::Transition;
-
-/// How a claimed operation got under way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Started {
-    /// Its workflow was dispatched.
-    Workflow,
-    /// It is rolling back directly on ECS: the sentence that says so.
-    OnEcs(String),
-}
 
 impl App {
     /// Dispatches the workflow of a claimed operation (Deploy or Release).

@@ -104,6 +104,15 @@ pub struct Reply {
     pub buttons: Vec<Vec<Button>>,
 }
 
+/// How a claimed operation got under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Started {
+    /// Its workflow was dispatched.
+    Workflow,
+    /// It is rolling back directly on ECS: the sentence that says so.
+    OnEcs(String),
+}
+
 impl Reply {
     fn new(html: String) -> Self {
         Self {

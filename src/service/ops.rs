@@ -76,11 +76,11 @@ impl App {
     ) -> (String, Option<Reply>) {
         match self.store.claim_dispatch(id).await {
             Ok(Some(claim)) => match (claim.operation().direct_ecs, self.dispatch(claim).await) {
-                (_, Ok(super::dispatch::Started::Workflow)) => (
+                (_, Ok(super::Started::Workflow)) => (
                     "dispatched".into(),
                     Some(Reply::new(releases::dispatched(head))),
                 ),
-                (_, Ok(super::dispatch::Started::OnEcs(said))) => (
+                (_, Ok(super::Started::OnEcs(said))) => (
                     "dispatched:ecs".into(),
                     Some(Reply::new(releases::dispatched_on_ecs(head, &said))),
                 ),

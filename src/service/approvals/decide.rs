@@ -10,7 +10,7 @@ use crate::domain::EditStep;
 use crate::domain::{DecisionFacts, OperationId, UserId, Vote, counting_approvals, may_decide};
 use crate::messages::approvals as msg;
 use crate::service::App;
-use crate::service::dispatch::Started;
+use crate::service::Started;
 use crate::service::taps::{Tap, TapAnswer};
 use crate::store::{Decided, Decision, OperationRow};
 
