@@ -81,30 +81,9 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "http server listening");
-    let mut router = crate::http::router(app.clone());
+    let router = crate::http::router(app.clone());
     // Webhook mode: every instance takes the updates posted to it.
-    let mut receiver = None;
-    if config.telegram.mode == UpdateMode::Webhook {
-        let secret = secrets
-            .telegram_webhook_secret
-            .clone()
-            .context("webhook mode needs TELEGRAM_WEBHOOK_SECRET")?;
-        let url = config
-            .telegram
-            .webhook_url
-            .clone()
-            .context("webhook mode needs telegram.webhook_url")?;
-        // No setup by teloxide: it would delete the webhook whenever an
-        // instance stops, under the others' feet.
-        // (teloxide checks the token again behind ours: it would make up
-        // one of its own otherwise.)
-        let options = webhooks::Options::new(config.server.listen, url.clone())
-            .path(TELEGRAM_WEBHOOK_PATH.to_owned())
-            .secret_token(secret.expose().to_owned());
-        let (updates, _stopped, telegram) = webhooks::axum_no_setup(options);
-        router = router.merge(crate::http::telegram_router(telegram, secret.clone()));
-        receiver = Some((updates, url, secret));
-    }
+    let (router, receiver) = telegram_webhook(&config, &secrets, router)?;
     let http = tokio::spawn(crate::http::serve(
         listener,
         router,
@@ -137,25 +116,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         leading_tx,
         stop.clone(),
     ));
-    let mut result = Ok(());
-    while crate::leader::until_leading(&mut leading, &stop).await {
-        metrics.leader.set(1);
-        let duties = crate::leader::while_leading(leading.clone(), &stop);
-        // Shown as leading no longer from the moment the duties are told
-        // to stop, not once they have wound down.
-        let ended = duties.clone();
-        let shown = metrics.clone();
-        tokio::spawn(async move {
-            ended.cancelled().await;
-            shown.leader.set(0);
-        });
-        result = lead(&app, &bot, &config, &metrics, &outbox, &holder, duties).await;
-        metrics.leader.set(0);
-        if result.is_err() || stop.is_cancelled() {
-            break;
-        }
-        tracing::warn!("no longer the leader: standing by");
-    }
+    let result = lead_while_holding(&app, &bot, &holder, &mut leading, &stop).await;
     stop.cancel();
     let _ = lease.await;
     // Given up only now that the work has stopped: a standby may start.
@@ -169,6 +130,78 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     result
+}
+
+/// Does the leader's work each time this instance takes the lease, until
+/// a stop or an error.
+async fn lead_while_holding(
+    app: &Arc<App>,
+    bot: &TgBot,
+    holder: &str,
+    leading: &mut tokio::sync::watch::Receiver<bool>,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let (config, metrics, outbox) = (&app.config, &app.metrics, &app.outbox);
+    let mut result = Ok(());
+    while crate::leader::until_leading(leading, stop).await {
+        metrics.leader.set(1);
+        let duties = crate::leader::while_leading(leading.clone(), stop);
+        // Shown as leading no longer from the moment the duties are told
+        // to stop, not once they have wound down.
+        let ended = duties.clone();
+        let shown = metrics.clone();
+        tokio::spawn(async move {
+            ended.cancelled().await;
+            shown.leader.set(0);
+        });
+        result = lead(app, bot, config, metrics, outbox, holder, duties).await;
+        metrics.leader.set(0);
+        if result.is_err() || stop.is_cancelled() {
+            break;
+        }
+        tracing::warn!("no longer the leader: standing by");
+    }
+    result
+}
+
+/// In webhook mode, the router with Telegram's webhook route added and
+/// the updates it receives, with the address and secret they come with.
+#[allow(clippy::type_complexity)]
+fn telegram_webhook(
+    config: &Config,
+    secrets: &Secrets,
+    mut router: axum::Router,
+) -> anyhow::Result<(
+    axum::Router,
+    Option<(
+        impl teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send + use<>,
+        url::Url,
+        crate::config::Secret,
+    )>,
+)> {
+    let mut receiver = None;
+    if config.telegram.mode == UpdateMode::Webhook {
+        let secret = secrets
+            .telegram_webhook_secret
+            .clone()
+            .context("webhook mode needs TELEGRAM_WEBHOOK_SECRET")?;
+        let url = config
+            .telegram
+            .webhook_url
+            .clone()
+            .context("webhook mode needs telegram.webhook_url")?;
+        // No setup by teloxide: it would delete the webhook whenever an
+        // instance stops, under the others' feet.
+        // (teloxide checks the token again behind ours: it would make up
+        // one of its own otherwise.)
+        let options = webhooks::Options::new(config.server.listen, url.clone())
+            .path(TELEGRAM_WEBHOOK_PATH.to_owned())
+            .secret_token(secret.expose().to_owned());
+        let (updates, _stopped, telegram) = webhooks::axum_no_setup(options);
+        router = router.merge(crate::http::telegram_router(telegram, secret.clone()));
+        receiver = Some((updates, url, secret));
+    }
+    Ok((router, receiver))
 }
 
 /// The leader's work, until `duties` is cancelled (a stop, or the lease
