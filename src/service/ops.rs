@@ -15,6 +15,29 @@ use crate::messages::requests;
 const ARTIFACT_SCAN: usize = 50;
 
 impl App {
+    /// The version to roll `env` back to after `failed` went wrong there:
+    /// the newest one confirmed healthy there (a deploy or rollback that
+    /// succeeded) before `failed`, other than `failed`'s own version.
+    /// `None` when there is none, or the store cannot say.
+    #[allow(dead_code)]
+    pub(super) async fn last_healthy_before(
+        &self,
+        env: &Env,
+        failed: &crate::store::OperationRow,
+    ) -> Option<String> {
+        let succeeded = match self.store.succeeded_in(env, 50).await {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, env = %env, "last healthy version unknown");
+                return None;
+            }
+        };
+        succeeded
+            .into_iter()
+            .find(|op| op.id < failed.id && op.version != failed.version)
+            .map(|op| op.version)
+    }
+
     /// Why an environment takes no new operation: what is in flight there
     /// (for the race the checks before creating it could not see).
     pub(super) async fn in_flight(&self, env: &Env) -> String {
