@@ -212,15 +212,5 @@ pub fn too_late(state: OperationState) -> String {
     format!("Too late: this request is already {state}.")
 }
 
-/// A button whose data names no operation of its kind here (plain text).
-pub fn not_one_of_mine() -> String {
-    "This button is not one of mine.".into()
-}
-
-/// A tap on an operation whose environment left the config (plain text).
-pub fn env_gone() -> String {
-    "This environment is no longer configured.".into()
-}
-
 #[cfg(test)]
 mod tests;

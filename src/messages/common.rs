@@ -51,6 +51,21 @@ pub fn not_my_button() -> String {
     "This button is not one of mine.".to_owned()
 }
 
+/// A tap on an operation whose environment left the config (plain text).
+pub fn env_gone() -> String {
+    "This environment is no longer configured.".into()
+}
+
+/// A tap that lost to the operation moving on meanwhile (plain text).
+pub fn moved_on_meanwhile() -> String {
+    "It moved on meanwhile; tap again if still needed.".into()
+}
+
+/// A tap that lost to someone else's at the same moment (plain text).
+pub fn someone_else_is_on_it() -> String {
+    "Someone else is on it.".into()
+}
+
 /// The fat-finger confirmation's message once used: who confirmed, and
 /// the vote's answer (`answer`, plain text).
 pub fn approval_confirmed(who: &str, answer: &str) -> String {

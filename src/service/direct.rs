@@ -44,7 +44,7 @@ impl App {
         let refuse = |text: String| TapAnswer { text, alert: true };
         let op = self.store.operation(id).await.ok().flatten();
         let Some(op) = op.filter(|op| op.kind == OperationKind::Rollback) else {
-            let text = "This button is not one of mine.".to_owned();
+            let text = crate::messages::common::not_my_button();
             return self.refuse_tap(tap, "direct", "forged", None, text).await;
         };
         let id = OperationId(op.id);
@@ -53,7 +53,7 @@ impl App {
             .clone()
             .and_then(|e| self.config.environments.get(&e).map(|c| (e, c)))
         else {
-            return refuse("This environment is no longer configured.".into());
+            return refuse(crate::messages::common::env_gone());
         };
         let target = match self.direct_target(tap, &op, &env, cfg).await {
             Ok(target) => target,
@@ -85,7 +85,7 @@ impl App {
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    return refuse("It moved on meanwhile; tap again if still needed.".into());
+                    return refuse(crate::messages::common::moved_on_meanwhile());
                 }
                 Err(e) => return refuse(self.internal_failure("direct rollback: store", &e)),
             }
@@ -124,7 +124,7 @@ impl App {
         };
         let claim = match self.store.claim_dispatch(new_id).await {
             Ok(Some(claim)) => claim,
-            _ => return refuse("Someone else is on it.".into()),
+            _ => return refuse(crate::messages::common::someone_else_is_on_it()),
         };
         let who = say::by(&who);
         match self

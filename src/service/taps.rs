@@ -59,7 +59,7 @@ impl App {
                 Ok(op)
             }
             Ok(_) => {
-                let text = crate::messages::approvals::not_one_of_mine();
+                let text = crate::messages::common::not_my_button();
                 Err(self.refuse_tap(tap, "unknown", "forged", None, text).await)
             }
             Err(e) => Err(TapAnswer {
@@ -75,7 +75,7 @@ impl App {
             .as_ref()
             .and_then(|e| self.config.environments.get(e))
             .ok_or_else(|| TapAnswer {
-                text: crate::messages::approvals::env_gone(),
+                text: crate::messages::common::env_gone(),
                 alert: true,
             })
     }

@@ -201,13 +201,3 @@ fn already_voted() {
 fn too_late() {
     insta::assert_snapshot!(super::too_late(OperationState::Cancelled));
 }
-
-#[test]
-fn not_one_of_mine() {
-    insta::assert_snapshot!(super::not_one_of_mine());
-}
-
-#[test]
-fn env_gone() {
-    insta::assert_snapshot!(super::env_gone());
-}

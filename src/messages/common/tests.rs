@@ -37,6 +37,21 @@ fn not_my_button() {
 }
 
 #[test]
+fn env_gone() {
+    insta::assert_snapshot!(super::env_gone());
+}
+
+#[test]
+fn moved_on_meanwhile() {
+    insta::assert_snapshot!(super::moved_on_meanwhile());
+}
+
+#[test]
+fn someone_else_is_on_it() {
+    insta::assert_snapshot!(super::someone_else_is_on_it());
+}
+
+#[test]
 fn approval_confirmed() {
     insta::assert_snapshot!(super::approval_confirmed(
         "Ann <b>&",
