@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{Env, Role};
+use crate::domain::{Env, EnvPolicy, OperationKind, Role, RollbackRules, policy_for};
 
 /// `[aws]`
 #[derive(Debug, Clone, Deserialize)]
@@ -93,25 +93,31 @@ pub struct RollbackPolicy {
 }
 
 impl EnvironmentConfig {
-    /// Who may ask for a rollback here.
-    pub fn rollback_requesters(&self) -> &[Role] {
-        self.rollback
-            .requesters
-            .as_deref()
-            .unwrap_or(&self.requesters)
+    /// The rules a deploy follows here, as this section states them.
+    pub fn deploy_policy(&self) -> EnvPolicy {
+        EnvPolicy {
+            requesters: self.requesters.clone(),
+            approvers: self.approval.approvers.clone(),
+            approvals: self.approval.approvals,
+            four_eyes: self.approval.four_eyes,
+            requires_verified_in: self.approval.requires_verified_in.clone(),
+        }
     }
 
-    /// Who may approve a rollback here (and break the glass, if allowed).
-    pub fn rollback_approvers(&self) -> &[Role] {
-        self.rollback
-            .approvers
-            .as_deref()
-            .unwrap_or(&self.approval.approvers)
+    /// The rules an operation of `kind` is decided under here (the
+    /// rollback section's fallbacks are `domain::policy_for`'s).
+    pub fn policy(&self, kind: OperationKind) -> EnvPolicy {
+        let rollback = RollbackRules {
+            requesters: self.rollback.requesters.as_deref(),
+            approvers: self.rollback.approvers.as_deref(),
+            approvals: self.rollback.approvals,
+        };
+        policy_for(kind, &self.deploy_policy(), &rollback)
     }
 
-    /// How many approvals a rollback here needs.
-    pub fn rollback_approvals(&self) -> u32 {
-        self.rollback.approvals.unwrap_or(self.approval.approvals)
+    /// The rules a rollback follows here.
+    pub fn rollback_policy(&self) -> EnvPolicy {
+        self.policy(OperationKind::Rollback)
     }
 }
 

@@ -222,7 +222,8 @@ impl Config {
         at: &str,
         cfg: &super::EnvironmentConfig,
     ) {
-        let (rb_approvers, rb_approvals) = (cfg.rollback_approvers(), cfg.rollback_approvals());
+        let rollback = cfg.rollback_policy();
+        let (rb_approvers, rb_approvals) = (rollback.approvers.as_slice(), rollback.approvals);
         let named = cfg
             .rollback
             .requesters

@@ -3,7 +3,7 @@
 //! workflow at once — each state change with its audit line and alerts in
 //! one transaction.
 
-use super::approvals::{approval_buttons, policy_of};
+use super::approvals::approval_buttons;
 use super::{App, Incoming, Reply};
 use crate::alerts::format::{span, utc};
 use crate::config::EnvironmentConfig;
@@ -48,7 +48,7 @@ impl App {
                 Some(Reply::new(requests::deploy_unknown_env(env))),
             );
         };
-        let policy = policy_of(cfg);
+        let policy = cfg.deploy_policy();
         let roles = self
             .config
             .user(msg.user)

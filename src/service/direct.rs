@@ -151,7 +151,7 @@ impl App {
             .user(tap.user)
             .map(|u| u.roles.as_slice())
             .unwrap_or(&[]);
-        let policy = super::approvals::rollback_policy(cfg);
+        let policy = cfg.rollback_policy();
         if let Err(refusal) = crate::domain::may_roll_back_directly(roles, &policy) {
             let names: Vec<&str> = policy.approvers.iter().map(|r| r.as_str()).collect();
             let text = say::not_an_approver(&names);

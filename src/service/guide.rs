@@ -147,7 +147,7 @@ impl App {
     fn envs_for(
         &self,
         msg: &Incoming,
-        who: impl Fn(&crate::config::EnvironmentConfig) -> &[crate::domain::Role],
+        who: impl Fn(&crate::config::EnvironmentConfig) -> Vec<crate::domain::Role>,
     ) -> Vec<String> {
         let roles = self
             .config
@@ -157,7 +157,7 @@ impl App {
         self.config
             .environments
             .iter()
-            .filter(|(_, cfg)| crate::domain::may_ask(roles, who(cfg)))
+            .filter(|(_, cfg)| crate::domain::may_ask(roles, &who(cfg)))
             .map(|(name, _)| name.as_str().to_owned())
             .collect()
     }
@@ -242,7 +242,7 @@ impl App {
         msg: &Incoming,
         env: Option<&Env>,
     ) -> (String, Option<Reply>) {
-        let envs = self.envs_for(msg, |cfg| &cfg.requesters);
+        let envs = self.envs_for(msg, |cfg| cfg.deploy_policy().requesters);
         if envs.is_empty() {
             return (
                 "refused:not_a_requester".into(),
@@ -338,7 +338,7 @@ impl App {
         msg: &Incoming,
         env: Option<&Env>,
     ) -> (String, Option<Reply>) {
-        let envs = self.envs_for(msg, |cfg| cfg.rollback_requesters());
+        let envs = self.envs_for(msg, |cfg| cfg.rollback_policy().requesters);
         match env {
             Some(env) if !envs.iter().any(|x| x == env.as_str()) => (
                 "refused:not_a_requester".into(),

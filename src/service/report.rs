@@ -35,7 +35,7 @@ impl App {
             .env
             .as_ref()
             .and_then(|e| self.config.environments.get(e));
-        let rollback = cfg.map(super::approvals::rollback_policy);
+        let rollback = cfg.map(crate::config::EnvironmentConfig::rollback_policy);
         let allowed = self.config.user(tap.user).is_some_and(|u| {
             crate::domain::may_open_report(&u.roles, &self.config.incident.roles, rollback.as_ref())
         });

@@ -5,7 +5,7 @@
 //! added since are named in bold; approval follows the environment's
 //! rollback policy, with break-glass where the config allows it.
 
-use super::approvals::{approval_buttons, rollback_policy};
+use super::approvals::approval_buttons;
 use super::direct::carries;
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
@@ -55,7 +55,7 @@ impl App {
                 Some(Reply::new(requests::rollback_unknown_env())),
             );
         };
-        let policy = rollback_policy(cfg);
+        let policy = cfg.rollback_policy();
         if let Some(refused) = self.may_roll_back(msg, env, cfg, &policy, break_glass) {
             return refused;
         }

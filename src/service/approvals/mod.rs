@@ -25,37 +25,7 @@ pub(in crate::service) fn policy_for(
     op: &crate::store::OperationRow,
     cfg: &EnvironmentConfig,
 ) -> EnvPolicy {
-    crate::domain::policy_for(op.kind, &policy_of(cfg), &rollback_rules(cfg))
-}
-
-/// The rules a deploy follows in an environment, as its config states
-/// them.
-pub(in crate::service) fn policy_of(cfg: &EnvironmentConfig) -> EnvPolicy {
-    EnvPolicy {
-        requesters: cfg.requesters.clone(),
-        approvers: cfg.approval.approvers.clone(),
-        approvals: cfg.approval.approvals,
-        four_eyes: cfg.approval.four_eyes,
-        requires_verified_in: cfg.approval.requires_verified_in.clone(),
-    }
-}
-
-/// The rules a rollback follows in an environment.
-pub(in crate::service) fn rollback_policy(cfg: &EnvironmentConfig) -> EnvPolicy {
-    crate::domain::policy_for(
-        OperationKind::Rollback,
-        &policy_of(cfg),
-        &rollback_rules(cfg),
-    )
-}
-
-/// An environment's `rollback` section, as the policy reads it.
-fn rollback_rules(cfg: &EnvironmentConfig) -> crate::domain::RollbackRules<'_> {
-    crate::domain::RollbackRules {
-        requesters: cfg.rollback.requesters.as_deref(),
-        approvers: cfg.rollback.approvers.as_deref(),
-        approvals: cfg.rollback.approvals,
-    }
+    cfg.policy(op.kind)
 }
 
 /// Approve / Reject under a prompt (of a new operation, [`NewOp`]: `{op}`
