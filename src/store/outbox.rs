@@ -184,9 +184,15 @@ impl Store {
     pub async fn enqueue_alerts(&self, alerts: &[NewAlert]) -> Result<u64, StoreError> {
         let n = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let n = insert_alerts!(tx, alerts)?;
-            tx.commit().await?;
-            n
+            // The monitor's alerts are the leader's: fenced by its lease.
+            if crate::store::fence::fence_holds!(self, tx) {
+                let n = insert_alerts!(tx, alerts)?;
+                tx.commit().await?;
+                n
+            } else {
+                tx.rollback().await?;
+                0
+            }
         });
         Ok(n)
     }
@@ -261,7 +267,7 @@ impl Store {
     pub async fn reclaim_leased_alerts(&self, holder: &str) -> Result<u64, StoreError> {
         let sql = "UPDATE alert_outbox SET next_attempt_at = $1, leased_by = NULL \
                    WHERE state = 'pending' AND leased_by = $2";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(now_ms()).bind(holder).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = fenced_write!(self, p => sqlx::query(sql).bind(now_ms()).bind(holder));
         Ok(n)
     }
 

@@ -2,6 +2,7 @@
 //! write of its own), and how many rows each table holds. The audit log
 //! is kept whole; the Telegram update ledger is pruned beside the leases.
 
+use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
@@ -38,7 +39,7 @@ impl Store {
                      SELECT delivery_id FROM webhook_deliveries \
                      WHERE payload <> '' AND received_at < $1 AND processed_at IS NOT NULL \
                      ORDER BY received_at LIMIT $2)";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(before).bind(limit).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = fenced_write!(self, p => sqlx::query(sql).bind(before).bind(limit));
         Ok(n)
     }
 
@@ -48,7 +49,7 @@ impl Store {
         let sql = "DELETE FROM webhook_deliveries WHERE delivery_id IN ( \
                      SELECT delivery_id FROM webhook_deliveries WHERE received_at < $1 \
                      ORDER BY received_at LIMIT $2)";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(before).bind(limit).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = fenced_write!(self, p => sqlx::query(sql).bind(before).bind(limit));
         Ok(n)
     }
 
@@ -78,7 +79,7 @@ impl Store {
                          AND NOT EXISTS (SELECT 1 FROM alert_outbox b WHERE b.operation_id = a.operation_id \
                            AND (b.state = 'pending' OR b.created_at >= $1)))) \
                      ORDER BY a.created_at LIMIT $2)";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(before).bind(limit).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = fenced_write!(self, p => sqlx::query(sql).bind(before).bind(limit));
         Ok(n)
     }
 
