@@ -20,9 +20,10 @@ pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, pars
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{
-    Access, ChatKind, DELIVERY_IDS_KEPT, DecisionFacts, DecisionRefusal, DeployFacts,
-    DeployRefusal, DeployVerdict, EnvPolicy, RecheckFacts, Refusal, RetentionCutoffs, RoleRefusal,
-    RollbackRefusal, RollbackRules, STRANGER_ANSWER_EVERY, Stale, access, counting_approvals,
+    AUTOMATIC, Access, AutoRollbackFacts, ChatKind, DELIVERY_IDS_KEPT, DecisionFacts,
+    DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy, RecheckFacts, Refusal,
+    RetentionCutoffs, RoleRefusal, RollbackRefusal, RollbackRules, STRANGER_ANSWER_EVERY, Stale,
+    access, auto_rollback_skips_approvals, calls_for_auto_rollback, counting_approvals,
     judge_deploy, last_env, leaves, may_act_in_incident, may_answer_release_question, may_ask,
     may_break_glass, may_decide, may_open_report, may_release, may_request_rollback,
     may_roll_back_directly, may_verify, may_withdraw, no_approver_sees, policy_for,

@@ -34,13 +34,20 @@
 //!   anyway?": [`may_answer_release_question`].
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
+//! - Which failures the bot rolls back by itself, and whether that may
+//!   skip approvals: [`calls_for_auto_rollback`],
+//!   [`auto_rollback_skips_approvals`].
 
 mod approval;
+mod autorollback;
 
 use approval::holds_any;
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
     counting_approvals, judge_deploy, may_decide,
+};
+pub use autorollback::{
+    AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
 };
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
