@@ -497,6 +497,9 @@ pub struct RecheckFacts<'a> {
     pub verified_before: bool,
     /// Who holds a lock on the environment, and why (read for deploys).
     pub lock: Option<(String, String)>,
+    /// The request is the bot's own automatic rollback and `rollback.auto`
+    /// is still on in the environment: the bot may still ask for it.
+    pub automatic_still_on: bool,
 }
 
 /// Why an approval's grounds no longer hold: the request is cancelled.
@@ -521,7 +524,7 @@ impl Stale {
 /// rollback rests on neither QA's word nor an unlocked environment.
 pub fn recheck(f: &RecheckFacts<'_>) -> Result<(), Stale> {
     let env = f.env;
-    if !holds_any(f.requester_roles, &f.policy.requesters) {
+    if !f.automatic_still_on && !holds_any(f.requester_roles, &f.policy.requesters) {
         return Err(Stale(format!(
             "{} may no longer ask for {}s of {env}",
             f.requester, f.kind

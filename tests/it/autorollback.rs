@@ -161,7 +161,13 @@ async fn without_auto_approve_the_rollback_waits_for_its_approvals() {
 
     // Dave approves it as any rollback.
     let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:4:a");
-    world.tg.tap_answer(&tap).await;
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved. Dispatching the Rollback workflow.".to_owned(),
+            false
+        )
+    );
     world
         .tg
         .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
