@@ -169,16 +169,16 @@ impl App {
             .filter(|a| a.kind == AlertKind::Failure.as_str())
             .map(|a| a.at)
             .min()?;
-        // The store gives them newest first: the last one after the
-        // failed deploy is the first to recover.
+        // The store gives them newest first: the oldest after the failed
+        // deploy is the first to recover.
         let recovered = self
             .store
             .succeeded_in(env, 1000)
             .await
             .ok()?
             .into_iter()
-            .filter(|o| o.id > failed.id)
-            .last()
+            .rev()
+            .find(|o| o.id > failed.id)
             .map(|o| (o.id, o.updated_at));
         Some(Recovery {
             failed: failed.id,
