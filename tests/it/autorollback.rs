@@ -250,3 +250,48 @@ async fn the_incident_report_tells_the_time_to_recovery_and_the_automatic_rollba
     world.tg.read_all(TEAM_CHAT);
     world.tg.read_all(ONCALL_CHAT);
 }
+
+#[tokio::test]
+async fn a_failed_run_is_rolled_back_only_once_ecs_changed() {
+    let world = prod_on_1_2_2(AUTO_APPROVED).await;
+    // #3 fails before touching ECS: prod still runs 1.2.2, nothing to undo.
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
+    world.tg.tap_answer(&tap).await;
+    world.finish_run(9001, "failure", "w-1").await;
+    sent_starting(
+        &world,
+        ONCALL_CHAT,
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3)",
+    )
+    .await;
+    world
+        .until_outbox_sent("the first failure's alerts", Duration::from_secs(30))
+        .await;
+    let store = world.store().await;
+    assert_eq!(store.all_operations().await.unwrap().len(), 3);
+    assert!(rollback_dispatches(&world).is_empty());
+
+    // #4 fails after ECS rolled 1.3.0 out: the bot rolls it back.
+    let prompt = world.say(TEAM_CHAT, &ALICE, "/deploy prod 1.3.0").await;
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:4:a");
+    world.tg.tap_answer(&tap).await;
+    world.roll_out("prod", "1.3.0").await;
+    world.finish_run(9002, "failure", "w-2").await;
+    let loud = sent_starting(&world, ONCALL_CHAT, "🚨🤖").await;
+    assert!(
+        loud.text
+            .contains("Deploy #4 of 1.3.0 failed after ECS changed: the bot asks to roll prod back to <b>1.2.2</b>"),
+        "{}",
+        loud.text
+    );
+    sent_starting(&world, ONCALL_CHAT, "⏪ #5 Rollback prod → 1.2.2").await;
+    let dispatched = rollback_dispatches(&world);
+    assert_eq!(dispatched.len(), 1);
+    assert_eq!(dispatched[0]["inputs"]["version"], "1.2.2");
+    world
+        .until_outbox_sent("the rollback's start", Duration::from_secs(30))
+        .await;
+    world.tg.read_all(TEAM_CHAT);
+    world.tg.read_all(ONCALL_CHAT);
+}
