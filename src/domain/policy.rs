@@ -48,6 +48,7 @@ pub use approval::{
 };
 pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
+    may_call_for_auto_rollback,
 };
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};

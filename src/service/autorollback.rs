@@ -13,7 +13,9 @@ use crate::adapters::ecs::tag_is_version;
 use crate::alerts;
 use crate::domain::{AUTOMATIC, AutoRollbackFacts};
 use crate::domain::{AlertKey, AlertKind, ChatId, OpStep, OperationId, OperationState};
-use crate::domain::{auto_rollback_skips_approvals, calls_for_auto_rollback};
+use crate::domain::{
+    auto_rollback_skips_approvals, calls_for_auto_rollback, may_call_for_auto_rollback,
+};
 use crate::messages::autorollback as say;
 use crate::store::{NewAlert, OperationRow};
 
@@ -36,30 +38,26 @@ impl App {
         let Some(cfg) = self.config.environments.get(env) else {
             return;
         };
-        let mut facts = AutoRollbackFacts {
-            enabled: cfg.rollback.auto,
-            kind: op.kind,
-            ended,
-            ran_before: op.ran_before(),
-            runs_now: None,
-            now_is_its_version: false,
-        };
+        if !may_call_for_auto_rollback(cfg.rollback.auto, op.kind, ended) {
+            return;
+        }
         // A failed run rolls back only what it changed: ECS says whether
-        // it did (read only when the rest already calls for a rollback).
-        let runs_now = if ended == OperationState::Failed
-            && calls_for_auto_rollback(&AutoRollbackFacts {
-                runs_now: Some(""),
-                now_is_its_version: true,
-                ..facts
-            }) {
+        // it did.
+        let runs_now = if ended == OperationState::Failed {
             self.running_tag(cfg).await.ok().flatten()
         } else {
             None
         };
-        facts.runs_now = runs_now.as_deref();
-        facts.now_is_its_version = runs_now
-            .as_deref()
-            .is_some_and(|now| tag_is_version(now, &op.version));
+        let facts = AutoRollbackFacts {
+            enabled: cfg.rollback.auto,
+            kind: op.kind,
+            ended,
+            ran_before: op.ran_before(),
+            runs_now: runs_now.as_deref(),
+            now_is_its_version: runs_now
+                .as_deref()
+                .is_some_and(|now| tag_is_version(now, &op.version)),
+        };
         if !calls_for_auto_rollback(&facts) {
             return;
         }

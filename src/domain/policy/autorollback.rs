@@ -32,7 +32,7 @@ pub struct AutoRollbackFacts<'a> {
 /// the deploy's version). A run that failed before touching ECS leaves
 /// nothing to roll back.
 pub fn calls_for_auto_rollback(f: &AutoRollbackFacts<'_>) -> bool {
-    if !f.enabled || f.kind != OperationKind::Deploy {
+    if !may_call_for_auto_rollback(f.enabled, f.kind, f.ended) {
         return false;
     }
     match f.ended {
@@ -44,6 +44,19 @@ pub fn calls_for_auto_rollback(f: &AutoRollbackFacts<'_>) -> bool {
         },
         _ => false,
     }
+}
+
+/// Whether an operation's end may call for an automatic rollback at all,
+/// before ECS is asked what it runs: a deploy that failed or ended
+/// unhealthy where `rollback.auto` (`enabled`) is on.
+pub fn may_call_for_auto_rollback(
+    enabled: bool,
+    kind: OperationKind,
+    ended: OperationState,
+) -> bool {
+    enabled
+        && kind == OperationKind::Deploy
+        && matches!(ended, OperationState::Failed | OperationState::Unhealthy)
 }
 
 /// May an automatic rollback skip the rollback's approvals here? Only
@@ -85,6 +98,12 @@ mod tests {
             ..facts(OperationState::Unhealthy)
         };
         assert!(!calls_for_auto_rollback(&rollback));
+        assert!(!calls_for_auto_rollback(&facts(OperationState::Succeeded)));
+        assert!(!may_call_for_auto_rollback(
+            true,
+            OperationKind::Rollback,
+            OperationState::Failed
+        ));
     }
 
     #[test]
