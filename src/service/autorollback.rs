@@ -103,6 +103,11 @@ impl App {
             self.store.operation_by_request(&request_id).await,
             Ok(Some(_))
         );
+        if requested && outcome == "refused:busy" {
+            // Another caller asked for it first (the request id is the
+            // deploy's): that one tells what came of it.
+            return;
+        }
         let text = if requested {
             // What came of the dispatch, as `/rollback` would answer.
             reply.html
