@@ -164,3 +164,20 @@ impl App {
             .unwrap_or(ChatId(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::auto_request_id;
+    use crate::domain::runs::request_id_in;
+
+    /// One request id per deploy (the store's unique key keeps it to one
+    /// rollback), in the shape the bot finds in a run's name.
+    #[test]
+    fn one_request_id_per_deploy_that_runs_find() {
+        assert_eq!(auto_request_id(3), auto_request_id(3));
+        assert_ne!(auto_request_id(3), auto_request_id(4));
+        let id = auto_request_id(42);
+        let title = format!("Rollback 1.2.2 to prod ({id})");
+        assert_eq!(request_id_in(&title), Some(id.as_str()));
+    }
+}
