@@ -90,6 +90,17 @@ pub struct RollbackPolicy {
     /// Default false (set it for prod).
     #[serde(default)]
     pub lock_after: bool,
+    /// When a deploy here ends failed after ECS changed, or unhealthy, the
+    /// bot itself asks for the rollback to the last version confirmed
+    /// healthy here before it, and says so loudly. The request needs the
+    /// rollback's approvals as any other. Never for a rollback; at most
+    /// one per deploy. Default false.
+    #[serde(default)]
+    pub auto: bool,
+    /// An automatic rollback (`auto`) is dispatched at once, without
+    /// approvals. Default false.
+    #[serde(default)]
+    pub auto_approve: bool,
 }
 
 impl EnvironmentConfig {

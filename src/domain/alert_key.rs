@@ -67,6 +67,12 @@ pub enum OpStep {
     DirectFailed,
     BreakGlass,
     Report,
+    /// The bot asked for a rollback by itself after this deploy went
+    /// wrong (`auto-rollback`).
+    AutoRollback,
+    /// What came of that request, or why there is none
+    /// (`auto-rollback-answer`).
+    AutoRollbackAnswer,
     /// QA found issues (`issues:{user}`).
     Issues {
         by: UserId,
@@ -338,6 +344,8 @@ impl OpStep {
             "direct" => Self::Direct,
             "direct-failed" => Self::DirectFailed,
             "break-glass" => Self::BreakGlass,
+            "auto-rollback" => Self::AutoRollback,
+            "auto-rollback-answer" => Self::AutoRollbackAnswer,
             "report" => Self::Report,
             _ => {
                 if let Some(step) = s.strip_suffix(":ring") {
@@ -430,6 +438,8 @@ impl fmt::Display for OpStep {
             Self::Direct => "direct",
             Self::DirectFailed => "direct-failed",
             Self::BreakGlass => "break-glass",
+            Self::AutoRollback => "auto-rollback",
+            Self::AutoRollbackAnswer => "auto-rollback-answer",
             Self::Report => "report",
             Self::Issues { by } => return write!(f, "issues:{}", by.0),
             Self::Arm { by, nonce } => return write!(f, "arm:{}:{nonce}", by.0),

@@ -34,13 +34,21 @@
 //!   anyway?": [`may_answer_release_question`].
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
+//! - Which failures the bot rolls back by itself, and whether that may
+//!   skip approvals: [`calls_for_auto_rollback`],
+//!   [`auto_rollback_skips_approvals`].
 
 mod approval;
+mod autorollback;
 
 use approval::holds_any;
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
     counting_approvals, judge_deploy, may_decide,
+};
+pub use autorollback::{
+    AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
+    may_call_for_auto_rollback,
 };
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
@@ -490,6 +498,9 @@ pub struct RecheckFacts<'a> {
     pub verified_before: bool,
     /// Who holds a lock on the environment, and why (read for deploys).
     pub lock: Option<(String, String)>,
+    /// The request is the bot's own automatic rollback and `rollback.auto`
+    /// is still on in the environment: the bot may still ask for it.
+    pub automatic_still_on: bool,
 }
 
 /// Why an approval's grounds no longer hold: the request is cancelled.
@@ -514,7 +525,7 @@ impl Stale {
 /// rollback rests on neither QA's word nor an unlocked environment.
 pub fn recheck(f: &RecheckFacts<'_>) -> Result<(), Stale> {
     let env = f.env;
-    if !holds_any(f.requester_roles, &f.policy.requesters) {
+    if !f.automatic_still_on && !holds_any(f.requester_roles, &f.policy.requesters) {
         return Err(Stale(format!(
             "{} may no longer ask for {}s of {env}",
             f.requester, f.kind

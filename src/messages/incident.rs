@@ -3,7 +3,7 @@
 //! HTML) and the GitHub issue itself (title as plain text, body as GitHub
 //! Markdown: the `_md` functions escape for Markdown, not HTML).
 
-use crate::alerts::format::{escape, from_ms, link};
+use crate::alerts::format::{escape, from_ms, link, span};
 use crate::domain::OperationKind;
 use crate::store::{AlertEvent, AuditRow, OperationRow};
 
@@ -129,6 +129,23 @@ pub struct Report<'a> {
     /// The deploy that brought the bad version (if the bot ran it), then
     /// the rollback.
     pub runs: Vec<&'a OperationRow>,
+    /// How long the environment was down, if the bot alerted its failure.
+    pub recovery: Option<Recovery>,
+}
+
+/// From the first failure alert of the deploy rolled back to the
+/// environment's recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The deploy that went wrong.
+    pub failed: i64,
+    /// When its first failure alert was raised (Unix ms).
+    pub alerted_at: i64,
+    /// The next operation there confirmed healthy and when (Unix ms);
+    /// `None`: none yet.
+    pub recovered: Option<(i64, i64)>,
+    /// The bot asked for the rollback by itself (`rollback.auto`).
+    pub automatic: bool,
 }
 
 /// The issue's title (plain text: GitHub shows titles as they are).
@@ -151,6 +168,9 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
         r.rollback.id,
         md(r.asked_by)
     );
+    if let Some(recovery) = &r.recovery {
+        body.push_str(&recovery_md(recovery, env));
+    }
     body.push_str("## Timeline (UTC)\n\n");
     for moment in &r.timeline {
         body.push_str(&match moment {
@@ -181,6 +201,30 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
          - [ ] Unlock the environment once the fix is out\n",
     );
     body
+}
+
+/// The report's lines on the outage: an automatic rollback, and the
+/// time from the first failure alert to recovery.
+fn recovery_md(r: &Recovery, env: &str) -> String {
+    let mut out = String::new();
+    if r.automatic {
+        out.push_str(&format!(
+            "The bot asked for this rollback itself after deploy #{} went wrong (automatic rollback, `environments.{env}.rollback.auto`).\n\n",
+            r.failed
+        ));
+    }
+    let alerted = from_ms(r.alerted_at).format("%Y-%m-%d %H:%M:%S");
+    match r.recovered {
+        Some((op, at)) => out.push_str(&format!(
+            "**Time to recovery: {}**, from the first failure alert (`{alerted}` UTC) to #{op} confirmed healthy (`{}` UTC).\n\n",
+            span((at - r.alerted_at) / 1000),
+            from_ms(at).format("%Y-%m-%d %H:%M:%S"),
+        )),
+        None => out.push_str(&format!(
+            "**Not recovered yet**: nothing was confirmed healthy in {env} since the first failure alert (`{alerted}` UTC).\n\n"
+        )),
+    }
+    out
 }
 
 fn audit_line_md(row: &AuditRow, who: Option<&str>) -> String {

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod approvals;
+pub mod autorollback;
 pub mod common;
 pub mod direct;
 pub mod guide;

@@ -157,7 +157,7 @@ impl App {
             operation: Some(id),
             detail: detail.clone(),
         };
-        if let Err(e) = self
+        match self
             .transition(
                 id,
                 Transition::new(&[OperationState::Confirming], to)
@@ -168,7 +168,11 @@ impl App {
             )
             .await
         {
-            tracing::warn!(error = %e, operation = op.id, "confirm: not stored");
+            Ok(true) if to == OperationState::Unhealthy => {
+                self.roll_back_automatically(op, to).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "confirm: not stored"),
         }
     }
 

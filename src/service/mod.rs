@@ -3,6 +3,7 @@
 //! alerts in one transaction, then calls out.
 
 mod approvals;
+mod autorollback;
 mod confirm;
 mod deploy;
 mod direct;
@@ -220,6 +221,9 @@ impl App {
     }
 
     fn name_of(&self, user: i64) -> String {
+        if user == crate::domain::AUTOMATIC.0 {
+            return crate::messages::autorollback::requester();
+        }
         if user == 0 {
             // Operations the bot adopted from GitHub have no requester.
             return "GitHub Actions".to_owned();

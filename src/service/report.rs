@@ -11,7 +11,7 @@ use crate::domain::{AlertKey, OpStep};
 use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
 use crate::messages::{
     self,
-    incident::{Moment, Report},
+    incident::{Moment, Recovery, Report},
 };
 use crate::store::{OperationRow, ReportClaim};
 
@@ -143,10 +143,48 @@ impl App {
             asked_by: &asked_by,
             timeline: timeline.into_iter().map(|(_, m)| m).collect(),
             runs,
+            recovery: self.recovery(rollback).await,
         };
         (
             messages::incident::incident_report_title(&report),
             messages::incident::incident_report_body_md(&report),
         )
+    }
+
+    /// How long the environment was down: from the first failure alert of
+    /// the deploy rolled back (the newest deploy of the version rolled
+    /// back from, whatever its end) to the next operation there confirmed
+    /// healthy. `None` when the bot alerted no failure of it.
+    async fn recovery(&self, rollback: &OperationRow) -> Option<Recovery> {
+        let (from, env) = (rollback.ran_before()?, rollback.env.as_ref()?);
+        let history = self.store.history(Some(env), 1000).await.ok()?;
+        let failed = history.iter().find(|o| {
+            o.id < rollback.id
+                && o.kind == OperationKind::Deploy
+                && crate::adapters::ecs::tag_is_version(from, &o.version)
+        })?;
+        let alerts = self.store.alerts_of(&[failed.id]).await.ok()?;
+        let alerted_at = alerts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Failure.as_str())
+            .map(|a| a.at)
+            .min()?;
+        // The store gives them newest first: the oldest after the failed
+        // deploy is the first to recover.
+        let recovered = self
+            .store
+            .succeeded_in(env, 1000)
+            .await
+            .ok()?
+            .into_iter()
+            .rev()
+            .find(|o| o.id > failed.id)
+            .map(|o| (o.id, o.updated_at));
+        Some(Recovery {
+            failed: failed.id,
+            alerted_at,
+            recovered,
+            automatic: rollback.requested_by == crate::domain::AUTOMATIC.0,
+        })
     }
 }

@@ -29,6 +29,24 @@ use crate::store::{Created, NewAlert, NewOperation};
 /// that ran before (each described once, then cached).
 const HISTORY_SCAN: usize = 100;
 
+/// How a rollback is asked for: with break-glass (a person's reason),
+/// or by the bot itself.
+pub(super) struct Asked<'a> {
+    pub break_glass: Option<&'a str>,
+    pub auto: Option<&'a Automatic>,
+}
+
+/// An automatic rollback's own terms (`rollback.auto`).
+pub(super) struct Automatic {
+    /// The approvals it waits for (0: dispatched at once).
+    pub approvals: u32,
+    /// Its loud alerts, stored with the request (none without one).
+    pub alerts: Vec<NewAlert>,
+    /// Derived from the failed deploy's id: the store's unique request id
+    /// lets at most one automatic rollback follow a deploy.
+    pub request_id: String,
+}
+
 /// A rollback's target, as checked: its release (`None`: GitHub out of
 /// reach), what runs now, the task definition carrying it (when looked
 /// up), and why it may run there (plain text).
@@ -59,7 +77,34 @@ impl App {
         if let Some(refused) = self.may_roll_back(msg, env, cfg, &policy, break_glass) {
             return refused;
         }
-        let target = version.to_string();
+        let asked = Asked {
+            break_glass,
+            auto: None,
+        };
+        self.request_rollback(msg, env, &version.to_string(), &asked)
+            .await
+    }
+
+    /// A rollback of `env` to `target` by someone who may ask for it (or
+    /// by the bot itself, `asked.auto`): every check of the target, the
+    /// request stored with its prompts (or dispatched when it needs no
+    /// approval). Returns the audit outcome and the answer, if any.
+    pub(super) async fn request_rollback(
+        &self,
+        msg: &Incoming,
+        env: &Env,
+        target: &str,
+        asked: &Asked<'_>,
+    ) -> (String, Option<Reply>) {
+        let Some(cfg) = self.config.environments.get(env) else {
+            return (
+                "invalid".into(),
+                Some(Reply::new(requests::rollback_unknown_env())),
+            );
+        };
+        let policy = rollback_policy(cfg);
+        let break_glass = asked.break_glass;
+        let target = target.to_owned();
         let Target {
             release,
             running,
@@ -89,10 +134,10 @@ impl App {
             }
         };
         let (migrations, artifact) = tokio::join!(migrations, self.artifact(cfg, &target));
-        let needed = if break_glass.is_some() {
-            0
-        } else {
-            policy.approvals
+        let needed = match (break_glass, asked.auto) {
+            (Some(_), _) => 0,
+            (None, Some(auto)) => auto.approvals,
+            (None, None) => policy.approvals,
         };
         let requester = self.name_of(msg.user.0);
         let expiry = cfg.approval.expiry;
@@ -133,6 +178,9 @@ impl App {
             }
             OperationState::AwaitingApproval
         };
+        if let Some(auto) = asked.auto {
+            alerts.extend(auto.alerts.iter().cloned());
+        }
         let op = NewOperation {
             kind: OperationKind::Rollback,
             env: Some(env.clone()),
@@ -141,7 +189,10 @@ impl App {
             state,
             requested_by: msg.user,
             chat_id: msg.chat.0,
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: asked
+                .auto
+                .map(|auto| auto.request_id.clone())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             expires_in_ms: (needed > 0).then_some(expiry.as_millis() as i64),
             detail: running.as_ref().map(|t| format!("running={t}")),
             run: None,

@@ -3,6 +3,7 @@
 
 mod approvable;
 mod approval_guards;
+mod autorollback;
 mod cli;
 mod confirm;
 mod crash;

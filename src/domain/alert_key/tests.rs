@@ -63,6 +63,14 @@ fn stored_keys_read_and_write_back_the_same() {
         ("op:3:dispatch-failed", op(3, OpStep::DispatchFailed)),
         ("op:3:direct-failed", op(3, OpStep::DirectFailed)),
         ("op:3:break-glass", op(3, OpStep::BreakGlass)),
+        (
+            "op:3:auto-rollback@-1",
+            op(3, OpStep::AutoRollback).in_chat(ChatId(-1)),
+        ),
+        (
+            "op:3:auto-rollback-answer",
+            op(3, OpStep::AutoRollbackAnswer),
+        ),
         ("op:3:report@-1", op(3, OpStep::Report).in_chat(ChatId(-1))),
         ("op:3:unhealthy", op(3, OpStep::Unhealthy)),
         (
@@ -220,6 +228,8 @@ fn any_op_step() -> impl Strategy<Value = OpStep> {
             OpStep::DirectFailed,
             OpStep::BreakGlass,
             OpStep::Report,
+            OpStep::AutoRollback,
+            OpStep::AutoRollbackAnswer,
         ]),
         any::<i64>().prop_map(|by| OpStep::Issues { by: UserId(by) }),
         (any::<i64>(), "[0-9a-f]{32}").prop_map(|(by, nonce)| OpStep::Arm {

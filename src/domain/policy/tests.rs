@@ -350,6 +350,7 @@ fn a_deploy_rests_on_qa_and_no_lock_a_rollback_on_its_requester_only() {
             policy,
             verified_before: verified,
             lock: lock.map(|(a, b)| (a.to_owned(), b.to_owned())),
+            automatic_still_on: false,
         }
     };
     let dev: &'static [Role] = Box::leak(Box::new(dev));
@@ -370,5 +371,18 @@ fn a_deploy_rests_on_qa_and_no_lock_a_rollback_on_its_requester_only() {
     assert_eq!(
         recheck(&facts(Rollback, dev, false, Some(("Bob", "incident")))),
         Ok(())
+    );
+    // The bot's automatic rollback holds no role: it stands while the
+    // environment still wants automatic rollbacks.
+    let automatic = |on| RecheckFacts {
+        automatic_still_on: on,
+        ..facts(Rollback, &[], true, None)
+    };
+    assert_eq!(recheck(&automatic(true)), Ok(()));
+    assert_eq!(
+        recheck(&automatic(false)),
+        Err(Stale(
+            "Alice may no longer ask for rollbacks of prod".into()
+        ))
     );
 }

@@ -133,6 +133,7 @@ fn report_of<'a>(
             },
         ],
         runs: vec![deploy, rollback],
+        recovery: None,
     }
 }
 
@@ -145,6 +146,7 @@ fn incident_report_title() {
         asked_by: "Ann",
         timeline: vec![],
         runs: vec![&rollback],
+        recovery: None,
     };
     insta::assert_snapshot!(super::incident_report_title(&r));
 }
@@ -193,4 +195,31 @@ fn html_becomes_plain_text() {
         strip_html("✅ <b>prod</b> · <a href=\"x\">Run</a> &lt;1&gt; &amp; more"),
         "✅ prod · Run <1> & more"
     );
+}
+
+#[test]
+fn incident_report_recovery_md() {
+    let rollback = op(8, OperationKind::Rollback, Some("prod"), "1.2.2");
+    let recovered = super::Recovery {
+        failed: 7,
+        alerted_at: AT,
+        recovered: Some((8, AT + 754_000)),
+        automatic: true,
+    };
+    let open = super::Recovery {
+        recovered: None,
+        automatic: false,
+        ..recovered.clone()
+    };
+    let body = |recovery| {
+        super::incident_report_body_md(&Report {
+            rollback: &rollback,
+            from: Some("1.3.0"),
+            asked_by: "the bot (automatic rollback)",
+            timeline: vec![],
+            runs: vec![&rollback],
+            recovery: Some(recovery),
+        })
+    };
+    insta::assert_snapshot!(format!("{}\n---\n{}", body(recovered), body(open)));
 }

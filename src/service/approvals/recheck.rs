@@ -90,6 +90,9 @@ impl App {
             policy: &policy,
             verified_before,
             lock,
+            automatic_still_on: op.kind == crate::domain::OperationKind::Rollback
+                && op.requested_by == crate::domain::AUTOMATIC.0
+                && cfg.rollback.auto,
         })
         .map_err(|stale| Recheck::Stale(stale.message()))
     }

@@ -115,15 +115,20 @@ impl App {
             (Some("completed"), conclusion) => {
                 let conclusion = conclusion.unwrap_or("unknown");
                 let alerts = self.run_failed_alerts(&op, run, conclusion).await;
-                self.transition(
-                    id,
-                    Transition::new(&live, OperationState::Failed)
-                        .run(run_ref)
-                        .detail(conclusion),
-                    &audit("failed", conclusion.to_owned()),
-                    &alerts,
-                )
-                .await?;
+                let moved = self
+                    .transition(
+                        id,
+                        Transition::new(&live, OperationState::Failed)
+                            .run(run_ref)
+                            .detail(conclusion),
+                        &audit("failed", conclusion.to_owned()),
+                        &alerts,
+                    )
+                    .await?;
+                if moved {
+                    self.roll_back_automatically(&op, OperationState::Failed)
+                        .await;
+                }
             }
             _ => {
                 self.transition(

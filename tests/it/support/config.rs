@@ -118,8 +118,8 @@ max_attempts = {alert_attempts}
         text.push_str(&format!(
             "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = {}\n\
              requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n\
-             \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n",
-            self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass
+             \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n{}",
+            self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass, self.prod_rollback_toml
         ));
         text.push_str(self.chats_toml.unwrap_or(
             r#"

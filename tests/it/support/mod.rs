@@ -164,6 +164,8 @@ pub struct World {
     pub confirm_within: &'static str,
     /// `environments.prod.rollback.break_glass`.
     pub prod_break_glass: bool,
+    /// More lines of `[environments.prod.rollback]` (automatic rollback).
+    pub prod_rollback_toml: &'static str,
     /// `incident.remind_every`: how often a held lock is recalled.
     pub remind_every: &'static str,
     /// `monitor.interval`: long unless a test watches the monitor.
@@ -209,6 +211,7 @@ impl World {
             prod_confirm_tap: false,
             confirm_within: "30s",
             prod_break_glass: false,
+            prod_rollback_toml: "",
             remind_every: "1day",
             monitor_interval: "1h",
             alert_attempts: 4,
