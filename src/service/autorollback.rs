@@ -7,7 +7,6 @@
 
 use super::App;
 use super::Incoming;
-use super::approvals::rollback_policy;
 use super::rollback::{Asked, Automatic};
 use crate::adapters::ecs::tag_is_version;
 use crate::alerts;
@@ -76,7 +75,7 @@ impl App {
         let approvals = if auto_rollback_skips_approvals(cfg.rollback.auto_approve) {
             0
         } else {
-            rollback_policy(cfg).approvals
+            cfg.rollback_policy().approvals
         };
         let auto = Automatic {
             approvals,

@@ -102,7 +102,7 @@ impl App {
                 Some(Reply::new(requests::rollback_unknown_env())),
             );
         };
-        let policy = rollback_policy(cfg);
+        let policy = cfg.rollback_policy();
         let break_glass = asked.break_glass;
         let target = target.to_owned();
         let Target {
