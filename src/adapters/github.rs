@@ -10,11 +10,12 @@ use serde::Deserialize;
 use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
+mod logs;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
 pub use types::{
-    Comparison, Dispatched, Job, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
+    Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
 };
 use types::{Jobs, RunDetails, Runs};
 
@@ -26,6 +27,8 @@ pub struct GitHub {
     repo: String,
     git_ref: String,
     html_base: String,
+    /// For addresses GitHub redirects to (a job's log): no token.
+    plain: reqwest::Client,
 }
 
 /// A GitHub call that failed, by what the user must be told.
@@ -180,6 +183,10 @@ impl GitHub {
             repo: config.repo.clone(),
             git_ref: config.git_ref.clone(),
             html_base,
+            plain: reqwest::Client::builder()
+                .timeout(config.timeout)
+                .build()
+                .map_err(|e| GithubError::Setup(one_line(&e)))?,
         })
     }
 

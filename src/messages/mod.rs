@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod approvals;
 pub mod common;
+pub mod diagnosis;
 pub mod direct;
 pub mod guide;
 pub mod health;

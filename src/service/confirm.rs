@@ -147,6 +147,7 @@ impl App {
             ("succeeded", kept_detail(op, checks))
         } else {
             alerts.extend(self.unhealthy_alerts(op, checks).await);
+            self.diagnose_later(op.env.as_ref(), Some(op), None, &alerts);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {

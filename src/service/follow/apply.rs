@@ -115,6 +115,12 @@ impl App {
             (Some("completed"), conclusion) => {
                 let conclusion = conclusion.unwrap_or("unknown");
                 let alerts = self.run_failed_alerts(&op, run, conclusion).await;
+                self.diagnose_later(
+                    op.env.as_ref(),
+                    Some(&op),
+                    Some((run.id, &run.html_url)),
+                    &alerts,
+                );
                 self.transition(
                     id,
                     Transition::new(&live, OperationState::Failed)
