@@ -27,8 +27,6 @@ pub struct GitHub {
     repo: String,
     git_ref: String,
     html_base: String,
-    /// For addresses GitHub redirects to (a job's log): no token.
-    plain: reqwest::Client,
 }
 
 /// A GitHub call that failed, by what the user must be told.
@@ -183,10 +181,6 @@ impl GitHub {
             repo: config.repo.clone(),
             git_ref: config.git_ref.clone(),
             html_base,
-            plain: reqwest::Client::builder()
-                .timeout(config.timeout)
-                .build()
-                .map_err(|e| GithubError::Setup(one_line(&e)))?,
         })
     }
 

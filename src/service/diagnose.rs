@@ -91,7 +91,13 @@ impl App {
         if let Err(refusal) =
             crate::domain::may_diagnose(&roles, &self.config.incident.roles, requesters)
         {
-            let roles: Vec<&str> = refusal.roles.iter().map(|r| r.as_str()).collect();
+            // Who may: the incident roles, and the environment's requesters.
+            let mut roles: Vec<&str> = refusal.roles.iter().map(|r| r.as_str()).collect();
+            for role in requesters.unwrap_or_default() {
+                if !roles.contains(&role.as_str()) {
+                    roles.push(role.as_str());
+                }
+            }
             return (
                 format!("refused:{}", refusal.code()),
                 Some(Reply::new(crate::messages::incident::not_your_role(

@@ -8,6 +8,7 @@ mod confirm;
 mod crash;
 mod delivery;
 mod deploy;
+mod diagnose;
 mod discover;
 mod faults;
 mod follow;
