@@ -23,6 +23,15 @@ use crate::store::{NewAlert, OperationRow};
 /// target's task definition.
 const REVISION_SCAN: usize = 50;
 
+/// What ECS said: whether it answered, its events, the stopped tasks,
+/// the version it runs.
+type EcsEvidence = (
+    Result<(), String>,
+    Result<Vec<String>, String>,
+    Result<Vec<Stopped>, String>,
+    Option<String>,
+);
+
 /// A failure whose alerts wait for their evidence.
 #[derive(Debug, Clone)]
 struct Job {
@@ -169,44 +178,7 @@ impl App {
                 rollback: RollbackEvidence::NoTarget,
             };
         };
-        let ecs = async {
-            let state = self.ecs.service_state(cfg).await;
-            let (events, stopped) = match &state {
-                Ok(state) => {
-                    let stopped = async {
-                        match state.primary() {
-                            Some(d) => self
-                                .ecs
-                                .stopped_tasks(cfg, &d.task_definition)
-                                .await
-                                .map(|tasks| tasks.into_iter().map(shown_task).collect())
-                                .map_err(|e| e.to_string()),
-                            None => Ok(Vec::new()),
-                        }
-                    };
-                    let events = async {
-                        self.ecs
-                            .service_events(cfg, say::EVENTS_SHOWN)
-                            .await
-                            .map_err(|e| e.to_string())
-                    };
-                    tokio::join!(events, stopped)
-                }
-                Err(e) => (Err(e.to_string()), Err(e.to_string())),
-            };
-            let running = state.as_ref().ok().and_then(|s| {
-                s.primary()
-                    .and_then(|d| d.image.as_deref())
-                    .and_then(image_tag)
-                    .map(str::to_owned)
-            });
-            (
-                state.map(|_| ()).map_err(|e| e.to_string()),
-                events,
-                stopped,
-                running,
-            )
-        };
+        let ecs = self.ecs_evidence(cfg, failed);
         let health = async {
             let url = cfg.health_url.as_ref()?;
             let started = std::time::Instant::now();
@@ -232,6 +204,73 @@ impl App {
             health,
             rollback,
         }
+    }
+
+    /// What ECS says: whether it answers at all, the service's events, the
+    /// stopped tasks of its deployments (and of the failed version's task
+    /// definition: the circuit breaker may have dropped its deployment
+    /// already), and the version it runs.
+    async fn ecs_evidence(
+        &self,
+        cfg: &crate::config::EnvironmentConfig,
+        failed: Option<&OperationRow>,
+    ) -> EcsEvidence {
+        let state = match self.ecs.service_state(cfg).await {
+            Ok(state) => state,
+            Err(e) => {
+                let e = e.to_string();
+                return (Err(e.clone()), Err(e.clone()), Err(e), None);
+            }
+        };
+        let stopped = async {
+            let mut task_definitions: Vec<String> = state
+                .deployments
+                .iter()
+                .map(|d| d.task_definition.clone())
+                .collect();
+            if let Some(op) = failed
+                && let Ok(Some(name)) = self.carrying(cfg, &op.version).await
+            {
+                task_definitions.push(name);
+            }
+            self.ecs
+                .stopped_tasks(cfg, &task_definitions)
+                .await
+                .map(|tasks| tasks.into_iter().map(shown_task).collect())
+                .map_err(|e| e.to_string())
+        };
+        let events = async {
+            self.ecs
+                .service_events(cfg, say::EVENTS_SHOWN)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let (events, stopped) = tokio::join!(events, stopped);
+        let running = state
+            .primary()
+            .and_then(|d| d.image.as_deref())
+            .and_then(image_tag)
+            .map(str::to_owned);
+        (Ok(()), events, stopped, running)
+    }
+
+    /// The newest registered task definition (`family:revision`) whose
+    /// image carries `version`.
+    async fn carrying(
+        &self,
+        cfg: &crate::config::EnvironmentConfig,
+        version: &str,
+    ) -> Result<Option<String>, String> {
+        self.ecs
+            .revisions(cfg, REVISION_SCAN)
+            .await
+            .map(|revisions| {
+                revisions.into_iter().find_map(|r| {
+                    let tag = image_tag(r.image.as_deref()?)?;
+                    tag_is_version(tag, version).then_some(r.name)
+                })
+            })
+            .map_err(|e| e.to_string())
     }
 
     /// A failed run's failed jobs and steps, and its first failed job's
@@ -302,18 +341,7 @@ impl App {
         let head = failed
             .map(|op| op.version.clone())
             .or(running.map(str::to_owned));
-        let task_definition = async {
-            self.ecs
-                .revisions(cfg, REVISION_SCAN)
-                .await
-                .map(|revisions| {
-                    revisions.into_iter().find_map(|r| {
-                        let tag = image_tag(r.image.as_deref()?)?;
-                        tag_is_version(tag, &version).then_some(r.name)
-                    })
-                })
-                .map_err(|e| e.to_string())
-        };
+        let task_definition = self.carrying(cfg, &version);
         let (task_definition, migrations) = tokio::join!(
             task_definition,
             self.migrations_between(&version, head.as_deref())

@@ -6,9 +6,10 @@ use aws_sdk_ecs::types::DesiredStatus;
 use super::{Ecs, EcsError, api_error};
 use crate::config::EnvironmentConfig;
 
-/// How many stopped tasks are described at most (`DescribeTasks` takes
-/// up to 100; the newest few say enough).
-const STOPPED_SCAN: usize = 20;
+/// How many stopped tasks are described at most: one page of
+/// `ListTasks`, as many as one `DescribeTasks` takes (ECS keeps stopped
+/// tasks about an hour; they are sorted newest first once described).
+const STOPPED_SCAN: usize = 100;
 
 /// A task that stopped, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,15 +63,18 @@ impl Ecs {
             .collect())
     }
 
-    /// The stopped tasks of `task_definition` (the last deployment's) in
-    /// the environment's cluster, newest first.
+    /// The stopped tasks of any of `task_definitions` (the service's
+    /// deployments', of one family) in the environment's cluster, newest
+    /// first.
     pub async fn stopped_tasks(
         &self,
         env: &EnvironmentConfig,
-        task_definition: &str,
+        task_definitions: &[String],
     ) -> Result<Vec<StoppedTask>, EcsError> {
-        let family =
-            super::family_revision(task_definition).map_or(task_definition, |(family, _)| family);
+        let Some(first) = task_definitions.first() else {
+            return Ok(Vec::new());
+        };
+        let family = super::family_revision(first).map_or(first.as_str(), |(family, _)| family);
         let listed = self
             .client
             .list_tasks()
@@ -102,7 +106,7 @@ impl Ecs {
             .iter()
             .filter(|t| {
                 t.task_definition_arn()
-                    .is_some_and(|arn| same_revision(arn, task_definition))
+                    .is_some_and(|arn| task_definitions.iter().any(|td| same_revision(arn, td)))
             })
             .map(|t| StoppedTask {
                 stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
