@@ -147,7 +147,6 @@ impl App {
             ("succeeded", kept_detail(op, checks))
         } else {
             alerts.extend(self.unhealthy_alerts(op, checks).await);
-            self.diagnose_later(op.env.as_ref(), Some(op), None, &alerts);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
@@ -158,7 +157,7 @@ impl App {
             operation: Some(id),
             detail: detail.clone(),
         };
-        if let Err(e) = self
+        match self
             .transition(
                 id,
                 Transition::new(&[OperationState::Confirming], to)
@@ -169,7 +168,11 @@ impl App {
             )
             .await
         {
-            tracing::warn!(error = %e, operation = op.id, "confirm: not stored");
+            Ok(true) if to == OperationState::Unhealthy => {
+                self.diagnose_later(op.env.as_ref(), Some(op), None, &alerts);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "confirm: not stored"),
         }
     }
 

@@ -53,7 +53,7 @@ pub struct DiagnosisQueue {
 
 impl App {
     /// Gathers the evidence of a failure in the background, then edits
-    /// each of its `alerts` (those stored by then) to carry it. `run`: the
+    /// each of its `alerts` to carry it. Called once they are stored. `run`: the
     /// failed run (id, page). Does not wait.
     pub(super) fn diagnose_later(
         &self,
@@ -128,8 +128,8 @@ impl App {
         let evidence = self.evidence(&job.env, job.failed.as_ref(), run).await;
         let mut edits = Vec::new();
         for alert in job.alerts {
-            // Only copies the failure's own transaction stored (another
-            // instance may have settled it, or it was not stored at all).
+            // Only copies that were stored (one given up since, or
+            // de-duplicated away, has no message to edit).
             if !matches!(self.store.has_alert(&alert.dedup_key).await, Ok(true)) {
                 continue;
             }

@@ -167,3 +167,41 @@ async fn diagnose_answers_its_checklist_to_those_who_answer_for_the_environment(
     let text = world.say(TEAM_CHAT, &MALLORY, "/diagnose prod").await.text;
     assert!(text.contains(&MALLORY.id.to_string()), "{text}");
 }
+
+#[tokio::test]
+async fn a_health_monitor_alarm_is_edited_with_the_evidence() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+
+    world.health.answer("staging", 503);
+    let down = world.tg.next_message(TEAM_CHAT).await;
+    assert!(
+        undiagnosed(&down.text)
+            .starts_with("🔴 <b>staging</b> · health check failing 2 times in a row: "),
+        "{}",
+        down.text
+    );
+    let diagnosed = world
+        .tg
+        .edited(TEAM_CHAT, Some(down.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed.text.starts_with(undiagnosed(&down.text)),
+        "{}",
+        diagnosed.text
+    );
+    assert!(
+        diagnosed.text.contains("\nHealth URL: 503 in "),
+        "{}",
+        diagnosed.text
+    );
+    assert!(
+        diagnosed.text.contains("\nAWS credentials: ECS answers\n"),
+        "{}",
+        diagnosed.text
+    );
+}

@@ -115,21 +115,20 @@ impl App {
             (Some("completed"), conclusion) => {
                 let conclusion = conclusion.unwrap_or("unknown");
                 let alerts = self.run_failed_alerts(&op, run, conclusion).await;
-                self.diagnose_later(
-                    op.env.as_ref(),
-                    Some(&op),
-                    Some((run.id, &run.html_url)),
-                    &alerts,
-                );
-                self.transition(
-                    id,
-                    Transition::new(&live, OperationState::Failed)
-                        .run(run_ref)
-                        .detail(conclusion),
-                    &audit("failed", conclusion.to_owned()),
-                    &alerts,
-                )
-                .await?;
+                let moved = self
+                    .transition(
+                        id,
+                        Transition::new(&live, OperationState::Failed)
+                            .run(run_ref)
+                            .detail(conclusion),
+                        &audit("failed", conclusion.to_owned()),
+                        &alerts,
+                    )
+                    .await?;
+                if moved {
+                    let run = Some((run.id, run.html_url.as_str()));
+                    self.diagnose_later(op.env.as_ref(), Some(&op), run, &alerts);
+                }
             }
             _ => {
                 self.transition(
