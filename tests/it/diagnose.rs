@@ -2,6 +2,7 @@
 //! within seconds; `/diagnose <env>` runs the same checklist on demand.
 
 use crate::follow::run_event;
+use crate::support::ecs_proxy::EcsProxy;
 use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
@@ -203,5 +204,29 @@ async fn a_health_monitor_alarm_is_edited_with_the_evidence() {
         diagnosed.text.contains("\nAWS credentials: ECS answers\n"),
         "{}",
         diagnosed.text
+    );
+}
+
+#[tokio::test]
+async fn diagnose_names_the_aws_error_when_the_bots_credentials_are_refused() {
+    let proxy = EcsProxy::start().await;
+    let mut world = World::new().await;
+    world.ecs_endpoint = Some(proxy.url.clone());
+    world.seed().await;
+    world.start_bot().await;
+    // The bot's role lost its ECS permissions.
+    proxy.deny("DescribeServices");
+    let text = world.say(TEAM_CHAT, &BOB, "/diagnose prod").await.text;
+    // The error's code, not the ARNs it names (they stay in the log).
+    assert!(
+        text.starts_with(
+            "🔎 <b>Diagnosis of prod</b>\n❌ AWS credentials: ECS refuses (AccessDeniedException (details in the bot's log, ref "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("arn:"), "{text}");
+    assert!(
+        text.contains("\n❌ Stopped tasks could not be read (AccessDeniedException"),
+        "{text}"
     );
 }
