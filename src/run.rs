@@ -73,9 +73,13 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         metrics_token: secrets.metrics_token.clone(),
         pacer: crate::adapters::pacer::Pacer::new(Default::default()),
         deliveries: crate::service::ingest::DeliveryWriter::start(store.clone()),
+        diagnoses: Arc::default(),
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());
+    // On every instance, leader or not: a failure handled here (a webhook
+    // can reach any instance) is diagnosed here.
+    tokio::spawn(crate::service::diagnose_loop(app.clone(), stop.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await

@@ -12,6 +12,10 @@ use chrono::DateTime;
 
 use crate::config::{AwsConfig, EnvironmentConfig};
 
+mod evidence;
+
+pub use evidence::{StoppedContainer, StoppedTask};
+
 /// (task definition ARN, container name) → that container's image.
 type ImageCache = HashMap<(String, String), Option<String>>;
 

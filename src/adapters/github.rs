@@ -10,11 +10,12 @@ use serde::Deserialize;
 use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
+mod logs;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
 pub use types::{
-    Comparison, Dispatched, Job, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
+    Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
 };
 use types::{Jobs, RunDetails, Runs};
 

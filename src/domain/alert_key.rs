@@ -127,6 +127,8 @@ pub enum EditStep {
     Stale,
     Withdrawn,
     Cancelled,
+    /// A failure alert with the evidence gathered after it (`diagnosis`).
+    Diagnosis,
     Expired,
     /// An approval no longer counts (`lapsed:{user}`).
     Lapsed {
@@ -390,6 +392,7 @@ impl EditStep {
             "cancel" => Self::CancelRelease,
             "stale" => Self::Stale,
             "withdrawn" => Self::Withdrawn,
+            "diagnosis" => Self::Diagnosis,
             "cancelled" => Self::Cancelled,
             "expired" => Self::Expired,
             _ => {
@@ -466,6 +469,7 @@ impl fmt::Display for EditStep {
             Self::CancelRelease => "cancel",
             Self::Stale => "stale",
             Self::Withdrawn => "withdrawn",
+            Self::Diagnosis => "diagnosis",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
             Self::Jobs { done, total } => return write!(f, "jobs-{done}of{total}"),

@@ -72,6 +72,10 @@ pub enum Command {
     Stats {
         days: u32,
     },
+    /// `/diagnose <env>`: the failure checklist, run now.
+    Diagnose {
+        env: Env,
+    },
 }
 
 impl Command {
@@ -94,6 +98,7 @@ impl Command {
             Command::Mute { .. } => "mute",
             Command::Unmute { .. } => "unmute",
             Command::Stats { .. } => "stats",
+            Command::Diagnose { .. } => "diagnose",
         }
     }
 }
@@ -162,6 +167,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unmute",
         usage: "/unmute <kind|env>",
         description: "End a pause of alerts here",
+        available: true,
+    },
+    CommandSpec {
+        name: "diagnose",
+        usage: "/diagnose <env>",
+        description: "The failure checklist, now: run logs, AWS access, stopped tasks, health URL, rollback target",
         available: true,
     },
     CommandSpec {
@@ -313,6 +324,13 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             }),
             [] => Err(bad("unmute", "Say what to unmute.")),
             _ => Err(bad("unmute", "Too many arguments.")),
+        },
+        "diagnose" => match args {
+            [env] => Ok(Command::Diagnose {
+                env: env_arg("diagnose", env, ctx)?,
+            }),
+            [] => Err(bad("diagnose", "Say the environment.")),
+            _ => Err(bad("diagnose", "Too many arguments.")),
         },
         "unlock" => match args {
             [env] => Ok(Command::Unlock {

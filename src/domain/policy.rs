@@ -29,7 +29,7 @@
 //! - Who may lock, unlock, mute: [`may_act_in_incident`]; withdraw a
 //!   request: [`may_withdraw`]; give QA's verdict: [`may_verify`]; roll back
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
-//!   [`may_open_report`].
+//!   [`may_open_report`]; run the failure checklist: [`may_diagnose`].
 //! - Who may cut a release: [`may_release`]; answer its "Release
 //!   anyway?": [`may_answer_release_question`].
 //! - Which environment is "prod" (the last in promotion order):
@@ -481,6 +481,21 @@ pub fn may_open_report(
     holds_any(roles, incident_roles)
         || rollback
             .is_some_and(|p| holds_any(roles, &p.requesters) || holds_any(roles, &p.approvers))
+}
+
+/// May someone holding `roles` run the failure checklist of an
+/// environment (`/diagnose`)? Those in `incident.roles`, and those who may
+/// ask for a deploy there (`requesters`, `None` for an environment no
+/// longer configured): whoever answers for what runs there.
+pub fn may_diagnose(
+    roles: &[Role],
+    incident_roles: &[Role],
+    requesters: Option<&[Role]>,
+) -> Result<(), RoleRefusal> {
+    if requesters.is_some_and(|r| holds_any(roles, r)) {
+        return Ok(());
+    }
+    needs_role(roles, incident_roles, "not_allowed")
 }
 
 /// What an approval rested on, read again when it is given.

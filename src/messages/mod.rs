@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod autorollback;
 pub mod common;
+pub mod diagnosis;
 pub mod direct;
 pub mod guide;
 pub mod health;

@@ -169,6 +169,7 @@ impl App {
             .await
         {
             Ok(true) if to == OperationState::Unhealthy => {
+                self.diagnose_later(op.env.as_ref(), Some(op), None, &alerts);
                 self.roll_back_automatically(op, to).await;
             }
             Ok(_) => {}

@@ -6,6 +6,7 @@ mod approvals;
 mod autorollback;
 mod confirm;
 mod deploy;
+mod diagnose;
 mod direct;
 mod dispatch;
 mod expiry;
@@ -46,6 +47,7 @@ use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreErro
 pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
 pub use confirm::confirm_loop;
+pub use diagnose::{DiagnosisQueue, diagnose_loop};
 pub use expiry::expiry_loop;
 pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};
@@ -79,6 +81,8 @@ pub struct App {
     pub pacer: crate::adapters::pacer::Pacer,
     /// Stores webhook deliveries, a burst in one transaction.
     pub deliveries: ingest::DeliveryWriter,
+    /// Failures whose alerts wait for their diagnosis.
+    pub diagnoses: Arc<DiagnosisQueue>,
 }
 
 /// A chat message, as the Telegram front hands it over.

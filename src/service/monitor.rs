@@ -112,6 +112,7 @@ impl App {
             return read;
         }
         let mut alerts = Vec::new();
+        let mut alarms = Vec::new();
         let mut auto_deployed = None;
         for (i, event) in events.iter().enumerate() {
             let (kind, text) = match event {
@@ -129,7 +130,7 @@ impl App {
                     messages::health::health(env.as_str(), cfg.health_url.as_ref(), event),
                 ),
             };
-            alerts.extend(alerts::route(
+            let routed = alerts::route(
                 &self.config,
                 &Rendered {
                     kind,
@@ -137,7 +138,16 @@ impl App {
                     key: AlertKey::health(env.clone(), seen.now_ms, i),
                     text,
                 },
-            ));
+            );
+            if matches!(
+                event,
+                HealthEvent::RolloutFailed { .. }
+                    | HealthEvent::TasksShort { .. }
+                    | HealthEvent::Down { .. }
+            ) {
+                alarms.extend(routed.iter().cloned());
+            }
+            alerts.extend(routed);
         }
         let state = serde_json::to_string(&next).expect("the monitor's view serialises");
         match self
@@ -151,7 +161,10 @@ impl App {
             )
             .await
         {
-            Ok(true) if !alerts.is_empty() => self.outbox.notify_one(),
+            Ok(true) if !alerts.is_empty() => {
+                self.outbox.notify_one();
+                self.diagnose_later(Some(env), None, None, &alarms);
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "monitor: not stored"),
         }

@@ -44,6 +44,7 @@ impl App {
             Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
             Command::Unmute { target } => self.unmute(msg, target).await,
             Command::Stats { days } => self.stats(*days).await,
+            Command::Diagnose { env } => self.diagnose(msg, env).await,
             Command::Rollback {
                 env,
                 version,

@@ -32,7 +32,7 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
         "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1) ↑"
     );
     assert_eq!(
-        alert.text,
+        undiagnosed(&alert.text),
         format!(
             "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#1)\n\
              The deploy run succeeded, but ECS runs 1.2.3 ({}-dev-api:2), not 1.3.0 after 2s\n\
@@ -62,7 +62,7 @@ async fn a_deploy_ecs_or_health_does_not_confirm_is_deployed_but_unhealthy() {
         "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2) ↑"
     );
     assert_eq!(
-        alert.text,
+        undiagnosed(&alert.text),
         format!(
             "⚠️ <b>dev</b> · <b>1.3.0</b> deployed but unhealthy (#2)\n\
              The deploy run succeeded, but health check: {} answered 503 after 2s\n\

@@ -9,6 +9,7 @@ mod confirm;
 mod crash;
 mod delivery;
 mod deploy;
+mod diagnose;
 mod discover;
 mod faults;
 mod follow;

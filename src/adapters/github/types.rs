@@ -70,6 +70,8 @@ pub(super) struct Jobs {
 /// A job of a run.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
+    #[serde(default)]
+    pub id: u64,
     pub name: String,
     /// `queued`, `in_progress`, `completed`, …
     #[serde(default)]
@@ -78,6 +80,25 @@ pub struct Job {
     pub conclusion: Option<String>,
     #[serde(default)]
     pub html_url: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<JobStep>,
+}
+
+/// A step of a job.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobStep {
+    pub name: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+impl JobStep {
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.conclusion.as_deref(),
+            Some("failure" | "timed_out" | "cancelled")
+        )
+    }
 }
 
 impl Job {

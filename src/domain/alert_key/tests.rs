@@ -201,6 +201,7 @@ fn any_edit() -> impl Strategy<Value = EditStep> {
             EditStep::CancelRelease,
             EditStep::Stale,
             EditStep::Withdrawn,
+            EditStep::Diagnosis,
             EditStep::Cancelled,
             EditStep::Expired,
         ]),

@@ -303,7 +303,7 @@ mod properties {
 
     const NAMES: &[&str] = &[
         "release", "deploy", "rollback", "lock", "unlock", "cancel", "history", "mute", "unmute",
-        "stats", "status", "whoami", "help",
+        "stats", "status", "whoami", "help", "diagnose",
     ];
 
     proptest! {
@@ -348,6 +348,7 @@ mod properties {
                     prop_assert!(duration.as_secs() <= 7 * 24 * 3600);
                 }
                 Some(Ok(Command::Stats { days })) => prop_assert!((1..=365).contains(&days)),
+                Some(Ok(Command::Diagnose { env })) => prop_assert!(known.contains(&env)),
                 _ => {}
             }
         }

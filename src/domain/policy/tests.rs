@@ -314,6 +314,12 @@ fn role_questions_name_who_may() {
     assert!(may_open_report(&senior, &[], Some(&policy)));
     assert!(!may_open_report(&dev, &senior, Some(&policy)));
     assert!(!may_open_report(&senior, &[], None));
+    assert_eq!(may_diagnose(&senior, &senior, None), Ok(()));
+    assert_eq!(may_diagnose(&dev, &senior, Some(&dev)), Ok(()));
+    assert_eq!(
+        may_diagnose(&qa, &senior, Some(&dev)).unwrap_err().code(),
+        "not_allowed"
+    );
     assert_eq!(may_release(&dev, &dev), Ok(()));
     let refused = may_release(&qa, &dev).unwrap_err();
     assert_eq!(

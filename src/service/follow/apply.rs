@@ -126,6 +126,8 @@ impl App {
                     )
                     .await?;
                 if moved {
+                    let run = Some((run.id, run.html_url.as_str()));
+                    self.diagnose_later(op.env.as_ref(), Some(&op), run, &alerts);
                     self.roll_back_automatically(&op, OperationState::Failed)
                         .await;
                 }

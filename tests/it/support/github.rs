@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 mod routes;
 
 use routes::{
-    check_runs, combined_status, compare, create_issue, dispatch, gate, get_jobs, get_run,
-    list_runs, not_found, our_repo, repository, unknown_route, workflow,
+    check_runs, combined_status, compare, create_issue, dispatch, gate, get_jobs, get_run, job_log,
+    list_runs, not_found, our_repo, repository, stored_log, unknown_route, workflow,
 };
 
 pub const TOKEN: &str = "ghp_TESTtoken";
@@ -52,6 +52,10 @@ struct Inner {
     next_run_id: u64,
     runs: Vec<Value>,
     jobs: HashMap<u64, Vec<Value>>,
+    /// Job id → its plain-text log.
+    job_logs: HashMap<u64, String>,
+    /// Where the log storage listens.
+    storage: Option<SocketAddr>,
     /// Route prefix → status to answer instead.
     failing: Vec<(String, u16)>,
     /// GitHub is down: every request, whatever its route or token, is
@@ -72,6 +76,7 @@ pub struct FakeGithub {
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     _server: super::background::Task,
+    _storage: super::background::Task,
 }
 
 impl FakeGithub {
@@ -123,17 +128,29 @@ impl FakeGithub {
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
             )
+            .route(
+                "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs",
+                get(job_log),
+            )
             // As GitHub: a route it does not have, or a method a route
             // does not take, is 404 with its JSON body.
             .fallback(unknown_route)
             .method_not_allowed_fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
             .with_state(inner.clone());
+        // GitHub's log storage, where a job's log redirects: another host,
+        // reached without GitHub's token.
+        let storage = Router::new()
+            .route("/job-logs/{job_id}", get(stored_log))
+            .with_state(inner.clone());
+        let (storage_addr, storage) = super::background::serve(storage);
+        inner.lock().unwrap().storage = Some(storage_addr);
         let (addr, server) = super::background::serve(app);
         Self {
             addr,
             inner,
             _server: server,
+            _storage: storage,
         }
     }
 
@@ -285,6 +302,20 @@ impl FakeGithub {
             })
             .collect();
         self.inner.lock().unwrap().jobs.insert(run_id, jobs);
+    }
+
+    /// The `index`-th job of a run (set by [`Self::set_jobs`]) failed in
+    /// `step`, and its log reads `log`.
+    pub fn set_job_log(&self, run_id: u64, index: usize, step: &str, log: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        let job = &mut inner.jobs.get_mut(&run_id).expect("jobs set")[index];
+        job["steps"] = json!([
+            {"name": "Set up job", "status": "completed", "conclusion": "success", "number": 1},
+            {"name": step, "status": "completed", "conclusion": "failure", "number": 2},
+            {"name": "Complete job", "status": "completed", "conclusion": "success", "number": 3},
+        ]);
+        let id = job["id"].as_u64().unwrap();
+        inner.job_logs.insert(id, log.to_owned());
     }
 
     /// When each dispatch arrived, in order.

@@ -379,6 +379,13 @@ fn free_port() -> u16 {
 }
 
 /// A seeded world with release v1.3.0 published and the bot started.
+/// A failure alert's text as it was sent: without the diagnosis its
+/// edit adds within seconds (which may have landed by the time the test
+/// reads it).
+pub fn undiagnosed(text: &str) -> &str {
+    text.split("\n\n🔎 <b>Diagnosis</b>").next().unwrap_or(text)
+}
+
 pub async fn world_with_release() -> World {
     let mut world = World::new().await;
     world.seed().await;

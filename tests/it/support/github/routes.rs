@@ -349,6 +349,72 @@ pub(super) async fn get_jobs(
     axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response()
 }
 
+/// A job's log: as GitHub, a redirect to a short-lived signed address of
+/// its log storage; 404 for a job it does not know (or without a log).
+pub(super) async fn job_log(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_owner, _repo, job_id)): Path<(String, String, u64)>,
+) -> Response {
+    let storage = {
+        let inner = inner.lock().unwrap();
+        if !inner.job_logs.contains_key(&job_id) {
+            return not_found();
+        }
+        inner.storage.expect("the log storage listens")
+    };
+    (
+        StatusCode::FOUND,
+        [(
+            "location",
+            format!(
+                "http://{storage}/job-logs/{job_id}?sig={}",
+                signature(job_id)
+            ),
+        )],
+    )
+        .into_response()
+}
+
+fn signature(job_id: u64) -> String {
+    format!("sv-{}", job_id * 7919)
+}
+
+/// The log storage: the signature in the address is the credential; a
+/// request that also carries an `Authorization` header (GitHub's token
+/// sent along) is refused, as the storage does.
+pub(super) async fn stored_log(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(job_id): Path<u64>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if headers.contains_key("authorization") {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/xml")],
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>InvalidAuthenticationInfo</Code></Error>",
+        )
+            .into_response();
+    }
+    if query.get("sig") != Some(&signature(job_id)) {
+        return (
+            StatusCode::FORBIDDEN,
+            [("content-type", "application/xml")],
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code></Error>",
+        )
+            .into_response();
+    }
+    match inner.lock().unwrap().job_logs.get(&job_id) {
+        Some(log) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; charset=utf-8")],
+            log.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// Compares two tags: one commit per release between them, named after it.
 pub(super) async fn compare(
     State(inner): State<Arc<Mutex<Inner>>>,
