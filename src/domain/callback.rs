@@ -47,6 +47,18 @@ pub enum QaVerdict {
     FoundIssues,
 }
 
+/// What a failure alert's buttons ask for (`b:{op}:r|l|a`, `op` the
+/// operation that failed or ended unhealthy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAct {
+    /// Roll back to the last version healthy there before it (`r`).
+    RollBack,
+    /// Lock its environment (`l`).
+    Lock,
+    /// "I'm on it": the tapper takes the incident (`a`).
+    Acknowledge,
+}
+
 /// A guided dialogue's button (`g:{nonce}:{index}|y|x`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuidePick {
@@ -82,6 +94,11 @@ pub enum Callback<O = OperationId> {
     IncidentReport {
         op: O,
     },
+    /// A failure alert's button (`b:{op}:r|l|a`).
+    Alert {
+        op: O,
+        act: AlertAct,
+    },
     Guide {
         nonce: u32,
         pick: GuidePick,
@@ -113,6 +130,15 @@ impl<O: OpRef> Callback<O> {
             Self::ReleaseAnyway { op, go } => ("r", op, if *go { "y" } else { "n" }),
             Self::DirectRollback { op } => ("e", op, "y"),
             Self::IncidentReport { op } => ("i", op, "o"),
+            Self::Alert { op, act } => (
+                "b",
+                op,
+                match act {
+                    AlertAct::RollBack => "r",
+                    AlertAct::Lock => "l",
+                    AlertAct::Acknowledge => "a",
+                },
+            ),
             Self::Guide { nonce, pick } => {
                 let _ = write!(out, "g:{nonce}:");
                 match pick {
@@ -189,6 +215,18 @@ impl Callback {
             ("r", "n") => Self::ReleaseAnyway { op, go: false },
             ("e", "y") => Self::DirectRollback { op },
             ("i", "o") => Self::IncidentReport { op },
+            ("b", "r") => Self::Alert {
+                op,
+                act: AlertAct::RollBack,
+            },
+            ("b", "l") => Self::Alert {
+                op,
+                act: AlertAct::Lock,
+            },
+            ("b", "a") => Self::Alert {
+                op,
+                act: AlertAct::Acknowledge,
+            },
             _ => return None,
         })
     }
@@ -200,6 +238,7 @@ pub fn unread_verb(data: &str) -> &'static str {
     match data.split(':').next() {
         Some("e") => "direct",
         Some("i") => "report",
+        Some("b") => "alert",
         Some("g") => "guide",
         _ => "unknown",
     }

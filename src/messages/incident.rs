@@ -234,7 +234,7 @@ fn md(text: &str) -> String {
 }
 
 /// Telegram HTML to plain text: tags dropped, entities decoded.
-fn strip_html(html: &str) -> String {
+pub(crate) fn strip_html(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {

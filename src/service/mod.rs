@@ -2,6 +2,7 @@
 //! an event, asks the policy, writes the change with its audit line and
 //! alerts in one transaction, then calls out.
 
+mod act;
 mod approvals;
 mod confirm;
 mod deploy;

@@ -19,7 +19,6 @@ impl App {
     /// the newest one confirmed healthy there (a deploy or rollback that
     /// succeeded) before `failed`, other than `failed`'s own version.
     /// `None` when there is none, or the store cannot say.
-    #[allow(dead_code)]
     pub(super) async fn last_healthy_before(
         &self,
         env: &Env,
