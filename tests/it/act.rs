@@ -1,0 +1,158 @@
+//! Acting from a failure alert: Roll back (to the last version confirmed
+//! healthy there), Lock and "I'm on it", each allowed to exactly whom the
+//! command it stands for is.
+
+use crate::support::telegram::Sent;
+use crate::support::*;
+
+/// Prod ran 1.2.2 (the bot confirmed it there); 1.3.0, verified on
+/// staging, is deployed to prod (#3) by Bob with Dave's approval and its
+/// run fails after rolling it out. Returns the failure alert on-call got.
+async fn failed_prod_deploy(world: &mut World) -> Sent {
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.start_bot().await;
+    let prod = aletheia_bot::domain::Env::parse("prod").unwrap();
+    let store = world.store().await;
+    store
+        .record_succeeded_deploy(&prod, "1.2.2", aletheia_bot::domain::UserId(BOB.id))
+        .await
+        .unwrap();
+    world.verified_on_staging("1.3.0").await;
+    let prompt = world.say(TEAM_CHAT, &BOB, "/deploy prod 1.3.0").await;
+    assert!(
+        prompt
+            .text
+            .starts_with("🚀 <b>Deploy 1.3.0 → prod</b> · #3"),
+        "{}",
+        prompt.text
+    );
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:3:a");
+    world.tg.tap_answer(&tap).await;
+    world
+        .tg
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.contains("started")
+        })
+        .await;
+    // The run got 1.3.0 onto ECS, then failed (a smoke test, say).
+    world.roll_out("prod", "1.3.0").await;
+    world.finish_run(9001, "failure", "w-1").await;
+    world
+        .tg
+        .edited(TEAM_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("❌")
+        })
+        .await;
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3) ↑"
+    );
+    let alert = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        alert
+            .text
+            .starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3)")
+    );
+    alert
+}
+
+fn buttons(sent: &Sent) -> Vec<(String, String)> {
+    sent.buttons.concat()
+}
+
+#[tokio::test]
+async fn roll_back_from_the_alert_asks_like_the_command_and_runs_once_approved() {
+    let mut world = World::new().await;
+    let alert = failed_prod_deploy(&mut world).await;
+    assert_eq!(
+        buttons(&alert),
+        [
+            ("↩️ Roll back to 1.2.2".to_owned(), "b:3:r".to_owned()),
+            ("🔒 Lock".to_owned(), "b:3:l".to_owned()),
+            ("👀 I'm on it".to_owned(), "b:3:a".to_owned()),
+        ]
+    );
+
+    // Alice is no senior: refused as /rollback would refuse her.
+    let tap = world.tg.user_taps(&alert, ALICE.id, ALICE.name, "b:3:r");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "⛔ Rollbacks of prod are asked for by: senior. You hold none of these roles."
+                .to_owned(),
+            true
+        )
+    );
+    assert_eq!(world.store().await.all_operations().await.unwrap().len(), 3);
+
+    // Bob taps: the rollback to 1.2.2 is asked for, by him, needing a
+    // second senior as /rollback prod 1.2.2 would.
+    let tap = world.tg.user_taps(&alert, BOB.id, BOB.name, "b:3:r");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("↩️ Rollback asked for: see the chat.".to_owned(), false)
+    );
+    let prompt = world
+        .tg
+        .next_message_starting(ONCALL_CHAT, "⏪ <b>Rollback prod → 1.2.2</b> · #4")
+        .await;
+    assert!(prompt.text.contains("\nAsked by Bob\n"), "{}", prompt.text);
+    // The approvers' chat is asked too.
+    let asked = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(asked.text, prompt.text);
+    // (The one dispatch so far is the failed deploy's.)
+    assert_eq!(world.gh.dispatches().len(), 1);
+
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:4:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "Approved. Dispatching the Rollback workflow.".to_owned(),
+            false
+        )
+    );
+    world
+        .tg
+        .edited(ONCALL_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("⏪ <b>prod</b>")
+        })
+        .await;
+    let dispatches = world.gh.dispatches();
+    assert_eq!(dispatches.len(), 2, "{dispatches:#?}");
+    assert!(dispatches[1].0.contains("rollback"), "{dispatches:#?}");
+    assert_eq!(dispatches[1].1["inputs"]["version"], "1.2.2");
+    world.tg.read_all(TEAM_CHAT);
+    world.tg.read_all(ONCALL_CHAT);
+}
+
+#[tokio::test]
+async fn lock_from_the_alert_locks_and_i_m_on_it_is_noted() {
+    let mut world = World::new().await;
+    let alert = failed_prod_deploy(&mut world).await;
+
+    let tap = world.tg.user_taps(&alert, ALICE.id, ALICE.name, "b:3:l");
+    let (text, alert_shown) = world.tg.tap_answer(&tap).await;
+    assert!(alert_shown);
+    assert!(text.starts_with("⛔"), "{text}");
+
+    let tap = world.tg.user_taps(&alert, DAVE.id, DAVE.name, "b:3:l");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("🔒 Locked.".to_owned(), false)
+    );
+    let locks = world.store().await.active_locks().await.unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].env, "prod");
+    assert_eq!(locks[0].reason, "prod · deploy of 1.3.0 failed (#3)");
+    let told = world.tg.next_message(TEAM_CHAT).await;
+    assert!(told.text.contains("Dave"), "{}", told.text);
+    let answered = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(answered.text.contains("prod"), "{}", answered.text);
+
+    let tap = world.tg.user_taps(&alert, ALICE.id, ALICE.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Alice is on it.".to_owned(), false)
+    );
+}
