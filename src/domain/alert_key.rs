@@ -79,6 +79,9 @@ pub enum OpStep {
     /// The short message that rings phones after a bad step shown as an
     /// edit (`{step}:ring`).
     Ring(EditStep),
+    /// A failure posted again, unacknowledged, for the n-th contact
+    /// (`escalated-{n}`).
+    Escalated(u32),
 }
 
 /// What happened to a lock.
@@ -122,6 +125,8 @@ pub enum EditStep {
     Withdrawn,
     Cancelled,
     Expired,
+    /// A failure alert or its escalation, once someone took it (`taken`).
+    Taken,
     /// An approval no longer counts (`lapsed:{user}`).
     Lapsed {
         by: UserId,
@@ -340,6 +345,9 @@ impl OpStep {
             "break-glass" => Self::BreakGlass,
             "report" => Self::Report,
             _ => {
+                if let Some(n) = s.strip_prefix("escalated-") {
+                    return Some(Self::Escalated(number(n)?));
+                }
                 if let Some(step) = s.strip_suffix(":ring") {
                     return Some(Self::Ring(EditStep::parse(step)?));
                 }
@@ -384,6 +392,7 @@ impl EditStep {
             "withdrawn" => Self::Withdrawn,
             "cancelled" => Self::Cancelled,
             "expired" => Self::Expired,
+            "taken" => Self::Taken,
             _ => {
                 if let Some(jobs) = s.strip_prefix("jobs-") {
                     let (done, total) = jobs.split_once("of")?;
@@ -434,6 +443,7 @@ impl fmt::Display for OpStep {
             Self::Issues { by } => return write!(f, "issues:{}", by.0),
             Self::Arm { by, nonce } => return write!(f, "arm:{}:{nonce}", by.0),
             Self::Ring(step) => return write!(f, "{step}:ring"),
+            Self::Escalated(n) => return write!(f, "escalated-{n}"),
         };
         f.write_str(name)
     }
@@ -458,6 +468,7 @@ impl fmt::Display for EditStep {
             Self::Withdrawn => "withdrawn",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::Taken => "taken",
             Self::Jobs { done, total } => return write!(f, "jobs-{done}of{total}"),
             Self::Lapsed { by } => return write!(f, "lapsed:{}", by.0),
             Self::Verify { by } => return write!(f, "verify:{}", by.0),

@@ -2,6 +2,7 @@
 //! on them answers. Button labels, lock reasons and tap answers are plain
 //! text (Telegram shows them as typed).
 
+use crate::alerts::format::{escape, span};
 use crate::domain::OperationState;
 use crate::store::OperationRow;
 
@@ -52,6 +53,34 @@ pub fn done(command: &str) -> String {
 /// An "I'm on it" tap, to the one who tapped.
 pub fn acknowledged(name: &str) -> String {
     clip_answer(&format!("👀 Noted: {name} is on it."))
+}
+
+/// An "I'm on it" tap on a failure someone already took (plain text).
+pub fn already_taken(name: &str) -> String {
+    clip_answer(&format!("👀 {name} has already taken it."))
+}
+
+/// An "I'm on it" tap by someone the bot does not know (plain text).
+pub fn ack_refused() -> String {
+    "⛔ Only people in the bot's [[users]] can take an incident.".to_owned()
+}
+
+/// A prod failure nobody took within the window, posted again for the
+/// next contact (`contact` is their name, `contact_id` their Telegram
+/// id, for a mention that notifies them; `waited_secs` since the alert).
+pub fn escalation(op: &OperationRow, waited_secs: i64, contact: &str, contact_id: i64) -> String {
+    format!(
+        "🚨 <b>Nobody has taken this for {}</b>: {}\n\
+         <a href=\"tg://user?id={contact_id}\">{}</a>, please take it: tap 👀 I'm on it.",
+        span(waited_secs),
+        escape(&lock_reason(op)),
+        escape(contact)
+    )
+}
+
+/// A failure alert or its escalation (`html`, as sent) once `who` took it.
+pub fn taken(html: &str, who: &str) -> String {
+    format!("{html}\n👀 Taken by {}", escape(who))
 }
 
 /// The command's answer (Telegram HTML) as a tap's refusal: plain text

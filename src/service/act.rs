@@ -8,13 +8,14 @@
 use super::guide::TapOutcome;
 use super::taps::{Button, Tap, TapAnswer};
 use super::{App, Incoming, Reply};
+use crate::alerts::format::span;
 use crate::domain::{
-    self, Access, AlertAct, Callback, ChatId, Command, OperationId, OperationKind, OperationState,
-    Version,
+    self, Access, AlertAct, AlertKey, AlertKind, Callback, ChatId, Command, EditStep, Env,
+    OperationId, OperationKind, OperationState, Version,
 };
 use crate::messages;
 use crate::messages::act as say;
-use crate::store::{NewAlert, OperationRow};
+use crate::store::{NewAlert, OperationRow, OutboxRow, now_ms};
 
 impl App {
     /// Puts a failure alert's buttons under every alert about `op` (a
@@ -159,21 +160,96 @@ impl App {
         }
     }
 
-    /// "I'm on it": audited against the failed operation.
+    /// "I'm on it": the first one to tap takes the failure, which stops
+    /// its escalation; every copy of its alert and escalations is edited
+    /// to say who took it, in the same transaction.
     async fn acknowledge(&self, tap: &Tap, op: &OperationRow) -> TapAnswer {
+        if self.config.user(tap.user).is_none() {
+            let text = say::ack_refused();
+            return self
+                .refuse_tap(tap, "ack", "unknown_user", None, text)
+                .await;
+        }
+        let id = OperationId(op.id);
         let who = self.name_of(tap.user.0);
-        self.audit_quietly(self.audit(
+        let edits = match self.store.outbox_of(id).await {
+            Ok(rows) => taken_edits(&rows, id, &who),
+            Err(e) => {
+                let text = self.internal_failure("ack: store", &e);
+                return TapAnswer { text, alert: true };
+            }
+        };
+        let waited = (now_ms() - op.updated_at) / 1000;
+        let audit = self.audit(
             Some(tap.user),
             tap.chat,
-            "tap:ack",
+            "incident:ack",
             "acknowledged",
-            Some(OperationId(op.id)),
-            say::lock_reason(op),
-        ))
-        .await;
-        TapAnswer {
-            text: say::acknowledged(&who),
-            alert: false,
+            Some(id),
+            format!("{} after {}", say::lock_reason(op), span(waited)),
+        );
+        match self.store.acknowledge(id, tap.user, &audit, &edits).await {
+            Ok(None) => {
+                self.outbox.notify_one();
+                TapAnswer {
+                    text: say::acknowledged(&who),
+                    alert: false,
+                }
+            }
+            Ok(Some(ack)) => TapAnswer {
+                text: say::already_taken(&self.name_of(ack.by.0)),
+                alert: false,
+            },
+            Err(e) => TapAnswer {
+                text: self.internal_failure("ack: store", &e),
+                alert: true,
+            },
         }
     }
+}
+
+/// The edits saying who took `op`: one for each message carrying its
+/// "I'm on it" button (its newest text), which loses that button.
+fn taken_edits(rows: &[OutboxRow], op: OperationId, who: &str) -> Vec<NewAlert> {
+    let ack = Callback::Alert {
+        op,
+        act: AlertAct::Acknowledge,
+    }
+    .encode();
+    let mut newest: Vec<(String, &OutboxRow)> = Vec::new();
+    for row in rows {
+        let Some(buttons) = row.buttons.as_deref() else {
+            continue;
+        };
+        if !buttons.contains(&ack) {
+            continue;
+        }
+        let original = row.edit_of.clone().unwrap_or_else(|| row.dedup_key.clone());
+        newest.retain(|(o, _)| *o != original);
+        newest.push((original, row));
+    }
+    newest
+        .into_iter()
+        .filter_map(|(original, row)| {
+            let key = AlertKey::parse(&original)?;
+            let rows: Vec<Vec<Button>> =
+                serde_json::from_str(row.buttons.as_deref()?).unwrap_or_default();
+            let kept: Vec<Vec<Button>> = rows
+                .into_iter()
+                .map(|r| r.into_iter().filter(|b| b.data != ack).collect())
+                .collect();
+            Some(NewAlert {
+                thread_id: row.thread_id.and_then(|t| i32::try_from(t).ok()),
+                buttons: Some(serde_json::to_string(&kept).expect("buttons serialise")),
+                ..NewAlert::edit(
+                    &key,
+                    EditStep::Taken,
+                    AlertKind::Failure,
+                    row.env.as_deref().and_then(|e| Env::parse(e).ok()),
+                    ChatId(row.chat_id),
+                    say::taken(&row.text, who),
+                )
+            })
+        })
+        .collect()
 }

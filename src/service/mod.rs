@@ -8,6 +8,7 @@ mod confirm;
 mod deploy;
 mod direct;
 mod dispatch;
+mod escalate;
 mod expiry;
 mod follow;
 mod guide;
@@ -46,6 +47,7 @@ use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreErro
 pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
 pub use confirm::confirm_loop;
+pub use escalate::escalation_loop;
 pub use expiry::expiry_loop;
 pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};

@@ -5,7 +5,7 @@
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -22,6 +22,7 @@ pub const TABLES: [&str; 16] = [
     "leases",
     "run_discovery",
     "stranger_answers",
+    "incident_acks",
 ];
 
 impl Store {

@@ -9,6 +9,12 @@ use crate::support::*;
 /// staging, is deployed to prod (#3) by Bob with Dave's approval and its
 /// run fails after rolling it out. Returns the failure alert on-call got.
 async fn failed_prod_deploy(world: &mut World) -> Sent {
+    failed_prod_deploy_and_prompt(world).await.0
+}
+
+/// As [`failed_prod_deploy`], with the team chat's message of the deploy
+/// (its prompt, now the failure).
+async fn failed_prod_deploy_and_prompt(world: &mut World) -> (Sent, Sent) {
     world.seed().await;
     world.gh.add_release("v1.3.0");
     world.start_bot().await;
@@ -154,5 +160,91 @@ async fn lock_from_the_alert_locks_and_i_m_on_it_is_noted() {
     assert_eq!(
         world.tg.tap_answer(&tap).await,
         ("👀 Noted: Alice is on it.".to_owned(), false)
+    );
+}
+
+#[tokio::test]
+async fn a_prod_failure_nobody_takes_pages_the_next_contact_until_someone_does() {
+    let mut world = World::new().await;
+    world.ack_within = "2s";
+    let (alert, prompt) = failed_prod_deploy_and_prompt(&mut world).await;
+
+    // Nobody took it within the window: posted again wherever failures
+    // go, mentioning the first contact (Bob), with the same buttons.
+    let paged = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        paged.text.starts_with("🚨 <b>Nobody has taken this for "),
+        "{}",
+        paged.text
+    );
+    assert!(
+        paged.text.ends_with(
+            ": prod · deploy of 1.3.0 failed (#3)\n<a href=\"tg://user?id=100000002\">Bob</a>, \
+             please take it: tap 👀 I'm on it."
+        ),
+        "{}",
+        paged.text
+    );
+    assert_eq!(buttons(&paged), buttons(&alert));
+    let team_paged = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(team_paged.text, paged.text);
+
+    // A stranger's tap takes nothing; Dave's does.
+    let tap = world
+        .tg
+        .user_taps(&paged, MALLORY.id, MALLORY.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "⛔ Only people in the bot's [[users]] can take an incident.".to_owned(),
+            true
+        )
+    );
+    let tap = world.tg.user_taps(&paged, DAVE.id, DAVE.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Dave is on it.".to_owned(), false)
+    );
+
+    // Every copy says who took it, and loses its "I'm on it".
+    let taken = |s: &Sent| s.text.ends_with("\n👀 Taken by Dave");
+    for (chat, message) in [
+        (ONCALL_CHAT, &alert),
+        (ONCALL_CHAT, &paged),
+        (TEAM_CHAT, &prompt),
+        (TEAM_CHAT, &team_paged),
+    ] {
+        let edited = world.tg.edited(chat, Some(message.message_id), taken).await;
+        assert_eq!(
+            buttons(&edited),
+            [
+                ("↩️ Roll back to 1.2.2".to_owned(), "b:3:r".to_owned()),
+                ("🔒 Lock".to_owned(), "b:3:l".to_owned()),
+            ]
+        );
+    }
+    let tap = world.tg.user_taps(&paged, BOB.id, BOB.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Dave has already taken it.".to_owned(), false)
+    );
+
+    // Dave (the next contact) is never paged: a negative, so the test
+    // lets two more windows pass before it looks.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let audit = world.store().await.recent_audit(200).await.unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|a| a.action.starts_with("incident:"))
+        .map(|a| (a.action.as_str(), a.detail.as_str()))
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:#?}");
+    assert_eq!(actions[0], ("incident:escalate", "step 1: Bob"));
+    assert_eq!(actions[1].0, "incident:ack");
+    assert!(
+        actions[1]
+            .1
+            .starts_with("prod · deploy of 1.3.0 failed (#3) after "),
+        "{actions:#?}"
     );
 }

@@ -49,3 +49,25 @@ fn refusal() {
     let long = format!("⛔ <b>prod</b> &lt;x&gt; &amp; {}", "y".repeat(300));
     insta::assert_snapshot!(super::refusal(&long));
 }
+
+#[test]
+fn already_taken() {
+    insta::assert_snapshot!(super::already_taken("Dave"));
+}
+
+#[test]
+fn ack_refused() {
+    insta::assert_snapshot!(super::ack_refused());
+}
+
+#[test]
+fn escalation() {
+    let mut failed = op(7, OperationKind::Deploy, Some("prod"), "1.3.0");
+    failed.state = OperationState::Failed;
+    insta::assert_snapshot!(super::escalation(&failed, 600, "Bob <b>&", 100000002));
+}
+
+#[test]
+fn taken() {
+    insta::assert_snapshot!(super::taken("❌ <b>prod</b> · deploy failed", "Dave <b>&"));
+}
