@@ -60,7 +60,7 @@ async fn failed_prod_deploy_and_prompt(world: &mut World) -> (Sent, Sent) {
             .text
             .starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3)")
     );
-    alert
+    (alert, prompt)
 }
 
 fn buttons(sent: &Sent) -> Vec<(String, String)> {
