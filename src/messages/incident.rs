@@ -126,9 +126,19 @@ pub struct Report<'a> {
     pub asked_by: &'a str,
     /// In time order.
     pub timeline: Vec<Moment<'a>>,
-    /// The deploy that brought the bad version (if the bot ran it), then
-    /// the rollback.
+    /// The deploy that brought the bad version (if the bot ran it), the
+    /// failures since, then the rollback.
     pub runs: Vec<&'a OperationRow>,
+    /// Who took each failure ("I'm on it"), and how long after its
+    /// first alert (seconds).
+    pub taken: Vec<Taken>,
+}
+
+/// A failure someone took.
+pub struct Taken {
+    pub op: i64,
+    pub by: String,
+    pub after_secs: i64,
 }
 
 /// The title (plain text: GitHub shows titles as they are).
@@ -158,6 +168,17 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
             Moment::Alert(alert) => alert_line_md(alert),
         });
         body.push('\n');
+    }
+    if !r.taken.is_empty() {
+        body.push_str("\n## Taken\n\n");
+        for t in &r.taken {
+            body.push_str(&format!(
+                "- #{} taken by {} {} after its first alert\n",
+                t.op,
+                md(&t.by),
+                crate::alerts::format::span(t.after_secs)
+            ));
+        }
     }
     body.push_str("\n## Runs\n\n");
     for op in &r.runs {

@@ -133,6 +133,11 @@ fn report_of<'a>(
             },
         ],
         runs: vec![deploy, rollback],
+        taken: vec![super::Taken {
+            op: 7,
+            by: "Dave <b>&".into(),
+            after_secs: 252,
+        }],
     }
 }
 
@@ -145,6 +150,7 @@ fn incident_report_title() {
         asked_by: "Ann",
         timeline: vec![],
         runs: vec![&rollback],
+        taken: vec![],
     };
     insta::assert_snapshot!(super::incident_report_title(&r));
 }
