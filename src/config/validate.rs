@@ -69,7 +69,7 @@ impl Config {
             if self.user(id).is_none() {
                 issues.add(
                     format!("contacts.{key}"),
-                    format!("user {} is not in [[users]]", id.0),
+                    format!("{} is not in [[users]]", id.0),
                 );
             }
         }
