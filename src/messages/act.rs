@@ -32,6 +32,11 @@ pub fn lock_reason(op: &OperationRow) -> String {
     }
 }
 
+/// The reason of a lock taken from a health-monitor alert.
+pub fn health_lock_reason(env: &str) -> String {
+    format!("{env} · health monitor alert")
+}
+
 /// A Roll back tap when no version was confirmed healthy there before.
 pub fn no_healthy_version(env: &str) -> String {
     format!(

@@ -68,6 +68,7 @@ impl App {
             }
         };
         let env = op.env.clone().expect("checked above");
+        let id = OperationId(op.id);
         match act {
             AlertAct::RollBack => {
                 let target = self.last_healthy_before(&env, &op).await;
@@ -81,7 +82,7 @@ impl App {
                     version,
                     break_glass: None,
                 };
-                self.as_command(tap, &op, command, text).await
+                self.as_command(tap, Some(id), command, text).await
             }
             AlertAct::Lock => {
                 let reason = say::lock_reason(&op);
@@ -91,9 +92,102 @@ impl App {
                     reason,
                     duration: None,
                 };
-                self.as_command(tap, &op, command, text).await
+                self.as_command(tap, Some(id), command, text).await
             }
             AlertAct::Acknowledge => self.acknowledge(tap, &op).await.into(),
+        }
+    }
+
+    /// The buttons under a health-monitor alert about the environment at
+    /// `index` in the config, where `running` runs now.
+    pub(super) async fn health_buttons(&self, index: usize, running: Option<&str>) -> String {
+        let button = |text: String, act: AlertAct| Button {
+            text,
+            data: Callback::<OperationId>::Health { env: index, act }.encode(),
+        };
+        let mut row = Vec::with_capacity(3);
+        let env = self.config.environments.get_index(index).map(|(e, _)| e);
+        if let Some(env) = env
+            && let Some(version) = self.last_healthy_other_than(env, running).await
+        {
+            row.push(button(say::roll_back_button(&version), AlertAct::RollBack));
+        }
+        row.push(button(say::lock_button(), AlertAct::Lock));
+        row.push(button(say::ack_button(), AlertAct::Acknowledge));
+        serde_json::to_string(&vec![row]).expect("buttons serialise")
+    }
+
+    /// The newest version confirmed healthy in `env` other than `running`.
+    async fn last_healthy_other_than(&self, env: &Env, running: Option<&str>) -> Option<String> {
+        let succeeded = self.store.succeeded_in(env, 50).await.ok()?;
+        succeeded
+            .into_iter()
+            .find(|op| {
+                running.is_none_or(|r| !crate::adapters::ecs::tag_is_version(r, &op.version))
+            })
+            .map(|op| op.version)
+    }
+
+    /// A tap on one of a health-monitor alert's buttons (`h:{index}:r|l|a`).
+    pub(super) async fn health_tap(&self, tap: &Tap, index: usize, act: AlertAct) -> TapOutcome {
+        let Some((env, cfg)) = self.config.environments.get_index(index) else {
+            let text = messages::approvals::not_one_of_mine();
+            return self
+                .refuse_tap(tap, "alert", "forged", None, text)
+                .await
+                .into();
+        };
+        let env = env.clone();
+        match act {
+            AlertAct::RollBack => {
+                let running = self.running_tag(cfg).await.ok().flatten();
+                let target = self.last_healthy_other_than(&env, running.as_deref()).await;
+                let Some(version) = target.and_then(|v| Version::parse(&v, true).ok()) else {
+                    let text = say::no_healthy_version(env.as_str());
+                    return TapAnswer { text, alert: true }.into();
+                };
+                let text = format!("/rollback {env} {version}");
+                let command = Command::Rollback {
+                    env,
+                    version,
+                    break_glass: None,
+                };
+                self.as_command(tap, None, command, text).await
+            }
+            AlertAct::Lock => {
+                let reason = say::health_lock_reason(env.as_str());
+                let text = format!("/lock {env} {reason}");
+                let command = Command::Lock {
+                    env,
+                    reason,
+                    duration: None,
+                };
+                self.as_command(tap, None, command, text).await
+            }
+            AlertAct::Acknowledge => {
+                if self.config.user(tap.user).is_none() {
+                    let text = say::ack_refused();
+                    return self
+                        .refuse_tap(tap, "ack", "unknown_user", None, text)
+                        .await
+                        .into();
+                }
+                let who = self.name_of(tap.user.0);
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    tap.chat,
+                    "incident:ack",
+                    "acknowledged",
+                    None,
+                    say::health_lock_reason(env.as_str()),
+                ))
+                .await;
+                TapAnswer {
+                    text: say::acknowledged(&who),
+                    alert: false,
+                }
+                .into()
+            }
         }
     }
 
@@ -103,7 +197,7 @@ impl App {
     async fn as_command(
         &self,
         tap: &Tap,
-        op: &OperationRow,
+        op: Option<OperationId>,
         command: Command,
         text: String,
     ) -> TapOutcome {
@@ -138,7 +232,7 @@ impl App {
             Some(chat),
             &format!("tap:{}", command.name()),
             &outcome,
-            Some(OperationId(op.id)),
+            op,
             crate::alerts::format::clip(&msg.text, 200),
         ))
         .await;

@@ -248,3 +248,68 @@ async fn a_prod_failure_nobody_takes_pages_the_next_contact_until_someone_does()
         "{actions:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_health_alert_about_prod_carries_the_buttons_and_lock_locks() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.start_bot().await;
+    // Prod runs 1.2.2; 1.2.1 was confirmed healthy there before.
+    let prod = aletheia_bot::domain::Env::parse("prod").unwrap();
+    world
+        .store()
+        .await
+        .record_succeeded_deploy(&prod, "1.2.1", aletheia_bot::domain::UserId(BOB.id))
+        .await
+        .unwrap();
+
+    world.health.answer("prod", 503);
+    let down = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        down.text
+            .starts_with("🔴 <b>prod</b> · health check failing"),
+        "{}",
+        down.text
+    );
+    let expected = [
+        ("↩️ Roll back to 1.2.1".to_owned(), "h:2:r".to_owned()),
+        ("🔒 Lock".to_owned(), "h:2:l".to_owned()),
+        ("👀 I'm on it".to_owned(), "h:2:a".to_owned()),
+    ];
+    assert_eq!(buttons(&down), expected);
+    assert_eq!(buttons(&world.tg.next_message(TEAM_CHAT).await), expected);
+
+    // Alice may not lock; Dave may.
+    let tap = world.tg.user_taps(&down, ALICE.id, ALICE.name, "h:2:l");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        (
+            "⛔ Locking is for: senior. You hold none of these roles.".to_owned(),
+            true
+        )
+    );
+    let tap = world.tg.user_taps(&down, DAVE.id, DAVE.name, "h:2:l");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("🔒 Locked.".to_owned(), false)
+    );
+    let locks = world.store().await.active_locks().await.unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].reason, "prod · health monitor alert");
+    let told = world.tg.next_message(TEAM_CHAT).await;
+    assert!(told.text.contains("Dave"), "{}", told.text);
+    world.tg.next_message(ONCALL_CHAT).await;
+
+    let tap = world.tg.user_taps(&down, ALICE.id, ALICE.name, "h:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Alice is on it.".to_owned(), false)
+    );
+
+    // The recovery is news, not a failure: no buttons.
+    world.health.answer("prod", 200);
+    let up = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(up.buttons.is_empty());
+    world.tg.next_message(TEAM_CHAT).await;
+}

@@ -82,6 +82,27 @@ fn accepted_inputs() {
             },
         ),
         (
+            "h:2:r",
+            Callback::Health {
+                env: 2,
+                act: AlertAct::RollBack,
+            },
+        ),
+        (
+            "h:0:l",
+            Callback::Health {
+                env: 0,
+                act: AlertAct::Lock,
+            },
+        ),
+        (
+            "h:10:a",
+            Callback::Health {
+                env: 10,
+                act: AlertAct::Acknowledge,
+            },
+        ),
+        (
             "g:42:1",
             Callback::Guide {
                 nonce: 42,
@@ -156,6 +177,11 @@ fn rejected_inputs() {
         "e:9:n",
         "i:9:y",
         "b:5:y",
+        "h:2:y",
+        "h:02:r",
+        "h:100:r",
+        "h::r",
+        "h:-1:r",
         "b::a",
         "b:5",
         "D:12:a",
@@ -225,7 +251,8 @@ fn any_callback() -> impl Strategy<Value = Callback> {
         Just(AlertAct::Acknowledge)
     ];
     prop_oneof![
-        (op.clone(), act).prop_map(|(op, act)| Callback::Alert { op, act }),
+        (op.clone(), act.clone()).prop_map(|(op, act)| Callback::Alert { op, act }),
+        (0usize..100, act).prop_map(|(env, act)| Callback::Health { env, act }),
         (op.clone(), vote).prop_map(|(op, vote)| Callback::Decide { op, vote }),
         (op.clone(), verdict).prop_map(|(op, verdict)| Callback::Qa { op, verdict }),
         (op.clone(), any::<bool>()).prop_map(|(op, go)| Callback::ReleaseAnyway { op, go }),
@@ -276,6 +303,13 @@ proptest! {
                     | ("b", "r" | "l" | "a")
             );
         let ok = ok
+            || (kind == "h"
+                && extra.is_empty()
+                && !id.is_empty()
+                && id.len() <= 2
+                && (id == "0" || !id.starts_with('0'))
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && matches!(action.as_str(), "r" | "l" | "a"))
             || (kind == "g"
                 && extra.is_empty()
                 && id.parse::<u32>().is_ok()

@@ -71,3 +71,8 @@ fn escalation() {
 fn taken() {
     insta::assert_snapshot!(super::taken("❌ <b>prod</b> · deploy failed", "Dave <b>&"));
 }
+
+#[test]
+fn health_lock_reason() {
+    insta::assert_snapshot!(super::health_lock_reason("prod"));
+}
