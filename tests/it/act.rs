@@ -63,6 +63,43 @@ async fn failed_prod_deploy_and_prompt(world: &mut World) -> (Sent, Sent) {
     (alert, prompt)
 }
 
+/// Bob taps Roll back on `alert` (of the failed #3), Dave approves, the
+/// rollback (#4) holds, and Dave opens its incident report: its body.
+async fn report_after_rolling_back_from(world: &World, alert: &Sent) -> String {
+    let tap = world.tg.user_taps(alert, BOB.id, BOB.name, "b:3:r");
+    world.tg.tap_answer(&tap).await;
+    let prompt = world
+        .tg
+        .next_message_starting(ONCALL_CHAT, "⏪ <b>Rollback prod → 1.2.2</b> · #4")
+        .await;
+    world.tg.next_message(TEAM_CHAT).await;
+    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:4:a");
+    world.tg.tap_answer(&tap).await;
+    world.roll_out("prod", "1.2.2").await;
+    world.finish_run(9002, "success", "w-2").await;
+    let done = world
+        .tg
+        .edited(ONCALL_CHAT, Some(prompt.message_id), |s| {
+            s.text.starts_with("✅ <b>prod</b> · rolled back")
+        })
+        .await;
+    let tap = world.tg.user_taps(&done, DAVE.id, DAVE.name, "i:4:o");
+    world.tg.tap_answer(&tap).await;
+    let opened = world
+        .tg
+        .next_message_starting(TEAM_CHAT, "📝 Incident report")
+        .await;
+    assert!(opened.text.contains("Opened by Dave"), "{}", opened.text);
+    let body = world.gh.issues()[0]["body"].as_str().unwrap().to_owned();
+    // (What the rollback said on the way: read once all is out.)
+    world
+        .until_outbox_sent("the rollback's news", std::time::Duration::from_secs(10))
+        .await;
+    world.tg.read_all(TEAM_CHAT);
+    world.tg.read_all(ONCALL_CHAT);
+    body
+}
+
 fn buttons(sent: &Sent) -> Vec<(String, String)> {
     sent.buttons.concat()
 }
@@ -253,43 +290,13 @@ async fn a_prod_failure_nobody_takes_pages_the_next_contact_until_someone_does()
 
     // Bob rolls back from the alert, Dave approves, it holds; the
     // incident report tells who was paged and who took it, when.
-    let tap = world.tg.user_taps(&paged, BOB.id, BOB.name, "b:3:r");
-    world.tg.tap_answer(&tap).await;
-    let prompt = world
-        .tg
-        .next_message_starting(ONCALL_CHAT, "⏪ <b>Rollback prod → 1.2.2</b> · #4")
-        .await;
-    world.tg.next_message(TEAM_CHAT).await;
-    let tap = world.tg.user_taps(&prompt, DAVE.id, DAVE.name, "d:4:a");
-    world.tg.tap_answer(&tap).await;
-    world.roll_out("prod", "1.2.2").await;
-    world.finish_run(9002, "success", "w-2").await;
-    let done = world
-        .tg
-        .edited(ONCALL_CHAT, Some(prompt.message_id), |s| {
-            s.text.starts_with("✅ <b>prod</b> · rolled back")
-        })
-        .await;
-    let tap = world.tg.user_taps(&done, DAVE.id, DAVE.name, "i:4:o");
-    world.tg.tap_answer(&tap).await;
-    let opened = world
-        .tg
-        .next_message_starting(TEAM_CHAT, "📝 Incident report")
-        .await;
-    assert!(opened.text.contains("Opened by Dave"), "{}", opened.text);
-    let body = world.gh.issues()[0]["body"].as_str().unwrap().to_owned();
+    let body = report_after_rolling_back_from(&world, &paged).await;
     assert!(body.contains("\n## Taken\n\n- #3 taken by Dave "), "{body}");
     assert!(
         body.contains("incident:escalate → escalated — step 1: Bob"),
         "{body}"
     );
     assert!(body.contains("- Deploy of 1.3.0 to prod (#3): "), "{body}");
-    // (What the rollback said on the way: read once all is out.)
-    world
-        .until_outbox_sent("the rollback's news", std::time::Duration::from_secs(10))
-        .await;
-    world.tg.read_all(TEAM_CHAT);
-    world.tg.read_all(ONCALL_CHAT);
 }
 
 #[tokio::test]
