@@ -257,6 +257,10 @@ async fn lead(
         singleton.clone(),
         duties.clone(),
     ));
+    let escalator = tokio::spawn(crate::service::escalation_loop(
+        singleton.clone(),
+        duties.clone(),
+    ));
     let monitor = tokio::spawn(crate::service::monitor_loop(
         singleton.clone(),
         config.monitor.interval,
@@ -313,6 +317,7 @@ async fn lead(
     let _ = delivery.await;
     let _ = follower.await;
     let _ = expirer.await;
+    let _ = escalator.await;
     let _ = confirmer.await;
     let _ = monitor.await;
     let _ = retention.await;

@@ -57,6 +57,7 @@ impl Config {
             ),
             ("monitor.interval".into(), self.monitor.interval, Interval),
             ("monitor.grace".into(), self.monitor.grace, Span),
+            ("incident.ack_within".into(), self.incident.ack_within, Span),
             (
                 "incident.remind_every".into(),
                 self.incident.remind_every,

@@ -60,6 +60,9 @@ pub struct Config {
     /// requests, and how often a held lock is recalled.
     #[serde(default)]
     pub incident: IncidentConfig,
+    /// Who is paged when a prod failure alert goes unacknowledged.
+    #[serde(default)]
+    pub contacts: ContactsConfig,
     /// The health monitor: ECS and the health URLs, watched between
     /// operations.
     #[serde(default)]
@@ -147,6 +150,10 @@ pub struct IncidentConfig {
     /// Default 24 h.
     #[serde(default = "default_remind_every", with = "humantime_serde")]
     pub remind_every: Duration,
+    /// A prod failure alert nobody answered with "I'm on it" within this
+    /// is posted again, mentioning the next of `[contacts]`. Default 10 min.
+    #[serde(default = "default_ack_within", with = "humantime_serde")]
+    pub ack_within: Duration,
 }
 
 impl Default for IncidentConfig {
@@ -154,12 +161,44 @@ impl Default for IncidentConfig {
         Self {
             roles: default_incident_roles(),
             remind_every: default_remind_every(),
+            ack_within: default_ack_within(),
         }
     }
 }
 
 fn default_incident_roles() -> Vec<Role> {
     vec![Role::new("senior")]
+}
+
+fn default_ack_within() -> Duration {
+    Duration::from_secs(10 * 60)
+}
+
+/// `[contacts]`: who is paged, in this order, when a prod failure alert
+/// goes unacknowledged (user ids from `[[users]]`; each optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsConfig {
+    /// Paged first.
+    pub technical_lead: Option<UserId>,
+    /// Paged second.
+    pub devops: Option<UserId>,
+    /// Paged last.
+    pub on_call: Option<UserId>,
+}
+
+impl ContactsConfig {
+    /// The contacts in escalation order, with their keys.
+    pub fn in_order(&self) -> Vec<(&'static str, UserId)> {
+        [
+            ("technical_lead", self.technical_lead),
+            ("devops", self.devops),
+            ("on_call", self.on_call),
+        ]
+        .into_iter()
+        .filter_map(|(key, id)| Some((key, id?)))
+        .collect()
+    }
 }
 
 fn default_remind_every() -> Duration {

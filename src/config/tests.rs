@@ -72,7 +72,33 @@ fn duplicate_user_ids_are_refused() {
     assert_eq!(
         error(&text),
         "bot.toml: users[3].id: user id 100000001 is listed twice\n  \
+         contacts.devops: 100000004 is not in [[users]]\n  \
          chats[1].mention_on_failure: 100000004 is not in [[users]]"
+    );
+}
+
+#[test]
+fn contacts_must_be_known_users() {
+    let text = SHIPPED.replace("technical_lead = 100000002", "technical_lead = 42");
+    assert_eq!(
+        error(&text),
+        "bot.toml: contacts.technical_lead: 42 is not in [[users]]"
+    );
+}
+
+#[test]
+fn ack_within_is_bounded_and_defaults_to_ten_minutes() {
+    let text = SHIPPED.replace("ack_within = \"10m\"", "ack_within = \"0s\"");
+    assert!(
+        error(&text).contains("incident.ack_within"),
+        "{}",
+        error(&text)
+    );
+    let text = SHIPPED.replace("ack_within = \"10m\"\n", "");
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.incident.ack_within,
+        std::time::Duration::from_secs(600)
     );
 }
 

@@ -65,6 +65,14 @@ impl Config {
             );
         }
         self.user_issues(&mut issues);
+        for (key, id) in self.contacts.in_order() {
+            if self.user(id).is_none() {
+                issues.add(
+                    format!("contacts.{key}"),
+                    format!("{} is not in [[users]]", id.0),
+                );
+            }
+        }
         let held: BTreeSet<&Role> = self.users.iter().flat_map(|u| &u.roles).collect();
         issues.unheld(&held, "release.requesters", &self.release.requesters);
         if self.environments.is_empty() {

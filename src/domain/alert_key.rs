@@ -85,6 +85,9 @@ pub enum OpStep {
     /// The short message that rings phones after a bad step shown as an
     /// edit (`{step}:ring`).
     Ring(EditStep),
+    /// A failure posted again, unacknowledged, for the n-th contact
+    /// (`escalated-{n}`).
+    Escalated(u32),
 }
 
 /// What happened to a lock.
@@ -130,6 +133,8 @@ pub enum EditStep {
     /// A failure alert with the evidence gathered after it (`diagnosis`).
     Diagnosis,
     Expired,
+    /// A failure alert or its escalation, once someone took it (`taken`).
+    Taken,
     /// An approval no longer counts (`lapsed:{user}`).
     Lapsed {
         by: UserId,
@@ -350,6 +355,9 @@ impl OpStep {
             "auto-rollback-answer" => Self::AutoRollbackAnswer,
             "report" => Self::Report,
             _ => {
+                if let Some(n) = s.strip_prefix("escalated-") {
+                    return Some(Self::Escalated(number(n)?));
+                }
                 if let Some(step) = s.strip_suffix(":ring") {
                     return Some(Self::Ring(EditStep::parse(step)?));
                 }
@@ -395,6 +403,7 @@ impl EditStep {
             "diagnosis" => Self::Diagnosis,
             "cancelled" => Self::Cancelled,
             "expired" => Self::Expired,
+            "taken" => Self::Taken,
             _ => {
                 if let Some(jobs) = s.strip_prefix("jobs-") {
                     let (done, total) = jobs.split_once("of")?;
@@ -447,6 +456,7 @@ impl fmt::Display for OpStep {
             Self::Issues { by } => return write!(f, "issues:{}", by.0),
             Self::Arm { by, nonce } => return write!(f, "arm:{}:{nonce}", by.0),
             Self::Ring(step) => return write!(f, "{step}:ring"),
+            Self::Escalated(n) => return write!(f, "escalated-{n}"),
         };
         f.write_str(name)
     }
@@ -472,6 +482,7 @@ impl fmt::Display for EditStep {
             Self::Diagnosis => "diagnosis",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::Taken => "taken",
             Self::Jobs { done, total } => return write!(f, "jobs-{done}of{total}"),
             Self::Lapsed { by } => return write!(f, "lapsed:{}", by.0),
             Self::Verify { by } => return write!(f, "verify:{}", by.0),

@@ -2,7 +2,10 @@
 //! by `encode` and read back by `parse`. The wire format is fixed: buttons
 //! already posted in chats must keep working across releases. Data carries
 //! an operation id (or a dialogue nonce) and an action only, never a
-//! version or an environment, and always fits Telegram's 64 bytes.
+//! version or an environment's name, and always fits Telegram's 64 bytes.
+//! A health-monitor alert has no operation: its buttons carry the
+//! environment's place in the config (`h:{index}:r|l|a`, index from 0 in
+//! `[environments]` order), read against the config as it is at the tap.
 
 use std::fmt::Write as _;
 
@@ -47,6 +50,37 @@ pub enum QaVerdict {
     FoundIssues,
 }
 
+/// What a failure alert's buttons ask for (`b:{op}:r|l|a`, `op` the
+/// operation that failed or ended unhealthy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAct {
+    /// Roll back to the last version healthy there before it (`r`).
+    RollBack,
+    /// Lock its environment (`l`).
+    Lock,
+    /// "I'm on it": the tapper takes the incident (`a`).
+    Acknowledge,
+}
+
+impl AlertAct {
+    fn code(self) -> &'static str {
+        match self {
+            Self::RollBack => "r",
+            Self::Lock => "l",
+            Self::Acknowledge => "a",
+        }
+    }
+
+    fn read(code: &str) -> Option<Self> {
+        Some(match code {
+            "r" => Self::RollBack,
+            "l" => Self::Lock,
+            "a" => Self::Acknowledge,
+            _ => return None,
+        })
+    }
+}
+
 /// A guided dialogue's button (`g:{nonce}:{index}|y|x`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuidePick {
@@ -82,6 +116,16 @@ pub enum Callback<O = OperationId> {
     IncidentReport {
         op: O,
     },
+    /// A failure alert's button (`b:{op}:r|l|a`).
+    Alert {
+        op: O,
+        act: AlertAct,
+    },
+    /// A health-monitor alert's button (`h:{env index}:r|l|a`).
+    Health {
+        env: usize,
+        act: AlertAct,
+    },
     Guide {
         nonce: u32,
         pick: GuidePick,
@@ -113,6 +157,11 @@ impl<O: OpRef> Callback<O> {
             Self::ReleaseAnyway { op, go } => ("r", op, if *go { "y" } else { "n" }),
             Self::DirectRollback { op } => ("e", op, "y"),
             Self::IncidentReport { op } => ("i", op, "o"),
+            Self::Alert { op, act } => ("b", op, act.code()),
+            Self::Health { env, act } => {
+                let _ = write!(out, "h:{env}:{}", act.code());
+                return out;
+            }
             Self::Guide { nonce, pick } => {
                 let _ = write!(out, "g:{nonce}:");
                 match pick {
@@ -160,6 +209,18 @@ impl Callback {
             };
             return Some(Self::Guide { nonce, pick });
         }
+        if kind == "h" {
+            // At most two digits, written without leading zeros.
+            let canonical = !id.is_empty() && id.len() <= 2 && (id == "0" || !id.starts_with('0'));
+            if !canonical || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let env = id.parse().ok()?;
+            return Some(Self::Health {
+                env,
+                act: AlertAct::read(action)?,
+            });
+        }
         if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -189,6 +250,10 @@ impl Callback {
             ("r", "n") => Self::ReleaseAnyway { op, go: false },
             ("e", "y") => Self::DirectRollback { op },
             ("i", "o") => Self::IncidentReport { op },
+            ("b", act) => Self::Alert {
+                op,
+                act: AlertAct::read(act)?,
+            },
             _ => return None,
         })
     }
@@ -200,6 +265,7 @@ pub fn unread_verb(data: &str) -> &'static str {
     match data.split(':').next() {
         Some("e") => "direct",
         Some("i") => "report",
+        Some("b" | "h") => "alert",
         Some("g") => "guide",
         _ => "unknown",
     }

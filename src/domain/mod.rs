@@ -15,7 +15,7 @@ pub mod runs;
 mod version;
 
 pub use alert_key::{AlertKey, EditStep, LockEvent, OpSlot, OpStep, Subject};
-pub use callback::{Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
+pub use callback::{AlertAct, Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};

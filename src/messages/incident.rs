@@ -126,11 +126,21 @@ pub struct Report<'a> {
     pub asked_by: &'a str,
     /// In time order.
     pub timeline: Vec<Moment<'a>>,
-    /// The deploy that brought the bad version (if the bot ran it), then
-    /// the rollback.
+    /// The deploy that brought the bad version (if the bot ran it), the
+    /// failures since, then the rollback.
     pub runs: Vec<&'a OperationRow>,
     /// How long the environment was down, if the bot alerted its failure.
     pub recovery: Option<Recovery>,
+    /// Who took each failure ("I'm on it"), and how long after its
+    /// first alert (seconds).
+    pub taken: Vec<Taken>,
+}
+
+/// A failure someone took.
+pub struct Taken {
+    pub op: i64,
+    pub by: String,
+    pub after_secs: i64,
 }
 
 /// From the first failure alert of the deploy rolled back to the
@@ -178,6 +188,17 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
             Moment::Alert(alert) => alert_line_md(alert),
         });
         body.push('\n');
+    }
+    if !r.taken.is_empty() {
+        body.push_str("\n## Taken\n\n");
+        for t in &r.taken {
+            body.push_str(&format!(
+                "- #{} taken by {} {} after its first alert\n",
+                t.op,
+                md(&t.by),
+                crate::alerts::format::span(t.after_secs)
+            ));
+        }
     }
     body.push_str("\n## Runs\n\n");
     for op in &r.runs {
@@ -278,7 +299,7 @@ fn md(text: &str) -> String {
 }
 
 /// Telegram HTML to plain text: tags dropped, entities decoded.
-fn strip_html(html: &str) -> String {
+pub(crate) fn strip_html(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {

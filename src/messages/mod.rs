@@ -1,5 +1,6 @@
 //! Every message the bot sends, one function per message, returning the text (Telegram HTML unless the function says otherwise); each pinned by an insta snapshot in its module's tests.
 
+pub mod act;
 pub mod alerts;
 pub mod approvals;
 pub mod autorollback;

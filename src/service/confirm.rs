@@ -182,13 +182,14 @@ impl App {
     async fn unhealthy_alerts(&self, op: &OperationRow, checks: &str) -> Vec<NewAlert> {
         let own = alert_kind_of(op.kind);
         let text = say::unhealthy(op, checks);
-        let routed = alerts::route_kinds(
+        let mut routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Failure, own],
             op.env.as_ref(),
             &AlertKey::op(OperationId(op.id), OpStep::Unhealthy),
             &text,
         );
+        self.with_alert_buttons(op, &mut routed).await;
         let ring = say::unhealthy_ring(op);
         self.story_alerts(
             op,

@@ -2,6 +2,7 @@
 //! an event, asks the policy, writes the change with its audit line and
 //! alerts in one transaction, then calls out.
 
+mod act;
 mod approvals;
 mod autorollback;
 mod confirm;
@@ -9,6 +10,7 @@ mod deploy;
 mod diagnose;
 mod direct;
 mod dispatch;
+mod escalate;
 mod expiry;
 mod follow;
 mod guide;
@@ -48,6 +50,7 @@ pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
 pub use confirm::confirm_loop;
 pub use diagnose::{DiagnosisQueue, diagnose_loop};
+pub use escalate::escalation_loop;
 pub use expiry::expiry_loop;
 pub use follow::follow_loop;
 pub use guide::{Guide, GuideStorage, TapOutcome};

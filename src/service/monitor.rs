@@ -111,44 +111,7 @@ impl App {
         if next == prev && seen_at.is_some() {
             return read;
         }
-        let mut alerts = Vec::new();
-        let mut alarms = Vec::new();
-        let mut auto_deployed = None;
-        for (i, event) in events.iter().enumerate() {
-            let (kind, text) = match event {
-                // A deploy like any other: to the chats that take deploys.
-                HealthEvent::AutoDeployed { to, version } => {
-                    // (An untagged image names no version to record.)
-                    auto_deployed = version.clone();
-                    (
-                        AlertKind::Deployment,
-                        messages::health::auto_deployed(env.as_str(), version.as_deref(), to),
-                    )
-                }
-                _ => (
-                    AlertKind::Health,
-                    messages::health::health(env.as_str(), cfg.health_url.as_ref(), event),
-                ),
-            };
-            let routed = alerts::route(
-                &self.config,
-                &Rendered {
-                    kind,
-                    env: Some(env.clone()),
-                    key: AlertKey::health(env.clone(), seen.now_ms, i),
-                    text,
-                },
-            );
-            if matches!(
-                event,
-                HealthEvent::RolloutFailed { .. }
-                    | HealthEvent::TasksShort { .. }
-                    | HealthEvent::Down { .. }
-            ) {
-                alarms.extend(routed.iter().cloned());
-            }
-            alerts.extend(routed);
-        }
+        let (alerts, alarms, auto_deployed) = self.health_alerts(env, cfg, &events, &seen).await;
         let state = serde_json::to_string(&next).expect("the monitor's view serialises");
         match self
             .store
@@ -171,6 +134,72 @@ impl App {
         read
     }
 
+    /// The alerts of the monitor's events about `env`, those of them that
+    /// are alarms (bad news, to be diagnosed), and the version an
+    /// environment that deploys itself now runs, if it did.
+    async fn health_alerts(
+        &self,
+        env: &Env,
+        cfg: &EnvironmentConfig,
+        events: &[HealthEvent],
+        seen: &Seen,
+    ) -> (
+        Vec<crate::store::NewAlert>,
+        Vec<crate::store::NewAlert>,
+        Option<String>,
+    ) {
+        let mut alerts = Vec::new();
+        let mut alarms = Vec::new();
+        let mut auto_deployed = None;
+        // Bad news carries the failure alert's buttons.
+        let running = seen
+            .service
+            .as_ref()
+            .and_then(|s| s.deployments.first())
+            .and_then(|d| d.version.as_deref());
+        let buttons = match events.iter().any(is_bad_news) {
+            true => match self.config.environments.get_index_of(env) {
+                Some(index) => Some(self.health_buttons(index, running).await),
+                None => None,
+            },
+            false => None,
+        };
+        for (i, event) in events.iter().enumerate() {
+            let (kind, text) = match event {
+                // A deploy like any other: to the chats that take deploys.
+                HealthEvent::AutoDeployed { to, version } => {
+                    // (An untagged image names no version to record.)
+                    auto_deployed = version.clone();
+                    (
+                        AlertKind::Deployment,
+                        messages::health::auto_deployed(env.as_str(), version.as_deref(), to),
+                    )
+                }
+                _ => (
+                    AlertKind::Health,
+                    messages::health::health(env.as_str(), cfg.health_url.as_ref(), event),
+                ),
+            };
+            let mut routed = alerts::route(
+                &self.config,
+                &Rendered {
+                    kind,
+                    env: Some(env.clone()),
+                    key: AlertKey::health(env.clone(), seen.now_ms, i),
+                    text,
+                },
+            );
+            if is_bad_news(event) {
+                for alert in &mut routed {
+                    alert.buttons = buttons.clone();
+                }
+                alarms.extend(routed.iter().cloned());
+            }
+            alerts.extend(routed);
+        }
+        (alerts, alarms, auto_deployed)
+    }
+
     /// Whether the bot knows why the task definition changed: an operation
     /// there is under way, or one for that version ended since ECS was
     /// last read (`last_read`).
@@ -191,6 +220,17 @@ impl App {
             op.kind != OperationKind::Release && (moving || ended_now)
         })
     }
+}
+
+/// Whether a monitor's event is a failure to act on (roll back, lock,
+/// take): a failed rollout, tasks missing, the health URL down.
+fn is_bad_news(event: &HealthEvent) -> bool {
+    matches!(
+        event,
+        HealthEvent::RolloutFailed { .. }
+            | HealthEvent::TasksShort { .. }
+            | HealthEvent::Down { .. }
+    )
 }
 
 /// Looks at every environment every `interval` (the first look at once:

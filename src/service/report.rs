@@ -11,7 +11,7 @@ use crate::domain::{AlertKey, OpStep};
 use crate::domain::{AlertKind, OperationId, OperationKind, OperationState};
 use crate::messages::{
     self,
-    incident::{Moment, Recovery, Report},
+    incident::{Moment, Recovery, Report, Taken},
 };
 use crate::store::{OperationRow, ReportClaim};
 
@@ -120,8 +120,24 @@ impl App {
                 }),
             _ => None,
         };
+        let failures = self.failures_before(rollback).await;
         let mut runs: Vec<&OperationRow> = deploy.iter().collect();
+        runs.extend(
+            failures
+                .iter()
+                .filter(|f| deploy.as_ref().is_none_or(|d| d.id != f.id)),
+        );
         runs.push(rollback);
+        let mut taken = Vec::new();
+        for failure in &failures {
+            if let Ok(Some(ack)) = self.store.acknowledgement(OperationId(failure.id)).await {
+                taken.push(Taken {
+                    op: failure.id,
+                    by: self.name_of(ack.by.0),
+                    after_secs: (ack.at - failure.updated_at) / 1000,
+                });
+            }
+        }
         let ids: Vec<i64> = runs.iter().map(|o| o.id).collect();
         let audit = self.store.audit_of(&ids).await.unwrap_or_default();
         let alerts = self.store.alerts_of(&ids).await.unwrap_or_default();
@@ -144,6 +160,7 @@ impl App {
             timeline: timeline.into_iter().map(|(_, m)| m).collect(),
             runs,
             recovery: self.recovery(rollback).await,
+            taken,
         };
         (
             messages::incident::incident_report_title(&report),
@@ -186,5 +203,23 @@ impl App {
             recovered,
             automatic: rollback.requested_by == crate::domain::AUTOMATIC.0,
         })
+    }
+
+    /// The failures in the rollback's environment since it was last
+    /// healthy (what the rollback answers), oldest first.
+    async fn failures_before(&self, rollback: &OperationRow) -> Vec<OperationRow> {
+        let recent = self
+            .store
+            .history(rollback.env.as_ref(), 50)
+            .await
+            .unwrap_or_default();
+        let mut failures: Vec<OperationRow> = recent
+            .into_iter()
+            .filter(|o| o.id < rollback.id && o.kind != OperationKind::Release)
+            .take_while(|o| o.state != OperationState::Succeeded)
+            .filter(|o| matches!(o.state, OperationState::Failed | OperationState::Unhealthy))
+            .collect();
+        failures.reverse();
+        failures
     }
 }

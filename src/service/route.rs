@@ -87,6 +87,8 @@ impl App {
             Callback::ReleaseAnyway { op, go } => self.release_anyway_tap(tap, op, go).await.into(),
             Callback::DirectRollback { op } => self.direct_rollback_tap(tap, op).await.into(),
             Callback::IncidentReport { op } => self.incident_report_tap(tap, op).await.into(),
+            Callback::Alert { op, act } => self.alert_tap(tap, op, act).await,
+            Callback::Health { env, act } => self.health_tap(tap, env, act).await,
             Callback::Guide { nonce, pick } => self.guide_tap(tap, nonce, pick).await,
         }
     }

@@ -8,6 +8,7 @@ mod audit;
 mod dialogues;
 mod fence;
 mod health;
+mod incidents;
 mod leases;
 mod locks;
 mod mutes;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
+pub use incidents::Ack;
 pub use locks::{LockRow, NewLock};
 pub use mutes::MuteRow;
 pub use operations::{Created, NewOperation, OperationRow};

@@ -178,6 +178,7 @@ macro_rules! select_outbox {
         )
     };
 }
+pub(crate) use select_outbox;
 
 impl Store {
     /// Puts alerts in the outbox; returns how many were new.

@@ -6,7 +6,7 @@ use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -23,6 +23,7 @@ pub const TABLES: [&str; 16] = [
     "leases",
     "run_discovery",
     "stranger_answers",
+    "incident_acks",
 ];
 
 impl Store {

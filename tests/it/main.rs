@@ -1,6 +1,7 @@
 //! One test binary for every area (one link, one build): the store on both
 //! backends and the scenarios that drive the real bot.
 
+mod act;
 mod approvable;
 mod approval_guards;
 mod autorollback;

@@ -74,6 +74,16 @@ fn stored_keys_read_and_write_back_the_same() {
         ("op:3:report@-1", op(3, OpStep::Report).in_chat(ChatId(-1))),
         ("op:3:unhealthy", op(3, OpStep::Unhealthy)),
         (
+            "op:3:escalated-2@-1",
+            op(3, OpStep::Escalated(2)).in_chat(ChatId(-1)),
+        ),
+        (
+            "op:3:escalated-1@-1:taken",
+            op(3, OpStep::Escalated(1))
+                .in_chat(ChatId(-1))
+                .edited(EditStep::Taken),
+        ),
+        (
             "op:1:issues:42@-1",
             op(1, OpStep::Issues { by: UserId(42) }).in_chat(ChatId(-1)),
         ),

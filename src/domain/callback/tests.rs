@@ -61,6 +61,48 @@ fn accepted_inputs() {
         ("e:9:y", Callback::DirectRollback { op: op(9) }),
         ("i:9:o", Callback::IncidentReport { op: op(9) }),
         (
+            "b:5:r",
+            Callback::Alert {
+                op: op(5),
+                act: AlertAct::RollBack,
+            },
+        ),
+        (
+            "b:5:l",
+            Callback::Alert {
+                op: op(5),
+                act: AlertAct::Lock,
+            },
+        ),
+        (
+            "b:5:a",
+            Callback::Alert {
+                op: op(5),
+                act: AlertAct::Acknowledge,
+            },
+        ),
+        (
+            "h:2:r",
+            Callback::Health {
+                env: 2,
+                act: AlertAct::RollBack,
+            },
+        ),
+        (
+            "h:0:l",
+            Callback::Health {
+                env: 0,
+                act: AlertAct::Lock,
+            },
+        ),
+        (
+            "h:10:a",
+            Callback::Health {
+                env: 10,
+                act: AlertAct::Acknowledge,
+            },
+        ),
+        (
             "g:42:1",
             Callback::Guide {
                 nonce: 42,
@@ -134,6 +176,14 @@ fn rejected_inputs() {
         "r:7:a",
         "e:9:n",
         "i:9:y",
+        "b:5:y",
+        "h:2:y",
+        "h:02:r",
+        "h:100:r",
+        "h::r",
+        "h:-1:r",
+        "b::a",
+        "b:5",
         "D:12:a",
         " d:12:a",
         "g:42",
@@ -173,6 +223,7 @@ fn unread_data_is_audited_by_the_family_it_claims() {
     for (data, verb) in [
         ("e:x:y", "direct"),
         ("i:", "report"),
+        ("b:x:r", "alert"),
         ("g:1:zz", "guide"),
         ("d:1:x", "unknown"),
         ("", "unknown"),
@@ -194,7 +245,14 @@ fn any_callback() -> impl Strategy<Value = Callback> {
         Just(Vote::Reject)
     ];
     let verdict = prop_oneof![Just(QaVerdict::Verified), Just(QaVerdict::FoundIssues)];
+    let act = prop_oneof![
+        Just(AlertAct::RollBack),
+        Just(AlertAct::Lock),
+        Just(AlertAct::Acknowledge)
+    ];
     prop_oneof![
+        (op.clone(), act.clone()).prop_map(|(op, act)| Callback::Alert { op, act }),
+        (0usize..100, act).prop_map(|(env, act)| Callback::Health { env, act }),
         (op.clone(), vote).prop_map(|(op, vote)| Callback::Decide { op, vote }),
         (op.clone(), verdict).prop_map(|(op, verdict)| Callback::Qa { op, verdict }),
         (op.clone(), any::<bool>()).prop_map(|(op, go)| Callback::ReleaseAnyway { op, go }),
@@ -234,7 +292,7 @@ proptest! {
         kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z]{0,2}", extra in "(:[a-z0-9]{0,3})?",
     ) {
         let data = format!("{kind}:{id}:{action}{extra}");
-        let ok = ["d", "q", "r", "e", "i"].contains(&kind.as_str())
+        let ok = ["d", "q", "r", "e", "i", "b"].contains(&kind.as_str())
             && !id.is_empty()
             && id.len() <= 18
             && id.bytes().all(|b| b.is_ascii_digit())
@@ -242,8 +300,16 @@ proptest! {
             && matches!(
                 (kind.as_str(), action.as_str()),
                 ("d", "a" | "c" | "r") | ("q", "v" | "i") | ("r", "y" | "n") | ("e", "y") | ("i", "o")
+                    | ("b", "r" | "l" | "a")
             );
         let ok = ok
+            || (kind == "h"
+                && extra.is_empty()
+                && !id.is_empty()
+                && id.len() <= 2
+                && (id == "0" || !id.starts_with('0'))
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && matches!(action.as_str(), "r" | "l" | "a"))
             || (kind == "g"
                 && extra.is_empty()
                 && id.parse::<u32>().is_ok()

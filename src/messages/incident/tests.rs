@@ -134,6 +134,11 @@ fn report_of<'a>(
         ],
         runs: vec![deploy, rollback],
         recovery: None,
+        taken: vec![super::Taken {
+            op: 7,
+            by: "Dave <b>&".into(),
+            after_secs: 252,
+        }],
     }
 }
 
@@ -147,6 +152,7 @@ fn incident_report_title() {
         timeline: vec![],
         runs: vec![&rollback],
         recovery: None,
+        taken: vec![],
     };
     insta::assert_snapshot!(super::incident_report_title(&r));
 }
@@ -219,6 +225,7 @@ fn incident_report_recovery_md() {
             timeline: vec![],
             runs: vec![&rollback],
             recovery: Some(recovery),
+            taken: vec![],
         })
     };
     insta::assert_snapshot!(format!("{}\n---\n{}", body(recovered), body(open)));

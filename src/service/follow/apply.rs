@@ -167,13 +167,14 @@ impl App {
         let text = say::failed(op, conclusion, &jobs, &run.html_url);
         let key = AlertKey::op(OperationId(op.id), OpStep::Failed);
         let own = alert_kind_of(op.kind);
-        let routed = alerts::route_kinds(
+        let mut routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Failure, own],
             op.env.as_ref(),
             &key,
             &text,
         );
+        self.with_alert_buttons(op, &mut routed).await;
         let ring = say::failed_ring(op);
         self.story_alerts(op, EditStep::Failed, own, &text, routed, Story::Ring(&ring))
             .await

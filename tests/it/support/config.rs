@@ -61,6 +61,7 @@ confirm_interval = "100ms"
 
 [incident]
 remind_every = "{remind_every}"
+ack_within = "{ack_within}"
 
 [monitor]
 interval = "{monitor_interval}"
@@ -93,6 +94,7 @@ max_attempts = {alert_attempts}
                 .unwrap_or_else(|| moto::url().to_owned()),
             confirm_within = self.confirm_within,
             remind_every = self.remind_every,
+            ack_within = self.ack_within,
             monitor_interval = self.monitor_interval,
             alert_attempts = self.alert_attempts,
         );
@@ -135,6 +137,10 @@ alerts = ["failure", "health"]
 envs = ["prod"]
 "#,
         ));
+        if self.users_toml.is_none() {
+            // Bob, then Dave, are paged for a prod failure nobody took.
+            text.push_str("\n[contacts]\ntechnical_lead = 100000002\ndevops = 100000004\n");
+        }
         text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
         text
     }

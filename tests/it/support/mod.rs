@@ -185,6 +185,8 @@ pub struct World {
     /// The `[[users]]` of bot.toml, instead of Alice, Bob, Carol, Dave
     /// and Quinn.
     pub users_toml: Option<String>,
+    /// `incident.ack_within`.
+    pub ack_within: &'static str,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -213,6 +215,7 @@ impl World {
             prod_break_glass: false,
             prod_rollback_toml: "",
             remind_every: "1day",
+            ack_within: "10m",
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,

@@ -1,0 +1,115 @@
+//! Nobody left unpaged: a prod failure alert nobody took ("I'm on it")
+//! within `incident.ack_within` is posted again to the chats that take
+//! failures there, mentioning the next of `[contacts]` in order, one step
+//! a window, until someone takes it. Leader work: each step is written
+//! once (its outbox key is unique) with its audit line, through the
+//! fenced store; a step found due after a restart is written then.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::App;
+use crate::alerts;
+use crate::domain::{AlertKey, AlertKind, OpStep, OperationId, OperationKind, OperationState};
+use crate::messages::act as say;
+use crate::store::{OperationRow, now_ms};
+
+/// How many of prod's newest operations are looked at for failures.
+const RECENT: i64 = 20;
+
+impl App {
+    /// Writes every escalation step that is due and not written yet.
+    pub async fn escalate_unacknowledged(&self) {
+        let contacts = self.config.contacts.in_order();
+        let last = crate::domain::last_env(self.config.environments.keys());
+        let (false, Some(env)) = (contacts.is_empty(), last) else {
+            return;
+        };
+        let window = i64::try_from(self.config.incident.ack_within.as_millis()).unwrap_or(i64::MAX);
+        let steps = contacts.len() as i64;
+        let now = now_ms();
+        // Failures older than every step's time are history, not news.
+        let horizon = now.saturating_sub(window.saturating_mul(steps + 1));
+        let ops = match self.store.history(Some(env), RECENT).await {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, "escalation: store unreadable");
+                return;
+            }
+        };
+        let failed = ops.into_iter().filter(|op| {
+            op.kind != OperationKind::Release
+                && matches!(op.state, OperationState::Failed | OperationState::Unhealthy)
+                && op.updated_at >= horizon
+        });
+        for op in failed {
+            let due = ((now - op.updated_at) / window.max(1)).min(steps);
+            if due < 1 {
+                continue;
+            }
+            match self.store.acknowledgement(OperationId(op.id)).await {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, operation = op.id, "escalation: store unreadable");
+                    continue;
+                }
+            }
+            for step in 1..=due {
+                let (_, contact) = contacts[(step - 1) as usize];
+                self.escalate_step(&op, step as u32, contact, now).await;
+            }
+        }
+    }
+
+    /// Posts step `step` of `op`'s escalation, mentioning `contact`,
+    /// unless it was posted before.
+    async fn escalate_step(
+        &self,
+        op: &OperationRow,
+        step: u32,
+        contact: crate::domain::UserId,
+        now: i64,
+    ) {
+        let id = OperationId(op.id);
+        let name = self.name_of(contact.0);
+        let text = say::escalation(op, (now - op.updated_at) / 1000, &name, contact.0);
+        let mut routed = alerts::route_kinds(
+            &self.config,
+            &[AlertKind::Failure],
+            op.env.as_ref(),
+            &AlertKey::op(id, OpStep::Escalated(step)),
+            &text,
+        );
+        self.with_alert_buttons(op, &mut routed).await;
+        let audit = self.audit(
+            None,
+            None,
+            "incident:escalate",
+            "escalated",
+            Some(id),
+            format!("step {step}: {name}"),
+        );
+        match self.store.escalate(&audit, &routed).await {
+            Ok(true) => self.outbox.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, operation = op.id, "escalation: not stored"),
+        }
+    }
+}
+
+/// Escalates unacknowledged failures, looking a tenth of the window
+/// apart (between 100 ms and 30 s), until stopped.
+pub async fn escalation_loop(app: Arc<App>, stop: CancellationToken) {
+    let every = (app.config.incident.ack_within / 10)
+        .clamp(Duration::from_millis(100), Duration::from_secs(30));
+    loop {
+        app.escalate_unacknowledged().await;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
