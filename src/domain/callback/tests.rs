@@ -60,6 +60,15 @@ fn accepted_inputs() {
         ),
         ("e:9:y", Callback::DirectRollback { op: op(9) }),
         ("i:9:o", Callback::IncidentReport { op: op(9) }),
+    ];
+    for (data, expected) in table {
+        assert_eq!(Callback::parse(data), Some(expected), "{data:?}");
+    }
+}
+
+#[test]
+fn accepted_alert_inputs() {
+    let table: Vec<(&str, Callback)> = vec![
         (
             "b:5:r",
             Callback::Alert {
