@@ -92,7 +92,7 @@ impl App {
             Some(id),
             format!("step {step}: {name}"),
         );
-        match self.store.escalate(&audit, &routed).await {
+        match self.store.escalate(id, &audit, &routed).await {
             Ok(true) => self.outbox.notify_one(),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, operation = op.id, "escalation: not stored"),

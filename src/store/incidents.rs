@@ -8,6 +8,12 @@ use super::outbox::{OutboxRow, insert_alerts, select_outbox};
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{OperationId, UserId};
 
+/// Takes the operation's row for the rest of the transaction (a write
+/// that changes nothing: a row lock on PostgreSQL, the writer's lock on
+/// SQLite), so that an acknowledgement and an escalation step of one
+/// failure are decided one after the other.
+const HOLD_OPERATION: &str = "UPDATE operations SET updated_at = updated_at WHERE id = $1";
+
 /// Who took a failure, and when (Unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ack {
@@ -28,6 +34,7 @@ impl Store {
     ) -> Result<Option<Ack>, StoreError> {
         let first = on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
             let sql = "INSERT INTO incident_acks (operation_id, acked_by, acked_at) VALUES ($1, $2, $3) \
                        ON CONFLICT (operation_id) DO NOTHING";
             let first = sqlx::query(sql)
@@ -61,17 +68,30 @@ impl Store {
         Ok(row.map(|(by, at)| Ack { by: UserId(by), at }))
     }
 
-    /// Enqueues an escalation step's alerts and, when any was new (the
-    /// step not written before), its audit line, in one transaction
-    /// fenced by the leader's lease. Returns whether the step is new.
+    /// Enqueues an escalation step of the failed operation `op`: its
+    /// alerts and, when any was new (the step not written before), its
+    /// audit line, in one transaction fenced by the leader's lease, and
+    /// only while nobody has taken the failure (checked under the same
+    /// hold on the operation's row as [`Self::acknowledge`] takes, so an
+    /// acknowledgement and a step cannot cross). Returns whether the step
+    /// is new.
     pub async fn escalate(
         &self,
+        op: OperationId,
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
         let new = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            if !fence_holds!(self, tx) {
+            let taken = if fence_holds!(self, tx) {
+                sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
+                let sql = "SELECT 1 FROM incident_acks WHERE operation_id = $1";
+                let row: Option<(i32,)> = sqlx::query_as(sql).bind(op.0).fetch_optional(&mut *tx).await?;
+                Some(row.is_some())
+            } else {
+                None
+            };
+            if taken != Some(false) {
                 tx.rollback().await?;
                 false
             } else {

@@ -1,5 +1,6 @@
 //! Failures taken and escalated: the first acknowledgement wins, and an
-//! escalation step is written once, by the lease's holder only.
+//! escalation step is written once, by the lease's holder only, and
+//! none after the failure was taken.
 
 use super::*;
 use aletheia_bot::domain::OperationId;
@@ -40,7 +41,7 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
         // Without the lease: nothing.
         assert!(
             !leader
-                .escalate(&audit("incident:escalate"), &step)
+                .escalate(OperationId(3), &audit("incident:escalate"), &step)
                 .await
                 .unwrap()
         );
@@ -48,14 +49,14 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
         assert!(store.try_lease("leader", "me", 60_000).await.unwrap());
         assert!(
             leader
-                .escalate(&audit("incident:escalate"), &step)
+                .escalate(OperationId(3), &audit("incident:escalate"), &step)
                 .await
                 .unwrap()
         );
         // Again (a restart, the next look): no second message, no second line.
         assert!(
             !leader
-                .escalate(&audit("incident:escalate"), &step)
+                .escalate(OperationId(3), &audit("incident:escalate"), &step)
                 .await
                 .unwrap()
         );
@@ -65,5 +66,19 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
             1,
             "{backend:?}"
         );
+        // Once someone took it, no further step is written.
+        store
+            .acknowledge(OperationId(3), UserId(4), &audit("incident:ack"), &[])
+            .await
+            .unwrap();
+        let next = [alert("op:3:escalated-2", -1)];
+        assert!(
+            !leader
+                .escalate(OperationId(3), &audit("incident:escalate"), &next)
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+        assert_eq!(store.all_alerts().await.unwrap().len(), 2, "{backend:?}");
     }
 }
