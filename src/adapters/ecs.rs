@@ -131,8 +131,12 @@ impl Ecs {
         }
     }
 
-    /// The service of an environment, with the image of each deployment.
-    pub async fn service_state(&self, env: &EnvironmentConfig) -> Result<ServiceState, EcsError> {
+    /// The environment's service as ECS describes it (one
+    /// `DescribeServices` call).
+    pub(super) async fn describe_service(
+        &self,
+        env: &EnvironmentConfig,
+    ) -> Result<aws_sdk_ecs::types::Service, EcsError> {
         let out = self
             .client
             .describe_services()
@@ -141,12 +145,18 @@ impl Ecs {
             .send()
             .await
             .map_err(api_error)?;
-        let Some(service) = out.services().first() else {
-            return Err(EcsError::ServiceNotFound {
+        out.services()
+            .first()
+            .cloned()
+            .ok_or_else(|| EcsError::ServiceNotFound {
                 cluster: env.cluster.clone(),
                 service: env.service.clone(),
-            });
-        };
+            })
+    }
+
+    /// The service of an environment, with the image of each deployment.
+    pub async fn service_state(&self, env: &EnvironmentConfig) -> Result<ServiceState, EcsError> {
+        let service = &self.describe_service(env).await?;
         if service.status() == Some("INACTIVE") {
             return Err(EcsError::ServiceInactive {
                 cluster: env.cluster.clone(),

@@ -40,20 +40,7 @@ impl Ecs {
         env: &EnvironmentConfig,
         n: usize,
     ) -> Result<Vec<String>, EcsError> {
-        let out = self
-            .client
-            .describe_services()
-            .cluster(&env.cluster)
-            .services(&env.service)
-            .send()
-            .await
-            .map_err(api_error)?;
-        let Some(service) = out.services().first() else {
-            return Err(EcsError::ServiceNotFound {
-                cluster: env.cluster.clone(),
-                service: env.service.clone(),
-            });
-        };
+        let service = self.describe_service(env).await?;
         let mut events: Vec<_> = service.events().to_vec();
         events.sort_by_key(|e| std::cmp::Reverse(e.created_at().map(|t| t.secs())));
         Ok(events
