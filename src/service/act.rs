@@ -72,27 +72,11 @@ impl App {
         match act {
             AlertAct::RollBack => {
                 let target = self.last_healthy_before(&env, &op).await;
-                let Some(version) = target.and_then(|v| Version::parse(&v, true).ok()) else {
-                    let text = say::no_healthy_version(env.as_str());
-                    return TapAnswer { text, alert: true }.into();
-                };
-                let text = format!("/rollback {env} {version}");
-                let command = Command::Rollback {
-                    env,
-                    version,
-                    break_glass: None,
-                };
-                self.as_command(tap, Some(id), command, text).await
+                self.roll_back_to(tap, Some(id), env, target).await
             }
             AlertAct::Lock => {
                 let reason = say::lock_reason(&op);
-                let text = format!("/lock {env} {reason}");
-                let command = Command::Lock {
-                    env,
-                    reason,
-                    duration: None,
-                };
-                self.as_command(tap, Some(id), command, text).await
+                self.lock_for(tap, Some(id), env, reason).await
             }
             AlertAct::Acknowledge => self.acknowledge(tap, &op).await.into(),
         }
@@ -142,27 +126,11 @@ impl App {
             AlertAct::RollBack => {
                 let running = self.running_tag(cfg).await.ok().flatten();
                 let target = self.last_healthy_other_than(&env, running.as_deref()).await;
-                let Some(version) = target.and_then(|v| Version::parse(&v, true).ok()) else {
-                    let text = say::no_healthy_version(env.as_str());
-                    return TapAnswer { text, alert: true }.into();
-                };
-                let text = format!("/rollback {env} {version}");
-                let command = Command::Rollback {
-                    env,
-                    version,
-                    break_glass: None,
-                };
-                self.as_command(tap, None, command, text).await
+                self.roll_back_to(tap, None, env, target).await
             }
             AlertAct::Lock => {
                 let reason = say::health_lock_reason(env.as_str());
-                let text = format!("/lock {env} {reason}");
-                let command = Command::Lock {
-                    env,
-                    reason,
-                    duration: None,
-                };
-                self.as_command(tap, None, command, text).await
+                self.lock_for(tap, None, env, reason).await
             }
             AlertAct::Acknowledge => {
                 if self.config.user(tap.user).is_none() {
@@ -194,6 +162,45 @@ impl App {
     /// Gives `command` as the tapper would have typed it (`text`) in the
     /// chat tapped in: refused as the command would be (the refusal shown
     /// on the tap), else its answer posted in the chat.
+    /// Roll back from an alert: `/rollback <env> <target>` as the tapper,
+    /// or the answer that there is nothing healthy to go back to.
+    async fn roll_back_to(
+        &self,
+        tap: &Tap,
+        op: Option<OperationId>,
+        env: Env,
+        target: Option<String>,
+    ) -> TapOutcome {
+        let Some(version) = target.and_then(|v| Version::parse(&v, true).ok()) else {
+            let text = say::no_healthy_version(env.as_str());
+            return TapAnswer { text, alert: true }.into();
+        };
+        let text = format!("/rollback {env} {version}");
+        let command = Command::Rollback {
+            env,
+            version,
+            break_glass: None,
+        };
+        self.as_command(tap, op, command, text).await
+    }
+
+    /// Lock from an alert: `/lock <env> <reason>` as the tapper.
+    async fn lock_for(
+        &self,
+        tap: &Tap,
+        op: Option<OperationId>,
+        env: Env,
+        reason: String,
+    ) -> TapOutcome {
+        let text = format!("/lock {env} {reason}");
+        let command = Command::Lock {
+            env,
+            reason,
+            duration: None,
+        };
+        self.as_command(tap, op, command, text).await
+    }
+
     async fn as_command(
         &self,
         tap: &Tap,
