@@ -93,6 +93,7 @@ fn route_as(config: &Config, rendered: &Rendered, loud: bool) -> Vec<NewAlert> {
             buttons: None,
             edit_of: None,
             urgent: rendered.kind == AlertKind::Failure,
+            diagnose: false,
         })
         .collect()
 }

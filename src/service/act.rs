@@ -273,13 +273,6 @@ impl App {
         }
         let id = OperationId(op.id);
         let who = self.name_of(tap.user.0);
-        let edits = match self.store.outbox_of(id).await {
-            Ok(rows) => taken_edits(&rows, id, &who),
-            Err(e) => {
-                let text = self.internal_failure("ack: store", &e);
-                return TapAnswer { text, alert: true };
-            }
-        };
         let waited = (now_ms() - op.updated_at) / 1000;
         let audit = self.audit(
             Some(tap.user),
@@ -289,7 +282,8 @@ impl App {
             Some(id),
             format!("{} after {}", say::lock_reason(op), span(waited)),
         );
-        match self.store.acknowledge(id, tap.user, &audit, &edits).await {
+        let build = |rows: &[OutboxRow]| taken_edits(rows, id, &who);
+        match self.store.acknowledge(id, tap.user, &audit, &build).await {
             Ok(None) => {
                 self.outbox.notify_one();
                 TapAnswer {

@@ -365,3 +365,58 @@ async fn a_health_alert_about_prod_carries_the_buttons_and_lock_locks() {
     assert!(up.buttons.is_empty());
     world.tg.next_message(TEAM_CHAT).await;
 }
+
+#[tokio::test]
+async fn a_diagnosis_coming_after_someone_took_the_failure_keeps_who_took_it() {
+    let mut world = World::new().await;
+    // GitHub is slow to compare the releases: the diagnosis (which names
+    // the migrations since the version to roll back to) comes late.
+    let compare = world.gh.hold(&format!(
+        "/repos/{}/{}/compare/",
+        crate::support::github::OWNER,
+        crate::support::github::REPO
+    ));
+    let (alert, prompt) = failed_prod_deploy_and_prompt(&mut world).await;
+    let tap = world.tg.user_taps(&alert, DAVE.id, DAVE.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Dave is on it.".to_owned(), false)
+    );
+    for (chat, message) in [(ONCALL_CHAT, &alert), (TEAM_CHAT, &prompt)] {
+        world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.ends_with("\n👀 Taken by Dave")
+            })
+            .await;
+    }
+
+    // The evidence, when it comes, is added to the message as it stands:
+    // it still says who took it, and "I'm on it" does not come back.
+    drop(compare);
+    for (chat, message) in [(ONCALL_CHAT, &alert), (TEAM_CHAT, &prompt)] {
+        let diagnosed = world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.contains("🔎 <b>Diagnosis</b>")
+            })
+            .await;
+        assert!(
+            diagnosed.text.contains("\n👀 Taken by Dave\n"),
+            "{}",
+            diagnosed.text
+        );
+        assert!(
+            diagnosed
+                .text
+                .starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3)")
+        );
+        assert_eq!(
+            buttons(&diagnosed),
+            [
+                ("↩️ Roll back to 1.2.2".to_owned(), "b:3:r".to_owned()),
+                ("🔒 Lock".to_owned(), "b:3:l".to_owned()),
+            ]
+        );
+    }
+}

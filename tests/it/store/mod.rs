@@ -66,6 +66,7 @@ pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
         buttons: None,
         edit_of: None,
         urgent: false,
+        diagnose: false,
     }
 }
 

@@ -63,6 +63,8 @@ struct Inner {
     down: bool,
     /// GitHub takes every request and never answers (`set_hanging`).
     hanging: bool,
+    /// Route prefix → requests there wait until it is let go (`hold`).
+    held: Vec<(String, tokio::sync::watch::Receiver<bool>)>,
     requests: Vec<String>,
     /// Calls of routes GitHub does not have (method and path).
     unknown: Vec<String>,
@@ -70,6 +72,15 @@ struct Inner {
     issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
     added_files: HashMap<String, Vec<String>>,
+}
+
+/// Requests held by [`FakeGithub::hold`] go on when this is dropped.
+pub struct Held(tokio::sync::watch::Sender<bool>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
 }
 
 pub struct FakeGithub {
@@ -210,6 +221,18 @@ impl FakeGithub {
     /// behind a load balancer whose backends stall) or answers again.
     pub fn set_hanging(&self, hanging: bool) {
         self.inner.lock().unwrap().hanging = hanging;
+    }
+
+    /// Requests whose path starts with `prefix` wait (a slow GitHub) until
+    /// the returned guard is dropped.
+    pub fn hold(&self, prefix: &str) -> Held {
+        let (release, released) = tokio::sync::watch::channel(false);
+        self.inner
+            .lock()
+            .unwrap()
+            .held
+            .push((prefix.to_owned(), released));
+        Held(release)
     }
 
     /// Requests whose path starts with `prefix` are answered again.
