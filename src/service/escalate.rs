@@ -12,12 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use crate::alerts;
-use crate::domain::{AlertKey, AlertKind, OpStep, OperationId, OperationKind, OperationState};
+use crate::domain::{AlertKey, AlertKind, OpStep, OperationId};
 use crate::messages::act as say;
 use crate::store::{OperationRow, now_ms};
-
-/// How many of prod's newest operations are looked at for failures.
-const RECENT: i64 = 20;
 
 impl App {
     /// Writes every escalation step that is due and not written yet.
@@ -32,18 +29,13 @@ impl App {
         let now = now_ms();
         // Failures older than every step's time are history, not news.
         let horizon = now.saturating_sub(window.saturating_mul(steps + 1));
-        let ops = match self.store.history(Some(env), RECENT).await {
+        let failed = match self.store.failures_since(env, horizon).await {
             Ok(ops) => ops,
             Err(e) => {
                 tracing::warn!(error = %e, "escalation: store unreadable");
                 return;
             }
         };
-        let failed = ops.into_iter().filter(|op| {
-            op.kind != OperationKind::Release
-                && matches!(op.state, OperationState::Failed | OperationState::Unhealthy)
-                && op.updated_at >= horizon
-        });
         for op in failed {
             let due = ((now - op.updated_at) / window.max(1)).min(steps);
             if due < 1 {

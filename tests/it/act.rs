@@ -299,6 +299,12 @@ async fn a_prod_failure_nobody_takes_pages_the_next_contact_until_someone_does()
         "{body}"
     );
     assert!(body.contains("- Deploy of 1.3.0 to prod (#3): "), "{body}");
+    // …and the evidence gathered after the failure, as its alert had it.
+    assert!(
+        body.contains("\n## Diagnosis\n\nAfter #3:\n\n~~~text\n"),
+        "{body}"
+    );
+    assert!(body.contains("\nAWS credentials: ECS answers\n"), "{body}");
 }
 
 #[tokio::test]

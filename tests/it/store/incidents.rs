@@ -178,3 +178,27 @@ async fn a_diagnosis_is_claimed_once_built_on_the_newest_text_and_taken_over_aft
         assert!(after.await.unwrap().is_empty(), "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn failures_are_found_however_many_operations_came_after() {
+    use aletheia_bot::domain::OperationState;
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let dev = Env::parse("dev").unwrap();
+        let failed = dev_deploy(&store, OperationState::Failed, None).await;
+        let unhealthy = dev_deploy(&store, OperationState::Unhealthy, None).await;
+        for _ in 0..30 {
+            dev_deploy(&store, OperationState::Succeeded, None).await;
+        }
+        let found: Vec<i64> = store
+            .failures_since(&dev, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|op| op.id)
+            .collect();
+        assert_eq!(found, [failed.0, unhealthy.0], "{backend:?}");
+        let later = aletheia_bot::store::now_ms() + 1;
+        assert!(store.failures_since(&dev, later).await.unwrap().is_empty());
+    }
+}
