@@ -39,6 +39,10 @@ pub enum Subject {
     Release { id: u64 },
     /// The health monitor's news: `health:{env}:{at}:{index}`.
     Health { env: Env, at_ms: i64, index: usize },
+    /// The health monitor's alarms of one moment, posted again,
+    /// unacknowledged, for the n-th contact:
+    /// `health:{env}:{at}:escalated-{n}`.
+    HealthEscalated { env: Env, at_ms: i64, step: u32 },
     /// A lock of an environment: `lock:{env}:{locked_at}:{event}`.
     Lock {
         env: Env,
@@ -183,6 +187,12 @@ impl AlertKey {
         Self::of(Subject::Health { env, at_ms, index })
     }
 
+    /// Step `step` of the escalation of the health alarms raised in `env`
+    /// at `at_ms`.
+    pub fn health_escalated(env: Env, at_ms: i64, step: u32) -> Self {
+        Self::of(Subject::HealthEscalated { env, at_ms, step })
+    }
+
     pub fn lock(env: Env, locked_at: i64, event: LockEvent) -> Self {
         Self::of(Subject::Lock {
             env,
@@ -305,10 +315,18 @@ fn parse_subject(s: &str) -> Option<Subject> {
             else {
                 return None;
             };
-            Some(Subject::Health {
-                env: Env::parse(env).ok()?,
-                at_ms: number(at)?,
-                index: number(index)?,
+            let (env, at_ms) = (Env::parse(env).ok()?, number(at)?);
+            Some(match index.strip_prefix("escalated-") {
+                Some(step) => Subject::HealthEscalated {
+                    env,
+                    at_ms,
+                    step: number(step)?,
+                },
+                None => Subject::Health {
+                    env,
+                    at_ms,
+                    index: number(index)?,
+                },
             })
         }
         "lock" => {
@@ -498,6 +516,9 @@ impl fmt::Display for Subject {
             Self::Op { op, step } => write!(f, "op:{op}:{step}"),
             Self::Release { id } => write!(f, "release:{id}"),
             Self::Health { env, at_ms, index } => write!(f, "health:{env}:{at_ms}:{index}"),
+            Self::HealthEscalated { env, at_ms, step } => {
+                write!(f, "health:{env}:{at_ms}:escalated-{step}")
+            }
             Self::Lock {
                 env,
                 locked_at,

@@ -131,7 +131,7 @@ impl App {
         });
         let evidence = self.evidence(&env, failed.as_ref(), run).await;
         let build = |row: &OutboxRow| edit_with_evidence(row, &evidence);
-        match self.store.diagnosed(op_id, &pending, &build).await {
+        match self.store.diagnosed(&env, op_id, &pending, &build).await {
             Ok(n) if n > 0 => self.outbox.notify_one(),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, env = %env, "diagnosis: not stored"),

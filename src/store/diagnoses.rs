@@ -4,10 +4,11 @@
 //! that enqueues the evidence's edit. An instance that dies half-way
 //! leaves its claim to run out; another takes the work over.
 
+use super::alarms::HOLD_ENV;
 use super::incidents::HOLD_OPERATION;
 use super::outbox::{OutboxRow, insert_alerts, select_outbox};
 use super::{NewAlert, Store, StoreError, on_pool};
-use crate::domain::OperationId;
+use crate::domain::{Env, OperationId};
 
 /// A failure's copy waiting for its diagnosis.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -57,12 +58,14 @@ impl Store {
 
     /// Enqueues the diagnosis of `pending` (one failure's copies): for
     /// each message they show in, the edit `build` makes of its newest
-    /// text, and their marks cleared, in one transaction. With `op`, under
-    /// the same hold on the operation's row as an acknowledgement takes,
-    /// so that whichever of the two comes second builds on the other's
-    /// text. Returns how many edits were new.
+    /// text, and their marks cleared, in one transaction, under the same
+    /// hold as an acknowledgement of the failure takes (on the operation's
+    /// row, else on the environment's monitor row), so that whichever of
+    /// the two comes second builds on the other's text. Returns how many
+    /// edits were new.
     pub async fn diagnosed(
         &self,
+        env: &Env,
         op: Option<OperationId>,
         pending: &[PendingDiagnosis],
         build: &BuildEdit<'_>,
@@ -80,9 +83,10 @@ impl Store {
             for d in pending {
                 sqlx::query(clear).bind(d.id).execute(&mut *tx).await?;
             }
-            if let Some(op) = op {
-                sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
-            }
+            match op {
+                Some(op) => sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?,
+                None => sqlx::query(HOLD_ENV).bind(env.as_str()).execute(&mut *tx).await?,
+            };
             let mut edits = Vec::new();
             for message in &messages {
                 let row: Option<OutboxRow> =

@@ -3,6 +3,7 @@
 //! both accept) run on both. Each public function is one transaction that
 //! does one thing.
 
+mod alarms;
 mod approvals;
 mod audit;
 mod diagnoses;

@@ -426,3 +426,78 @@ async fn a_diagnosis_coming_after_someone_took_the_failure_keeps_who_took_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_health_alarm_nobody_takes_pages_the_next_contact_until_someone_does() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.ack_within = "3s";
+    world.start_bot().await;
+    world.health.answer("prod", 503);
+    let down = world.tg.next_message(ONCALL_CHAT).await;
+    let team_down = world.tg.next_message(TEAM_CHAT).await;
+    let expected = [
+        ("🔒 Lock".to_owned(), "h:2:l".to_owned()),
+        ("👀 I'm on it".to_owned(), "h:2:a".to_owned()),
+    ];
+    assert_eq!(buttons(&down), expected);
+
+    // Nobody took it within the window: posted again wherever failures
+    // go, mentioning the first contact (Bob), with the same buttons.
+    let paged = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        paged.text.starts_with("🚨 <b>Nobody has taken this for "),
+        "{}",
+        paged.text
+    );
+    let first_line = undiagnosed(&down.text).lines().next().unwrap().to_owned();
+    assert!(paged.text.contains("prod"), "{first_line} / {}", paged.text);
+    assert!(
+        paged.text.ends_with(
+            "\n<a href=\"tg://user?id=100000002\">Bob</a>, please take it: tap 👀 I'm on it."
+        ),
+        "{}",
+        paged.text
+    );
+    assert_eq!(buttons(&paged), expected);
+    let team_paged = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(team_paged.text, paged.text);
+
+    // Dave takes it from the page: every copy says so and loses its
+    // "I'm on it"; Bob, tapping after, is told Dave has it.
+    let tap = world.tg.user_taps(&paged, DAVE.id, DAVE.name, "h:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Dave is on it.".to_owned(), false)
+    );
+    for (chat, message) in [
+        (ONCALL_CHAT, &down),
+        (ONCALL_CHAT, &paged),
+        (TEAM_CHAT, &team_down),
+        (TEAM_CHAT, &team_paged),
+    ] {
+        let edited = world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.contains("\n👀 Taken by Dave")
+            })
+            .await;
+        assert_eq!(buttons(&edited), [expected[0].clone()]);
+    }
+    let tap = world.tg.user_taps(&down, BOB.id, BOB.name, "h:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Dave has already taken it.".to_owned(), false)
+    );
+    let audit = world.store().await.recent_audit(200).await.unwrap();
+    let steps: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.action == "incident:escalate")
+        .map(|a| a.detail.as_str())
+        .collect();
+    assert_eq!(steps, ["prod · health monitor alert: step 1: Bob"]);
+    world.health.answer("prod", 200);
+    world.tg.next_message(ONCALL_CHAT).await;
+    world.tg.next_message(TEAM_CHAT).await;
+}

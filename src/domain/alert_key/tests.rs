@@ -110,6 +110,12 @@ fn stored_keys_read_and_write_back_the_same() {
             AlertKey::health(env("prod"), 1, 0).in_chat(ChatId(-100)),
         ),
         (
+            "health:prod:1:escalated-2@-100:taken",
+            AlertKey::health_escalated(env("prod"), 1, 2)
+                .in_chat(ChatId(-100))
+                .edited(EditStep::Taken),
+        ),
+        (
             "lock:prod:1700000000000:locked@-100",
             AlertKey::lock(env("prod"), 1_700_000_000_000, LockEvent::Locked).in_chat(ChatId(-100)),
         ),
@@ -150,6 +156,8 @@ fn keys_the_bot_never_writes_are_not_read() {
         "release:x",
         "health:prod:1",
         "health:PROD:1:0",
+        "health:prod:1:escalated-",
+        "health:prod:1:escalated-x",
         "lock:prod:1:gone",
         "lock:prod:1:reminder:",
     ] {
@@ -267,6 +275,8 @@ fn any_key() -> impl Strategy<Value = AlertKey> {
         any::<u64>().prop_map(|id| Subject::Release { id }),
         (env.clone(), any::<i64>(), any::<usize>())
             .prop_map(|(env, at_ms, index)| { Subject::Health { env, at_ms, index } }),
+        (env.clone(), any::<i64>(), any::<u32>())
+            .prop_map(|(env, at_ms, step)| { Subject::HealthEscalated { env, at_ms, step } }),
         (env, any::<i64>(), lock_event).prop_map(|(env, locked_at, event)| Subject::Lock {
             env,
             locked_at,

@@ -140,7 +140,12 @@ async fn a_diagnosis_is_claimed_once_built_on_the_newest_text_and_taken_over_aft
             })
         };
         let new = store
-            .diagnosed(Some(OperationId(5)), &claimed, &build)
+            .diagnosed(
+                &Env::parse("prod").unwrap(),
+                Some(OperationId(5)),
+                &claimed,
+                &build,
+            )
             .await
             .unwrap();
         assert_eq!(new, 2, "{backend:?}");
