@@ -101,16 +101,25 @@ impl Config {
         if security.remind_hour > 23 {
             add(
                 "security.remind_hour",
-                format!("{} is not an hour of the day (0–23, UTC)", security.remind_hour),
+                format!(
+                    "{} is not an hour of the day (0–23, UTC)",
+                    security.remind_hour
+                ),
             );
         }
         if let Some(roles) = &security.roles {
             if roles.is_empty() {
-                add("security.roles", "names no role: nobody could ask /secrets".into());
+                add(
+                    "security.roles",
+                    "names no role: nobody could ask /secrets".into(),
+                );
             }
             for role in roles {
                 if !self.users.iter().any(|u| u.roles.contains(role)) {
-                    add("security.roles", format!("no user holds the role \"{role}\""));
+                    add(
+                        "security.roles",
+                        format!("no user holds the role \"{role}\""),
+                    );
                 }
             }
         }

@@ -45,9 +45,8 @@ pub fn secret_ages(
     rotate_every: Option<Duration>,
 ) -> Vec<SecretAge> {
     let mut sorted: Vec<&ListedSecret> = secrets.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.updated_at, &a.scope, &a.name).cmp(&(b.updated_at, &b.scope, &b.name))
-    });
+    sorted
+        .sort_by(|a, b| (a.updated_at, &a.scope, &a.name).cmp(&(b.updated_at, &b.scope, &b.name)));
     sorted
         .into_iter()
         .map(|s| {

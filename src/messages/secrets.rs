@@ -82,9 +82,8 @@ pub fn secret_ages(ages: &[SecretAge], rotate_days: Option<u64>, absent: &[Strin
             "🔑 <b>Actions secrets</b> · {schedule}\nNone in the repository or its environments.{foot}"
         );
     }
-    let head = format!(
-        "🔑 <b>Actions secrets</b> · {schedule}\nAge since last update, oldest first:"
-    );
+    let head =
+        format!("🔑 <b>Actions secrets</b> · {schedule}\nAge since last update, oldest first:");
     fitted(head, ages, true, &foot)
 }
 

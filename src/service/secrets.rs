@@ -57,8 +57,7 @@ impl App {
             .repository_secrets()
             .await
             .map_err(|e| failed("Secrets", e))?;
-        let mut secrets: Vec<ListedSecret> =
-            scoped(&SecretScope::Repository, repository).collect();
+        let mut secrets: Vec<ListedSecret> = scoped(&SecretScope::Repository, repository).collect();
         let mut absent = Vec::new();
         for (env, cfg) in &self.config.environments {
             let name = cfg.github_environment_of(env);
@@ -131,13 +130,15 @@ impl App {
     /// overdue); not when GitHub could not say.
     pub async fn remind_rotation(&self, now: DateTime<Utc>) -> bool {
         let security = &self.config.security;
-        let (Some(every), Some(chat)) = (security.rotate_every, self.config.security_chat())
-        else {
+        let (Some(every), Some(chat)) = (security.rotate_every, self.config.security_chat()) else {
             return true;
         };
         let key = AlertKey::rotation(IsoWeek::of(now)).in_chat(chat.id);
         match self.store.has_alert(&key).await {
-            Ok(true) => return true,
+            Ok(true) => {
+                tracing::debug!(key = %key, "rotation reminder: this week's is out already");
+                return true;
+            }
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "rotation reminder: store unreadable");

@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn environment_names_are_one_path_segment() {
         assert_eq!(super::path_segment("prod"), "prod");
-        assert_eq!(super::path_segment("release/candidate"), "release%2Fcandidate");
+        assert_eq!(
+            super::path_segment("release/candidate"),
+            "release%2Fcandidate"
+        );
         assert_eq!(super::path_segment("eu west?#"), "eu%20west%3F%23");
     }
 }

@@ -39,7 +39,8 @@ mod tests {
 
     fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
         // 2026-11-30 is a Monday.
-        Utc.with_ymd_and_hms(2026, 11, 30 + d - 30, h, m, 0).unwrap()
+        Utc.with_ymd_and_hms(2026, 11, 30 + d - 30, h, m, 0)
+            .unwrap()
     }
 
     #[test]

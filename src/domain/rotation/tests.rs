@@ -49,7 +49,9 @@ fn iso_weeks_read_back_as_written() {
     let week = IsoWeek::of(monday);
     assert_eq!(week.to_string(), "2026-W49");
     assert_eq!(IsoWeek::parse("2026-W49"), Some(week));
-    for bad in ["2026-W7", "2026-W00", "2026-W54", "26-W49", "2026W49", "2026-W+9", ""] {
+    for bad in [
+        "2026-W7", "2026-W00", "2026-W54", "26-W49", "2026W49", "2026-W+9", "",
+    ] {
         assert_eq!(IsoWeek::parse(bad), None, "{bad}");
     }
 }

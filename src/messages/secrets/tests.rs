@@ -62,7 +62,14 @@ fn refusals() {
 #[test]
 fn a_long_list_fits_one_message_and_counts_the_rest() {
     let ages: Vec<SecretAge> = (0..400)
-        .map(|i| age(SecretScope::Repository, &format!("SECRET_NUMBER_{i:03}"), 500 - i, i < 250))
+        .map(|i| {
+            age(
+                SecretScope::Repository,
+                &format!("SECRET_NUMBER_{i:03}"),
+                500 - i,
+                i < 250,
+            )
+        })
         .collect();
     let text = super::secret_ages(&ages, Some(90), &["dev".into()]);
     assert!(text.encode_utf16().count() <= 4096, "{}", text.len());
