@@ -172,11 +172,15 @@ impl App {
             ..NewAlert::message(&key, AlertKind::Deployment, None, chat.id, message)
         };
         match self.store.enqueue_alerts(&[alert]).await {
-            Ok(n) => {
-                if n > 0 {
-                    tracing::info!(overdue = overdue.len(), "rotation reminder enqueued");
-                    self.outbox.notify_one();
-                }
+            Ok(0) => {
+                // Muted there (or another leader's, fenced out): looked
+                // at again next time.
+                tracing::debug!("rotation reminder: not taken by the outbox");
+                false
+            }
+            Ok(_) => {
+                tracing::info!(overdue = overdue.len(), "rotation reminder enqueued");
+                self.outbox.notify_one();
                 true
             }
             Err(e) => {

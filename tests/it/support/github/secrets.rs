@@ -85,19 +85,37 @@ fn forbidden(permission: &str) -> Response {
         .into_response()
 }
 
+/// A listing of our repository's secrets, or GitHub's refusal: 404 for
+/// another repository or an environment it lacks, 403 without the
+/// `permission`. `of` picks the secrets (`None`: no such environment).
+fn listing(
+    inner: &Mutex<Inner>,
+    (owner, repo): (&str, &str),
+    permission: &str,
+    query: &HashMap<String, String>,
+    of: impl FnOnce(&Inner) -> Option<&Vec<Value>>,
+) -> Response {
+    if !our_repo(owner, repo) {
+        return not_found();
+    }
+    let inner = inner.lock().unwrap();
+    if inner.secrets_forbidden {
+        return forbidden(permission);
+    }
+    match of(&inner) {
+        Some(secrets) => page(secrets, query),
+        None => not_found(),
+    }
+}
+
 pub(super) async fn repo_secrets(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path((owner, repo)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let inner = inner.lock().unwrap();
-    if inner.secrets_forbidden {
-        return forbidden("secrets");
-    }
-    page(&inner.repo_secrets, &query)
+    listing(&inner, (&owner, &repo), "secrets", &query, |i| {
+        Some(&i.repo_secrets)
+    })
 }
 
 pub(super) async fn env_secrets(
@@ -105,15 +123,7 @@ pub(super) async fn env_secrets(
     Path((owner, repo, env)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !our_repo(&owner, &repo) {
-        return not_found();
-    }
-    let inner = inner.lock().unwrap();
-    if inner.secrets_forbidden {
-        return forbidden("environments");
-    }
-    match inner.env_secrets.get(&env) {
-        Some(secrets) => page(secrets, &query),
-        None => not_found(),
-    }
+    listing(&inner, (&owner, &repo), "environments", &query, |i| {
+        i.env_secrets.get(&env)
+    })
 }
