@@ -11,9 +11,11 @@ use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
 mod logs;
+mod secrets;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
+pub use secrets::SecretListed;
 pub use types::{
     Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
 };

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::rotation::IsoWeek;
 use super::{ChatId, Env, OperationId, UserId};
 
 /// The operation a key names: one stored, or the one being created in the
@@ -49,6 +50,9 @@ pub enum Subject {
         locked_at: i64,
         event: LockEvent,
     },
+    /// The week's reminder of the secrets overdue for rotation:
+    /// `secrets:{iso week}` (one a week, however often it is looked at).
+    Rotation { week: IsoWeek },
 }
 
 /// The alerts of an operation.
@@ -201,6 +205,10 @@ impl AlertKey {
         })
     }
 
+    pub fn rotation(week: IsoWeek) -> Self {
+        Self::of(Subject::Rotation { week })
+    }
+
     /// This alert's copy in `chat`.
     pub fn in_chat(&self, chat: ChatId) -> Self {
         Self {
@@ -308,6 +316,9 @@ fn parse_subject(s: &str) -> Option<Subject> {
             })
         }
         "release" => Some(Subject::Release { id: number(rest)? }),
+        "secrets" => Some(Subject::Rotation {
+            week: IsoWeek::parse(rest)?,
+        }),
         "health" => {
             let mut parts = rest.split(':');
             let (Some(env), Some(at), Some(index), None) =
@@ -515,6 +526,7 @@ impl fmt::Display for Subject {
         match self {
             Self::Op { op, step } => write!(f, "op:{op}:{step}"),
             Self::Release { id } => write!(f, "release:{id}"),
+            Self::Rotation { week } => write!(f, "secrets:{week}"),
             Self::Health { env, at_ms, index } => write!(f, "health:{env}:{at_ms}:{index}"),
             Self::HealthEscalated { env, at_ms, step } => {
                 write!(f, "health:{env}:{at_ms}:escalated-{step}")

@@ -32,6 +32,9 @@
 //!   [`may_open_report`]; run the failure checklist: [`may_diagnose`].
 //! - Who may cut a release: [`may_release`]; answer its "Release
 //!   anyway?": [`may_answer_release_question`].
+//! - Who may read the secrets' ages, when one is overdue for rotation,
+//!   when the weekly reminder is due: [`may_read_secret_ages`],
+//!   [`is_overdue`], [`rotation_reminder_due`] (`policy/rotation.rs`).
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
 //! - Which failures the bot rolls back by itself, and whether that may
@@ -40,6 +43,7 @@
 
 mod approval;
 mod autorollback;
+mod rotation;
 
 use approval::holds_any;
 pub use approval::{
@@ -50,6 +54,7 @@ pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
     may_call_for_auto_rollback,
 };
+pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
 

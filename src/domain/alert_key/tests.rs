@@ -131,6 +131,14 @@ fn stored_keys_read_and_write_back_the_same() {
             "lock:dev:5:unlocked",
             AlertKey::lock(env("dev"), 5, LockEvent::Unlocked),
         ),
+        (
+            "secrets:2026-W49@-1001000000001",
+            AlertKey::rotation(crate::domain::rotation::IsoWeek {
+                year: 2026,
+                week: 49,
+            })
+            .in_chat(chat),
+        ),
     ];
     for (text, key) in table {
         assert_eq!(AlertKey::parse(text), Some(key.clone()), "{text}");
@@ -160,6 +168,9 @@ fn keys_the_bot_never_writes_are_not_read() {
         "health:prod:1:escalated-x",
         "lock:prod:1:gone",
         "lock:prod:1:reminder:",
+        "secrets:2026-W7",
+        "secrets:2026-W49:x",
+        "secrets:",
     ] {
         assert_eq!(AlertKey::parse(key), None, "{key}");
     }
@@ -281,6 +292,9 @@ fn any_key() -> impl Strategy<Value = AlertKey> {
             env,
             locked_at,
             event
+        }),
+        (0..10_000i32, 1..=53u32).prop_map(|(year, week)| Subject::Rotation {
+            week: crate::domain::rotation::IsoWeek { year, week }
         }),
     ];
     // Only a chat's copy is ever edited.

@@ -24,6 +24,7 @@ pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
 mod hooks;
 mod releases;
+mod secrets;
 
 pub use hooks::*;
 use releases::{latest_release, list_releases, release_by_tag};
@@ -72,6 +73,12 @@ struct Inner {
     issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
     added_files: HashMap<String, Vec<String>>,
+    /// The repository's Actions secrets (name, dates).
+    repo_secrets: Vec<Value>,
+    /// GitHub environment → its Actions secrets; the environments there are.
+    env_secrets: HashMap<String, Vec<Value>>,
+    /// The token lacks the secrets' read permissions (403).
+    secrets_forbidden: bool,
 }
 
 /// Requests held by [`FakeGithub::hold`] go on when this is dropped.
@@ -135,6 +142,14 @@ impl FakeGithub {
             )
             .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
             .route("/repos/{owner}/{repo}/compare/{range}", get(compare))
+            .route(
+                "/repos/{owner}/{repo}/actions/secrets",
+                get(secrets::repo_secrets),
+            )
+            .route(
+                "/repos/{owner}/{repo}/environments/{env}/secrets",
+                get(secrets::env_secrets),
+            )
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
