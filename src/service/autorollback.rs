@@ -16,7 +16,7 @@ use crate::domain::{
     auto_rollback_skips_approvals, calls_for_auto_rollback, may_call_for_auto_rollback,
 };
 use crate::messages::autorollback as say;
-use crate::store::{NewAlert, OperationRow};
+use crate::store::{NewAlert, OperationRow, now_ms};
 
 /// The kinds the automatic rollback's alerts go out as: loud as the
 /// failure that caused it.
@@ -29,17 +29,75 @@ pub(super) fn auto_request_id(deploy: i64) -> String {
     format!("00000000-a070-4000-8000-{:012x}", deploy & 0xffff_ffff_ffff)
 }
 
+/// How long an instance holds the decision on an automatic rollback:
+/// the leader takes it over after this, should the instance die.
+const CLAIM_MS: i64 = 120_000;
+
+/// How far back the leader looks for deploys whose automatic rollback was
+/// never decided (its instance died first).
+const LEFT_OVER_MS: i64 = 15 * 60_000;
+
 impl App {
     /// After `op` ended `ended` (a failed run, or unhealthy): asks for
-    /// the rollback by itself where the environment wants it.
+    /// the rollback by itself where the environment wants it. Decided
+    /// once per deploy, by whichever instance claims the decision first.
     pub(super) async fn roll_back_automatically(&self, op: &OperationRow, ended: OperationState) {
-        let Some(env) = op.env.as_ref() else { return };
-        let Some(cfg) = self.config.environments.get(env) else {
+        let Some(cfg) = op
+            .env
+            .as_ref()
+            .and_then(|e| self.config.environments.get(e))
+        else {
             return;
         };
         if !may_call_for_auto_rollback(cfg.rollback.auto, op.kind, ended) {
             return;
         }
+        let id = OperationId(op.id);
+        let now = now_ms();
+        match self
+            .store
+            .claim_auto_rollback(id, now, now + CLAIM_MS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                // The leader's look for left-over decisions retries it.
+                tracing::warn!(error = %e, operation = op.id, "automatic rollback: not claimed");
+                return;
+            }
+        }
+        self.decide_auto_rollback(op, ended).await;
+        if let Err(e) = self.store.auto_rollback_decided(id).await {
+            tracing::warn!(error = %e, operation = op.id, "automatic rollback: not recorded");
+        }
+    }
+
+    /// Leader work: decides the automatic rollbacks an instance that died
+    /// left undecided (recent deploys that went wrong where the
+    /// environment wants them).
+    pub async fn roll_back_left_over(&self) {
+        let since = now_ms() - LEFT_OVER_MS;
+        for (env, cfg) in &self.config.environments {
+            if !cfg.rollback.auto {
+                continue;
+            }
+            let Ok(failures) = self.store.failures_since(env, since).await else {
+                continue;
+            };
+            for op in failures {
+                self.roll_back_automatically(&op, op.state).await;
+            }
+        }
+    }
+
+    /// Asks for the rollback after `op` where the facts call for it, or
+    /// says why not.
+    async fn decide_auto_rollback(&self, op: &OperationRow, ended: OperationState) {
+        let Some(env) = op.env.as_ref() else { return };
+        let Some(cfg) = self.config.environments.get(env) else {
+            return;
+        };
         // A failed run rolls back only what it changed: ECS says whether
         // it did.
         let runs_now = if ended == OperationState::Failed {

@@ -254,6 +254,9 @@ pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationT
             }
         }
         app.refresh_dora_gauges().await;
+        // Deploys gone wrong whose instance died before deciding their
+        // automatic rollback: decided here.
+        app.roll_back_left_over().await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}

@@ -121,3 +121,34 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// Claims the decision on deploy `deploy`'s automatic rollback until
+    /// `until` (Unix ms): `true` unless it was decided already or another
+    /// instance holds it past `now`.
+    pub async fn claim_auto_rollback(
+        &self,
+        deploy: OperationId,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO auto_rollbacks (deploy_id, claimed_until, done) VALUES ($1, $2, 0) \
+                   ON CONFLICT (deploy_id) DO UPDATE SET claimed_until = excluded.claimed_until \
+                   WHERE auto_rollbacks.done = 0 AND auto_rollbacks.claimed_until < $3";
+        let claimed = on_pool!(self, p => sqlx::query(sql)
+            .bind(deploy.0)
+            .bind(until)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|done| done.rows_affected() == 1))?;
+        Ok(claimed)
+    }
+
+    /// Deploy `deploy`'s automatic rollback was decided: never again.
+    pub async fn auto_rollback_decided(&self, deploy: OperationId) -> Result<(), StoreError> {
+        let sql = "UPDATE auto_rollbacks SET done = 1 WHERE deploy_id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(deploy.0).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -296,3 +296,65 @@ async fn a_failed_run_is_rolled_back_only_once_ecs_changed() {
     world.tg.read_all(TEAM_CHAT);
     world.tg.read_all(ONCALL_CHAT);
 }
+
+#[tokio::test]
+async fn a_deploy_whose_instance_died_before_deciding_is_rolled_back_by_the_leader() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.monitor_interval = "100ms";
+    world.prod_rollback_toml = AUTO_APPROVED;
+    world.start_bot().await;
+    world.verified_on_staging("1.3.0").await;
+    let prod = Env::parse("prod").unwrap();
+    let store = world.store().await;
+    store
+        .record_succeeded_deploy(&prod, "1.2.2", UserId(ALICE.id))
+        .await
+        .unwrap();
+    // 1.3.0 was rolled out; an instance confirmed deploy #3 unhealthy,
+    // then died before it decided the automatic rollback: only the
+    // operation's state is left.
+    world.roll_out("prod", "1.3.0").await;
+    let died = aletheia_bot::store::NewOperation {
+        kind: OperationKind::Deploy,
+        env: Some(prod),
+        version: "1.3.0".into(),
+        release_type: None,
+        state: OperationState::Unhealthy,
+        requested_by: UserId(ALICE.id),
+        chat_id: TEAM_CHAT,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        expires_in_ms: None,
+        detail: None,
+        run: None,
+        direct_ecs: false,
+    };
+    let audit = aletheia_bot::store::AuditEntry {
+        actor: None,
+        chat: None,
+        action: "confirm:deploy".into(),
+        outcome: "unhealthy".into(),
+        operation: None,
+        detail: String::new(),
+    };
+    store.create_operation(&died, &audit, &[]).await.unwrap();
+
+    // The leader decides it: said loudly, dispatched once.
+    let loud = format!(
+        "{LOUD}It needs no approval here (<code>rollback.auto_approve</code>): it is dispatched now."
+    );
+    for chat in [TEAM_CHAT, ONCALL_CHAT] {
+        assert_eq!(sent_starting(&world, chat, "🚨🤖").await.text, loud);
+        sent_starting(&world, chat, "⏪ #4 Rollback prod → 1.2.2").await;
+    }
+    world
+        .until_outbox_sent("the rollback's alerts", Duration::from_secs(30))
+        .await;
+    let dispatched = rollback_dispatches(&world);
+    assert_eq!(dispatched.len(), 1);
+    assert_eq!(dispatched[0]["inputs"]["version"], "1.2.2");
+    for chat in [TEAM_CHAT, ONCALL_CHAT] {
+        world.tg.read_all(chat);
+    }
+}

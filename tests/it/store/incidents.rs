@@ -207,3 +207,45 @@ async fn failures_are_found_however_many_operations_came_after() {
         assert!(store.failures_since(&dev, later).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_automatic_rollback_is_decided_once_and_taken_over_after_a_crash() {
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let deploy = OperationId(9);
+        let now = aletheia_bot::store::now_ms();
+        assert!(
+            store
+                .claim_auto_rollback(deploy, now, now + 120_000)
+                .await
+                .unwrap()
+        );
+        // Another instance (the leader looking for left-overs) meanwhile: no.
+        assert!(
+            !store
+                .claim_auto_rollback(deploy, now + 1, now + 120_001)
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+        // The first died: once its claim ran out, the leader takes it.
+        let later = now + 120_001;
+        assert!(
+            store
+                .claim_auto_rollback(deploy, later, later + 120_000)
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+        // Decided: never again, however late.
+        store.auto_rollback_decided(deploy).await.unwrap();
+        let far = now + 86_400_000;
+        assert!(
+            !store
+                .claim_auto_rollback(deploy, far, far + 120_000)
+                .await
+                .unwrap(),
+            "{backend:?}"
+        );
+    }
+}
