@@ -5,6 +5,7 @@
 
 mod approvals;
 mod audit;
+mod deployments;
 mod dialogues;
 mod fence;
 mod health;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{
 
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
+pub use deployments::DeploymentStep;
 pub use dialogues::DialogueStorage;
 pub use incidents::Ack;
 pub use locks::{LockRow, NewLock};
@@ -115,6 +117,9 @@ pub struct Store {
     /// The leader lease's holder whose singleton writes this store fences
     /// (see `fence`); none for commands, taps and a lone instance's tools.
     fence: Option<std::sync::Arc<str>>,
+    /// Deploys and rollbacks queue their GitHub deployment statuses as
+    /// they move (`github.deployments`).
+    deployments: bool,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend:
@@ -167,7 +172,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Self { pool, fence: None })
+        Ok(Self {
+            pool,
+            fence: None,
+            deployments: false,
+        })
     }
 
     /// Connects and applies every pending migration.
