@@ -22,10 +22,14 @@ pub const OWNER: &str = "mindburn-labs";
 pub const REPO: &str = "aletheia";
 pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
+mod deployments;
 mod hooks;
 mod releases;
 
 pub use hooks::*;
+#[allow(unused_imports)]
+pub use deployments::Deployment;
+use deployments::{create_deployment, create_status, list_deployments, list_statuses};
 use releases::{latest_release, list_releases, release_by_tag};
 
 #[derive(Default)]
@@ -70,6 +74,13 @@ struct Inner {
     issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
     added_files: HashMap<String, Vec<String>>,
+    /// Deployments, oldest first.
+    deployments: Vec<Value>,
+    /// Deployment statuses (deployment id, status), oldest first.
+    deployment_statuses: Vec<(u64, Value)>,
+    /// The next this many deployments or statuses are made, then answered
+    /// 502 anyway (a proxy timing out after GitHub acted).
+    lost_deployment_answers: u32,
 }
 
 pub struct FakeGithub {
@@ -124,6 +135,14 @@ impl FakeGithub {
             )
             .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
             .route("/repos/{owner}/{repo}/compare/{range}", get(compare))
+            .route(
+                "/repos/{owner}/{repo}/deployments",
+                post(create_deployment).get(list_deployments),
+            )
+            .route(
+                "/repos/{owner}/{repo}/deployments/{id}/statuses",
+                post(create_status).get(list_statuses),
+            )
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
