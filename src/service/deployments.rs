@@ -27,7 +27,10 @@ enum Missed {
     /// GitHub will never take it (a ref it does not know, a deployment it
     /// lost): given up, with the deployment's later steps when it could
     /// not be made.
-    Refused { deployment_made: bool, error: String },
+    Refused {
+        deployment_made: bool,
+        error: String,
+    },
     /// Tried again later (GitHub down, slow, limiting, or the token not
     /// allowed yet).
     Later(String),
@@ -36,12 +39,13 @@ enum Missed {
 impl From<GithubError> for Missed {
     fn from(e: GithubError) -> Self {
         match &e {
-            GithubError::NotFound | GithubError::Status { status: 400 | 422, .. } => {
-                Missed::Refused {
-                    deployment_made: true,
-                    error: e.to_string(),
-                }
-            }
+            GithubError::NotFound
+            | GithubError::Status {
+                status: 400 | 422, ..
+            } => Missed::Refused {
+                deployment_made: true,
+                error: e.to_string(),
+            },
             _ => Missed::Later(e.to_string()),
         }
     }

@@ -97,7 +97,9 @@ impl TryFrom<StepRow> for DeploymentStep {
     type Error = StoreError;
 
     fn try_from(r: StepRow) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| StoreError::Codec(format!("deployment step {}: {what} {v:?}", r.id));
+        let bad = |what: &str, v: &str| {
+            StoreError::Codec(format!("deployment step {}: {what} {v:?}", r.id))
+        };
         Ok(Self {
             id: r.id,
             operation: OperationId(r.operation_id),

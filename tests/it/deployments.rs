@@ -117,12 +117,19 @@ async fn deploys_rollbacks_and_failures_are_github_deployments_with_their_status
         .tg
         .edited(TEAM_CHAT, None, |s| s.text.starts_with("❌ <b>dev</b>"))
         .await;
+    assert_eq!(
+        world.tg.next_message(TEAM_CHAT).await.text,
+        "❌ <b>dev</b> · deploy of <b>1.3.0</b> failed (#4) ↑"
+    );
     let all = until_recorded(&world, 3, &["queued", "failure"]).await;
     assert_eq!(
         (all[2].environment.as_str(), all[2].git_ref.as_str()),
         ("dev", "v1.3.0")
     );
-    assert_eq!(status(&all[2], "failure")["environment_url"], world.health.url_of("dev"));
+    assert_eq!(
+        status(&all[2], "failure")["environment_url"],
+        world.health.url_of("dev")
+    );
     assert_eq!(
         all[0].states(),
         ["queued", "in_progress", "success", "inactive"]
@@ -157,7 +164,8 @@ async fn github_down_delays_the_record_never_the_deploy_and_nothing_is_recorded_
     world
         .tg
         .edited(TEAM_CHAT, None, |s| {
-            s.text.starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)")
+            s.text
+                .starts_with("✅ <b>dev</b> · <b>1.3.0</b> deployed (#1)")
         })
         .await;
     let tried = || {

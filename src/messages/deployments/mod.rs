@@ -13,7 +13,10 @@ pub fn description(op: OperationId, kind: OperationKind, version: &str, env: &En
         OperationKind::Rollback => "Rollback",
         OperationKind::Deploy | OperationKind::Release => "Deploy",
     };
-    short(format!("{what} of {version} to {env} (aletheia-bot operation #{})", op.0))
+    short(format!(
+        "{what} of {version} to {env} (aletheia-bot operation #{})",
+        op.0
+    ))
 }
 
 /// One status of an operation's deployment.

@@ -26,10 +26,10 @@ mod deployments;
 mod hooks;
 mod releases;
 
-pub use hooks::*;
 #[allow(unused_imports)]
 pub use deployments::Deployment;
 use deployments::{create_deployment, create_status, list_deployments, list_statuses};
+pub use hooks::*;
 use releases::{latest_release, list_releases, release_by_tag};
 
 #[derive(Default)]

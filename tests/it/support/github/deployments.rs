@@ -148,9 +148,14 @@ pub(super) async fn create_deployment(
         return conflict(&format!("Conflict merging main into {git_ref}."));
     }
     if body.get("required_contexts").is_none() {
-        return conflict(&format!("Conflict: Commit status checks failed for {git_ref}."));
+        return conflict(&format!(
+            "Conflict: Commit status checks failed for {git_ref}."
+        ));
     }
-    let environment = body["environment"].as_str().unwrap_or("production").to_owned();
+    let environment = body["environment"]
+        .as_str()
+        .unwrap_or("production")
+        .to_owned();
     let id = 700 + inner.deployments.len() as u64 + 1;
     let now = chrono::Utc::now().to_rfc3339();
     let deployment = json!({
@@ -164,7 +169,7 @@ pub(super) async fn create_deployment(
         "original_environment": environment,
         "environment": environment,
         "description": body.get("description").cloned().unwrap_or(Value::Null),
-        "creator": {"login": "aletheia-bot", "id": 1},
+        "creator": creator(),
         "created_at": now,
         "updated_at": now,
         "statuses_url": format!("https://api.github.com/repos/{OWNER}/{REPO}/deployments/{id}/statuses"),
@@ -175,6 +180,26 @@ pub(super) async fn create_deployment(
     });
     inner.deployments.push(deployment.clone());
     answer(&mut inner, deployment)
+}
+
+/// The token's user, as GitHub shows who made a deployment or status.
+fn creator() -> Value {
+    let api = "https://api.github.com/users/aletheia-bot";
+    json!({
+        "login": "aletheia-bot", "id": 1, "node_id": "U_1",
+        "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4", "gravatar_id": "",
+        "url": api, "html_url": "https://github.com/aletheia-bot",
+        "followers_url": format!("{api}/followers"),
+        "following_url": format!("{api}/following{{/other_user}}"),
+        "gists_url": format!("{api}/gists{{/gist_id}}"),
+        "starred_url": format!("{api}/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{api}/subscriptions"),
+        "organizations_url": format!("{api}/orgs"),
+        "repos_url": format!("{api}/repos"),
+        "events_url": format!("{api}/events{{/privacy}}"),
+        "received_events_url": format!("{api}/received_events"),
+        "type": "User", "site_admin": false,
+    })
 }
 
 /// 201 with what was made, unless the answer is to be lost.
@@ -193,7 +218,9 @@ fn answer(inner: &mut Inner, made: Value) -> Response {
 fn conflict(message: &str) -> Response {
     (
         StatusCode::CONFLICT,
-        axum::Json(json!({"message": message, "documentation_url": "https://docs.github.com/rest"})),
+        axum::Json(
+            json!({"message": message, "documentation_url": "https://docs.github.com/rest"}),
+        ),
     )
         .into_response()
 }
@@ -259,7 +286,13 @@ pub(super) async fn create_status(
             "Invalid request.\n\nFor 'properties/state', \"{state}\" is not one of {STATES:?}."
         ));
     }
-    for key in ["log_url", "environment_url", "description", "target_url", "environment"] {
+    for key in [
+        "log_url",
+        "environment_url",
+        "description",
+        "target_url",
+        "environment",
+    ] {
         if let Some(refusal) = not_a(&body, key, Value::is_string, "string") {
             return refusal;
         }
@@ -267,7 +300,10 @@ pub(super) async fn create_status(
     if let Some(refusal) = not_a(&body, "auto_inactive", Value::is_boolean, "boolean") {
         return refusal;
     }
-    if body["description"].as_str().is_some_and(|d| d.chars().count() > 140) {
+    if body["description"]
+        .as_str()
+        .is_some_and(|d| d.chars().count() > 140)
+    {
         return invalid("Validation Failed: description is too long (maximum is 140 characters)");
     }
     let status = push_status(&mut inner, &deployment, state, &body);
@@ -287,7 +323,7 @@ fn push_status(inner: &mut Inner, deployment: &Value, state: &str, body: &Value)
         "id": id,
         "node_id": format!("DES_{id}"),
         "state": state,
-        "creator": {"login": "aletheia-bot", "id": 1},
+        "creator": creator(),
         "description": body.get("description").cloned().unwrap_or(json!("")),
         "environment": body.get("environment").cloned().unwrap_or(deployment["environment"].clone()),
         "target_url": log_url.clone().unwrap_or(json!("")),
