@@ -4,7 +4,7 @@
 //! take with a growing wait. Nothing here holds up an operation: a GitHub
 //! outage only delays the record.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::App;
 use crate::adapters::github::{GithubError, NewDeployment, NewStatus};
 use crate::config::DEPLOYMENT_RETRY_MOST;
-use crate::domain::{Env, deployment_retry_after};
+use crate::domain::{Env, OperationId, deployment_retry_after};
 use crate::messages::deployments as say;
 use crate::store::{DeploymentStep, now_ms};
 
@@ -66,7 +66,13 @@ impl App {
         // An environment whose earlier step waits holds back its later
         // ones: GitHub gets each environment's story in order.
         let mut held: HashSet<Env> = HashSet::new();
-        for step in steps {
+        // Deployments made in this round: the later steps of their
+        // operation were read before, without the id.
+        let mut made: HashMap<OperationId, i64> = HashMap::new();
+        for mut step in steps {
+            if let Some(id) = made.get(&step.operation) {
+                step.deployment_id.get_or_insert(*id);
+            }
             if held.contains(&step.env) {
                 continue;
             }
@@ -83,7 +89,7 @@ impl App {
                     return;
                 }
             }
-            let done = match self.post_step(&step).await {
+            let done = match self.post_step(&step, &mut made).await {
                 Ok(()) => self.store.deployment_step_done(step.id).await,
                 Err(Missed::Later(error)) => {
                     held.insert(step.env.clone());
@@ -119,7 +125,11 @@ impl App {
 
     /// Posts one status, creating the deployment first if it has none. An
     /// attempt made before (cut short) is looked up on GitHub first.
-    async fn post_step(&self, step: &DeploymentStep) -> Result<(), Missed> {
+    async fn post_step(
+        &self,
+        step: &DeploymentStep,
+        made: &mut HashMap<OperationId, i64>,
+    ) -> Result<(), Missed> {
         let retried = step.attempts > 0;
         let deployment = match step.deployment_id {
             Some(id) => u64::try_from(id).unwrap_or_default(),
@@ -135,8 +145,10 @@ impl App {
                     Some(id) => id,
                     None => self.create_deployment(step).await?,
                 };
+                let noted = i64::try_from(id).unwrap_or(i64::MAX);
+                made.insert(step.operation, noted);
                 self.store
-                    .note_github_deployment(step.operation, i64::try_from(id).unwrap_or(i64::MAX))
+                    .note_github_deployment(step.operation, noted)
                     .await
                     .map_err(|e| Missed::Later(e.to_string()))?;
                 id

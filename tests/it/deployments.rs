@@ -182,11 +182,12 @@ async fn github_down_delays_the_record_never_the_deploy_and_nothing_is_recorded_
     .await;
     assert!(world.gh.deployments().is_empty());
 
-    // The bot restarts meanwhile; GitHub comes back, but its first two
-    // answers are lost after it acted (the deployment, then its first
-    // status): the bot finds them there rather than making them again.
+    // The bot restarts meanwhile; GitHub comes back, but two of its
+    // answers are lost after it acted (the deployment, then the
+    // in_progress status): the bot finds them there rather than making
+    // them again.
     world.restart_bot().await;
-    world.gh.lose_deployment_answers(2);
+    world.gh.lose_answers_to(&["deployment", "in_progress"]);
     world.gh.heal(&deployments);
     let all = until_recorded(&world, 1, &["queued", "in_progress", "success"]).await;
     assert_eq!(

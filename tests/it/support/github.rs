@@ -78,9 +78,10 @@ struct Inner {
     deployments: Vec<Value>,
     /// Deployment statuses (deployment id, status), oldest first.
     deployment_statuses: Vec<(u64, Value)>,
-    /// The next this many deployments or statuses are made, then answered
-    /// 502 anyway (a proxy timing out after GitHub acted).
-    lost_deployment_answers: u32,
+    /// Deployments (`"deployment"`) or statuses (their state) made, then
+    /// answered 502 anyway, once each (a proxy timing out after GitHub
+    /// acted).
+    lost_deployment_answers: Vec<String>,
 }
 
 pub struct FakeGithub {

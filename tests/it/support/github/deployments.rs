@@ -47,10 +47,12 @@ impl Deployment {
 }
 
 impl FakeGithub {
-    /// The next `n` deployments or statuses posted are made, then answered
-    /// 502 as a proxy that timed out after GitHub acted would.
-    pub fn lose_deployment_answers(&self, n: u32) {
-        self.inner.lock().unwrap().lost_deployment_answers = n;
+    /// The next deployment made (`"deployment"`) or status of each of
+    /// these states posted is made, then answered 502, as a proxy that
+    /// timed out after GitHub acted would.
+    pub fn lose_answers_to(&self, posts: &[&str]) {
+        self.inner.lock().unwrap().lost_deployment_answers =
+            posts.iter().map(|p| (*p).to_owned()).collect();
     }
 
     /// The deployments created, oldest first, with their statuses.
@@ -179,7 +181,7 @@ pub(super) async fn create_deployment(
             .unwrap_or(json!(environment == "production")),
     });
     inner.deployments.push(deployment.clone());
-    answer(&mut inner, deployment)
+    answer(&mut inner, "deployment", deployment)
 }
 
 /// The token's user, as GitHub shows who made a deployment or status.
@@ -202,10 +204,10 @@ fn creator() -> Value {
     })
 }
 
-/// 201 with what was made, unless the answer is to be lost.
-fn answer(inner: &mut Inner, made: Value) -> Response {
-    if inner.lost_deployment_answers > 0 {
-        inner.lost_deployment_answers -= 1;
+/// 201 with what was made, unless its answer is to be lost.
+fn answer(inner: &mut Inner, what: &str, made: Value) -> Response {
+    if let Some(i) = inner.lost_deployment_answers.iter().position(|p| p == what) {
+        inner.lost_deployment_answers.remove(i);
         return (
             StatusCode::BAD_GATEWAY,
             axum::Json(json!({"message": "Bad Gateway"})),
@@ -310,7 +312,7 @@ pub(super) async fn create_status(
     if state == "success" && body.get("auto_inactive") != Some(&json!(false)) {
         auto_inactivate(&mut inner, &deployment);
     }
-    answer(&mut inner, status)
+    answer(&mut inner, state, status)
 }
 
 fn push_status(inner: &mut Inner, deployment: &Value, state: &str, body: &Value) -> Value {
