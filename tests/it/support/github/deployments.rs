@@ -91,6 +91,9 @@ fn invalid(message: &str) -> Response {
         .into_response()
 }
 
+/// A body key, how to tell its value is of the right type, and the type's name.
+type Check = (&'static str, fn(&Value) -> bool, &'static str);
+
 fn not_a(body: &Value, key: &str, check: fn(&Value) -> bool, kind: &str) -> Option<Response> {
     match body.get(key) {
         Some(v) if !check(v) => Some(invalid(&format!(
@@ -121,7 +124,7 @@ pub(super) async fn create_deployment(
     let Some(git_ref) = body.get("ref").and_then(Value::as_str) else {
         return invalid("Invalid request.\n\n\"ref\" wasn't supplied.");
     };
-    let checks: [(&str, fn(&Value) -> bool, &str); 8] = [
+    let checks: [Check; 8] = [
         ("environment", Value::is_string, "string"),
         ("description", |v| v.is_string() || v.is_null(), "string"),
         ("task", Value::is_string, "string"),
