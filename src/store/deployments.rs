@@ -20,11 +20,11 @@ pub(super) const QUEUE_STEP: &str = "INSERT INTO deployment_steps (operation_id,
      ON CONFLICT (operation_id, status) DO NOTHING";
 
 /// Operation `$1` succeeded: the earlier ones of its environment whose
-/// success was recorded become inactive (at `$2`).
+/// success was recorded (or is on its way) become inactive (at `$2`).
 pub(super) const QUEUE_INACTIVE: &str = "INSERT INTO deployment_steps (operation_id, status, next_attempt_at, created_at) \
      SELECT p.id, 'inactive', $2, $2 FROM operations o \
      JOIN operations p ON p.env = o.env AND p.id <> o.id \
-     JOIN deployment_steps ps ON ps.operation_id = p.id AND ps.status = 'success' \
+     JOIN deployment_steps ps ON ps.operation_id = p.id AND ps.status = 'success' AND ps.state <> 'dropped' \
      WHERE o.id = $1 \
        AND EXISTS (SELECT 1 FROM deployment_steps s WHERE s.operation_id = o.id AND s.status = 'success') \
      ON CONFLICT (operation_id, status) DO NOTHING";
@@ -72,7 +72,6 @@ pub struct DeploymentStep {
     pub kind: OperationKind,
     pub env: Env,
     pub version: String,
-    pub requested_by: i64,
     pub run_url: Option<String>,
     /// The GitHub Deployment, once created.
     pub deployment_id: Option<i64>,
@@ -88,7 +87,6 @@ struct StepRow {
     kind: String,
     env: String,
     version: String,
-    requested_by: i64,
     run_url: Option<String>,
     github_deployment_id: Option<i64>,
 }
@@ -109,7 +107,6 @@ impl TryFrom<StepRow> for DeploymentStep {
             kind: OperationKind::parse(&r.kind).ok_or_else(|| bad("kind", &r.kind))?,
             env: Env::parse(&r.env).map_err(|_| bad("env", &r.env))?,
             version: r.version,
-            requested_by: r.requested_by,
             run_url: r.run_url,
             deployment_id: r.github_deployment_id,
         })
@@ -134,7 +131,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<DeploymentStep>, StoreError> {
         let sql = "SELECT s.id, s.operation_id, s.status, s.attempts, s.next_attempt_at, o.kind, o.env, \
-                   o.version, o.requested_by, o.run_url, o.github_deployment_id \
+                   o.version, o.run_url, o.github_deployment_id \
                    FROM deployment_steps s JOIN operations o ON o.id = s.operation_id \
                    WHERE s.state = 'pending' ORDER BY s.id LIMIT $1";
         let rows: Vec<StepRow> =

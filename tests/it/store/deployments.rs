@@ -106,3 +106,50 @@ async fn each_move_queues_its_statuses_once_in_order_and_only_when_recording() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_adopted_run_is_recorded_a_release_never() {
+    use aletheia_bot::domain::{Env, OperationKind};
+    use aletheia_bot::store::{Adopted, AdoptedRun};
+    for (store, _dir) in stores().await {
+        let store = store.recording_deployments(true);
+        let staging = Env::parse("staging").unwrap();
+        let mut ids = Vec::new();
+        for (kind, env, run_id) in [
+            (OperationKind::Release, None, 9001),
+            (OperationKind::Rollback, Some(&staging), 9002),
+        ] {
+            let run = AdoptedRun {
+                kind,
+                env,
+                version: "1.3.0",
+                running: None,
+                run_id,
+                run_url: "https://github.com/o/r/actions/runs/1",
+                alongside: None,
+            };
+            let Adopted::New(id) = store
+                .adopt_run(&run, &audit("run:adopt"), &[])
+                .await
+                .unwrap()
+            else {
+                panic!("adopted")
+            };
+            ids.push(id);
+        }
+        moved(&store, ids[0], Dispatched, Running).await;
+        moved(&store, ids[1], Dispatched, Running).await;
+        assert_eq!(
+            queued(&store).await,
+            [(ids[1].0, "queued"), (ids[1].0, "in_progress")],
+            "{:?}",
+            store.backend()
+        );
+        let steps = store.pending_deployment_steps(100).await.unwrap();
+        assert_eq!(steps[0].env, staging);
+        assert_eq!(
+            steps[0].run_url.as_deref(),
+            Some("https://github.com/o/r/actions/runs/1")
+        );
+    }
+}
