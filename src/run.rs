@@ -36,7 +36,8 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let url = config.database_url();
     let store = Store::open(&url)
         .await
-        .with_context(|| format!("opening the database {}", redact_url(&url)))?;
+        .with_context(|| format!("opening the database {}", redact_url(&url)))?
+        .recording_deployments(config.github.deployments);
     tracing::info!(database = %redact_url(&url), "store ready");
     // Runs of the workflows created from now on are the bot's to follow;
     // those from before its first start are history.
@@ -274,6 +275,10 @@ async fn lead(
         singleton.clone(),
         duties.clone(),
     ));
+    let recorder = tokio::spawn(crate::service::deployments_loop(
+        singleton.clone(),
+        duties.clone(),
+    ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         singleton.clone(),
         config.aws.confirm_interval,
@@ -326,6 +331,7 @@ async fn lead(
     let _ = monitor.await;
     let _ = retention.await;
     let _ = rotation.await;
+    let _ = recorder.await;
     result
 }
 

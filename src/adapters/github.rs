@@ -10,11 +10,13 @@ use serde::Deserialize;
 use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
+mod deployments;
 mod logs;
 mod secrets;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
+pub use deployments::{NewDeployment, NewStatus};
 pub use secrets::SecretListed;
 pub use types::{
     Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,

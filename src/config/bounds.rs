@@ -49,6 +49,11 @@ impl Config {
                 self.github.find_run_within,
                 Span,
             ),
+            (
+                "github.deployment_retry".into(),
+                self.github.deployment_retry,
+                Interval,
+            ),
             ("aws.confirm_within".into(), self.aws.confirm_within, Span),
             (
                 "aws.confirm_interval".into(),

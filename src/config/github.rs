@@ -46,6 +46,22 @@ pub struct GithubConfig {
     /// Default `["incident"]`.
     #[serde(default = "default_incident_labels")]
     pub incident_labels: Vec<String>,
+    /// Records every deploy and rollback the bot runs or adopts as a
+    /// GitHub Deployment of its environment, with its statuses (the token
+    /// needs "Deployments: write"). Default false.
+    #[serde(default)]
+    pub deployments: bool,
+    /// The first wait before a deployment status GitHub did not take is
+    /// posted again; it doubles with each failure, up to 5 min. Default 2 s.
+    #[serde(default = "default_deployment_retry", with = "humantime_serde")]
+    pub deployment_retry: Duration,
+}
+
+/// The longest wait between two attempts at a deployment status.
+pub const DEPLOYMENT_RETRY_MOST: Duration = Duration::from_secs(300);
+
+fn default_deployment_retry() -> Duration {
+    Duration::from_secs(2)
 }
 
 fn default_migrations_path() -> String {

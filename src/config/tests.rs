@@ -19,6 +19,8 @@ fn shipped_config_is_valid() {
     let envs: Vec<&str> = config.environments.keys().map(Env::as_str).collect();
     assert_eq!(envs, ["dev", "staging", "prod"], "promotion order is kept");
     assert_eq!(config.github.git_ref, "main");
+    assert!(!config.github.deployments, "off unless asked for");
+    assert_eq!(config.github.deployment_retry, Duration::from_secs(2));
     let prod = &config.environments[&Env::parse("prod").unwrap()];
     assert_eq!(prod.approval.approvals, 1);
     assert!(prod.approval.four_eyes);
@@ -248,6 +250,11 @@ fn durations_are_bounded_and_named_by_their_path() {
             "poll_interval = \"30s\"",
             "poll_interval = \"36500days\"",
             "github.poll_interval: must be at most 30 days",
+        ),
+        (
+            "deployment_retry = \"2s\"",
+            "deployment_retry = \"10ms\"",
+            "github.deployment_retry: must be at least 100ms",
         ),
         (
             "outbox = \"30days\"",

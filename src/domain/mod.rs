@@ -4,6 +4,7 @@
 pub mod alert_key;
 pub mod callback;
 mod command;
+mod deployment;
 pub mod dora;
 pub mod health;
 mod ids;
@@ -18,6 +19,7 @@ mod version;
 pub use alert_key::{AlertKey, EditStep, LockEvent, OpSlot, OpStep, Subject};
 pub use callback::{AlertAct, Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
+pub use deployment::{DeploymentStatus, deployment_retry_after, deployment_statuses};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod autorollback;
 pub mod common;
+pub mod deployments;
 pub mod diagnosis;
 pub mod direct;
 pub mod guide;

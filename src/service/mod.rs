@@ -7,6 +7,7 @@ mod approvals;
 mod autorollback;
 mod confirm;
 mod deploy;
+mod deployments;
 mod diagnose;
 mod direct;
 mod dispatch;
@@ -50,6 +51,7 @@ use crate::store::{AuditEntry, Created, NewAlert, NewOperation, Store, StoreErro
 pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
 pub use confirm::confirm_loop;
+pub use deployments::deployments_loop;
 pub use diagnose::{DiagnosisQueue, diagnose_loop};
 pub use escalate::escalation_loop;
 pub use expiry::expiry_loop;

@@ -4,6 +4,7 @@
 //! (expired prompts, approvals nobody dispatched).
 
 use super::audit::insert_audit;
+use super::deployments::queue_deployment_steps;
 use super::operations::{OperationRow, operation_columns, select_operations};
 use super::outbox::insert_alerts;
 use super::transitions::{CLAIM, CLAIM_ON_APPROVAL, DispatchClaim, REJECT, allowed, claim_audit};
@@ -135,6 +136,7 @@ impl Store {
                     .bind(waiting.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
+                queue_deployment_steps!(self, tx, id, claimed);
                 Decided::Claimed(Box::new(DispatchClaim::new(operation)))
             } else {
                 Decided::Counted { approvals, lapsed }

@@ -18,6 +18,7 @@ impl Store {
         Store {
             pool: self.pool.clone(),
             fence: Some(Arc::from(holder)),
+            deployments: self.deployments,
         }
     }
 }

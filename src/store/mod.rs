@@ -6,6 +6,7 @@
 mod alarms;
 mod approvals;
 mod audit;
+mod deployments;
 mod diagnoses;
 mod dialogues;
 mod fence;
@@ -35,6 +36,7 @@ use sqlx::sqlite::{
 
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
+pub use deployments::DeploymentStep;
 pub use diagnoses::{BuildEdit, PendingDiagnosis};
 pub use dialogues::DialogueStorage;
 pub use incidents::Ack;
@@ -118,6 +120,9 @@ pub struct Store {
     /// The leader lease's holder whose singleton writes this store fences
     /// (see `fence`); none for commands, taps and a lone instance's tools.
     fence: Option<std::sync::Arc<str>>,
+    /// Deploys and rollbacks queue their GitHub deployment statuses as
+    /// they move (`github.deployments`).
+    deployments: bool,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend:
@@ -170,7 +175,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Self { pool, fence: None })
+        Ok(Self {
+            pool,
+            fence: None,
+            deployments: false,
+        })
     }
 
     /// Connects and applies every pending migration.

@@ -3,6 +3,7 @@
 //! each workflow's runs (since when, and how far the poller has listed).
 
 use super::audit::insert_audit;
+use super::deployments::queue_deployment_steps;
 use super::operations::{
     OperationRow, commit_new_operation, is_unique_violation, live_states, operation_columns,
     select_operations, with_op,
@@ -81,6 +82,9 @@ impl Store {
             .bind(run.alongside.map(|a| a.0))
             .fetch_one(&mut *tx)
             .await;
+            if let Ok((id,)) = &inserted {
+                queue_deployment_steps!(self, tx, OperationId(*id), OperationState::Dispatched);
+            }
             match commit_new_operation!(tx, inserted, audit, alerts) {
                 Some(id) => Adopted::New(id),
                 None if run.alongside.is_some() => Adopted::Already,

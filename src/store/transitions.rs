@@ -4,6 +4,7 @@
 //! transaction; and the claim a dispatch needs.
 
 use super::audit::insert_audit;
+use super::deployments::queue_deployment_steps;
 use super::fence::fence_holds;
 use super::locks::replace_lock;
 use super::operations::{OperationRow, operation_columns};
@@ -75,8 +76,10 @@ macro_rules! claim {
             } else {
                 None
             };
-            if claimed.is_some() {
+            if let Some(row) = claimed.as_ref() {
+                let row: &OperationRow = row;
                 insert_audit!(&mut *tx, $audit)?;
+                queue_deployment_steps!($store, tx, OperationId(row.id), OperationState::Dispatched);
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;
@@ -208,6 +211,7 @@ impl Store {
                 }
                 insert_audit!(&mut *tx, audit)?;
                 insert_alerts!(tx, alerts)?;
+                queue_deployment_steps!(self, tx, id, to);
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;

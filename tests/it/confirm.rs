@@ -110,4 +110,15 @@ async fn a_health_url_that_recovers_in_time_confirms_the_deploy() {
     );
     assert!(done.text.contains(" · health 200\n"), "{}", done.text);
     assert_eq!(state_of(&world, 0).await, "succeeded");
+    // `github.deployments` is off unless asked for: GitHub hears nothing
+    // of the record.
+    assert!(
+        world
+            .gh
+            .requests()
+            .iter()
+            .all(|r| !r.contains("/deployments")),
+        "{:?}",
+        world.gh.requests()
+    );
 }

@@ -10,6 +10,7 @@ mod confirm;
 mod crash;
 mod delivery;
 mod deploy;
+mod deployments;
 mod diagnose;
 mod discover;
 mod faults;

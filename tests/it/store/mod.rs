@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod deliveries;
+mod deployments;
 mod incidents;
 mod leader;
 mod operations;

@@ -46,6 +46,7 @@ api_url = "{gh}"
 timeout = "5s"
 poll_interval = "{poll}"
 find_run_within = "{find_run}"
+{deployments}
 [github.workflows.release]
 file = "release.yml"
 [github.workflows.deploy]
@@ -85,6 +86,11 @@ max_attempts = {alert_attempts}
             gh = self.gh.url(),
             poll = self.poll_interval,
             find_run = self.find_run_within,
+            deployments = if self.github_deployments {
+                "deployments = true\ndeployment_retry = \"100ms\""
+            } else {
+                ""
+            },
             owner = github::OWNER,
             repo = github::REPO,
             region = moto::REGION,

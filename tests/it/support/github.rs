@@ -22,10 +22,14 @@ pub const OWNER: &str = "mindburn-labs";
 pub const REPO: &str = "aletheia";
 pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
+mod deployments;
 mod hooks;
 mod releases;
 mod secrets;
 
+#[allow(unused_imports)]
+pub use deployments::Deployment;
+use deployments::{create_deployment, create_status, list_deployments, list_statuses};
 pub use hooks::*;
 use releases::{latest_release, list_releases, release_by_tag};
 
@@ -79,6 +83,14 @@ struct Inner {
     env_secrets: HashMap<String, Vec<Value>>,
     /// The token lacks the secrets' read permissions (403).
     secrets_forbidden: bool,
+    /// Deployments, oldest first.
+    deployments: Vec<Value>,
+    /// Deployment statuses (deployment id, status), oldest first.
+    deployment_statuses: Vec<(u64, Value)>,
+    /// Deployments (`"deployment"`) or statuses (their state) made, then
+    /// answered 502 anyway, once each (a proxy timing out after GitHub
+    /// acted).
+    lost_deployment_answers: Vec<String>,
 }
 
 /// Requests held by [`FakeGithub::hold`] go on when this is dropped.
@@ -149,6 +161,14 @@ impl FakeGithub {
             .route(
                 "/repos/{owner}/{repo}/environments/{env}/secrets",
                 get(secrets::env_secrets),
+            )
+            .route(
+                "/repos/{owner}/{repo}/deployments",
+                post(create_deployment).get(list_deployments),
+            )
+            .route(
+                "/repos/{owner}/{repo}/deployments/{id}/statuses",
+                post(create_status).get(list_statuses),
             )
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",

@@ -189,6 +189,8 @@ pub struct World {
     pub ack_within: &'static str,
     /// A `[security]` section of bot.toml (none unless a test sets it).
     pub security_toml: &'static str,
+    /// `github.deployments` (with a short `github.deployment_retry`).
+    pub github_deployments: bool,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -219,6 +221,7 @@ impl World {
             remind_every: "1day",
             ack_within: "10m",
             security_toml: "",
+            github_deployments: false,
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,
