@@ -3,6 +3,7 @@
 
 mod bounds;
 mod environments;
+mod freeze;
 mod github;
 mod retention;
 mod secrets;
@@ -19,6 +20,7 @@ use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
 
 use environments::default_requesters;
 pub use environments::*;
+pub use freeze::{DatedConfig, FreezeConfig, WeeklyConfig};
 pub use github::*;
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
@@ -74,6 +76,9 @@ pub struct Config {
     /// How long webhook payloads and sent alerts are kept.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Freeze windows: when deploys stop (weekly or dated). Default none.
+    #[serde(default)]
+    pub freeze: Vec<FreezeConfig>,
 }
 
 /// `[leader]`
@@ -455,6 +460,11 @@ impl Config {
     /// The configured user with this id, if any.
     pub fn user(&self, id: UserId) -> Option<&UserConfig> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The freeze windows (`[[freeze]]`), as the domain judges them.
+    pub fn freeze_windows(&self) -> Vec<crate::domain::freeze::Window> {
+        self.freeze.iter().filter_map(FreezeConfig::window).collect()
     }
 
     /// The configured chat with this id, if any.

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::freeze::FreezeScope;
 use super::{ChatId, Env, OperationId, UserId};
 
 /// The operation a key names: one stored, or the one being created in the
@@ -45,6 +46,13 @@ pub enum Subject {
         locked_at: i64,
         event: LockEvent,
     },
+    /// An ad-hoc freeze of an environment or of all (`/freeze`):
+    /// `freeze:{scope}:{frozen_at}:{frozen|unfrozen}`.
+    Freeze {
+        scope: FreezeScope,
+        frozen_at: i64,
+        lifted: bool,
+    },
 }
 
 /// The alerts of an operation.
@@ -66,6 +74,9 @@ pub enum OpStep {
     Direct,
     DirectFailed,
     BreakGlass,
+    /// A deploy asked inside a freeze, its freeze overridden
+    /// (`freeze-override`).
+    FreezeOverride,
     Report,
     /// The bot asked for a rollback by itself after this deploy went
     /// wrong (`auto-rollback`).
@@ -181,6 +192,14 @@ impl AlertKey {
 
     pub fn health(env: Env, at_ms: i64, index: usize) -> Self {
         Self::of(Subject::Health { env, at_ms, index })
+    }
+
+    pub fn freeze(scope: FreezeScope, frozen_at: i64, lifted: bool) -> Self {
+        Self::of(Subject::Freeze {
+            scope,
+            frozen_at,
+            lifted,
+        })
     }
 
     pub fn lock(env: Env, locked_at: i64, event: LockEvent) -> Self {
@@ -331,6 +350,23 @@ fn parse_subject(s: &str) -> Option<Subject> {
                 event,
             })
         }
+        "freeze" => {
+            let mut parts = rest.split(':');
+            let (Some(scope), Some(at), Some(event), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return None;
+            };
+            Some(Subject::Freeze {
+                scope: FreezeScope::parse(scope)?,
+                frozen_at: number(at)?,
+                lifted: match event {
+                    "frozen" => false,
+                    "unfrozen" => true,
+                    _ => return None,
+                },
+            })
+        }
         _ => None,
     }
 }
@@ -351,6 +387,7 @@ impl OpStep {
             "direct" => Self::Direct,
             "direct-failed" => Self::DirectFailed,
             "break-glass" => Self::BreakGlass,
+            "freeze-override" => Self::FreezeOverride,
             "auto-rollback" => Self::AutoRollback,
             "auto-rollback-answer" => Self::AutoRollbackAnswer,
             "report" => Self::Report,
@@ -450,6 +487,7 @@ impl fmt::Display for OpStep {
             Self::Direct => "direct",
             Self::DirectFailed => "direct-failed",
             Self::BreakGlass => "break-glass",
+            Self::FreezeOverride => "freeze-override",
             Self::AutoRollback => "auto-rollback",
             Self::AutoRollbackAnswer => "auto-rollback-answer",
             Self::Report => "report",
@@ -510,6 +548,14 @@ impl fmt::Display for Subject {
                     LockEvent::Lifted => f.write_str("lifted"),
                     LockEvent::Reminder { at_ms } => write!(f, "reminder:{at_ms}"),
                 }
+            }
+            Self::Freeze {
+                scope,
+                frozen_at,
+                lifted,
+            } => {
+                let event = if *lifted { "unfrozen" } else { "frozen" };
+                write!(f, "freeze:{scope}:{frozen_at}:{event}")
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod autorollback;
 pub mod common;
 pub mod diagnosis;
 pub mod direct;
+pub mod freeze;
 pub mod guide;
 pub mod health;
 pub mod help;

@@ -41,6 +41,7 @@ impl App {
         env: &Env,
         version: &Version,
         dry_run: bool,
+        override_freeze: Option<&str>,
     ) -> (String, Option<Reply>) {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
@@ -90,6 +91,13 @@ impl App {
             Ok(needed) => needed,
             Err(answer) => return answer,
         };
+        let overridden = match self
+            .deploy_freeze(msg, env, &tag, &policy, override_freeze, dry_run)
+            .await
+        {
+            Ok(overridden) => overridden,
+            Err(answer) => return answer,
+        };
 
         // What runs there now: shown to whoever decides (a dry run, an
         // approver). A deploy that needs no approval does not wait on ECS
@@ -106,7 +114,7 @@ impl App {
         }
         let expiry = cfg.approval.expiry;
         let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
-        let (state, alerts) = if needed == 0 {
+        let (state, mut alerts) = if needed == 0 {
             (OperationState::Approved, vec![])
         } else {
             let asked = Asked {
@@ -131,6 +139,14 @@ impl App {
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
             }
         };
+        // A freeze overridden is announced with the request, in its transaction.
+        let override_freeze = match (&overridden, override_freeze) {
+            (Some(freeze), Some(reason)) => {
+                alerts.extend(self.override_alerts(env, &tag, &requester, freeze, reason));
+                Some(reason.to_owned())
+            }
+            _ => None,
+        };
         let op = NewOperation {
             kind: OperationKind::Deploy,
             env: Some(env.clone()),
@@ -145,6 +161,7 @@ impl App {
             detail: running_tag.ok().flatten().map(|t| format!("running={t}")),
             run: None,
             direct_ecs: false,
+            freeze_override: override_freeze,
         };
         self.start_deploy(msg, cfg, &op, needed, &alerts, began)
             .await
@@ -162,13 +179,17 @@ impl App {
         began: std::time::Instant,
     ) -> (String, Option<Reply>) {
         let (tag, env) = (&op.version, op.env.as_ref().expect("a deploy has an env"));
+        let (outcome, overridden) = match &op.freeze_override {
+            Some(reason) => ("override_freeze", format!("; freeze overridden: {reason}")),
+            None => (op.state.as_str(), String::new()),
+        };
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
             "operation:deploy",
-            op.state.as_str(),
+            outcome,
             None,
-            format!("{tag} to {env}; needs {needed} approval(s)"),
+            format!("{tag} to {env}; needs {needed} approval(s){overridden}"),
         );
         let created = self.create_operation(op, &audit, alerts).await;
         tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");

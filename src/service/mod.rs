@@ -13,6 +13,7 @@ mod dispatch;
 mod escalate;
 mod expiry;
 mod follow;
+mod freeze;
 mod guide;
 mod incident;
 pub mod ingest;
@@ -363,6 +364,8 @@ fn acts(command: &Command) -> bool {
             | Command::Rollback { .. }
             | Command::Lock { .. }
             | Command::Unlock { .. }
+            | Command::Freeze { .. }
+            | Command::Unfreeze { .. }
             | Command::Cancel { id: Some(_) }
             | Command::Mute { .. }
             | Command::Unmute { .. }

@@ -7,6 +7,7 @@ mod approvals;
 mod audit;
 mod dialogues;
 mod fence;
+mod freezes;
 mod health;
 mod incidents;
 mod leases;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
 pub use dialogues::DialogueStorage;
+pub use freezes::{FreezeRow, NewFreeze};
 pub use incidents::Ack;
 pub use locks::{LockRow, NewLock};
 pub use mutes::MuteRow;

@@ -84,6 +84,7 @@ pub(crate) fn prod_deploy_awaiting_approval() -> aletheia_bot::store::NewOperati
         detail: None,
         run: None,
         direct_ecs: false,
+        freeze_override: None,
     }
 }
 
@@ -194,6 +195,7 @@ pub(crate) async fn dev_deploy(
         detail: detail.map(str::to_owned),
         run: None,
         direct_ecs: false,
+        freeze_override: None,
     };
     match store
         .create_operation(&op, &audit("operation:deploy"), &[])
