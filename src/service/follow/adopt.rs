@@ -212,7 +212,6 @@ mod tests {
             expires_at: None,
             dispatched_at: Some(1_000_000),
             direct_ecs: false,
-            freeze_override: None,
         }
     }
 
