@@ -107,11 +107,7 @@ impl FreezeConfig {
 
     /// What is wrong with this entry (`at`: its path, `freeze[0]`), as
     /// (path, reason) pairs; `known`: the configured environments.
-    pub(super) fn issues(
-        &self,
-        at: &str,
-        known: impl Fn(&Env) -> bool,
-    ) -> Vec<(String, String)> {
+    pub(super) fn issues(&self, at: &str, known: impl Fn(&Env) -> bool) -> Vec<(String, String)> {
         let mut issues = Vec::new();
         let mut add = |path: String, reason: &str| issues.push((path, reason.to_owned()));
         if self.reason.trim().is_empty() {
@@ -133,7 +129,10 @@ impl FreezeConfig {
         }
         match (&self.weekly, &self.dated) {
             (None, None) => add(at.to_owned(), "needs a weekly or a dated window"),
-            (Some(_), Some(_)) => add(at.to_owned(), "has both a weekly and a dated window: one per entry"),
+            (Some(_), Some(_)) => add(
+                at.to_owned(),
+                "has both a weekly and a dated window: one per entry",
+            ),
             (Some(w), None) if w.from == w.until => {
                 add(format!("{at}.weekly.until"), "is the same as from")
             }

@@ -464,7 +464,10 @@ impl Config {
 
     /// The freeze windows (`[[freeze]]`), as the domain judges them.
     pub fn freeze_windows(&self) -> Vec<crate::domain::freeze::Window> {
-        self.freeze.iter().filter_map(FreezeConfig::window).collect()
+        self.freeze
+            .iter()
+            .filter_map(FreezeConfig::window)
+            .collect()
     }
 
     /// The configured chat with this id, if any.

@@ -268,10 +268,15 @@ fn durations_are_bounded_and_named_by_their_path() {
 
 /// The shipped config with its commented `[[freeze]]` examples on.
 fn with_freezes() -> String {
-    let at = SHIPPED.find("# [[freeze]]").expect("bot.toml shows [[freeze]] examples");
+    let at = SHIPPED
+        .find("# [[freeze]]")
+        .expect("bot.toml shows [[freeze]] examples");
     let examples: String = SHIPPED[at..]
         .lines()
-        .map(|l| l.strip_prefix("# ").unwrap_or(l.strip_prefix('#').unwrap_or(l)))
+        .map(|l| {
+            l.strip_prefix("# ")
+                .unwrap_or(l.strip_prefix('#').unwrap_or(l))
+        })
         .collect::<Vec<_>>()
         .join("\n");
     format!("{SHIPPED}\n{examples}\n")
@@ -295,7 +300,8 @@ fn the_shipped_freeze_examples_are_valid_windows() {
 #[test]
 fn bad_freeze_windows_are_named_by_their_path() {
     let base = with_freezes();
-    let weekly = "weekly = { from = \"Fri 15:00\", until = \"Mon 08:00\", time_zone = \"Europe/Berlin\" }";
+    let weekly =
+        "weekly = { from = \"Fri 15:00\", until = \"Mon 08:00\", time_zone = \"Europe/Berlin\" }";
     let dated = "dated = { from = \"2026-12-24 00:00\", until = \"2027-01-02 08:00\", time_zone = \"Europe/Berlin\" }";
     let cases = [
         (
@@ -324,7 +330,11 @@ fn bad_freeze_windows_are_named_by_their_path() {
         ),
     ];
     for (replacement, expected) in cases {
-        let original = if replacement.starts_with("weekly") { weekly } else { dated };
+        let original = if replacement.starts_with("weekly") {
+            weekly
+        } else {
+            dated
+        };
         let message = error(&base.replace(original, &replacement));
         assert!(message.contains(expected), "{expected}\nnot in: {message}");
     }
@@ -334,7 +344,13 @@ fn bad_freeze_windows_are_named_by_their_path() {
         "{message}"
     );
     let message = error(&base.replace("reason = \"Year-end holidays\"", "reason = \" \""));
-    assert!(message.contains("freeze[1].reason: must say why deploys stop"), "{message}");
+    assert!(
+        message.contains("freeze[1].reason: must say why deploys stop"),
+        "{message}"
+    );
     let message = error(&base.replace(&format!("{dated}\n"), ""));
-    assert!(message.contains("freeze[1]: needs a weekly or a dated window"), "{message}");
+    assert!(
+        message.contains("freeze[1]: needs a weekly or a dated window"),
+        "{message}"
+    );
 }

@@ -459,7 +459,11 @@ fn no_args(command: &'static str, args: &[&str]) -> Result<(), ParseError> {
     }
 }
 
-pub(super) fn env_arg(command: &'static str, text: &str, ctx: &ParseContext<'_>) -> Result<Env, ParseError> {
+pub(super) fn env_arg(
+    command: &'static str,
+    text: &str,
+    ctx: &ParseContext<'_>,
+) -> Result<Env, ParseError> {
     let lower = text.to_ascii_lowercase();
     ctx.envs
         .iter()
@@ -478,7 +482,11 @@ pub(super) fn env_arg(command: &'static str, text: &str, ctx: &ParseContext<'_>)
         })
 }
 
-pub(super) fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Version, ParseError> {
+pub(super) fn version_arg(
+    command: &'static str,
+    text: &str,
+    allow_pre: bool,
+) -> Result<Version, ParseError> {
     Version::parse(text, allow_pre).map_err(|_| {
         bad(
             command,

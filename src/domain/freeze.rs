@@ -110,7 +110,9 @@ impl Schedule {
     /// the one after; for a dated one, itself.
     fn occurrences(&self, t: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         match self {
-            Self::Dated { from, until, zone } => vec![(instant(*zone, *from), instant(*zone, *until))],
+            Self::Dated { from, until, zone } => {
+                vec![(instant(*zone, *from), instant(*zone, *until))]
+            }
             Self::Weekly { from, until, zone } => {
                 let local = t.with_timezone(zone).naive_local();
                 let back = days_forward(from.day, local.weekday());
@@ -232,7 +234,12 @@ pub struct Frozen {
 
 /// Whether `env` is frozen at `t`, and by what: of the freezes holding
 /// it, the one that ends last (the one to wait for).
-pub fn frozen_at(windows: &[Window], adhoc: &[AdHoc], env: &Env, t: DateTime<Utc>) -> Option<Frozen> {
+pub fn frozen_at(
+    windows: &[Window],
+    adhoc: &[AdHoc],
+    env: &Env,
+    t: DateTime<Utc>,
+) -> Option<Frozen> {
     let configured = windows.iter().filter(|w| w.covers(env)).filter_map(|w| {
         w.schedule.holding(t).map(|(_, until)| Frozen {
             reason: w.reason.clone(),

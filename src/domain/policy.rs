@@ -50,11 +50,11 @@ pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
     counting_approvals, judge_deploy, may_decide,
 };
-pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
 pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
     may_call_for_auto_rollback,
 };
+pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
 

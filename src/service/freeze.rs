@@ -16,7 +16,10 @@ use crate::store::{FreezeRow, NewFreeze, StoreError};
 impl App {
     /// The freeze holding `env` now, if any (of the freezes in force, the
     /// one that ends last).
-    pub(in crate::service) async fn frozen_now(&self, env: &Env) -> Result<Option<Frozen>, StoreError> {
+    pub(in crate::service) async fn frozen_now(
+        &self,
+        env: &Env,
+    ) -> Result<Option<Frozen>, StoreError> {
         let rows = self.store.active_freezes().await?;
         Ok(self.frozen_by(&rows, env))
     }
@@ -45,7 +48,13 @@ impl App {
 
     /// Alerts of a freeze event (routed as a lock's: deployment news),
     /// and whether `chat` gets one (then the command needs no answer).
-    fn freeze_alerts(&self, scope: &FreezeScope, key: AlertKey, text: String, chat: i64) -> (Vec<crate::store::NewAlert>, bool) {
+    fn freeze_alerts(
+        &self,
+        scope: &FreezeScope,
+        key: AlertKey,
+        text: String,
+        chat: i64,
+    ) -> (Vec<crate::store::NewAlert>, bool) {
         let env = match scope {
             FreezeScope::All => None,
             FreezeScope::Env(env) => Some(env.clone()),
@@ -81,7 +90,13 @@ impl App {
         let (alerts, told) = self.freeze_alerts(
             scope,
             AlertKey::freeze(scope.clone(), now, false),
-            text::frozen(scope.as_str(), &who, reason, until, duration.as_secs() as i64),
+            text::frozen(
+                scope.as_str(),
+                &who,
+                reason,
+                until,
+                duration.as_secs() as i64,
+            ),
             msg.chat.0,
         );
         let freeze = NewFreeze {
@@ -96,7 +111,10 @@ impl App {
             "freeze",
             "frozen",
             None,
-            format!("{scope} for {}: {reason}", humantime::format_duration(duration)),
+            format!(
+                "{scope} for {}: {reason}",
+                humantime::format_duration(duration)
+            ),
         );
         match self.store.freeze(&freeze, &audit, &alerts).await {
             Ok(None) => {
@@ -203,11 +221,13 @@ impl App {
         };
         let code = format!("refused:{}", refusal.code());
         let answer = match (&refusal, dry_run) {
-            (FreezeRefusal::Frozen { freeze, .. }, true) => crate::messages::requests::deploy_dry_run_refused(
-                env,
-                tag,
-                &text::frozen_plain(env.as_str(), freeze),
-            ),
+            (FreezeRefusal::Frozen { freeze, .. }, true) => {
+                crate::messages::requests::deploy_dry_run_refused(
+                    env,
+                    tag,
+                    &text::frozen_plain(env.as_str(), freeze),
+                )
+            }
             (FreezeRefusal::Frozen { freeze, .. }, false) => {
                 text::frozen_refusal(env.as_str(), freeze, tag)
             }

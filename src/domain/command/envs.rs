@@ -5,7 +5,11 @@ use super::{Command, ParseContext, ParseError};
 use super::{bad, clip, clip_reason, duration_arg, env_arg, looks_like_duration, version_arg};
 use crate::domain::freeze::FreezeScope;
 
-pub(super) fn deploy_args(args: &[&str], dry_run: bool, ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
+pub(super) fn deploy_args(
+    args: &[&str],
+    dry_run: bool,
+    ctx: &ParseContext<'_>,
+) -> Result<Command, ParseError> {
     let command = "deploy";
     let (args, override_freeze) = match args.iter().position(|a| *a == "--override-freeze") {
         Some(at) => {
@@ -135,4 +139,3 @@ pub(super) fn rollback_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Com
         _ => Err(bad("rollback", "Too many arguments.")),
     }
 }
-

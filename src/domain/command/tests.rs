@@ -308,7 +308,10 @@ fn refused_inputs_name_the_problem_and_show_usage() {
             "/freeze moon 2h release day",
             "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /freeze <env|all> <duration, e.g. 2h> <reason>",
         ),
-        ("/unfreeze", "Say the environment, or all.\nUsage: /unfreeze <env|all>"),
+        (
+            "/unfreeze",
+            "Say the environment, or all.\nUsage: /unfreeze <env|all>",
+        ),
         (
             "/unfreeze prod dev",
             "Too many arguments.\nUsage: /unfreeze <env|all>",

@@ -30,7 +30,10 @@ fn window(reason: &str, envs: Option<&[&str]>, schedule: Schedule) -> Window {
 fn days_and_times_read_as_written_and_refuse_the_rest() {
     let t: WeekTime = "Fri 15:00".parse().unwrap();
     assert_eq!(t.to_string(), "Fri 15:00");
-    assert_eq!("monday 08:30".parse::<WeekTime>().unwrap().to_string(), "Mon 08:30");
+    assert_eq!(
+        "monday 08:30".parse::<WeekTime>().unwrap().to_string(),
+        "Mon 08:30"
+    );
     for bad in ["Fri", "15:00", "Fry 15:00", "Fri 25:00", "Fri 15", ""] {
         assert!(bad.parse::<WeekTime>().is_err(), "{bad}");
     }
@@ -181,6 +184,9 @@ fn an_environment_is_frozen_by_what_covers_it_until_the_last_end() {
 #[test]
 fn scopes_read_back() {
     assert_eq!(FreezeScope::parse("all"), Some(FreezeScope::All));
-    assert_eq!(FreezeScope::parse("prod"), Some(FreezeScope::Env(env("prod"))));
+    assert_eq!(
+        FreezeScope::parse("prod"),
+        Some(FreezeScope::Env(env("prod")))
+    );
     assert_eq!(FreezeScope::Env(env("prod")).to_string(), "prod");
 }

@@ -131,7 +131,11 @@ impl App {
         &self,
         op: &OperationRow,
     ) -> Result<(Option<String>, bool), crate::store::StoreError> {
-        let Some(env) = op.env.as_ref().filter(|_| crate::domain::held_by_freezes(op.kind)) else {
+        let Some(env) = op
+            .env
+            .as_ref()
+            .filter(|_| crate::domain::held_by_freezes(op.kind))
+        else {
             return Ok((None, false));
         };
         let Some(frozen) = self.frozen_now(env).await? else {

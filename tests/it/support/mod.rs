@@ -187,6 +187,8 @@ pub struct World {
     pub users_toml: Option<String>,
     /// `incident.ack_within`.
     pub ack_within: &'static str,
+    /// `[[freeze]]` entries of bot.toml (freeze windows).
+    pub freeze_toml: String,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -216,6 +218,7 @@ impl World {
             prod_rollback_toml: "",
             remind_every: "1day",
             ack_within: "10m",
+            freeze_toml: String::new(),
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,
