@@ -156,8 +156,8 @@ async fn help_and_the_command_menu() {
     assert_eq!(
         names,
         [
-            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "mute",
-            "unmute", "diagnose", "stats", "history", "whoami", "help"
+            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "freeze",
+            "unfreeze", "mute", "unmute", "diagnose", "stats", "history", "whoami", "help"
         ]
     );
 
