@@ -50,45 +50,13 @@ impl App {
             );
         };
         let policy = cfg.deploy_policy();
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default();
         let tag = version.to_string();
         let began = std::time::Instant::now();
-
-        let release = match self.github.release_for(&tag).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "deploy: release look-up failed");
-                return (
-                    "error:github".into(),
-                    Some(Reply::new(requests::release_unchecked(
-                        &tag,
-                        &e.to_string(),
-                    ))),
-                );
-            }
-        };
-        tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
-        let released = release.is_some();
-        let (verified, lock, in_flight) = match self.deploy_facts(env, &tag, &policy).await {
-            Ok(facts) => facts,
-            Err(e) => return self.internal_error("deploy: store", &e),
-        };
-        let verdict = judge_deploy(&DeployFacts {
-            env,
-            version,
-            requester_roles: &roles,
-            policy: &policy,
-            released,
-            verified_before: verified,
-            lock,
-            in_flight,
-        });
-        let needed = match needed_approvals(verdict, dry_run, env, &tag) {
-            Ok(needed) => needed,
+        let (release, needed) = match self
+            .judge_request(msg, env, version, &policy, dry_run)
+            .await
+        {
+            Ok(judged) => judged,
             Err(answer) => return answer,
         };
         let overridden = match self
@@ -165,6 +133,57 @@ impl App {
         };
         self.start_deploy(msg, cfg, &op, needed, &alerts, began)
             .await
+    }
+
+    /// What the policy makes of a deploy request (who asks, the release,
+    /// QA's verdict, locks, what is in flight): the release and how many
+    /// approvals it needs, or the answer refusing it.
+    async fn judge_request(
+        &self,
+        msg: &Incoming,
+        env: &Env,
+        version: &Version,
+        policy: &EnvPolicy,
+        dry_run: bool,
+    ) -> Result<(Option<crate::adapters::github::Release>, u32), (String, Option<Reply>)> {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let tag = version.to_string();
+        let began = std::time::Instant::now();
+        let release = match self.github.release_for(&tag).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "deploy: release look-up failed");
+                return Err((
+                    "error:github".into(),
+                    Some(Reply::new(requests::release_unchecked(
+                        &tag,
+                        &e.to_string(),
+                    ))),
+                ));
+            }
+        };
+        tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
+        let released = release.is_some();
+        let (verified, lock, in_flight) = match self.deploy_facts(env, &tag, policy).await {
+            Ok(facts) => facts,
+            Err(e) => return Err(self.internal_error("deploy: store", &e)),
+        };
+        let verdict = judge_deploy(&DeployFacts {
+            env,
+            version,
+            requester_roles: &roles,
+            policy,
+            released,
+            verified_before: verified,
+            lock,
+            in_flight,
+        });
+        let needed = needed_approvals(verdict, dry_run, env, &tag)?;
+        Ok((release, needed))
     }
 
     /// Stores a deploy request with its prompts; one that needs no
