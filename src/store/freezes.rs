@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::audit::insert_audit;
+use super::locks::cas;
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{OperationId, UserId};
@@ -89,29 +90,13 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let lifted = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let moved = sqlx::query(
-                "DELETE FROM env_freezes WHERE scope = $1 AND frozen_at = $2 AND until_at > $3",
-            )
-            .bind(scope)
-            .bind(frozen_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if moved {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            moved
-        });
-        Ok(lifted)
+        let sql = "DELETE FROM env_freezes WHERE scope = $1 AND frozen_at = $2 AND until_at > $3";
+        Ok(cas!(
+            self,
+            sqlx::query(sql).bind(scope).bind(frozen_at).bind(now_ms()),
+            audit,
+            alerts
+        ))
     }
 
     /// Freezes still in force.

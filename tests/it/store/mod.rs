@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod deliveries;
+mod freezes;
 mod incidents;
 mod leader;
 mod operations;
