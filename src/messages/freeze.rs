@@ -104,6 +104,14 @@ pub fn not_frozen(scope: &str) -> String {
     )
 }
 
+/// `/unfreeze <env>` where only a freeze of all environments holds it.
+pub fn frozen_with_all(env: &str) -> String {
+    format!(
+        "🧊 {} has no freeze of its own: it is frozen with all environments. /unfreeze all lifts that.",
+        escape(env)
+    )
+}
+
 /// The team's alert: the freeze of `scope` lifted by hand.
 pub fn unfrozen(scope: &str, by: &str, holder: &str, reason: &str) -> String {
     format!(

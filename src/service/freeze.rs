@@ -145,15 +145,17 @@ impl App {
         if !self.holds_incident_role(msg) {
             return self.incident_refusal("Unfreezing");
         }
-        let held = match self.store.active_freezes().await {
-            Ok(rows) => rows.into_iter().find(|r| r.scope == scope.as_str()),
+        let rows = match self.store.active_freezes().await {
+            Ok(rows) => rows,
             Err(e) => return self.internal_error("unfreeze: store", &e),
         };
-        let Some(held) = held else {
-            return (
-                "answered".into(),
-                Some(Reply::new(text::not_frozen(scope.as_str()))),
-            );
+        let Some(held) = rows.iter().find(|r| r.scope == scope.as_str()).cloned() else {
+            let with_all = rows.iter().any(|r| r.scope == FreezeScope::All.as_str());
+            let answer = match scope {
+                FreezeScope::Env(env) if with_all => text::frozen_with_all(env.as_str()),
+                _ => text::not_frozen(scope.as_str()),
+            };
+            return ("answered".into(), Some(Reply::new(answer)));
         };
         let (alerts, told) = self.freeze_alerts(
             scope,

@@ -256,6 +256,26 @@ async fn freeze_holds_deploys_at_request_and_at_dispatch_until_unfreeze() {
         text,
         "🌤 prod unfrozen by Dave (frozen by Bob: release day). Deploys go again, unless a window in bot.toml holds them."
     );
+    // A freeze of all environments is lifted as a whole.
+    let text = world
+        .say(TEAM_CHAT, &DAVE, "/freeze all 1h maintenance")
+        .await
+        .text;
+    assert!(
+        text.starts_with("🧊 All environments frozen by Dave until ")
+            && text.contains(" (for 1h): maintenance\n"),
+        "{text}"
+    );
+    let text = world.say(TEAM_CHAT, &DAVE, "/unfreeze prod").await.text;
+    assert_eq!(
+        text,
+        "🧊 prod has no freeze of its own: it is frozen with all environments. /unfreeze all lifts that."
+    );
+    let text = world.say(TEAM_CHAT, &DAVE, "/unfreeze all").await.text;
+    assert_eq!(
+        text,
+        "🌤 all unfrozen by Dave (frozen by Dave: maintenance). Deploys go again, unless a window in bot.toml holds them."
+    );
     let text = world.say(TEAM_CHAT, &DAVE, "/unfreeze all").await.text;
     assert_eq!(
         text,

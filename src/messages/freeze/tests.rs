@@ -83,6 +83,7 @@ fn replies() {
             super::frozen_reply("prod"),
             super::already_frozen("all", "Bob <b>", at("2026-11-25T12:41:00Z"), "db <upgrade>"),
             super::not_frozen("prod"),
+            super::frozen_with_all("prod"),
             super::unfrozen_reply("all"),
             super::unfrozen_meanwhile("prod"),
         ]
