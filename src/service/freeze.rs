@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::alerts::{self, Rendered};
+use crate::alerts;
 use crate::domain::freeze::{AdHoc, FreezeScope, Frozen, Upcoming, frozen_at, next_freeze};
 use crate::domain::{AlertKey, AlertKind, Env, FreezeRefusal};
 use crate::messages::freeze as text;
@@ -46,8 +46,8 @@ impl App {
         next_freeze(&self.config.freeze_windows(), env, Utc::now())
     }
 
-    /// Alerts of a freeze event (routed as a lock's: deployment news),
-    /// and whether `chat` gets one (then the command needs no answer).
+    /// Alerts of a freeze event, routed as a lock's (deployment news),
+    /// and whether `chat` gets one.
     fn freeze_alerts(
         &self,
         scope: &FreezeScope,
@@ -57,19 +57,9 @@ impl App {
     ) -> (Vec<crate::store::NewAlert>, bool) {
         let env = match scope {
             FreezeScope::All => None,
-            FreezeScope::Env(env) => Some(env.clone()),
+            FreezeScope::Env(env) => Some(env),
         };
-        let alerts = alerts::route(
-            &self.config,
-            &Rendered {
-                kind: AlertKind::Deployment,
-                env,
-                key,
-                text,
-            },
-        );
-        let told = alerts.iter().any(|a| a.chat.0 == chat);
-        (alerts, told)
+        self.lock_alerts(env, key, text, chat)
     }
 
     /// `/freeze <env|all> <duration> <reason>`: who may is who may lock.
