@@ -3,6 +3,7 @@
 
 mod bounds;
 mod environments;
+mod freeze;
 mod github;
 mod retention;
 mod secrets;
@@ -20,6 +21,7 @@ use crate::domain::{AlertKind, ChatId, Env, Role, UserId};
 
 use environments::default_requesters;
 pub use environments::*;
+pub use freeze::{DatedConfig, FreezeConfig, WeeklyConfig};
 pub use github::*;
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
@@ -79,6 +81,9 @@ pub struct Config {
     /// The rotation schedule of the repository's GitHub Actions secrets.
     #[serde(default)]
     pub security: SecurityConfig,
+    /// Freeze windows: when deploys stop (weekly or dated). Default none.
+    #[serde(default)]
+    pub freeze: Vec<FreezeConfig>,
 }
 
 /// `[leader]`
@@ -460,6 +465,14 @@ impl Config {
     /// The configured user with this id, if any.
     pub fn user(&self, id: UserId) -> Option<&UserConfig> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The freeze windows (`[[freeze]]`), as the domain judges them.
+    pub fn freeze_windows(&self) -> Vec<crate::domain::freeze::Window> {
+        self.freeze
+            .iter()
+            .filter_map(FreezeConfig::window)
+            .collect()
     }
 
     /// The configured chat with this id, if any.

@@ -351,3 +351,92 @@ fn bad_security_keys_name_their_path() {
         assert!(message.contains(says), "{to}: {message}");
     }
 }
+
+/// The shipped config with its commented `[[freeze]]` examples on.
+fn with_freezes() -> String {
+    let at = SHIPPED
+        .find("# [[freeze]]")
+        .expect("bot.toml shows [[freeze]] examples");
+    let examples: String = SHIPPED[at..]
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .unwrap_or(l.strip_prefix('#').unwrap_or(l))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("{SHIPPED}\n{examples}\n")
+}
+
+#[test]
+fn the_shipped_freeze_examples_are_valid_windows() {
+    let config = parse(&with_freezes()).unwrap();
+    let windows = config.freeze_windows();
+    assert_eq!(windows.len(), 2);
+    assert_eq!(windows[0].reason, "Weekend: nobody around to watch prod");
+    assert_eq!(windows[0].envs, Some(vec![Env::parse("prod").unwrap()]));
+    assert_eq!(
+        windows[0].schedule.to_string(),
+        "Fri 15:00 – Mon 08:00 Europe/Berlin"
+    );
+    assert_eq!(windows[1].envs, None);
+    assert!(parse(SHIPPED).unwrap().freeze.is_empty());
+}
+
+#[test]
+fn bad_freeze_windows_are_named_by_their_path() {
+    let base = with_freezes();
+    let weekly =
+        "weekly = { from = \"Fri 15:00\", until = \"Mon 08:00\", time_zone = \"Europe/Berlin\" }";
+    let dated = "dated = { from = \"2026-12-24 00:00\", until = \"2027-01-02 08:00\", time_zone = \"Europe/Berlin\" }";
+    let cases = [
+        (
+            weekly.replace("Fri 15:00", "Fry 15:00"),
+            "freeze[0].weekly.from: \"Fry 15:00\" is not a day and a time, like \"Fri 15:00\"",
+        ),
+        (
+            weekly.replace("Mon 08:00", "Mon 8"),
+            "freeze[0].weekly.until: \"Mon 8\" is not a day and a time, like \"Fri 15:00\"",
+        ),
+        (
+            weekly.replace("Europe/Berlin", "Europe/Berln"),
+            "freeze[0].weekly.time_zone: \"Europe/Berln\" is not a time zone (an IANA name, like \"Europe/Berlin\")",
+        ),
+        (
+            weekly.replace("Mon 08:00", "Fri 15:00"),
+            "freeze[0].weekly.until: is the same as from",
+        ),
+        (
+            dated.replace("2027-01-02 08:00", "2026-12-01 08:00"),
+            "freeze[1].dated.until: is not after from",
+        ),
+        (
+            dated.replace("2026-12-24 00:00", "2026-12-24"),
+            "freeze[1].dated.from: \"2026-12-24\" is not a date and a time, like \"2026-12-24 00:00\"",
+        ),
+    ];
+    for (replacement, expected) in cases {
+        let original = if replacement.starts_with("weekly") {
+            weekly
+        } else {
+            dated
+        };
+        let message = error(&base.replace(original, &replacement));
+        assert!(message.contains(expected), "{expected}\nnot in: {message}");
+    }
+    let message = error(&base.replace("environments = [\"prod\"]", "environments = [\"qa\"]"));
+    assert!(
+        message.contains("freeze[0].environments[0]: \"qa\" is not in [environments]"),
+        "{message}"
+    );
+    let message = error(&base.replace("reason = \"Year-end holidays\"", "reason = \" \""));
+    assert!(
+        message.contains("freeze[1].reason: must say why deploys stop"),
+        "{message}"
+    );
+    let message = error(&base.replace(&format!("{dated}\n"), ""));
+    assert!(
+        message.contains("freeze[1]: needs a weekly or a dated window"),
+        "{message}"
+    );
+}

@@ -82,6 +82,18 @@ impl Config {
             self.environment_issues(&mut issues, &held, env, cfg);
         }
         self.chat_issues(&mut issues);
+        for (i, freeze) in self.freeze.iter().enumerate() {
+            let known = |env: &crate::domain::Env| self.environments.contains_key(env);
+            for (path, reason) in freeze.issues(&format!("freeze[{i}]"), known) {
+                issues.add(path, reason);
+            }
+        }
+        if self.environments.keys().any(|e| e.as_str() == "all") {
+            issues.add(
+                "environments.all",
+                "\"all\" stands for every environment in /freeze and /unfreeze: name it otherwise",
+            );
+        }
         if self.alerts.max_attempts == 0 {
             issues.add("alerts.max_attempts", "must be at least 1");
         }

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::freeze::FreezeScope;
 use super::rotation::IsoWeek;
 use super::{ChatId, Env, OperationId, UserId};
 
@@ -53,6 +54,13 @@ pub enum Subject {
     /// The week's reminder of the secrets overdue for rotation:
     /// `secrets:{iso week}` (one a week, however often it is looked at).
     Rotation { week: IsoWeek },
+    /// An ad-hoc freeze of an environment or of all (`/freeze`):
+    /// `freeze:{scope}:{frozen_at}:{frozen|unfrozen}`.
+    Freeze {
+        scope: FreezeScope,
+        frozen_at: i64,
+        lifted: bool,
+    },
 }
 
 /// The alerts of an operation.
@@ -74,6 +82,9 @@ pub enum OpStep {
     Direct,
     DirectFailed,
     BreakGlass,
+    /// A deploy asked inside a freeze, its freeze overridden
+    /// (`freeze-override`).
+    FreezeOverride,
     Report,
     /// The bot asked for a rollback by itself after this deploy went
     /// wrong (`auto-rollback`).
@@ -195,6 +206,14 @@ impl AlertKey {
     /// at `at_ms`.
     pub fn health_escalated(env: Env, at_ms: i64, step: u32) -> Self {
         Self::of(Subject::HealthEscalated { env, at_ms, step })
+    }
+
+    pub fn freeze(scope: FreezeScope, frozen_at: i64, lifted: bool) -> Self {
+        Self::of(Subject::Freeze {
+            scope,
+            frozen_at,
+            lifted,
+        })
     }
 
     pub fn lock(env: Env, locked_at: i64, event: LockEvent) -> Self {
@@ -360,6 +379,23 @@ fn parse_subject(s: &str) -> Option<Subject> {
                 event,
             })
         }
+        "freeze" => {
+            let mut parts = rest.split(':');
+            let (Some(scope), Some(at), Some(event), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return None;
+            };
+            Some(Subject::Freeze {
+                scope: FreezeScope::parse(scope)?,
+                frozen_at: number(at)?,
+                lifted: match event {
+                    "frozen" => false,
+                    "unfrozen" => true,
+                    _ => return None,
+                },
+            })
+        }
         _ => None,
     }
 }
@@ -380,6 +416,7 @@ impl OpStep {
             "direct" => Self::Direct,
             "direct-failed" => Self::DirectFailed,
             "break-glass" => Self::BreakGlass,
+            "freeze-override" => Self::FreezeOverride,
             "auto-rollback" => Self::AutoRollback,
             "auto-rollback-answer" => Self::AutoRollbackAnswer,
             "report" => Self::Report,
@@ -479,6 +516,7 @@ impl fmt::Display for OpStep {
             Self::Direct => "direct",
             Self::DirectFailed => "direct-failed",
             Self::BreakGlass => "break-glass",
+            Self::FreezeOverride => "freeze-override",
             Self::AutoRollback => "auto-rollback",
             Self::AutoRollbackAnswer => "auto-rollback-answer",
             Self::Report => "report",
@@ -543,6 +581,14 @@ impl fmt::Display for Subject {
                     LockEvent::Lifted => f.write_str("lifted"),
                     LockEvent::Reminder { at_ms } => write!(f, "reminder:{at_ms}"),
                 }
+            }
+            Self::Freeze {
+                scope,
+                frozen_at,
+                lifted,
+            } => {
+                let event = if *lifted { "unfrozen" } else { "frozen" };
+                write!(f, "freeze:{scope}:{frozen_at}:{event}")
             }
         }
     }

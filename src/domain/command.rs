@@ -1,7 +1,9 @@
 //! The command parser: chat text in, a typed command or a refusal with the
 //! usage line out. Pure: no I/O, no config beyond what it is handed.
 
+use super::freeze::FreezeScope;
 use super::{Env, ReleaseType, Version};
+use envs::{deploy_args, freeze_args, lock_args, rollback_args, scope_arg};
 
 /// A command the bot understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +24,9 @@ pub enum Command {
         version: Version,
         /// `--dry-run`: run every check, say who would approve, dispatch nothing.
         dry_run: bool,
+        /// `--override-freeze <reason>`: deploy inside a freeze (an
+        /// approver's call, announced).
+        override_freeze: Option<String>,
     },
     Rollback {
         env: Env,
@@ -53,6 +58,16 @@ pub enum Command {
     /// `/unlock <env>`.
     Unlock {
         env: Env,
+    },
+    /// `/freeze <env|all> <duration> <reason>`.
+    Freeze {
+        scope: FreezeScope,
+        duration: std::time::Duration,
+        reason: String,
+    },
+    /// `/unfreeze <env|all>`.
+    Unfreeze {
+        scope: FreezeScope,
     },
     /// `/history [env] [n]`.
     History {
@@ -96,6 +111,8 @@ impl Command {
             Command::Cancel { .. } => "cancel",
             Command::Lock { .. } => "lock",
             Command::Unlock { .. } => "unlock",
+            Command::Freeze { .. } => "freeze",
+            Command::Unfreeze { .. } => "unfreeze",
             Command::History { .. } => "history",
             Command::Mute { .. } => "mute",
             Command::Unmute { .. } => "unmute",
@@ -132,7 +149,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "deploy",
-        usage: "/deploy [<env> [<version>]] [--dry-run]",
+        usage: "/deploy [<env> [<version>]] [--dry-run] [--override-freeze <reason>]",
         description: "Deploy a released version (approvals per environment)",
         available: true,
     },
@@ -158,6 +175,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unlock",
         usage: "/unlock <env>",
         description: "Lift an environment's lock",
+        available: true,
+    },
+    CommandSpec {
+        name: "freeze",
+        usage: "/freeze <env|all> <duration, e.g. 2h> <reason>",
+        description: "Freeze deploys for a while (rollbacks still go; approvers may override)",
+        available: true,
+    },
+    CommandSpec {
+        name: "unfreeze",
+        usage: "/unfreeze <env|all>",
+        description: "Lift a freeze made with /freeze",
         available: true,
     },
     CommandSpec {
@@ -281,7 +310,7 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Option<Result<Command, Parse
     Some(parse_args(&name, &args, ctx))
 }
 
-fn bad(command: &'static str, reason: impl Into<String>) -> ParseError {
+pub(super) fn bad(command: &'static str, reason: impl Into<String>) -> ParseError {
     ParseError::BadArguments {
         command,
         reason: reason.into(),
@@ -303,6 +332,14 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
         "secrets" => no_args("secrets", args).map(|()| Command::Secrets),
         "cancel" => cancel_args(args),
         "lock" => lock_args(args, ctx),
+        "freeze" => freeze_args(args, ctx),
+        "unfreeze" => match args {
+            [scope] => Ok(Command::Unfreeze {
+                scope: scope_arg("unfreeze", scope, ctx)?,
+            }),
+            [] => Err(bad("unfreeze", "Say the environment, or all.")),
+            _ => Err(bad("unfreeze", "Too many arguments.")),
+        },
         "mute" => match args {
             [target, duration] => match duration_arg(duration) {
                 Some(duration) if duration.as_secs() <= 7 * 24 * 3600 => Ok(Command::Mute {
@@ -373,22 +410,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
             _ => Err(bad("release", "Too many arguments.")),
         },
         "rollback" => rollback_args(args, ctx),
-        "deploy" => {
-            let command = "deploy";
-            match args {
-                [env, version] => Ok(Command::Deploy {
-                    env: env_arg(command, env, ctx)?,
-                    version: version_arg(command, version, true)?,
-                    dry_run,
-                }),
-                [] if !dry_run => Ok(Command::GuideDeploy { env: None }),
-                [env] if !dry_run => Ok(Command::GuideDeploy {
-                    env: Some(env_arg(command, env, ctx)?),
-                }),
-                [] | [_] => Err(bad(command, "Say the environment and the version.")),
-                _ => Err(bad(command, "Too many arguments.")),
-            }
-        }
+        "deploy" => deploy_args(args, dry_run, ctx),
         other => Err(ParseError::Unknown {
             name: other.chars().take(32).collect(),
         }),
@@ -416,38 +438,6 @@ fn cancel_args(args: &[&str]) -> Result<Command, ParseError> {
     }
 }
 
-fn lock_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
-    match args {
-        [] | [_] => Err(bad("lock", "Say the environment and why.")),
-        [env, rest @ ..] => {
-            let env = env_arg("lock", env, ctx)?;
-            let (words, duration) = match rest.split_last() {
-                Some((last, words)) if !words.is_empty() => match duration_arg(last) {
-                    Some(d) => (words, Some(d)),
-                    // A duration out of range is refused, not taken
-                    // for the last word of the reason.
-                    None if looks_like_duration(last) => {
-                        return Err(bad(
-                            "lock",
-                            format!(
-                                "{:?} is not a duration of up to 90 days (like 30m, 2h, 1day).",
-                                clip(last)
-                            ),
-                        ));
-                    }
-                    None => (rest, None),
-                },
-                _ => (rest, None),
-            };
-            Ok(Command::Lock {
-                env,
-                reason: clip_reason(&words.join(" ")),
-                duration,
-            })
-        }
-    }
-}
-
 fn history_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
     let mut env = None;
     let mut n = None;
@@ -471,35 +461,6 @@ fn history_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseE
     })
 }
 
-fn rollback_args(args: &[&str], ctx: &ParseContext<'_>) -> Result<Command, ParseError> {
-    let (args, break_glass) = match args.iter().position(|a| *a == "--break-glass") {
-        Some(at) => {
-            let reason = args[at + 1..].join(" ");
-            if reason.trim().is_empty() {
-                return Err(bad(
-                    "rollback",
-                    "--break-glass needs a reason: what is on fire.",
-                ));
-            }
-            (&args[..at], Some(clip_reason(&reason)))
-        }
-        None => (args, None),
-    };
-    match (args, &break_glass) {
-        ([env, version], _) => Ok(Command::Rollback {
-            env: env_arg("rollback", env, ctx)?,
-            version: version_arg("rollback", version, true)?,
-            break_glass,
-        }),
-        ([], None) => Ok(Command::GuideRollback { env: None }),
-        ([env], None) => Ok(Command::GuideRollback {
-            env: Some(env_arg("rollback", env, ctx)?),
-        }),
-        ([] | [_], _) => Err(bad("rollback", "Say the environment and the version.")),
-        _ => Err(bad("rollback", "Too many arguments.")),
-    }
-}
-
 fn no_args(command: &'static str, args: &[&str]) -> Result<(), ParseError> {
     if args.is_empty() {
         Ok(())
@@ -508,7 +469,11 @@ fn no_args(command: &'static str, args: &[&str]) -> Result<(), ParseError> {
     }
 }
 
-fn env_arg(command: &'static str, text: &str, ctx: &ParseContext<'_>) -> Result<Env, ParseError> {
+pub(super) fn env_arg(
+    command: &'static str,
+    text: &str,
+    ctx: &ParseContext<'_>,
+) -> Result<Env, ParseError> {
     let lower = text.to_ascii_lowercase();
     ctx.envs
         .iter()
@@ -527,7 +492,11 @@ fn env_arg(command: &'static str, text: &str, ctx: &ParseContext<'_>) -> Result<
         })
 }
 
-fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Version, ParseError> {
+pub(super) fn version_arg(
+    command: &'static str,
+    text: &str,
+    allow_pre: bool,
+) -> Result<Version, ParseError> {
     Version::parse(text, allow_pre).map_err(|_| {
         bad(
             command,
@@ -541,7 +510,7 @@ fn version_arg(command: &'static str, text: &str, allow_pre: bool) -> Result<Ver
 
 /// A lock's duration: `30m`, `2h`, `1day`. A bare number is none (it may
 /// be part of the reason).
-fn duration_arg(text: &str) -> Option<std::time::Duration> {
+pub(super) fn duration_arg(text: &str) -> Option<std::time::Duration> {
     if !text.starts_with(|c: char| c.is_ascii_digit()) || text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -551,14 +520,14 @@ fn duration_arg(text: &str) -> Option<std::time::Duration> {
 }
 
 /// Whether a word is meant as a duration (`91d`, `1000h`), in range or not.
-fn looks_like_duration(text: &str) -> bool {
+pub(super) fn looks_like_duration(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_digit())
         && !text.bytes().all(|b| b.is_ascii_digit())
         && humantime::parse_duration(text).is_ok()
 }
 
 /// A break-glass reason, kept to a size an alert and the audit log hold.
-fn clip_reason(reason: &str) -> String {
+pub(super) fn clip_reason(reason: &str) -> String {
     let reason = reason.trim();
     if reason.chars().count() > 300 {
         reason.chars().take(300).chain(['…']).collect()
@@ -568,7 +537,7 @@ fn clip_reason(reason: &str) -> String {
 }
 
 /// Echoing user input back is fine; echoing a 4 KB paste is not.
-fn clip(text: &str) -> String {
+pub(super) fn clip(text: &str) -> String {
     if text.chars().count() > 32 {
         let mut s: String = text.chars().take(32).collect();
         s.push('…');
@@ -578,5 +547,6 @@ fn clip(text: &str) -> String {
     }
 }
 
+mod envs;
 #[cfg(test)]
 mod tests;

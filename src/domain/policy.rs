@@ -26,6 +26,9 @@
 //!   requester (four eyes); `rollback.approvals` (else
 //!   `.approval.approvals`) of them are needed.
 //! - What an approval still rests on when it counts: [`recheck`].
+//! - Whether a freeze stops a deploy, and who may override it (the
+//!   environment's approvers, with a reason): [`judge_freeze`]; whether it
+//!   still does at dispatch: [`freeze_holds_at_dispatch`].
 //! - Who may lock, unlock, mute: [`may_act_in_incident`]; withdraw a
 //!   request: [`may_withdraw`]; give QA's verdict: [`may_verify`]; roll back
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
@@ -43,6 +46,7 @@
 
 mod approval;
 mod autorollback;
+mod freeze;
 mod rotation;
 
 use approval::holds_any;
@@ -54,6 +58,7 @@ pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
     may_call_for_auto_rollback,
 };
+pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
@@ -521,6 +526,10 @@ pub struct RecheckFacts<'a> {
     /// The request is the bot's own automatic rollback and `rollback.auto`
     /// is still on in the environment: the bot may still ask for it.
     pub automatic_still_on: bool,
+    /// A freeze in force on the environment now, as the chat says it.
+    pub frozen: Option<String>,
+    /// The requester overrode a freeze when asking.
+    pub freeze_overridden: bool,
 }
 
 /// Why an approval's grounds no longer hold: the request is cancelled.
@@ -540,7 +549,8 @@ impl Stale {
 }
 
 /// Whether a request still stands when an approval counts: the requester
-/// may still ask for it; for a deploy, the version is still verified
+/// may still ask for it; for a deploy, no freeze holds the environment
+/// (unless the requester overrode one), the version is still verified
 /// where the policy wants it and nobody locked the environment. A
 /// rollback rests on neither QA's word nor an unlocked environment.
 pub fn recheck(f: &RecheckFacts<'_>) -> Result<(), Stale> {
@@ -550,6 +560,11 @@ pub fn recheck(f: &RecheckFacts<'_>) -> Result<(), Stale> {
             "{} may no longer ask for {}s of {env}",
             f.requester, f.kind
         )));
+    }
+    if let Some(frozen) = &f.frozen
+        && freeze_holds_at_dispatch(f.kind, true, f.freeze_overridden)
+    {
+        return Err(Stale(frozen.clone()));
     }
     if !rests_on_qa_and_locks(f.kind) {
         return Ok(());

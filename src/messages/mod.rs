@@ -8,6 +8,7 @@ pub mod common;
 pub mod deployments;
 pub mod diagnosis;
 pub mod direct;
+pub mod freeze;
 pub mod guide;
 pub mod health;
 pub mod help;

@@ -218,6 +218,12 @@ pub fn render_status(r: &StatusReport) -> String {
                 escape(&clip(&lock.reason, 100))
             ));
         }
+        if let Some(freeze) = &e.freeze {
+            out.push_str(&format!("   {}\n", super::freeze::status_frozen(freeze)));
+        }
+        if let Some(next) = &e.next_freeze {
+            out.push_str(&format!("   {}\n", super::freeze::status_next(next)));
+        }
         for (op, who) in &e.operations {
             let state = op.state;
             out.push_str(&format!(

@@ -41,6 +41,7 @@ impl App {
         env: &Env,
         version: &Version,
         dry_run: bool,
+        override_freeze: Option<&str>,
     ) -> (String, Option<Reply>) {
         let Some(cfg) = self.config.environments.get(env) else {
             return (
@@ -49,45 +50,20 @@ impl App {
             );
         };
         let policy = cfg.deploy_policy();
-        let roles = self
-            .config
-            .user(msg.user)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default();
         let tag = version.to_string();
         let began = std::time::Instant::now();
-
-        let release = match self.github.release_for(&tag).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "deploy: release look-up failed");
-                return (
-                    "error:github".into(),
-                    Some(Reply::new(requests::release_unchecked(
-                        &tag,
-                        &e.to_string(),
-                    ))),
-                );
-            }
+        let (release, needed) = match self
+            .judge_request(msg, env, version, &policy, dry_run)
+            .await
+        {
+            Ok(judged) => judged,
+            Err(answer) => return answer,
         };
-        tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
-        let released = release.is_some();
-        let (verified, lock, in_flight) = match self.deploy_facts(env, &tag, &policy).await {
-            Ok(facts) => facts,
-            Err(e) => return self.internal_error("deploy: store", &e),
-        };
-        let verdict = judge_deploy(&DeployFacts {
-            env,
-            version,
-            requester_roles: &roles,
-            policy: &policy,
-            released,
-            verified_before: verified,
-            lock,
-            in_flight,
-        });
-        let needed = match needed_approvals(verdict, dry_run, env, &tag) {
-            Ok(needed) => needed,
+        let overridden = match self
+            .deploy_freeze(msg, env, &tag, &policy, override_freeze, dry_run)
+            .await
+        {
+            Ok(overridden) => overridden,
             Err(answer) => return answer,
         };
 
@@ -106,7 +82,7 @@ impl App {
         }
         let expiry = cfg.approval.expiry;
         let expires_at = crate::store::now_ms() + expiry.as_millis() as i64;
-        let (state, alerts) = if needed == 0 {
+        let (state, mut alerts) = if needed == 0 {
             (OperationState::Approved, vec![])
         } else {
             let asked = Asked {
@@ -131,6 +107,14 @@ impl App {
                 Err(refusal) => return ("refused:no_approver".into(), Some(Reply::new(refusal))),
             }
         };
+        // A freeze overridden is announced with the request, in its transaction.
+        let override_freeze = match (&overridden, override_freeze) {
+            (Some(freeze), Some(reason)) => {
+                alerts.extend(self.override_alerts(env, &tag, &requester, freeze, reason));
+                Some(reason.to_owned())
+            }
+            _ => None,
+        };
         let op = NewOperation {
             kind: OperationKind::Deploy,
             env: Some(env.clone()),
@@ -145,9 +129,61 @@ impl App {
             detail: running_tag.ok().flatten().map(|t| format!("running={t}")),
             run: None,
             direct_ecs: false,
+            freeze_override: override_freeze,
         };
         self.start_deploy(msg, cfg, &op, needed, &alerts, began)
             .await
+    }
+
+    /// What the policy makes of a deploy request (who asks, the release,
+    /// QA's verdict, locks, what is in flight): the release and how many
+    /// approvals it needs, or the answer refusing it.
+    async fn judge_request(
+        &self,
+        msg: &Incoming,
+        env: &Env,
+        version: &Version,
+        policy: &EnvPolicy,
+        dry_run: bool,
+    ) -> Result<(Option<crate::adapters::github::Release>, u32), (String, Option<Reply>)> {
+        let roles = self
+            .config
+            .user(msg.user)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let tag = version.to_string();
+        let began = std::time::Instant::now();
+        let release = match self.github.release_for(&tag).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "deploy: release look-up failed");
+                return Err((
+                    "error:github".into(),
+                    Some(Reply::new(requests::release_unchecked(
+                        &tag,
+                        &e.to_string(),
+                    ))),
+                ));
+            }
+        };
+        tracing::debug!(after = ?began.elapsed(), "deploy: release looked up");
+        let released = release.is_some();
+        let (verified, lock, in_flight) = match self.deploy_facts(env, &tag, policy).await {
+            Ok(facts) => facts,
+            Err(e) => return Err(self.internal_error("deploy: store", &e)),
+        };
+        let verdict = judge_deploy(&DeployFacts {
+            env,
+            version,
+            requester_roles: &roles,
+            policy,
+            released,
+            verified_before: verified,
+            lock,
+            in_flight,
+        });
+        let needed = needed_approvals(verdict, dry_run, env, &tag)?;
+        Ok((release, needed))
     }
 
     /// Stores a deploy request with its prompts; one that needs no
@@ -162,13 +198,17 @@ impl App {
         began: std::time::Instant,
     ) -> (String, Option<Reply>) {
         let (tag, env) = (&op.version, op.env.as_ref().expect("a deploy has an env"));
+        let (outcome, overridden) = match &op.freeze_override {
+            Some(reason) => ("override_freeze", format!("; freeze overridden: {reason}")),
+            None => (op.state.as_str(), String::new()),
+        };
         let audit = self.audit(
             Some(msg.user),
             Some(msg.chat.0),
             "operation:deploy",
-            op.state.as_str(),
+            outcome,
             None,
-            format!("{tag} to {env}; needs {needed} approval(s)"),
+            format!("{tag} to {env}; needs {needed} approval(s){overridden}"),
         );
         let created = self.create_operation(op, &audit, alerts).await;
         tracing::debug!(after = ?began.elapsed(), "deploy: operation stored");

@@ -103,6 +103,7 @@ impl App {
             detail: op.detail.clone(),
             run: None,
             direct_ecs: true,
+            freeze_override: None,
         };
         let audit = self.audit(
             Some(tap.user),

@@ -19,7 +19,7 @@ const WITHDRAWABLE: [OperationState; 3] = [
 ];
 
 impl App {
-    fn holds_incident_role(&self, msg: &Incoming) -> bool {
+    pub(super) fn holds_incident_role(&self, msg: &Incoming) -> bool {
         self.config.user(msg.user).is_some_and(|u| {
             crate::domain::may_act_in_incident(&u.roles, &self.config.incident.roles).is_ok()
         })
@@ -35,7 +35,7 @@ impl App {
             .collect()
     }
 
-    fn incident_refusal(&self, what: &str) -> (String, Option<Reply>) {
+    pub(super) fn incident_refusal(&self, what: &str) -> (String, Option<Reply>) {
         (
             "refused:not_allowed".into(),
             Some(Reply::new(text::not_your_role(

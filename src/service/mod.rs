@@ -14,6 +14,7 @@ mod dispatch;
 mod escalate;
 mod expiry;
 mod follow;
+mod freeze;
 mod guide;
 mod incident;
 pub mod ingest;
@@ -367,6 +368,8 @@ fn acts(command: &Command) -> bool {
             | Command::Rollback { .. }
             | Command::Lock { .. }
             | Command::Unlock { .. }
+            | Command::Freeze { .. }
+            | Command::Unfreeze { .. }
             | Command::Cancel { id: Some(_) }
             | Command::Mute { .. }
             | Command::Unmute { .. }

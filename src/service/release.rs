@@ -120,6 +120,7 @@ impl App {
             detail: None,
             run: None,
             direct_ecs: false,
+            freeze_override: None,
         };
         let audit = crate::store::AuditEntry {
             actor: Some(msg.user),

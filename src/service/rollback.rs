@@ -197,6 +197,7 @@ impl App {
             detail: running.as_ref().map(|t| format!("running={t}")),
             run: None,
             direct_ecs: github_down,
+            freeze_override: None,
         };
         self.start_rollback(msg, &op, needed, break_glass, &alerts, &body)
             .await

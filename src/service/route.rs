@@ -24,7 +24,11 @@ impl App {
                 env,
                 version,
                 dry_run,
-            } => self.deploy(msg, env, version, *dry_run).await,
+                override_freeze,
+            } => {
+                self.deploy(msg, env, version, *dry_run, override_freeze.as_deref())
+                    .await
+            }
             Command::Release {
                 version,
                 release_type,
@@ -40,6 +44,12 @@ impl App {
                 duration,
             } => self.lock(msg, env, reason, *duration).await,
             Command::Unlock { env } => self.unlock(msg, env).await,
+            Command::Freeze {
+                scope,
+                duration,
+                reason,
+            } => self.freeze(msg, scope, *duration, reason).await,
+            Command::Unfreeze { scope } => self.unfreeze(msg, scope).await,
             Command::History { env, n } => self.history(env.as_ref(), *n).await,
             Command::Mute { target, duration } => self.mute(msg, target, *duration).await,
             Command::Unmute { target } => self.unmute(msg, target).await,

@@ -12,6 +12,7 @@ use crate::adapters::github::{CiState, Release};
 use crate::alerts::format::from_ms;
 use crate::config::EnvironmentConfig;
 use crate::domain::Env;
+use crate::domain::freeze::{Frozen, Upcoming};
 use crate::domain::health::{ProbeFailure, Watch};
 use crate::store::{LockRow, OperationRow, VerdictRow, now_ms};
 
@@ -44,6 +45,10 @@ pub struct EnvStatus {
     pub env: Env,
     pub service: Result<ServiceState, String>,
     pub lock: Option<(LockRow, String)>,
+    /// The freeze holding it now (a window of bot.toml or `/freeze`).
+    pub freeze: Option<Frozen>,
+    /// The configured window that starts next.
+    pub next_freeze: Option<Upcoming>,
     /// Live operations, with the requester's name.
     pub operations: Vec<(OperationRow, String)>,
     /// The latest successful deploy, with who asked.
@@ -139,19 +144,20 @@ impl App {
             let names: Vec<&Env> = envs.iter().map(|(env, _)| *env).collect();
             let deploys = self.store.last_deploys(&names).await?;
             let verdicts = self.store.latest_verdicts().await?;
-            Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts))
+            let freezes = self.store.active_freezes().await?;
+            Ok::<_, crate::store::StoreError>((ops, locks, outbox, deploys, verdicts, freezes))
         };
         let (services, healths, release, ci, store) =
             tokio::join!(services, healths, release, ci, store);
-        let (ops, locks, failed_alerts, deploys, verdicts, store_error) = match store {
-            Ok((ops, locks, outbox, deploys, verdicts)) => {
-                (ops, locks, outbox.failed, deploys, verdicts, None)
+        let (ops, locks, failed_alerts, deploys, verdicts, store_error, freezes) = match store {
+            Ok((ops, locks, outbox, deploys, verdicts, freezes)) => {
+                (ops, locks, outbox.failed, deploys, verdicts, None, freezes)
             }
             Err(e) => {
                 let reference = &super::reference();
                 tracing::error!(reference, error = %e, "status: store unreadable");
                 let unreadable = Some(crate::messages::status::store_unreadable(reference));
-                (vec![], vec![], 0, vec![], vec![], unreadable)
+                (vec![], vec![], 0, vec![], vec![], unreadable, vec![])
             }
         };
         let envs = envs
@@ -167,6 +173,8 @@ impl App {
                     .iter()
                     .find(|l| l.env == env.as_str())
                     .map(|l| (l.clone(), self.name_of(l.locked_by))),
+                freeze: self.frozen_by(&freezes, env),
+                next_freeze: self.next_freeze(env),
                 operations: ops
                     .iter()
                     .filter(|o| o.env.as_ref() == Some(env))

@@ -28,6 +28,7 @@ macro_rules! cas {
         })
     };
 }
+pub(super) use cas;
 
 /// A held environment lock.
 #[derive(Debug, Clone, FromRow)]

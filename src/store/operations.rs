@@ -191,6 +191,9 @@ pub struct NewOperation {
     pub run: Option<(i64, String)>,
     /// A rollback that runs directly on ECS (GitHub was unreachable).
     pub direct_ecs: bool,
+    /// A deploy asked inside a freeze by an approver who overrode it:
+    /// their reason.
+    pub freeze_override: Option<String>,
 }
 
 /// What became of a request to create an operation.
@@ -320,8 +323,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
                 "INSERT INTO operations (kind, env, version, release_type, state, requested_by, chat_id, \
-                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url, direct_ecs) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) RETURNING id",
+                 request_id, created_at, updated_at, expires_at, detail, run_id, run_url, direct_ecs, freeze_override) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(op.kind.as_str())
             .bind(op.env.as_ref().map(Env::as_str))
@@ -337,6 +340,7 @@ impl Store {
             .bind(op.run.as_ref().map(|r| r.0))
             .bind(op.run.as_ref().map(|r| r.1.clone()))
             .bind(op.direct_ecs)
+            .bind(&op.freeze_override)
             .fetch_one(&mut *tx)
             .await;
             match commit_new_operation!(tx, inserted, audit, alerts) {

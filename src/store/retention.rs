@@ -6,7 +6,7 @@ use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 21] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -27,6 +27,7 @@ pub const TABLES: [&str; 20] = [
     "deployment_steps",
     "health_acks",
     "auto_rollbacks",
+    "env_freezes",
 ];
 
 impl Store {

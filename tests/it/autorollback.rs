@@ -329,6 +329,7 @@ async fn a_deploy_whose_instance_died_before_deciding_is_rolled_back_by_the_lead
         detail: None,
         run: None,
         direct_ecs: false,
+        freeze_override: None,
     };
     let audit = aletheia_bot::store::AuditEntry {
         actor: None,

@@ -348,6 +348,7 @@ async fn a_direct_rollback_the_bot_stopped_in_the_middle_of_is_done_after_the_re
         detail: Some("running=1.2.3".into()),
         run: None,
         direct_ecs: true,
+        freeze_override: None,
     };
     let audit = AuditEntry {
         actor: Some(UserId(BOB.id)),

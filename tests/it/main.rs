@@ -15,6 +15,7 @@ mod diagnose;
 mod discover;
 mod faults;
 mod follow;
+mod freeze;
 mod github_app;
 mod github_down;
 mod guide;

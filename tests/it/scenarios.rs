@@ -156,8 +156,9 @@ async fn help_and_the_command_menu() {
     assert_eq!(
         names,
         [
-            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "mute",
-            "unmute", "diagnose", "secrets", "stats", "history", "whoami", "help"
+            "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "freeze",
+            "unfreeze", "mute", "unmute", "diagnose", "secrets", "stats", "history", "whoami",
+            "help"
         ]
     );
 
@@ -244,7 +245,7 @@ async fn malformed_commands_get_usage_and_change_nothing() {
         ),
         (
             "/deploy prod 1.2",
-            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy [&lt;env&gt; [&lt;version&gt;]] [--dry-run]",
+            "❌ &quot;1.2&quot; is not a version: expected MAJOR.MINOR.PATCH, e.g. 1.2.3.\nUsage: /deploy [&lt;env&gt; [&lt;version&gt;]] [--dry-run] [--override-freeze &lt;reason&gt;]",
         ),
         (
             "/release 1.3.0 huge",

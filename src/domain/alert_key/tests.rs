@@ -1,3 +1,4 @@
+use crate::domain::freeze::FreezeScope;
 use proptest::prelude::*;
 
 use super::*;
@@ -139,6 +140,15 @@ fn stored_keys_read_and_write_back_the_same() {
             })
             .in_chat(chat),
         ),
+        (
+            "freeze:all:5:frozen@-1",
+            AlertKey::freeze(FreezeScope::All, 5, false).in_chat(ChatId(-1)),
+        ),
+        (
+            "freeze:prod:5:unfrozen",
+            AlertKey::freeze(FreezeScope::Env(env("prod")), 5, true),
+        ),
+        ("op:3:freeze-override", op(3, OpStep::FreezeOverride)),
     ];
     for (text, key) in table {
         assert_eq!(AlertKey::parse(text), Some(key.clone()), "{text}");
@@ -257,6 +267,7 @@ fn any_op_step() -> impl Strategy<Value = OpStep> {
             OpStep::Direct,
             OpStep::DirectFailed,
             OpStep::BreakGlass,
+            OpStep::FreezeOverride,
             OpStep::Report,
             OpStep::AutoRollback,
             OpStep::AutoRollbackAnswer,
@@ -288,14 +299,30 @@ fn any_key() -> impl Strategy<Value = AlertKey> {
             .prop_map(|(env, at_ms, index)| { Subject::Health { env, at_ms, index } }),
         (env.clone(), any::<i64>(), any::<u32>())
             .prop_map(|(env, at_ms, step)| { Subject::HealthEscalated { env, at_ms, step } }),
-        (env, any::<i64>(), lock_event).prop_map(|(env, locked_at, event)| Subject::Lock {
-            env,
-            locked_at,
-            event
+        (env.clone(), any::<i64>(), lock_event).prop_map(|(env, locked_at, event)| {
+            Subject::Lock {
+                env,
+                locked_at,
+                event,
+            }
         }),
         (0..10_000i32, 1..=53u32).prop_map(|(year, week)| Subject::Rotation {
             week: crate::domain::rotation::IsoWeek { year, week }
         }),
+        (
+            prop_oneof![
+                Just(FreezeScope::All),
+                env.prop_filter("all names every environment", |e| e.as_str() != "all")
+                    .prop_map(FreezeScope::Env)
+            ],
+            any::<i64>(),
+            any::<bool>()
+        )
+            .prop_map(|(scope, frozen_at, lifted)| Subject::Freeze {
+                scope,
+                frozen_at,
+                lifted
+            }),
     ];
     // Only a chat's copy is ever edited.
     let copy = prop_oneof![

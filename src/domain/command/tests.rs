@@ -93,6 +93,7 @@ fn accepted_inputs() {
                 env: env("prod"),
                 version: v("1.2.3"),
                 dry_run: false,
+                override_freeze: None,
             },
         ),
         (
@@ -101,6 +102,7 @@ fn accepted_inputs() {
                 env: env("prod"),
                 version: v("1.2.3"),
                 dry_run: true,
+                override_freeze: None,
             },
         ),
         (
@@ -249,11 +251,11 @@ fn refused_inputs_name_the_problem_and_show_usage() {
         ),
         (
             "/deploy prod --dry-run",
-            "Say the environment and the version.\nUsage: /deploy [<env> [<version>]] [--dry-run]",
+            "Say the environment and the version.\nUsage: /deploy [<env> [<version>]] [--dry-run] [--override-freeze <reason>]",
         ),
         (
             "/deploy moon 1.2.3",
-            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy [<env> [<version>]] [--dry-run]",
+            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /deploy [<env> [<version>]] [--dry-run] [--override-freeze <reason>]",
         ),
         (
             "/rollback prod latest",
@@ -287,10 +289,78 @@ fn refused_inputs_name_the_problem_and_show_usage() {
             "/rollback prod 1.2.2 1.2.1",
             "Too many arguments.\nUsage: /rollback [<env> [<version>]] [--break-glass <reason>]",
         ),
+        (
+            "/deploy prod 1.2.3 --override-freeze",
+            "--override-freeze needs a reason: why this cannot wait.\nUsage: /deploy [<env> [<version>]] [--dry-run] [--override-freeze <reason>]",
+        ),
+        (
+            "/deploy prod --override-freeze hotfix",
+            "Say the environment and the version.\nUsage: /deploy [<env> [<version>]] [--dry-run] [--override-freeze <reason>]",
+        ),
+        (
+            "/freeze prod 2h",
+            "Say the environment (or all), for how long, and why.\nUsage: /freeze <env|all> <duration, e.g. 2h> <reason>",
+        ),
+        (
+            "/freeze prod soon release day",
+            "\"soon\" is not a duration of up to 90 days (like 30m, 2h, 1day).\nUsage: /freeze <env|all> <duration, e.g. 2h> <reason>",
+        ),
+        (
+            "/freeze prod 100d release day",
+            "\"100d\" is not a duration of up to 90 days (like 30m, 2h, 1day).\nUsage: /freeze <env|all> <duration, e.g. 2h> <reason>",
+        ),
+        (
+            "/freeze moon 2h release day",
+            "Unknown environment \"moon\". Known: dev, staging, prod.\nUsage: /freeze <env|all> <duration, e.g. 2h> <reason>",
+        ),
+        (
+            "/unfreeze",
+            "Say the environment, or all.\nUsage: /unfreeze <env|all>",
+        ),
+        (
+            "/unfreeze prod dev",
+            "Too many arguments.\nUsage: /unfreeze <env|all>",
+        ),
     ];
     for (text, expected) in table {
         assert_eq!(refused(text), expected, "{text}");
     }
+}
+
+#[test]
+fn freezes_and_overrides_are_read() {
+    use crate::domain::freeze::FreezeScope;
+    assert_eq!(
+        ok("/deploy prod 1.2.3 --override-freeze  hotfix for   checkout "),
+        Command::Deploy {
+            env: env("prod"),
+            version: v("1.2.3"),
+            dry_run: false,
+            override_freeze: Some("hotfix for checkout".into()),
+        }
+    );
+    assert_eq!(
+        ok("/freeze ALL 2h release of the year"),
+        Command::Freeze {
+            scope: FreezeScope::All,
+            duration: std::time::Duration::from_secs(7200),
+            reason: "release of the year".into(),
+        }
+    );
+    assert_eq!(
+        ok("/freeze prod 1day db upgrade"),
+        Command::Freeze {
+            scope: FreezeScope::Env(env("prod")),
+            duration: std::time::Duration::from_secs(86400),
+            reason: "db upgrade".into(),
+        }
+    );
+    assert_eq!(
+        ok("/unfreeze prod"),
+        Command::Unfreeze {
+            scope: FreezeScope::Env(env("prod")),
+        }
+    );
 }
 
 #[test]

@@ -357,6 +357,8 @@ fn a_deploy_rests_on_qa_and_no_lock_a_rollback_on_its_requester_only() {
             verified_before: verified,
             lock: lock.map(|(a, b)| (a.to_owned(), b.to_owned())),
             automatic_still_on: false,
+            frozen: None,
+            freeze_overridden: false,
         }
     };
     let dev: &'static [Role] = Box::leak(Box::new(dev));
@@ -378,6 +380,19 @@ fn a_deploy_rests_on_qa_and_no_lock_a_rollback_on_its_requester_only() {
         recheck(&facts(Rollback, dev, false, Some(("Bob", "incident")))),
         Ok(())
     );
+    // A freeze in force stops a deploy asked without an override, not one
+    // that overrode it, nor a rollback.
+    let frozen = |kind, overridden| RecheckFacts {
+        frozen: Some("prod is frozen".into()),
+        freeze_overridden: overridden,
+        ..facts(kind, dev, true, None)
+    };
+    assert_eq!(
+        recheck(&frozen(Deploy, false)),
+        Err(Stale("prod is frozen".into()))
+    );
+    assert_eq!(recheck(&frozen(Deploy, true)), Ok(()));
+    assert_eq!(recheck(&frozen(Rollback, false)), Ok(()));
     // The bot's automatic rollback holds no role: it stands while the
     // environment still wants automatic rollbacks.
     let automatic = |on| RecheckFacts {

@@ -67,6 +67,8 @@ fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
         env: Env::parse(name).unwrap(),
         service,
         lock: None,
+        freeze: None,
+        next_freeze: None,
         operations: vec![],
         last_deploy: None,
         verdict: None,
@@ -201,6 +203,21 @@ fn rollout_in_progress_failed_and_errors() {
         },
         "Bob".into(),
     ));
+    r.envs[2].freeze = Some(crate::domain::freeze::Frozen {
+        reason: "Weekend <prod>".into(),
+        source: crate::domain::freeze::FreezeSource::AdHoc { by: "Bob".into() },
+        until: at("2026-11-30T07:00:00Z"),
+    });
+    r.envs[1].next_freeze = Some(crate::domain::freeze::Upcoming {
+        reason: "Year-end".into(),
+        schedule: crate::domain::freeze::Schedule::Dated {
+            from: crate::domain::freeze::parse_local("2026-12-24 00:00").unwrap(),
+            until: crate::domain::freeze::parse_local("2027-01-02 08:00").unwrap(),
+            zone: crate::domain::freeze::parse_zone("Europe/Berlin").unwrap(),
+        },
+        from: at("2026-12-23T23:00:00Z"),
+        until: at("2027-01-02T07:00:00Z"),
+    });
     r.envs[2].operations = vec![(
         OperationRow {
             id: 12,

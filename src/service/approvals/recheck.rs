@@ -25,7 +25,7 @@ const RECHECK_FRESH: std::time::Duration = std::time::Duration::from_millis(50);
 impl App {
     /// Re-checks, at dispatch, what an approval rested on: the version is
     /// still verified where policy wants it, the environment is not
-    /// locked, the requester may still ask, and nobody deployed there in
+    /// locked nor frozen (unless the requester overrode the freeze), the requester may still ask, and nobody deployed there in
     /// between. ECS and the store are asked side by side: the store reads
     /// take a millisecond, ECS several, and a tap waits on the longer only.
     /// When ECS was slow (retries, a timeout), the store is read again
@@ -75,6 +75,10 @@ impl App {
         } else {
             (true, None)
         };
+        let (frozen, freeze_overridden) = self
+            .recheck_freeze(op)
+            .await
+            .map_err(|e| Recheck::Unavailable(e.to_string()))?;
         let requester = self.name_of(op.requested_by);
         let roles = self
             .config
@@ -93,6 +97,8 @@ impl App {
             automatic_still_on: op.kind == crate::domain::OperationKind::Rollback
                 && op.requested_by == crate::domain::AUTOMATIC.0
                 && cfg.rollback.auto,
+            frozen,
+            freeze_overridden,
         })
         .map_err(|stale| Recheck::Stale(stale.message()))
     }
@@ -117,6 +123,31 @@ impl App {
             .find(|l| l.env == env)
             .map(|l| (self.name_of(l.locked_by), l.reason));
         Ok((verified, lock))
+    }
+
+    /// The freeze holding a deploy's environment now (as the chat says
+    /// it), and whether its requester overrode a freeze when asking.
+    async fn recheck_freeze(
+        &self,
+        op: &OperationRow,
+    ) -> Result<(Option<String>, bool), crate::store::StoreError> {
+        let Some(env) = op
+            .env
+            .as_ref()
+            .filter(|_| crate::domain::held_by_freezes(op.kind))
+        else {
+            return Ok((None, false));
+        };
+        let Some(frozen) = self.frozen_now(env).await? else {
+            return Ok((None, false));
+        };
+        let overridden = self
+            .store
+            .freeze_override(OperationId(op.id))
+            .await?
+            .is_some();
+        let said = crate::messages::freeze::frozen_plain(env.as_str(), &frozen);
+        Ok((Some(said), overridden))
     }
 
     /// An approval whose grounds changed: the operation is cancelled, the

@@ -11,11 +11,12 @@ use crate::service::{App, Incoming, Reply};
 use crate::store::{LockRow, NewAlert, NewLock, now_ms};
 
 impl App {
-    /// Alerts of an environment's lock events, and whether `chat` gets one
-    /// (then the command needs no answer of its own).
-    fn lock_alerts(
+    /// Alerts of an environment's lock events (or of a freeze's, of one
+    /// environment or, `None`, of all), and whether `chat` gets one (then
+    /// the command needs no answer of its own).
+    pub(in crate::service) fn lock_alerts(
         &self,
-        env: &Env,
+        env: Option<&Env>,
         key: AlertKey,
         text: String,
         chat: i64,
@@ -24,7 +25,7 @@ impl App {
             &self.config,
             &Rendered {
                 kind: AlertKind::Deployment,
-                env: Some(env.clone()),
+                env: env.cloned(),
                 key,
                 text,
             },
@@ -48,7 +49,7 @@ impl App {
         let lasts = duration.map(|d| (now + d.as_millis() as i64, d.as_secs() as i64));
         let who = self.name_of(msg.user.0);
         let (alerts, told) = self.lock_alerts(
-            env,
+            Some(env),
             AlertKey::lock(env.clone(), now, LockEvent::Locked),
             text::locked(env.as_str(), &who, reason, lasts),
             msg.chat.0,
@@ -113,7 +114,7 @@ impl App {
             &held.reason,
         );
         let (alerts, told) = self.lock_alerts(
-            env,
+            Some(env),
             AlertKey::lock(env.clone(), held.locked_at, LockEvent::Unlocked),
             alert,
             msg.chat.0,
@@ -176,7 +177,7 @@ impl App {
             &lock.reason,
         );
         let (alerts, _) = self.lock_alerts(
-            env,
+            Some(env),
             AlertKey::lock(env.clone(), lock.locked_at, LockEvent::Lifted),
             alert,
             0,
@@ -210,7 +211,7 @@ impl App {
             &lock.reason,
         );
         let (alerts, _) = self.lock_alerts(
-            env,
+            Some(env),
             AlertKey::lock(
                 env.clone(),
                 lock.locked_at,

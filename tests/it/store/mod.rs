@@ -5,6 +5,7 @@ mod approvals;
 mod audit;
 mod deliveries;
 mod deployments;
+mod freezes;
 mod incidents;
 mod leader;
 mod operations;
@@ -86,6 +87,7 @@ pub(crate) fn prod_deploy_awaiting_approval() -> aletheia_bot::store::NewOperati
         detail: None,
         run: None,
         direct_ecs: false,
+        freeze_override: None,
     }
 }
 
@@ -196,6 +198,7 @@ pub(crate) async fn dev_deploy(
         detail: detail.map(str::to_owned),
         run: None,
         direct_ecs: false,
+        freeze_override: None,
     };
     match store
         .create_operation(&op, &audit("operation:deploy"), &[])

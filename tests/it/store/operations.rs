@@ -189,6 +189,7 @@ async fn a_direct_rollback_stranded_in_dispatched_is_reclaimed_by_one_caller_onc
             detail: Some("running=1.2.3".into()),
             run: None,
             direct_ecs: true,
+            freeze_override: None,
         };
         let Created::New(id) = store
             .create_operation(&op, &audit("operation:rollback"), &[])
@@ -227,6 +228,7 @@ async fn a_direct_rollback_stranded_in_dispatched_is_reclaimed_by_one_caller_onc
             kind: OperationKind::Deploy,
             env: Some(Env::parse("dev").unwrap()),
             direct_ecs: false,
+            freeze_override: None,
             request_id: uuid::Uuid::new_v4().to_string(),
             ..op
         };

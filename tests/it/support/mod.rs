@@ -191,6 +191,8 @@ pub struct World {
     pub security_toml: &'static str,
     /// `github.deployments` (with a short `github.deployment_retry`).
     pub github_deployments: bool,
+    /// `[[freeze]]` entries of bot.toml (freeze windows).
+    pub freeze_toml: String,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -222,6 +224,7 @@ impl World {
             ack_within: "10m",
             security_toml: "",
             github_deployments: false,
+            freeze_toml: String::new(),
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,
