@@ -11,9 +11,11 @@ use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
 mod logs;
+mod notes;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
+pub use notes::ReleaseNotes;
 pub use types::{
     Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,
 };

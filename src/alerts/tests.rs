@@ -12,6 +12,7 @@ fn release() -> Event {
         name: Some("Aletheia 1.3.0 <beta>".into()),
         url: "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0".into(),
         author: Some("github-actions[bot]".into()),
+        checklist: Vec::new(),
     }
 }
 

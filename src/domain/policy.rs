@@ -31,7 +31,8 @@
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
 //!   [`may_open_report`]; run the failure checklist: [`may_diagnose`].
 //! - Who may cut a release: [`may_release`]; answer its "Release
-//!   anyway?": [`may_answer_release_question`].
+//!   anyway?": [`may_answer_release_question`]; tick its checklist:
+//!   [`may_tick_checklist`].
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
 //! - Which failures the bot rolls back by itself, and whether that may
@@ -438,6 +439,12 @@ pub fn may_release(roles: &[Role], requesters: &[Role]) -> Result<(), RoleRefusa
 /// only: the question is whether they meant the bump.
 pub fn may_answer_release_question(answerer: UserId, requester: UserId) -> bool {
     answerer == requester
+}
+
+/// May `ticker` tick a release's checklist? Its requester only: they
+/// vouch for the items with the release they asked for.
+pub fn may_tick_checklist(ticker: UserId, requester: UserId) -> bool {
+    ticker == requester
 }
 
 /// May someone holding `roles` lock, unlock, mute, or withdraw someone

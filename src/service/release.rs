@@ -5,7 +5,7 @@
 use super::approvals::confirm_key;
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
-use crate::domain::may_release;
+use crate::domain::{checklist_for, may_release};
 use crate::domain::{
     AlertKind, Ci, OperationKind, OperationState, ReleaseType, ReleaseVerdict, Version,
     release_checks,
@@ -48,7 +48,7 @@ impl App {
         if let Some(refusal) = self.not_a_release_requester(msg) {
             return refusal;
         }
-        let (checks, verdict) = match self.run_release_checks(version, kind).await {
+        let (checks, verdict, latest) = match self.release_checks_since(version, kind).await {
             Ok(result) => result,
             Err(e) => {
                 return (
@@ -72,6 +72,17 @@ impl App {
             );
         }
         let confirm = verdict == ReleaseVerdict::Confirm;
+        let checklist = checklist_for(&self.config.release.checklist, kind);
+        if !checklist.is_empty() {
+            let asked = super::checklist::Asked {
+                version,
+                kind,
+                checks: &checks,
+                latest: latest.as_deref(),
+                confirm,
+            };
+            return self.ask_checklist(msg, &asked, &checklist).await;
+        }
         let mut alerts = Vec::new();
         if confirm {
             let buttons = vec![vec![
@@ -144,7 +155,7 @@ impl App {
     }
 
     /// The refusal of a release while another one is in flight, naming it.
-    async fn release_in_flight(&self) -> Reply {
+    pub(super) async fn release_in_flight(&self) -> Reply {
         let in_flight = self
             .store
             .live_operations()
@@ -165,10 +176,22 @@ impl App {
         version: &Version,
         kind: ReleaseType,
     ) -> Result<(String, ReleaseVerdict), String> {
+        self.release_checks_since(version, kind)
+            .await
+            .map(|(checks, verdict, _)| (checks, verdict))
+    }
+
+    /// [`Self::run_release_checks`], with the latest release's tag.
+    pub(super) async fn release_checks_since(
+        &self,
+        version: &Version,
+        kind: ReleaseType,
+    ) -> Result<(String, ReleaseVerdict, Option<String>), String> {
         let (latest, ci) = tokio::join!(self.github.highest_release(), self.github.ci_state());
-        let latest = latest
+        let latest_tag = latest
             .map_err(|e| e.to_string())?
-            .and_then(|r| Version::from_tag(&r.tag_name));
+            .map(|r| r.tag_name);
+        let latest = latest_tag.as_deref().and_then(Version::from_tag);
         let ci = match ci {
             Ok(state) => match state.verdict {
                 CiVerdict::Green { .. } => Ci::Green,
@@ -180,6 +203,6 @@ impl App {
         };
         let git_ref = self.github.git_ref().to_owned();
         let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
-        Ok((releases::checks(&checks), verdict))
+        Ok((releases::checks(&checks), verdict, latest_tag))
     }
 }

@@ -5,6 +5,7 @@
 
 mod approvals;
 mod audit;
+mod checklists;
 mod dialogues;
 mod fence;
 mod health;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{
 
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
+pub use checklists::Ticked;
 pub use dialogues::DialogueStorage;
 pub use incidents::Ack;
 pub use locks::{LockRow, NewLock};

@@ -6,7 +6,7 @@ use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -24,6 +24,7 @@ pub const TABLES: [&str; 17] = [
     "run_discovery",
     "stranger_answers",
     "incident_acks",
+    "release_checklist",
 ];
 
 impl Store {

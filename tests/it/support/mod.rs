@@ -187,6 +187,9 @@ pub struct World {
     pub users_toml: Option<String>,
     /// `incident.ack_within`.
     pub ack_within: &'static str,
+    /// The `[release]` table: no checklist unless a scenario is about it
+    /// (`""`: the shipped default, the release process's items).
+    pub release_toml: &'static str,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -216,6 +219,7 @@ impl World {
             prod_rollback_toml: "",
             remind_every: "1day",
             ack_within: "10m",
+            release_toml: "\n[release]\nchecklist = []\n",
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,
