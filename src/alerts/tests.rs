@@ -122,3 +122,27 @@ fn break_glass_and_direct_rollbacks_mention_the_on_call_as_a_rollback_too() {
     );
     assert!(plain.iter().all(|a| !a.text.contains("tg://")));
 }
+
+#[test]
+fn release_alert_lists_the_checklist_ticks() {
+    let Event::ReleasePublished {
+        release_id,
+        tag,
+        name,
+        url,
+        author,
+        ..
+    } = release();
+    let event = Event::ReleasePublished {
+        release_id,
+        tag,
+        name,
+        url,
+        author,
+        checklist: vec![
+            ("Documentation updated".into(), "Alice".into()),
+            ("Dependencies reviewed".into(), "Alice".into()),
+        ],
+    };
+    insta::assert_snapshot!(render(&event).text);
+}

@@ -27,13 +27,14 @@ pub enum Notes<'a> {
 }
 
 /// Markdown as Telegram HTML: headings and strong text bold, emphasis
-/// italic, code as code, list items as `•` lines, web links kept; any
-/// HTML in it (GitHub's notes open with a comment), images and the like
-/// left out. Everything shown is escaped.
+/// italic, code as code, list items as `•` lines, web links kept; HTML
+/// blocks (GitHub's notes open with a comment), images and the like left
+/// out, HTML within a line shown as text. Everything shown is escaped.
 pub fn notes_html(markdown: &str) -> String {
     use pulldown_cmark::{Event, Parser, Tag, TagEnd};
     let mut out = String::new();
     let mut links = Vec::new();
+    let mut depth: usize = 0;
     let text = |t: &str| escape(t).replace('{', "&#123;");
     for event in Parser::new(markdown) {
         match event {
@@ -42,7 +43,15 @@ pub fn notes_html(markdown: &str) -> String {
             Event::End(TagEnd::Strong) => out.push_str("</b>"),
             Event::Start(Tag::Emphasis) => out.push_str("<i>"),
             Event::End(TagEnd::Emphasis) => out.push_str("</i>"),
-            Event::Start(Tag::Item) => out.push_str("• "),
+            Event::Start(Tag::List(_)) => depth += 1,
+            Event::End(TagEnd::List(_)) => depth = depth.saturating_sub(1),
+            Event::Start(Tag::Item) => {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(depth.saturating_sub(1)));
+                out.push_str("• ");
+            }
             Event::End(TagEnd::Item | TagEnd::Paragraph | TagEnd::CodeBlock) => out.push('\n'),
             Event::Start(Tag::Link { dest_url, .. }) => {
                 let web = dest_url.starts_with("https://") || dest_url.starts_with("http://");
@@ -52,11 +61,13 @@ pub fn notes_html(markdown: &str) -> String {
                 links.push(web);
             }
             Event::End(TagEnd::Link) => {
-                if links.pop() == Some(true) {
-                    out.push_str("</a>");
-                }
+                let opened = links.pop() == Some(true);
+                out.push_str(if opened { "</a>" } else { "" });
             }
             Event::Text(t) => out.push_str(&text(&t)),
+            // A PR title's `<Button>` is words, not markup: shown as
+            // written (a comment is not).
+            Event::InlineHtml(t) if !t.starts_with("<!--") => out.push_str(&text(&t)),
             Event::Code(t) => out.push_str(&format!("<code>{}</code>", text(&t))),
             Event::SoftBreak | Event::HardBreak => out.push('\n'),
             _ => {}
@@ -132,10 +143,7 @@ pub fn prompt(
     };
     // (The id that replaces `{op}` takes up to 19 characters more.)
     let room = MAX_MESSAGE.saturating_sub(shown(&top) + shown(bottom) + 19);
-    format!(
-        "{top}{}{bottom}",
-        notes_part(notes, room.min(NOTES_MAX))
-    )
+    format!("{top}{}{bottom}", notes_part(notes, room.min(NOTES_MAX)))
 }
 
 /// A checklist item's button (plain text), ticked or not.

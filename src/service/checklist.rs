@@ -252,7 +252,11 @@ impl App {
                 )
             }]
         };
-        match self.store.tick(id, usize::from(item), tap.user, &audit, edits).await {
+        match self
+            .store
+            .tick(id, usize::from(item), tap.user, &audit, edits)
+            .await
+        {
             Ok(Ticked::New(now)) => {
                 self.outbox.notify_one();
                 match unticked(&now) {
@@ -365,7 +369,10 @@ impl App {
             return None;
         }
         let text = say::tick_first(left);
-        Some(self.refuse_tap(tap, "release_anyway", "unticked", Some(id), text).await)
+        Some(
+            self.refuse_tap(tap, "release_anyway", "unticked", Some(id), text)
+                .await,
+        )
     }
 
     /// The checklist a release of `tag` was ticked through: each item and

@@ -5,12 +5,12 @@
 use super::approvals::confirm_key;
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
-use crate::domain::{checklist_for, may_release};
 use crate::domain::{
     AlertKind, Ci, OperationKind, OperationState, ReleaseType, ReleaseVerdict, Version,
     release_checks,
 };
 use crate::domain::{Callback, NewOp};
+use crate::domain::{checklist_for, may_release};
 use crate::messages::releases;
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
@@ -188,9 +188,7 @@ impl App {
         kind: ReleaseType,
     ) -> Result<(String, ReleaseVerdict, Option<String>), String> {
         let (latest, ci) = tokio::join!(self.github.highest_release(), self.github.ci_state());
-        let latest_tag = latest
-            .map_err(|e| e.to_string())?
-            .map(|r| r.tag_name);
+        let latest_tag = latest.map_err(|e| e.to_string())?.map(|r| r.tag_name);
         let latest = latest_tag.as_deref().and_then(Version::from_tag);
         let ci = match ci {
             Ok(state) => match state.verdict {

@@ -5,8 +5,8 @@
 
 use sqlx::{FromRow, Row};
 
-use super::checklists::insert_checklist;
 use super::audit::insert_audit;
+use super::checklists::insert_checklist;
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{Env, OperationId, OperationKind, OperationState, ReleaseType, UserId};

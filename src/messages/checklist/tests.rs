@@ -57,7 +57,13 @@ fn prompt_without_notes() {
             &Notes::Unavailable("GitHub answered 502: Bad <Gateway>"),
             false
         ),
-        super::prompt(&v(), ReleaseType::Patch, CHECKS, &generated("<!-- nothing -->"), false)
+        super::prompt(
+            &v(),
+            ReleaseType::Patch,
+            CHECKS,
+            &generated("<!-- nothing -->"),
+            false
+        )
     ));
 }
 

@@ -200,9 +200,15 @@ pub(super) async fn generate_notes(
     let Some(tag) = request.get("tag_name").and_then(Value::as_str) else {
         return invalid("Invalid request.\n\n\"tag_name\" wasn't supplied.");
     };
-    for key in ["target_commitish", "previous_tag_name", "configuration_file_path"] {
+    for key in [
+        "target_commitish",
+        "previous_tag_name",
+        "configuration_file_path",
+    ] {
         if request.get(key).is_some_and(|v| !v.is_string()) {
-            return invalid(&format!("Invalid request.\n\nFor '{key}', is not a string."));
+            return invalid(&format!(
+                "Invalid request.\n\nFor '{key}', is not a string."
+            ));
         }
     }
     if tag.is_empty() {
