@@ -41,7 +41,7 @@ async fn a_minor_release_is_dispatched_once_its_checklist_is_ticked() {
         "📋 <b>Release 1.3.0 (minor)</b> · #1\n✅ CI: main is green\n\
          ✅ New version: 1.3.0 is newer than 1.2.3\n✅ Fits the bump: 1.2.3 + minor = 1.3.0\n\n\
          📝 <b>Release notes</b> since v1.2.3:\n<b>What's Changed</b>\n\
-         • Faster &lt;b&gt;status&lt;/b&gt; by @ann in https://github.com/mindburn-labs/aletheia/pull/7\n\n\
+         • Faster &lt;b&gt;status&lt;/b&gt; by @ann in https://github.com/mindburn-labs/aletheia/pull/7\n\
          <b>Full Changelog</b>: https://github.com/mindburn-labs/aletheia/compare/v1.2.3...v1.3.0\n\n\
          ☑️ Tick each item when it is done: the release starts when all are ticked."
     );
@@ -136,40 +136,33 @@ async fn a_minor_release_is_dispatched_once_its_checklist_is_ticked() {
     );
     assert_eq!(world.gh.dispatches().len(), 1);
 
-    // The audit log has each tick, by whom, and the approval they made.
+    // The audit log has each tick, by whom, the approval they made, and
+    // the taps refused.
     let audit = world.store().await.audit_of(&[1]).await.unwrap();
-    let ticks: Vec<(Option<i64>, &str, &str, &str)> = audit
+    let ticks: Vec<(Option<i64>, &str, &str)> = audit
         .iter()
         .filter(|a| a.action == "tap:tick")
-        .map(|a| {
-            (
-                a.actor,
-                a.outcome.as_str(),
-                a.detail.as_str(),
-                a.action.as_str(),
-            )
-        })
+        .map(|a| (a.actor, a.outcome.as_str(), a.detail.as_str()))
         .collect();
     assert_eq!(
         ticks,
         [
             (
-                Some(ALICE.id),
-                "ticked",
-                "Documentation updated",
-                "tap:tick"
+                Some(BOB.id),
+                "refused:not_the_requester",
+                "Only Alice can answer this."
             ),
-            (
-                Some(ALICE.id),
-                "ticked",
-                "Dependencies reviewed",
-                "tap:tick"
-            ),
+            (Some(ALICE.id), "ticked", "Documentation updated"),
+            (Some(ALICE.id), "ticked", "Dependencies reviewed"),
             (
                 Some(ALICE.id),
                 "approved",
-                "Documentation updated; Dependencies reviewed",
-                "tap:tick"
+                "Documentation updated; Dependencies reviewed"
+            ),
+            (
+                Some(ALICE.id),
+                "refused:already_decided",
+                "Too late: this request is already dispatched."
             ),
         ]
     );
