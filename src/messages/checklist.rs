@@ -146,6 +146,11 @@ pub fn prompt(
     format!("{top}{}{bottom}", notes_part(notes, room.min(NOTES_MAX)))
 }
 
+/// What a dry run adds when the release would ask its checklist.
+pub fn dry_run_asks(items: &[String]) -> String {
+    format!("\n☑️ You would tick first: {}.", escape(&items.join(" · ")))
+}
+
 /// A checklist item's button (plain text), ticked or not.
 pub fn item_label(item: &str, ticked: bool) -> String {
     format!("{} {item}", if ticked { "✅" } else { "⬜" })

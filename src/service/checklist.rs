@@ -8,7 +8,7 @@ use super::approvals::confirm_key;
 use super::taps::{Button, Tap, TapAnswer};
 use super::{App, Incoming, Reply};
 use crate::domain::{
-    AlertKind, Callback, ChatId, EditStep, NewOp, OperationId, OperationKind, OperationState,
+    AlertKind, Callback, ChatId, EditStep, NewOp, OpRef, OperationId, OperationKind, OperationState,
     ReleaseType, ReleaseVerdict, Tick, UserId, Version, may_tick_checklist, unticked,
 };
 use crate::messages::checklist::{self as say, Notes};
@@ -32,7 +32,7 @@ pub(super) struct Asked<'a> {
 
 /// The prompt's buttons: one row per item, then "Release anyway" (when
 /// the bump does not fit) and "Cancel".
-fn buttons(items: &[String], confirm: bool) -> Vec<Vec<Button>> {
+fn buttons<O: OpRef>(op: O, items: &[String], confirm: bool) -> Vec<Vec<Button>> {
     let mut rows: Vec<Vec<Button>> = items
         .iter()
         .enumerate()
@@ -40,7 +40,7 @@ fn buttons(items: &[String], confirm: bool) -> Vec<Vec<Button>> {
             vec![Button {
                 text: say::item_label(item, false),
                 data: Callback::Tick {
-                    op: NewOp,
+                    op,
                     item: u8::try_from(i).unwrap_or(u8::MAX),
                 }
                 .encode(),
@@ -49,7 +49,7 @@ fn buttons(items: &[String], confirm: bool) -> Vec<Vec<Button>> {
         .collect();
     let answer = |go: bool, text: String| Button {
         text,
-        data: Callback::ReleaseAnyway { op: NewOp, go }.encode(),
+        data: Callback::ReleaseAnyway { op, go }.encode(),
     };
     let mut last = Vec::new();
     if confirm {
@@ -131,7 +131,7 @@ impl App {
             &notes,
             asked.confirm,
         );
-        let buttons = buttons(items, asked.confirm);
+        let buttons = buttons(NewOp, items, asked.confirm);
         let alert = NewAlert {
             buttons: Some(serde_json::to_string(&buttons).expect("buttons serialise")),
             ..NewAlert::message(
@@ -223,10 +223,13 @@ impl App {
                     .unwrap_or_default(),
             ),
             // (Its prompt pruned: the checklist goes on under a short head.)
-            None => (
-                releases::asked_head(&op.version, op.release_type, op.id),
-                Vec::new(),
-            ),
+            None => {
+                let names: Vec<String> = items.iter().map(|i| i.item.clone()).collect();
+                (
+                    releases::asked_head(&op.version, op.release_type, op.id),
+                    buttons(id, &names, false),
+                )
+            }
         };
         let audit = self.audit(
             Some(tap.user),

@@ -57,13 +57,13 @@ impl App {
                 );
             }
         };
+        let checklist = checklist_for(&self.config.release.checklist, kind);
         if dry_run {
-            return (
-                "dry_run".into(),
-                Some(Reply::new(releases::dry_run(
-                    version, kind, &checks, &verdict,
-                ))),
-            );
+            let mut text = releases::dry_run(version, kind, &checks, &verdict);
+            if verdict != ReleaseVerdict::Refuse && !checklist.is_empty() {
+                text.push_str(&crate::messages::checklist::dry_run_asks(&checklist));
+            }
+            return ("dry_run".into(), Some(Reply::new(text)));
         }
         if verdict == ReleaseVerdict::Refuse {
             return (
@@ -72,7 +72,6 @@ impl App {
             );
         }
         let confirm = verdict == ReleaseVerdict::Confirm;
-        let checklist = checklist_for(&self.config.release.checklist, kind);
         if !checklist.is_empty() {
             let asked = super::checklist::Asked {
                 version,

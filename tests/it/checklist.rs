@@ -35,6 +35,16 @@ fn button(label: &str, data: &str) -> (String, String) {
 #[tokio::test]
 async fn a_minor_release_is_dispatched_once_its_checklist_is_ticked() {
     let world = world(Some(NOTES)).await;
+    let dry = world
+        .say(TEAM_CHAT, &ALICE, "/release 1.3.0 minor --dry-run")
+        .await;
+    assert!(
+        dry.text.ends_with(
+            "Nothing was dispatched.\n☑️ You would tick first: Documentation updated · Dependencies reviewed."
+        ),
+        "{}",
+        dry.text
+    );
     let prompt = world.say(TEAM_CHAT, &ALICE, "/release 1.3.0 minor").await;
     assert_eq!(
         prompt.text,

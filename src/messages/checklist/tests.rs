@@ -150,3 +150,11 @@ fn release_ticks() {
         ("Deps <b>&".into(), "Bob <i>".into())
     ]));
 }
+
+#[test]
+fn dry_run_asks() {
+    insta::assert_snapshot!(super::dry_run_asks(&[
+        "Documentation updated".into(),
+        "Deps <b>".into()
+    ]));
+}
