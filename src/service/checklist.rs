@@ -8,8 +8,9 @@ use super::approvals::confirm_key;
 use super::taps::{Button, Tap, TapAnswer};
 use super::{App, Incoming, Reply};
 use crate::domain::{
-    AlertKind, Callback, ChatId, EditStep, NewOp, OpRef, OperationId, OperationKind, OperationState,
-    ReleaseType, ReleaseVerdict, Tick, UserId, Version, may_tick_checklist, unticked,
+    AlertKind, Callback, ChatId, EditStep, NewOp, OpRef, OperationId, OperationKind,
+    OperationState, ReleaseType, ReleaseVerdict, Tick, UserId, Version, may_tick_checklist,
+    unticked,
 };
 use crate::messages::checklist::{self as say, Notes};
 use crate::messages::{approvals, releases};
