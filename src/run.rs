@@ -270,6 +270,10 @@ async fn lead(
         singleton.clone(),
         duties.clone(),
     ));
+    let rotation = tokio::spawn(crate::service::rotation_loop(
+        singleton.clone(),
+        duties.clone(),
+    ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         singleton.clone(),
         config.aws.confirm_interval,
@@ -321,6 +325,7 @@ async fn lead(
     let _ = confirmer.await;
     let _ = monitor.await;
     let _ = retention.await;
+    let _ = rotation.await;
     result
 }
 

@@ -98,6 +98,7 @@ fn route_as(config: &Config, rendered: &Rendered, loud: bool) -> Vec<NewAlert> {
             buttons: None,
             edit_of: None,
             urgent: rendered.kind == AlertKind::Failure,
+            diagnose: false,
         })
         .collect()
 }

@@ -66,6 +66,10 @@ pub struct EnvironmentConfig {
     /// runs naming such a tag are followed. Default false.
     #[serde(default)]
     pub auto_deploy: bool,
+    /// The GitHub environment whose Actions secrets `/secrets` reads for
+    /// this environment. Default: the environment's own name.
+    #[serde(default)]
+    pub github_environment: Option<String>,
 }
 
 /// `[environments.<name>.rollback]`: unset keys follow the deploy policy.
@@ -104,6 +108,11 @@ pub struct RollbackPolicy {
 }
 
 impl EnvironmentConfig {
+    /// The GitHub environment of `env` (named `env` unless configured).
+    pub fn github_environment_of<'a>(&'a self, env: &'a crate::domain::Env) -> &'a str {
+        self.github_environment.as_deref().unwrap_or(env.as_str())
+    }
+
     /// The rules a deploy follows here, as this section states them.
     pub fn deploy_policy(&self) -> EnvPolicy {
         EnvPolicy {

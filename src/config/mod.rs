@@ -7,6 +7,7 @@ mod environments;
 mod github;
 mod retention;
 mod secrets;
+mod security;
 mod server;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use environments::*;
 pub use github::*;
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
+pub use security::SecurityConfig;
 pub use server::ServerConfig;
 pub use validate::ConfigIssue;
 
@@ -75,6 +77,9 @@ pub struct Config {
     /// How long webhook payloads and sent alerts are kept.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// The rotation schedule of the repository's GitHub Actions secrets.
+    #[serde(default)]
+    pub security: SecurityConfig,
 }
 
 /// `[leader]`

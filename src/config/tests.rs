@@ -339,3 +339,82 @@ fn a_bad_checklist_is_refused_with_its_path() {
         "{message}"
     );
 }
+
+#[test]
+fn security_defaults_and_the_shipped_schedule() {
+    let config = parse(SHIPPED).unwrap();
+    let security = &config.security;
+    assert_eq!(
+        security.rotate_every,
+        Some(Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(security.remind_weekday, chrono::Weekday::Mon);
+    assert_eq!(security.remind_hour, 9);
+    assert_eq!(config.security_chat().unwrap().name, "aletheia-team");
+    let prod = Env::parse("prod").unwrap();
+    let dev = Env::parse("dev").unwrap();
+    assert_eq!(
+        config.environments[&prod].github_environment_of(&prod),
+        "production"
+    );
+    assert_eq!(config.environments[&dev].github_environment_of(&dev), "dev");
+    // Without the section: no schedule, /secrets for the incident roles.
+    let start = SHIPPED.find("[security]").unwrap();
+    let end = start + SHIPPED[start..].find("remind_hour = 9\n").unwrap() + 16;
+    let config = parse(&format!("{}{}", &SHIPPED[..start], &SHIPPED[end..])).unwrap();
+    assert_eq!(config.security.rotate_every, None);
+    assert_eq!(config.secrets_roles(), config.incident.roles.as_slice());
+}
+
+#[test]
+fn bad_security_keys_name_their_path() {
+    for (from, to, path, says) in [
+        (
+            "rotate_every = \"90days\"",
+            "rotate_every = \"1h\"",
+            "security.rotate_every",
+            "from 1 day to 3 years",
+        ),
+        (
+            "rotate_every = \"90days\"",
+            "rotate_every = \"soon\"",
+            "security.rotate_every",
+            "",
+        ),
+        (
+            "remind_hour = 9",
+            "remind_hour = 24",
+            "security.remind_hour",
+            "not an hour",
+        ),
+        (
+            "remind_weekday = \"mon\"",
+            "remind_weekday = \"someday\"",
+            "security.remind_weekday",
+            "weekday",
+        ),
+        (
+            "# chat = -1001000000001",
+            "chat = -1009",
+            "security.chat",
+            "not in [[chats]]",
+        ),
+        (
+            "roles = [\"senior\"]\n# The chat",
+            "roles = [\"auditor\"]\n# The chat",
+            "security.roles",
+            "no user holds the role \"auditor\"",
+        ),
+        (
+            "github_environment = \"production\"",
+            "github_environment = \" \"",
+            "environments.prod.github_environment",
+            "1–255 characters",
+        ),
+    ] {
+        assert!(SHIPPED.contains(from), "{from}");
+        let message = error(&SHIPPED.replacen(from, to, 1));
+        assert!(message.contains(path), "{to}: {message}");
+        assert!(message.contains(says), "{to}: {message}");
+    }
+}

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::rotation::IsoWeek;
 use super::{ChatId, Env, OperationId, UserId};
 
 /// The operation a key names: one stored, or the one being created in the
@@ -39,12 +40,19 @@ pub enum Subject {
     Release { id: u64 },
     /// The health monitor's news: `health:{env}:{at}:{index}`.
     Health { env: Env, at_ms: i64, index: usize },
+    /// The health monitor's alarms of one moment, posted again,
+    /// unacknowledged, for the n-th contact:
+    /// `health:{env}:{at}:escalated-{n}`.
+    HealthEscalated { env: Env, at_ms: i64, step: u32 },
     /// A lock of an environment: `lock:{env}:{locked_at}:{event}`.
     Lock {
         env: Env,
         locked_at: i64,
         event: LockEvent,
     },
+    /// The week's reminder of the secrets overdue for rotation:
+    /// `secrets:{iso week}` (one a week, however often it is looked at).
+    Rotation { week: IsoWeek },
 }
 
 /// The alerts of an operation.
@@ -189,12 +197,22 @@ impl AlertKey {
         Self::of(Subject::Health { env, at_ms, index })
     }
 
+    /// Step `step` of the escalation of the health alarms raised in `env`
+    /// at `at_ms`.
+    pub fn health_escalated(env: Env, at_ms: i64, step: u32) -> Self {
+        Self::of(Subject::HealthEscalated { env, at_ms, step })
+    }
+
     pub fn lock(env: Env, locked_at: i64, event: LockEvent) -> Self {
         Self::of(Subject::Lock {
             env,
             locked_at,
             event,
         })
+    }
+
+    pub fn rotation(week: IsoWeek) -> Self {
+        Self::of(Subject::Rotation { week })
     }
 
     /// This alert's copy in `chat`.
@@ -304,6 +322,9 @@ fn parse_subject(s: &str) -> Option<Subject> {
             })
         }
         "release" => Some(Subject::Release { id: number(rest)? }),
+        "secrets" => Some(Subject::Rotation {
+            week: IsoWeek::parse(rest)?,
+        }),
         "health" => {
             let mut parts = rest.split(':');
             let (Some(env), Some(at), Some(index), None) =
@@ -311,10 +332,18 @@ fn parse_subject(s: &str) -> Option<Subject> {
             else {
                 return None;
             };
-            Some(Subject::Health {
-                env: Env::parse(env).ok()?,
-                at_ms: number(at)?,
-                index: number(index)?,
+            let (env, at_ms) = (Env::parse(env).ok()?, number(at)?);
+            Some(match index.strip_prefix("escalated-") {
+                Some(step) => Subject::HealthEscalated {
+                    env,
+                    at_ms,
+                    step: number(step)?,
+                },
+                None => Subject::Health {
+                    env,
+                    at_ms,
+                    index: number(index)?,
+                },
             })
         }
         "lock" => {
@@ -511,7 +540,11 @@ impl fmt::Display for Subject {
         match self {
             Self::Op { op, step } => write!(f, "op:{op}:{step}"),
             Self::Release { id } => write!(f, "release:{id}"),
+            Self::Rotation { week } => write!(f, "secrets:{week}"),
             Self::Health { env, at_ms, index } => write!(f, "health:{env}:{at_ms}:{index}"),
+            Self::HealthEscalated { env, at_ms, step } => {
+                write!(f, "health:{env}:{at_ms}:escalated-{step}")
+            }
             Self::Lock {
                 env,
                 locked_at,

@@ -76,6 +76,8 @@ pub enum Command {
     Diagnose {
         env: Env,
     },
+    /// `/secrets`: the ages of the GitHub Actions secrets.
+    Secrets,
 }
 
 impl Command {
@@ -99,6 +101,7 @@ impl Command {
             Command::Unmute { .. } => "unmute",
             Command::Stats { .. } => "stats",
             Command::Diagnose { .. } => "diagnose",
+            Command::Secrets => "secrets",
         }
     }
 }
@@ -173,6 +176,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "diagnose",
         usage: "/diagnose <env>",
         description: "The failure checklist, now: run logs, AWS access, stopped tasks, health URL, rollback target",
+        available: true,
+    },
+    CommandSpec {
+        name: "secrets",
+        usage: "/secrets",
+        description: "How old each GitHub Actions secret is; the ones due for rotation",
         available: true,
     },
     CommandSpec {
@@ -291,6 +300,7 @@ fn parse_args(name: &str, args: &[&str], ctx: &ParseContext<'_>) -> Result<Comma
     match name {
         "help" | "start" => no_args("help", args).map(|()| Command::Help),
         "whoami" => no_args("whoami", args).map(|()| Command::WhoAmI),
+        "secrets" => no_args("secrets", args).map(|()| Command::Secrets),
         "cancel" => cancel_args(args),
         "lock" => lock_args(args, ctx),
         "mute" => match args {

@@ -33,6 +33,9 @@
 //! - Who may cut a release: [`may_release`]; answer its "Release
 //!   anyway?": [`may_answer_release_question`]; tick its checklist:
 //!   [`may_tick_checklist`].
+//! - Who may read the secrets' ages, when one is overdue for rotation,
+//!   when the weekly reminder is due: [`may_read_secret_ages`],
+//!   [`is_overdue`], [`rotation_reminder_due`] (`policy/rotation.rs`).
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
 //! - Which failures the bot rolls back by itself, and whether that may
@@ -41,6 +44,7 @@
 
 mod approval;
 mod autorollback;
+mod rotation;
 
 use approval::holds_any;
 pub use approval::{
@@ -51,6 +55,7 @@ pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
     may_call_for_auto_rollback,
 };
+pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
 

@@ -74,11 +74,23 @@ pub fn ack_refused() -> String {
 /// next contact (`contact` is their name, `contact_id` their Telegram
 /// id, for a mention that notifies them; `waited_secs` since the alert).
 pub fn escalation(op: &OperationRow, waited_secs: i64, contact: &str, contact_id: i64) -> String {
+    page(&lock_reason(op), waited_secs, contact, contact_id)
+}
+
+/// The health monitor's alarm (`alarm`: its first copy, as sent) nobody
+/// took within the window, posted again for the next contact.
+pub fn alarm_escalation(alarm: &str, waited_secs: i64, contact: &str, contact_id: i64) -> String {
+    let plain = super::incident::strip_html(alarm);
+    let what = plain.lines().next().unwrap_or_default().trim();
+    page(what, waited_secs, contact, contact_id)
+}
+
+fn page(what: &str, waited_secs: i64, contact: &str, contact_id: i64) -> String {
     format!(
         "🚨 <b>Nobody has taken this for {}</b>: {}\n\
          <a href=\"tg://user?id={contact_id}\">{}</a>, please take it: tap 👀 I'm on it.",
         span(waited_secs),
-        escape(&lock_reason(op)),
+        escape(what),
         escape(contact)
     )
 }

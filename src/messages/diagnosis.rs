@@ -88,9 +88,12 @@ fn clip(line: &str) -> String {
     format!("{}…", escape(&cut))
 }
 
+/// The line a diagnosis starts with, under the alert.
+pub const HEADING: &str = "🔎 <b>Diagnosis</b>";
+
 /// A failure alert with the evidence under it.
 pub fn alert_with_evidence(alert: &str, evidence: &Evidence) -> String {
-    let mut out = format!("{alert}\n\n🔎 <b>Diagnosis</b>");
+    let mut out = format!("{alert}\n\n{HEADING}");
     if let Some(run) = &evidence.run {
         out.push_str(&run_lines(run));
     }

@@ -134,6 +134,9 @@ pub struct Report<'a> {
     /// Who took each failure ("I'm on it"), and how long after its
     /// first alert (seconds).
     pub taken: Vec<Taken>,
+    /// The evidence the bot gathered after each failure: its operation
+    /// and the diagnosis edited into its alert (Telegram HTML).
+    pub diagnoses: Vec<(i64, String)>,
 }
 
 /// A failure someone took.
@@ -200,6 +203,12 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
             ));
         }
     }
+    if !r.diagnoses.is_empty() {
+        body.push_str("\n## Diagnosis\n");
+        for (op, html) in &r.diagnoses {
+            body.push_str(&diagnosis_md(*op, html));
+        }
+    }
     body.push_str("\n## Runs\n\n");
     for op in &r.runs {
         let what = if op.kind == OperationKind::Rollback {
@@ -222,6 +231,17 @@ pub fn incident_report_body_md(r: &Report<'_>) -> String {
          - [ ] Unlock the environment once the fix is out\n",
     );
     body
+}
+
+/// The evidence gathered after failure `op`, as its alert showed it
+/// (`html`: the alert with its diagnosis), in a block of plain text.
+fn diagnosis_md(op: i64, html: &str) -> String {
+    let evidence = html
+        .split_once(super::diagnosis::HEADING)
+        .map_or(html, |(_, evidence)| evidence);
+    // Plain text in a fence no line of it can close.
+    let text = strip_html(evidence).replace("~~~", "~ ~ ~");
+    format!("\nAfter #{op}:\n\n~~~text\n{}\n~~~\n", text.trim())
 }
 
 /// The report's lines on the outage: an automatic rollback, and the

@@ -18,6 +18,7 @@ pub mod mutes;
 pub mod qa;
 pub mod releases;
 pub mod requests;
+pub mod secrets;
 pub mod stats;
 pub mod status;
 pub mod story;

@@ -11,7 +11,7 @@ use super::{App, Incoming, Reply};
 use crate::alerts::format::span;
 use crate::domain::{
     self, Access, AlertAct, AlertKey, AlertKind, Callback, ChatId, Command, EditStep, Env,
-    OperationId, OperationKind, OperationState, Version,
+    OperationId, OperationKind, OperationState, Subject, Version,
 };
 use crate::messages;
 use crate::messages::act as say;
@@ -132,30 +132,72 @@ impl App {
                 let reason = say::health_lock_reason(env.as_str());
                 self.lock_for(tap, None, env, reason).await
             }
-            AlertAct::Acknowledge => {
-                if self.config.user(tap.user).is_none() {
-                    let text = say::ack_refused();
-                    return self
-                        .refuse_tap(tap, "ack", "unknown_user", None, text)
-                        .await
-                        .into();
-                }
-                let who = self.name_of(tap.user.0);
-                self.audit_quietly(self.audit(
-                    Some(tap.user),
-                    tap.chat,
-                    "incident:ack",
-                    "acknowledged",
-                    None,
-                    say::health_lock_reason(env.as_str()),
-                ))
+            AlertAct::Acknowledge => self.acknowledge_alarms(tap, index, &env).await.into(),
+        }
+    }
+
+    /// "I'm on it" under a health-monitor alert: the tapper takes the
+    /// environment's alarms nobody took yet, which stops their escalation;
+    /// every copy of them and of their escalations is edited to say who
+    /// took them, in the same transaction.
+    async fn acknowledge_alarms(&self, tap: &Tap, index: usize, env: &Env) -> TapAnswer {
+        if self.config.user(tap.user).is_none() {
+            let text = say::ack_refused();
+            return self
+                .refuse_tap(tap, "ack", "unknown_user", None, text)
                 .await;
+        }
+        let who = self.name_of(tap.user.0);
+        let ack = Callback::<OperationId>::Health {
+            env: index,
+            act: AlertAct::Acknowledge,
+        }
+        .encode();
+        let since = now_ms() - ALARMS_TAKEN_WITHIN_MS;
+        let moments = match self.store.alarms_since(env, since).await {
+            Ok(rows) => alarm_moments(&rows, &ack),
+            Err(e) => {
+                let text = self.internal_failure("ack: store", &e);
+                return TapAnswer { text, alert: true };
+            }
+        };
+        let audit = self.audit(
+            Some(tap.user),
+            tap.chat,
+            "incident:ack",
+            "acknowledged",
+            None,
+            say::health_lock_reason(env.as_str()),
+        );
+        let build = |rows: &[OutboxRow]| taken_edits(rows, &ack, &who);
+        let taken = match moments.is_empty() {
+            // Alarms too old to be escalated still: noted, nothing to stop.
+            true => {
+                self.audit_quietly(audit).await;
+                Ok(None)
+            }
+            false => {
+                self.store
+                    .acknowledge_alarms(env, &moments, tap.user, since, &audit, &build)
+                    .await
+            }
+        };
+        match taken {
+            Ok(None) => {
+                self.outbox.notify_one();
                 TapAnswer {
                     text: say::acknowledged(&who),
                     alert: false,
                 }
-                .into()
             }
+            Ok(Some(ack)) => TapAnswer {
+                text: say::already_taken(&self.name_of(ack.by.0)),
+                alert: false,
+            },
+            Err(e) => TapAnswer {
+                text: self.internal_failure("ack: store", &e),
+                alert: true,
+            },
         }
     }
 
@@ -273,13 +315,6 @@ impl App {
         }
         let id = OperationId(op.id);
         let who = self.name_of(tap.user.0);
-        let edits = match self.store.outbox_of(id).await {
-            Ok(rows) => taken_edits(&rows, id, &who),
-            Err(e) => {
-                let text = self.internal_failure("ack: store", &e);
-                return TapAnswer { text, alert: true };
-            }
-        };
         let waited = (now_ms() - op.updated_at) / 1000;
         let audit = self.audit(
             Some(tap.user),
@@ -289,7 +324,13 @@ impl App {
             Some(id),
             format!("{} after {}", say::lock_reason(op), span(waited)),
         );
-        match self.store.acknowledge(id, tap.user, &audit, &edits).await {
+        let ack = Callback::Alert {
+            op: id,
+            act: AlertAct::Acknowledge,
+        }
+        .encode();
+        let build = |rows: &[OutboxRow]| taken_edits(rows, &ack, &who);
+        match self.store.acknowledge(id, tap.user, &audit, &build).await {
             Ok(None) => {
                 self.outbox.notify_one();
                 TapAnswer {
@@ -309,14 +350,34 @@ impl App {
     }
 }
 
-/// The edits saying who took `op`: one for each message carrying its
-/// "I'm on it" button (its newest text), which loses that button.
-fn taken_edits(rows: &[OutboxRow], op: OperationId, who: &str) -> Vec<NewAlert> {
-    let ack = Callback::Alert {
-        op,
-        act: AlertAct::Acknowledge,
-    }
-    .encode();
+/// How far back an "I'm on it" under a health alert takes alarms.
+const ALARMS_TAKEN_WITHIN_MS: i64 = 24 * 3_600_000;
+
+/// The moments (Unix ms) of the health monitor's alarms among `rows`: its
+/// messages carrying the "I'm on it" button `ack`.
+pub(super) fn alarm_moments(rows: &[OutboxRow], ack: &str) -> Vec<i64> {
+    let mut moments: Vec<i64> = rows
+        .iter()
+        .filter(|row| row.buttons.as_deref().is_some_and(|b| b.contains(ack)))
+        .filter_map(|row| match AlertKey::parse(&row.dedup_key)? {
+            AlertKey {
+                subject: Subject::Health { at_ms, .. },
+                edit: None,
+                ..
+            } => Some(at_ms),
+            _ => None,
+        })
+        .collect();
+    moments.sort_unstable();
+    moments.dedup();
+    moments
+}
+
+/// The edits saying who took a failure: one for each message carrying
+/// its "I'm on it" button (`ack`: the button's data), built on the
+/// message's newest text, which loses that button.
+fn taken_edits(rows: &[OutboxRow], ack: &str, who: &str) -> Vec<NewAlert> {
+    let ack = ack.to_owned();
     let mut newest: Vec<(String, &OutboxRow)> = Vec::new();
     for row in rows {
         let Some(buttons) = row.buttons.as_deref() else {

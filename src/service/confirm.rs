@@ -146,7 +146,9 @@ impl App {
             }
             ("succeeded", kept_detail(op, checks))
         } else {
-            alerts.extend(self.unhealthy_alerts(op, checks).await);
+            let mut unhealthy = self.unhealthy_alerts(op, checks).await;
+            super::diagnose::mark_for_diagnosis(&mut unhealthy);
+            alerts.extend(unhealthy);
             ("unhealthy", kept_detail(op, checks))
         };
         let audit = AuditEntry {
@@ -169,7 +171,7 @@ impl App {
             .await
         {
             Ok(true) if to == OperationState::Unhealthy => {
-                self.diagnose_later(op.env.as_ref(), Some(op), None, &alerts);
+                self.diagnoses.wake();
                 self.roll_back_automatically(op, to).await;
             }
             Ok(_) => {}

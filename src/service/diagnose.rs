@@ -6,18 +6,18 @@
 //! the outbox like any edit. `/diagnose <env>` runs the same checklist on
 //! demand.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{image_tag, tag_is_version};
-use crate::domain::{AlertKey, EditStep, Env, OpStep, Subject};
+use crate::domain::{AlertKey, AlertKind, ChatId, EditStep, Env, OpStep, OperationId, Subject};
 use crate::messages::diagnosis::{
     self as say, Evidence, FailedJob, RollbackEvidence, RunEvidence, Stopped,
 };
-use crate::store::{NewAlert, OperationRow};
+use crate::store::{NewAlert, OperationRow, OutboxRow, PendingDiagnosis, now_ms};
 
 /// How many of a family's newest revisions are searched for the rollback
 /// target's task definition.
@@ -32,59 +32,44 @@ type EcsEvidence = (
     Option<String>,
 );
 
-/// A failure whose alerts wait for their evidence.
-#[derive(Debug, Clone)]
-struct Job {
-    env: Env,
-    /// The operation that failed, if one did.
-    failed: Option<OperationRow>,
-    /// The failed run: its id and page.
-    run: Option<(u64, String)>,
-    /// The failure's alerts, as enqueued: each copy is edited.
-    alerts: Vec<NewAlert>,
-}
+/// How long an instance holds the copies it diagnoses: another takes
+/// them over after this, should it die half-way.
+const CLAIM_MS: i64 = 60_000;
 
-/// The failures waiting for their diagnosis.
+/// A failure's copies written longer ago than this get no diagnosis (the
+/// evidence would tell of another moment).
+const STALE_MS: i64 = 3_600_000;
+
+/// How many copies an instance takes at once.
+const CLAIM_BATCH: i64 = 50;
+
+/// How often copies left over (by an instance that died) are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Wakes the diagnosis loop when failures were stored.
 #[derive(Default)]
 pub struct DiagnosisQueue {
-    jobs: Mutex<Vec<Job>>,
     wake: Notify,
 }
 
-impl App {
-    /// Gathers the evidence of a failure in the background, then edits
-    /// each of its `alerts` to carry it. Called once they are stored. `run`: the
-    /// failed run (id, page). Does not wait.
-    pub(super) fn diagnose_later(
-        &self,
-        env: Option<&Env>,
-        failed: Option<&OperationRow>,
-        run: Option<(u64, &str)>,
-        alerts: &[NewAlert],
-    ) {
-        let Some(env) = env else { return };
-        let alerts: Vec<NewAlert> = alerts
-            .iter()
-            .filter(|a| is_failure_copy(a))
-            .cloned()
-            .collect();
-        if alerts.is_empty() {
-            return;
-        }
-        let job = Job {
-            env: env.clone(),
-            failed: failed.cloned(),
-            run: run.map(|(id, url)| (id, url.to_owned())),
-            alerts,
-        };
-        self.diagnoses
-            .jobs
-            .lock()
-            .expect("the diagnosis queue's lock is never poisoned")
-            .push(job);
-        self.diagnoses.wake.notify_one();
+impl DiagnosisQueue {
+    /// Failure copies marked for diagnosis were stored: gather their
+    /// evidence now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
+}
 
+/// Marks the copies of a failure in `alerts` (not the short messages that
+/// ring phones after it) for diagnosis. Stored with them, the marks make
+/// the diagnosis as durable as the alert.
+pub(super) fn mark_for_diagnosis(alerts: &mut [NewAlert]) {
+    for alert in alerts.iter_mut() {
+        alert.diagnose = alert.env.is_some() && is_failure_copy(alert);
+    }
+}
+
+impl App {
     /// `/diagnose <env>`: the checklist, now.
     pub(super) async fn diagnose(&self, msg: &Incoming, env: &Env) -> (String, Option<Reply>) {
         let roles = self
@@ -122,35 +107,34 @@ impl App {
         )
     }
 
-    /// Gathers a job's evidence and enqueues the edits of its alerts.
-    async fn diagnose_job(&self, job: Job) {
-        let run = job.run.as_ref().map(|(id, url)| (*id, url.as_str()));
-        let evidence = self.evidence(&job.env, job.failed.as_ref(), run).await;
-        let mut edits = Vec::new();
-        for alert in job.alerts {
-            // Only copies that were stored (one given up since, or
-            // de-duplicated away, has no message to edit).
-            if !matches!(self.store.has_alert(&alert.dedup_key).await, Ok(true)) {
-                continue;
-            }
-            let Some(key) = AlertKey::parse(&alert.dedup_key) else {
-                continue;
-            };
-            let original = key.original().unwrap_or(key);
-            let text = say::alert_with_evidence(&alert.text, &evidence);
-            let text =
-                crate::adapters::fit::fit(&text, crate::adapters::fit::MAX_MESSAGE).into_owned();
-            edits.push(NewAlert {
-                text,
-                ..alert.keyed(&original.edited(EditStep::Diagnosis))
-            });
-        }
-        if edits.is_empty() {
+    /// Gathers the evidence of one failure (`pending`: its copies, all
+    /// about one environment and operation) and enqueues the edit of each
+    /// message they show in, built on the message's newest text (a "Taken
+    /// by" line and the buttons left stay).
+    async fn diagnose_failure(&self, pending: Vec<PendingDiagnosis>) {
+        let Some(first) = pending.first() else { return };
+        let Some(env) = first.env.as_deref().and_then(|e| Env::parse(e).ok()) else {
             return;
-        }
-        match self.store.enqueue_alerts(&edits).await {
-            Ok(_) => self.outbox.notify_one(),
-            Err(e) => tracing::warn!(error = %e, env = %job.env, "diagnosis: not stored"),
+        };
+        let op_id = first.operation_id.map(OperationId);
+        let failed = match op_id {
+            Some(id) => self.store.operation(id).await.ok().flatten(),
+            None => None,
+        };
+        // A failed run's jobs and log; a deploy that did not hold has none.
+        let run = failed.as_ref().and_then(|op| {
+            let failed_run = op.state == crate::domain::OperationState::Failed;
+            match (failed_run, op.run_id, op.run_url.as_deref()) {
+                (true, Some(id), Some(url)) => Some((id as u64, url)),
+                _ => None,
+            }
+        });
+        let evidence = self.evidence(&env, failed.as_ref(), run).await;
+        let build = |row: &OutboxRow| edit_with_evidence(row, &evidence);
+        match self.store.diagnosed(&env, op_id, &pending, &build).await {
+            Ok(n) if n > 0 => self.outbox.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, env = %env, "diagnosis: not stored"),
         }
     }
 
@@ -413,24 +397,77 @@ fn shown_task(t: crate::adapters::ecs::StoppedTask) -> Stopped {
     }
 }
 
-/// Diagnoses the failures handed over, each in a task of its own, until
-/// stopped.
+/// The edit of a message (`row`: its newest version) carrying the
+/// evidence; `None` when it carries it already.
+fn edit_with_evidence(row: &OutboxRow, evidence: &Evidence) -> Option<NewAlert> {
+    let key = AlertKey::parse(&row.dedup_key)?;
+    if key.edit == Some(EditStep::Diagnosis) {
+        return None;
+    }
+    let message = key.original().unwrap_or(key);
+    let text = say::alert_with_evidence(&row.text, evidence);
+    let text = crate::adapters::fit::fit(&text, crate::adapters::fit::MAX_MESSAGE).into_owned();
+    Some(NewAlert {
+        thread_id: row.thread_id.and_then(|t| i32::try_from(t).ok()),
+        buttons: row.buttons.clone(),
+        ..NewAlert::edit(
+            &message,
+            EditStep::Diagnosis,
+            AlertKind::parse(&row.kind).unwrap_or(AlertKind::Failure),
+            row.env.as_deref().and_then(|e| Env::parse(e).ok()),
+            ChatId(row.chat_id),
+            text,
+        )
+    })
+}
+
+/// Diagnoses the failures stored on any instance, each in a task of its
+/// own, until stopped: woken when this instance stores one, and every
+/// [`SWEEP_EVERY`] for those an instance that died left.
 pub async fn diagnose_loop(app: Arc<App>, stop: CancellationToken) {
     loop {
-        let jobs: Vec<Job> = std::mem::take(
-            &mut *app
-                .diagnoses
-                .jobs
-                .lock()
-                .expect("the diagnosis queue's lock is never poisoned"),
-        );
-        for job in jobs {
-            let app = app.clone();
-            tokio::spawn(async move { app.diagnose_job(job).await });
+        let now = now_ms();
+        match app
+            .store
+            .claim_diagnoses(now, now - STALE_MS, now + CLAIM_MS, CLAIM_BATCH)
+            .await
+        {
+            Ok(claimed) => {
+                for failure in by_failure(claimed) {
+                    let app = app.clone();
+                    tokio::spawn(async move { app.diagnose_failure(failure).await });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "diagnosis: store unreadable"),
         }
         tokio::select! {
             () = stop.cancelled() => return,
             () = app.diagnoses.wake.notified() => {}
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }
+}
+
+/// Claimed copies grouped by the failure they show: one environment and
+/// operation (or health alarm) each.
+fn by_failure(claimed: Vec<PendingDiagnosis>) -> Vec<Vec<PendingDiagnosis>> {
+    let mut groups: Vec<Vec<PendingDiagnosis>> = Vec::new();
+    for d in claimed {
+        let failure = failure_of(&d);
+        match groups.iter_mut().find(|g| failure_of(&g[0]) == failure) {
+            Some(group) => group.push(d),
+            None => groups.push(vec![d]),
+        }
+    }
+    groups
+}
+
+/// The failure a copy shows: its operation, or the moment the health
+/// monitor raised its alarms about the environment.
+fn failure_of(d: &PendingDiagnosis) -> (Option<&str>, Option<i64>, Option<i64>) {
+    let alarm = match AlertKey::parse(&d.dedup_key).map(|k| k.subject) {
+        Some(Subject::Health { at_ms, .. }) => Some(at_ms),
+        _ => None,
+    };
+    (d.env.as_deref(), d.operation_id, alarm)
 }

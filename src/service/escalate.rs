@@ -12,12 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use crate::alerts;
-use crate::domain::{AlertKey, AlertKind, OpStep, OperationId, OperationKind, OperationState};
+use crate::domain::{
+    AlertAct, AlertKey, AlertKind, Callback, Env, OpStep, OperationId, Subject, UserId,
+};
 use crate::messages::act as say;
 use crate::store::{OperationRow, now_ms};
-
-/// How many of prod's newest operations are looked at for failures.
-const RECENT: i64 = 20;
 
 impl App {
     /// Writes every escalation step that is due and not written yet.
@@ -32,18 +31,13 @@ impl App {
         let now = now_ms();
         // Failures older than every step's time are history, not news.
         let horizon = now.saturating_sub(window.saturating_mul(steps + 1));
-        let ops = match self.store.history(Some(env), RECENT).await {
+        let failed = match self.store.failures_since(env, horizon).await {
             Ok(ops) => ops,
             Err(e) => {
                 tracing::warn!(error = %e, "escalation: store unreadable");
                 return;
             }
         };
-        let failed = ops.into_iter().filter(|op| {
-            op.kind != OperationKind::Release
-                && matches!(op.state, OperationState::Failed | OperationState::Unhealthy)
-                && op.updated_at >= horizon
-        });
         for op in failed {
             let due = ((now - op.updated_at) / window.max(1)).min(steps);
             if due < 1 {
@@ -60,6 +54,82 @@ impl App {
             for step in 1..=due {
                 let (_, contact) = contacts[(step - 1) as usize];
                 self.escalate_step(&op, step as u32, contact, now).await;
+            }
+        }
+        self.escalate_alarms(env, &contacts, window, now, horizon)
+            .await;
+    }
+
+    /// The same for the health monitor's alarms about `env`: each moment's
+    /// alarms, untaken, posted again one step a window.
+    async fn escalate_alarms(
+        &self,
+        env: &Env,
+        contacts: &[(&str, UserId)],
+        window: i64,
+        now: i64,
+        horizon: i64,
+    ) {
+        let Some(index) = self.config.environments.get_index_of(env) else {
+            return;
+        };
+        let ack = Callback::<OperationId>::Health {
+            env: index,
+            act: AlertAct::Acknowledge,
+        }
+        .encode();
+        let rows = match self.store.alarms_since(env, horizon).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "escalation: store unreadable");
+                return;
+            }
+        };
+        for at in super::act::alarm_moments(&rows, &ack) {
+            let due = ((now - at) / window.max(1)).min(contacts.len() as i64);
+            if due < 1 || !matches!(self.store.alarm_acknowledgement(env, at).await, Ok(None)) {
+                continue;
+            }
+            // The moment's first alarm, as sent, with its buttons.
+            let Some(alarm) = rows.iter().find(|row| {
+                row.buttons.as_deref().is_some_and(|b| b.contains(&ack))
+                    && AlertKey::parse(&row.dedup_key).is_some_and(|k| {
+                        k.edit.is_none()
+                            && matches!(k.subject, Subject::Health { at_ms, .. } if at_ms == at)
+                    })
+            }) else {
+                continue;
+            };
+            for step in 1..=due {
+                let (_, contact) = contacts[(step - 1) as usize];
+                let name = self.name_of(contact.0);
+                let text = say::alarm_escalation(&alarm.text, (now - at) / 1000, &name, contact.0);
+                let mut routed = alerts::route_kinds(
+                    &self.config,
+                    &[AlertKind::Failure],
+                    Some(env),
+                    &AlertKey::health_escalated(env.clone(), at, step as u32),
+                    &text,
+                );
+                for alert in &mut routed {
+                    alert.buttons = alarm.buttons.clone();
+                }
+                let audit = self.audit(
+                    None,
+                    None,
+                    "incident:escalate",
+                    "escalated",
+                    None,
+                    format!(
+                        "{}: step {step}: {name}",
+                        say::health_lock_reason(env.as_str())
+                    ),
+                );
+                match self.store.escalate_alarm(env, at, &audit, &routed).await {
+                    Ok(true) => self.outbox.notify_one(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, env = %env, "escalation: not stored"),
+                }
             }
         }
     }

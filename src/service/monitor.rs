@@ -111,7 +111,7 @@ impl App {
         if next == prev && seen_at.is_some() {
             return read;
         }
-        let (alerts, alarms, auto_deployed) = self.health_alerts(env, cfg, &events, &seen).await;
+        let (alerts, auto_deployed) = self.health_alerts(env, cfg, &events, &seen).await;
         let state = serde_json::to_string(&next).expect("the monitor's view serialises");
         match self
             .store
@@ -126,7 +126,7 @@ impl App {
         {
             Ok(true) if !alerts.is_empty() => {
                 self.outbox.notify_one();
-                self.diagnose_later(Some(env), None, None, &alarms);
+                self.diagnoses.wake();
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "monitor: not stored"),
@@ -134,8 +134,8 @@ impl App {
         read
     }
 
-    /// The alerts of the monitor's events about `env`, those of them that
-    /// are alarms (bad news, to be diagnosed), and the version an
+    /// The alerts of the monitor's events about `env` (the alarms among
+    /// them, bad news, marked for diagnosis), and the version an
     /// environment that deploys itself now runs, if it did.
     async fn health_alerts(
         &self,
@@ -143,13 +143,8 @@ impl App {
         cfg: &EnvironmentConfig,
         events: &[HealthEvent],
         seen: &Seen,
-    ) -> (
-        Vec<crate::store::NewAlert>,
-        Vec<crate::store::NewAlert>,
-        Option<String>,
-    ) {
+    ) -> (Vec<crate::store::NewAlert>, Option<String>) {
         let mut alerts = Vec::new();
-        let mut alarms = Vec::new();
         let mut auto_deployed = None;
         // Bad news carries the failure alert's buttons.
         let running = seen
@@ -193,11 +188,11 @@ impl App {
                 for alert in &mut routed {
                     alert.buttons = buttons.clone();
                 }
-                alarms.extend(routed.iter().cloned());
+                super::diagnose::mark_for_diagnosis(&mut routed);
             }
             alerts.extend(routed);
         }
-        (alerts, alarms, auto_deployed)
+        (alerts, auto_deployed)
     }
 
     /// Whether the bot knows why the task definition changed: an operation

@@ -138,6 +138,12 @@ impl App {
                 });
             }
         }
+        let mut diagnoses = Vec::new();
+        for failure in &failures {
+            if let Some(html) = self.diagnosis_of(OperationId(failure.id)).await {
+                diagnoses.push((failure.id, html));
+            }
+        }
         let ids: Vec<i64> = runs.iter().map(|o| o.id).collect();
         let audit = self.store.audit_of(&ids).await.unwrap_or_default();
         let alerts = self.store.alerts_of(&ids).await.unwrap_or_default();
@@ -161,11 +167,23 @@ impl App {
             runs,
             recovery: self.recovery(rollback).await,
             taken,
+            diagnoses,
         };
         (
             messages::incident::incident_report_title(&report),
             messages::incident::incident_report_body_md(&report),
         )
+    }
+
+    /// The first copy of `op`'s failure alert that carries its diagnosis.
+    async fn diagnosis_of(&self, op: OperationId) -> Option<String> {
+        let rows = self.store.outbox_of(op).await.ok()?;
+        rows.into_iter()
+            .find(|row| {
+                AlertKey::parse(&row.dedup_key)
+                    .is_some_and(|k| k.edit == Some(crate::domain::EditStep::Diagnosis))
+            })
+            .map(|row| row.text)
     }
 
     /// How long the environment was down: from the first failure alert of

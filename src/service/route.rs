@@ -45,6 +45,7 @@ impl App {
             Command::Unmute { target } => self.unmute(msg, target).await,
             Command::Stats { days } => self.stats(*days).await,
             Command::Diagnose { env } => self.diagnose(msg, env).await,
+            Command::Secrets => self.secrets(msg).await,
             Command::Rollback {
                 env,
                 version,

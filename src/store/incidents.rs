@@ -12,7 +12,8 @@ use crate::domain::{OperationId, UserId};
 /// that changes nothing: a row lock on PostgreSQL, the writer's lock on
 /// SQLite), so that an acknowledgement and an escalation step of one
 /// failure are decided one after the other.
-const HOLD_OPERATION: &str = "UPDATE operations SET updated_at = updated_at WHERE id = $1";
+pub(super) const HOLD_OPERATION: &str =
+    "UPDATE operations SET updated_at = updated_at WHERE id = $1";
 
 /// Who took a failure, and when (Unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,15 +24,19 @@ pub struct Ack {
 
 impl Store {
     /// Records that `by` took the failed operation `op`, with its audit
-    /// line and alerts (the copies' edits), in one transaction. `Ok(None)`
+    /// line and the alerts `build` makes of the operation's alerts as they
+    /// stand (the copies' edits), in one transaction under a hold on the
+    /// operation's row (a diagnosis's edit and this one are written one
+    /// after the other, the second building on the first). `Ok(None)`
     /// when this was the first acknowledgement; else the one that was.
     pub async fn acknowledge(
         &self,
         op: OperationId,
         by: UserId,
         audit: &AuditEntry,
-        alerts: &[NewAlert],
+        build: &(dyn Fn(&[OutboxRow]) -> Vec<NewAlert> + Send + Sync),
     ) -> Result<Option<Ack>, StoreError> {
+        let outbox = select_outbox!("WHERE operation_id = $1 ORDER BY id");
         let first = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
@@ -47,7 +52,10 @@ impl Store {
                 == 1;
             if first {
                 insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
+                let rows: Vec<OutboxRow> =
+                    sqlx::query_as(outbox).bind(op.0).fetch_all(&mut *tx).await?;
+                let alerts = build(&rows);
+                insert_alerts!(tx, &alerts)?;
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;

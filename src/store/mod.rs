@@ -3,9 +3,11 @@
 //! both accept) run on both. Each public function is one transaction that
 //! does one thing.
 
+mod alarms;
 mod approvals;
 mod audit;
 mod checklists;
+mod diagnoses;
 mod dialogues;
 mod fence;
 mod health;
@@ -35,6 +37,7 @@ use sqlx::sqlite::{
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
 pub use checklists::Ticked;
+pub use diagnoses::{BuildEdit, PendingDiagnosis};
 pub use dialogues::DialogueStorage;
 pub use incidents::Ack;
 pub use locks::{LockRow, NewLock};

@@ -404,6 +404,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// The deploys and rollbacks in `env` that ended failed or unhealthy
+    /// at or after `since` (Unix ms), oldest first.
+    pub async fn failures_since(
+        &self,
+        env: &Env,
+        since: i64,
+    ) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE env = $1 AND updated_at >= $2 AND state IN ('failed', 'unhealthy') \
+             AND kind IN ('deploy', 'rollback') ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(env.as_str()).bind(since).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     /// The latest successful deploy or rollback of each of `envs`, oldest
     /// first. One look-up per environment on `operations_succeeded_by_env`:
     /// as fast with a million operations as with ten.

@@ -27,6 +27,9 @@ pub struct NewAlert {
     /// Something went wrong (a failure, whatever kind the chat takes it
     /// as): a mute never silences it in the environment the mute spares.
     pub urgent: bool,
+    /// A failure's copy whose evidence is to be gathered and edited into
+    /// it (the diagnosis): marked with the alert, cleared with the edit.
+    pub diagnose: bool,
 }
 
 impl NewAlert {
@@ -49,6 +52,7 @@ impl NewAlert {
             buttons: None,
             edit_of: None,
             urgent: false,
+            diagnose: false,
         }
     }
 }
@@ -131,8 +135,8 @@ macro_rules! insert_alerts {
                 );
             match sqlx::query(
                 "INSERT INTO alert_outbox (dedup_key, kind, env, chat_id, thread_id, text, buttons, edit_of, \
-                 next_attempt_at, created_at, operation_id) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $12 \
+                 next_attempt_at, created_at, operation_id, diagnose_pending) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $12, $13 \
                  WHERE NOT ($10 AND EXISTS (SELECT 1 FROM mutes m WHERE m.chat_id = $4 AND m.until > $9 \
                    AND (m.target = $2 OR m.target = $3) \
                    AND NOT ($11 AND $3 IS NOT NULL AND m.spare_env IS NOT NULL AND $3 = m.spare_env))) \
@@ -150,6 +154,7 @@ macro_rules! insert_alerts {
             .bind(mutable)
             .bind(urgent)
             .bind(crate::domain::AlertKey::operation_in(&alert.dedup_key).map(|op| op.0))
+            .bind(i64::from(alert.diagnose))
             .execute(&mut *$executor)
             .await
             {

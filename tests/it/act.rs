@@ -299,6 +299,12 @@ async fn a_prod_failure_nobody_takes_pages_the_next_contact_until_someone_does()
         "{body}"
     );
     assert!(body.contains("- Deploy of 1.3.0 to prod (#3): "), "{body}");
+    // …and the evidence gathered after the failure, as its alert had it.
+    assert!(
+        body.contains("\n## Diagnosis\n\nAfter #3:\n\n~~~text\n"),
+        "{body}"
+    );
+    assert!(body.contains("\nAWS credentials: ECS answers\n"), "{body}");
 }
 
 #[tokio::test]
@@ -363,5 +369,135 @@ async fn a_health_alert_about_prod_carries_the_buttons_and_lock_locks() {
     world.health.answer("prod", 200);
     let up = world.tg.next_message(ONCALL_CHAT).await;
     assert!(up.buttons.is_empty());
+    world.tg.next_message(TEAM_CHAT).await;
+}
+
+#[tokio::test]
+async fn a_diagnosis_coming_after_someone_took_the_failure_keeps_who_took_it() {
+    let mut world = World::new().await;
+    // GitHub is slow to compare the releases: the diagnosis (which names
+    // the migrations since the version to roll back to) comes late.
+    let compare = world.gh.hold(&format!(
+        "/repos/{}/{}/compare/",
+        crate::support::github::OWNER,
+        crate::support::github::REPO
+    ));
+    let (alert, prompt) = failed_prod_deploy_and_prompt(&mut world).await;
+    let tap = world.tg.user_taps(&alert, DAVE.id, DAVE.name, "b:3:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Dave is on it.".to_owned(), false)
+    );
+    for (chat, message) in [(ONCALL_CHAT, &alert), (TEAM_CHAT, &prompt)] {
+        world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.ends_with("\n👀 Taken by Dave")
+            })
+            .await;
+    }
+
+    // The evidence, when it comes, is added to the message as it stands:
+    // it still says who took it, and "I'm on it" does not come back.
+    drop(compare);
+    for (chat, message) in [(ONCALL_CHAT, &alert), (TEAM_CHAT, &prompt)] {
+        let diagnosed = world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.contains("🔎 <b>Diagnosis</b>")
+            })
+            .await;
+        assert!(
+            diagnosed.text.contains("\n👀 Taken by Dave\n"),
+            "{}",
+            diagnosed.text
+        );
+        assert!(
+            diagnosed
+                .text
+                .starts_with("❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#3)")
+        );
+        assert_eq!(
+            buttons(&diagnosed),
+            [
+                ("↩️ Roll back to 1.2.2".to_owned(), "b:3:r".to_owned()),
+                ("🔒 Lock".to_owned(), "b:3:l".to_owned()),
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_health_alarm_nobody_takes_pages_the_next_contact_until_someone_does() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.monitor_interval = "100ms";
+    world.ack_within = "3s";
+    world.start_bot().await;
+    world.health.answer("prod", 503);
+    let down = world.tg.next_message(ONCALL_CHAT).await;
+    let team_down = world.tg.next_message(TEAM_CHAT).await;
+    let expected = [
+        ("🔒 Lock".to_owned(), "h:2:l".to_owned()),
+        ("👀 I'm on it".to_owned(), "h:2:a".to_owned()),
+    ];
+    assert_eq!(buttons(&down), expected);
+
+    // Nobody took it within the window: posted again wherever failures
+    // go, mentioning the first contact (Bob), with the same buttons.
+    let paged = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        paged.text.starts_with("🚨 <b>Nobody has taken this for "),
+        "{}",
+        paged.text
+    );
+    let first_line = undiagnosed(&down.text).lines().next().unwrap().to_owned();
+    assert!(paged.text.contains("prod"), "{first_line} / {}", paged.text);
+    assert!(
+        paged.text.ends_with(
+            "\n<a href=\"tg://user?id=100000002\">Bob</a>, please take it: tap 👀 I'm on it."
+        ),
+        "{}",
+        paged.text
+    );
+    assert_eq!(buttons(&paged), expected);
+    let team_paged = world.tg.next_message(TEAM_CHAT).await;
+    assert_eq!(team_paged.text, paged.text);
+
+    // Dave takes it from the page: every copy says so and loses its
+    // "I'm on it"; Bob, tapping after, is told Dave has it.
+    let tap = world.tg.user_taps(&paged, DAVE.id, DAVE.name, "h:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Noted: Dave is on it.".to_owned(), false)
+    );
+    for (chat, message) in [
+        (ONCALL_CHAT, &down),
+        (ONCALL_CHAT, &paged),
+        (TEAM_CHAT, &team_down),
+        (TEAM_CHAT, &team_paged),
+    ] {
+        let edited = world
+            .tg
+            .edited(chat, Some(message.message_id), |s| {
+                s.text.contains("\n👀 Taken by Dave")
+            })
+            .await;
+        assert_eq!(buttons(&edited), [expected[0].clone()]);
+    }
+    let tap = world.tg.user_taps(&down, BOB.id, BOB.name, "h:2:a");
+    assert_eq!(
+        world.tg.tap_answer(&tap).await,
+        ("👀 Dave has already taken it.".to_owned(), false)
+    );
+    let audit = world.store().await.recent_audit(200).await.unwrap();
+    let steps: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.action == "incident:escalate")
+        .map(|a| a.detail.as_str())
+        .collect();
+    assert_eq!(steps, ["prod · health monitor alert: step 1: Bob"]);
+    world.health.answer("prod", 200);
+    world.tg.next_message(ONCALL_CHAT).await;
     world.tg.next_message(TEAM_CHAT).await;
 }

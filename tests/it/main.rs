@@ -28,6 +28,7 @@ mod release;
 mod repository;
 mod rollback;
 mod scenarios;
+mod secrets;
 mod store;
 mod strict;
 mod support;

@@ -157,7 +157,7 @@ async fn help_and_the_command_menu() {
         names,
         [
             "status", "release", "deploy", "rollback", "cancel", "lock", "unlock", "mute",
-            "unmute", "diagnose", "stats", "history", "whoami", "help"
+            "unmute", "diagnose", "secrets", "stats", "history", "whoami", "help"
         ]
     );
 

@@ -110,6 +110,12 @@ fn stored_keys_read_and_write_back_the_same() {
             AlertKey::health(env("prod"), 1, 0).in_chat(ChatId(-100)),
         ),
         (
+            "health:prod:1:escalated-2@-100:taken",
+            AlertKey::health_escalated(env("prod"), 1, 2)
+                .in_chat(ChatId(-100))
+                .edited(EditStep::Taken),
+        ),
+        (
             "lock:prod:1700000000000:locked@-100",
             AlertKey::lock(env("prod"), 1_700_000_000_000, LockEvent::Locked).in_chat(ChatId(-100)),
         ),
@@ -124,6 +130,14 @@ fn stored_keys_read_and_write_back_the_same() {
         (
             "lock:dev:5:unlocked",
             AlertKey::lock(env("dev"), 5, LockEvent::Unlocked),
+        ),
+        (
+            "secrets:2026-W49@-1001000000001",
+            AlertKey::rotation(crate::domain::rotation::IsoWeek {
+                year: 2026,
+                week: 49,
+            })
+            .in_chat(chat),
         ),
     ];
     for (text, key) in table {
@@ -150,8 +164,13 @@ fn keys_the_bot_never_writes_are_not_read() {
         "release:x",
         "health:prod:1",
         "health:PROD:1:0",
+        "health:prod:1:escalated-",
+        "health:prod:1:escalated-x",
         "lock:prod:1:gone",
         "lock:prod:1:reminder:",
+        "secrets:2026-W7",
+        "secrets:2026-W49:x",
+        "secrets:",
     ] {
         assert_eq!(AlertKey::parse(key), None, "{key}");
     }
@@ -269,10 +288,15 @@ fn any_key() -> impl Strategy<Value = AlertKey> {
         any::<u64>().prop_map(|id| Subject::Release { id }),
         (env.clone(), any::<i64>(), any::<usize>())
             .prop_map(|(env, at_ms, index)| { Subject::Health { env, at_ms, index } }),
+        (env.clone(), any::<i64>(), any::<u32>())
+            .prop_map(|(env, at_ms, step)| { Subject::HealthEscalated { env, at_ms, step } }),
         (env, any::<i64>(), lock_event).prop_map(|(env, locked_at, event)| Subject::Lock {
             env,
             locked_at,
             event
+        }),
+        (0..10_000i32, 1..=53u32).prop_map(|(year, week)| Subject::Rotation {
+            week: crate::domain::rotation::IsoWeek { year, week }
         }),
     ];
     // Only a chat's copy is ever edited.

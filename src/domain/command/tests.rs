@@ -48,6 +48,7 @@ fn accepted_inputs() {
         ("/help", Command::Help),
         ("/start", Command::Help),
         ("/whoami", Command::WhoAmI),
+        ("/secrets", Command::Secrets),
         ("  /whoami  ", Command::WhoAmI),
         ("/status", Command::Status { env: None }),
         (
@@ -219,6 +220,10 @@ fn refused_inputs_name_the_problem_and_show_usage() {
             "/whoami takes no arguments.\nUsage: /whoami",
         ),
         (
+            "/secrets prod",
+            "/secrets takes no arguments.\nUsage: /secrets",
+        ),
+        (
             "/frobnicate",
             "Unknown command /frobnicate. /help lists what I can do.",
         ),
@@ -303,7 +308,7 @@ mod properties {
 
     const NAMES: &[&str] = &[
         "release", "deploy", "rollback", "lock", "unlock", "cancel", "history", "mute", "unmute",
-        "stats", "status", "whoami", "help", "diagnose",
+        "stats", "status", "whoami", "help", "diagnose", "secrets",
     ];
 
     proptest! {

@@ -68,6 +68,16 @@ fn escalation() {
 }
 
 #[test]
+fn alarm_escalation() {
+    insta::assert_snapshot!(super::alarm_escalation(
+        "🔴 <b>prod</b> health URL down: 503 &amp; worse\n<a href=\"x\">details</a>",
+        600,
+        "Bob <b>&",
+        100000002
+    ));
+}
+
+#[test]
 fn taken() {
     insta::assert_snapshot!(super::taken("❌ <b>prod</b> · deploy failed", "Dave <b>&"));
 }

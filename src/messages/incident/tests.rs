@@ -139,6 +139,13 @@ fn report_of<'a>(
             by: "Dave <b>&".into(),
             after_secs: 252,
         }],
+        diagnoses: vec![(
+            7,
+            "❌ <b>prod</b> · deploy failed\n\n🔎 <b>Diagnosis</b>\nFailed: job <b>deploy</b>\n\
+             <pre>Error: relation &quot;users&quot; ~~~ exists</pre>\n\
+             Health URL: 503 in 40 ms"
+                .into(),
+        )],
     }
 }
 
@@ -153,6 +160,7 @@ fn incident_report_title() {
         runs: vec![&rollback],
         recovery: None,
         taken: vec![],
+        diagnoses: vec![],
     };
     insta::assert_snapshot!(super::incident_report_title(&r));
 }
@@ -226,6 +234,7 @@ fn incident_report_recovery_md() {
             runs: vec![&rollback],
             recovery: Some(recovery),
             taken: vec![],
+            diagnoses: vec![],
         })
     };
     insta::assert_snapshot!(format!("{}\n---\n{}", body(recovered), body(open)));

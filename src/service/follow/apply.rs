@@ -126,8 +126,7 @@ impl App {
                     )
                     .await?;
                 if moved {
-                    let run = Some((run.id, run.html_url.as_str()));
-                    self.diagnose_later(op.env.as_ref(), Some(&op), run, &alerts);
+                    self.diagnoses.wake();
                     self.roll_back_automatically(&op, OperationState::Failed)
                         .await;
                 }
@@ -176,8 +175,11 @@ impl App {
         );
         self.with_alert_buttons(op, &mut routed).await;
         let ring = say::failed_ring(op);
-        self.story_alerts(op, EditStep::Failed, own, &text, routed, Story::Ring(&ring))
-            .await
+        let mut alerts = self
+            .story_alerts(op, EditStep::Failed, own, &text, routed, Story::Ring(&ring))
+            .await;
+        super::super::diagnose::mark_for_diagnosis(&mut alerts);
+        alerts
     }
 
     /// The "Release created" alert of a successful Release run: the same

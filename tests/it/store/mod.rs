@@ -67,6 +67,7 @@ pub(crate) fn alert(key: &str, chat: i64) -> NewAlert {
         buttons: None,
         edit_of: None,
         urgent: false,
+        diagnose: false,
     }
 }
 

@@ -143,6 +143,7 @@ envs = ["prod"]
             text.push_str("\n[contacts]\ntechnical_lead = 100000002\ndevops = 100000004\n");
         }
         text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
+        text.push_str(self.security_toml);
         text
     }
 

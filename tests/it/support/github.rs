@@ -24,6 +24,7 @@ pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
 mod hooks;
 mod releases;
+mod secrets;
 
 pub use hooks::*;
 use releases::{generate_notes, latest_release, list_releases, release_by_tag};
@@ -63,6 +64,8 @@ struct Inner {
     down: bool,
     /// GitHub takes every request and never answers (`set_hanging`).
     hanging: bool,
+    /// Route prefix → requests there wait until it is let go (`hold`).
+    held: Vec<(String, tokio::sync::watch::Receiver<bool>)>,
     requests: Vec<String>,
     /// Calls of routes GitHub does not have (method and path).
     unknown: Vec<String>,
@@ -74,6 +77,21 @@ struct Inner {
     notes_body: Option<String>,
     /// The bodies `generate-notes` was posted.
     notes_requests: Vec<Value>,
+    /// The repository's Actions secrets (name, dates).
+    repo_secrets: Vec<Value>,
+    /// GitHub environment → its Actions secrets; the environments there are.
+    env_secrets: HashMap<String, Vec<Value>>,
+    /// The token lacks the secrets' read permissions (403).
+    secrets_forbidden: bool,
+}
+
+/// Requests held by [`FakeGithub::hold`] go on when this is dropped.
+pub struct Held(tokio::sync::watch::Sender<bool>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
 }
 
 pub struct FakeGithub {
@@ -132,6 +150,14 @@ impl FakeGithub {
             )
             .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
             .route("/repos/{owner}/{repo}/compare/{range}", get(compare))
+            .route(
+                "/repos/{owner}/{repo}/actions/secrets",
+                get(secrets::repo_secrets),
+            )
+            .route(
+                "/repos/{owner}/{repo}/environments/{env}/secrets",
+                get(secrets::env_secrets),
+            )
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
                 get(get_jobs),
@@ -218,6 +244,18 @@ impl FakeGithub {
     /// behind a load balancer whose backends stall) or answers again.
     pub fn set_hanging(&self, hanging: bool) {
         self.inner.lock().unwrap().hanging = hanging;
+    }
+
+    /// Requests whose path starts with `prefix` wait (a slow GitHub) until
+    /// the returned guard is dropped.
+    pub fn hold(&self, prefix: &str) -> Held {
+        let (release, released) = tokio::sync::watch::channel(false);
+        self.inner
+            .lock()
+            .unwrap()
+            .held
+            .push((prefix.to_owned(), released));
+        Held(release)
     }
 
     /// Requests whose path starts with `prefix` are answered again.

@@ -190,6 +190,8 @@ pub struct World {
     /// The `[release]` table: no checklist unless a scenario is about it
     /// (`""`: the shipped default, the release process's items).
     pub release_toml: &'static str,
+    /// A `[security]` section of bot.toml (none unless a test sets it).
+    pub security_toml: &'static str,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -220,6 +222,7 @@ impl World {
             remind_every: "1day",
             ack_within: "10m",
             release_toml: "\n[release]\nchecklist = []\n",
+            security_toml: "",
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,

@@ -28,6 +28,18 @@ pub(super) async fn gate(
     if hanging {
         std::future::pending::<()>().await;
     }
+    let held = {
+        let inner = inner.lock().unwrap();
+        inner
+            .held
+            .iter()
+            .find(|(prefix, released)| path.starts_with(prefix.as_str()) && !*released.borrow())
+            .map(|(_, released)| released.clone())
+    };
+    if let Some(mut released) = held {
+        // A dropped guard closes the channel too: either way, go on.
+        let _ = released.wait_for(|released| *released).await;
+    }
     {
         let mut inner = inner.lock().unwrap();
         if inner.down {
