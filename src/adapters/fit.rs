@@ -85,19 +85,24 @@ fn pieces(html: &str) -> impl Iterator<Item = Piece<'_>> {
     })
 }
 
+/// How many UTF-16 code units of the bot's HTML the reader sees (tags
+/// removed, entities decoded), as Telegram counts a message's length.
+pub fn shown(html: &str) -> usize {
+    pieces(html)
+        .map(|p| match p {
+            Piece::Shown(_, units) => units,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Fits the bot's HTML into one Telegram message of at most `max` code
 /// units as the reader sees them: a longer text is cut on a character
 /// boundary (never inside a tag or an entity), marked `…`, and the tags
 /// still open there are closed. The one place every message and edit goes
 /// through, so a long changelog or history can never be refused.
 pub fn fit(html: &str, max: usize) -> Cow<'_, str> {
-    let shown: usize = pieces(html)
-        .map(|p| match p {
-            Piece::Shown(_, units) => units,
-            _ => 0,
-        })
-        .sum();
-    if shown <= max {
+    if shown(html) <= max {
         return Cow::Borrowed(html);
     }
     let budget = max.saturating_sub(1);

@@ -12,11 +12,13 @@ use crate::config::{GithubAuth, GithubConfig};
 mod ci;
 mod deployments;
 mod logs;
+mod notes;
 mod secrets;
 mod types;
 
 pub use ci::{CiState, CiVerdict};
 pub use deployments::{NewDeployment, NewStatus};
+pub use notes::ReleaseNotes;
 pub use secrets::SecretListed;
 pub use types::{
     Comparison, Dispatched, Job, JobStep, RUNS_PER_PAGE, Release, Repository, Workflow, WorkflowRun,

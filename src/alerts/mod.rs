@@ -21,6 +21,9 @@ pub enum Event {
         name: Option<String>,
         url: String,
         author: Option<String>,
+        /// The checklist its `/release` was ticked through: each item and
+        /// who ticked it (none for a release made another way).
+        checklist: Vec<(String, String)>,
     },
 }
 
@@ -44,13 +47,15 @@ pub fn render(event: &Event) -> Rendered {
             name,
             url,
             author,
+            checklist,
         } => {
-            let text = crate::messages::alerts::release_published(
+            let mut text = crate::messages::alerts::release_published(
                 tag,
                 name.as_deref(),
                 url,
                 author.as_deref(),
             );
+            text.push_str(&crate::messages::checklist::release_ticks(checklist));
             Rendered {
                 kind: AlertKind::Release,
                 env: None,

@@ -12,6 +12,7 @@ fn release() -> Event {
         name: Some("Aletheia 1.3.0 <beta>".into()),
         url: "https://github.com/mindburn-labs/aletheia/releases/tag/v1.3.0".into(),
         author: Some("github-actions[bot]".into()),
+        checklist: Vec::new(),
     }
 }
 
@@ -120,4 +121,28 @@ fn break_glass_and_direct_rollbacks_mention_the_on_call_as_a_rollback_too() {
         "⏪ prod rolled back",
     );
     assert!(plain.iter().all(|a| !a.text.contains("tg://")));
+}
+
+#[test]
+fn release_alert_lists_the_checklist_ticks() {
+    let Event::ReleasePublished {
+        release_id,
+        tag,
+        name,
+        url,
+        author,
+        ..
+    } = release();
+    let event = Event::ReleasePublished {
+        release_id,
+        tag,
+        name,
+        url,
+        author,
+        checklist: vec![
+            ("Documentation updated".into(), "Alice".into()),
+            ("Dependencies reviewed".into(), "Alice".into()),
+        ],
+    };
+    insta::assert_snapshot!(render(&event).text);
 }

@@ -2,6 +2,7 @@
 //! validated into typed structs; the rest of the code never sees raw TOML.
 
 mod bounds;
+mod checklist;
 mod environments;
 mod freeze;
 mod github;
@@ -226,6 +227,18 @@ pub struct ReleaseConfig {
     /// Default false.
     #[serde(default)]
     pub allow_pre_release: bool,
+    /// The items a release's requester ticks (one button each) before the
+    /// Release workflow is dispatched: a string is asked of every
+    /// release, `{ item = "…", when = "major" }` of major releases only.
+    /// At most 8, each one line of at most 60 characters. `[]`: none
+    /// asked, dispatched at once. Default: the release process's
+    /// "Documentation updated", "Dependencies reviewed" and (major)
+    /// "Breaking changes documented".
+    #[serde(
+        default = "crate::domain::process_checklist",
+        deserialize_with = "checklist::deserialize"
+    )]
+    pub checklist: Vec<crate::domain::ChecklistItem>,
 }
 
 impl Default for ReleaseConfig {
@@ -233,6 +246,7 @@ impl Default for ReleaseConfig {
         Self {
             requesters: default_requesters(),
             allow_pre_release: false,
+            checklist: crate::domain::process_checklist(),
         }
     }
 }

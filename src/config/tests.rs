@@ -274,6 +274,80 @@ fn durations_are_bounded_and_named_by_their_path() {
 }
 
 #[test]
+fn the_shipped_checklist_is_the_release_process_one() {
+    let config = parse(SHIPPED).unwrap();
+    assert_eq!(config.release.checklist, crate::domain::process_checklist());
+    // Left out, it is the same.
+    let text = SHIPPED.replace("checklist = [", "checklist_ = [");
+    let start = text.find("checklist_ = [").unwrap();
+    let end = start + text[start..].find("]\n").unwrap() + 2;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    assert_eq!(
+        parse(&without).unwrap().release.checklist,
+        crate::domain::process_checklist()
+    );
+}
+
+#[test]
+fn a_checklist_takes_strings_and_major_only_items() {
+    use crate::domain::{ChecklistItem, ChecklistWhen};
+    let text = SHIPPED.replace(
+        "checklist = [",
+        "checklist = [\n    { item = \"Runbook read\" },\n    { item = \"Migration plan\", when = \"always\" },",
+    );
+    let checklist = parse(&text).unwrap().release.checklist;
+    assert_eq!(checklist[0], ChecklistItem::always("Runbook read"));
+    assert_eq!(checklist[1].when, ChecklistWhen::Always);
+    assert_eq!(
+        checklist[4],
+        ChecklistItem::major("Breaking changes documented")
+    );
+    let empty = SHIPPED.replace("checklist = [", "checklist = [] # [");
+    let empty = empty.replace(
+        "    \"Documentation updated\",\n    \"Dependencies reviewed\",\n    { item = \"Breaking changes documented\", when = \"major\" },\n]\n",
+        "",
+    );
+    assert!(parse(&empty).unwrap().release.checklist.is_empty());
+}
+
+#[test]
+fn a_bad_checklist_is_refused_with_its_path() {
+    let with = |items: &str| {
+        let text = SHIPPED.replace("checklist = [", &format!("checklist = [{items}] # ["));
+        text.replace(
+            "    \"Documentation updated\",\n    \"Dependencies reviewed\",\n    { item = \"Breaking changes documented\", when = \"major\" },\n]\n",
+            "",
+        )
+    };
+    assert_eq!(
+        error(&with("\"\", \"Docs\", \"Docs\", \" Spaced\"")),
+        "bot.toml: release.checklist[0]: must not be empty\n  \
+         release.checklist[2]: \"Docs\" is listed twice\n  \
+         release.checklist[3]: must be one line without leading or trailing spaces"
+    );
+    let nine: Vec<String> = (1..=9).map(|i| format!("\"item {i}\"")).collect();
+    assert_eq!(
+        error(&with(&nine.join(", "))),
+        "bot.toml: release.checklist: 9 items; at most 8 (each is a button)"
+    );
+    let long = format!("\"{}\"", "x".repeat(61));
+    assert_eq!(
+        error(&with(&long)),
+        "bot.toml: release.checklist[0]: is longer than 60 characters (it is a button's label)"
+    );
+    let message = error(&with("{ item = \"Docs\", when = \"minor\" }"));
+    assert!(
+        message.starts_with("bot.toml: release.checklist[0]: each item is a string or"),
+        "{message}"
+    );
+    let message = error(&with("42"));
+    assert!(
+        message.starts_with("bot.toml: release.checklist[0]: each item"),
+        "{message}"
+    );
+}
+
+#[test]
 fn security_defaults_and_the_shipped_schedule() {
     let config = parse(SHIPPED).unwrap();
     let security = &config.security;

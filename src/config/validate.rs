@@ -102,6 +102,7 @@ impl Config {
         }
         let mut issues = issues.0;
         issues.extend(self.duration_issues());
+        issues.extend(super::checklist::issues(&self.release.checklist));
         issues.extend(self.security_issues());
         issues
     }

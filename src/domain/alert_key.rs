@@ -146,6 +146,12 @@ pub enum EditStep {
     ReleaseAnyway,
     /// "Release anyway?" answered no (`cancel`).
     CancelRelease,
+    /// A release's checklist item ticked, by its place (`tick-{item}`).
+    Tick {
+        item: usize,
+    },
+    /// A release's checklist all ticked: the release goes ahead (`checked`).
+    Checked,
     Stale,
     Withdrawn,
     Cancelled,
@@ -464,6 +470,7 @@ impl EditStep {
             "reject" => Self::Reject,
             "release_anyway" => Self::ReleaseAnyway,
             "cancel" => Self::CancelRelease,
+            "checked" => Self::Checked,
             "stale" => Self::Stale,
             "withdrawn" => Self::Withdrawn,
             "diagnosis" => Self::Diagnosis,
@@ -471,6 +478,11 @@ impl EditStep {
             "expired" => Self::Expired,
             "taken" => Self::Taken,
             _ => {
+                if let Some(item) = s.strip_prefix("tick-") {
+                    return Some(Self::Tick {
+                        item: number(item)?,
+                    });
+                }
                 if let Some(jobs) = s.strip_prefix("jobs-") {
                     let (done, total) = jobs.split_once("of")?;
                     return Some(Self::Jobs {
@@ -544,6 +556,7 @@ impl fmt::Display for EditStep {
             Self::Reject => "reject",
             Self::ReleaseAnyway => "release_anyway",
             Self::CancelRelease => "cancel",
+            Self::Checked => "checked",
             Self::Stale => "stale",
             Self::Withdrawn => "withdrawn",
             Self::Diagnosis => "diagnosis",
@@ -551,6 +564,7 @@ impl fmt::Display for EditStep {
             Self::Expired => "expired",
             Self::Taken => "taken",
             Self::Jobs { done, total } => return write!(f, "jobs-{done}of{total}"),
+            Self::Tick { item } => return write!(f, "tick-{item}"),
             Self::Lapsed { by } => return write!(f, "lapsed:{}", by.0),
             Self::Verify { by } => return write!(f, "verify:{}", by.0),
             Self::FoundIssues { by } => return write!(f, "found_issues:{}", by.0),

@@ -108,6 +108,12 @@ pub enum Callback<O = OperationId> {
         op: O,
         go: bool,
     },
+    /// A tick of a release's checklist item, by its place in the
+    /// checklist (`c:{op}:{item}`, one digit).
+    Tick {
+        op: O,
+        item: u8,
+    },
     /// Roll back on ECS without the workflow (`e:{op}:y`).
     DirectRollback {
         op: O,
@@ -155,6 +161,12 @@ impl<O: OpRef> Callback<O> {
                 },
             ),
             Self::ReleaseAnyway { op, go } => ("r", op, if *go { "y" } else { "n" }),
+            Self::Tick { op, item } => {
+                out.push_str("c:");
+                op.write_to(&mut out);
+                let _ = write!(out, ":{item}");
+                return out;
+            }
             Self::DirectRollback { op } => ("e", op, "y"),
             Self::IncidentReport { op } => ("i", op, "o"),
             Self::Alert { op, act } => ("b", op, act.code()),
@@ -248,6 +260,10 @@ impl Callback {
             },
             ("r", "y") => Self::ReleaseAnyway { op, go: true },
             ("r", "n") => Self::ReleaseAnyway { op, go: false },
+            ("c", n) if n.len() == 1 && n.as_bytes()[0].is_ascii_digit() => Self::Tick {
+                op,
+                item: n.as_bytes()[0] - b'0',
+            },
             ("e", "y") => Self::DirectRollback { op },
             ("i", "o") => Self::IncidentReport { op },
             ("b", act) => Self::Alert {
@@ -264,6 +280,7 @@ impl Callback {
 pub fn unread_verb(data: &str) -> &'static str {
     match data.split(':').next() {
         Some("e") => "direct",
+        Some("c") => "tick",
         Some("i") => "report",
         Some("b" | "h") => "alert",
         Some("g") => "guide",

@@ -3,6 +3,7 @@
 
 pub mod alert_key;
 pub mod callback;
+mod checklist;
 mod command;
 mod deployment;
 pub mod dora;
@@ -19,6 +20,10 @@ mod version;
 
 pub use alert_key::{AlertKey, EditStep, LockEvent, OpSlot, OpStep, Subject};
 pub use callback::{AlertAct, Callback, GuidePick, NewOp, OpRef, QaVerdict, Vote};
+pub use checklist::{
+    ChecklistItem, ChecklistWhen, MAX_CHECKLIST_ITEM_CHARS, MAX_CHECKLIST_ITEMS, Tick,
+    checklist_for, process_checklist, unticked,
+};
 pub use command::{COMMANDS, Command, CommandSpec, ParseContext, ParseError, parse};
 pub use deployment::{DeploymentStatus, deployment_retry_after, deployment_statuses};
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
@@ -31,10 +36,10 @@ pub use policy::{
     counting_approvals, freeze_holds_at_dispatch, held_by_freezes, is_overdue, judge_deploy,
     judge_freeze, last_env, leaves, may_act_in_incident, may_answer_release_question, may_ask,
     may_break_glass, may_call_for_auto_rollback, may_decide, may_diagnose, may_open_report,
-    may_read_secret_ages, may_release, may_request_rollback, may_roll_back_directly, may_verify,
-    may_withdraw, no_approver_sees, policy_for, prompt_reaches_approver, recheck,
-    rests_on_qa_and_locks, retention_cutoffs, rings_on_call, rotation_reminder_due, run_version,
-    stranger_key,
+    may_read_secret_ages, may_release, may_request_rollback, may_roll_back_directly,
+    may_tick_checklist, may_verify, may_withdraw, no_approver_sees, policy_for,
+    prompt_reaches_approver, recheck, rests_on_qa_and_locks, retention_cutoffs, rings_on_call,
+    rotation_reminder_due, run_version, stranger_key,
 };
 pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

@@ -34,7 +34,8 @@
 //!   directly on ECS: [`may_roll_back_directly`]; open an incident report:
 //!   [`may_open_report`]; run the failure checklist: [`may_diagnose`].
 //! - Who may cut a release: [`may_release`]; answer its "Release
-//!   anyway?": [`may_answer_release_question`].
+//!   anyway?": [`may_answer_release_question`]; tick its checklist:
+//!   [`may_tick_checklist`].
 //! - Who may read the secrets' ages, when one is overdue for rotation,
 //!   when the weekly reminder is due: [`may_read_secret_ages`],
 //!   [`is_overdue`], [`rotation_reminder_due`] (`policy/rotation.rs`).
@@ -448,6 +449,12 @@ pub fn may_release(roles: &[Role], requesters: &[Role]) -> Result<(), RoleRefusa
 /// only: the question is whether they meant the bump.
 pub fn may_answer_release_question(answerer: UserId, requester: UserId) -> bool {
     answerer == requester
+}
+
+/// May `ticker` tick a release's checklist? Its requester only: they
+/// vouch for the items with the release they asked for.
+pub fn may_tick_checklist(ticker: UserId, requester: UserId) -> bool {
+    ticker == requester
 }
 
 /// May someone holding `roles` lock, unlock, mute, or withdraw someone

@@ -4,6 +4,7 @@ pub mod act;
 pub mod alerts;
 pub mod approvals;
 pub mod autorollback;
+pub mod checklist;
 pub mod common;
 pub mod deployments;
 pub mod diagnosis;

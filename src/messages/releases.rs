@@ -54,7 +54,7 @@ pub fn ci_no_checks() -> String {
 }
 
 /// "<b>Release 1.3.0 (minor)</b>".
-fn head(version: &str, kind: &str) -> String {
+pub(super) fn head(version: &str, kind: &str) -> String {
     format!("<b>Release {} ({})</b>", escape(version), escape(kind))
 }
 
@@ -173,11 +173,16 @@ pub fn request_unreadable() -> String {
 
 /// "<b>Release 1.3.0 (minor)</b> · #5" of a stored release (`kind` may
 /// be unknown).
-fn asked(version: &str, kind: Option<ReleaseType>, id: i64) -> String {
+pub(super) fn asked(version: &str, kind: Option<ReleaseType>, id: i64) -> String {
     format!(
         "{} · #{id}",
         head(version, kind.map_or("?", ReleaseType::as_str))
     )
+}
+
+/// The head of a stored release's message: "<b>Release 1.3.0 (minor)</b> · #5".
+pub fn asked_head(version: &str, kind: Option<ReleaseType>, id: i64) -> String {
+    format!("📋 {}", asked(version, kind, id))
 }
 
 /// "Release anyway?", confirmed: the workflow is dispatched.

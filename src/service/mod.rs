@@ -5,6 +5,7 @@
 mod act;
 mod approvals;
 mod autorollback;
+mod checklist;
 mod confirm;
 mod deploy;
 mod deployments;

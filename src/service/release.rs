@@ -5,12 +5,12 @@
 use super::approvals::confirm_key;
 use super::{App, Incoming, Reply};
 use crate::adapters::github::CiVerdict;
-use crate::domain::may_release;
 use crate::domain::{
     AlertKind, Ci, OperationKind, OperationState, ReleaseType, ReleaseVerdict, Version,
     release_checks,
 };
 use crate::domain::{Callback, NewOp};
+use crate::domain::{checklist_for, may_release};
 use crate::messages::releases;
 use crate::service::Button;
 use crate::store::{Created, NewAlert, NewOperation};
@@ -48,7 +48,7 @@ impl App {
         if let Some(refusal) = self.not_a_release_requester(msg) {
             return refusal;
         }
-        let (checks, verdict) = match self.run_release_checks(version, kind).await {
+        let (checks, verdict, latest) = match self.release_checks_since(version, kind).await {
             Ok(result) => result,
             Err(e) => {
                 return (
@@ -57,13 +57,13 @@ impl App {
                 );
             }
         };
+        let checklist = checklist_for(&self.config.release.checklist, kind);
         if dry_run {
-            return (
-                "dry_run".into(),
-                Some(Reply::new(releases::dry_run(
-                    version, kind, &checks, &verdict,
-                ))),
-            );
+            let mut text = releases::dry_run(version, kind, &checks, &verdict);
+            if verdict != ReleaseVerdict::Refuse && !checklist.is_empty() {
+                text.push_str(&crate::messages::checklist::dry_run_asks(&checklist));
+            }
+            return ("dry_run".into(), Some(Reply::new(text)));
         }
         if verdict == ReleaseVerdict::Refuse {
             return (
@@ -72,6 +72,16 @@ impl App {
             );
         }
         let confirm = verdict == ReleaseVerdict::Confirm;
+        if !checklist.is_empty() {
+            let asked = super::checklist::Asked {
+                version,
+                kind,
+                checks: &checks,
+                latest: latest.as_deref(),
+                confirm,
+            };
+            return self.ask_checklist(msg, &asked, &checklist).await;
+        }
         let mut alerts = Vec::new();
         if confirm {
             let buttons = vec![vec![
@@ -145,7 +155,7 @@ impl App {
     }
 
     /// The refusal of a release while another one is in flight, naming it.
-    async fn release_in_flight(&self) -> Reply {
+    pub(super) async fn release_in_flight(&self) -> Reply {
         let in_flight = self
             .store
             .live_operations()
@@ -166,10 +176,20 @@ impl App {
         version: &Version,
         kind: ReleaseType,
     ) -> Result<(String, ReleaseVerdict), String> {
+        self.release_checks_since(version, kind)
+            .await
+            .map(|(checks, verdict, _)| (checks, verdict))
+    }
+
+    /// [`Self::run_release_checks`], with the latest release's tag.
+    pub(super) async fn release_checks_since(
+        &self,
+        version: &Version,
+        kind: ReleaseType,
+    ) -> Result<(String, ReleaseVerdict, Option<String>), String> {
         let (latest, ci) = tokio::join!(self.github.highest_release(), self.github.ci_state());
-        let latest = latest
-            .map_err(|e| e.to_string())?
-            .and_then(|r| Version::from_tag(&r.tag_name));
+        let latest_tag = latest.map_err(|e| e.to_string())?.map(|r| r.tag_name);
+        let latest = latest_tag.as_deref().and_then(Version::from_tag);
         let ci = match ci {
             Ok(state) => match state.verdict {
                 CiVerdict::Green { .. } => Ci::Green,
@@ -181,6 +201,6 @@ impl App {
         };
         let git_ref = self.github.git_ref().to_owned();
         let (checks, verdict) = release_checks(version, kind, latest.as_ref(), &ci, &git_ref);
-        Ok((releases::checks(&checks), verdict))
+        Ok((releases::checks(&checks), verdict, latest_tag))
     }
 }

@@ -33,6 +33,10 @@ impl App {
         if let Some((code, text)) = refusal {
             return self.refuse_tap(tap, verb, code, Some(id), text).await;
         }
+        // A release with a checklist is released anyway only once ticked.
+        if go && let Some(refusal) = self.unticked_refusal(tap, id).await {
+            return refusal;
+        }
         let who = self.name_of(tap.user.0);
         // The checks are run again: ten minutes may have turned CI red or
         // seen the version released by someone else.

@@ -96,6 +96,7 @@ impl App {
             }
             Callback::Qa { op, verdict } => self.qa_tap(tap, op, verdict).await.into(),
             Callback::ReleaseAnyway { op, go } => self.release_anyway_tap(tap, op, go).await.into(),
+            Callback::Tick { op, item } => self.tick_tap(tap, op, item).await.into(),
             Callback::DirectRollback { op } => self.direct_rollback_tap(tap, op).await.into(),
             Callback::IncidentReport { op } => self.incident_report_tap(tap, op).await.into(),
             Callback::Alert { op, act } => self.alert_tap(tap, op, act).await,

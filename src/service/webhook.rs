@@ -82,6 +82,7 @@ fn event_of(event: &str, action: Option<&str>, body: &str) -> Result<Option<Even
                 name: p.release.name,
                 url: p.release.html_url,
                 author: p.release.author.map(|a| a.login),
+                checklist: Vec::new(),
             }))
         }
         _ => Ok(None),
@@ -113,10 +114,13 @@ impl App {
         if let Some(why) = foreign {
             return self.ignore_webhook(req, envelope.action, why).await;
         }
-        let event = match event_of(&req.event, envelope.action.as_deref(), &req.body) {
+        let mut event = match event_of(&req.event, envelope.action.as_deref(), &req.body) {
             Ok(e) => e,
             Err(e) => return Ok(WebhookOutcome::Malformed(e)),
         };
+        if let Some(Event::ReleasePublished { tag, checklist, .. }) = &mut event {
+            *checklist = self.release_ticks(tag).await;
+        }
         // A workflow run we cannot read is refused, not stored and ignored.
         let run = if req.event == "workflow_run" {
             match serde_json::from_str::<RunEvent>(&req.body) {

@@ -6,6 +6,7 @@
 mod alarms;
 mod approvals;
 mod audit;
+mod checklists;
 mod deployments;
 mod diagnoses;
 mod dialogues;
@@ -37,6 +38,7 @@ use sqlx::sqlite::{
 
 pub use approvals::{Decided, Decision};
 pub use audit::{AuditEntry, AuditRow};
+pub use checklists::Ticked;
 pub use deployments::DeploymentStep;
 pub use diagnoses::{BuildEdit, PendingDiagnosis};
 pub use dialogues::DialogueStorage;

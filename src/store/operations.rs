@@ -6,6 +6,7 @@
 use sqlx::{FromRow, Row};
 
 use super::audit::insert_audit;
+use super::checklists::insert_checklist;
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{Env, OperationId, OperationKind, OperationState, ReleaseType, UserId};
@@ -318,6 +319,18 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<Created, StoreError> {
+        self.create_with_checklist(op, &[], audit, alerts).await
+    }
+
+    /// [`Self::create_operation`], with the release checklist the new
+    /// operation asks its requester to tick, in the same transaction.
+    pub async fn create_with_checklist(
+        &self,
+        op: &NewOperation,
+        checklist: &[String],
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Created, StoreError> {
         let now = now_ms();
         let created = on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -343,6 +356,9 @@ impl Store {
             .bind(&op.freeze_override)
             .fetch_one(&mut *tx)
             .await;
+            if let Ok((id,)) = &inserted {
+                insert_checklist!(tx, *id, checklist)?;
+            }
             match commit_new_operation!(tx, inserted, audit, alerts) {
                 Some(id) => Created::New(id),
                 None => Created::Busy,

@@ -6,7 +6,7 @@ use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 22] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -28,6 +28,7 @@ pub const TABLES: [&str; 21] = [
     "health_acks",
     "auto_rollbacks",
     "env_freezes",
+    "release_checklist",
 ];
 
 impl Store {

@@ -5,6 +5,7 @@ mod act;
 mod approvable;
 mod approval_guards;
 mod autorollback;
+mod checklist;
 mod cli;
 mod confirm;
 mod crash;

@@ -59,6 +59,9 @@ fn accepted_inputs() {
             },
         ),
         ("e:9:y", Callback::DirectRollback { op: op(9) }),
+        ("c:4:0", Callback::Tick { op: op(4), item: 0 }),
+        ("c:4:7", Callback::Tick { op: op(4), item: 7 }),
+        ("c:4:9", Callback::Tick { op: op(4), item: 9 }),
         ("i:9:o", Callback::IncidentReport { op: op(9) }),
     ];
     for (data, expected) in table {
@@ -185,6 +188,12 @@ fn rejected_inputs() {
         "r:7:a",
         "e:9:n",
         "i:9:y",
+        "c:4:",
+        "c:4:10",
+        "c:4:a",
+        "c:4:-1",
+        "c::1",
+        "c:4:1:2",
         "b:5:y",
         "h:2:y",
         "h:02:r",
@@ -225,6 +234,7 @@ fn a_new_operation_is_written_for_the_store_to_fill_in() {
         "r:{op}:n"
     );
     assert_eq!(Callback::parse(&approve.encode()), None);
+    assert_eq!(Callback::Tick { op: NewOp, item: 2 }.encode(), "c:{op}:2");
 }
 
 #[test]
@@ -232,6 +242,7 @@ fn unread_data_is_audited_by_the_family_it_claims() {
     for (data, verb) in [
         ("e:x:y", "direct"),
         ("i:", "report"),
+        ("c:4:x", "tick"),
         ("b:x:r", "alert"),
         ("g:1:zz", "guide"),
         ("d:1:x", "unknown"),
@@ -265,6 +276,7 @@ fn any_callback() -> impl Strategy<Value = Callback> {
         (op.clone(), vote).prop_map(|(op, vote)| Callback::Decide { op, vote }),
         (op.clone(), verdict).prop_map(|(op, verdict)| Callback::Qa { op, verdict }),
         (op.clone(), any::<bool>()).prop_map(|(op, go)| Callback::ReleaseAnyway { op, go }),
+        (op.clone(), 0u8..10).prop_map(|(op, item)| Callback::Tick { op, item }),
         op.clone().prop_map(|op| Callback::DirectRollback { op }),
         op.prop_map(|op| Callback::IncidentReport { op }),
         (any::<u32>(), pick).prop_map(|(nonce, pick)| Callback::Guide { nonce, pick }),
@@ -298,19 +310,20 @@ proptest! {
     /// Near misses of real data are read only when exactly right.
     #[test]
     fn near_misses_are_refused(
-        kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z]{0,2}", extra in "(:[a-z0-9]{0,3})?",
+        kind in "[a-z]", id in "[0-9-]{0,20}", action in "[a-z0-9]{0,2}", extra in "(:[a-z0-9]{0,3})?",
     ) {
         let data = format!("{kind}:{id}:{action}{extra}");
-        let ok = ["d", "q", "r", "e", "i", "b"].contains(&kind.as_str())
+        let digit = action.len() == 1 && action.as_bytes()[0].is_ascii_digit();
+        let ok = ["d", "q", "r", "e", "i", "b", "c"].contains(&kind.as_str())
             && !id.is_empty()
             && id.len() <= 18
             && id.bytes().all(|b| b.is_ascii_digit())
             && extra.is_empty()
-            && matches!(
+            && (matches!(
                 (kind.as_str(), action.as_str()),
                 ("d", "a" | "c" | "r") | ("q", "v" | "i") | ("r", "y" | "n") | ("e", "y") | ("i", "o")
                     | ("b", "r" | "l" | "a")
-            );
+            ) || (kind == "c" && digit));
         let ok = ok
             || (kind == "h"
                 && extra.is_empty()
@@ -322,7 +335,8 @@ proptest! {
             || (kind == "g"
                 && extra.is_empty()
                 && id.parse::<u32>().is_ok()
-                && matches!(action.as_str(), "y" | "x"));
+                && (matches!(action.as_str(), "y" | "x")
+                    || (!action.is_empty() && action.bytes().all(|b| b.is_ascii_digit()))));
         prop_assert_eq!(Callback::parse(&data).is_some(), ok, "{}", data);
     }
 }

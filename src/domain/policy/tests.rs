@@ -336,6 +336,8 @@ fn role_questions_name_who_may() {
     assert!(may_withdraw(UserId(8), USER, &senior, &senior));
     assert!(!may_withdraw(UserId(8), USER, &dev, &senior));
     assert!(!may_answer_release_question(UserId(8), USER));
+    assert!(may_tick_checklist(USER, USER));
+    assert!(!may_tick_checklist(UserId(8), USER));
 }
 
 #[test]

@@ -196,6 +196,7 @@ impl App {
                 &self.config,
                 &alerts::render(&alerts::Event::ReleasePublished {
                     release_id: release.id,
+                    checklist: self.release_ticks(&release.tag_name).await,
                     tag: release.tag_name,
                     name: release.name,
                     url: release.html_url,

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod checklists;
 mod deliveries;
 mod deployments;
 mod freezes;

@@ -129,6 +129,7 @@ max_attempts = {alert_attempts}
              \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n{}",
             self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass, self.prod_rollback_toml
         ));
+        text.push_str(self.release_toml);
         text.push_str(self.chats_toml.unwrap_or(
             r#"
 [[chats]]

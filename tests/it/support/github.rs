@@ -31,7 +31,7 @@ mod secrets;
 pub use deployments::Deployment;
 use deployments::{create_deployment, create_status, list_deployments, list_statuses};
 pub use hooks::*;
-use releases::{latest_release, list_releases, release_by_tag};
+use releases::{generate_notes, latest_release, list_releases, release_by_tag};
 
 #[derive(Default)]
 struct Inner {
@@ -77,6 +77,10 @@ struct Inner {
     issues: Vec<Value>,
     /// Files a release's commits added: tag → file names.
     added_files: HashMap<String, Vec<String>>,
+    /// What `generate-notes` answers (`set_release_notes`).
+    notes_body: Option<String>,
+    /// The bodies `generate-notes` was posted.
+    notes_requests: Vec<Value>,
     /// The repository's Actions secrets (name, dates).
     repo_secrets: Vec<Value>,
     /// GitHub environment → its Actions secrets; the environments there are.
@@ -127,6 +131,10 @@ impl FakeGithub {
             .route("/repos/{owner}/{repo}", get(repository))
             .route("/repos/{owner}/{repo}/releases/latest", get(latest_release))
             .route("/repos/{owner}/{repo}/releases", get(list_releases))
+            .route(
+                "/repos/{owner}/{repo}/releases/generate-notes",
+                post(generate_notes),
+            )
             .route("/repos/{owner}/{repo}/issues", post(create_issue))
             .route(
                 "/repos/{owner}/{repo}/releases/tags/{tag}",

@@ -187,6 +187,9 @@ pub struct World {
     pub users_toml: Option<String>,
     /// `incident.ack_within`.
     pub ack_within: &'static str,
+    /// The `[release]` table: no checklist unless a scenario is about it
+    /// (`""`: the shipped default, the release process's items).
+    pub release_toml: &'static str,
     /// A `[security]` section of bot.toml (none unless a test sets it).
     pub security_toml: &'static str,
     /// `github.deployments` (with a short `github.deployment_retry`).
@@ -222,6 +225,7 @@ impl World {
             prod_rollback_toml: "",
             remind_every: "1day",
             ack_within: "10m",
+            release_toml: "\n[release]\nchecklist = []\n",
             security_toml: "",
             github_deployments: false,
             freeze_toml: String::new(),

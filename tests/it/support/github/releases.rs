@@ -31,6 +31,17 @@ impl FakeGithub {
         push_release(&mut self.inner.lock().unwrap(), tag, false, true);
     }
 
+    /// What `generate-notes` answers for any tag from now on: its markdown
+    /// body (the fake otherwise writes GitHub's usual short one).
+    pub fn set_release_notes(&self, body: &str) {
+        self.inner.lock().unwrap().notes_body = Some(body.to_owned());
+    }
+
+    /// The bodies `generate-notes` was posted, in order.
+    pub fn notes_requests(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().notes_requests.clone()
+    }
+
     /// Marks a release as the repository's "latest" (`make_latest: true`
     /// on an update, as someone may do by hand in the UI); GitHub refuses
     /// it for drafts and pre-releases.
@@ -162,4 +173,61 @@ pub(super) async fn release_by_tag(
         Some(r) if our_repo(&owner, &repo) => axum::Json(r.clone()).into_response(),
         _ => not_found(),
     }
+}
+
+/// `POST /releases/generate-notes`: as GitHub, `tag_name` is required (a
+/// string), `target_commitish` and `previous_tag_name` are strings when
+/// given (422 otherwise), and a `previous_tag_name` that names no tag of
+/// the repository is 404. Nothing is created; `{name, body}` comes back.
+pub(super) async fn generate_notes(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((owner, repo)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !our_repo(&owner, &repo) {
+        return not_found();
+    }
+    let invalid = |message: &str| {
+        (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": message, "documentation_url": "https://docs.github.com/rest/releases/releases#generate-release-notes-content-for-a-release"})),
+        )
+            .into_response()
+    };
+    let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(&body) else {
+        return invalid("Problems parsing JSON");
+    };
+    let Some(tag) = request.get("tag_name").and_then(Value::as_str) else {
+        return invalid("Invalid request.\n\n\"tag_name\" wasn't supplied.");
+    };
+    for key in [
+        "target_commitish",
+        "previous_tag_name",
+        "configuration_file_path",
+    ] {
+        if request.get(key).is_some_and(|v| !v.is_string()) {
+            return invalid(&format!(
+                "Invalid request.\n\nFor '{key}', is not a string."
+            ));
+        }
+    }
+    if tag.is_empty() {
+        return invalid("Validation Failed");
+    }
+    let mut inner = inner.lock().unwrap();
+    inner.notes_requests.push(Value::Object(request.clone()));
+    let previous = request.get("previous_tag_name").and_then(Value::as_str);
+    if let Some(previous) = previous
+        && !inner.releases.iter().any(|r| r["tag_name"] == previous)
+    {
+        return not_found();
+    }
+    let body = inner.notes_body.clone().unwrap_or_else(|| {
+        let range = previous.map_or(tag.to_owned(), |p| format!("{p}...{tag}"));
+        format!(
+            "<!-- Release notes generated using configuration in .github/release.yml at main -->\n\n\
+             **Full Changelog**: https://github.com/{OWNER}/{REPO}/compare/{range}"
+        )
+    });
+    axum::Json(json!({"name": tag, "body": body})).into_response()
 }
