@@ -16,7 +16,7 @@ use crate::domain::{
     AlertAct, AlertKey, AlertKind, Callback, Env, OpStep, OperationId, Subject, UserId,
 };
 use crate::messages::act as say;
-use crate::store::{OperationRow, now_ms};
+use crate::store::{OperationRow, Untaken, now_ms};
 
 impl App {
     /// Writes every escalation step that is due and not written yet.
@@ -125,7 +125,11 @@ impl App {
                         say::health_lock_reason(env.as_str())
                     ),
                 );
-                match self.store.escalate_alarm(env, at, &audit, &routed).await {
+                match self
+                    .store
+                    .escalate(Untaken::Alarms { env, at }, &audit, &routed)
+                    .await
+                {
                     Ok(true) => self.outbox.notify_one(),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, env = %env, "escalation: not stored"),
@@ -162,7 +166,11 @@ impl App {
             Some(id),
             format!("step {step}: {name}"),
         );
-        match self.store.escalate(id, &audit, &routed).await {
+        match self
+            .store
+            .escalate(Untaken::Operation(id), &audit, &routed)
+            .await
+        {
             Ok(true) => self.outbox.notify_one(),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, operation = op.id, "escalation: not stored"),

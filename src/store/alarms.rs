@@ -5,7 +5,6 @@
 //! hold the environment's monitor row first, so they cannot cross.
 
 use super::audit::insert_audit;
-use super::fence::fence_holds;
 use super::incidents::Ack;
 use super::outbox::{OutboxRow, insert_alerts, select_outbox};
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
@@ -109,46 +108,5 @@ impl Store {
             }
         }
         Ok(first)
-    }
-
-    /// Enqueues an escalation step of the alarms raised in `env` at
-    /// `alarm_at`: its alerts and, when any was new, its audit line, in
-    /// one transaction fenced by the leader's lease, only while nobody has
-    /// taken them (checked under the hold [`Self::acknowledge_alarms`]
-    /// takes). Returns whether the step is new.
-    pub async fn escalate_alarm(
-        &self,
-        env: &Env,
-        alarm_at: i64,
-        audit: &AuditEntry,
-        alerts: &[NewAlert],
-    ) -> Result<bool, StoreError> {
-        let taken_sql = "SELECT 1 FROM health_acks WHERE env = $1 AND alarm_at = $2";
-        let new = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let taken = if fence_holds!(self, tx) {
-                sqlx::query(HOLD_ENV).bind(env.as_str()).execute(&mut *tx).await?;
-                let row: Option<(i32,)> = sqlx::query_as(taken_sql)
-                    .bind(env.as_str())
-                    .bind(alarm_at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                Some(row.is_some())
-            } else {
-                None
-            };
-            if taken != Some(false) {
-                tx.rollback().await?;
-                false
-            } else {
-                let new = insert_alerts!(tx, alerts)? > 0;
-                if new {
-                    insert_audit!(&mut *tx, audit)?;
-                }
-                tx.commit().await?;
-                new
-            }
-        });
-        Ok(new)
     }
 }

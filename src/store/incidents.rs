@@ -2,11 +2,12 @@
 //! of a failed operation wins, and an escalation step is written once
 //! with its audit line (its outbox key makes the step unique).
 
+use super::alarms::HOLD_ENV;
 use super::audit::insert_audit;
 use super::fence::fence_holds;
 use super::outbox::{OutboxRow, insert_alerts, select_outbox};
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, UserId};
+use crate::domain::{Env, OperationId, UserId};
 
 /// Takes the operation's row for the rest of the transaction (a write
 /// that changes nothing: a row lock on PostgreSQL, the writer's lock on
@@ -14,6 +15,14 @@ use crate::domain::{OperationId, UserId};
 /// failure are decided one after the other.
 pub(super) const HOLD_OPERATION: &str =
     "UPDATE operations SET updated_at = updated_at WHERE id = $1";
+
+/// What an escalation step is of: a failed operation, or the health
+/// monitor's alarms about an environment raised at one moment (Unix ms).
+#[derive(Debug, Clone, Copy)]
+pub enum Untaken<'a> {
+    Operation(OperationId),
+    Alarms { env: &'a Env, at: i64 },
+}
 
 /// Who took a failure, and when (Unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,20 +90,30 @@ impl Store {
     /// audit line, in one transaction fenced by the leader's lease, and
     /// only while nobody has taken the failure (checked under the same
     /// hold on the operation's row as [`Self::acknowledge`] takes, so an
-    /// acknowledgement and a step cannot cross). Returns whether the step
-    /// is new.
+    /// acknowledgement and a step cannot cross; for the health monitor's
+    /// alarms, the hold [`Self::acknowledge_alarms`] takes). Returns
+    /// whether the step is new.
     pub async fn escalate(
         &self,
-        op: OperationId,
+        of: Untaken<'_>,
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
         let new = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let taken = if fence_holds!(self, tx) {
-                sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
-                let sql = "SELECT 1 FROM incident_acks WHERE operation_id = $1";
-                let row: Option<(i32,)> = sqlx::query_as(sql).bind(op.0).fetch_optional(&mut *tx).await?;
+                let row: Option<(i32,)> = match of {
+                    Untaken::Operation(op) => {
+                        sqlx::query(HOLD_OPERATION).bind(op.0).execute(&mut *tx).await?;
+                        let sql = "SELECT 1 FROM incident_acks WHERE operation_id = $1";
+                        sqlx::query_as(sql).bind(op.0).fetch_optional(&mut *tx).await?
+                    }
+                    Untaken::Alarms { env, at } => {
+                        sqlx::query(HOLD_ENV).bind(env.as_str()).execute(&mut *tx).await?;
+                        let sql = "SELECT 1 FROM health_acks WHERE env = $1 AND alarm_at = $2";
+                        sqlx::query_as(sql).bind(env.as_str()).bind(at).fetch_optional(&mut *tx).await?
+                    }
+                };
                 Some(row.is_some())
             } else {
                 None

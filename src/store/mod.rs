@@ -43,7 +43,7 @@ pub use deployments::DeploymentStep;
 pub use diagnoses::{BuildEdit, PendingDiagnosis};
 pub use dialogues::DialogueStorage;
 pub use freezes::{FreezeRow, NewFreeze};
-pub use incidents::Ack;
+pub use incidents::{Ack, Untaken};
 pub use locks::{LockRow, NewLock};
 pub use mutes::MuteRow;
 pub use operations::{Created, NewOperation, OperationRow};

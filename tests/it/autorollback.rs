@@ -16,7 +16,11 @@ const AUTO_APPROVED: &str = "auto = true\nauto_approve = true\n";
 /// Prod runs 1.2.2, confirmed healthy there; 1.3.0 passed staging and QA.
 /// Operations #1 (staging) and #2 (prod) are that history.
 async fn prod_on_1_2_2(rollback_toml: &'static str) -> World {
-    let mut world = World::new().await;
+    prod_on_1_2_2_in(World::new().await, rollback_toml).await
+}
+
+/// As [`prod_on_1_2_2`], in `world` as a test set it.
+async fn prod_on_1_2_2_in(mut world: World, rollback_toml: &'static str) -> World {
     world.seed().await;
     world.gh.add_release("v1.3.0");
     world.confirm_within = "2s";
@@ -300,18 +304,10 @@ async fn a_failed_run_is_rolled_back_only_once_ecs_changed() {
 #[tokio::test]
 async fn a_deploy_whose_instance_died_before_deciding_is_rolled_back_by_the_leader() {
     let mut world = World::new().await;
-    world.seed().await;
-    world.gh.add_release("v1.3.0");
     world.monitor_interval = "100ms";
-    world.prod_rollback_toml = AUTO_APPROVED;
-    world.start_bot().await;
-    world.verified_on_staging("1.3.0").await;
+    let world = prod_on_1_2_2_in(world, AUTO_APPROVED).await;
     let prod = Env::parse("prod").unwrap();
     let store = world.store().await;
-    store
-        .record_succeeded_deploy(&prod, "1.2.2", UserId(ALICE.id))
-        .await
-        .unwrap();
     // 1.3.0 was rolled out; an instance confirmed deploy #3 unhealthy,
     // then died before it decided the automatic rollback: only the
     // operation's state is left.

@@ -4,6 +4,7 @@
 
 use super::*;
 use aletheia_bot::domain::OperationId;
+use aletheia_bot::store::Untaken;
 
 #[tokio::test]
 async fn the_first_acknowledgement_wins_with_its_audit_and_edits() {
@@ -45,7 +46,11 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
         // Without the lease: nothing.
         assert!(
             !leader
-                .escalate(OperationId(3), &audit("incident:escalate"), &step)
+                .escalate(
+                    Untaken::Operation(OperationId(3)),
+                    &audit("incident:escalate"),
+                    &step
+                )
                 .await
                 .unwrap()
         );
@@ -53,14 +58,22 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
         assert!(store.try_lease("leader", "me", 60_000).await.unwrap());
         assert!(
             leader
-                .escalate(OperationId(3), &audit("incident:escalate"), &step)
+                .escalate(
+                    Untaken::Operation(OperationId(3)),
+                    &audit("incident:escalate"),
+                    &step
+                )
                 .await
                 .unwrap()
         );
         // Again (a restart, the next look): no second message, no second line.
         assert!(
             !leader
-                .escalate(OperationId(3), &audit("incident:escalate"), &step)
+                .escalate(
+                    Untaken::Operation(OperationId(3)),
+                    &audit("incident:escalate"),
+                    &step
+                )
                 .await
                 .unwrap()
         );
@@ -83,7 +96,11 @@ async fn an_escalation_step_is_written_once_and_only_by_the_leader() {
         let next = [alert("op:3:escalated-2", -1)];
         assert!(
             !leader
-                .escalate(OperationId(3), &audit("incident:escalate"), &next)
+                .escalate(
+                    Untaken::Operation(OperationId(3)),
+                    &audit("incident:escalate"),
+                    &next
+                )
                 .await
                 .unwrap(),
             "{backend:?}"
