@@ -230,3 +230,65 @@ async fn diagnose_names_the_aws_error_when_the_bots_credentials_are_refused() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_rollback_is_edited_with_its_failed_step_and_its_logs_tail() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.roll_out("prod", "1.3.0").await;
+    world.start_bot().await;
+    // Mid-incident, a senior runs the Rollback workflow from GitHub's UI.
+    let run = world
+        .gh
+        .start_run("rollback.yml", "Rollback 1.2.2 to prod ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    let started = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        started.starts_with("⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)"),
+        "{started}"
+    );
+
+    // Its ECS step fails: the service cannot take the old task definition.
+    world.gh.set_jobs(9001, &[("rollback", "failure")]);
+    let log = "2026-11-25T10:41:01.1234567Z Updating service aletheia-api\n\
+               2026-11-25T10:41:02.1234567Z Error: ClientException: TaskDefinition is inactive\n";
+    world.gh.set_job_log(9001, 0, "Update ECS service", log);
+    world.finish_run(9001, "failure", "w-2").await;
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        undiagnosed(&failed.text)
+            .starts_with("❌ <b>prod</b> · rollback to <b>1.2.2</b> failed (#1): failure"),
+        "{}",
+        failed.text
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+    let diagnosed = world
+        .tg
+        .edited(ONCALL_CHAT, Some(failed.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed.text.contains(
+            "\nFailed: job <b>rollback</b>, step <b>Update ECS service</b>\
+             \nLast 2 lines of its log:\n<pre>Updating service aletheia-api\
+             \nError: ClientException: TaskDefinition is inactive</pre>\n"
+        ),
+        "{}",
+        diagnosed.text
+    );
+    // The team chat's copy (its "started" message) carries it too.
+    world
+        .tg
+        .edited(TEAM_CHAT, None, |s| {
+            s.text.starts_with("❌") && s.text == diagnosed.text
+        })
+        .await;
+}

@@ -11,6 +11,7 @@ mod crash;
 mod delivery;
 mod deploy;
 mod diagnose;
+mod diagnose_ecs;
 mod discover;
 mod faults;
 mod follow;
