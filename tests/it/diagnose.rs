@@ -292,3 +292,48 @@ async fn a_failed_rollback_is_edited_with_its_failed_step_and_its_logs_tail() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn a_failure_alert_goes_out_while_github_stalls_and_its_diagnosis_says_so() {
+    let world = world_with_release().await;
+    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    // GitHub takes requests and answers none (the bot gives up on each
+    // after its `github.timeout`, 5 s here), as the run's end is told.
+    world.gh.set_jobs(9001, &[("deploy", "failure")]);
+    world.gh.set_hanging(true);
+    let told = std::time::Instant::now();
+    world.finish_run(9001, "failure", "w-2").await;
+    // The alert waits on nothing of GitHub's: well within its timeout.
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    let took = told.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    assert_eq!(
+        undiagnosed(&failed.text),
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1): failure\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Logs</a>"
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+    // The failed jobs come with the diagnosis; here GitHub never said.
+    let diagnosed = world
+        .tg
+        .edited(ONCALL_CHAT, Some(failed.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed
+            .text
+            .contains("\nFailed jobs: could not be read (GitHub unreachable: "),
+        "{}",
+        diagnosed.text
+    );
+}
