@@ -337,3 +337,33 @@ async fn a_failure_alert_goes_out_while_github_stalls_and_its_diagnosis_says_so(
         diagnosed.text
     );
 }
+
+#[tokio::test]
+async fn a_failed_releases_alert_waits_on_a_stalled_github_a_second_at_most() {
+    let world = world_with_release().await;
+    let run = world.gh.start_run("release.yml", "Release 1.4.0 (manual)");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    // A release has no diagnosis to follow: its alert names the failed
+    // jobs when GitHub lists them in time, and goes without when it stalls.
+    world.gh.set_jobs(9001, &[("build", "failure")]);
+    world.gh.set_hanging(true);
+    let told = std::time::Instant::now();
+    world.finish_run(9001, "failure", "w-2").await;
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    let took = told.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    assert_eq!(
+        failed.text,
+        "❌ <b>Release 1.4.0</b> failed (#1): failure\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Logs</a>"
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+}
