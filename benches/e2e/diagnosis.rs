@@ -10,9 +10,7 @@ use aletheia_bot::store::Store;
 use super::support::ecs_proxy::EcsProxy;
 use super::support::github::{post_signed_webhook, workflow_run_event};
 use super::support::*;
-use super::{
-    accepted_in, dispatch_number, figure, newest, percentiles, until_state, until_unbound,
-};
+use super::{accepted_in, figure, percentiles, staging_approved, until_state, until_unbound};
 
 /// The bars of the incident issue.
 const ALERT_BAR_MS: f64 = 50.0;
@@ -30,11 +28,11 @@ fn latency() -> (Duration, Duration) {
     (Duration::from_millis(min), Duration::from_millis(max))
 }
 
-/// `n` failed dev deploys, one at a time: each dispatched by `/deploy dev`
-/// in a private chat of its own (512 of them, so no chat's limit binds),
-/// its run's deploy job failing with a log, then the run told failed by
-/// a signed webhook; timed from the POST to the failure in that chat, and
-/// to the edit there that carries the diagnosis.
+/// `n` failed staging deploys, one at a time: each asked in a private
+/// chat of its own (512 of them, so no chat's limit binds) and approved
+/// there by QA, its run's deploy job failing with a log, then the run told
+/// failed by a signed webhook; timed from the POST to the prompt's edit
+/// into the failure, and to its edit that carries the diagnosis.
 pub async fn diagnosis(n: usize) {
     let proxy = EcsProxy::start().await;
     let mut world = World::new().await;
@@ -71,17 +69,14 @@ pub async fn diagnosis(n: usize) {
     );
 }
 
-/// One failed deploy: (webhook to its failure alert, webhook to the
-/// alert's diagnosis), both in `chat`.
+/// One failed staging deploy: (webhook to its failure alert, webhook to
+/// the alert's diagnosis), both in `chat`.
 async fn one_failure(world: &World, store: &Store, chat: i64) -> (Duration, Duration) {
-    world
-        .tg
-        .user_says(chat, ALICE.id, ALICE.name, "/deploy dev 1.3.0");
-    let number = world.gh.dispatch_times().len() + 1;
-    dispatch_number(world, number).await;
+    let (id, number, tap, _) = staging_approved(world, store, chat).await;
     let run = 9000 + number as u64;
-    let id = newest(store).await;
     until_state(store, id, &["dispatched", "running"]).await;
+    // The approval's own edit out first.
+    accepted_in(world, chat, world.tg.handed_out(tap).unwrap()).await;
     world
         .gh
         .set_jobs(run, &[("build", "success"), ("deploy", "failure")]);
@@ -92,7 +87,7 @@ async fn one_failure(world: &World, store: &Store, chat: i64) -> (Duration, Dura
         ))
         .collect();
     world.gh.set_job_log(run, 1, "Deploy to ECS", &log);
-    // The answer to the command out, then a quiet second in the chat.
+    // A quiet second in the chat: no limit of Telegram's binds there.
     until_unbound(world, chat).await;
     let body = world.gh.set_run(run, "completed", Some("failure"));
     let posted = Instant::now();
@@ -118,13 +113,14 @@ async fn diagnosed_in(world: &World, chat: i64) -> Instant {
             .tg
             .sent_to(chat)
             .iter()
-            .any(|s| s.text.contains("🔎 <b>Diagnosis</b>"))
+            .any(|s| s.text.starts_with("❌") && s.text.contains("🔎 <b>Diagnosis</b>"))
         {
             return Instant::now();
         }
         assert!(
             Instant::now() < deadline,
-            "no diagnosis reached chat {chat}"
+            "no diagnosis reached chat {chat}: {:#?}",
+            world.tg.sent_to(chat)
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
