@@ -230,3 +230,140 @@ async fn diagnose_names_the_aws_error_when_the_bots_credentials_are_refused() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_rollback_is_edited_with_its_failed_step_and_its_logs_tail() {
+    let mut world = World::new().await;
+    world.seed().await;
+    world.gh.add_release("v1.3.0");
+    world.roll_out("prod", "1.3.0").await;
+    world.start_bot().await;
+    // Mid-incident, a senior runs the Rollback workflow from GitHub's UI.
+    let run = world
+        .gh
+        .start_run("rollback.yml", "Rollback 1.2.2 to prod ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    let started = world.tg.next_message(TEAM_CHAT).await.text;
+    assert!(
+        started.starts_with("⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)"),
+        "{started}"
+    );
+
+    // Its ECS step fails: the service cannot take the old task definition.
+    world.gh.set_jobs(9001, &[("rollback", "failure")]);
+    let log = "2026-11-25T10:41:01.1234567Z Updating service aletheia-api\n\
+               2026-11-25T10:41:02.1234567Z Error: ClientException: TaskDefinition is inactive\n";
+    world.gh.set_job_log(9001, 0, "Update ECS service", log);
+    world.finish_run(9001, "failure", "w-2").await;
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    assert!(
+        undiagnosed(&failed.text)
+            .starts_with("❌ <b>prod</b> · rollback to <b>1.2.2</b> failed (#1): failure"),
+        "{}",
+        failed.text
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+    let diagnosed = world
+        .tg
+        .edited(ONCALL_CHAT, Some(failed.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed.text.contains(
+            "\nFailed: job <b>rollback</b>, step <b>Update ECS service</b>\
+             \nLast 2 lines of its log:\n<pre>Updating service aletheia-api\
+             \nError: ClientException: TaskDefinition is inactive</pre>\n"
+        ),
+        "{}",
+        diagnosed.text
+    );
+    // The team chat's copy (its "started" message) carries it too.
+    world
+        .tg
+        .edited(TEAM_CHAT, None, |s| {
+            s.text.starts_with("❌") && s.text == diagnosed.text
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_failure_alert_goes_out_while_github_stalls_and_its_diagnosis_says_so() {
+    let world = world_with_release().await;
+    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    // GitHub takes requests and answers none (the bot gives up on each
+    // after its `github.timeout`, 5 s here), as the run's end is told.
+    world.gh.set_jobs(9001, &[("deploy", "failure")]);
+    world.gh.set_hanging(true);
+    let told = std::time::Instant::now();
+    world.finish_run(9001, "failure", "w-2").await;
+    // The alert waits on nothing of GitHub's: well within its timeout.
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    let took = told.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    assert_eq!(
+        undiagnosed(&failed.text),
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#1): failure\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Logs</a>"
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+    // The failed jobs come with the diagnosis; here GitHub never said.
+    let diagnosed = world
+        .tg
+        .edited(ONCALL_CHAT, Some(failed.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed
+            .text
+            .contains("\nFailed jobs: could not be read (GitHub unreachable: "),
+        "{}",
+        diagnosed.text
+    );
+}
+
+#[tokio::test]
+async fn a_failed_releases_alert_waits_on_a_stalled_github_a_second_at_most() {
+    let world = world_with_release().await;
+    let run = world.gh.start_run("release.yml", "Release 1.4.0 (manual)");
+    post_signed_webhook(
+        &world.bot_url(),
+        "workflow_run",
+        "w-1",
+        &workflow_run_event("in_progress", &run),
+    )
+    .await;
+    world.tg.next_message(TEAM_CHAT).await;
+
+    // A release has no diagnosis to follow: its alert names the failed
+    // jobs when GitHub lists them in time, and goes without when it stalls.
+    world.gh.set_jobs(9001, &[("build", "failure")]);
+    world.gh.set_hanging(true);
+    let told = std::time::Instant::now();
+    world.finish_run(9001, "failure", "w-2").await;
+    let failed = world.tg.next_message(ONCALL_CHAT).await;
+    let took = told.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    assert_eq!(
+        failed.text,
+        "❌ <b>Release 1.4.0</b> failed (#1): failure\n\
+         <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9001\">Logs</a>"
+    );
+    world.tg.next_message(TEAM_CHAT).await;
+}

@@ -215,7 +215,9 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
     );
     let run = world.gh.set_run(9002, "completed", Some("failure"));
     run_event(&world, "w-3", "completed", &run).await;
-    let expected = "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2): failure\nFailed jobs: migrate, deploy\n\
+    // The alert waits on no GitHub call: the failed jobs come with its
+    // diagnosis, an edit within seconds.
+    let expected = "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2): failure\n\
                     <a href=\"https://github.com/mindburn-labs/aletheia/actions/runs/9002\">Logs</a>";
     // The team chat's "started" message becomes the failure, and a short
     // new message makes phones ring; on-call (which got no "started")
@@ -234,9 +236,20 @@ async fn from_staging_through_qa_to_a_failed_prod_deploy() {
         world.tg.next_message(TEAM_CHAT).await.text,
         "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑"
     );
-    assert_eq!(
-        undiagnosed(&world.tg.next_message(ONCALL_CHAT).await.text),
-        expected
+    let oncall = world.tg.next_message(ONCALL_CHAT).await;
+    assert_eq!(undiagnosed(&oncall.text), expected);
+    let diagnosed = world
+        .tg
+        .edited(ONCALL_CHAT, Some(oncall.message_id), |s| {
+            s.text.contains("🔎 <b>Diagnosis</b>")
+        })
+        .await;
+    assert!(
+        diagnosed
+            .text
+            .contains("\nFailed: job <b>migrate</b>\nFailed: job <b>deploy</b>\n"),
+        "{}",
+        diagnosed.text
     );
     assert_eq!(state_of(&world, 1).await, "failed");
 }

@@ -13,6 +13,7 @@ mod delivery;
 mod deploy;
 mod deployments;
 mod diagnose;
+mod diagnose_ecs;
 mod discover;
 mod faults;
 mod follow;

@@ -1,5 +1,7 @@
 //! What ECS can say about a failure: the service's latest events and the
-//! tasks of its last deployment that stopped, with why.
+//! tasks of its last deployment that stopped, with why. Their texts go
+//! to the team's chats: the ARNs in them (an unhealthy target's target
+//! group, a task's role) are cut to their resource, without the account.
 
 use aws_sdk_ecs::types::DesiredStatus;
 
@@ -45,7 +47,7 @@ impl Ecs {
         events.sort_by_key(|e| std::cmp::Reverse(e.created_at().map(|t| t.secs())));
         Ok(events
             .iter()
-            .filter_map(|e| e.message().map(str::to_owned))
+            .filter_map(|e| e.message().map(without_arns))
             .take(n)
             .collect())
     }
@@ -97,7 +99,7 @@ impl Ecs {
             })
             .map(|t| StoppedTask {
                 stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
-                stopped_reason: t.stopped_reason().map(str::to_owned),
+                stopped_reason: t.stopped_reason().map(without_arns),
                 stopped_at: t.stopped_at().map(|at| at.secs()),
                 containers: t
                     .containers()
@@ -105,7 +107,7 @@ impl Ecs {
                     .map(|c| StoppedContainer {
                         name: c.name().unwrap_or_default().to_owned(),
                         exit_code: c.exit_code(),
-                        reason: c.reason().map(str::to_owned),
+                        reason: c.reason().map(without_arns),
                         memory_mib: c.memory().and_then(|m| m.parse().ok()),
                     })
                     .collect(),
@@ -120,4 +122,52 @@ impl Ecs {
 /// the same revision.
 fn same_revision(a: &str, b: &str) -> bool {
     super::family_revision(a).is_some() && super::family_revision(a) == super::family_revision(b)
+}
+
+/// `text` with each ARN cut to its resource (`targetgroup/api/73e2…`):
+/// an ARN names the account, which the chats do not need to read.
+fn without_arns(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("arn:") {
+        out.push_str(&rest[..at]);
+        let arn = &rest[at..];
+        let end = arn
+            .find(|c: char| c.is_whitespace() || "()[]{},;'\"".contains(c))
+            .unwrap_or(arn.len());
+        // arn:partition:service:region:account:resource
+        match arn[..end].splitn(6, ':').nth(5) {
+            Some(resource) if !resource.is_empty() => out.push_str(resource),
+            _ => out.push('…'),
+        }
+        rest = &arn[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_arns;
+
+    #[test]
+    fn arns_are_cut_to_their_resource() {
+        assert_eq!(
+            without_arns(
+                "(service api) (port 8080) is unhealthy in (target-group \
+                 arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/73e2d6bc24d8a067) \
+                 due to (reason Health checks failed)."
+            ),
+            "(service api) (port 8080) is unhealthy in (target-group targetgroup/api/73e2d6bc24d8a067) \
+             due to (reason Health checks failed)."
+        );
+        assert_eq!(
+            without_arns("role arn:aws:iam::123456789012:role/ecs-task, then arn:bad"),
+            "role role/ecs-task, then …"
+        );
+        assert_eq!(
+            without_arns("Essential container in task exited"),
+            "Essential container in task exited"
+        );
+    }
 }

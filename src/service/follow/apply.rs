@@ -14,6 +14,10 @@ use crate::service::story::Story;
 use crate::store::Transition;
 use crate::store::{AuditEntry, NewAlert, OperationRow, StoreError};
 
+/// How long a failed release's alert waits for GitHub to list its failed
+/// jobs before it goes out without them.
+const JOBS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl App {
     /// The operation a run belongs to: the one it is attached to, else
     /// the one whose request id its title carries.
@@ -148,21 +152,16 @@ impl App {
         Ok(())
     }
 
-    /// What a failed run says: the failure alert (its failed jobs, a link
-    /// to the logs) to the chats that take it, and the operation's story.
+    /// What a failed run says: the failure alert (a link to the logs; the
+    /// failed jobs of a release) to the chats that take it, and the
+    /// operation's story.
     async fn run_failed_alerts(
         &self,
         op: &OperationRow,
         run: &WorkflowRun,
         conclusion: &str,
     ) -> Vec<NewAlert> {
-        let jobs = match self.github.failed_jobs(run.id).await {
-            Ok(jobs) => jobs.into_iter().map(|j| j.name).collect::<Vec<_>>(),
-            Err(e) => {
-                tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
-                vec![]
-            }
-        };
+        let jobs = self.failed_job_names(op, run).await;
         let text = say::failed(op, conclusion, &jobs, &run.html_url);
         let key = AlertKey::op(OperationId(op.id), OpStep::Failed);
         let own = alert_kind_of(op.kind);
@@ -180,6 +179,28 @@ impl App {
             .await;
         super::super::diagnose::mark_for_diagnosis(&mut alerts);
         alerts
+    }
+
+    /// The failed jobs the failure alert names. A deploy's or rollback's
+    /// are none: its diagnosis follows within seconds with them, their
+    /// failed steps and the log, and the alert waits on no GitHub call.
+    /// A release has no diagnosis: its alert names them, if GitHub says
+    /// within [`JOBS_WAIT`].
+    async fn failed_job_names(&self, op: &OperationRow, run: &WorkflowRun) -> Vec<String> {
+        if op.env.is_some() {
+            return Vec::new();
+        }
+        match tokio::time::timeout(JOBS_WAIT, self.github.failed_jobs(run.id)).await {
+            Ok(Ok(jobs)) => jobs.into_iter().map(|j| j.name).collect(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, run = run.id, "failed jobs unknown");
+                Vec::new()
+            }
+            Err(_) => {
+                tracing::warn!(run = run.id, "failed jobs: GitHub too slow, not named");
+                Vec::new()
+            }
+        }
     }
 
     /// The "Release created" alert of a successful Release run: the same

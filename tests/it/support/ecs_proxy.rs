@@ -1,5 +1,6 @@
 //! A proxy in front of moto's ECS that can be told to fail, as a
-//! throttled or broken AWS endpoint does; it counts what passes.
+//! throttled or broken AWS endpoint does; it counts what passes. It can
+//! also add what moto lacks but ECS returns: a service's events.
 
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +32,18 @@ struct Inner {
     /// Operations (`UpdateService`) the caller's IAM policy does not allow.
     denied: Vec<String>,
     failed: u64,
+    /// (cluster name, service name) → the events ECS would have (newest
+    /// first), added to `DescribeServices` answers: moto keeps none.
+    events: std::collections::HashMap<(String, String), Vec<serde_json::Value>>,
+    /// Every answer comes after a delay spread over this range, as ECS
+    /// answers in its usual time (`set_latency`).
+    latency: Option<(std::time::Duration, std::time::Duration)>,
+    delayed: u64,
 }
+
+/// How many events `DescribeServices` returns at most: ECS keeps the
+/// service's last 100.
+const EVENTS_KEPT: usize = 100;
 
 pub struct EcsProxy {
     pub url: String,
@@ -62,6 +74,35 @@ impl EcsProxy {
     /// (the bot's assumed role) and the resource's ARNs.
     pub fn deny(&self, operation: &str) {
         self.inner.lock().unwrap().denied.push(operation.to_owned());
+    }
+
+    /// ECS records an event of `service` in `cluster` (their names), now:
+    /// from now on `DescribeServices` returns it, newest first, in ECS's
+    /// shape (`{id, createdAt, message}`, `createdAt` in epoch seconds).
+    pub fn service_event(&self, cluster: &str, service: &str, message: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let event = serde_json::json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "createdAt": (now * 1000.0).round() / 1000.0,
+            "message": message,
+        });
+        let mut inner = self.inner.lock().unwrap();
+        let events = inner
+            .events
+            .entry((cluster.to_owned(), service.to_owned()))
+            .or_default();
+        events.insert(0, event);
+        events.truncate(EVENTS_KEPT);
+    }
+
+    /// Every request from now on is answered after a delay between `min`
+    /// and `max` (spread evenly over the range, request by request).
+    #[allow(dead_code)] // benches/e2e
+    pub fn set_latency(&self, min: std::time::Duration, max: std::time::Duration) {
+        self.inner.lock().unwrap().latency = Some((min, max));
     }
 
     /// Requests answered with the fault.
@@ -102,7 +143,8 @@ async fn forward(
         .unwrap_or_default()
         .to_owned();
     let came = tokio::time::Instant::now();
-    let (fault, hold, denied) = {
+    let describes_services = target.ends_with(".DescribeServices");
+    let (fault, hold, denied, delay) = {
         let mut inner = inner.lock().unwrap();
         let denied = inner
             .denied
@@ -116,12 +158,20 @@ async fn forward(
         if inner.hold.is_some() {
             inner.held += 1;
         }
-        (inner.fault, inner.hold.clone(), denied)
+        let delay = inner.latency.map(|(min, max)| {
+            inner.delayed += 1;
+            let span = (max - min).as_millis() as u64;
+            min + std::time::Duration::from_millis(inner.delayed * 7919 % (span + 1))
+        });
+        (inner.fault, inner.hold.clone(), denied, delay)
     };
     if let Some((gate, at_least)) = hold {
         // Closed on release: every waiter goes on.
         let _ = gate.acquire().await;
         tokio::time::sleep_until(came + at_least).await;
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep_until(came + delay).await;
     }
     let json = [("content-type", "application/x-amz-json-1.1")];
     if let Some(op) = denied {
@@ -164,7 +214,10 @@ async fn forward(
         Ok(response) => {
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.unwrap_or_default();
+            let mut body = response.bytes().await.unwrap_or_default();
+            if describes_services && status.is_success() {
+                body = with_events(&inner, body);
+            }
             let mut out = (status, body).into_response();
             for (name, value) in &headers {
                 if name != "content-length" && name != "transfer-encoding" {
@@ -175,4 +228,37 @@ async fn forward(
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
+}
+
+/// moto's `DescribeServices` answer with the events recorded for its
+/// services ([`EcsProxy::service_event`]) ahead of moto's own (none).
+fn with_events(inner: &Mutex<Inner>, body: Bytes) -> Bytes {
+    let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let inner = inner.lock().unwrap();
+    let Some(services) = answer["services"].as_array_mut() else {
+        return body;
+    };
+    for service in services {
+        let cluster = service["clusterArn"]
+            .as_str()
+            .and_then(|arn| arn.rsplit('/').next())
+            .unwrap_or_default()
+            .to_owned();
+        let name = service["serviceName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let Some(added) = inner.events.get(&(cluster, name)) else {
+            continue;
+        };
+        let mut events = added.clone();
+        if let Some(own) = service["events"].as_array() {
+            events.extend(own.iter().cloned());
+        }
+        events.truncate(EVENTS_KEPT);
+        service["events"] = serde_json::Value::Array(events);
+    }
+    Bytes::from(answer.to_string())
 }

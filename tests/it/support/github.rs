@@ -70,6 +70,11 @@ struct Inner {
     hanging: bool,
     /// Route prefix → requests there wait until it is let go (`hold`).
     held: Vec<(String, tokio::sync::watch::Receiver<bool>)>,
+    /// Every API request is answered after a delay spread over this range
+    /// (`set_latency`), as GitHub's own answers take 100–300 ms.
+    latency: Option<(std::time::Duration, std::time::Duration)>,
+    /// Requests delayed so far (spreads the delays).
+    delayed: u64,
     requests: Vec<String>,
     /// Calls of routes GitHub does not have (method and path).
     unknown: Vec<String>,
@@ -276,6 +281,14 @@ impl FakeGithub {
             .held
             .push((prefix.to_owned(), released));
         Held(release)
+    }
+
+    /// Every API request from now on is answered after a delay between
+    /// `min` and `max` (spread evenly over the range, request by request),
+    /// as GitHub answers in its usual time; the log storage stays quick.
+    #[allow(dead_code)] // benches/e2e
+    pub fn set_latency(&self, min: std::time::Duration, max: std::time::Duration) {
+        self.inner.lock().unwrap().latency = Some((min, max));
     }
 
     /// Requests whose path starts with `prefix` are answered again.

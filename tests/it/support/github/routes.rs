@@ -71,15 +71,25 @@ pub(super) async fn gate(
         )
             .into_response();
     }
-    let failing = {
+    let (failing, delay) = {
         let mut inner = inner.lock().unwrap();
         inner.requests.push(path_and_query);
-        inner
+        let delay = inner.latency.map(|(min, max)| {
+            inner.delayed += 1;
+            // An even spread over the range, in a scrambled order.
+            let span = (max - min).as_millis() as u64;
+            min + std::time::Duration::from_millis(inner.delayed * 7919 % (span + 1))
+        });
+        let failing = inner
             .failing
             .iter()
             .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-            .map(|(_, status)| *status)
+            .map(|(_, status)| *status);
+        (failing, delay)
     };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     if let Some(status) = failing {
         return (
             StatusCode::from_u16(status).unwrap(),
