@@ -4,13 +4,16 @@
 //!
 //! `cargo bench --bench e2e`. `E2E_N=<n>` changes the sample size (1000
 //! commands), `E2E_INGEST_SECS` the webhook burst (30 s), `E2E_PHASES` picks
-//! phases (footprint,command,alert,ingest,postgres,drain,flood,growth; all
+//! phases (footprint,command,alert,ingest,postgres,drain,flood,growth,services; all
 //! by default), `E2E_FLOOD_N` the flood phase's samples (20 each way). Needs moto like the tests (`.ci/test` installs it into
 //! `.venv/`) and, for the postgres phase, PostgreSQL as the tests do.
 
 #[path = "../tests/it/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
+
+#[path = "e2e/services.rs"]
+mod services;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -588,6 +591,10 @@ async fn main() {
 
     if phase("growth") {
         growth().await;
+    }
+
+    if phase("services") {
+        services::services(env_or("E2E_SERVICES_N", 20)).await;
     }
 }
 
