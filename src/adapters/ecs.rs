@@ -92,6 +92,22 @@ pub struct Revision {
     pub image: Option<String>,
 }
 
+/// The `DescribeServices` calls that read `services`: per cluster, at
+/// most [`DESCRIBE_AT_ONCE`] each, as indexes into `services`.
+fn batches(services: &[ServiceConfig]) -> Vec<(&str, Vec<usize>)> {
+    let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, s) in services.iter().enumerate() {
+        match batches
+            .iter_mut()
+            .find(|(cluster, b)| *cluster == s.cluster && b.len() < DESCRIBE_AT_ONCE)
+        {
+            Some((_, batch)) => batch.push(i),
+            None => batches.push((&s.cluster, vec![i])),
+        }
+    }
+    batches
+}
+
 /// `(family, revision)` of a task definition ARN or `family:revision`.
 pub fn family_revision(task_definition: &str) -> Option<(&str, u32)> {
     let name = task_definition.rsplit('/').next()?;
@@ -170,16 +186,7 @@ impl Ecs {
         env: &EnvironmentConfig,
     ) -> Vec<Result<ServiceState, EcsError>> {
         let services = env.services();
-        let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
-        for (i, s) in services.iter().enumerate() {
-            match batches
-                .iter_mut()
-                .find(|(cluster, b)| *cluster == s.cluster && b.len() < DESCRIBE_AT_ONCE)
-            {
-                Some((_, batch)) => batch.push(i),
-                None => batches.push((&s.cluster, vec![i])),
-            }
-        }
+        let batches = batches(services);
         let answers = futures::future::join_all(
             batches
                 .iter()
@@ -403,7 +410,27 @@ impl Ecs {
 
 #[cfg(test)]
 mod tests {
-    use super::{names_internals, shown};
+    use super::{batches, names_internals, shown};
+    use crate::config::ServiceConfig;
+
+    #[test]
+    fn services_are_asked_once_per_cluster_ten_at_a_time() {
+        let service = |cluster: &str, i: usize| ServiceConfig {
+            cluster: cluster.into(),
+            service: format!("s{i}"),
+            container: "app".into(),
+        };
+        let mut services: Vec<ServiceConfig> = (0..12).map(|i| service("a", i)).collect();
+        services.insert(3, service("b", 99));
+        let got = batches(&services);
+        let a_first: Vec<usize> = (0..3).chain(4..11).collect();
+        assert_eq!(
+            got,
+            [("a", a_first), ("b", vec![3]), ("a", vec![11, 12])],
+            "{got:?}"
+        );
+        assert_eq!(batches(&services[..1]), [("a", vec![0])]);
+    }
 
     #[test]
     fn errors_naming_the_account_or_an_arn_are_withheld() {
