@@ -5,12 +5,12 @@
 //! `cargo bench --bench e2e`. `E2E_N=<n>` changes the sample size (1000
 //! commands), `E2E_INGEST_SECS` the webhook burst (30 s), `E2E_PHASES` picks
 //! phases (footprint,command,alert,ingest,postgres,drain,flood,growth,
-//! diagnosis; all by default), `E2E_FLOOD_N` the flood phase's samples (20
-//! each way). The diagnosis phase times `E2E_N` failed runs (at most 100
-//! unless `E2E_DIAGNOSIS_N` says how many) with GitHub and ECS answering in
-//! `E2E_LATENCY_MS` (`100-300`: each request between 100 and 300 ms).
-//! Needs moto like the tests (`.ci/test` installs it into `.venv/`) and,
-//! for the postgres phase, PostgreSQL as the tests do.
+//! diagnosis,services; all by default), `E2E_FLOOD_N` the flood phase's
+//! samples (20 each way). The diagnosis phase times `E2E_N` failed runs (at
+//! most 100 unless `E2E_DIAGNOSIS_N` says how many) with GitHub and ECS
+//! answering in `E2E_LATENCY_MS` (`100-300`: each request between 100 and
+//! 300 ms). Needs moto like the tests (`.ci/test` installs it into `.venv/`)
+//! and, for the postgres phase, PostgreSQL as the tests do.
 
 #[path = "../tests/it/support/mod.rs"]
 #[allow(dead_code)]
@@ -18,6 +18,8 @@ mod support;
 
 #[path = "e2e/diagnosis.rs"]
 mod diagnosis;
+#[path = "e2e/services.rs"]
+mod services;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -599,6 +601,9 @@ async fn main() {
 
     if phase("diagnosis") {
         diagnosis::diagnosis(env_or("E2E_DIAGNOSIS_N", n.min(100))).await;
+    }
+    if phase("services") {
+        services::services(env_or("E2E_SERVICES_N", 20)).await;
     }
 }
 

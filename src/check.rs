@@ -75,29 +75,31 @@ pub async fn online(config: &Config, secrets: &Secrets) -> bool {
 
     let ecs = Ecs::connect(&config.aws).await;
     for (env, cfg) in &config.environments {
-        let what = format!("ECS {env} ({}/{})", cfg.cluster, cfg.service);
-        all_ok &= match ecs.service_state(cfg).await {
-            Err(e) => report(false, &what, &e.to_string()),
-            Ok(state) => match state.primary().and_then(|d| d.image.clone()) {
-                Some(image) => report(
-                    true,
-                    &what,
-                    &format!(
-                        "container {} runs {}",
-                        cfg.container,
-                        image_tag(&image).unwrap_or("an untagged image")
+        for svc in cfg.services() {
+            let what = format!("ECS {env} ({}/{})", svc.cluster, svc.service);
+            all_ok &= match ecs.service_state(svc).await {
+                Err(e) => report(false, &what, &e.to_string()),
+                Ok(state) => match state.primary().and_then(|d| d.image.clone()) {
+                    Some(image) => report(
+                        true,
+                        &what,
+                        &format!(
+                            "container {} runs {}",
+                            svc.container,
+                            image_tag(&image).unwrap_or("an untagged image")
+                        ),
                     ),
-                ),
-                None => report(
-                    false,
-                    &what,
-                    &format!(
-                        "no container named {:?} in the task definition",
-                        cfg.container
+                    None => report(
+                        false,
+                        &what,
+                        &format!(
+                            "no container named {:?} in the task definition",
+                            svc.container
+                        ),
                     ),
-                ),
-            },
-        };
+                },
+            };
+        }
     }
     all_ok
 }

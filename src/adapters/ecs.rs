@@ -10,11 +10,14 @@ use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 use chrono::DateTime;
 
-use crate::config::{AwsConfig, EnvironmentConfig};
+use crate::config::{AwsConfig, EnvironmentConfig, ServiceConfig};
 
 mod evidence;
 
 pub use evidence::{StoppedContainer, StoppedTask};
+
+/// How many services one `DescribeServices` call takes (ECS's limit).
+const DESCRIBE_AT_ONCE: usize = 10;
 
 /// (task definition ARN, container name) → that container's image.
 type ImageCache = HashMap<(String, String), Option<String>>;
@@ -89,6 +92,22 @@ pub struct Revision {
     pub image: Option<String>,
 }
 
+/// The `DescribeServices` calls that read `services`: per cluster, at
+/// most [`DESCRIBE_AT_ONCE`] each, as indexes into `services`.
+fn batches(services: &[ServiceConfig]) -> Vec<(&str, Vec<usize>)> {
+    let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, s) in services.iter().enumerate() {
+        match batches
+            .iter_mut()
+            .find(|(cluster, b)| *cluster == s.cluster && b.len() < DESCRIBE_AT_ONCE)
+        {
+            Some((_, batch)) => batch.push(i),
+            None => batches.push((&s.cluster, vec![i])),
+        }
+    }
+    batches
+}
+
 /// `(family, revision)` of a task definition ARN or `family:revision`.
 pub fn family_revision(task_definition: &str) -> Option<(&str, u32)> {
     let name = task_definition.rsplit('/').next()?;
@@ -131,11 +150,10 @@ impl Ecs {
         }
     }
 
-    /// The environment's service as ECS describes it (one
-    /// `DescribeServices` call).
+    /// The service as ECS describes it (one `DescribeServices` call).
     pub(super) async fn describe_service(
         &self,
-        env: &EnvironmentConfig,
+        env: &ServiceConfig,
     ) -> Result<aws_sdk_ecs::types::Service, EcsError> {
         let out = self
             .client
@@ -154,9 +172,84 @@ impl Ecs {
             })
     }
 
-    /// The service of an environment, with the image of each deployment.
-    pub async fn service_state(&self, env: &EnvironmentConfig) -> Result<ServiceState, EcsError> {
-        let service = &self.describe_service(env).await?;
+    /// One service, with the image of each deployment.
+    pub async fn service_state(&self, env: &ServiceConfig) -> Result<ServiceState, EcsError> {
+        let service = self.describe_service(env).await?;
+        self.state_of(&service, env).await
+    }
+
+    /// Every service of an environment, in its order: ECS is asked once
+    /// per cluster (`DescribeServices` takes up to 10 services, so once
+    /// per 10 of them), the clusters at once.
+    pub async fn services_state(
+        &self,
+        env: &EnvironmentConfig,
+    ) -> Vec<Result<ServiceState, EcsError>> {
+        let services = env.services();
+        let batches = batches(services);
+        let answers = futures::future::join_all(
+            batches
+                .iter()
+                .map(|(cluster, batch)| self.describe_batch(cluster, batch, services)),
+        )
+        .await;
+        let mut states: Vec<Option<Result<ServiceState, EcsError>>> =
+            services.iter().map(|_| None).collect();
+        for ((_, batch), answer) in batches.iter().zip(answers) {
+            for (i, state) in batch.iter().zip(answer) {
+                states[*i] = Some(state);
+            }
+        }
+        states
+            .into_iter()
+            .map(|s| s.expect("every service is in a batch"))
+            .collect()
+    }
+
+    /// The services `batch` (indexes into `services`, all of `cluster`)
+    /// in one `DescribeServices` call, each judged on its own.
+    async fn describe_batch(
+        &self,
+        cluster: &str,
+        batch: &[usize],
+        services: &[ServiceConfig],
+    ) -> Vec<Result<ServiceState, EcsError>> {
+        let asked: Vec<&ServiceConfig> = batch.iter().map(|i| &services[*i]).collect();
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(asked.iter().map(|s| s.service.clone()).collect()))
+            .send()
+            .await
+            .map_err(api_error);
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return asked.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let found = |s: &ServiceConfig| {
+            out.services().iter().find(|d| {
+                d.service_arn() == Some(s.service.as_str()) || d.service_name() == Some(s.name())
+            })
+        };
+        futures::future::join_all(asked.iter().map(|s| async move {
+            match found(s) {
+                Some(service) => self.state_of(service, s).await,
+                None => Err(EcsError::ServiceNotFound {
+                    cluster: s.cluster.clone(),
+                    service: s.service.clone(),
+                }),
+            }
+        }))
+        .await
+    }
+
+    /// What `/status` and the confirmation read of a described service.
+    async fn state_of(
+        &self,
+        service: &aws_sdk_ecs::types::Service,
+        env: &ServiceConfig,
+    ) -> Result<ServiceState, EcsError> {
         if service.status() == Some("INACTIVE") {
             return Err(EcsError::ServiceInactive {
                 cluster: env.cluster.clone(),
@@ -197,8 +290,14 @@ impl Ecs {
         }
         deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
         deployments.sort_by_key(|d| d.status != "PRIMARY");
-        for d in &mut deployments {
-            d.image = self.image(&d.task_definition, &env.container).await?;
+        let images = futures::future::join_all(
+            deployments
+                .iter()
+                .map(|d| self.image(&d.task_definition, &env.container)),
+        )
+        .await;
+        for (d, image) in deployments.iter_mut().zip(images) {
+            d.image = image?;
         }
         Ok(ServiceState {
             status: service.status().unwrap_or_default().to_owned(),
@@ -214,7 +313,7 @@ impl Ecs {
     /// most `limit`, each with the image of the configured container.
     pub async fn revisions(
         &self,
-        env: &EnvironmentConfig,
+        env: &ServiceConfig,
         limit: usize,
     ) -> Result<Vec<Revision>, EcsError> {
         let state = self.service_state(env).await?;
@@ -261,7 +360,7 @@ impl Ecs {
     /// then rolls it out as it would any deployment.
     pub async fn update_service(
         &self,
-        env: &EnvironmentConfig,
+        env: &ServiceConfig,
         task_definition: &str,
     ) -> Result<(), EcsError> {
         self.client
@@ -311,7 +410,27 @@ impl Ecs {
 
 #[cfg(test)]
 mod tests {
-    use super::{names_internals, shown};
+    use super::{batches, names_internals, shown};
+    use crate::config::ServiceConfig;
+
+    #[test]
+    fn services_are_asked_once_per_cluster_ten_at_a_time() {
+        let service = |cluster: &str, i: usize| ServiceConfig {
+            cluster: cluster.into(),
+            service: format!("s{i}"),
+            container: "app".into(),
+        };
+        let mut services: Vec<ServiceConfig> = (0..12).map(|i| service("a", i)).collect();
+        services.insert(3, service("b", 99));
+        let got = batches(&services);
+        let a_first: Vec<usize> = (0..3).chain(4..11).collect();
+        assert_eq!(
+            got,
+            [("a", a_first), ("b", vec![3]), ("a", vec![11, 12])],
+            "{got:?}"
+        );
+        assert_eq!(batches(&services[..1]), [("a", vec![0])]);
+    }
 
     #[test]
     fn errors_naming_the_account_or_an_arn_are_withheld() {

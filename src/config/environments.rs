@@ -39,12 +39,21 @@ fn default_confirm_interval() -> Duration {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
-    /// ECS cluster name or ARN.
-    pub cluster: String,
-    /// ECS service name or ARN.
-    pub service: String,
-    /// The container whose image tag is the running version.
-    pub container: String,
+    /// ECS cluster name or ARN of an environment of one service (else
+    /// `services`).
+    #[serde(default)]
+    cluster: Option<String>,
+    /// ECS service name or ARN of an environment of one service.
+    #[serde(default)]
+    service: Option<String>,
+    /// The container whose image tag is the running version (one service).
+    #[serde(default)]
+    container: Option<String>,
+    /// The environment's ECS services, each `{ cluster, service, container }`
+    /// (instead of `cluster`, `service` and `container`, which are a list of
+    /// one). The version runs when it runs on every one of them.
+    #[serde(default)]
+    services: Option<Vec<ServiceConfig>>,
     /// Optional URL probed for health (HTTP 2xx = healthy).
     #[serde(default)]
     pub health_url: Option<url::Url>,
@@ -70,6 +79,26 @@ pub struct EnvironmentConfig {
     /// this environment. Default: the environment's own name.
     #[serde(default)]
     pub github_environment: Option<String>,
+}
+
+/// One entry of `environments.<name>.services`: an ECS service whose
+/// image tag is the running version.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// ECS cluster name or ARN.
+    pub cluster: String,
+    /// ECS service name or ARN.
+    pub service: String,
+    /// The container whose image tag is the running version.
+    pub container: String,
+}
+
+impl ServiceConfig {
+    /// How the bot names the service to people: its name, not its ARN.
+    pub fn name(&self) -> &str {
+        self.service.rsplit('/').next().unwrap_or(&self.service)
+    }
 }
 
 /// `[environments.<name>.rollback]`: unset keys follow the deploy policy.
@@ -108,6 +137,91 @@ pub struct RollbackPolicy {
 }
 
 impl EnvironmentConfig {
+    /// The environment's ECS services (never empty once loaded).
+    pub fn services(&self) -> &[ServiceConfig] {
+        self.services.as_deref().unwrap_or_default()
+    }
+
+    /// The first of the environment's services: the one whose task
+    /// definitions the features that read one family (the artifact list,
+    /// the ECS rollback, the diagnosis) read.
+    pub fn first_service(&self) -> &ServiceConfig {
+        self.services()
+            .first()
+            .expect("a loaded environment has a service")
+    }
+
+    /// What is wrong with how the services are given, as `(key, reason)`
+    /// under `at` (`environments.<name>`).
+    pub(super) fn service_issues(&self, at: &str) -> Vec<(String, String)> {
+        let single = [
+            ("cluster", &self.cluster),
+            ("service", &self.service),
+            ("container", &self.container),
+        ];
+        let given = single.iter().filter(|(_, v)| v.is_some()).count();
+        let mut issues = Vec::new();
+        let listed = self.services();
+        if given > 0 && self.services.is_some() {
+            issues.push((
+                format!("{at}.services"),
+                "give either services or cluster, service and container, not both".to_owned(),
+            ));
+        } else if given > 0 && given < single.len() {
+            for (key, _) in single.iter().filter(|(_, v)| v.is_none()) {
+                issues.push((
+                    format!("{at}.{key}"),
+                    "missing: cluster, service and container go together (or list services)"
+                        .to_owned(),
+                ));
+            }
+        } else if given == 0 && listed.is_empty() {
+            issues.push((
+                format!("{at}.services"),
+                "at least one service is needed (or cluster, service and container)".to_owned(),
+            ));
+        }
+        for (i, s) in listed.iter().enumerate() {
+            let earlier = &listed[..i];
+            if earlier
+                .iter()
+                .any(|e| e.cluster == s.cluster && e.service == s.service)
+            {
+                issues.push((
+                    format!("{at}.services[{i}]"),
+                    format!(
+                        "service {} of cluster {} is listed twice",
+                        s.service, s.cluster
+                    ),
+                ));
+            } else if earlier.iter().any(|e| e.name() == s.name()) {
+                issues.push((
+                    format!("{at}.services[{i}]"),
+                    format!(
+                        "another service is named {} too: the bot could not tell them apart",
+                        s.name()
+                    ),
+                ));
+            }
+        }
+        issues
+    }
+
+    /// The one-service keys become a list of one (after validation).
+    pub(super) fn normalise(&mut self) {
+        if let (Some(cluster), Some(service), Some(container)) = (
+            self.cluster.take(),
+            self.service.take(),
+            self.container.take(),
+        ) {
+            self.services = Some(vec![ServiceConfig {
+                cluster,
+                service,
+                container,
+            }]);
+        }
+    }
+
     /// The GitHub environment of `env` (named `env` unless configured).
     pub fn github_environment_of<'a>(&'a self, env: &'a crate::domain::Env) -> &'a str {
         self.github_environment.as_deref().unwrap_or(env.as_str())

@@ -454,7 +454,7 @@ impl Config {
         };
         let de = toml::Deserializer::parse(text)
             .map_err(|e| parse_error("(syntax)".into(), one_line(&e, text)))?;
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             parse_error(
                 if key == "." {
@@ -467,6 +467,9 @@ impl Config {
         })?;
         let issues = config.validate();
         if issues.is_empty() {
+            for env in config.environments.values_mut() {
+                env.normalise();
+            }
             Ok(config)
         } else {
             Err(ConfigError::Invalid {

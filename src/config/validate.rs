@@ -197,6 +197,9 @@ impl Config {
         cfg: &super::EnvironmentConfig,
     ) {
         let at = format!("environments.{env}");
+        for (path, reason) in cfg.service_issues(&at) {
+            issues.add(path, reason);
+        }
         issues.unheld(held, &format!("{at}.requesters"), &cfg.requesters);
         let policy = &cfg.approval;
         let approvers_held =

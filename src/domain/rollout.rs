@@ -138,10 +138,124 @@ pub fn judge_rollout(state: &ServiceState, version: &str) -> Rollout {
     }
 }
 
+/// Judges an environment's services (each by its name, as ECS answered
+/// or why it could not be read) against the version: done when done on
+/// every one. With several, what holds it up names the service.
+pub fn judge_services(services: &[(&str, Result<ServiceState, String>)], version: &str) -> Rollout {
+    let judged: Vec<(&str, Rollout)> = services
+        .iter()
+        .map(|(name, state)| {
+            let rollout = match state {
+                Ok(state) => judge_rollout(state, version),
+                Err(e) => Rollout::Pending(format!("ECS unreadable: {e}")),
+            };
+            (*name, rollout)
+        })
+        .collect();
+    if let [(_, only)] = judged.as_slice() {
+        return only.clone();
+    }
+    let named = |failed: bool| {
+        judged
+            .iter()
+            .filter_map(|(name, r)| match r {
+                Rollout::Failed(why) if failed => Some(format!("{name}: {why}")),
+                Rollout::Pending(why) if !failed => Some(format!("{name}: {why}")),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let failed = named(true);
+    if !failed.is_empty() {
+        return Rollout::Failed(failed.join("; "));
+    }
+    let pending = named(false);
+    if !pending.is_empty() {
+        return Rollout::Pending(pending.join("; "));
+    }
+    let done: Vec<(&str, i32)> = judged
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Rollout::Done {
+                task_definition,
+                running,
+            } => Some((task_definition.as_str(), *running)),
+            _ => None,
+        })
+        .collect();
+    Rollout::Done {
+        task_definition: done
+            .iter()
+            .map(|(td, _)| *td)
+            .collect::<Vec<_>>()
+            .join(", "),
+        running: done.iter().map(|(_, n)| n).sum(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DeploymentState, ServiceState, image_tag, tag_is_version};
-    use super::{Rollout, judge_rollout};
+    use super::{Rollout, judge_rollout, judge_services};
+
+    #[test]
+    fn several_services_are_done_when_each_is_and_name_the_one_that_is_not() {
+        let new = || {
+            Ok(service(vec![deployment(
+                "PRIMARY",
+                7,
+                "1.3.0",
+                "COMPLETED",
+                2,
+            )]))
+        };
+        let old = Ok(service(vec![deployment(
+            "PRIMARY",
+            6,
+            "1.2.3",
+            "COMPLETED",
+            2,
+        )]));
+        assert_eq!(
+            judge_services(&[("api", new()), ("worker", new())], "1.3.0"),
+            Rollout::Done {
+                task_definition: "aletheia-api:7, aletheia-api:7".into(),
+                running: 4
+            }
+        );
+        assert_eq!(
+            judge_services(&[("api", new()), ("worker", old)], "1.3.0"),
+            Rollout::Pending("worker: ECS runs 1.2.3 (aletheia-api:6), not 1.3.0".into())
+        );
+        assert_eq!(
+            judge_services(
+                &[("api", new()), ("worker", Err("timed out".into()))],
+                "1.3.0"
+            ),
+            Rollout::Pending("worker: ECS unreadable: timed out".into())
+        );
+        let failed = Ok(service(vec![deployment(
+            "PRIMARY", 7, "1.3.0", "FAILED", 0,
+        )]));
+        let pending = Ok(service(vec![deployment(
+            "PRIMARY",
+            6,
+            "1.2.3",
+            "COMPLETED",
+            2,
+        )]));
+        assert_eq!(
+            judge_services(&[("api", pending), ("worker", failed)], "1.3.0"),
+            Rollout::Failed(
+                "worker: ECS rollout of aletheia-api:7 FAILED: tasks failed to start".into()
+            )
+        );
+        // One service: told as before, without its name.
+        assert_eq!(
+            judge_services(&[("api", Err("timed out".into()))], "1.3.0"),
+            Rollout::Pending("ECS unreadable: timed out".into())
+        );
+    }
 
     fn deployment(
         status: &str,

@@ -7,7 +7,7 @@ use crate::adapters::ecs::{ServiceState, image_tag};
 use crate::adapters::github::{CiState, CiVerdict, Release};
 use crate::alerts::format::{ago, clip, escape, from_ms, link, utc};
 use crate::domain::Version;
-use crate::service::{HealthStatus, StatusReport};
+use crate::service::{HealthStatus, ServiceStatus, StatusReport};
 
 /// The version an image runs: its tag read as a version, else the tag
 /// itself, marked, unless any tag is a version there (`auto_deploy`).
@@ -83,6 +83,78 @@ fn service_lines(
         detail.push_str(&format!("\n   {}", escape(&clip(reason, 200))));
     }
     (format!("{emoji} {head}"), detail)
+}
+
+/// An environment's ECS lines: with one service, its head beside the
+/// environment and its detail below; with several, what runs (or that the
+/// services disagree, and how), then a line per service.
+fn ecs_lines(
+    env: &str,
+    services: &[ServiceStatus],
+    now: DateTime<Utc>,
+    any_tag: bool,
+    unhealthy: bool,
+) -> String {
+    if let [only] = services {
+        return match &only.state {
+            Ok(s) => {
+                let (head, detail) = service_lines(s, now, any_tag, unhealthy);
+                format!("<b>{env}</b> {head}\n   {detail}\n")
+            }
+            Err(err) => format!("<b>{env}</b> ⚠️ ECS error: {}\n", escape(&clip(err, 200))),
+        };
+    }
+    let running: Vec<(&str, String)> = services
+        .iter()
+        .filter_map(|s| {
+            let state = s.state.as_ref().ok()?;
+            let image = state.primary().and_then(|d| d.image.as_deref());
+            Some((s.name.as_str(), plain_version(image)))
+        })
+        .collect();
+    let mut versions: Vec<&str> = Vec::new();
+    for (_, v) in &running {
+        if !versions.contains(&v.as_str()) {
+            versions.push(v);
+        }
+    }
+    let summary = match versions.as_slice() {
+        [] => "⚠️ ECS unreadable".to_owned(),
+        [one] => format!("<b>{}</b> on {} services", escape(one), services.len()),
+        _ => {
+            let each: Vec<String> = running
+                .iter()
+                .map(|(name, v)| format!("{} {}", escape(name), escape(v)))
+                .collect();
+            format!("⚠️ services disagree: {}", each.join(" · "))
+        }
+    };
+    let mut out = format!("<b>{env}</b> {summary}\n");
+    for s in services {
+        let name = escape(&s.name);
+        match &s.state {
+            Ok(state) => {
+                let (head, detail) = service_lines(state, now, any_tag, unhealthy);
+                let detail = detail.replace("\n   ", "\n      ");
+                out.push_str(&format!("   {name} {head} · {detail}\n"));
+            }
+            Err(err) => out.push_str(&format!(
+                "   {name} ⚠️ ECS error: {}\n",
+                escape(&clip(err, 200))
+            )),
+        }
+    }
+    out
+}
+
+/// The version an image runs, as plain text: its tag, read as a version
+/// where it is one.
+fn plain_version(image: Option<&str>) -> String {
+    match image.map(|i| image_tag(i).ok_or(i)) {
+        None => "no image".to_owned(),
+        Some(Ok(tag)) => Version::from_tag(tag).map_or_else(|| tag.to_owned(), |v| v.to_string()),
+        Some(Err(_)) => "untagged".to_owned(),
+    }
 }
 
 fn health_line(h: &HealthStatus, now: DateTime<Utc>) -> String {
@@ -171,18 +243,13 @@ pub fn render_status(r: &StatusReport) -> String {
     for e in &r.envs {
         let env = escape(e.env.as_str());
         let unhealthy = e.health.as_ref().is_some_and(|h| h.answer.is_err());
-        match &e.service {
-            Ok(s) => {
-                let (head, detail) = service_lines(s, r.now, e.auto_deploy, unhealthy);
-                out.push_str(&format!("<b>{env}</b> {head}\n   {detail}\n"));
-            }
-            Err(err) => {
-                out.push_str(&format!(
-                    "<b>{env}</b> ⚠️ ECS error: {}\n",
-                    escape(&clip(err, 200))
-                ));
-            }
-        }
+        out.push_str(&ecs_lines(
+            &env,
+            &e.services,
+            r.now,
+            e.auto_deploy,
+            unhealthy,
+        ));
         if let Some(h) = &e.health {
             out.push_str(&format!("   {}\n", health_line(h, r.now)));
         }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::App;
 use super::story::Story;
 use crate::alerts::{self, Rendered};
-use crate::domain::rollout::{Rollout, judge_rollout};
+use crate::domain::rollout::{Rollout, judge_services};
 use crate::domain::runs::alert_kind_of;
 use crate::domain::{AlertKey, EditStep, OpStep};
 use crate::domain::{AlertKind, Callback, OperationId, OperationKind, OperationState, UserId};
@@ -46,10 +46,14 @@ impl App {
         else {
             return;
         };
-        let mut verdict = match self.ecs.service_state(env_config).await {
-            Ok(state) => judge_rollout(&state, &op.version),
-            Err(e) => Rollout::Pending(format!("ECS unreadable: {e}")),
-        };
+        let states = self.ecs.services_state(env_config).await;
+        let named: Vec<_> = env_config
+            .services()
+            .iter()
+            .zip(states)
+            .map(|(s, state)| (s.name(), state.map_err(|e| e.to_string())))
+            .collect();
+        let mut verdict = judge_services(&named, &op.version);
         let mut health = None;
         if let (Rollout::Done { .. }, Some(url)) = (&verdict, &env_config.health_url) {
             match self.health.probe(url).await {

@@ -199,7 +199,7 @@ impl App {
         cfg: &crate::config::EnvironmentConfig,
         failed: Option<&OperationRow>,
     ) -> EcsEvidence {
-        let state = match self.ecs.service_state(cfg).await {
+        let state = match self.ecs.service_state(cfg.first_service()).await {
             Ok(state) => state,
             Err(e) => {
                 let e = e.to_string();
@@ -218,14 +218,14 @@ impl App {
                 task_definitions.push(name);
             }
             self.ecs
-                .stopped_tasks(cfg, &task_definitions)
+                .stopped_tasks(cfg.first_service(), &task_definitions)
                 .await
                 .map(|tasks| tasks.into_iter().map(shown_task).collect())
                 .map_err(|e| e.to_string())
         };
         let events = async {
             self.ecs
-                .service_events(cfg, say::EVENTS_SHOWN)
+                .service_events(cfg.first_service(), say::EVENTS_SHOWN)
                 .await
                 .map_err(|e| e.to_string())
         };
@@ -246,7 +246,7 @@ impl App {
         version: &str,
     ) -> Result<Option<String>, String> {
         self.ecs
-            .revisions(cfg, REVISION_SCAN)
+            .revisions(cfg.first_service(), REVISION_SCAN)
             .await
             .map(|revisions| {
                 revisions.into_iter().find_map(|r| {

@@ -185,7 +185,7 @@ impl App {
                 .refuse_tap(tap, "direct", "has_run", Some(id), text)
                 .await);
         }
-        let revisions = match self.ecs.revisions(cfg, SCAN).await {
+        let revisions = match self.ecs.revisions(cfg.first_service(), SCAN).await {
             Ok(revisions) => revisions,
             Err(e) => {
                 return Err(TapAnswer {
@@ -235,7 +235,7 @@ impl App {
         };
         let target = match target {
             Some(target) => target,
-            None => match self.ecs.revisions(cfg, SCAN).await {
+            None => match self.ecs.revisions(cfg.first_service(), SCAN).await {
                 Ok(revisions) => match revisions.into_iter().find(|r| carries(r, &op.version)) {
                     Some(target) => target,
                     None => {
@@ -251,7 +251,11 @@ impl App {
                 }
             },
         };
-        if let Err(e) = self.ecs.update_service(cfg, &target.arn).await {
+        if let Err(e) = self
+            .ecs
+            .update_service(cfg.first_service(), &target.arn)
+            .await
+        {
             let why = "ECS did not take the update".to_owned();
             return Err(self
                 .ecs_rollback_failed(&op, who, &why, &e.to_string())

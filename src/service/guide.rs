@@ -367,12 +367,17 @@ impl App {
             .ok()
             .and_then(|e| self.config.environments.get(&e))
         {
-            Some(cfg) => self.ecs.service_state(cfg).await.ok().and_then(|s| {
-                s.primary()
-                    .and_then(|d| d.image.as_deref())
-                    .and_then(crate::adapters::ecs::image_tag)
-                    .map(str::to_owned)
-            }),
+            Some(cfg) => self
+                .ecs
+                .service_state(cfg.first_service())
+                .await
+                .ok()
+                .and_then(|s| {
+                    s.primary()
+                        .and_then(|d| d.image.as_deref())
+                        .and_then(crate::adapters::ecs::image_tag)
+                        .map(str::to_owned)
+                }),
             None => None,
         };
         let history = match Env::parse(env) {

@@ -62,7 +62,7 @@ pub use guide::{Guide, GuideStorage, TapOutcome};
 pub use monitor::monitor_loop;
 pub use retention::retention_loop;
 pub use secrets::rotation_loop;
-pub use status::{EnvStatus, HealthStatus, StatusReport};
+pub use status::{EnvStatus, HealthStatus, ServiceStatus, StatusReport};
 pub use taps::{Button, Tap, TapAnswer};
 pub use webhook::{WebhookOutcome, WebhookRequest};
 

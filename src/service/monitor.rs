@@ -63,7 +63,7 @@ impl App {
         };
         let ecs = async {
             match ask_ecs {
-                true => Some(self.ecs.service_state(cfg).await),
+                true => Some(self.ecs.service_state(cfg.first_service()).await),
                 false => None,
             }
         };

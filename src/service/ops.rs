@@ -57,7 +57,7 @@ impl App {
     /// What a deploy of `version` will run, as far as ECS knows: the image
     /// and the newest task definition revision carrying it (HTML).
     pub(super) async fn artifact(&self, cfg: &EnvironmentConfig, version: &str) -> String {
-        match self.ecs.revisions(cfg, ARTIFACT_SCAN).await {
+        match self.ecs.revisions(cfg.first_service(), ARTIFACT_SCAN).await {
             Ok(revisions) => {
                 let carrying = revisions.iter().find_map(|r| {
                     let image = r.image.as_deref()?;
@@ -78,7 +78,7 @@ impl App {
         cfg: &EnvironmentConfig,
     ) -> Result<Option<String>, String> {
         self.ecs
-            .service_state(cfg)
+            .service_state(cfg.first_service())
             .await
             .map(|s| {
                 s.primary()

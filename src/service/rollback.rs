@@ -242,7 +242,7 @@ impl App {
     ) -> Result<Target, (String, Option<Reply>)> {
         let (release, service, history) = tokio::join!(
             self.github.release_for(target),
-            self.ecs.service_state(cfg),
+            self.ecs.service_state(cfg.first_service()),
             self.store.succeeded_in(env, 1000),
         );
         // GitHub out of reach does not stop a rollback mid-incident: the
@@ -306,7 +306,7 @@ impl App {
         // Without GitHub the rollback needs a task definition carrying the
         // version, whatever the history says: ECS runs only those.
         let carrying = if in_history.is_none() || github_down {
-            match self.ecs.revisions(cfg, HISTORY_SCAN).await {
+            match self.ecs.revisions(cfg.first_service(), HISTORY_SCAN).await {
                 Ok(revisions) => revisions.into_iter().find(|r| carries(r, target)),
                 Err(e) if github_down => {
                     tracing::warn!(error = %e, "rollback: revisions");

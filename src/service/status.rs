@@ -43,7 +43,8 @@ pub struct StatusReport {
 #[derive(Debug, Clone)]
 pub struct EnvStatus {
     pub env: Env,
-    pub service: Result<ServiceState, String>,
+    /// Each of its ECS services, in the configured order.
+    pub services: Vec<ServiceStatus>,
     pub lock: Option<(LockRow, String)>,
     /// The freeze holding it now (a window of bot.toml or `/freeze`).
     pub freeze: Option<Frozen>,
@@ -59,6 +60,14 @@ pub struct EnvStatus {
     pub auto_deploy: bool,
     /// The health URL's last answer; `None` without a health URL.
     pub health: Option<HealthStatus>,
+}
+
+/// One ECS service of an environment, as `/status` shows it.
+#[derive(Debug, Clone)]
+pub struct ServiceStatus {
+    /// The service's name (not its ARN).
+    pub name: String,
+    pub state: Result<ServiceState, String>,
 }
 
 /// The health URL as `/status` shows it.
@@ -129,10 +138,20 @@ impl App {
             .iter()
             .filter(|(env, _)| only.is_none_or(|o| o == *env))
             .collect();
-        let services = futures::future::join_all(
-            envs.iter()
-                .map(|(_, cfg)| within(self.ecs.service_state(cfg))),
-        );
+        let services = futures::future::join_all(envs.iter().map(|(_, cfg)| async {
+            let states = tokio::time::timeout(SOURCE_TIMEOUT, self.ecs.services_state(cfg)).await;
+            cfg.services()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| ServiceStatus {
+                    name: s.name().to_owned(),
+                    state: match &states {
+                        Ok(states) => states[i].clone().map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("no answer within {}s", SOURCE_TIMEOUT.as_secs())),
+                    },
+                })
+                .collect::<Vec<_>>()
+        }));
         let healths =
             futures::future::join_all(envs.iter().map(|(env, cfg)| self.health_status(env, cfg)));
         let release = within(self.github.highest_release());
@@ -164,10 +183,10 @@ impl App {
             .into_iter()
             .zip(services)
             .zip(healths)
-            .map(|(((env, cfg), service), health)| EnvStatus {
+            .map(|(((env, cfg), services), health)| EnvStatus {
                 env: env.clone(),
                 auto_deploy: cfg.auto_deploy,
-                service,
+                services,
                 health,
                 lock: locks
                     .iter()

@@ -32,6 +32,7 @@ mod repository;
 mod rollback;
 mod scenarios;
 mod secrets;
+mod services;
 mod store;
 mod strict;
 mod support;

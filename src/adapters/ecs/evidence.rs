@@ -6,7 +6,7 @@
 use aws_sdk_ecs::types::DesiredStatus;
 
 use super::{Ecs, EcsError, api_error};
-use crate::config::EnvironmentConfig;
+use crate::config::ServiceConfig;
 
 /// How many stopped tasks are described at most: one page of
 /// `ListTasks`, as many as one `DescribeTasks` takes (ECS keeps stopped
@@ -39,7 +39,7 @@ impl Ecs {
     /// at most `n`.
     pub async fn service_events(
         &self,
-        env: &EnvironmentConfig,
+        env: &ServiceConfig,
         n: usize,
     ) -> Result<Vec<String>, EcsError> {
         let service = self.describe_service(env).await?;
@@ -57,7 +57,7 @@ impl Ecs {
     /// first.
     pub async fn stopped_tasks(
         &self,
-        env: &EnvironmentConfig,
+        env: &ServiceConfig,
         task_definitions: &[String],
     ) -> Result<Vec<StoppedTask>, EcsError> {
         let Some(first) = task_definitions.first() else {

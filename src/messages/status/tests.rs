@@ -3,7 +3,7 @@ use crate::adapters::ecs::DeploymentState;
 use crate::domain::Env;
 use crate::domain::health::ProbeFailure;
 use crate::domain::{OperationKind, OperationState};
-use crate::service::EnvStatus;
+use crate::service::{EnvStatus, ServiceStatus};
 use crate::store::{LockRow, OperationRow, VerdictRow};
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -65,7 +65,10 @@ fn report(envs: Vec<EnvStatus>) -> StatusReport {
 fn env(name: &str, service: Result<ServiceState, String>) -> EnvStatus {
     EnvStatus {
         env: Env::parse(name).unwrap(),
-        service,
+        services: vec![ServiceStatus {
+            name: "aletheia-api".into(),
+            state: service,
+        }],
         lock: None,
         freeze: None,
         next_freeze: None,
@@ -361,6 +364,52 @@ fn an_environment_that_deploys_itself_shows_its_tags_as_they_are() {
             ..env("dev", running("repo/api:main-1a2b3c4"))
         },
         env("staging", running("repo/api:main-1a2b3c4")),
+    ]);
+    insta::assert_snapshot!(render_status(&r));
+}
+
+#[test]
+fn several_services_per_environment() {
+    let running = |image: &str| {
+        Ok(service(
+            2,
+            2,
+            vec![deployment(
+                "PRIMARY",
+                image,
+                "COMPLETED",
+                "2026-11-25T10:41:00Z",
+            )],
+        ))
+    };
+    let named = |name: &str, state: Result<ServiceState, String>| ServiceStatus {
+        name: name.into(),
+        state,
+    };
+    let mut failed = deployment(
+        "PRIMARY",
+        "repo/worker:1.3.0",
+        "FAILED",
+        "2026-11-25T13:50:00Z",
+    );
+    failed.rollout_reason = Some("tasks failed to start".into());
+    let r = report(vec![
+        EnvStatus {
+            services: vec![
+                named("api", running("repo/api:1.3.0")),
+                named("worker", running("repo/worker:v1.3.0")),
+            ],
+            ..env("staging", Err(String::new()))
+        },
+        EnvStatus {
+            services: vec![
+                named("api", running("repo/api:1.3.0")),
+                named("worker", running("repo/worker:1.2.3")),
+                named("cron", Ok(service(0, 2, vec![failed]))),
+                named("mailer", Err("ServiceNotFoundException: <mailer>".into())),
+            ],
+            ..env("prod", Err(String::new()))
+        },
     ]);
     insta::assert_snapshot!(render_status(&r));
 }

@@ -106,8 +106,8 @@ max_attempts = {alert_attempts}
         );
         for env in ["dev", "staging", "prod"] {
             text.push_str(&format!(
-                "\n[environments.{env}]\ncluster = \"{}\"\nservice = \"aletheia-api\"\ncontainer = \"api\"\nhealth_url = \"{}\"\n",
-                self.cluster(env),
+                "\n[environments.{env}]\n{}health_url = \"{}\"\n",
+                self.services_toml(env),
                 self.health.url_of(env)
             ));
         }

@@ -29,6 +29,8 @@ struct Inner {
     held: u64,
     /// The `X-Amz-Target` of every request (`…DescribeServices`).
     targets: Vec<String>,
+    /// Each request's operation (`DescribeServices`) and JSON body.
+    bodies: Vec<(String, serde_json::Value)>,
     /// Operations (`UpdateService`) the caller's IAM policy does not allow.
     denied: Vec<String>,
     failed: u64,
@@ -105,6 +107,17 @@ impl EcsProxy {
         self.inner.lock().unwrap().latency = Some((min, max));
     }
 
+    /// The bodies of the `operation` requests (`DescribeServices`) so far.
+    pub fn asked(&self, operation: &str) -> Vec<serde_json::Value> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .bodies
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
     /// Requests answered with the fault.
     pub fn failed(&self) -> u64 {
         self.inner.lock().unwrap().failed
@@ -151,7 +164,10 @@ async fn forward(
             .iter()
             .find(|op| target.rsplit('.').next() == Some(op.as_str()))
             .cloned();
-        inner.targets.push(target);
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        inner.bodies.push((operation, json));
+        inner.targets.push(target.clone());
         if inner.fault.is_some() {
             inner.failed += 1;
         }
@@ -174,6 +190,10 @@ async fn forward(
         tokio::time::sleep_until(came + delay).await;
     }
     let json = [("content-type", "application/x-amz-json-1.1")];
+    if let Some(refused) = beyond_limits(&target, &body) {
+        let body = serde_json::json!({"__type": "InvalidParameterException", "message": refused});
+        return (StatusCode::BAD_REQUEST, json, body.to_string()).into_response();
+    }
     if let Some(op) = denied {
         let message = format!(
             "User: arn:aws:sts::123456789012:assumed-role/aletheia-bot/session-1 is not authorized to perform: ecs:{op} \
@@ -261,4 +281,15 @@ fn with_events(inner: &Mutex<Inner>, body: Bytes) -> Bytes {
         service["events"] = serde_json::Value::Array(events);
     }
     Bytes::from(answer.to_string())
+}
+
+/// ECS's limits that moto does not keep: `DescribeServices` takes at most
+/// 10 services.
+fn beyond_limits(target: &str, body: &[u8]) -> Option<String> {
+    if !target.ends_with(".DescribeServices") {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let n = body["services"].as_array().map_or(0, Vec::len);
+    (n > 10).then(|| format!("services can have at most 10 items, got {n}"))
 }

@@ -9,6 +9,7 @@ pub mod github;
 pub mod health;
 pub mod moto;
 mod process;
+mod services;
 pub mod tcp_cut;
 pub mod telegram;
 pub mod telegram_html;
@@ -196,6 +197,9 @@ pub struct World {
     pub github_deployments: bool,
     /// `[[freeze]]` entries of bot.toml (freeze windows).
     pub freeze_toml: String,
+    /// Services an environment runs beside `aletheia-api`, as
+    /// `(env, service)`: that environment lists its `services`.
+    pub extra_services: Vec<(&'static str, &'static str)>,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
 }
@@ -238,6 +242,7 @@ impl World {
             prod_approvals: 1,
             users_toml: None,
             unread_skipped: None,
+            extra_services: Vec::new(),
             bot: None,
             standby: None,
             standby_port: free_port(),

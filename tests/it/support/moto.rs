@@ -211,7 +211,7 @@ pub async fn want_tasks(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str,
     create_service(ecs, cluster, service, &task_definition, desired).await;
 }
 
-async fn create_service(
+pub async fn create_service(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,
