@@ -62,8 +62,8 @@ pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
     may_call_for_auto_rollback,
 };
-pub use gates::{GateRefusal, may_review_gate};
 pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
+pub use gates::{GateRefusal, may_review_gate};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};

@@ -63,7 +63,9 @@ pub fn reviewed(
 /// decided, by their Telegram name and numeric id.
 pub fn review_comment(reviewer: &str, telegram_id: i64, approved: bool, op: i64) -> String {
     let verb = if approved { "Approved" } else { "Rejected" };
-    format!("{verb} from Telegram by {reviewer} (Telegram id {telegram_id}), aletheia-bot operation #{op}.")
+    format!(
+        "{verb} from Telegram by {reviewer} (Telegram id {telegram_id}), aletheia-bot operation #{op}."
+    )
 }
 
 /// The answer to a tap that reviewed the gate (plain text).

@@ -114,7 +114,10 @@ impl App {
             (Ok(Some(op)), Some(chat)) => {
                 let key = gate_key(id, environment, chat);
                 match self.store.has_alert(&key).await {
-                    Ok(true) => op.run_id.and_then(|r| u64::try_from(r).ok()).map(|r| (op, r)),
+                    Ok(true) => op
+                        .run_id
+                        .and_then(|r| u64::try_from(r).ok())
+                        .map(|r| (op, r)),
                     Ok(false) => None,
                     Err(e) => {
                         return TapAnswer {

@@ -2,8 +2,8 @@
 //! reviewers from Telegram: the bot reviews as its own GitHub identity,
 //! so its own rules come first.
 
-use super::approval::holds_any;
 use super::EnvPolicy;
+use super::approval::holds_any;
 use crate::domain::{Role, UserId};
 
 /// Why a tap on a gate's Approve or Reject is refused.
@@ -71,7 +71,10 @@ mod tests {
             may_review_gate(alice, &senior, alice, &policy(true)),
             Err(GateRefusal::OwnRequest)
         );
-        assert_eq!(may_review_gate(alice, &senior, alice, &policy(false)), Ok(()));
+        assert_eq!(
+            may_review_gate(alice, &senior, alice, &policy(false)),
+            Ok(())
+        );
         assert_eq!(
             may_review_gate(bob, &dev, alice, &policy(true)),
             Err(GateRefusal::NotAnApprover {
