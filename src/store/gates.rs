@@ -11,9 +11,8 @@ use crate::domain::{OperationId, UserId};
 /// operation's run: only [`Store::claim_gate`] makes one.
 #[derive(Debug)]
 pub struct GateClaim {
-    pub op: OperationId,
-    pub environment: u64,
-    _private: (),
+    op: OperationId,
+    environment: u64,
 }
 
 /// Who holds (or gave) a gate's review.
@@ -58,7 +57,6 @@ impl Store {
                 return Ok(Ok(GateClaim {
                     op,
                     environment,
-                    _private: (),
                 }));
             }
             let row: Option<(i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(select)

@@ -221,6 +221,9 @@ async fn a_rejected_gate_fails_the_run_and_a_gate_the_bot_cannot_review_says_how
         .await;
     // The failure rings below the prompts, and reaches the on-call chat.
     let ring = world.tg.next_message(TEAM_CHAT).await;
-    assert_eq!(ring.text, "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑");
+    assert_eq!(
+        ring.text,
+        "❌ <b>prod</b> · deploy of <b>1.3.0</b> failed (#2) ↑"
+    );
     world.tg.next_message(ONCALL_CHAT).await;
 }
