@@ -82,6 +82,12 @@ pub fn already_reviewed(by: &str) -> String {
     format!("Already reviewed by {by}.")
 }
 
+/// The answer to a tap on a gate someone is reviewing right now (plain
+/// text).
+pub fn being_reviewed(by: &str) -> String {
+    format!("{by} is reviewing this on GitHub right now.")
+}
+
 /// The answer to a tap by someone who may not review (plain text).
 pub fn refused(refusal: &GateRefusal) -> String {
     match refusal {

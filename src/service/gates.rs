@@ -163,10 +163,22 @@ impl App {
         {
             Ok(Ok(claim)) => claim,
             Ok(Err(review)) => {
-                return TapAnswer {
-                    text: say::already_reviewed(&self.name_of(review.by.0)),
-                    alert: false,
+                let by = self.name_of(review.by.0);
+                let text = if review.done {
+                    say::already_reviewed(&by)
+                } else {
+                    say::being_reviewed(&by)
                 };
+                self.audit_quietly(self.audit(
+                    Some(tap.user),
+                    tap.chat,
+                    "tap:gate",
+                    "refused:already_reviewed",
+                    Some(id),
+                    text.clone(),
+                ))
+                .await;
+                return TapAnswer { text, alert: false };
             }
             Err(e) => {
                 return TapAnswer {

@@ -7,6 +7,10 @@ use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{OperationId, UserId};
 
+/// How long a claim not yet done holds (ms): far longer than a call to
+/// GitHub may take, short enough that a tap after a crash goes through.
+const CLAIM_HELD_MS: i64 = 120_000;
+
 /// Proof that this caller holds the review of one environment of an
 /// operation's run: only [`Store::claim_gate`] makes one.
 #[derive(Debug)]
@@ -41,6 +45,17 @@ impl Store {
                       ON CONFLICT (operation_id, environment_id) DO NOTHING";
         let select = "SELECT reviewed_by, approved, done FROM gate_reviews \
                       WHERE operation_id = $1 AND environment_id = $2";
+        // A claim whose holder died before GitHub answered is let go
+        // once it is older than any call to GitHub can take.
+        let stale = "DELETE FROM gate_reviews WHERE operation_id = $1 \
+                     AND environment_id = $2 AND done = 0 AND reviewed_at < $3";
+        on_pool!(self, p => sqlx::query(stale)
+            .bind(op.0)
+            .bind(env_id)
+            .bind(now_ms() - CLAIM_HELD_MS)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         // A claim let go between the two statements is taken on the
         // next round; a review done is never let go, so this ends.
         loop {
@@ -54,10 +69,7 @@ impl Store {
                 .await
                 .map(|done| done.rows_affected()))?;
             if took == 1 {
-                return Ok(Ok(GateClaim {
-                    op,
-                    environment,
-                }));
+                return Ok(Ok(GateClaim { op, environment }));
             }
             let row: Option<(i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(select)
                 .bind(op.0)

@@ -144,6 +144,7 @@ async fn an_approver_other_than_the_requester_lets_a_gated_run_go_on() {
             (Some(BOB.id), "refused:own_request"),
             (Some(ALICE.id), "refused:not_an_approver"),
             (Some(DAVE.id), "approved"),
+            (Some(DAVE.id), "refused:already_reviewed"),
         ]
     );
 }

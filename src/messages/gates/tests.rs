@@ -59,6 +59,7 @@ fn answers() {
             super::done(true),
             super::done(false),
             super::already_reviewed("Bob"),
+            super::being_reviewed("Bob"),
             super::refused(&GateRefusal::NotAnApprover {
                 roles: vec![Role::new("senior"), Role::new("lead")]
             }),
