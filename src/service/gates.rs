@@ -110,34 +110,9 @@ impl App {
         environment: u64,
         approve: bool,
     ) -> TapAnswer {
-        let held = match (self.store.operation(id).await, tap.chat) {
-            (Ok(Some(op)), Some(chat)) => {
-                let key = gate_key(id, environment, chat);
-                match self.store.has_alert(&key).await {
-                    Ok(true) => op
-                        .run_id
-                        .and_then(|r| u64::try_from(r).ok())
-                        .map(|r| (op, r)),
-                    Ok(false) => None,
-                    Err(e) => {
-                        return TapAnswer {
-                            text: self.internal_failure("gate: store", &e),
-                            alert: true,
-                        };
-                    }
-                }
-            }
-            (Ok(_), _) => None,
-            (Err(e), _) => {
-                return TapAnswer {
-                    text: self.internal_failure("gate: store", &e),
-                    alert: true,
-                };
-            }
-        };
-        let Some((op, run_id)) = held else {
-            let text = crate::messages::common::not_my_button();
-            return self.refuse_tap(tap, "gate", "forged", None, text).await;
+        let (op, run_id) = match self.gated(tap, id, environment).await {
+            Ok(held) => held,
+            Err(answer) => return answer,
         };
         let cfg = match self.env_config(&op) {
             Ok(cfg) => cfg,
@@ -214,23 +189,7 @@ impl App {
         } else {
             EditStep::Reject
         };
-        let mut edits = Vec::new();
-        for (chat, thread_id) in self.gate_chats(&op) {
-            let key = gate_key(id, environment, chat);
-            if matches!(self.store.has_alert(&key).await, Ok(true)) {
-                edits.push(NewAlert {
-                    thread_id,
-                    ..NewAlert::edit(
-                        &key,
-                        step,
-                        AlertKind::Approval,
-                        op.env.clone(),
-                        ChatId(chat),
-                        text.clone(),
-                    )
-                });
-            }
-        }
+        let edits = self.gate_edits(&op, environment, step, &text).await;
         let outcome = if approve { "approved" } else { "rejected" };
         let audit = self.audit(
             Some(tap.user),
@@ -249,6 +208,80 @@ impl App {
             text: say::done(approve),
             alert: false,
         }
+    }
+
+    /// The operation and run a gate's button names, when the chat tapped
+    /// in holds that gate's prompt; else the refusal.
+    async fn gated(
+        &self,
+        tap: &Tap,
+        id: OperationId,
+        environment: u64,
+    ) -> Result<(OperationRow, u64), TapAnswer> {
+        let store_failed = |e: &crate::store::StoreError| TapAnswer {
+            text: self.internal_failure("gate: store", e),
+            alert: true,
+        };
+        let op = self
+            .store
+            .operation(id)
+            .await
+            .map_err(|e| store_failed(&e))?;
+        let held = match (op, tap.chat) {
+            (Some(op), Some(chat)) => {
+                let key = gate_key(id, environment, chat);
+                if self
+                    .store
+                    .has_alert(&key)
+                    .await
+                    .map_err(|e| store_failed(&e))?
+                {
+                    op.run_id
+                        .and_then(|r| u64::try_from(r).ok())
+                        .map(|r| (op, r))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        match held {
+            Some(held) => Ok(held),
+            None => {
+                let text = crate::messages::common::not_my_button();
+                Err(self.refuse_tap(tap, "gate", "forged", None, text).await)
+            }
+        }
+    }
+
+    /// The edit of every copy of a gate's prompt to `text`, without its
+    /// buttons.
+    async fn gate_edits(
+        &self,
+        op: &OperationRow,
+        environment: u64,
+        step: EditStep,
+        text: &str,
+    ) -> Vec<NewAlert> {
+        let id = OperationId(op.id);
+        let mut edits = Vec::new();
+        for (chat, thread_id) in self.gate_chats(op) {
+            let key = gate_key(id, environment, chat);
+            if matches!(self.store.has_alert(&key).await, Ok(true)) {
+                edits.push(NewAlert {
+                    thread_id,
+                    ..NewAlert::edit(
+                        &key,
+                        step,
+                        AlertKind::Approval,
+                        op.env.clone(),
+                        ChatId(chat),
+                        text.to_owned(),
+                    )
+                });
+            }
+        }
+        edits
     }
 
     /// Reviews the run's deployment to `environment` on GitHub, if GitHub
