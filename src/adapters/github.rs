@@ -11,6 +11,7 @@ use crate::config::{GithubAuth, GithubConfig};
 
 mod ci;
 mod deployments;
+mod gates;
 mod logs;
 mod notes;
 mod secrets;
@@ -18,6 +19,7 @@ mod types;
 
 pub use ci::{CiState, CiVerdict};
 pub use deployments::{NewDeployment, NewStatus};
+pub use gates::{PendingDeployment, PendingEnvironment};
 pub use notes::ReleaseNotes;
 pub use secrets::SecretListed;
 pub use types::{

@@ -107,6 +107,9 @@ pub enum OpStep {
     /// A failure posted again, unacknowledged, for the n-th contact
     /// (`escalated-{n}`).
     Escalated(u32),
+    /// The review prompt of the operation's run, held by the GitHub
+    /// environment with this id (`gate-{id}`): one per environment.
+    Gate(u64),
 }
 
 /// What happened to a lock.
@@ -430,6 +433,9 @@ impl OpStep {
                 if let Some(n) = s.strip_prefix("escalated-") {
                     return Some(Self::Escalated(number(n)?));
                 }
+                if let Some(n) = s.strip_prefix("gate-") {
+                    return Some(Self::Gate(number(n)?));
+                }
                 if let Some(step) = s.strip_suffix(":ring") {
                     return Some(Self::Ring(EditStep::parse(step)?));
                 }
@@ -536,6 +542,7 @@ impl fmt::Display for OpStep {
             Self::Arm { by, nonce } => return write!(f, "arm:{}:{nonce}", by.0),
             Self::Ring(step) => return write!(f, "{step}:ring"),
             Self::Escalated(n) => return write!(f, "escalated-{n}"),
+            Self::Gate(id) => return write!(f, "gate-{id}"),
         };
         f.write_str(name)
     }

@@ -136,6 +136,14 @@ pub enum Callback<O = OperationId> {
         nonce: u32,
         pick: GuidePick,
     },
+    /// A review of a run held by a GitHub environment's required
+    /// reviewers (`v:{op}:{environment id}:a|r`: GitHub's numeric id,
+    /// never the environment's name).
+    Gate {
+        op: O,
+        environment: u64,
+        approve: bool,
+    },
 }
 
 impl<O: OpRef> Callback<O> {
@@ -174,6 +182,16 @@ impl<O: OpRef> Callback<O> {
                 let _ = write!(out, "h:{env}:{}", act.code());
                 return out;
             }
+            Self::Gate {
+                op,
+                environment,
+                approve,
+            } => {
+                out.push_str("v:");
+                op.write_to(&mut out);
+                let _ = write!(out, ":{environment}:{}", if *approve { "a" } else { "r" });
+                return out;
+            }
             Self::Guide { nonce, pick } => {
                 let _ = write!(out, "g:{nonce}:");
                 match pick {
@@ -205,6 +223,9 @@ impl Callback {
     /// `g:nonce:pick`); anything else (forged, mangled, of another bot) is
     /// `None`.
     pub fn parse(data: &str) -> Option<Self> {
+        if let Some(rest) = data.strip_prefix("v:") {
+            return parse_gate(rest);
+        }
         let mut parts = data.split(':');
         let (Some(kind), Some(id), Some(action), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -275,6 +296,39 @@ impl Callback {
     }
 }
 
+/// A number written in decimal without leading zeros, of at most `max`
+/// digits.
+fn canonical_number(s: &str, max: usize) -> Option<u64> {
+    let canonical = !s.is_empty() && s.len() <= max && (s == "0" || !s.starts_with('0'));
+    if !canonical || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `{op}:{environment id}:a|r`, after the `v:`.
+fn parse_gate(rest: &str) -> Option<Callback> {
+    let mut parts = rest.split(':');
+    let (Some(op), Some(environment), Some(action), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if op.is_empty() || op.len() > 18 || !op.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let approve = match action {
+        "a" => true,
+        "r" => false,
+        _ => return None,
+    };
+    Some(Callback::Gate {
+        op: OperationId(op.parse().ok()?),
+        environment: canonical_number(environment, 20)?,
+        approve,
+    })
+}
+
 /// The audit verb of a tap whose data does not parse, by the family its
 /// first field claims (a mangled dialogue button is audited as one).
 pub fn unread_verb(data: &str) -> &'static str {
@@ -284,6 +338,7 @@ pub fn unread_verb(data: &str) -> &'static str {
         Some("i") => "report",
         Some("b" | "h") => "alert",
         Some("g") => "guide",
+        Some("v") => "gate",
         _ => "unknown",
     }
 }

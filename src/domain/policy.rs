@@ -39,6 +39,8 @@
 //! - Who may read the secrets' ages, when one is overdue for rotation,
 //!   when the weekly reminder is due: [`may_read_secret_ages`],
 //!   [`is_overdue`], [`rotation_reminder_due`] (`policy/rotation.rs`).
+//! - Who may review a run held by a GitHub environment's required
+//!   reviewers: [`may_review_gate`] (`policy/gates.rs`).
 //! - Which environment is "prod" (the last in promotion order):
 //!   [`last_env`].
 //! - Which failures the bot rolls back by itself, and whether that may
@@ -48,6 +50,7 @@
 mod approval;
 mod autorollback;
 mod freeze;
+mod gates;
 mod rotation;
 
 use approval::holds_any;
@@ -60,6 +63,7 @@ pub use autorollback::{
     may_call_for_auto_rollback,
 };
 pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
+pub use gates::{GateRefusal, may_review_gate};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};

@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod diagnosis;
 pub mod direct;
 pub mod freeze;
+pub mod gates;
 pub mod guide;
 pub mod health;
 pub mod help;

@@ -16,6 +16,7 @@ mod escalate;
 mod expiry;
 mod follow;
 mod freeze;
+mod gates;
 mod guide;
 mod incident;
 pub mod ingest;

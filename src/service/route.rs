@@ -102,6 +102,11 @@ impl App {
             Callback::Alert { op, act } => self.alert_tap(tap, op, act).await,
             Callback::Health { env, act } => self.health_tap(tap, env, act).await,
             Callback::Guide { nonce, pick } => self.guide_tap(tap, nonce, pick).await,
+            Callback::Gate {
+                op,
+                environment,
+                approve,
+            } => self.gate_tap(tap, op, environment, approve).await.into(),
         }
     }
 }

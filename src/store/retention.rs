@@ -6,7 +6,7 @@ use super::fence::fenced_write;
 use super::{Store, StoreError, on_pool};
 
 /// Every table of the bot's, as `aletheia_table_rows` names them.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 23] = [
     "operations",
     "approvals",
     "approval_arms",
@@ -29,6 +29,7 @@ pub const TABLES: [&str; 22] = [
     "auto_rollbacks",
     "env_freezes",
     "release_checklist",
+    "gate_reviews",
 ];
 
 impl Store {

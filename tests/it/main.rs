@@ -18,6 +18,7 @@ mod discover;
 mod faults;
 mod follow;
 mod freeze;
+mod gates;
 mod github_app;
 mod github_down;
 mod guide;

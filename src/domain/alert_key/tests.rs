@@ -275,6 +275,7 @@ fn any_op_step() -> impl Strategy<Value = OpStep> {
             OpStep::AutoRollbackAnswer,
         ]),
         any::<i64>().prop_map(|by| OpStep::Issues { by: UserId(by) }),
+        any::<u64>().prop_map(OpStep::Gate),
         (any::<i64>(), "[0-9a-f]{32}").prop_map(|(by, nonce)| OpStep::Arm {
             by: UserId(by),
             nonce

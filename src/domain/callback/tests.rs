@@ -17,6 +17,22 @@ fn accepted_inputs() {
             },
         ),
         (
+            "v:12:161171787:a",
+            Callback::Gate {
+                op: op(12),
+                environment: 161_171_787,
+                approve: true,
+            },
+        ),
+        (
+            "v:12:0:r",
+            Callback::Gate {
+                op: op(12),
+                environment: 0,
+                approve: false,
+            },
+        ),
+        (
             "d:12:c",
             Callback::Decide {
                 op: op(12),
@@ -181,6 +197,12 @@ fn rejected_inputs() {
         "d:+1:a",
         "x:12:a",
         "d:12:a:b",
+        "v:12:a",
+        "v:12:7:x",
+        "v:12:07:a",
+        "v::7:a",
+        "v:12:7:a:b",
+        "v:12:99999999999999999999:a",
         "d:1e3:a",
         "d:99999999999999999999:a",
         "d:1234567890123456789:a",
@@ -245,6 +267,7 @@ fn unread_data_is_audited_by_the_family_it_claims() {
         ("c:4:x", "tick"),
         ("b:x:r", "alert"),
         ("g:1:zz", "guide"),
+        ("v:1:01:a", "gate"),
         ("d:1:x", "unknown"),
         ("", "unknown"),
     ] {
@@ -278,7 +301,12 @@ fn any_callback() -> impl Strategy<Value = Callback> {
         (op.clone(), any::<bool>()).prop_map(|(op, go)| Callback::ReleaseAnyway { op, go }),
         (op.clone(), 0u8..10).prop_map(|(op, item)| Callback::Tick { op, item }),
         op.clone().prop_map(|op| Callback::DirectRollback { op }),
-        op.prop_map(|op| Callback::IncidentReport { op }),
+        op.clone().prop_map(|op| Callback::IncidentReport { op }),
+        (op, any::<u64>(), any::<bool>()).prop_map(|(op, environment, approve)| Callback::Gate {
+            op,
+            environment,
+            approve
+        }),
         (any::<u32>(), pick).prop_map(|(nonce, pick)| Callback::Guide { nonce, pick }),
     ]
 }
@@ -301,7 +329,9 @@ proptest! {
     fn only_well_formed_data_is_read(data in "\\PC{0,80}") {
         if let Some(callback) = Callback::parse(&data) {
             let parts: Vec<&str> = data.split(':').collect();
-            prop_assert_eq!(parts.len(), 3);
+            // A gate's review names the environment too.
+            let fields = if matches!(callback, Callback::Gate { .. }) { 4 } else { 3 };
+            prop_assert_eq!(parts.len(), fields);
             prop_assert_eq!(parts[0], &callback.encode()[..1]);
             prop_assert!(data.len() <= 64);
         }
@@ -337,6 +367,15 @@ proptest! {
                 && id.parse::<u32>().is_ok()
                 && (matches!(action.as_str(), "y" | "x")
                     || (!action.is_empty() && action.bytes().all(|b| b.is_ascii_digit()))));
+        let ok = ok
+            || (kind == "v"
+                && !id.is_empty()
+                && id.len() <= 18
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && !action.is_empty()
+                && (action == "0" || !action.starts_with('0'))
+                && action.bytes().all(|b| b.is_ascii_digit())
+                && matches!(extra.as_str(), ":a" | ":r"));
         prop_assert_eq!(Callback::parse(&data).is_some(), ok, "{}", data);
     }
 }

@@ -144,8 +144,11 @@ impl App {
                     &[],
                 )
                 .await?;
-                if run.status.as_deref() == Some("in_progress") {
-                    self.show_progress(&op, run.id, &run.html_url).await;
+                match run.status.as_deref() {
+                    Some("in_progress") => self.show_progress(&op, run.id, &run.html_url).await,
+                    // Held by an environment's required reviewers.
+                    Some("waiting") => self.prompt_gates(&op, run).await,
+                    _ => {}
                 }
             }
         }

@@ -7,6 +7,7 @@ mod checklists;
 mod deliveries;
 mod deployments;
 mod freezes;
+mod gates;
 mod incidents;
 mod leader;
 mod operations;

@@ -23,6 +23,7 @@ pub const REPO: &str = "aletheia";
 pub const WEBHOOK_SECRET: &str = "webhook-TEST-secret";
 
 mod deployments;
+mod gates;
 mod hooks;
 mod releases;
 mod secrets;
@@ -100,6 +101,10 @@ struct Inner {
     /// answered 502 anyway, once each (a proxy timing out after GitHub
     /// acted).
     lost_deployment_answers: Vec<String>,
+    /// Run id → the environments it waits on (`hold_at_gates`).
+    pending: HashMap<u64, Vec<Value>>,
+    /// Reviews of pending deployments: (run id, body), oldest first.
+    reviews: Vec<(u64, Value)>,
 }
 
 /// Requests held by [`FakeGithub::hold`] go on when this is dropped.
@@ -166,6 +171,10 @@ impl FakeGithub {
                 get(list_runs),
             )
             .route("/repos/{owner}/{repo}/actions/runs/{run_id}", get(get_run))
+            .route(
+                "/repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments",
+                get(gates::list_pending).post(gates::review_pending),
+            )
             .route("/repos/{owner}/{repo}/compare/{range}", get(compare))
             .route(
                 "/repos/{owner}/{repo}/actions/secrets",
