@@ -48,6 +48,7 @@
 mod approval;
 mod autorollback;
 mod freeze;
+mod groups;
 mod rotation;
 
 use approval::holds_any;
@@ -60,6 +61,7 @@ pub use autorollback::{
     may_call_for_auto_rollback,
 };
 pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
+pub use groups::{ApprovalGroup, GroupProgress, group_progress, group_roles, tally};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
@@ -283,6 +285,9 @@ pub struct RollbackRules<'a> {
     pub requesters: Option<&'a [Role]>,
     pub approvers: Option<&'a [Role]>,
     pub approvals: Option<u32>,
+    /// `rollback.groups`; unset, the deploy's groups apply unless
+    /// `approvers` or `approvals` is set here.
+    pub groups: Option<&'a [ApprovalGroup]>,
 }
 
 /// The rules a request of `kind` is decided under in an environment whose
@@ -297,12 +302,27 @@ pub fn policy_for(
     if kind != OperationKind::Rollback {
         return deploy.clone();
     }
+    let plain = rollback.approvers.is_some() || rollback.approvals.is_some();
+    let groups = match rollback.groups {
+        Some(groups) => groups.to_vec(),
+        None if plain => Vec::new(),
+        None => deploy.groups.clone(),
+    };
+    if !groups.is_empty() {
+        return EnvPolicy {
+            requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
+            four_eyes: deploy.four_eyes,
+            requires_verified_in: None,
+            ..EnvPolicy::of_groups(groups)
+        };
+    }
     EnvPolicy {
         requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
         approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
         approvals: rollback.approvals.unwrap_or(deploy.approvals),
         four_eyes: deploy.four_eyes,
         requires_verified_in: None,
+        groups: Vec::new(),
     }
 }
 

@@ -11,6 +11,26 @@ pub struct EnvPolicy {
     pub approvals: u32,
     pub four_eyes: bool,
     pub requires_verified_in: Option<Env>,
+    /// `approval.groups`: each group must be filled (then `approvers` are
+    /// the groups' roles and `approvals` their counts' sum). Empty: any
+    /// `approvals` of `approvers` settle a request.
+    pub groups: Vec<super::ApprovalGroup>,
+}
+
+impl EnvPolicy {
+    /// A policy settled by filling each of `groups` (nobody may ask and
+    /// four eyes hold until the caller says otherwise): its approvers are
+    /// the groups' roles, its approvals the sum of their counts.
+    pub fn of_groups(groups: Vec<super::ApprovalGroup>) -> Self {
+        Self {
+            requesters: Vec::new(),
+            approvers: super::group_roles(&groups),
+            approvals: groups.iter().map(|g| g.count).sum(),
+            four_eyes: true,
+            requires_verified_in: None,
+            groups,
+        }
+    }
 }
 
 /// What is known when someone asks to deploy.

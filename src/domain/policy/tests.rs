@@ -152,6 +152,7 @@ fn prod_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     }
 }
 
@@ -219,6 +220,7 @@ fn rollback_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     }
 }
 

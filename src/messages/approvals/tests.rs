@@ -106,6 +106,7 @@ fn no_approver_sees() {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     };
     insta::assert_snapshot!(super::no_approver_sees(
         &Env::parse("prod").unwrap(),

@@ -15,6 +15,7 @@ fn prod_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: Some(env("staging")),
+        groups: vec![],
     }
 }
 
