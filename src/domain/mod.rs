@@ -39,8 +39,9 @@ pub use policy::{
     may_ask, may_break_glass, may_call_for_auto_rollback, may_decide, may_diagnose,
     may_open_report, may_read_secret_ages, may_release, may_request_rollback,
     may_roll_back_directly, may_tick_checklist, may_verify, may_withdraw, no_approver_sees,
-    policy_for, prompt_reaches_approver, recheck, rests_on_qa_and_locks, retention_cutoffs,
-    rings_on_call, rotation_reminder_due, run_version, stranger_key, tally,
+    policy_for, prompt_reaches_approver, recheck, reminder_at, rests_on_qa_and_locks,
+    retention_cutoffs, rings_on_call, rotation_reminder_due, run_version, still_to_decide,
+    stranger_key, tally,
 };
 pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

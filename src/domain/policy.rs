@@ -61,7 +61,9 @@ pub use autorollback::{
     may_call_for_auto_rollback,
 };
 pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
-pub use groups::{ApprovalGroup, GroupProgress, group_progress, group_roles, tally};
+pub use groups::{
+    ApprovalGroup, GroupProgress, group_progress, group_roles, reminder_at, still_to_decide, tally,
+};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};

@@ -241,6 +241,15 @@ impl Store {
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
+    /// Requests still awaiting a decision whose prompt has not expired.
+    pub async fn open_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at > $1 ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     /// Requests whose approval prompt has expired undecided.
     pub async fn expired_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
         let sql = select_operations!(

@@ -132,6 +132,54 @@ pub fn group_roles(groups: &[ApprovalGroup]) -> Vec<Role> {
     roles
 }
 
+/// When an undecided request's reminder is due: two thirds of the way
+/// from its asking (`created_ms`) to its expiry (`expires_ms`).
+pub fn reminder_at(created_ms: i64, expires_ms: i64) -> i64 {
+    created_ms + (expires_ms - created_ms).max(0) * 2 / 3
+}
+
+/// Who the reminder mentions: each user who may still move the request,
+/// in the config's order — an approver (of a group not yet full, with
+/// groups) who has not approved it yet and is not its requester under
+/// four eyes.
+pub fn still_to_decide<'a>(
+    policy: &super::EnvPolicy,
+    requester: UserId,
+    approved: &[UserId],
+    users: impl IntoIterator<Item = (UserId, &'a [Role])>,
+) -> Vec<UserId> {
+    let known: Vec<(UserId, &[Role])> = users.into_iter().collect();
+    let open: Vec<Role> = if policy.groups.is_empty() {
+        policy.approvers.clone()
+    } else {
+        // The groups as the approvals given fill them.
+        let roles_of = |u: UserId| known.iter().find(|(id, _)| *id == u).map(|(_, r)| *r);
+        group_progress(approved, &policy.groups, roles_of)
+            .into_iter()
+            .filter(|g| !g.full())
+            .map(|g| g.role)
+            .collect()
+    };
+    known
+        .iter()
+        .filter(|(id, roles)| may_still(*id, roles, &open, policy.four_eyes, requester, approved))
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn may_still(
+    user: UserId,
+    roles: &[Role],
+    open: &[Role],
+    four_eyes: bool,
+    requester: UserId,
+    approved: &[UserId],
+) -> bool {
+    roles.iter().any(|r| open.contains(r))
+        && !approved.contains(&user)
+        && !(four_eyes && user == requester)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +244,38 @@ mod tests {
     #[test]
     fn without_groups_every_counting_approval_tallies() {
         assert_eq!(tally(&[UserId(1), UserId(9)], &[], roles), 2);
+    }
+
+    #[test]
+    fn the_reminder_comes_at_two_thirds_of_the_expiry() {
+        assert_eq!(reminder_at(1_000, 4_000), 3_000);
+        assert_eq!(reminder_at(0, 1_800_000), 1_200_000);
+        assert_eq!(reminder_at(5, 5), 5);
+    }
+
+    #[test]
+    fn the_reminder_names_who_may_still_fill_an_open_group() {
+        let policy = crate::domain::EnvPolicy {
+            requesters: vec![Role::new("developer")],
+            four_eyes: true,
+            ..crate::domain::EnvPolicy::of_groups(groups())
+        };
+        let users = || (1..=4).map(|id| (UserId(id), roles(UserId(id)).unwrap_or(&[])));
+        // Nobody approved yet: everyone holding qa or senior but the
+        // requester (3, under four eyes).
+        let all = still_to_decide(&policy, UserId(3), &[], users());
+        assert_eq!(all, [UserId(1), UserId(2)]);
+        // The senior approved: only those who could fill QA's place.
+        let qa = still_to_decide(&policy, UserId(9), &[UserId(2)], users());
+        assert_eq!(qa, [UserId(1), UserId(3)]);
+        // Without groups: every approver who has not approved yet.
+        let plain = crate::domain::EnvPolicy {
+            approvers: vec![Role::new("senior")],
+            groups: Vec::new(),
+            ..policy
+        };
+        let seniors = still_to_decide(&plain, UserId(9), &[UserId(2)], users());
+        assert_eq!(seniors, [UserId(3)]);
     }
 
     #[test]
