@@ -202,3 +202,48 @@ fn already_voted() {
 fn too_late() {
     insta::assert_snapshot!(super::too_late(OperationState::Cancelled));
 }
+
+fn progress() -> Vec<crate::domain::GroupProgress> {
+    vec![
+        crate::domain::GroupProgress {
+            role: Role::new("qa"),
+            given: 1,
+            count: 1,
+        },
+        crate::domain::GroupProgress {
+            role: Role::new("<senior>"),
+            given: 1,
+            count: 2,
+        },
+    ]
+}
+
+#[test]
+fn groups_progress() {
+    insta::assert_snapshot!(super::groups_progress(&progress()));
+}
+
+#[test]
+fn counted() {
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        super::counted(
+            &deploy(),
+            NAME,
+            NAME,
+            &progress(),
+            Some("2026-11-30 03:10 UTC")
+        ),
+        super::counted(&rollback(), NAME, NAME, &progress(), None)
+    ));
+}
+
+#[test]
+fn reminder() {
+    let approvers = [(42, NAME.to_owned()), (43, "Erin".to_owned())];
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        super::reminder(&deploy(), &approvers, "2026-11-30 03:10 UTC"),
+        super::reminder(&rollback(), &[], "2026-11-30 03:10 UTC")
+    ));
+}
