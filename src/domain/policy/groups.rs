@@ -138,10 +138,11 @@ pub fn reminder_at(created_ms: i64, expires_ms: i64) -> i64 {
     created_ms + (expires_ms - created_ms).max(0) * 2 / 3
 }
 
-/// Who the reminder mentions: each user who may still move the request,
-/// in the config's order — an approver (of a group not yet full, with
-/// groups) who has not approved it yet and is not its requester under
-/// four eyes.
+/// Who the reminder mentions: each user, in the config's order, whose
+/// approval would still count towards the request — an approver who has
+/// not approved it yet, is not its requester under four eyes, and (with
+/// groups) whose approval would fill one more place, perhaps by moving
+/// an earlier approval to another group it qualifies for.
 pub fn still_to_decide<'a>(
     policy: &super::EnvPolicy,
     requester: UserId,
@@ -149,35 +150,22 @@ pub fn still_to_decide<'a>(
     users: impl IntoIterator<Item = (UserId, &'a [Role])>,
 ) -> Vec<UserId> {
     let known: Vec<(UserId, &[Role])> = users.into_iter().collect();
-    let open: Vec<Role> = if policy.groups.is_empty() {
-        policy.approvers.clone()
-    } else {
-        // The groups as the approvals given fill them.
-        let roles_of = |u: UserId| known.iter().find(|(id, _)| *id == u).map(|(_, r)| *r);
-        group_progress(approved, &policy.groups, roles_of)
-            .into_iter()
-            .filter(|g| !g.full())
-            .map(|g| g.role)
-            .collect()
-    };
+    let roles_of = |u: UserId| known.iter().find(|(id, _)| *id == u).map(|(_, r)| *r);
+    let now = tally(approved, &policy.groups, roles_of);
     known
         .iter()
-        .filter(|(id, roles)| may_still(*id, roles, &open, policy.four_eyes, requester, approved))
+        .filter(|(id, roles)| {
+            let counts = roles.iter().any(|r| policy.approvers.contains(r))
+                && !approved.contains(id)
+                && !(policy.four_eyes && *id == requester);
+            counts && {
+                let mut with = approved.to_vec();
+                with.push(*id);
+                tally(&with, &policy.groups, roles_of) > now
+            }
+        })
         .map(|(id, _)| *id)
         .collect()
-}
-
-fn may_still(
-    user: UserId,
-    roles: &[Role],
-    open: &[Role],
-    four_eyes: bool,
-    requester: UserId,
-    approved: &[UserId],
-) -> bool {
-    roles.iter().any(|r| open.contains(r))
-        && !approved.contains(&user)
-        && !(four_eyes && user == requester)
 }
 
 #[cfg(test)]
@@ -268,6 +256,10 @@ mod tests {
         // The senior approved: only those who could fill QA's place.
         let qa = still_to_decide(&policy, UserId(9), &[UserId(2)], users());
         assert_eq!(qa, [UserId(1), UserId(3)]);
+        // Someone holding both approved: a senior fills the other place,
+        // and so does a QA (who takes QA's, moving them to senior's).
+        let either = still_to_decide(&policy, UserId(9), &[UserId(3)], users());
+        assert_eq!(either, [UserId(1), UserId(2)]);
         // Without groups: every approver who has not approved yet.
         let plain = crate::domain::EnvPolicy {
             approvers: vec![Role::new("senior")],
