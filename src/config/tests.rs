@@ -530,8 +530,14 @@ fn approval_groups_are_read_into_the_policy() {
     let config = parse(&text).unwrap();
     let prod = &config.environments[&crate::domain::Env::parse("prod").unwrap()];
     let policy = prod.deploy_policy();
-    let roles = [crate::domain::Role::new("qa"), crate::domain::Role::new("senior")];
-    assert_eq!((policy.approvers.as_slice(), policy.approvals), (&roles[..], 2));
+    let roles = [
+        crate::domain::Role::new("qa"),
+        crate::domain::Role::new("senior"),
+    ];
+    assert_eq!(
+        (policy.approvers.as_slice(), policy.approvals),
+        (&roles[..], 2)
+    );
     assert_eq!(policy.groups.len(), 2);
     // The shipped rollback names its own approvers: plain, no groups.
     assert!(prod.rollback_policy().groups.is_empty());
