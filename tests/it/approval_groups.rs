@@ -171,7 +171,12 @@ async fn one_person_holding_both_roles_fills_one_group_and_the_rest_are_reminded
         "{written:?} vs {remind_at}"
     );
 
-    // The bot restarts before the prompt expires: no second reminder.
+    // The bot restarts before the prompt expires (the reminder recorded
+    // as sent first: a kill mid-send is the outbox's own story): no
+    // second reminder.
+    world
+        .until_outbox_sent("the reminder delivered", Duration::from_secs(30))
+        .await;
     world.restart_bot().await;
     world
         .tg
