@@ -54,7 +54,7 @@ mod rotation;
 use approval::holds_any;
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
-    counting_approvals, judge_deploy, may_decide,
+    RollbackRules, counting_approvals, judge_deploy, may_decide, policy_for,
 };
 pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
@@ -277,54 +277,6 @@ pub fn retention_cutoffs(
         payloads: ago(webhooks),
         delivery_ids: ago(webhooks.max(DELIVERY_IDS_KEPT)),
         alerts: ago(outbox),
-    }
-}
-
-/// An environment's `rollback` section as the config states it: each key
-/// unset falls back to the deploy's.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RollbackRules<'a> {
-    pub requesters: Option<&'a [Role]>,
-    pub approvers: Option<&'a [Role]>,
-    pub approvals: Option<u32>,
-    /// `rollback.groups`; unset, the deploy's groups apply unless
-    /// `approvers` or `approvals` is set here.
-    pub groups: Option<&'a [ApprovalGroup]>,
-}
-
-/// The rules a request of `kind` is decided under in an environment whose
-/// deploy rules are `deploy`: a deploy's are those; a rollback's are its
-/// `rollback` section's, each unset key the deploy's, four eyes as for
-/// deploys, and never waiting on QA's verdict.
-pub fn policy_for(
-    kind: OperationKind,
-    deploy: &EnvPolicy,
-    rollback: &RollbackRules<'_>,
-) -> EnvPolicy {
-    if kind != OperationKind::Rollback {
-        return deploy.clone();
-    }
-    let plain = rollback.approvers.is_some() || rollback.approvals.is_some();
-    let groups = match rollback.groups {
-        Some(groups) => groups.to_vec(),
-        None if plain => Vec::new(),
-        None => deploy.groups.clone(),
-    };
-    if !groups.is_empty() {
-        return EnvPolicy {
-            requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
-            four_eyes: deploy.four_eyes,
-            requires_verified_in: None,
-            ..EnvPolicy::of_groups(groups)
-        };
-    }
-    EnvPolicy {
-        requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
-        approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
-        approvals: rollback.approvals.unwrap_or(deploy.approvals),
-        four_eyes: deploy.four_eyes,
-        requires_verified_in: None,
-        groups: Vec::new(),
     }
 }
 
