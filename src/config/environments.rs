@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{Env, EnvPolicy, OperationKind, Role, RollbackRules, policy_for};
+use crate::domain::{
+    ApprovalGroup, Env, EnvPolicy, OperationKind, Role, RollbackRules, policy_for,
+};
 
 /// `[aws]`
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +116,11 @@ pub struct RollbackPolicy {
     /// How many approvals one needs. Default: the deploy `approval.approvals`.
     #[serde(default)]
     pub approvals: Option<u32>,
+    /// Approval from several groups, as `approval.groups` (not with
+    /// `approvers`/`approvals` here). Default: the deploy's groups, unless
+    /// `approvers` or `approvals` is set here.
+    #[serde(default)]
+    pub groups: Option<Vec<ApprovalGroup>>,
     /// Break-glass: one of `approvers` may roll back at once, alone, with
     /// `--break-glass <reason>`; the team is told loudly. Default false.
     #[serde(default)]
@@ -229,12 +236,22 @@ impl EnvironmentConfig {
 
     /// The rules a deploy follows here, as this section states them.
     pub fn deploy_policy(&self) -> EnvPolicy {
-        EnvPolicy {
-            requesters: self.requesters.clone(),
-            approvers: self.approval.approvers.clone(),
-            approvals: self.approval.approvals,
-            four_eyes: self.approval.four_eyes,
-            requires_verified_in: self.approval.requires_verified_in.clone(),
+        let approval = &self.approval;
+        match approval.groups.as_deref() {
+            Some(groups) if !groups.is_empty() => EnvPolicy {
+                requesters: self.requesters.clone(),
+                four_eyes: approval.four_eyes,
+                requires_verified_in: approval.requires_verified_in.clone(),
+                ..EnvPolicy::of_groups(groups.to_vec())
+            },
+            _ => EnvPolicy {
+                requesters: self.requesters.clone(),
+                approvers: approval.approvers.clone(),
+                approvals: approval.approvals,
+                four_eyes: approval.four_eyes,
+                requires_verified_in: approval.requires_verified_in.clone(),
+                groups: Vec::new(),
+            },
         }
     }
 
@@ -245,6 +262,7 @@ impl EnvironmentConfig {
             requesters: self.rollback.requesters.as_deref(),
             approvers: self.rollback.approvers.as_deref(),
             approvals: self.rollback.approvals,
+            groups: self.rollback.groups.as_deref(),
         };
         policy_for(kind, &self.deploy_policy(), &rollback)
     }
@@ -273,6 +291,12 @@ pub struct ApprovalPolicy {
     /// How many distinct approvals a request needs. Default 0 (none).
     #[serde(default)]
     pub approvals: u32,
+    /// Approval from several groups instead of `approvers`/`approvals`:
+    /// e.g. `[{ role = "qa", count = 1 }, { role = "senior", count = 1 }]`
+    /// needs every group filled; one person's approval fills one group
+    /// only. Default: unset.
+    #[serde(default)]
+    pub groups: Option<Vec<ApprovalGroup>>,
     /// The requester may not approve their own request. Default true.
     #[serde(default = "yes")]
     pub four_eyes: bool,
@@ -301,6 +325,7 @@ impl Default for ApprovalPolicy {
         Self {
             approvers: Vec::new(),
             approvals: 0,
+            groups: None,
             four_eyes: true,
             requires_verified_in: None,
             expiry: default_expiry(),

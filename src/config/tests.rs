@@ -582,3 +582,82 @@ fn services_given_wrong_are_refused_with_their_path() {
         "{message}"
     );
 }
+
+const PROD_APPROVAL: &str = "approvers = [\"senior\"]\napprovals = 1\n";
+
+fn with_prod_approval(keys: &str) -> String {
+    assert!(SHIPPED.contains(PROD_APPROVAL));
+    SHIPPED.replacen(PROD_APPROVAL, keys, 1)
+}
+
+#[test]
+fn approval_groups_are_read_into_the_policy() {
+    let text = with_prod_approval(
+        "groups = [{ role = \"qa\", count = 1 }, { role = \"senior\", count = 1 }]\n",
+    );
+    let config = parse(&text).unwrap();
+    let prod = &config.environments[&crate::domain::Env::parse("prod").unwrap()];
+    let policy = prod.deploy_policy();
+    let roles = [
+        crate::domain::Role::new("qa"),
+        crate::domain::Role::new("senior"),
+    ];
+    assert_eq!(
+        (policy.approvers.as_slice(), policy.approvals),
+        (&roles[..], 2)
+    );
+    assert_eq!(policy.groups.len(), 2);
+    // The shipped rollback names its own approvers: plain, no groups.
+    assert!(prod.rollback_policy().groups.is_empty());
+}
+
+#[test]
+fn approval_groups_with_approvers_are_refused() {
+    let text = with_prod_approval(
+        "approvers = [\"senior\"]\napprovals = 1\ngroups = [{ role = \"qa\", count = 1 }]\n",
+    );
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.prod.approval.groups: set either environments.prod.approval.groups or environments.prod.approval.approvers/approvals, not both"
+    );
+    let text = SHIPPED.replacen(
+        "break_glass = false\n",
+        "break_glass = false\ngroups = [{ role = \"senior\", count = 1 }]\n",
+        1,
+    );
+    assert_eq!(
+        error(&text),
+        "bot.toml: environments.prod.rollback.groups: set either environments.prod.rollback.groups or environments.prod.rollback.approvers/approvals, not both"
+    );
+}
+
+#[test]
+fn approval_groups_that_cannot_be_filled_are_refused() {
+    let cases = [
+        (
+            "groups = []\n",
+            "environments.prod.approval.groups: must name at least one group",
+        ),
+        (
+            "groups = [{ role = \"qa\", count = 0 }]\n",
+            "environments.prod.approval.groups[0].count: must be at least 1",
+        ),
+        (
+            "groups = [{ role = \"qa\", count = 1 }, { role = \"sre\", count = 1 }]\n",
+            "environments.prod.approval.groups[1].role: no user holds the role \"sre\"",
+        ),
+        (
+            // Carol is the only QA: two QA approvals cannot be had.
+            "groups = [{ role = \"qa\", count = 2 }, { role = \"senior\", count = 1 }]\n",
+            "environments.prod.approval.groups: 3 approvals needed across the groups but only 2 can be given by distinct users holding their roles",
+        ),
+        (
+            "groups = [{ role = \"qa\", count = 1, extra = 1 }]\n",
+            "unknown field `extra`",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let got = error(&with_prod_approval(keys));
+        assert!(got.contains(expected), "{keys}: {got}");
+    }
+}

@@ -231,6 +231,17 @@ impl Config {
                 "approvers are named but approvals = 0; set how many are needed",
             );
         }
+        let plain = !policy.approvers.is_empty() || policy.approvals > 0;
+        self.group_issues(
+            issues,
+            held,
+            &format!("{at}.approval"),
+            &policy.groups,
+            plain,
+        );
+        let rb = &cfg.rollback;
+        let plain = rb.approvers.is_some() || rb.approvals.is_some();
+        self.group_issues(issues, held, &format!("{at}.rollback"), &rb.groups, plain);
         self.rollback_issues(issues, held, &at, cfg);
         self.verified_in_issues(issues, held, env, cfg);
         if policy.expiry.is_zero() {
@@ -279,6 +290,51 @@ impl Config {
             issues.add(
                 format!("{at}.rollback.break_glass"),
                 "break-glass is for approvers acting alone, but no approver role is named",
+            );
+        }
+    }
+
+    /// `{at}.groups`: not with `approvers`/`approvals` (`plain`), each
+    /// group held and counting, and enough distinct people to fill them
+    /// all at once (one person fills one group).
+    fn group_issues(
+        &self,
+        issues: &mut Issues,
+        held: &BTreeSet<&Role>,
+        at: &str,
+        groups: &Option<Vec<crate::domain::ApprovalGroup>>,
+        plain: bool,
+    ) {
+        let Some(groups) = groups else { return };
+        let key = format!("{at}.groups");
+        if plain {
+            issues.add(
+                &key,
+                format!("set either {at}.groups or {at}.approvers/approvals, not both"),
+            );
+        }
+        if groups.is_empty() {
+            issues.add(&key, "must name at least one group");
+            return;
+        }
+        let mut sound = true;
+        for (i, group) in groups.iter().enumerate() {
+            if group.count == 0 {
+                sound = false;
+                issues.add(format!("{key}[{i}].count"), "must be at least 1");
+            }
+            sound &= issues.unheld(held, &format!("{key}[{i}].role"), [&group.role]);
+        }
+        let everyone: Vec<crate::domain::UserId> = self.users.iter().map(|u| u.id).collect();
+        let roles_of = |id| self.user(id).map(|u| u.roles.as_slice());
+        let fillable = crate::domain::tally(&everyone, groups, roles_of);
+        let needed: i64 = groups.iter().map(|g| i64::from(g.count)).sum();
+        if sound && fillable < needed {
+            issues.add(
+                &key,
+                format!(
+                    "{needed} approvals needed across the groups but only {fillable} can be given by distinct users holding their roles"
+                ),
             );
         }
     }

@@ -96,6 +96,9 @@ pub enum OpStep {
     Issues {
         by: UserId,
     },
+    /// The reminder under a prompt at two thirds of its expiry
+    /// (`remind`).
+    Remind,
     /// The fat-finger guard's confirm button (`arm:{user}:{nonce}`).
     Arm {
         by: UserId,
@@ -165,6 +168,11 @@ pub enum EditStep {
     Taken,
     /// An approval no longer counts (`lapsed:{user}`).
     Lapsed {
+        by: UserId,
+    },
+    /// An approval counted towards a request's groups, shown as their
+    /// progress (`counted:{user}`).
+    Counted {
         by: UserId,
     },
     // QA's verdict, under its buttons.
@@ -429,6 +437,7 @@ impl OpStep {
             "auto-rollback" => Self::AutoRollback,
             "auto-rollback-answer" => Self::AutoRollbackAnswer,
             "report" => Self::Report,
+            "remind" => Self::Remind,
             _ => {
                 if let Some(n) = s.strip_prefix("escalated-") {
                     return Some(Self::Escalated(number(n)?));
@@ -500,6 +509,7 @@ impl EditStep {
                 let by = UserId(number(by)?);
                 match verb {
                     "lapsed" => Self::Lapsed { by },
+                    "counted" => Self::Counted { by },
                     "verify" => Self::Verify { by },
                     "found_issues" => Self::FoundIssues { by },
                     _ => return None,
@@ -538,6 +548,7 @@ impl fmt::Display for OpStep {
             Self::AutoRollback => "auto-rollback",
             Self::AutoRollbackAnswer => "auto-rollback-answer",
             Self::Report => "report",
+            Self::Remind => "remind",
             Self::Issues { by } => return write!(f, "issues:{}", by.0),
             Self::Arm { by, nonce } => return write!(f, "arm:{}:{nonce}", by.0),
             Self::Ring(step) => return write!(f, "{step}:ring"),
@@ -573,6 +584,7 @@ impl fmt::Display for EditStep {
             Self::Jobs { done, total } => return write!(f, "jobs-{done}of{total}"),
             Self::Tick { item } => return write!(f, "tick-{item}"),
             Self::Lapsed { by } => return write!(f, "lapsed:{}", by.0),
+            Self::Counted { by } => return write!(f, "counted:{}", by.0),
             Self::Verify { by } => return write!(f, "verify:{}", by.0),
             Self::FoundIssues { by } => return write!(f, "found_issues:{}", by.0),
         };

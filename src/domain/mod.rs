@@ -29,17 +29,19 @@ pub use deployment::{DeploymentStatus, deployment_retry_after, deployment_status
 pub use ids::{AlertKind, ChatId, Env, OperationId, Role, UserId};
 pub use operation::{OperationKind, OperationState};
 pub use policy::{
-    AUTOMATIC, Access, AutoRollbackFacts, ChatKind, DELIVERY_IDS_KEPT, DecisionFacts,
-    DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy, FreezeRefusal,
-    GateRefusal, RecheckFacts, Refusal, RetentionCutoffs, RoleRefusal, RollbackRefusal,
-    RollbackRules, STRANGER_ANSWER_EVERY, Stale, access, auto_rollback_skips_approvals,
-    calls_for_auto_rollback, counting_approvals, freeze_holds_at_dispatch, held_by_freezes,
-    is_overdue, judge_deploy, judge_freeze, last_env, leaves, may_act_in_incident,
-    may_answer_release_question, may_ask, may_break_glass, may_call_for_auto_rollback, may_decide,
-    may_diagnose, may_open_report, may_read_secret_ages, may_release, may_request_rollback,
-    may_review_gate, may_roll_back_directly, may_tick_checklist, may_verify, may_withdraw,
-    no_approver_sees, policy_for, prompt_reaches_approver, recheck, rests_on_qa_and_locks,
-    retention_cutoffs, rings_on_call, rotation_reminder_due, run_version, stranger_key,
+    AUTOMATIC, Access, ApprovalGroup, AutoRollbackFacts, ChatKind, DELIVERY_IDS_KEPT,
+    DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
+    FreezeRefusal, GateRefusal, GroupProgress, RecheckFacts, Refusal, RetentionCutoffs,
+    RoleRefusal, RollbackRefusal, RollbackRules, STRANGER_ANSWER_EVERY, Stale, access,
+    auto_rollback_skips_approvals, calls_for_auto_rollback, counting_approvals,
+    freeze_holds_at_dispatch, group_progress, group_roles, held_by_freezes, is_overdue,
+    judge_deploy, judge_freeze, last_env, leaves, may_act_in_incident, may_answer_release_question,
+    may_ask, may_break_glass, may_call_for_auto_rollback, may_decide, may_diagnose,
+    may_open_report, may_read_secret_ages, may_release, may_request_rollback, may_review_gate,
+    may_roll_back_directly, may_tick_checklist, may_verify, may_withdraw, no_approver_sees,
+    policy_for, prompt_reaches_approver, recheck, reminder_at, rests_on_qa_and_locks,
+    retention_cutoffs, rings_on_call, rotation_reminder_due, run_version, still_to_decide,
+    stranger_key, tally,
 };
 pub use release::{Check, Ci, Listed, ReleaseVerdict, bump, highest_published, release_checks};
 pub use version::{ReleaseType, Version};

@@ -51,12 +51,13 @@ mod approval;
 mod autorollback;
 mod freeze;
 mod gates;
+mod groups;
 mod rotation;
 
 use approval::holds_any;
 pub use approval::{
     DecisionFacts, DecisionRefusal, DeployFacts, DeployRefusal, DeployVerdict, EnvPolicy,
-    counting_approvals, judge_deploy, may_decide,
+    RollbackRules, counting_approvals, judge_deploy, may_decide, policy_for,
 };
 pub use autorollback::{
     AUTOMATIC, AutoRollbackFacts, auto_rollback_skips_approvals, calls_for_auto_rollback,
@@ -64,6 +65,9 @@ pub use autorollback::{
 };
 pub use freeze::{FreezeRefusal, freeze_holds_at_dispatch, held_by_freezes, judge_freeze};
 pub use gates::{GateRefusal, may_review_gate};
+pub use groups::{
+    ApprovalGroup, GroupProgress, group_progress, group_roles, reminder_at, still_to_decide, tally,
+};
 pub use rotation::{is_overdue, may_read_secret_ages, rotation_reminder_due};
 
 use super::{AlertKind, ChatId, Command, Env, OperationKind, Role, UserId};
@@ -277,36 +281,6 @@ pub fn retention_cutoffs(
         payloads: ago(webhooks),
         delivery_ids: ago(webhooks.max(DELIVERY_IDS_KEPT)),
         alerts: ago(outbox),
-    }
-}
-
-/// An environment's `rollback` section as the config states it: each key
-/// unset falls back to the deploy's.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RollbackRules<'a> {
-    pub requesters: Option<&'a [Role]>,
-    pub approvers: Option<&'a [Role]>,
-    pub approvals: Option<u32>,
-}
-
-/// The rules a request of `kind` is decided under in an environment whose
-/// deploy rules are `deploy`: a deploy's are those; a rollback's are its
-/// `rollback` section's, each unset key the deploy's, four eyes as for
-/// deploys, and never waiting on QA's verdict.
-pub fn policy_for(
-    kind: OperationKind,
-    deploy: &EnvPolicy,
-    rollback: &RollbackRules<'_>,
-) -> EnvPolicy {
-    if kind != OperationKind::Rollback {
-        return deploy.clone();
-    }
-    EnvPolicy {
-        requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
-        approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
-        approvals: rollback.approvals.unwrap_or(deploy.approvals),
-        four_eyes: deploy.four_eyes,
-        requires_verified_in: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! fat-finger guard's confirmation.
 
 use crate::alerts::format::escape;
-use crate::domain::{Env, EnvPolicy, OperationKind, OperationState, Role};
+use crate::domain::{Env, EnvPolicy, GroupProgress, OperationKind, OperationState, Role};
 use crate::store::OperationRow;
 
 /// "Deploy 1.3.0 → prod" or "Rollback prod → 1.2.2".
@@ -94,6 +94,57 @@ pub fn lapsed(
         escape(&no_longer_counts(lapsed)),
         needed - counting,
         escape(&roles.join(", "))
+    )
+}
+
+/// Each group's progress: "qa 1/1 ✅ · senior 0/1" (plain text).
+pub fn groups_progress(groups: &[GroupProgress]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let done = if g.full() { " ✅" } else { "" };
+            format!("{} {}/{}{done}", g.role.as_str(), g.given, g.count)
+        })
+        .collect();
+    parts.join(" · ")
+}
+
+/// The prompt, once an approval counted towards its groups and it still
+/// waits for others.
+pub fn counted(
+    op: &OperationRow,
+    requester: &str,
+    decider: &str,
+    groups: &[GroupProgress],
+    expires: Option<&str>,
+) -> String {
+    let expires = expires
+        .map(|at| format!("\nExpires {at}"))
+        .unwrap_or_default();
+    format!(
+        "⏳ {}\nApproved by {}.\nApprovals by group: {}{expires}",
+        head(op, requester),
+        escape(decider),
+        escape(&groups_progress(groups))
+    )
+}
+
+/// The reminder under a prompt still undecided at two thirds of its
+/// expiry, mentioning who may still decide it (`approvers`: id and name).
+pub fn reminder(op: &OperationRow, approvers: &[(i64, String)], expires: &str) -> String {
+    let who: Vec<String> = approvers
+        .iter()
+        .map(|(id, name)| format!("<a href=\"tg://user?id={id}\">{}</a>", escape(name)))
+        .collect();
+    let who = if who.is_empty() {
+        "approvers".to_owned()
+    } else {
+        who.join(", ")
+    };
+    format!(
+        "⏰ {who}: <b>{}</b> · #{} still waits for your decision. It expires {expires}.",
+        op_title(op),
+        op.id
     )
 }
 

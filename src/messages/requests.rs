@@ -15,6 +15,9 @@ pub struct Needs<'a> {
     /// When the prompt expires (UTC) and in how long.
     pub expires_at: &'a str,
     pub expires_in: &'a str,
+    /// With approval groups, each group's progress (then `needed` and
+    /// `approvers` are not shown).
+    pub groups: &'a [crate::domain::GroupProgress],
 }
 
 fn roles(roles: &[Role]) -> String {
@@ -31,12 +34,21 @@ fn needs(n: &Needs<'_>) -> String {
         .not
         .map(|who| format!(" (not {})", escape(who)))
         .unwrap_or_default();
+    let from = if n.groups.is_empty() {
+        format!(
+            "Needs {} approval(s) from: {}",
+            n.needed,
+            escape(&roles(n.approvers))
+        )
+    } else {
+        format!(
+            "Needs approval from each group: {}",
+            escape(&super::approvals::groups_progress(n.groups))
+        )
+    };
     format!(
-        "Needs {} approval(s) from: {}{not}\nExpires {} (in {})",
-        n.needed,
-        escape(&roles(n.approvers)),
-        n.expires_at,
-        n.expires_in
+        "{from}{not}\nExpires {} (in {})",
+        n.expires_at, n.expires_in
     )
 }
 

@@ -285,6 +285,7 @@ impl App {
             &requests::Needs {
                 needed,
                 approvers: &policy.approvers,
+                groups: &crate::domain::group_progress(&[], &policy.groups, |_| None),
                 not: policy.four_eyes.then_some(asked.requester),
                 expires_at: &utc(crate::alerts::format::from_ms(expires_at)),
                 expires_in: &span(asked.cfg.approval.expiry.as_secs() as i64),

@@ -1,4 +1,5 @@
-//! Requests nobody decided in time: their prompts are edited to say so.
+//! Requests nobody decided in time: their prompts are edited to say so
+//! (and, at two thirds of the time, their approvers reminded).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
             () = tokio::time::sleep(EXPIRY_TICK) => {}
         }
         app.expire_requests().await;
+        app.remind_requests().await;
         app.keep_locks().await;
         // Telegram redelivers an update for at most 24 hours; pruned hourly.
         if pruned.elapsed() >= Duration::from_secs(3600) {

@@ -164,6 +164,7 @@ impl App {
                 &requests::Needs {
                     needed,
                     approvers: &policy.approvers,
+                    groups: &crate::domain::group_progress(&[], &policy.groups, |_| None),
                     not: policy.four_eyes.then_some(requester.as_str()),
                     expires_at: &utc(crate::alerts::format::from_ms(
                         crate::store::now_ms() + expiry.as_millis() as i64,

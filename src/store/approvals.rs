@@ -40,9 +40,16 @@ pub struct Decision<'a> {
     /// Whether a recorded approval by this person still counts (the
     /// current config's rule, `domain::counting_approvals`).
     pub counts: &'a (dyn Fn(UserId) -> bool + Send + Sync),
+    /// How many of the approvals that count go towards `needed` (all of
+    /// them, or, with approval groups, the groups' places they fill:
+    /// `domain::tally`).
+    pub tally: &'a (dyn Fn(&[UserId]) -> i64 + Send + Sync),
     pub audit: &'a AuditEntry,
     pub alerts_if_moved: &'a [NewAlert],
     pub alerts_if_lapsed: &'a [NewAlert],
+    /// Written when the approval is counted, none lapsed, and the request
+    /// still waits (a prompt's progress by group).
+    pub alerts_if_counted: &'a [NewAlert],
 }
 
 impl Store {
@@ -61,9 +68,11 @@ impl Store {
             approve,
             needed,
             counts,
+            tally,
             audit,
             alerts_if_moved,
             alerts_if_lapsed,
+            alerts_if_counted,
         } = *decision;
         let now = now_ms();
         let ((waiting, rejected), (_, claimed)) = (REJECT, CLAIM_ON_APPROVAL);
@@ -117,7 +126,7 @@ impl Store {
             .await?;
             let (counting, lapsed): (Vec<UserId>, Vec<UserId>) =
                 approvers.into_iter().map(|(u,)| UserId(u)).partition(|u| counts(*u));
-            let approvals = counting.len() as i64;
+            let approvals = tally(&counting);
             let decided = if !approve {
                 sqlx::query("UPDATE operations SET state = $2 WHERE id = $1")
                     .bind(id.0)
@@ -142,7 +151,9 @@ impl Store {
                 Decided::Counted { approvals, lapsed }
             };
             match &decided {
-                Decided::Counted { lapsed, .. } if lapsed.is_empty() => {}
+                Decided::Counted { lapsed, .. } if lapsed.is_empty() => {
+                    insert_alerts!(tx, alerts_if_counted)?;
+                }
                 Decided::Counted { .. } => {
                     insert_alerts!(tx, alerts_if_lapsed)?;
                 }
@@ -228,6 +239,15 @@ impl Store {
         let rows: Vec<(i64,)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(id.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
+    /// Requests still awaiting a decision whose prompt has not expired.
+    pub async fn open_requests(&self) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = select_operations!(
+            "WHERE state = 'awaiting_approval' AND expires_at IS NOT NULL AND expires_at > $1 ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as(sql).bind(now_ms()).fetch_all(p).await)?;
+        Ok(rows)
     }
 
     /// Requests whose approval prompt has expired undecided.

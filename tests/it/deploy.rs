@@ -361,6 +361,17 @@ async fn an_undecided_prompt_expires_and_loses_its_buttons() {
         "⌛ <b>Deploy 1.3.0 → staging</b> · #1\nAsked by Alice\nExpired after 1s with no decision. Ask again if it is still wanted."
     );
     assert!(expired.buttons.concat().is_empty());
+    // With so short an expiry, its reminder (due at two thirds of it) may
+    // or may not have come before the expiry sweep: at most one, never
+    // after the prompt expired.
+    world
+        .until_outbox_sent("the expiry delivered", std::time::Duration::from_secs(30))
+        .await;
+    let reminders = world.tg.read_all(TEAM_CHAT);
+    assert!(
+        reminders.len() <= 1 && reminders.iter().all(|m| m.text.starts_with("⏰ ")),
+        "{reminders:#?}"
+    );
     // A tap on the stale message changes nothing.
     let tap = world.tg.user_taps(&prompt, CAROL.id, CAROL.name, "d:1:a");
     assert_eq!(

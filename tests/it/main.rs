@@ -3,6 +3,7 @@
 
 mod act;
 mod approvable;
+mod approval_groups;
 mod approval_guards;
 mod autorollback;
 mod checklist;

@@ -38,6 +38,13 @@ fn stored_keys_read_and_write_back_the_same() {
                 .in_chat(ChatId(-100))
                 .edited(EditStep::Jobs { done: 1, total: 3 }),
         ),
+        ("op:7:remind@5", op(7, OpStep::Remind).in_chat(ChatId(5))),
+        (
+            "op:7:prompt@5:counted:42",
+            op(7, OpStep::Prompt)
+                .in_chat(ChatId(5))
+                .edited(EditStep::Counted { by: UserId(42) }),
+        ),
         (
             "op:7:prompt@5:lapsed:42",
             op(7, OpStep::Prompt)
@@ -248,6 +255,7 @@ fn any_edit() -> impl Strategy<Value = EditStep> {
         (any::<usize>(), any::<usize>()).prop_map(|(done, total)| EditStep::Jobs { done, total }),
         any::<usize>().prop_map(|item| EditStep::Tick { item }),
         by.clone().prop_map(|by| EditStep::Lapsed { by }),
+        by.clone().prop_map(|by| EditStep::Counted { by }),
         by.clone().prop_map(|by| EditStep::Verify { by }),
         by.prop_map(|by| EditStep::FoundIssues { by }),
     ]
@@ -273,6 +281,7 @@ fn any_op_step() -> impl Strategy<Value = OpStep> {
             OpStep::Report,
             OpStep::AutoRollback,
             OpStep::AutoRollbackAnswer,
+            OpStep::Remind,
         ]),
         any::<i64>().prop_map(|by| OpStep::Issues { by: UserId(by) }),
         any::<u64>().prop_map(OpStep::Gate),

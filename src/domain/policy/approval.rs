@@ -11,6 +11,26 @@ pub struct EnvPolicy {
     pub approvals: u32,
     pub four_eyes: bool,
     pub requires_verified_in: Option<Env>,
+    /// `approval.groups`: each group must be filled (then `approvers` are
+    /// the groups' roles and `approvals` their counts' sum). Empty: any
+    /// `approvals` of `approvers` settle a request.
+    pub groups: Vec<super::ApprovalGroup>,
+}
+
+impl EnvPolicy {
+    /// A policy settled by filling each of `groups` (nobody may ask and
+    /// four eyes hold until the caller says otherwise): its approvers are
+    /// the groups' roles, its approvals the sum of their counts.
+    pub fn of_groups(groups: Vec<super::ApprovalGroup>) -> Self {
+        Self {
+            requesters: Vec::new(),
+            approvers: super::group_roles(&groups),
+            approvals: groups.iter().map(|g| g.count).sum(),
+            four_eyes: true,
+            requires_verified_in: None,
+            groups,
+        }
+    }
 }
 
 /// What is known when someone asks to deploy.
@@ -261,6 +281,54 @@ pub fn counting_approvals<'a>(
         let approver = roles_of(user).is_some_and(|roles| holds_any(roles, &policy.approvers));
         approver && !(policy.four_eyes && user == requester)
     })
+}
+
+/// An environment's `rollback` section as the config states it: each key
+/// unset falls back to the deploy's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RollbackRules<'a> {
+    pub requesters: Option<&'a [Role]>,
+    pub approvers: Option<&'a [Role]>,
+    pub approvals: Option<u32>,
+    /// `rollback.groups`; unset, the deploy's groups apply unless
+    /// `approvers` or `approvals` is set here.
+    pub groups: Option<&'a [super::ApprovalGroup]>,
+}
+
+/// The rules a request of `kind` is decided under in an environment whose
+/// deploy rules are `deploy`: a deploy's are those; a rollback's are its
+/// `rollback` section's, each unset key the deploy's, four eyes as for
+/// deploys, and never waiting on QA's verdict.
+pub fn policy_for(
+    kind: OperationKind,
+    deploy: &EnvPolicy,
+    rollback: &RollbackRules<'_>,
+) -> EnvPolicy {
+    if kind != OperationKind::Rollback {
+        return deploy.clone();
+    }
+    let plain = rollback.approvers.is_some() || rollback.approvals.is_some();
+    let groups = match rollback.groups {
+        Some(groups) => groups.to_vec(),
+        None if plain => Vec::new(),
+        None => deploy.groups.clone(),
+    };
+    if !groups.is_empty() {
+        return EnvPolicy {
+            requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
+            four_eyes: deploy.four_eyes,
+            requires_verified_in: None,
+            ..EnvPolicy::of_groups(groups)
+        };
+    }
+    EnvPolicy {
+        requesters: rollback.requesters.unwrap_or(&deploy.requesters).to_vec(),
+        approvers: rollback.approvers.unwrap_or(&deploy.approvers).to_vec(),
+        approvals: rollback.approvals.unwrap_or(deploy.approvals),
+        four_eyes: deploy.four_eyes,
+        requires_verified_in: None,
+        groups: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ mod tests {
             approvals: 1,
             four_eyes: true,
             requires_verified_in: None,
+            groups: vec![],
         }
     }
 

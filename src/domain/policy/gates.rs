@@ -58,6 +58,7 @@ mod tests {
             approvals: 1,
             four_eyes,
             requires_verified_in: None,
+            groups: vec![],
         }
     }
 

@@ -152,6 +152,7 @@ fn prod_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     }
 }
 
@@ -219,6 +220,7 @@ fn rollback_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     }
 }
 
@@ -248,11 +250,45 @@ fn a_rollback_follows_its_own_rules_else_the_deploys() {
             requesters: Some(&seniors),
             approvers: Some(&[]),
             approvals: Some(2),
+            groups: None,
         },
     );
     assert_eq!(own.requesters, seniors);
     assert!(own.approvers.is_empty());
     assert_eq!((own.approvals, own.four_eyes), (2, true));
+}
+
+#[test]
+fn a_rollback_keeps_the_deploys_groups_unless_it_names_its_own_approvals() {
+    let group = |role: &str, count| crate::domain::ApprovalGroup {
+        role: Role::new(role),
+        count,
+    };
+    let deploy = EnvPolicy {
+        requesters: vec![Role::new("developer")],
+        four_eyes: false,
+        ..EnvPolicy::of_groups(vec![group("qa", 1), group("senior", 2)])
+    };
+    assert_eq!(deploy.approvers, [Role::new("qa"), Role::new("senior")]);
+    assert_eq!(deploy.approvals, 3);
+    let inherited = policy_for(OperationKind::Rollback, &deploy, &RollbackRules::default());
+    assert_eq!(inherited, deploy);
+    let seniors = [Role::new("senior")];
+    let plain = RollbackRules {
+        approvers: Some(&seniors),
+        ..RollbackRules::default()
+    };
+    let plain = policy_for(OperationKind::Rollback, &deploy, &plain);
+    assert!(plain.groups.is_empty());
+    assert_eq!((plain.approvals, plain.four_eyes), (3, false));
+    let own_groups = [group("senior", 1)];
+    let own = RollbackRules {
+        groups: Some(&own_groups),
+        ..RollbackRules::default()
+    };
+    let own = policy_for(OperationKind::Rollback, &deploy, &own);
+    assert_eq!((own.groups.as_slice(), own.approvals), (&own_groups[..], 1));
+    assert_eq!(own.requesters, deploy.requesters);
 }
 
 #[test]

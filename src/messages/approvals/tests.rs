@@ -106,6 +106,7 @@ fn no_approver_sees() {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: None,
+        groups: vec![],
     };
     insta::assert_snapshot!(super::no_approver_sees(
         &Env::parse("prod").unwrap(),
@@ -200,4 +201,49 @@ fn already_voted() {
 #[test]
 fn too_late() {
     insta::assert_snapshot!(super::too_late(OperationState::Cancelled));
+}
+
+fn progress() -> Vec<crate::domain::GroupProgress> {
+    vec![
+        crate::domain::GroupProgress {
+            role: Role::new("qa"),
+            given: 1,
+            count: 1,
+        },
+        crate::domain::GroupProgress {
+            role: Role::new("<senior>"),
+            given: 1,
+            count: 2,
+        },
+    ]
+}
+
+#[test]
+fn groups_progress() {
+    insta::assert_snapshot!(super::groups_progress(&progress()));
+}
+
+#[test]
+fn counted() {
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        super::counted(
+            &deploy(),
+            NAME,
+            NAME,
+            &progress(),
+            Some("2026-11-30 03:10 UTC")
+        ),
+        super::counted(&rollback(), NAME, NAME, &progress(), None)
+    ));
+}
+
+#[test]
+fn reminder() {
+    let approvers = [(42, NAME.to_owned()), (43, "Erin".to_owned())];
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        super::reminder(&deploy(), &approvers, "2026-11-30 03:10 UTC"),
+        super::reminder(&rollback(), &[], "2026-11-30 03:10 UTC")
+    ));
 }

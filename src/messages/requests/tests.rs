@@ -18,6 +18,7 @@ fn needs_of(approvers: &[Role]) -> Needs<'_> {
         not: Some(NAME),
         expires_at: "2026-11-30 03:10 UTC",
         expires_in: "1h",
+        groups: &[],
     }
 }
 
@@ -276,5 +277,34 @@ fn migrations_unchecked() {
         "v1.2.0",
         "v1.3.0",
         "502 <bad gateway>"
+    ));
+}
+
+#[test]
+fn deploy_prompt_with_groups() {
+    let progress = [
+        crate::domain::GroupProgress {
+            role: Role::new("qa"),
+            given: 0,
+            count: 1,
+        },
+        crate::domain::GroupProgress {
+            role: Role::new("<senior>"),
+            given: 0,
+            count: 2,
+        },
+    ];
+    let approvers = seniors();
+    insta::assert_snapshot!(super::deploy_prompt(
+        &prod(),
+        "1.3.0",
+        NAME,
+        "<b>1.2.0</b>",
+        &super::artifact("repo/app:1.3.0", "app:7"),
+        &Needs {
+            groups: &progress,
+            ..needs_of(&approvers)
+        },
+        &super::no_changes_since("v1.2.0"),
     ));
 }

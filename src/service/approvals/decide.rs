@@ -2,12 +2,14 @@
 //! confirmation), checked by the policy, re-checked against what the
 //! request rests on, and written with the prompt's edits in one go.
 
-use super::lapsed::Shown;
+use super::lapsed::{Shown, Waiting};
 use super::policy_for;
 use super::recheck::Recheck;
 use crate::config::EnvironmentConfig;
 use crate::domain::EditStep;
-use crate::domain::{DecisionFacts, OperationId, UserId, Vote, counting_approvals, may_decide};
+use crate::domain::{
+    DecisionFacts, OperationId, UserId, Vote, counting_approvals, may_decide, tally,
+};
 use crate::messages::approvals as msg;
 use crate::service::App;
 use crate::service::Started;
@@ -102,20 +104,24 @@ impl App {
                 .1
                 .is_empty()
         };
-        let lapsed_edits = if approving {
+        let tally = |counting: &[UserId]| tally(counting, &policy.groups, roles_of);
+        let waiting = if approving {
             let shown = Shown {
                 requester: &requester,
                 decider: &decider,
             };
             match self
-                .lapsed_edits(op, tap.user, &policy, needed, &shown)
+                .waiting_edits(op, tap.user, &policy, needed, &shown)
                 .await
             {
                 Ok(edits) => edits,
                 Err(answer) => return answer,
             }
         } else {
-            Vec::new()
+            Waiting {
+                lapsed: Vec::new(),
+                counted: Vec::new(),
+            }
         };
         let decided = self
             .store
@@ -126,9 +132,11 @@ impl App {
                     approve: approving,
                     needed,
                     counts: &counts,
+                    tally: &tally,
                     audit: &audit,
                     alerts_if_moved: &edits,
-                    alerts_if_lapsed: &lapsed_edits,
+                    alerts_if_lapsed: &waiting.lapsed,
+                    alerts_if_counted: &waiting.counted,
                 },
             )
             .await;

@@ -1,13 +1,22 @@
 //! Approvals that lapsed: which recorded approvals still count is the
 //! config's call as it is now (`domain::counting_approvals`); when ones
 //! given earlier no longer do and leave a request short, its prompt says
-//! whose and how many more are needed, its buttons kept.
+//! whose and how many more are needed, its buttons kept. With approval
+//! groups, an approval counted while the request still waits shows the
+//! groups' progress on the prompt the same way.
 
 use crate::domain::EditStep;
-use crate::domain::{EnvPolicy, OperationId, UserId, counting_approvals};
+use crate::domain::{EnvPolicy, OperationId, UserId, counting_approvals, group_progress, tally};
 use crate::service::App;
 use crate::service::taps::{Button, TapAnswer};
 use crate::store::{NewAlert, OperationRow};
+
+/// The prompt's edits written if the approval leaves the request waiting:
+/// when earlier approvals lapsed, and (approval groups) when none did.
+pub(super) struct Waiting {
+    pub lapsed: Vec<NewAlert>,
+    pub counted: Vec<NewAlert>,
+}
 
 /// Who the prompt's edit names: who asked, and who approved now.
 pub(super) struct Shown<'a> {
@@ -16,17 +25,18 @@ pub(super) struct Shown<'a> {
 }
 
 impl App {
-    /// The prompt's edits for when `decider`'s approval is recorded but
-    /// approvals given earlier no longer count (written by the store only
-    /// if that is how it turns out).
-    pub(super) async fn lapsed_edits(
+    /// The prompt's edits for when `decider`'s approval is recorded and
+    /// the request still waits: approvals given earlier no longer count,
+    /// or (groups) the groups' progress (written by the store only if
+    /// that is how it turns out).
+    pub(super) async fn waiting_edits(
         &self,
         op: &OperationRow,
         decider: UserId,
         policy: &EnvPolicy,
         needed: i64,
         shown: &Shown<'_>,
-    ) -> Result<Vec<NewAlert>, TapAnswer> {
+    ) -> Result<Waiting, TapAnswer> {
         let recorded = self
             .store
             .approvers_of(OperationId(op.id))
@@ -49,22 +59,43 @@ impl App {
             shown.requester,
             shown.decider,
             &lapsed,
-            counting.len() as i64,
+            tally(&counting, &policy.groups, roles_of),
             needed,
             &policy.approvers,
             expires.as_deref(),
         );
+        let lapsed = self
+            .prompt_edits(op, EditStep::Lapsed { by: decider }, text)
+            .await;
+        let counted = if policy.groups.is_empty() {
+            Vec::new()
+        } else {
+            let progress = group_progress(&counting, &policy.groups, roles_of);
+            let text = crate::messages::approvals::counted(
+                op,
+                shown.requester,
+                shown.decider,
+                &progress,
+                expires.as_deref(),
+            );
+            self.prompt_edits(op, EditStep::Counted { by: decider }, text)
+                .await
+        };
+        Ok(Waiting { lapsed, counted })
+    }
+
+    /// Every copy of the prompt edited to `text`, its buttons kept.
+    async fn prompt_edits(&self, op: &OperationRow, step: EditStep, text: String) -> Vec<NewAlert> {
         let buttons =
             serde_json::to_string(&approval_buttons_of(op.id)).expect("buttons serialise");
-        Ok(self
-            .edit_prompts(op, EditStep::Lapsed { by: decider }, text)
+        self.edit_prompts(op, step, text)
             .await
             .into_iter()
             .map(|edit| NewAlert {
                 buttons: Some(buttons.clone()),
                 ..edit
             })
-            .collect())
+            .collect()
     }
 }
 

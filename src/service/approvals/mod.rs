@@ -10,6 +10,7 @@ mod decide;
 mod lapsed;
 mod prompts;
 mod recheck;
+mod remind;
 
 use super::taps::Button;
 use crate::config::EnvironmentConfig;

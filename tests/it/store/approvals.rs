@@ -29,9 +29,11 @@ async fn a_lapsed_approval_leaves_the_count_short_and_says_so_once() {
                             approve: true,
                             needed: 2,
                             counts,
+                            tally: &|counting| counting.len() as i64,
                             audit: &audit("tap:approve"),
                             alerts_if_moved: &[alert("moved", -5)],
                             alerts_if_lapsed: &[alert(&format!("lapsed-{user}"), -5)],
+                            alerts_if_counted: &[],
                         },
                     )
                     .await

@@ -87,9 +87,11 @@ async fn concurrent_decisions_move_an_operation_once_and_claim_it_once() {
                             approve: true,
                             needed: 2,
                             counts: &|_| true,
+                            tally: &|counting| counting.len() as i64,
                             audit: &audit("tap:approve"),
                             alerts_if_moved: &[alert("moved", -5)],
                             alerts_if_lapsed: &[],
+                            alerts_if_counted: &[],
                         },
                     )
                     .await

@@ -123,11 +123,20 @@ max_attempts = {alert_attempts}
             "\n[environments.staging.approval]\napprovers = [\"qa\"]\napprovals = 1\nexpiry = \"{}\"\n",
             self.staging_expiry
         ));
+        let prod_approval = self.prod_approval_toml.map_or_else(
+            || {
+                format!(
+                    "approvers = [\"senior\"]\napprovals = {}\n",
+                    self.prod_approvals
+                )
+            },
+            str::to_owned,
+        );
         text.push_str(&format!(
-            "\n[environments.prod.approval]\napprovers = [\"senior\"]\napprovals = {}\n\
+            "\n[environments.prod.approval]\n{prod_approval}\
              requires_verified_in = \"staging\"\nconfirm_tap = {}\nconfirm_window = \"30s\"\n\
              \n[environments.prod.rollback]\nrequesters = [\"senior\"]\nbreak_glass = {}\nlock_after = true\n{}",
-            self.prod_approvals, self.prod_confirm_tap, self.prod_break_glass, self.prod_rollback_toml
+            self.prod_confirm_tap, self.prod_break_glass, self.prod_rollback_toml
         ));
         text.push_str(self.release_toml);
         text.push_str(self.chats_toml.unwrap_or(

@@ -183,6 +183,9 @@ pub struct World {
     pub log_filter: Option<&'static str>,
     /// `environments.prod.approval.approvals`.
     pub prod_approvals: u32,
+    /// The keys of `environments.prod.approval` saying who approves,
+    /// instead of `approvers = ["senior"]` and `prod_approvals`.
+    pub prod_approval_toml: Option<&'static str>,
     /// The `[[users]]` of bot.toml, instead of Alice, Bob, Carol, Dave
     /// and Quinn.
     pub users_toml: Option<String>,
@@ -240,6 +243,7 @@ impl World {
             metrics_token: None,
             log_filter: None,
             prod_approvals: 1,
+            prod_approval_toml: None,
             users_toml: None,
             unread_skipped: None,
             extra_services: Vec::new(),

@@ -15,6 +15,7 @@ fn prod_policy() -> EnvPolicy {
         approvals: 1,
         four_eyes: true,
         requires_verified_in: Some(env("staging")),
+        groups: vec![],
     }
 }
 
@@ -313,5 +314,52 @@ fn only_approvals_of_current_approvers_count() {
     assert_eq!(
         counting_approvals(&[], alice, &policy, roles_of),
         (vec![], vec![])
+    );
+}
+
+#[test]
+fn with_groups_any_groups_role_may_decide_and_every_place_is_asked_for() {
+    let group = |role: &str| super::super::ApprovalGroup {
+        role: Role::new(role),
+        count: 1,
+    };
+    let policy = EnvPolicy {
+        requesters: vec![role("developer")],
+        requires_verified_in: None,
+        ..EnvPolicy::of_groups(vec![group("qa"), group("senior")])
+    };
+    let base = Case::default();
+    let facts = DeployFacts {
+        env: &env("prod"),
+        version: &v(),
+        requester_roles: &base.roles,
+        policy: &policy,
+        released: true,
+        verified_before: true,
+        lock: None,
+        in_flight: None,
+    };
+    assert_eq!(judge_deploy(&facts), DeployVerdict::NeedsApprovals(2));
+    let qa = [role("qa")];
+    let decision = |roles: &[Role], decider: i64| {
+        may_decide(&DecisionFacts {
+            requester: UserId(1),
+            state: OperationState::AwaitingApproval,
+            expired: false,
+            decider: UserId(decider),
+            decider_roles: Some(roles),
+            already_voted: false,
+            approve: true,
+            policy: &policy,
+        })
+    };
+    assert_eq!(decision(&qa, 2), Ok(()));
+    // Four eyes still: the requester never approves, whatever group.
+    assert_eq!(decision(&qa, 1), Err(DecisionRefusal::OwnRequest));
+    assert_eq!(
+        decision(&[role("developer")], 2),
+        Err(DecisionRefusal::NotAnApprover {
+            roles: vec![role("qa"), role("senior")]
+        })
     );
 }
