@@ -43,7 +43,7 @@ poll_timeout_secs = 1
 owner = "{owner}"
 repo = "{repo}"
 api_url = "{gh}"
-timeout = "5s"
+timeout = "{github_timeout}"
 poll_interval = "{poll}"
 find_run_within = "{find_run}"
 {deployments}
@@ -99,6 +99,7 @@ max_attempts = {alert_attempts}
                 .clone()
                 .unwrap_or_else(|| moto::url().to_owned()),
             confirm_within = self.confirm_within,
+            github_timeout = self.github_timeout,
             remind_every = self.remind_every,
             ack_within = self.ack_within,
             monitor_interval = self.monitor_interval,

@@ -163,6 +163,8 @@ pub struct World {
     pub prod_confirm_tap: bool,
     /// `aws.confirm_within`: how long ECS and health have to confirm a deploy.
     pub confirm_within: &'static str,
+    /// `github.timeout`: how long the bot waits on one GitHub request.
+    pub github_timeout: &'static str,
     /// `environments.prod.rollback.break_glass`.
     pub prod_break_glass: bool,
     /// More lines of `[environments.prod.rollback]` (automatic rollback).
@@ -228,6 +230,7 @@ impl World {
             find_run_within: "10m",
             prod_confirm_tap: false,
             confirm_within: "30s",
+            github_timeout: "5s",
             prod_break_glass: false,
             prod_rollback_toml: "",
             remind_every: "1day",
