@@ -112,7 +112,9 @@ fn the_iam_policy_allows_exactly_the_ecs_actions_the_bot_calls() {
     // hides them from it fails here rather than passing vacuously).
     assert!(
         callers.iter().any(|f| f.ends_with("adapters/ecs.rs"))
-            && callers.iter().any(|f| f.ends_with("adapters/ecs/evidence.rs")),
+            && callers
+                .iter()
+                .any(|f| f.ends_with("adapters/ecs/evidence.rs")),
         "ECS calls found only in {callers:?}"
     );
     assert!(called.contains("ecs:UpdateService"), "{called:?}");
@@ -136,7 +138,10 @@ fn scans_sdk_calls_and_names_their_iam_actions() {
         ecs_calls(source),
         BTreeSet::from(["describe_task_definition".into(), "update_service".into()])
     );
-    assert_eq!(iam_action("list_task_definitions"), "ecs:ListTaskDefinitions");
+    assert_eq!(
+        iam_action("list_task_definitions"),
+        "ecs:ListTaskDefinitions"
+    );
 }
 
 fn load_yaml(path: &Path) -> Yaml {
@@ -236,7 +241,10 @@ fn check_workflow(file: &str, op: &OperationRow) {
         Some((op.version.clone(), env.clone())),
         "{file}: {title}"
     );
-    assert_eq!(run_fits(op.kind, env.as_deref(), &op.version, Some(&title)), Ok(()));
+    assert_eq!(
+        run_fits(op.kind, env.as_deref(), &op.version, Some(&title)),
+        Ok(())
+    );
     assert_eq!(request_id_in(&title), Some(REQUEST_ID), "{file}: {title}");
     for other in [
         OperationKind::Release,
@@ -267,8 +275,7 @@ fn the_example_workflows_take_what_the_bot_sends_and_name_their_runs_as_it_reads
         }
         // No environment the bot does not know.
         let doc = load_yaml(&root().join("examples/workflows").join(file));
-        let options: Vec<&str> = doc["on"]["workflow_dispatch"]["inputs"]["environment"]
-            ["options"]
+        let options: Vec<&str> = doc["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]
             .as_vec()
             .map(|o| o.iter().filter_map(Yaml::as_str).collect())
             .unwrap_or_default();
@@ -280,7 +287,10 @@ fn the_example_workflows_take_what_the_bot_sends_and_name_their_runs_as_it_reads
 fn the_release_workflow_deploys_to_staging_under_a_run_name_the_bot_follows() {
     let release = read(&root().join("examples/workflows/release.yml"));
     let dispatch = "gh workflow run deploy.yml";
-    assert!(release.contains(dispatch), "release.yml must run deploy.yml");
+    assert!(
+        release.contains(dispatch),
+        "release.yml must run deploy.yml"
+    );
     assert!(release.contains("-f environment=staging"));
     // That run carries no request id: its name is still read as a deploy.
     let doc = load_yaml(&root().join("examples/workflows/deploy.yml"));
