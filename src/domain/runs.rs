@@ -64,8 +64,9 @@ pub fn request_id_in(title: &str) -> Option<&str> {
     })
 }
 
-/// What a run's `run-name` says it does, as far as it says anything.
-fn run_name_says(kind: OperationKind, title: &str) -> Option<(String, Option<String>)> {
+/// What a run's `run-name` says it does, as far as it says anything:
+/// the version and, for a deploy or rollback, the environment.
+pub fn run_name_says(kind: OperationKind, title: &str) -> Option<(String, Option<String>)> {
     match kind {
         OperationKind::Release => parse_release_title(title).map(|v| (v, None)),
         OperationKind::Deploy => parse_run_title("Deploy ", title).map(|(v, e)| (v, Some(e))),

@@ -148,7 +148,7 @@ impl App {
 /// The inputs of an operation's workflow, under the names the config
 /// gives them: the environment (deploys and rollbacks), the version, the
 /// release type (releases) and the request id.
-fn workflow_inputs<'a>(
+pub(super) fn workflow_inputs<'a>(
     wf: &'a crate::config::WorkflowConfig,
     op: &crate::store::OperationRow,
 ) -> Vec<(&'a str, String)> {

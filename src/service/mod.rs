@@ -13,6 +13,8 @@ mod diagnose;
 mod direct;
 mod dispatch;
 mod escalate;
+#[cfg(test)]
+mod examples_tests;
 mod expiry;
 mod follow;
 mod freeze;
