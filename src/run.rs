@@ -74,7 +74,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
         metrics_token: secrets.metrics_token.clone(),
         pacer: crate::adapters::pacer::Pacer::new(Default::default()),
         deliveries: crate::service::ingest::DeliveryWriter::start(store.clone()),
-        diagnoses: Arc::default(),
+        diagnoser: Arc::default(),
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());

@@ -8,7 +8,10 @@
 //!
 //! Every `sendMessage` and `editMessageText` waits on the one pacer the
 //! bot shares, answers and alerts alike; a wait is a sleep to the exact
-//! instant the message may go, not a poll. An edit (an operation's message
+//! instant the message may go, not a poll. A message counts from when it
+//! was answered, not from when it left: Telegram took it somewhere in
+//! between, so a request slowed on its way (a busy network, a busy
+//! machine) cannot bring the next one within the same second at Telegram. An edit (an operation's message
 //! moving to its next step) keeps a chat's second and the overall second
 //! but is not one of a group's 20 messages a minute: Telegram's limit
 //! counts messages sent, and a team following four operations would
@@ -60,6 +63,49 @@ pub struct Pacer {
     turns: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A message counted as sent. Dropped once Telegram answered it, it
+/// counts from then: every window it was booked in moves to that instant.
+#[must_use = "hold it until Telegram answered"]
+pub struct Sent {
+    state: Arc<Mutex<State>>,
+    chat: i64,
+    at: Instant,
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        if now <= self.at {
+            return;
+        }
+        let mut state = self.state.lock().expect("pacer lock");
+        let State {
+            overall,
+            last,
+            group_sends,
+            ..
+        } = &mut *state;
+        if let Some(last) = last.get_mut(&self.chat)
+            && *last == self.at
+        {
+            *last = now;
+        }
+        restamp(overall, self.at, now);
+        if let Some(times) = group_sends.get_mut(&self.chat) {
+            restamp(times, self.at, now);
+        }
+    }
+}
+
+/// Moves one instant `from` of an oldest-first window to `to`, keeping
+/// the window in order.
+fn restamp(window: &mut VecDeque<Instant>, from: Instant, to: Instant) {
+    if let Some(i) = window.iter().rposition(|t| *t == from) {
+        window[i] = to;
+        window.make_contiguous().sort_unstable();
+    }
+}
+
 /// Why a message may not go yet, and until when.
 enum Blocked {
     /// Its chat's second or its group's minute.
@@ -99,8 +145,8 @@ impl Pacer {
     }
 
     /// Waits until a message to `chat` is within the limits, and counts
-    /// it as sent.
-    pub async fn ready(&self, chat: i64, what: Message) {
+    /// it as sent; hold what it returns until Telegram answered.
+    pub async fn ready(&self, chat: i64, what: Message) -> Sent {
         loop {
             // The chat's own limits first, outside the queue: a message
             // waiting for its chat's second holds nobody else up.
@@ -113,8 +159,15 @@ impl Pacer {
             // Then the overall second, in turn.
             let _turn = self.turns.lock().await;
             loop {
-                match self.try_book(chat, what, Instant::now()) {
-                    Ok(()) => return,
+                let now = Instant::now();
+                match self.try_book(chat, what, now) {
+                    Ok(()) => {
+                        return Sent {
+                            state: self.state.clone(),
+                            chat,
+                            at: now,
+                        };
+                    }
                     // Another sender took this chat's second meanwhile:
                     // give the turn up and wait for the chat again.
                     Err(Blocked::Own) => break,
@@ -227,10 +280,35 @@ mod tests {
         let start = Instant::now();
         let mut at = Vec::new();
         for chat in chats {
-            pacer.ready(*chat, Message::New).await;
+            let _ = pacer.ready(*chat, Message::New).await;
             at.push(start.elapsed().as_millis());
         }
         at
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_counts_from_when_telegram_answered_it() {
+        let pacer = pacer();
+        // The first message's request takes 300 ms: Telegram may have
+        // taken it at any instant of those.
+        let sent = pacer.ready(7, Message::New).await;
+        tokio::time::advance(Duration::from_millis(300)).await;
+        drop(sent);
+        let answered = Instant::now();
+        let _ = pacer.ready(7, Message::New).await;
+        assert_eq!(answered.elapsed(), Duration::from_millis(1020));
+        // The overall second and a group's minute count the same way.
+        let chats: Vec<i64> = (100..130).collect();
+        let start = Instant::now();
+        for chat in &chats {
+            let sent = pacer.ready(*chat, Message::New).await;
+            if *chat == 100 {
+                tokio::time::advance(Duration::from_millis(500)).await;
+            }
+            drop(sent);
+        }
+        let _ = pacer.ready(200, Message::New).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1520));
     }
 
     #[tokio::test(start_paused = true)]
@@ -278,7 +356,7 @@ mod tests {
             .map(|_| {
                 let pacer = pacer.clone();
                 tokio::spawn(async move {
-                    pacer.ready(42, Message::New).await;
+                    let _ = pacer.ready(42, Message::New).await;
                     start.elapsed().as_millis()
                 })
             })
@@ -304,7 +382,7 @@ mod tests {
         for n in 0..600i64 {
             let (pacer, sent) = (pacer.clone(), sent.clone());
             tasks.push(tokio::spawn(async move {
-                pacer.ready(1000 + n, Message::New).await;
+                let _ = pacer.ready(1000 + n, Message::New).await;
                 sent.lock().unwrap().push((n, start.elapsed().as_millis()));
             }));
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -328,11 +406,11 @@ mod tests {
     async fn waiting_for_a_free_slot_books_nothing() {
         let pacer = pacer();
         let start = Instant::now();
-        pacer.ready(-3, Message::New).await;
+        let _ = pacer.ready(-3, Message::New).await;
         pacer.until_free(-3, Message::New).await;
         assert_eq!(start.elapsed().as_millis(), 1020);
         pacer.until_free(-3, Message::New).await;
-        pacer.ready(-3, Message::New).await;
+        let _ = pacer.ready(-3, Message::New).await;
         assert_eq!(start.elapsed().as_millis(), 1020);
     }
 
@@ -341,13 +419,13 @@ mod tests {
         let pacer = pacer();
         let start = Instant::now();
         for _ in 0..20 {
-            pacer.ready(-8, Message::New).await;
+            let _ = pacer.ready(-8, Message::New).await;
         }
         assert_eq!(start.elapsed().as_millis(), 19 * 1020);
         // The group's minute is spent: an edit still goes a second later.
-        pacer.ready(-8, Message::Edit).await;
+        let _ = pacer.ready(-8, Message::Edit).await;
         assert_eq!(start.elapsed().as_millis(), 20 * 1020);
-        pacer.ready(-8, Message::New).await;
+        let _ = pacer.ready(-8, Message::New).await;
         assert_eq!(start.elapsed().as_millis(), 60_020);
     }
 
@@ -355,12 +433,12 @@ mod tests {
     async fn quiet_chats_are_forgotten() {
         let pacer = pacer();
         for chat in 0..1000 {
-            pacer.ready(-chat * 1000, Message::New).await;
+            let _ = pacer.ready(-chat * 1000, Message::New).await;
         }
         tokio::time::advance(Duration::from_secs(120)).await;
         for _ in 0..24 {
-            pacer.ready(-1, Message::New).await;
-            pacer.ready(1, Message::New).await;
+            let _ = pacer.ready(-1, Message::New).await;
+            let _ = pacer.ready(1, Message::New).await;
         }
         assert!(pacer.chats_tracked() <= 3, "{}", pacer.chats_tracked());
     }

@@ -164,7 +164,7 @@ pub async fn send_html(
     if let Some(rows) = buttons {
         request = request.reply_markup(inline_keyboard(rows));
     }
-    pacer.ready(chat.0, Message::New).await;
+    let _sent = pacer.ready(chat.0, Message::New).await;
     let message = request.await?;
     Ok(i64::from(message.id.0))
 }
@@ -178,7 +178,7 @@ pub async fn reply_html(
     text: &str,
     buttons: Option<&Keyboard>,
 ) -> Result<i64, RequestError> {
-    pacer.ready(to.chat.id.0, Message::New).await;
+    let _sent = pacer.ready(to.chat.id.0, Message::New).await;
     let mut request = bot
         .send_message(to.chat.id, fit(text, MAX_MESSAGE))
         .parse_mode(ParseMode::Html)
@@ -211,7 +211,7 @@ pub async fn edit_html(
         .parse_mode(ParseMode::Html)
         .link_preview_options(no_preview())
         .reply_markup(inline_keyboard(buttons.unwrap_or(&Vec::new())));
-    pacer.ready(chat.0, Message::Edit).await;
+    let _sent = pacer.ready(chat.0, Message::Edit).await;
     match request.await {
         Ok(_) => Ok(()),
         // Already showing this text: the edit is done.

@@ -155,7 +155,10 @@ impl App {
         .encode();
         let since = now_ms() - ALARMS_TAKEN_WITHIN_MS;
         let moments = match self.store.alarms_since(env, since).await {
-            Ok(rows) => alarm_moments(&rows, &ack),
+            Ok(rows) => alarm_moments(&rows, &ack)
+                .into_iter()
+                .map(|(at, _)| at)
+                .collect::<Vec<i64>>(),
             Err(e) => {
                 let text = self.internal_failure("ack: store", &e);
                 return TapAnswer { text, alert: true };
@@ -353,23 +356,26 @@ impl App {
 /// How far back an "I'm on it" under a health alert takes alarms.
 const ALARMS_TAKEN_WITHIN_MS: i64 = 24 * 3_600_000;
 
-/// The moments (Unix ms) of the health monitor's alarms among `rows`: its
-/// messages carrying the "I'm on it" button `ack`.
-pub(super) fn alarm_moments(rows: &[OutboxRow], ack: &str) -> Vec<i64> {
-    let mut moments: Vec<i64> = rows
-        .iter()
-        .filter(|row| row.buttons.as_deref().is_some_and(|b| b.contains(ack)))
-        .filter_map(|row| match AlertKey::parse(&row.dedup_key)? {
-            AlertKey {
-                subject: Subject::Health { at_ms, .. },
-                edit: None,
-                ..
-            } => Some(at_ms),
-            _ => None,
-        })
-        .collect();
-    moments.sort_unstable();
-    moments.dedup();
+/// The moments (Unix ms) of the health monitor's alarms among `rows` (its
+/// messages carrying the "I'm on it" button `ack`), each with its first
+/// message, in the order of the moments.
+pub(super) fn alarm_moments<'r>(rows: &'r [OutboxRow], ack: &str) -> Vec<(i64, &'r OutboxRow)> {
+    let mut moments: Vec<(i64, &OutboxRow)> = Vec::new();
+    for row in rows {
+        if !row.buttons.as_deref().is_some_and(|b| b.contains(ack)) {
+            continue;
+        }
+        if let Some(AlertKey {
+            subject: Subject::Health { at_ms, .. },
+            edit: None,
+            ..
+        }) = AlertKey::parse(&row.dedup_key)
+            && !moments.iter().any(|(at, _)| *at == at_ms)
+        {
+            moments.push((at_ms, row));
+        }
+    }
+    moments.sort_by_key(|(at, _)| *at);
     moments
 }
 

@@ -175,7 +175,7 @@ impl App {
             .await
         {
             Ok(true) if to == OperationState::Unhealthy => {
-                self.diagnoses.wake();
+                self.diagnoser.notify_one();
                 self.roll_back_automatically(op, to).await;
             }
             Ok(_) => {}

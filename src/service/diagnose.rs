@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, Incoming, Reply};
@@ -45,20 +44,6 @@ const CLAIM_BATCH: i64 = 50;
 
 /// How often copies left over (by an instance that died) are looked for.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Wakes the diagnosis loop when failures were stored.
-#[derive(Default)]
-pub struct DiagnosisQueue {
-    wake: Notify,
-}
-
-impl DiagnosisQueue {
-    /// Failure copies marked for diagnosis were stored: gather their
-    /// evidence now.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// Marks the copies of a failure in `alerts` (not the short messages that
 /// ring phones after it) for diagnosis. Stored with them, the marks make
@@ -442,7 +427,7 @@ pub async fn diagnose_loop(app: Arc<App>, stop: CancellationToken) {
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            () = app.diagnoses.wake.notified() => {}
+            () = app.diagnoser.notified() => {}
             () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }

@@ -12,9 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::App;
 use crate::alerts;
-use crate::domain::{
-    AlertAct, AlertKey, AlertKind, Callback, Env, OpStep, OperationId, Subject, UserId,
-};
+use crate::domain::{AlertAct, AlertKey, AlertKind, Callback, Env, OpStep, OperationId, UserId};
 use crate::messages::act as say;
 use crate::store::{OperationRow, Untaken, now_ms};
 
@@ -85,21 +83,12 @@ impl App {
                 return;
             }
         };
-        for at in super::act::alarm_moments(&rows, &ack) {
+        // Each moment with its first alarm, as sent, with its buttons.
+        for (at, alarm) in super::act::alarm_moments(&rows, &ack) {
             let due = ((now - at) / window.max(1)).min(contacts.len() as i64);
             if due < 1 || !matches!(self.store.alarm_acknowledgement(env, at).await, Ok(None)) {
                 continue;
             }
-            // The moment's first alarm, as sent, with its buttons.
-            let Some(alarm) = rows.iter().find(|row| {
-                row.buttons.as_deref().is_some_and(|b| b.contains(&ack))
-                    && AlertKey::parse(&row.dedup_key).is_some_and(|k| {
-                        k.edit.is_none()
-                            && matches!(k.subject, Subject::Health { at_ms, .. } if at_ms == at)
-                    })
-            }) else {
-                continue;
-            };
             for step in 1..=due {
                 let (_, contact) = contacts[(step - 1) as usize];
                 let name = self.name_of(contact.0);

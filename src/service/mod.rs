@@ -57,7 +57,7 @@ pub use crate::domain::rollout::{Rollout, judge_rollout};
 pub use crate::domain::runs::request_id_in;
 pub use confirm::confirm_loop;
 pub use deployments::deployments_loop;
-pub use diagnose::{DiagnosisQueue, diagnose_loop};
+pub use diagnose::diagnose_loop;
 pub use escalate::escalation_loop;
 pub use expiry::expiry_loop;
 pub use follow::follow_loop;
@@ -93,8 +93,9 @@ pub struct App {
     pub pacer: crate::adapters::pacer::Pacer,
     /// Stores webhook deliveries, a burst in one transaction.
     pub deliveries: ingest::DeliveryWriter,
-    /// Failures whose alerts wait for their diagnosis.
-    pub diagnoses: Arc<DiagnosisQueue>,
+    /// Rung when failure copies marked for diagnosis were stored, so
+    /// their evidence is gathered at once.
+    pub diagnoser: Arc<Notify>,
 }
 
 /// A chat message, as the Telegram front hands it over.

@@ -126,7 +126,7 @@ impl App {
         {
             Ok(true) if !alerts.is_empty() => {
                 self.outbox.notify_one();
-                self.diagnoses.wake();
+                self.diagnoser.notify_one();
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "monitor: not stored"),

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use super::audit::insert_audit;
-use super::locks::cas;
+use super::locks::{cas, take_unless_held};
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, Store, StoreError, now_ms, on_pool};
 use crate::domain::{OperationId, UserId};
@@ -40,43 +40,24 @@ impl Store {
         alerts: &[NewAlert],
     ) -> Result<Option<FreezeRow>, StoreError> {
         let now = now_ms();
-        let held = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // A freeze whose time is up no longer holds.
-            sqlx::query("DELETE FROM env_freezes WHERE scope = $1 AND until_at <= $2")
+        // A freeze whose time is up no longer holds.
+        let sweep = "DELETE FROM env_freezes WHERE scope = $1 AND until_at <= $2";
+        let insert = "INSERT INTO env_freezes (scope, frozen_by, reason, frozen_at, until_at) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO NOTHING";
+        let held = "SELECT scope, frozen_by, reason, frozen_at, until_at FROM env_freezes WHERE scope = $1";
+        let held = take_unless_held!(
+            self,
+            sqlx::query(sweep).bind(&freeze.scope).bind(now),
+            sqlx::query(insert)
                 .bind(&freeze.scope)
+                .bind(freeze.frozen_by.0)
+                .bind(&freeze.reason)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO env_freezes (scope, frozen_by, reason, frozen_at, until_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO NOTHING",
-            )
-            .bind(&freeze.scope)
-            .bind(freeze.frozen_by.0)
-            .bind(&freeze.reason)
-            .bind(now)
-            .bind(now + freeze.lasts_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if inserted {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-                None
-            } else {
-                let held: FreezeRow = sqlx::query_as(
-                    "SELECT scope, frozen_by, reason, frozen_at, until_at FROM env_freezes WHERE scope = $1",
-                )
-                .bind(&freeze.scope)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                Some(held)
-            }
-        });
+                .bind(now + freeze.lasts_ms),
+            sqlx::query_as::<_, FreezeRow>(held).bind(&freeze.scope),
+            audit,
+            alerts
+        );
         Ok(held)
     }
 

@@ -30,6 +30,31 @@ macro_rules! cas {
 }
 pub(super) use cas;
 
+/// Takes a row keyed by scope unless one is in force there, in one
+/// transaction: `$sweep` drops the scope's row whose time is up, `$insert`
+/// (`ON CONFLICT DO NOTHING`) takes it; taken, the audit line and alerts
+/// are written and it evaluates to `None`; held, nothing changes and it
+/// evaluates to `Some` of the row in force, read by `$held`.
+macro_rules! take_unless_held {
+    ($store:expr, $sweep:expr, $insert:expr, $held:expr, $audit:expr, $alerts:expr) => {
+        on_pool!($store, p => {
+            let mut tx = p.begin().await?;
+            $sweep.execute(&mut *tx).await?;
+            if $insert.execute(&mut *tx).await?.rows_affected() == 1 {
+                insert_audit!(&mut *tx, $audit)?;
+                insert_alerts!(tx, $alerts)?;
+                tx.commit().await?;
+                None
+            } else {
+                let held = $held.fetch_one(&mut *tx).await?;
+                tx.rollback().await?;
+                Some(held)
+            }
+        })
+    };
+}
+pub(super) use take_unless_held;
+
 /// A held environment lock.
 #[derive(Debug, Clone, FromRow)]
 pub struct LockRow {
@@ -85,44 +110,27 @@ impl Store {
         alerts: &[NewAlert],
     ) -> Result<Option<LockRow>, StoreError> {
         let now = now_ms();
-        let held = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // A lock whose time is up no longer holds (the lifter may not
-            // have passed yet).
-            sqlx::query("DELETE FROM env_locks WHERE env = $1 AND expires_at IS NOT NULL AND expires_at <= $2")
+        // A lock whose time is up no longer holds (the lifter may not have
+        // passed yet).
+        let sweep =
+            "DELETE FROM env_locks WHERE env = $1 AND expires_at IS NOT NULL AND expires_at <= $2";
+        let insert = "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (env) DO NOTHING";
+        let held =
+            "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks WHERE env = $1";
+        let held = take_unless_held!(
+            self,
+            sqlx::query(sweep).bind(&lock.env).bind(now),
+            sqlx::query(insert)
                 .bind(&lock.env)
+                .bind(lock.locked_by.0)
+                .bind(&lock.reason)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO env_locks (env, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (env) DO NOTHING",
-            )
-            .bind(&lock.env)
-            .bind(lock.locked_by.0)
-            .bind(&lock.reason)
-            .bind(now)
-            .bind(lock.lasts_ms.map(|ms| now + ms))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if inserted {
-                insert_audit!(&mut *tx, audit)?;
-                insert_alerts!(tx, alerts)?;
-                tx.commit().await?;
-                None
-            } else {
-                let held: LockRow = sqlx::query_as(
-                    "SELECT env, locked_by, reason, locked_at, expires_at FROM env_locks WHERE env = $1",
-                )
-                .bind(&lock.env)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                Some(held)
-            }
-        });
+                .bind(lock.lasts_ms.map(|ms| now + ms)),
+            sqlx::query_as::<_, LockRow>(held).bind(&lock.env),
+            audit,
+            alerts
+        );
         Ok(held)
     }
 

@@ -65,14 +65,9 @@ async fn an_outcome_whose_started_message_was_never_delivered_comes_as_a_message
 
     // The "started" message of a deploy run is given up (4 attempts).
     world.tg.set_down(true);
-    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to dev ()");
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &crate::support::github::workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("deploy.yml", "Deploy 1.3.0 to dev ()")
+        .await;
     let store = world.store().await;
     eventually(
         Duration::from_secs(30),

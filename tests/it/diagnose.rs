@@ -3,20 +3,14 @@
 
 use crate::follow::run_event;
 use crate::support::ecs_proxy::EcsProxy;
-use crate::support::github::{post_signed_webhook, workflow_run_event};
 use crate::support::*;
 
 #[tokio::test]
 async fn a_failed_prod_deploy_is_edited_with_the_failed_step_and_its_logs_tail() {
     let world = world_with_release().await;
-    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("deploy.yml", "Deploy 1.3.0 to prod ()")
+        .await;
     let started = world.tg.next_message(TEAM_CHAT).await.text;
     assert!(started.starts_with("🚀 <b>prod</b> · deploy of <b>1.3.0</b> started"));
 
@@ -239,16 +233,9 @@ async fn a_failed_rollback_is_edited_with_its_failed_step_and_its_logs_tail() {
     world.roll_out("prod", "1.3.0").await;
     world.start_bot().await;
     // Mid-incident, a senior runs the Rollback workflow from GitHub's UI.
-    let run = world
-        .gh
-        .start_run("rollback.yml", "Rollback 1.2.2 to prod ()");
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("rollback.yml", "Rollback 1.2.2 to prod ()")
+        .await;
     let started = world.tg.next_message(TEAM_CHAT).await.text;
     assert!(
         started.starts_with("⏪ <b>prod</b> · rollback to <b>1.2.2</b> started (#1)"),
@@ -316,14 +303,9 @@ fn hold_run_jobs(world: &World) -> crate::support::github::Held {
 #[tokio::test]
 async fn a_failure_alert_goes_out_while_github_stalls_and_its_diagnosis_follows() {
     let world = world_with_a_patient_github().await;
-    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("deploy.yml", "Deploy 1.3.0 to prod ()")
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
 
     // GitHub stalls on the run's jobs (for longer than the test waits
@@ -357,14 +339,9 @@ async fn a_failure_alert_goes_out_while_github_stalls_and_its_diagnosis_follows(
 #[tokio::test]
 async fn a_failed_releases_alert_goes_without_its_jobs_when_github_stalls() {
     let world = world_with_a_patient_github().await;
-    let run = world.gh.start_run("release.yml", "Release 1.4.0 (manual)");
-    post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("release.yml", "Release 1.4.0 (manual)")
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
 
     // A release has no diagnosis to follow: its alert names the failed

@@ -142,14 +142,9 @@ async fn a_rollback_target_whose_task_definition_is_gone_is_said_in_one_line() {
         .await
         .unwrap();
 
-    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
-    crate::support::github::post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &crate::support::github::workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("deploy.yml", "Deploy 1.3.0 to prod ()")
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
     world.gh.set_jobs(9001, &[("deploy", "failure")]);
     world.finish_run(9001, "failure", "w-2").await;
@@ -188,14 +183,9 @@ async fn a_failure_diagnosed_while_aws_refuses_the_bot_names_the_error_code_only
         proxy.deny(operation);
     }
 
-    let run = world.gh.start_run("deploy.yml", "Deploy 1.3.0 to prod ()");
-    crate::support::github::post_signed_webhook(
-        &world.bot_url(),
-        "workflow_run",
-        "w-1",
-        &crate::support::github::workflow_run_event("in_progress", &run),
-    )
-    .await;
+    world
+        .start_run_outside("deploy.yml", "Deploy 1.3.0 to prod ()")
+        .await;
     world.tg.next_message(TEAM_CHAT).await;
     world.gh.set_jobs(9001, &[("deploy", "failure")]);
     world.finish_run(9001, "failure", "w-2").await;

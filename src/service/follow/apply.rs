@@ -130,7 +130,7 @@ impl App {
                     )
                     .await?;
                 if moved {
-                    self.diagnoses.wake();
+                    self.diagnoser.notify_one();
                     self.roll_back_automatically(&op, OperationState::Failed)
                         .await;
                 }

@@ -327,6 +327,22 @@ impl World {
             .unwrap();
     }
 
+    /// A workflow run starts outside the bot (GitHub's UI, a schedule):
+    /// GitHub has it in progress and says so by a signed `workflow_run`
+    /// webhook (delivery `w-1`). Returns the run as GitHub shows it.
+    pub async fn start_run_outside(&self, workflow: &str, run_name: &str) -> serde_json::Value {
+        let run = self.gh.start_run(workflow, run_name);
+        let response = github::post_signed_webhook(
+            &self.bot_url(),
+            "workflow_run",
+            "w-1",
+            &github::workflow_run_event("in_progress", &run),
+        )
+        .await;
+        assert!(response.status().is_success(), "{}", response.status());
+        run
+    }
+
     /// A workflow run ends with `conclusion`, and GitHub says so by a
     /// signed `workflow_run` webhook (delivery `delivery`).
     pub async fn finish_run(
