@@ -275,7 +275,8 @@ async fn two_instances_as_compose_runs_them_behind_its_proxy_handle_each_update_
 
     let mut world = World::new().await;
     world.use_postgres().await;
-    world.webhook_mode = true;
+    // (Started, each instance sets the webhook instead of polling.)
+    world.webhook_mode = config.telegram.mode == UpdateMode::Webhook;
     world.seed().await;
     world.gh.add_release("v1.3.0");
 
@@ -357,7 +358,9 @@ async fn two_instances_as_compose_runs_them_behind_its_proxy_handle_each_update_
     {
         let answered = proxy.answered.lock().unwrap();
         assert!(
-            ports.keys().all(|u| answered.get(u).copied().unwrap_or(0) > 0),
+            ports
+                .keys()
+                .all(|u| answered.get(u).copied().unwrap_or(0) > 0),
             "both instances answered through the proxy: {answered:?}"
         );
     }

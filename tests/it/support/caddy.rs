@@ -97,8 +97,7 @@ impl Site {
 
 /// The site blocks of a Caddyfile.
 pub fn sites(path: &Path) -> Vec<Site> {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut sites = Vec::new();
     for node in parse(&text) {
         if node.args.is_empty() {

@@ -21,8 +21,8 @@ pub struct Compose {
 
 impl Compose {
     pub fn load(path: &Path) -> Self {
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut docs =
             YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(docs.len(), 1, "{}: one document", path.display());
@@ -50,7 +50,10 @@ impl Compose {
     /// One service (panics naming it when it is absent).
     pub fn service(&self, name: &str) -> &Yaml {
         let service = &self.root["services"][name];
-        assert!(!service.is_badvalue(), "no service {name:?} in compose.yaml");
+        assert!(
+            !service.is_badvalue(),
+            "no service {name:?} in compose.yaml"
+        );
         service
     }
 
@@ -147,10 +150,12 @@ fn merged(node: Yaml) -> Yaml {
                 if k.as_str() == Some("<<") {
                     match merged(v) {
                         Yaml::Hash(m) => inherited.push(m),
-                        Yaml::Array(ms) => inherited.extend(ms.into_iter().filter_map(|m| match m {
-                            Yaml::Hash(m) => Some(m),
-                            _ => None,
-                        })),
+                        Yaml::Array(ms) => {
+                            inherited.extend(ms.into_iter().filter_map(|m| match m {
+                                Yaml::Hash(m) => Some(m),
+                                _ => None,
+                            }))
+                        }
                         other => panic!("<< merges a mapping, not {other:?}"),
                     }
                 } else {
@@ -183,7 +188,9 @@ pub fn interpolate(text: &str, vars: &BTreeMap<&str, &str>) -> Result<String, St
             out.push('$');
             rest = after;
         } else if let Some(braced) = rest.strip_prefix('{') {
-            let end = braced.find('}').ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+            let end = braced
+                .find('}')
+                .ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
             out.push_str(&expand(&braced[..end], vars)?);
             rest = &braced[end + 1..];
         } else {
