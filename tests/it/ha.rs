@@ -32,7 +32,6 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     world.tg.wait_until_confirmed().await;
     // (Killed between Telegram taking a message and the bot noting it, the
     // message would be sent again: at least once. Not the point here.)
-    let store = world.store().await;
     world
         .until_outbox_sent("the prompt noted as sent", Duration::from_secs(10))
         .await;
@@ -99,17 +98,7 @@ async fn a_standby_takes_over_when_the_leader_is_killed_and_nothing_runs_twice()
     world
         .until_outbox_sent("the outbox drained", Duration::from_secs(30))
         .await;
-    let sent = world.tg.sent_to(TEAM_CHAT);
-    for alert in store.all_alerts().await.unwrap() {
-        if alert.edit_of.is_some() || alert.chat_id != TEAM_CHAT {
-            continue;
-        }
-        let copies = sent
-            .iter()
-            .filter(|m| m.edits.first().unwrap_or(&m.text) == &alert.text)
-            .count();
-        assert_eq!(copies, 1, "{} sent {copies} times", alert.dedup_key);
-    }
+    world.assert_each_alert_sent_once(TEAM_CHAT).await;
     assert_eq!(world.gh.dispatches().len(), 1);
 }
 
@@ -361,16 +350,5 @@ async fn a_leader_cut_off_from_the_database_stands_down_within_a_lease_and_nothi
     // outbox had drained), so every alert went out exactly once; an alert
     // it had taken for sending then would be at least once: sent again by
     // the new leader once that alert's own lease ran out.
-    let store = world.store().await;
-    let sent = world.tg.sent_to(TEAM_CHAT);
-    for alert in store.all_alerts().await.unwrap() {
-        if alert.edit_of.is_some() || alert.chat_id != TEAM_CHAT {
-            continue;
-        }
-        let copies = sent
-            .iter()
-            .filter(|m| m.edits.first().unwrap_or(&m.text) == &alert.text)
-            .count();
-        assert_eq!(copies, 1, "{} sent {copies} times", alert.dedup_key);
-    }
+    world.assert_each_alert_sent_once(TEAM_CHAT).await;
 }

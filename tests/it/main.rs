@@ -8,6 +8,7 @@ mod approval_guards;
 mod autorollback;
 mod checklist;
 mod cli;
+mod compose;
 mod confirm;
 mod crash;
 mod delivery;

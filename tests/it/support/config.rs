@@ -161,7 +161,10 @@ envs = ["prod"]
         text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
         text.push_str(self.security_toml);
         text.push_str(&self.freeze_toml);
-        text
+        match &self.config_overlay {
+            Some(overlay) => overlaid(&text, overlay, port),
+            None => text,
+        }
     }
 
     pub(super) fn command(&self, args: &[&str]) -> tokio::process::Command {
@@ -188,14 +191,21 @@ envs = ["prod"]
                         .unwrap_or_else(|_| "info,aletheia_bot=debug".into())
                 }),
             )
-            .env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
-            .env("GITHUB_TOKEN", github::TOKEN)
-            .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
-            .env("TELEGRAM_WEBHOOK_SECRET", telegram::WEBHOOK_SECRET)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("DATABASE_URL", self.database_url());
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        match &self.instance_env {
+            Some(env) => {
+                cmd.envs(env);
+            }
+            None => {
+                cmd.env("TELEGRAM_BOT_TOKEN", telegram::TOKEN)
+                    .env("GITHUB_TOKEN", github::TOKEN)
+                    .env("GITHUB_WEBHOOK_SECRET", github::WEBHOOK_SECRET)
+                    .env("TELEGRAM_WEBHOOK_SECRET", telegram::WEBHOOK_SECRET)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("DATABASE_URL", self.database_url());
+            }
+        }
         if let Some(token) = self.metrics_token {
             cmd.env("METRICS_TOKEN", token);
         }
@@ -211,4 +221,31 @@ envs = ["prod"]
             .await
             .unwrap()
     }
+}
+
+/// `text` with the tables of `overlay` laid over its own, key by key, and
+/// `server.listen` on 127.0.0.1 at `port` (an instance of a deployment
+/// file run on this machine, beside the others).
+fn overlaid(text: &str, overlay: &toml::Table, port: u16) -> String {
+    let mut config: toml::Table = text.parse().expect("the world's config is TOML");
+    for (section, keys) in overlay {
+        let toml::Value::Table(keys) = keys else {
+            panic!("overlay: {section} is not a table");
+        };
+        let into = config
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("a table");
+        for (key, value) in keys {
+            into.insert(key.clone(), value.clone());
+        }
+    }
+    config
+        .entry("server")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .unwrap()
+        .insert("listen".into(), format!("127.0.0.1:{port}").into());
+    toml::to_string(&config).unwrap()
 }

@@ -2,6 +2,8 @@
 //! real `aletheia-bot` binary started against them with its own database.
 
 mod background;
+pub mod caddy;
+pub mod compose;
 mod config;
 pub mod ecs_proxy;
 mod finish;
@@ -145,6 +147,13 @@ pub struct World {
     pub ecs_endpoint: Option<String>,
     /// Telegram's updates come by webhook (`TELEGRAM_WEBHOOK_SECRET` set).
     pub webhook_mode: bool,
+    /// Tables of a shipped bot.toml laid over this world's, key by key
+    /// (`server.listen` then moved to the instance's own port on
+    /// 127.0.0.1).
+    pub config_overlay: Option<toml::Table>,
+    /// The instances' environment as a deployment file gives it, instead
+    /// of this world's secrets and `DATABASE_URL`.
+    pub instance_env: Option<std::collections::BTreeMap<String, String>>,
     pub tg: FakeTelegram,
     pub gh: FakeGithub,
     pub health: FakeHealth,
@@ -258,6 +267,8 @@ impl World {
             pg_direct: None,
             chats_toml: None,
             webhook_mode: false,
+            config_overlay: None,
+            instance_env: None,
             ecs_endpoint: None,
         }
     }
@@ -384,6 +395,22 @@ impl World {
                 .all(|a| a.state == "sent")
         })
         .await;
+    }
+
+    /// Every alert for `chat` in the outbox reached it exactly once (its
+    /// first text, before any edit).
+    pub async fn assert_each_alert_sent_once(&self, chat: i64) {
+        let sent = self.tg.sent_to(chat);
+        for alert in self.store().await.all_alerts().await.unwrap() {
+            if alert.edit_of.is_some() || alert.chat_id != chat {
+                continue;
+            }
+            let copies = sent
+                .iter()
+                .filter(|m| m.edits.first().unwrap_or(&m.text) == &alert.text)
+                .count();
+            assert_eq!(copies, 1, "{} sent {copies} times", alert.dedup_key);
+        }
     }
 
     /// The bot's database, opened beside the running bot (WAL allows it).

@@ -148,6 +148,13 @@ impl World {
     /// doing and exits), then starts it again on the same database.
     pub async fn restart_bot_gracefully(&mut self) {
         self.tg.wait_until_confirmed().await;
+        self.stop_bot_gracefully().await;
+        self.start_bot().await;
+    }
+
+    /// Stops the first instance as an operator (or `docker compose stop`)
+    /// would: SIGTERM, and it exits cleanly within 30 s.
+    pub async fn stop_bot_gracefully(&mut self) {
         if let Some(mut bot) = self.bot.take() {
             let pid = bot.child.id().expect("the bot runs").to_string();
             let status = std::process::Command::new("kill")
@@ -161,7 +168,6 @@ impl World {
                 .unwrap();
             assert!(exit.success(), "the bot exits cleanly: {exit}");
         }
-        self.start_bot().await;
     }
 
     /// The running bot's process id.
