@@ -39,28 +39,32 @@ enum Action {
     },
     /// Write a commented bot.toml from the repository's workflows and the
     /// region's ECS services (never over an existing file).
-    Init {
-        /// The repository whose workflows the bot dispatches: owner/name.
-        #[arg(long)]
-        repo: String,
-        /// The AWS region of the ECS clusters, e.g. eu-west-1.
-        #[arg(long)]
-        region: String,
-        /// The file to write.
-        #[arg(long, default_value = "bot.toml")]
-        output: PathBuf,
-        /// GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).
-        #[arg(long, default_value = init::GITHUB_API)]
-        api_url: url::Url,
-        /// An ECS endpoint instead of AWS's own (a VPC endpoint, an emulator).
-        #[arg(long)]
-        endpoint_url: Option<url::Url>,
-    },
+    Init(Box<InitCli>),
     /// Apply the database migrations and exit.
     Migrate,
     /// Ask the running bot's `/livez` on `server.listen` (exit 0 when it
     /// answers 2xx): the container image's HEALTHCHECK, which needs no curl.
     Healthcheck,
+}
+
+/// `init`'s arguments.
+#[derive(clap::Args)]
+struct InitCli {
+    /// The repository whose workflows the bot dispatches: owner/name.
+    #[arg(long)]
+    repo: String,
+    /// The AWS region of the ECS clusters, e.g. eu-west-1.
+    #[arg(long)]
+    region: String,
+    /// The file to write.
+    #[arg(long, default_value = "bot.toml")]
+    output: PathBuf,
+    /// GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, default_value = init::GITHUB_API)]
+    api_url: url::Url,
+    /// An ECS endpoint instead of AWS's own (a VPC endpoint, an emulator).
+    #[arg(long)]
+    endpoint_url: Option<url::Url>,
 }
 
 fn init_tracing() {
@@ -122,15 +126,15 @@ fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    if let Action::Init {
-        repo,
-        region,
-        output,
-        api_url,
-        endpoint_url,
-    } = cli.command
-    {
+    if let Action::Init(given) = cli.command {
         // Before any bot.toml exists: GitHub's credentials only.
+        let InitCli {
+            repo,
+            region,
+            output,
+            api_url,
+            endpoint_url,
+        } = *given;
         let args = init::InitArgs {
             repo,
             region,
@@ -170,7 +174,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            Action::Init { .. } => unreachable!("init runs before the config is read"),
+            Action::Init(_) => unreachable!("init runs before the config is read"),
             Action::Healthcheck => healthcheck(config.server.listen).await,
             Action::Migrate => {
                 let url = config.database_url();

@@ -100,7 +100,7 @@ impl Secrets {
             get("TELEGRAM_BOT_TOKEN").ok_or(SecretsError::Missing("TELEGRAM_BOT_TOKEN"))?;
         let webhook_secret =
             get("GITHUB_WEBHOOK_SECRET").ok_or(SecretsError::Missing("GITHUB_WEBHOOK_SECRET"))?;
-        let github = GithubAuth::from_lookup(&get)?;
+        let github = GithubAuth::from_lookup(get)?;
         let telegram_webhook_secret = match get("TELEGRAM_WEBHOOK_SECRET") {
             Some(s)
                 if (16..=256).contains(&s.len())
