@@ -142,7 +142,10 @@ fn main() -> ExitCode {
             api_url,
             endpoint_url,
         };
-        return block_on(async move { init::init(&args, &GithubAuth::from_env()?).await });
+        return block_on(async move {
+            let auth = GithubAuth::from_env()?;
+            Ok(init::init(&args, &auth).await?)
+        });
     }
     let config = match Config::load(&cli.config) {
         Ok(config) => config,

@@ -8,6 +8,7 @@
 
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use super::InitError;
 use crate::adapters::ecs::sdk_client;
 
 /// How many services one `DescribeServices` call takes (ECS's limit).
@@ -31,17 +32,20 @@ pub struct FoundService {
     pub containers: Vec<Container>,
 }
 
-/// An ECS call that failed: the operation and what AWS said.
-fn failed<E, R>(operation: &str) -> impl FnOnce(SdkError<E, R>) -> anyhow::Error
+/// An ECS call that failed: the operation and what AWS said (on the
+/// operator's own terminal: nothing is withheld).
+fn failed<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> InitError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let operation = operation.to_owned();
-    move |e| match (e.code(), e.message()) {
-        (Some(code), Some(message)) => anyhow::anyhow!("ECS {operation}: {code}: {message}"),
-        (Some(code), None) => anyhow::anyhow!("ECS {operation}: {code}"),
-        _ => anyhow::anyhow!("ECS {operation}: {}", DisplayErrorContext(&e)),
+    move |e| InitError::Ecs {
+        operation,
+        message: match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => DisplayErrorContext(&e).to_string(),
+        },
     }
 }
 
@@ -56,7 +60,7 @@ fn name_of(arn: &str) -> &str {
 pub async fn discover(
     region: &str,
     endpoint: Option<&url::Url>,
-) -> anyhow::Result<Vec<FoundService>> {
+) -> Result<Vec<FoundService>, InitError> {
     let client = sdk_client(region, endpoint).await;
     let mut found = Vec::new();
     for cluster_arn in list_clusters(&client).await? {
@@ -92,7 +96,7 @@ pub async fn discover(
     Ok(found)
 }
 
-async fn list_clusters(client: &aws_sdk_ecs::Client) -> anyhow::Result<Vec<String>> {
+async fn list_clusters(client: &aws_sdk_ecs::Client) -> Result<Vec<String>, InitError> {
     let mut arns = Vec::new();
     let mut next = None;
     for _ in 0..MAX_PAGES {
@@ -112,7 +116,10 @@ async fn list_clusters(client: &aws_sdk_ecs::Client) -> anyhow::Result<Vec<Strin
     Ok(arns)
 }
 
-async fn list_services(client: &aws_sdk_ecs::Client, cluster: &str) -> anyhow::Result<Vec<String>> {
+async fn list_services(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+) -> Result<Vec<String>, InitError> {
     let mut arns = Vec::new();
     let mut next = None;
     for _ in 0..MAX_PAGES {
@@ -136,7 +143,7 @@ async fn list_services(client: &aws_sdk_ecs::Client, cluster: &str) -> anyhow::R
 async fn containers(
     client: &aws_sdk_ecs::Client,
     task_definition: &str,
-) -> anyhow::Result<Vec<Container>> {
+) -> Result<Vec<Container>, InitError> {
     let described = client
         .describe_task_definition()
         .task_definition(task_definition)

@@ -11,8 +11,6 @@ mod tests;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use crate::adapters::github::{GitHub, GithubError};
 use crate::config::{GithubAuth, GithubConfig};
 
@@ -36,8 +34,39 @@ pub struct InitArgs {
     pub endpoint_url: Option<url::Url>,
 }
 
+/// Why `init` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("--repo {0:?} is not owner/name (like mindburn-labs/aletheia)")]
+    NotARepository(String),
+    #[error(
+        "{} exists: init never overwrites a file (move it away, or write elsewhere with --output)",
+        .0.display()
+    )]
+    Exists(PathBuf),
+    #[error("GitHub: repository {0} not found, or the token cannot see it")]
+    RepositoryNotFound(String),
+    #[error("GitHub {what}: {source}")]
+    Github {
+        what: String,
+        #[source]
+        source: GithubError,
+    },
+    #[error("ECS {operation}: {message}")]
+    Ecs {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// `owner/name` → `(owner, name)`, as GitHub spells them.
-fn owner_and_name(repo: &str) -> anyhow::Result<(&str, &str)> {
+fn owner_and_name(repo: &str) -> Result<(&str, &str), InitError> {
     let valid = |part: &str| {
         !part.is_empty()
             && part
@@ -46,37 +75,32 @@ fn owner_and_name(repo: &str) -> anyhow::Result<(&str, &str)> {
     };
     match repo.split_once('/') {
         Some((owner, name)) if valid(owner) && valid(name) => Ok((owner, name)),
-        _ => anyhow::bail!("--repo {repo:?} is not owner/name (like mindburn-labs/aletheia)"),
+        _ => Err(InitError::NotARepository(repo.to_owned())),
     }
 }
 
-fn refuse_existing(output: &std::path::Path) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{} exists: init never overwrites a file (move it away, or write elsewhere with --output)",
-        output.display()
-    )
-}
-
 /// Reads GitHub and ECS, writes the file, and prints what it found.
-pub async fn init(args: &InitArgs, auth: &GithubAuth) -> anyhow::Result<()> {
+pub async fn init(args: &InitArgs, auth: &GithubAuth) -> Result<(), InitError> {
     let (owner, name) = owner_and_name(&args.repo)?;
     // Said before anything is asked of GitHub or AWS; the file is created
     // only if still absent at the end.
     if args.output.exists() {
-        return Err(refuse_existing(&args.output));
+        return Err(InitError::Exists(args.output.clone()));
     }
     let config = GithubConfig::repository(owner, name, args.api_url.clone());
-    let github = GitHub::connect(&config, auth).await.context("GitHub")?;
+    let full_name = format!("{owner}/{name}");
+    let github_failed = |what: String| move |source| InitError::Github { what, source };
+    let github = GitHub::connect(&config, auth)
+        .await
+        .map_err(github_failed("client".to_owned()))?;
     let repository = github.repository().await.map_err(|e| match e {
-        GithubError::NotFound => anyhow::anyhow!(
-            "GitHub: repository {owner}/{name} not found, or the token cannot see it"
-        ),
-        other => anyhow::anyhow!("GitHub repository {owner}/{name}: {other}"),
+        GithubError::NotFound => InitError::RepositoryNotFound(full_name.clone()),
+        other => github_failed(format!("repository {full_name}"))(other),
     })?;
     let workflows = github
         .workflows()
         .await
-        .with_context(|| format!("GitHub workflows of {owner}/{name}"))?;
+        .map_err(github_failed(format!("workflows of {full_name}")))?;
     let services = ecs::discover(&args.region, args.endpoint_url.as_ref()).await?;
     let (environments, left_out) = plan::environments(&services);
     let plan = Plan {
@@ -104,13 +128,21 @@ pub async fn init(args: &InitArgs, auth: &GithubAuth) -> anyhow::Result<()> {
     {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(refuse_existing(&args.output));
+            return Err(InitError::Exists(args.output.clone()));
         }
-        Err(e) => return Err(e).with_context(|| format!("{}", args.output.display())),
+        Err(source) => {
+            return Err(InitError::Write {
+                path: args.output.clone(),
+                source,
+            });
+        }
     };
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("{}", args.output.display()))?;
+        .map_err(|source| InitError::Write {
+            path: args.output.clone(),
+            source,
+        })?;
     print!("{}", summary(&plan, &args.output));
     Ok(())
 }
