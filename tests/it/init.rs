@@ -233,7 +233,7 @@ async fn init_writes_a_config_that_check_online_and_the_bot_take() {
 }
 
 #[tokio::test]
-async fn init_names_a_missing_workflow_and_check_online_fails_on_it() {
+async fn init_finds_a_workflow_by_its_name_and_names_a_missing_one() {
     const REGION: &str = "eu-north-1";
     let mut world = World::new().await;
     let ecs = moto::client_in(REGION).await;
@@ -247,6 +247,15 @@ async fn init_names_a_missing_workflow_and_check_online_fails_on_it() {
     )
     .await;
     world.gh.remove_workflow("rollback.yml");
+    // The Deploy workflow under another file name, on the list's second
+    // page (GitHub gives at most 100 a page).
+    world.gh.remove_workflow("deploy.yml");
+    for i in 0..100 {
+        world
+            .gh
+            .add_workflow(&format!("lint-{i}.yml"), &format!("Lint {i}"));
+    }
+    world.gh.add_workflow("ship-it.yml", "Deploy to ECS");
 
     let output = world.dir.path().join("written.toml");
     let out = init(&world, REGION, &output).await;
@@ -254,7 +263,8 @@ async fn init_names_a_missing_workflow_and_check_online_fails_on_it() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(
-            "❌ workflow rollback: none found; add examples/workflows/rollback.yml to the repository\n"
+            "✅ workflow deploy: ship-it.yml (Deploy to ECS)\n\
+             ❌ workflow rollback: none found; add examples/workflows/rollback.yml to the repository\n"
         ),
         "{stdout}"
     );
