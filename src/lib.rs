@@ -8,7 +8,8 @@
 //! - [`alerts`]: events to messages, routed and delivered from the outbox;
 //! - [`telegram`]: the handler tree that turns updates into service calls;
 //! - [`http`]: webhook, health and metrics server;
-//! - [`config`]: `bot.toml` and the secrets from the environment.
+//! - [`config`]: `bot.toml` and the secrets from the environment;
+//! - [`init`]: the first `bot.toml`, written from GitHub and ECS.
 
 pub mod adapters;
 pub mod alerts;
@@ -16,6 +17,7 @@ pub mod check;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod init;
 pub mod leader;
 pub mod messages;
 pub mod metrics;

@@ -1,11 +1,11 @@
-//! The `aletheia-bot` command: `run`, `check`, `migrate`, `healthcheck`.
+//! The `aletheia-bot` command: `run`, `check`, `init`, `migrate`, `healthcheck`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aletheia_bot::config::{Config, Secrets};
-use aletheia_bot::{check, run};
+use aletheia_bot::config::{Config, GithubAuth, Secrets};
+use aletheia_bot::{check, init, run};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -37,11 +37,34 @@ enum Action {
         #[arg(long)]
         online: bool,
     },
+    /// Write a commented bot.toml from the repository's workflows and the
+    /// region's ECS services (never over an existing file).
+    Init(Box<InitCli>),
     /// Apply the database migrations and exit.
     Migrate,
     /// Ask the running bot's `/livez` on `server.listen` (exit 0 when it
     /// answers 2xx): the container image's HEALTHCHECK, which needs no curl.
     Healthcheck,
+}
+
+/// `init`'s arguments.
+#[derive(clap::Args)]
+struct InitCli {
+    /// The repository whose workflows the bot dispatches: owner/name.
+    #[arg(long)]
+    repo: String,
+    /// The AWS region of the ECS clusters, e.g. eu-west-1.
+    #[arg(long)]
+    region: String,
+    /// The file to write.
+    #[arg(long, default_value = "bot.toml")]
+    output: PathBuf,
+    /// GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, default_value = init::GITHUB_API)]
+    api_url: url::Url,
+    /// An ECS endpoint instead of AWS's own (a VPC endpoint, an emulator).
+    #[arg(long)]
+    endpoint_url: Option<url::Url>,
 }
 
 fn init_tracing() {
@@ -82,16 +105,8 @@ async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing();
-    let config = match Config::load(&cli.config) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("invalid configuration:\n  {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// Runs `work` to completion on a new runtime; its error, if any, on stderr.
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -99,15 +114,61 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    if let Action::Init(given) = cli.command {
+        // Before any bot.toml exists: GitHub's credentials only.
+        let InitCli {
+            repo,
+            region,
+            output,
+            api_url,
+            endpoint_url,
+        } = *given;
+        let args = init::InitArgs {
+            repo,
+            region,
+            output,
+            api_url,
+            endpoint_url,
+        };
+        return block_on(async move {
+            let auth = GithubAuth::from_env()?;
+            Ok(init::init(&args, &auth).await?)
+        });
+    }
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("invalid configuration:\n  {e}");
+            return ExitCode::from(2);
+        }
+    };
+    block_on(async {
         match cli.command {
             Action::Run => {
                 let secrets = Secrets::from_env()?;
+                if let Some(note) = check::nobody_yet(&config) {
+                    tracing::warn!("{note}");
+                }
                 run::run(config, secrets).await
             }
             Action::Check { online } => {
                 println!("{}: configuration is valid", cli.config.display());
                 println!("{}", check::summary(&config));
+                if let Some(note) = check::nobody_yet(&config) {
+                    println!("{note}");
+                }
                 if online {
                     let secrets = Secrets::from_env()?;
                     if !check::online(&config, &secrets).await {
@@ -116,6 +177,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
+            Action::Init(_) => unreachable!("init runs before the config is read"),
             Action::Healthcheck => healthcheck(config.server.listen).await,
             Action::Migrate => {
                 let url = config.database_url();
@@ -128,12 +190,5 @@ fn main() -> ExitCode {
                 Ok(())
             }
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

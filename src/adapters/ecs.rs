@@ -134,18 +134,23 @@ pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
     })
 }
 
+/// An ECS client for `region` (and `endpoint`, when given), credentials
+/// from the standard provider chain.
+pub async fn sdk_client(region: &str, endpoint: Option<&url::Url>) -> aws_sdk_ecs::Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(Region::new(region.to_owned()));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    }
+    aws_sdk_ecs::Client::new(&loader.load().await)
+}
+
 impl Ecs {
     /// Builds the client for the configured region and endpoint.
     pub async fn connect(config: &AwsConfig) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https_client())
-            .region(Region::new(config.region.clone()));
-        if let Some(endpoint) = &config.endpoint_url {
-            loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
-        let shared = loader.load().await;
         Self {
-            client: aws_sdk_ecs::Client::new(&shared),
+            client: sdk_client(&config.region, config.endpoint_url.as_ref()).await,
             images: Arc::default(),
         }
     }

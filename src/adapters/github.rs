@@ -16,6 +16,7 @@ mod logs;
 mod notes;
 mod secrets;
 mod types;
+mod workflows;
 
 pub use ci::{CiState, CiVerdict};
 pub use deployments::{NewDeployment, NewStatus};

@@ -57,6 +57,35 @@ pub struct GithubConfig {
     pub deployment_retry: Duration,
 }
 
+impl GithubConfig {
+    /// The repository at `api_url`, every other key at its default: how
+    /// `init` reaches GitHub before any `bot.toml` exists.
+    pub fn repository(owner: &str, repo: &str, api_url: url::Url) -> Self {
+        let workflow = |file: &str| WorkflowConfig {
+            file: file.to_owned(),
+            inputs: IndexMap::new(),
+        };
+        Self {
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            api_url,
+            git_ref: default_ref(),
+            workflows: Workflows {
+                release: workflow("release.yml"),
+                deploy: workflow("deploy.yml"),
+                rollback: workflow("rollback.yml"),
+            },
+            timeout: default_http_timeout(),
+            poll_interval: default_poll_interval(),
+            find_run_within: default_find_run_within(),
+            migrations_path: default_migrations_path(),
+            incident_labels: default_incident_labels(),
+            deployments: false,
+            deployment_retry: default_deployment_retry(),
+        }
+    }
+}
+
 /// The longest wait between two attempts at a deployment status.
 pub const DEPLOYMENT_RETRY_MOST: Duration = Duration::from_secs(300);
 

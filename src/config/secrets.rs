@@ -34,6 +34,33 @@ pub enum GithubAuth {
     App { app_id: u64, private_key: Secret },
 }
 
+impl GithubAuth {
+    /// `GITHUB_TOKEN`, else the App's `GITHUB_APP_ID` and
+    /// `GITHUB_APP_PRIVATE_KEY`, read through `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SecretsError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        match (
+            get("GITHUB_TOKEN"),
+            get("GITHUB_APP_ID"),
+            get("GITHUB_APP_PRIVATE_KEY"),
+        ) {
+            (Some(token), _, _) => Ok(GithubAuth::Token(Secret::new(token))),
+            (None, Some(id), Some(key)) => Ok(GithubAuth::App {
+                app_id: id.trim().parse().map_err(|_| SecretsError::BadAppId)?,
+                private_key: Secret::new(key),
+            }),
+            (None, Some(_), None) => Err(SecretsError::Missing("GITHUB_APP_PRIVATE_KEY")),
+            _ => Err(SecretsError::NoGithubAuth),
+        }
+    }
+
+    /// The GitHub credentials alone, from the process environment (what
+    /// `init` needs: it never talks to Telegram).
+    pub fn from_env() -> Result<Self, SecretsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
 /// Every secret the bot needs.
 #[derive(Debug, Clone)]
 pub struct Secrets {
@@ -73,19 +100,7 @@ impl Secrets {
             get("TELEGRAM_BOT_TOKEN").ok_or(SecretsError::Missing("TELEGRAM_BOT_TOKEN"))?;
         let webhook_secret =
             get("GITHUB_WEBHOOK_SECRET").ok_or(SecretsError::Missing("GITHUB_WEBHOOK_SECRET"))?;
-        let github = match (
-            get("GITHUB_TOKEN"),
-            get("GITHUB_APP_ID"),
-            get("GITHUB_APP_PRIVATE_KEY"),
-        ) {
-            (Some(token), _, _) => GithubAuth::Token(Secret::new(token)),
-            (None, Some(id), Some(key)) => GithubAuth::App {
-                app_id: id.trim().parse().map_err(|_| SecretsError::BadAppId)?,
-                private_key: Secret::new(key),
-            },
-            (None, Some(_), None) => return Err(SecretsError::Missing("GITHUB_APP_PRIVATE_KEY")),
-            _ => return Err(SecretsError::NoGithubAuth),
-        };
+        let github = GithubAuth::from_lookup(get)?;
         let telegram_webhook_secret = match get("TELEGRAM_WEBHOOK_SECRET") {
             Some(s)
                 if (16..=256).contains(&s.len())

@@ -177,7 +177,11 @@ envs = ["prod"]
         } else {
             self.dir.path().join(format!("bot-{port}.toml"))
         };
-        std::fs::write(&path, self.config_text_for(port)).unwrap();
+        let text = match &self.config_toml {
+            Some(given) if port == self.http_port => given.clone(),
+            _ => self.config_text_for(port),
+        };
+        std::fs::write(&path, text).unwrap();
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_aletheia-bot"));
         cmd.arg("--config")
             .arg(&path)

@@ -27,6 +27,7 @@ mod gates;
 mod hooks;
 mod releases;
 mod secrets;
+mod workflows;
 
 #[allow(unused_imports)]
 pub use deployments::Deployment;
@@ -157,6 +158,10 @@ impl FakeGithub {
             .route(
                 "/repos/{owner}/{repo}/commits/{git_ref}/status",
                 get(combined_status),
+            )
+            .route(
+                "/repos/{owner}/{repo}/actions/workflows",
+                get(workflows::list_workflows),
             )
             .route(
                 "/repos/{owner}/{repo}/actions/workflows/{file}",

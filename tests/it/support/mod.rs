@@ -216,6 +216,9 @@ pub struct World {
     pub extra_services: Vec<(&'static str, &'static str)>,
     /// Why this scenario may leave messages unread (`skip_unread`).
     unread_skipped: Option<&'static str>,
+    /// bot.toml as given (one `init` wrote, filled in), instead of the
+    /// one written for this world.
+    pub config_toml: Option<String>,
 }
 
 impl World {
@@ -259,6 +262,7 @@ impl World {
             users_toml: None,
             unread_skipped: None,
             extra_services: Vec::new(),
+            config_toml: None,
             bot: None,
             standby: None,
             standby_port: free_port(),

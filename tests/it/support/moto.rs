@@ -80,10 +80,16 @@ pub fn url() -> &'static str {
 
 /// An ECS client on the emulator, with static test credentials.
 pub async fn client() -> aws_sdk_ecs::Client {
+    client_in(REGION).await
+}
+
+/// An ECS client on the emulator in `region` (moto keeps each region's
+/// clusters apart).
+pub async fn client_in(region: &str) -> aws_sdk_ecs::Client {
     let config = aws_sdk_ecs::Config::builder()
         .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
         .http_client(aletheia_bot::adapters::ecs::https_client())
-        .region(aws_sdk_ecs::config::Region::new(REGION))
+        .region(aws_sdk_ecs::config::Region::new(region.to_owned()))
         .endpoint_url(url())
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(
             "testing", "testing", None, None, "test",
@@ -128,12 +134,23 @@ pub async fn seed_service(
 /// Registers a revision of `family` whose `api` container runs `image`
 /// (beside a sidecar); returns its ARN.
 pub async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) -> String {
+    register_container(ecs, family, "api", image).await
+}
+
+/// Registers a revision of `family` whose container `name` runs `image`
+/// (beside a sidecar); returns its ARN.
+pub async fn register_container(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    name: &str,
+    image: &str,
+) -> String {
     let td = ecs
         .register_task_definition()
         .family(family)
         .container_definitions(
             ContainerDefinition::builder()
-                .name("api")
+                .name(name)
                 .image(image)
                 .memory(512)
                 .build(),
