@@ -26,6 +26,7 @@ mod guide;
 mod ha;
 mod hostile;
 mod incident;
+mod metrics;
 mod monitor;
 mod oncall;
 mod prompts;
