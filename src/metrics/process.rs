@@ -44,7 +44,7 @@ impl Collector for ProcessCollector {
                 now.open_fds,
             ),
             (
-                // 0 when unlimited, as every Prometheus client says it.
+                // 0 when there is no limit.
                 "process_max_fds",
                 "Maximum number of open file descriptors.",
                 None,
