@@ -257,7 +257,11 @@ impl Metrics {
             .set(1);
         registry.register("build_info", "The bot's version (always 1)", build_info);
         for (kind, env) in outcome_series(envs) {
-            for result in OperationState::ALL.into_iter().filter(|s| s.ran()) {
+            // A release is not confirmed on ECS: never unhealthy.
+            let ends = OperationState::ALL.into_iter().filter(|s| {
+                s.ran() && !(kind == OperationKind::Release && *s == OperationState::Unhealthy)
+            });
+            for result in ends {
                 drop(deployments.get_or_create(&DeploymentLabels {
                     environment: env.clone(),
                     kind: kind.as_str().to_owned(),
