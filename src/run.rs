@@ -57,7 +57,8 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let bot = telegram::build(&config.telegram, &secrets.telegram_token)
         .map_err(anyhow::Error::msg)
         .context("setting up the Telegram client")?;
-    let metrics = Arc::new(Metrics::default());
+    let envs: Vec<crate::domain::Env> = config.environments.keys().cloned().collect();
+    let metrics = Arc::new(Metrics::new(&envs));
     let outbox = Arc::new(Notify::new());
     let config = Arc::new(config);
     let app = Arc::new(App {

@@ -63,12 +63,7 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 pub fn dora(facts: &[Fact], env: &str, now_ms: i64, days: u32) -> Dora {
     let since = now_ms - i64::from(days) * 86_400_000;
     let here = |f: &&Fact| f.env.as_deref() == Some(env);
-    let ran = |f: &Fact| {
-        matches!(
-            f.state,
-            OperationState::Succeeded | OperationState::Failed | OperationState::Unhealthy
-        )
-    };
+    let ran = |f: &Fact| f.state.ran();
     let window: Vec<&Fact> = facts
         .iter()
         .filter(here)

@@ -97,6 +97,13 @@ impl OperationState {
         )
     }
 
+    /// An end the operation reached by running (or failing to start):
+    /// what delivery figures count, unlike a request refused, let expire
+    /// or cancelled before anything ran.
+    pub fn ran(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Unhealthy | Self::Failed)
+    }
+
     /// Whether the machine allows going from `self` to `next`.
     pub fn can_become(self, next: OperationState) -> bool {
         use OperationState::*;

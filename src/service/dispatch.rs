@@ -42,6 +42,12 @@ impl App {
         tracing::debug!(operation = op.id, took = ?began.elapsed(), ok = dispatched.is_ok(), "dispatch: GitHub answered");
         match dispatched {
             Ok(run) => {
+                // From the claim: the last approval's write, or the
+                // request's when none was needed.
+                let claimed = op.dispatched_at.unwrap_or(op.created_at);
+                let took = u64::try_from(crate::store::now_ms() - claimed).unwrap_or(0);
+                self.metrics
+                    .dispatch_took(op.kind, std::time::Duration::from_millis(took));
                 self.record_started(&op, &run, &who, &action).await;
                 Ok(Started::Workflow)
             }

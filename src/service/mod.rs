@@ -149,6 +149,7 @@ impl App {
     /// it is not a command for us, or the answer goes out through the
     /// outbox). Every command, refusal and answer is audited.
     pub async fn handle_message(&self, msg: &Incoming) -> Option<Reply> {
+        let received = std::time::Instant::now();
         tracing::debug!(chat = msg.chat.0, "command: handling");
         let envs: Vec<Env> = self.config.environments.keys().cloned().collect();
         let ctx = ParseContext {
@@ -186,6 +187,10 @@ impl App {
         };
         self.metrics
             .command(name, outcome.split(':').next().unwrap_or(&outcome));
+        self.metrics.command_took(
+            if name == "invalid" { "other" } else { name },
+            received.elapsed(),
+        );
         let entry = AuditEntry {
             actor: Some(msg.user),
             chat: Some(msg.chat),
@@ -287,11 +292,23 @@ impl App {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
-        let moved = self.store.transition(id, t, audit, alerts).await?;
-        if moved {
-            self.outbox.notify_one();
+        let to = t.to;
+        let Some(moved) = self.store.move_operation(id, t, audit, alerts).await? else {
+            return Ok(false);
+        };
+        self.outbox.notify_one();
+        if to.ran() {
+            // Counted by the instance that made the move, once: the sum
+            // over instances is the count.
+            let env = match &moved.env {
+                None => "",
+                Some(env) if self.config.environments.contains_key(env) => env.as_str(),
+                // An environment since removed from the config.
+                Some(_) => "other",
+            };
+            self.metrics.deployment(env, moved.kind, to);
         }
-        Ok(moved)
+        Ok(true)
     }
 
     /// The one way a flow creates an operation: the row, its audit line

@@ -53,7 +53,7 @@ pub use outbox::{NewAlert, OutboxRow, OutboxStats};
 pub use reports::{AlertEvent, ReportClaim};
 pub use retention::TABLES;
 pub use runs::{Adopted, AdoptedRun, RunKnowledge};
-pub use transitions::{DispatchClaim, Transition};
+pub use transitions::{DispatchClaim, Moved, Transition};
 pub use verdicts::VerdictRow;
 pub use webhooks::{Delivery, Recorded};
 

@@ -10,7 +10,7 @@ use super::locks::replace_lock;
 use super::operations::{OperationRow, operation_columns};
 use super::outbox::insert_alerts;
 use super::{AuditEntry, NewAlert, NewLock, Store, StoreError, now_ms, on_pool};
-use crate::domain::{OperationId, OperationState};
+use crate::domain::{Env, OperationId, OperationKind, OperationState};
 
 /// Proof that this caller, and no other, moved an operation to
 /// `dispatched`: only [`Store::claim_dispatch`], [`Store::reclaim_direct`]
@@ -155,6 +155,14 @@ impl<'a> Transition<'a> {
     }
 }
 
+/// What a move moved: the operation's kind and environment, read in the
+/// write itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub kind: OperationKind,
+    pub env: Option<Env>,
+}
+
 impl Store {
     /// Moves an operation as `t` says (compare-and-set), with the audit
     /// line and alerts — all or nothing. A move the state machine forbids
@@ -167,6 +175,17 @@ impl Store {
         audit: &AuditEntry,
         alerts: &[NewAlert],
     ) -> Result<bool, StoreError> {
+        Ok(self.move_operation(id, t, audit, alerts).await?.is_some())
+    }
+
+    /// [`Self::transition`], telling what it moved when it did.
+    pub async fn move_operation(
+        &self,
+        id: OperationId,
+        t: Transition<'_>,
+        audit: &AuditEntry,
+        alerts: &[NewAlert],
+    ) -> Result<Option<Moved>, StoreError> {
         let Transition {
             from,
             to,
@@ -184,7 +203,8 @@ impl Store {
         // another run does not happen.
         let sql = format!(
             "UPDATE operations SET state = $2, run_id = COALESCE(run_id, $3), run_url = COALESCE(run_url, $4), \
-             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({}){}",
+             detail = COALESCE($5, detail), updated_at = $6 WHERE id = $1 AND state IN ({}){} \
+             RETURNING kind, env",
             from_list.join(", "),
             if run.is_some() {
                 " AND (run_id IS NULL OR run_id = $3)"
@@ -192,20 +212,22 @@ impl Store {
                 ""
             }
         );
-        let moved = on_pool!(self, p => {
+        let moved: Option<(String, Option<String>)> = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let moved = fence_holds!(self, tx) && sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(id.0)
-                .bind(to.as_str())
-                .bind(run.map(|r| r.0))
-                .bind(run.map(|r| r.1.to_owned()))
-                .bind(detail)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if moved {
+            let moved = if fence_holds!(self, tx) {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(id.0)
+                    .bind(to.as_str())
+                    .bind(run.map(|r| r.0))
+                    .bind(run.map(|r| r.1.to_owned()))
+                    .bind(detail)
+                    .bind(now_ms())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            } else {
+                None
+            };
+            if moved.is_some() {
                 if let Some(lock) = lock {
                     replace_lock!(tx, lock);
                 }
@@ -218,7 +240,17 @@ impl Store {
             }
             moved
         });
-        Ok(moved)
+        moved
+            .map(|(kind, env)| {
+                Ok(Moved {
+                    kind: OperationKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Codec(format!("operation kind {kind:?}")))?,
+                    env: env
+                        .map(|e| Env::parse(&e).map_err(StoreError::Codec))
+                        .transpose()?,
+                })
+            })
+            .transpose()
     }
 
     /// Enqueues alerts about an operation only while it is in one of

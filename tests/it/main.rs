@@ -28,6 +28,7 @@ mod ha;
 mod hostile;
 mod incident;
 mod init;
+mod metrics;
 mod monitor;
 mod oncall;
 mod prompts;

@@ -32,7 +32,7 @@ async fn still_answers(world: &World) {
 
 /// `/metrics`, but for the gauges the leader refreshes by its own clock
 /// from the store (operations, DORA, table rows), which may first appear
-/// at any time.
+/// at any time, and the process's own figures, which move by themselves.
 async fn scrape(world: &World) -> String {
     let response = reqwest::Client::new()
         .get(format!("{}/metrics", world.bot_url()))
@@ -47,6 +47,7 @@ async fn scrape(world: &World) -> String {
             !l.contains("aletheia_operations")
                 && !l.contains("aletheia_dora_")
                 && !l.contains("aletheia_table_rows")
+                && !l.contains("process_")
         })
         .map(|l| format!("{l}\n"))
         .collect()

@@ -366,3 +366,36 @@ async fn a_run_once_attached_is_never_replaced() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_move_tells_what_it_moved_and_only_the_one_that_moved_it() {
+    use aletheia_bot::domain::OperationState;
+    use aletheia_bot::store::Moved;
+    let live = [OperationState::Dispatched, OperationState::Running];
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        let id = dev_deploy(&store, OperationState::Dispatched, None).await;
+        let end = Transition::new(&live, OperationState::Succeeded);
+        assert_eq!(
+            store
+                .move_operation(id, end, &audit("run"), &[])
+                .await
+                .unwrap(),
+            Some(Moved {
+                kind: OperationKind::Deploy,
+                env: Some(Env::parse("dev").unwrap()),
+            }),
+            "{backend:?}"
+        );
+        // Told again (another instance, a redelivery): nothing moved, so
+        // nothing to count.
+        assert_eq!(
+            store
+                .move_operation(id, end, &audit("run"), &[])
+                .await
+                .unwrap(),
+            None,
+            "{backend:?}"
+        );
+    }
+}
