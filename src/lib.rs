@@ -8,7 +8,8 @@
 //! - [`alerts`]: events to messages, routed and delivered from the outbox;
 //! - [`telegram`]: the handler tree that turns updates into service calls;
 //! - [`http`]: webhook, health and metrics server;
-//! - [`config`]: `bot.toml` and the secrets from the environment.
+//! - [`config`]: `bot.toml` and the secrets from the environment;
+//! - [`reload`]: `bot.toml` read again while the bot runs (`SIGHUP`).
 
 pub mod adapters;
 pub mod alerts;
@@ -19,6 +20,7 @@ pub mod http;
 pub mod leader;
 pub mod messages;
 pub mod metrics;
+pub mod reload;
 pub mod run;
 pub mod service;
 pub mod store;
