@@ -39,6 +39,10 @@ pub async fn run(
     config_path: std::path::PathBuf,
     pidfile: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
+    // Listened for from the first moment, before the pidfile names this
+    // process: a SIGHUP reloads once the bot is up, and never kills it.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP")?;
     let _pidfile = pidfile
         .map(|path| crate::reload::Pidfile::create(&path))
         .transpose()?;
@@ -88,7 +92,7 @@ pub async fn run(
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());
-    spawn_reload_listener(config_path, app.clone(), stop.clone())?;
+    spawn_reload_listener(hangup, config_path, app.clone(), stop.clone());
     // On every instance, leader or not: a failure handled here (a webhook
     // can reach any instance) is diagnosed here.
     tokio::spawn(crate::service::diagnose_loop(app.clone(), stop.clone()));
@@ -491,15 +495,14 @@ fn spawn_signal_listener(stop: CancellationToken) {
     });
 }
 
-/// Reads the config again on each SIGHUP, until `stop`. Listening starts
-/// before this returns: a SIGHUP from then on reloads, never kills.
+/// Reads the config again on each SIGHUP (one received before this, too),
+/// until `stop`.
 fn spawn_reload_listener(
+    mut hangup: tokio::signal::unix::Signal,
     path: std::path::PathBuf,
     app: Arc<App>,
     stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("listening for SIGHUP")?;
+) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -509,7 +512,6 @@ fn spawn_reload_listener(
             crate::reload::reload(&path, &app.live, &app.store, "SIGHUP").await;
         }
     });
-    Ok(())
 }
 
 /// This machine's name (a container's: its id), as the kernel knows it.
