@@ -127,7 +127,9 @@ async fn an_invalid_bot_toml_is_refused_and_the_config_in_force_stays() {
         rows[1].detail
     );
 
-    // Once the file is right, it takes.
+    // Once the file is right, it takes; a key read only at start keeps
+    // its value, and the audit line says it waits for a restart.
+    world.server_toml = "max_connections = 64";
     world.write_config();
     world.hang_up_bot();
     let rows = reloads(&world, 3).await;
@@ -135,8 +137,16 @@ async fn an_invalid_bot_toml_is_refused_and_the_config_in_force_stays() {
         (rows[2].outcome.as_str(), rows[2].detail.as_str()),
         (
             "reloaded",
-            "SIGHUP: roles changed: Alice [developer] → [developer, qa]"
+            "SIGHUP: roles changed: Alice [developer] → [developer, qa]; \
+             needs a restart, kept as it was: server"
         )
+    );
+    assert!(
+        world
+            .bot_log()
+            .contains("some changed keys take effect only at the next start"),
+        "{}",
+        world.bot_log()
     );
     let answer = world.say(TEAM_CHAT, &ALICE, "/whoami").await.text;
     assert!(
