@@ -24,7 +24,10 @@ COPY bot.toml /etc/aletheia/bot.toml
 USER aletheia
 WORKDIR /var/lib/aletheia
 VOLUME ["/var/lib/aletheia"]
+# The pidfile lets `docker exec <container> aletheia-bot reload` find the
+# bot (PID 1 here) to make it read bot.toml again.
 ENV ALETHEIA_CONFIG=/etc/aletheia/bot.toml \
+    ALETHEIA_PIDFILE=/tmp/aletheia-bot.pid \
     DATABASE_URL=sqlite:///var/lib/aletheia/aletheia.db
 EXPOSE 8080
 # The bot asks its own /livez on server.listen (no curl in the image): the

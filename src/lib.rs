@@ -10,6 +10,7 @@
 //! - [`http`]: webhook, health and metrics server;
 //! - [`config`]: `bot.toml` and the secrets from the environment;
 //! - [`init`]: the first `bot.toml`, written from GitHub and ECS.
+//! - [`reload`]: `bot.toml` read again while the bot runs (`SIGHUP`).
 
 pub mod adapters;
 pub mod alerts;
@@ -21,6 +22,7 @@ pub mod init;
 pub mod leader;
 pub mod messages;
 pub mod metrics;
+pub mod reload;
 pub mod run;
 pub mod service;
 pub mod store;

@@ -1,4 +1,5 @@
-//! The `aletheia-bot` command: `run`, `check`, `init`, `migrate`, `healthcheck`.
+//! The `aletheia-bot` command: `run`, `check`, `init`, `migrate`,
+//! `healthcheck`, `reload`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 
 use aletheia_bot::config::{Config, GithubAuth, Secrets};
 use aletheia_bot::{check, init, run};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -23,6 +25,10 @@ struct Cli {
         env = "ALETHEIA_CONFIG"
     )]
     config: PathBuf,
+    /// The running bot's pidfile: `run` writes and locks it, `reload`
+    /// signals the bot it names. None unless given.
+    #[arg(long, global = true, env = "ALETHEIA_PIDFILE")]
+    pidfile: Option<PathBuf>,
     #[command(subcommand)]
     command: Action,
 }
@@ -45,6 +51,10 @@ enum Action {
     /// Ask the running bot's `/livez` on `server.listen` (exit 0 when it
     /// answers 2xx): the container image's HEALTHCHECK, which needs no curl.
     Healthcheck,
+    /// Make the running bot read the configuration again (SIGHUP to the
+    /// process in --pidfile). The file is checked here first: an invalid
+    /// one is told at once and not sent.
+    Reload,
 }
 
 /// `init`'s arguments.
@@ -161,7 +171,7 @@ fn main() -> ExitCode {
                 if let Some(note) = check::nobody_yet(&config) {
                     tracing::warn!("{note}");
                 }
-                run::run(config, secrets).await
+                run::run(config, secrets, cli.config.clone(), cli.pidfile.clone()).await
             }
             Action::Check { online } => {
                 println!("{}: configuration is valid", cli.config.display());
@@ -179,6 +189,19 @@ fn main() -> ExitCode {
             }
             Action::Init(_) => unreachable!("init runs before the config is read"),
             Action::Healthcheck => healthcheck(config.server.listen).await,
+            Action::Reload => {
+                let pidfile = cli.pidfile.as_deref().context(
+                    "no pidfile: give --pidfile (ALETHEIA_PIDFILE) as the bot runs with, \
+                     or send SIGHUP to the bot's process",
+                )?;
+                let pid = aletheia_bot::reload::signal_running(pidfile)?;
+                println!(
+                    "{}: configuration is valid; asked the bot (process {pid}) to reload it; \
+                     its log and audit log say what changed",
+                    cli.config.display()
+                );
+                Ok(())
+            }
             Action::Migrate => {
                 let url = config.database_url();
                 let store = aletheia_bot::store::Store::open(&url).await?;

@@ -1,6 +1,6 @@
 //! Wiring for `aletheia-bot run`: builds the clients, starts the HTTP
-//! server, the outbox worker and the Telegram dispatcher, and stops them
-//! all on SIGINT or SIGTERM.
+//! server, the outbox worker and the Telegram dispatcher, reads the config
+//! again on SIGHUP, and stops them all on SIGINT or SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +31,21 @@ const ANSWERS_DRAIN: Duration = Duration::from_secs(10);
 /// taking any (its default is 64).
 const UPDATES_PER_CHAT: usize = 1024;
 
-/// Runs the bot until a signal stops it.
-pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
+/// Runs the bot until a signal stops it; `SIGHUP` reads `config_path`
+/// again. With a `pidfile`, `aletheia-bot reload` finds the bot by it.
+pub async fn run(
+    config: Config,
+    secrets: Secrets,
+    config_path: std::path::PathBuf,
+    pidfile: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    // Listened for from the first moment, before the pidfile names this
+    // process: a SIGHUP reloads once the bot is up, and never kills it.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP")?;
+    let _pidfile = pidfile
+        .map(|path| crate::reload::Pidfile::create(&path))
+        .transpose()?;
     let url = config.database_url();
     let store = Store::open(&url)
         .await
@@ -63,6 +76,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let app = Arc::new(App {
         config: config.clone(),
+        live: crate::config::LiveConfig::new(config.clone()),
         store: store.clone(),
         github,
         ecs,
@@ -79,6 +93,7 @@ pub async fn run(config: Config, secrets: Secrets) -> anyhow::Result<()> {
     });
     let stop = CancellationToken::new();
     spawn_signal_listener(stop.clone());
+    spawn_reload_listener(hangup, config_path, app.clone(), stop.clone());
     // On every instance, leader or not: a failure handled here (a webhook
     // can reach any instance) is diagnosed here.
     tokio::spawn(crate::service::diagnose_loop(app.clone(), stop.clone()));
@@ -252,7 +267,6 @@ async fn lead(
     let delivery = tokio::spawn(deliverer.run(duties.clone()));
     let follower = tokio::spawn(crate::service::follow_loop(
         singleton.clone(),
-        config.github.poll_interval,
         duties.clone(),
     ));
     let expirer = tokio::spawn(crate::service::expiry_loop(
@@ -265,7 +279,6 @@ async fn lead(
     ));
     let monitor = tokio::spawn(crate::service::monitor_loop(
         singleton.clone(),
-        config.monitor.interval,
         duties.clone(),
     ));
     let retention = tokio::spawn(crate::service::retention_loop(
@@ -282,7 +295,6 @@ async fn lead(
     ));
     let confirmer = tokio::spawn(crate::service::confirm_loop(
         singleton.clone(),
-        config.aws.confirm_interval,
         duties.clone(),
     ));
 
@@ -481,6 +493,25 @@ fn spawn_signal_listener(stop: CancellationToken) {
         }
         tracing::info!("stopping");
         stop.cancel();
+    });
+}
+
+/// Reads the config again on each SIGHUP (one received before this, too),
+/// until `stop`.
+fn spawn_reload_listener(
+    mut hangup: tokio::signal::unix::Signal,
+    path: std::path::PathBuf,
+    app: Arc<App>,
+    stop: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                got = hangup.recv() => if got.is_none() { return },
+            }
+            crate::reload::reload(&path, &app.live, &app.store, "SIGHUP").await;
+        }
     });
 }
 

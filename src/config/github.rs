@@ -122,7 +122,7 @@ fn default_http_timeout() -> Duration {
 }
 
 /// `[github.workflows]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workflows {
     /// The Release workflow: inputs `version`, `release_type`, `request_id`.
@@ -159,7 +159,7 @@ impl Workflows {
 }
 
 /// One workflow: its file and the names its `workflow_dispatch` inputs have.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowConfig {
     /// File name under `.github/workflows/`, e.g. `release.yml`.

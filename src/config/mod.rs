@@ -1,11 +1,14 @@
-//! `bot.toml`: the schema of the bot's configuration, read once at start and
-//! validated into typed structs; the rest of the code never sees raw TOML.
+//! `bot.toml`: the schema of the bot's configuration, read at start (and
+//! again on a reload) and validated into typed structs; the rest of the code
+//! never sees raw TOML.
 
 mod bounds;
 mod checklist;
 mod environments;
 mod freeze;
 mod github;
+mod live;
+mod reload;
 mod retention;
 mod secrets;
 mod security;
@@ -24,6 +27,8 @@ use environments::default_requesters;
 pub use environments::*;
 pub use freeze::{DatedConfig, FreezeConfig, WeeklyConfig};
 pub use github::*;
+pub use live::LiveConfig;
+pub use reload::Reloaded;
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
 pub use security::SecurityConfig;
@@ -88,7 +93,7 @@ pub struct Config {
 }
 
 /// `[leader]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderConfig {
     /// How long the leader's lease lasts unrenewed (it is renewed every
@@ -252,7 +257,7 @@ impl Default for ReleaseConfig {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` (created on first start) or `postgres://…`.
@@ -274,7 +279,7 @@ fn default_database_url() -> String {
 }
 
 /// `[telegram]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
     /// Base URL of the Bot API. Default `https://api.telegram.org`.
@@ -378,7 +383,7 @@ pub struct UserConfig {
 }
 
 /// `[alerts]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
     /// Delivery attempts before an alert is marked failed. Default 10.

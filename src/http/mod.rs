@@ -175,7 +175,7 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
         event: event.clone(),
         body,
     };
-    match app.accept_webhook(request).await {
+    match app.current().accept_webhook(request).await {
         Ok(WebhookOutcome::Accepted) => {
             app.metrics.webhook(label, "accepted");
             (StatusCode::ACCEPTED, "accepted\n").into_response()

@@ -7,7 +7,6 @@
 //! that says what did not hold.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -218,14 +217,15 @@ fn kept_detail(op: &OperationRow, checks: &str) -> String {
     }
 }
 
-/// Confirms rollouts every `interval`, and at once when woken (a run just
-/// succeeded), until stopped.
-pub async fn confirm_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+/// Confirms rollouts every `aws.confirm_interval`, and at once when woken
+/// (a run just succeeded), until stopped.
+pub async fn confirm_loop(app: Arc<App>, stop: CancellationToken) {
     loop {
+        let app = app.current();
         app.confirm_rollouts().await;
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(app.config.aws.confirm_interval) => {}
             () = app.confirmer.notified() => {}
         }
     }

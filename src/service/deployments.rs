@@ -214,6 +214,6 @@ pub async fn deployments_loop(app: Arc<App>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(TICK) => {}
         }
-        app.record_deployments().await;
+        app.current().record_deployments().await;
     }
 }

@@ -419,7 +419,7 @@ pub async fn diagnose_loop(app: Arc<App>, stop: CancellationToken) {
         {
             Ok(claimed) => {
                 for failure in by_failure(claimed) {
-                    let app = app.clone();
+                    let app = app.current();
                     tokio::spawn(async move { app.diagnose_failure(failure).await });
                 }
             }

@@ -170,9 +170,10 @@ impl App {
 /// Escalates unacknowledged failures, looking a tenth of the window
 /// apart (between 100 ms and 30 s), until stopped.
 pub async fn escalation_loop(app: Arc<App>, stop: CancellationToken) {
-    let every = (app.config.incident.ack_within / 10)
-        .clamp(Duration::from_millis(100), Duration::from_secs(30));
     loop {
+        let app = app.current();
+        let every = (app.config.incident.ack_within / 10)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30));
         app.escalate_unacknowledged().await;
         tokio::select! {
             () = stop.cancelled() => return,

@@ -66,6 +66,7 @@ pub async fn expiry_loop(app: Arc<App>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(EXPIRY_TICK) => {}
         }
+        let app = app.current();
         app.expire_requests().await;
         app.remind_requests().await;
         app.keep_locks().await;

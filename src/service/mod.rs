@@ -72,7 +72,11 @@ pub use webhook::{WebhookOutcome, WebhookRequest};
 /// Everything a handler needs, shared across the bot.
 #[derive(Clone)]
 pub struct App {
+    /// The config this handler decides under: one snapshot of `live`,
+    /// taken when it started ([`App::current`]).
     pub config: Arc<Config>,
+    /// The config in force, which a reload replaces.
+    pub live: crate::config::LiveConfig,
     pub store: Store,
     pub github: GitHub,
     pub ecs: Ecs,
@@ -145,6 +149,16 @@ impl Reply {
 }
 
 impl App {
+    /// This app under the config in force now. Every handler and every
+    /// round of a loop starts from it, and keeps that snapshot to its end:
+    /// a reload meanwhile changes the next decision, never one half made.
+    pub fn current(&self) -> Self {
+        Self {
+            config: self.live.load(),
+            ..self.clone()
+        }
+    }
+
     /// Handles one chat message: the direct answer, if any (`None` too when
     /// it is not a command for us, or the answer goes out through the
     /// outbox). Every command, refusal and answer is audited.

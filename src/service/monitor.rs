@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -228,14 +227,16 @@ fn is_bad_news(event: &HealthEvent) -> bool {
     )
 }
 
-/// Looks at every environment every `interval` (the first look at once:
-/// it learns what runs), until stopped.
-pub async fn monitor_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+/// Looks at every environment every `monitor.interval` (the first look at
+/// once: it learns what runs), until stopped.
+pub async fn monitor_loop(app: Arc<App>, stop: CancellationToken) {
     // ECS unreadable (throttled, down): that environment's service is
     // looked at again only after 2, 4, 8, then 16 intervals; its health
     // URL still every interval.
     let mut backoff: HashMap<Env, (u32, std::time::Instant)> = HashMap::new();
     loop {
+        let app = app.current();
+        let interval = app.config.monitor.interval;
         for (env, cfg) in &app.config.environments {
             let ask_ecs = backoff
                 .get(env)

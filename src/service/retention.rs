@@ -103,7 +103,7 @@ impl App {
 /// Keeps the tables bounded until stopped: a pass at once, then hourly.
 pub async fn retention_loop(app: Arc<App>, stop: CancellationToken) {
     loop {
-        app.keep_tables(&stop).await;
+        app.current().keep_tables(&stop).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(RETENTION_EVERY) => {}

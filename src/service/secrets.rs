@@ -192,19 +192,19 @@ impl App {
 }
 
 /// The leader's rotation reminder: looks at once, then every ten
-/// minutes, while `security.rotate_every` is set. Once a week is settled
-/// it is not looked at again (the outbox's key keeps it to one reminder a
-/// week across restarts and instances; this spares GitHub the calls).
+/// minutes, while `security.rotate_every` is set (a reload may set or
+/// unset it). Once a week is settled it is not looked at again (the
+/// outbox's key keeps it to one reminder a week across restarts and
+/// instances; this spares GitHub the calls).
 pub async fn rotation_loop(app: Arc<App>, stop: CancellationToken) {
-    if app.config.security.rotate_every.is_none() {
-        return;
-    }
     let mut settled: Option<IsoWeek> = None;
     loop {
+        let app = app.current();
         let now = Utc::now();
         let week = IsoWeek::of(now);
         let security = &app.config.security;
-        if settled != Some(week)
+        if security.rotate_every.is_some()
+            && settled != Some(week)
             && crate::domain::rotation_reminder_due(
                 now,
                 security.remind_weekday,

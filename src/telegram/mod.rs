@@ -71,7 +71,7 @@ async fn on_tap(
         chat: query.message.as_ref().map(|m| m.chat().id.0),
         data: query.data.clone().unwrap_or_default(),
     };
-    let outcome = app.tap(&tap).await;
+    let outcome = app.current().tap(&tap).await;
     // The decision is made and stored; the answer only stops the
     // button's spinner. It goes out alongside the edit and the reply, not
     // before them: a tap Telegram calls too old, or an answer held off by
@@ -222,6 +222,8 @@ async fn on_command(
     app: Arc<App>,
     outgoing: Arc<Outgoing>,
 ) -> anyhow::Result<()> {
+    // One config for the answer and for whether the chat is left.
+    let app = app.current();
     let reply = app.handle_message(&incoming).await;
     if let Some(reply) = reply {
         let pacer = app.pacer.clone();

@@ -33,6 +33,7 @@ mod monitor;
 mod oncall;
 mod prompts;
 mod release;
+mod reload;
 mod repository;
 mod rollback;
 mod scenarios;

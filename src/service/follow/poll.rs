@@ -4,7 +4,6 @@
 //! listed and adopted.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -279,17 +278,19 @@ impl App {
 /// dispatches it (the approving tap normally claims it at once).
 const STRANDED_AFTER_MS: i64 = 30_000;
 
-/// Polls GitHub for followed runs every `interval` until stopped.
-pub async fn follow_loop(app: Arc<App>, interval: Duration, stop: CancellationToken) {
+/// Polls GitHub for followed runs every `github.poll_interval` (as the
+/// config in force says it) until stopped.
+pub async fn follow_loop(app: Arc<App>, stop: CancellationToken) {
     // Leading from now (a start, a takeover): no tap of this instance is
     // between its approval and its claim yet, so an approved operation
     // is stranded however recent (the claim is a compare-and-set anyway).
-    app.resume_stranded(0).await;
+    app.current().resume_stranded(0).await;
     loop {
+        let interval = app.live.load().github.poll_interval;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
-        app.poll_runs().await;
+        app.current().poll_runs().await;
     }
 }

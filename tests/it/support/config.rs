@@ -210,6 +210,10 @@ envs = ["prod"]
                     .env("DATABASE_URL", self.database_url());
             }
         }
+        if port == self.http_port {
+            // (The standby's is its own: two bots cannot hold one.)
+            cmd.env("ALETHEIA_PIDFILE", self.pidfile());
+        }
         if let Some(token) = self.metrics_token {
             cmd.env("METRICS_TOKEN", token);
         }

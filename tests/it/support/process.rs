@@ -170,8 +170,28 @@ impl World {
         }
     }
 
+    /// Writes bot.toml as the world now says it; the running bot reads it
+    /// again only when told to ([`Self::hang_up_bot`]).
+    pub fn write_config(&self) {
+        std::fs::write(self.config_path(), self.config_text()).unwrap();
+    }
+
+    /// Sends the running bot SIGHUP, as an operator reloading bot.toml.
+    pub fn hang_up_bot(&self) {
+        let pid = self.bot_pid().expect("the bot runs").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The running bot's pidfile (`ALETHEIA_PIDFILE`).
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.path().join("bot.pid")
+    }
+
     /// The running bot's process id.
-    #[allow(dead_code)] // benches/e2e
     pub fn bot_pid(&self) -> Option<u32> {
         self.bot.as_ref().and_then(|b| b.child.id())
     }
