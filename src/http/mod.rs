@@ -22,7 +22,8 @@ pub use signature::verify;
 
 /// The most a request body may carry. GitHub allows webhook payloads of up
 /// to 25 MB, but the events the bot takes (workflow runs and jobs, releases)
-/// weigh tens of kilobytes; a larger one is refused (413) unread.
+/// weigh tens of kilobytes; a larger one is refused (413) unkept (what is
+/// left of it is thrown away for a moment first: `body::linger`).
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Telegram's webhook (webhook mode): teloxide's receiver of updates,

@@ -205,7 +205,7 @@ async fn connections_that_never_finish_are_closed_while_the_team_is_answered() {
 }
 
 #[tokio::test]
-async fn a_body_over_the_cap_is_refused_unread() {
+async fn a_body_over_the_cap_is_refused_and_none_of_it_kept() {
     let mut world = World::new().await;
     world.seed().await;
     world.start_bot().await;
