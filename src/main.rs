@@ -44,9 +44,19 @@ enum Action {
     Healthcheck,
 }
 
-fn init_tracing() {
+/// The log's filter when `RUST_LOG` sets none. `check` says everything in
+/// its own lines on stdout: the clients' own warnings and errors (the AWS
+/// SDK's, octocrab's) would only say each failure again, once per probe.
+fn default_filter(action: &Action) -> &'static str {
+    match action {
+        Action::Check { .. } => "error,octocrab=off",
+        _ => "warn,aletheia_bot=info",
+    }
+}
+
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aletheia_bot=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -84,7 +94,7 @@ async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(default_filter(&cli.command));
     let config = match Config::load(&cli.config) {
         Ok(config) => config,
         Err(e) => {

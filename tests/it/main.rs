@@ -16,6 +16,7 @@ mod deployments;
 mod diagnose;
 mod diagnose_ecs;
 mod discover;
+mod doctor;
 mod faults;
 mod follow;
 mod freeze;

@@ -211,4 +211,28 @@ envs = ["prod"]
             .await
             .unwrap()
     }
+
+    /// Runs a one-shot CLI command with its config edited by `edit` and
+    /// its environment changed: `(name, Some(value))` set, `(name, None)`
+    /// taken away.
+    pub async fn cli_with(
+        &self,
+        args: &[&str],
+        edit: impl FnOnce(String) -> String,
+        env: &[(&str, Option<&str>)],
+    ) -> Output {
+        let mut cmd = self.command(args);
+        std::fs::write(self.config_path(), edit(self.config_text())).unwrap();
+        for (name, value) in env {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .unwrap()
+    }
 }
