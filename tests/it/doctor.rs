@@ -18,6 +18,17 @@ const NO_CREDENTIALS: &[(&str, Option<&str>)] = &[
     ("RUST_LOG", None),
 ];
 
+/// `run` as it stops by itself on a fault it cannot wait out (a bound,
+/// so that a bot that would wait forever fails the test instead).
+async fn run_until_it_stops(world: &World, env: &[(&str, Option<&str>)]) -> std::process::Output {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        world.cli_with(&["run"], |c| c, env),
+    )
+    .await
+    .expect("run stops by itself")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -89,7 +100,7 @@ async fn check_online_without_aws_credentials_says_so_in_one_line_per_environmen
 #[tokio::test]
 async fn run_without_aws_credentials_stops_at_once_saying_so() {
     let world = World::new().await;
-    let out = world.cli_with(&["run"], |c| c, NO_CREDENTIALS).await;
+    let out = run_until_it_stops(&world, NO_CREDENTIALS).await;
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert_eq!(
@@ -147,7 +158,7 @@ async fn check_online_and_run_say_telegram_rejected_the_token() {
     );
     assert!(!stdout.contains("not-the-token"), "{stdout}");
 
-    let out = world.cli_with(&["run"], |c| c, wrong).await;
+    let out = run_until_it_stops(&world, wrong).await;
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert_eq!(

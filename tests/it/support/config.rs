@@ -231,6 +231,7 @@ envs = ["prod"]
         }
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .output()
             .await
             .unwrap()
