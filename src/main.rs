@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aletheia_bot::config::{Config, Secrets};
+use aletheia_bot::config::{Config, LogFormat, Secrets};
 use aletheia_bot::{check, run};
 use clap::{Parser, Subcommand};
 
@@ -54,15 +54,27 @@ fn default_filter(action: &Action) -> &'static str {
     }
 }
 
-fn init_tracing(default: &str) {
+/// The log on stderr: as `log.format` says, filtered by `RUST_LOG` (else
+/// by `default`). In JSON each line carries the fields of the spans it
+/// was written in (the operation, the request).
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => log
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+        LogFormat::Json => log
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 /// One GET of `/livez` on the bot's own listening address (an unspecified
@@ -94,7 +106,6 @@ async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(default_filter(&cli.command));
     let config = match Config::load(&cli.config) {
         Ok(config) => config,
         Err(e) => {
@@ -102,6 +113,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_tracing(default_filter(&cli.command), config.log.format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -6,6 +6,7 @@ mod checklist;
 mod environments;
 mod freeze;
 mod github;
+mod log;
 mod retention;
 mod secrets;
 mod security;
@@ -24,6 +25,7 @@ use environments::default_requesters;
 pub use environments::*;
 pub use freeze::{DatedConfig, FreezeConfig, WeeklyConfig};
 pub use github::*;
+pub use log::{LogConfig, LogFormat};
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
 pub use security::SecurityConfig;
@@ -85,6 +87,9 @@ pub struct Config {
     /// Freeze windows: when deploys stop (weekly or dated). Default none.
     #[serde(default)]
     pub freeze: Vec<FreezeConfig>,
+    /// How the log is written.
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 /// `[leader]`

@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::OperationKind;
 
+mod log;
 mod services;
 
 const SHIPPED: &str = include_str!("../../bot.toml");

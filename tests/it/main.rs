@@ -27,6 +27,7 @@ mod guide;
 mod ha;
 mod hostile;
 mod incident;
+mod logs;
 mod monitor;
 mod oncall;
 mod prompts;

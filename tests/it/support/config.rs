@@ -161,6 +161,7 @@ envs = ["prod"]
         text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
         text.push_str(self.security_toml);
         text.push_str(&self.freeze_toml);
+        text.push_str(self.log_toml);
         text
     }
 
