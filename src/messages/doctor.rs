@@ -75,7 +75,13 @@ pub fn fault(fault: &Fault) -> String {
         Fault::NoContainer { container } => {
             format!("no container named {container:?} in the task definition")
         }
-        Fault::Other { detail } => detail.clone(),
+        // A client's text may run over several lines (the AWS SDK's does).
+        Fault::Other { detail } => detail
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 

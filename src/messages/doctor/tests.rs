@@ -139,6 +139,12 @@ fn each_failure_is_one_line_saying_what_to_fix() {
                 container: "api".into(),
             },
         ),
+        (
+            "ECS prod (aletheia-prod/aletheia-api)",
+            Fault::Other {
+                detail: "ThrottlingException: Rate exceeded\n  (twice)".into(),
+            },
+        ),
     ];
     let mut lines = String::new();
     for (what, f) in &faults {
