@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aletheia_bot::config::{Config, GithubAuth, Secrets};
+use aletheia_bot::config::{Config, GithubAuth, LogFormat, Secrets};
 use aletheia_bot::{check, init, run};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -77,15 +77,37 @@ struct InitCli {
     endpoint_url: Option<url::Url>,
 }
 
-fn init_tracing() {
+/// The log's filter when `RUST_LOG` sets none. `check` says everything in
+/// its own lines on stdout: the clients' own warnings and errors (the AWS
+/// SDK's, octocrab's) would only say each failure again, once per probe.
+fn default_filter(action: &Action) -> &'static str {
+    match action {
+        Action::Check { .. } => "error,octocrab=off",
+        _ => "warn,aletheia_bot=info",
+    }
+}
+
+/// The log on stderr: as `log.format` says, filtered by `RUST_LOG` (else
+/// by `default`). In JSON each line carries the fields of the spans it
+/// was written in (the operation, the request).
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aletheia_bot=info"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => log
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+        LogFormat::Json => log
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 /// One GET of `/livez` on the bot's own listening address (an unspecified
@@ -135,8 +157,9 @@ fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    let filter = default_filter(&cli.command);
     if let Action::Init(given) = cli.command {
+        init_tracing(filter, LogFormat::Text);
         // Before any bot.toml exists: GitHub's credentials only.
         let InitCli {
             repo,
@@ -164,6 +187,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_tracing(filter, config.log.format);
     block_on(async {
         match cli.command {
             Action::Run => {

@@ -14,7 +14,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::ecs::Ecs;
-use crate::adapters::github::GitHub;
 use crate::adapters::telegram::{self, TgBot};
 use crate::alerts::{Deliverer, RetryPolicy};
 use crate::config::{Config, Secrets, TELEGRAM_WEBHOOK_PATH, UpdateMode};
@@ -46,6 +45,14 @@ pub async fn run(
     let _pidfile = pidfile
         .map(|path| crate::reload::Pidfile::create(&path))
         .transpose()?;
+    // What would keep the bot from ever working is told first, in one
+    // line, before anything is set up.
+    let github = crate::check::github_at_start(&config, &secrets).await?;
+    let ecs = Ecs::connect(&config.aws).await;
+    let bot = telegram::build(&config.telegram, &secrets.telegram_token)
+        .map_err(anyhow::Error::msg)
+        .context("setting up the Telegram client")?;
+    crate::check::at_start(&config, &bot, &ecs).await?;
     let url = config.database_url();
     let store = Store::open(&url)
         .await
@@ -63,13 +70,6 @@ pub async fn run(
         ])
         .await
         .context("recording what the bot knows of the workflows' runs")?;
-    let github = GitHub::connect(&config.github, &secrets.github)
-        .await
-        .context("setting up the GitHub client")?;
-    let ecs = Ecs::connect(&config.aws).await;
-    let bot = telegram::build(&config.telegram, &secrets.telegram_token)
-        .map_err(anyhow::Error::msg)
-        .context("setting up the Telegram client")?;
     let envs: Vec<crate::domain::Env> = config.environments.keys().cloned().collect();
     let metrics = Arc::new(Metrics::new(&envs));
     let outbox = Arc::new(Notify::new());

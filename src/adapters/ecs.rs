@@ -6,11 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 use chrono::DateTime;
 
 use crate::config::{AwsConfig, EnvironmentConfig, ServiceConfig};
+use crate::domain::fault::{self, Unreachable};
 
 mod evidence;
 
@@ -26,6 +29,8 @@ type ImageCache = HashMap<(String, String), Option<String>>;
 #[derive(Clone)]
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
+    /// The provider chain the client's calls ask (`None`: none at all).
+    credentials: Option<SharedCredentialsProvider>,
     images: Arc<Mutex<ImageCache>>,
 }
 
@@ -36,21 +41,75 @@ pub enum EcsError {
     ServiceNotFound { cluster: String, service: String },
     #[error("service {service} in cluster {cluster} is inactive (deleted)")]
     ServiceInactive { cluster: String, service: String },
-    #[error("{0}")]
-    Api(String),
+    /// `shown`: what may be told of it; `cause`: what it was.
+    #[error("{shown}")]
+    Api { cause: EcsCause, shown: String },
 }
 
-fn api_error<E, R>(e: SdkError<E, R>) -> EcsError
+/// What an ECS call that got no good answer ran into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EcsCause {
+    /// The credential provider chain found no credentials anywhere.
+    NoCredentials,
+    /// Credentials are configured but could not be loaded.
+    CredentialsFailed,
+    /// No answer from the endpoint.
+    Unreachable(Unreachable),
+    /// AWS answered with an error `code`; `action`: the call's IAM action.
+    Code {
+        code: String,
+        action: &'static str,
+    },
+    Other,
+}
+
+/// The error of an ECS call whose IAM action is `action`.
+fn api_error<E, R>(action: &'static str) -> impl Fn(SdkError<E, R>) -> EcsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    let text = match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(&e).to_string(),
-    };
-    EcsError::Api(shown(e.code(), &text))
+    move |e| {
+        let chain = DisplayErrorContext(&e).to_string();
+        tracing::debug!(action, error = %chain, "ECS call failed");
+        let cause = match (e.code(), credentials_error(&e)) {
+            (Some(code), _) => EcsCause::Code {
+                code: code.to_owned(),
+                action,
+            },
+            (None, Some(CredentialsError::CredentialsNotLoaded(_))) => EcsCause::NoCredentials,
+            (None, Some(_)) => EcsCause::CredentialsFailed,
+            (None, None) => {
+                fault::unreachable(&chain).map_or(EcsCause::Other, EcsCause::Unreachable)
+            }
+        };
+        let text = match (e.code(), e.message(), &cause) {
+            (Some(code), Some(message), _) => format!("{code}: {message}"),
+            (Some(code), None, _) => code.to_owned(),
+            (None, _, EcsCause::NoCredentials) => "no AWS credentials found".to_owned(),
+            (None, _, EcsCause::CredentialsFailed) => {
+                "AWS credentials could not be loaded".to_owned()
+            }
+            _ => chain,
+        };
+        EcsError::Api {
+            cause,
+            shown: shown(e.code(), &text),
+        }
+    }
+}
+
+/// The credential provider's error among an error's causes: the SDK
+/// hands it on, boxed, as the cause of a dispatch failure.
+fn credentials_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a CredentialsError> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(found) = err.downcast_ref::<CredentialsError>() {
+            return Some(found);
+        }
+        next = err.source();
+    }
+    None
 }
 
 /// What may be shown of an ECS error: the error is shown to the team,
@@ -134,24 +193,48 @@ pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
     })
 }
 
-/// An ECS client for `region` (and `endpoint`, when given), credentials
-/// from the standard provider chain.
-pub async fn sdk_client(region: &str, endpoint: Option<&url::Url>) -> aws_sdk_ecs::Client {
+/// The SDK's settings for `region` (and `endpoint`, when given),
+/// credentials from the standard provider chain.
+async fn sdk_config(region: &str, endpoint: Option<&url::Url>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .region(Region::new(region.to_owned()));
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
-    aws_sdk_ecs::Client::new(&loader.load().await)
+    loader.load().await
+}
+
+/// An ECS client for `region` (and `endpoint`, when given), credentials
+/// from the standard provider chain.
+pub async fn sdk_client(region: &str, endpoint: Option<&url::Url>) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::new(&sdk_config(region, endpoint).await)
 }
 
 impl Ecs {
     /// Builds the client for the configured region and endpoint.
     pub async fn connect(config: &AwsConfig) -> Self {
+        let shared = sdk_config(&config.region, config.endpoint_url.as_ref()).await;
         Self {
-            client: sdk_client(&config.region, config.endpoint_url.as_ref()).await,
+            client: aws_sdk_ecs::Client::new(&shared),
+            credentials: shared.credentials_provider(),
             images: Arc::default(),
+        }
+    }
+
+    /// Whether credentials are to be had: the provider chain asked once,
+    /// as a call would ask it.
+    pub async fn credentials(&self) -> Result<(), EcsCause> {
+        let Some(provider) = &self.credentials else {
+            return Err(EcsCause::NoCredentials);
+        };
+        match provider.provide_credentials().await {
+            Ok(_) => Ok(()),
+            Err(CredentialsError::CredentialsNotLoaded(_)) => Err(EcsCause::NoCredentials),
+            Err(e) => {
+                tracing::debug!(error = %DisplayErrorContext(&e), "AWS credentials not loaded");
+                Err(EcsCause::CredentialsFailed)
+            }
         }
     }
 
@@ -167,7 +250,7 @@ impl Ecs {
             .services(&env.service)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(api_error("ecs:DescribeServices"))?;
         out.services()
             .first()
             .cloned()
@@ -227,7 +310,7 @@ impl Ecs {
             .set_services(Some(asked.iter().map(|s| s.service.clone()).collect()))
             .send()
             .await
-            .map_err(api_error);
+            .map_err(api_error("ecs:DescribeServices"));
         let out = match out {
             Ok(out) => out,
             Err(e) => return asked.iter().map(|_| Err(e.clone())).collect(),
@@ -338,7 +421,7 @@ impl Ecs {
             .send();
         let mut arns = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error)?;
+            let page = page.map_err(api_error("ecs:ListTaskDefinitions"))?;
             arns.extend(page.task_definition_arns().iter().cloned());
         }
         let mut revisions: Vec<(u32, String)> = arns
@@ -375,7 +458,7 @@ impl Ecs {
             .task_definition(task_definition)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(api_error("ecs:UpdateService"))?;
         Ok(())
     }
 
@@ -396,7 +479,7 @@ impl Ecs {
             .task_definition(task_definition)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(api_error("ecs:DescribeTaskDefinition"))?;
         let image = out
             .task_definition()
             .map(|td| td.container_definitions())

@@ -9,6 +9,7 @@ mod freeze;
 mod github;
 mod live;
 mod reload;
+mod log;
 mod retention;
 mod secrets;
 mod security;
@@ -29,6 +30,7 @@ pub use freeze::{DatedConfig, FreezeConfig, WeeklyConfig};
 pub use github::*;
 pub use live::LiveConfig;
 pub use reload::Reloaded;
+pub use log::{LogConfig, LogFormat};
 pub use retention::RetentionConfig;
 pub use secrets::{GithubAuth, Secret, Secrets, SecretsError};
 pub use security::SecurityConfig;
@@ -90,6 +92,9 @@ pub struct Config {
     /// Freeze windows: when deploys stop (weekly or dated). Default none.
     #[serde(default)]
     pub freeze: Vec<FreezeConfig>,
+    /// How the log is written.
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 /// `[leader]`

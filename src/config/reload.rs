@@ -53,8 +53,8 @@ impl Reloaded {
 /// bot uses), returning those the file changed. A key listed here is one
 /// whose new value the bot could not honour without a restart: the
 /// database, the HTTP server, Telegram's and GitHub's clients and
-/// repository, ECS's region, the leader lease, and alert delivery's
-/// retry policy.
+/// repository, ECS's region, the leader lease, alert delivery's retry
+/// policy, and the log's format (set up once, before anything is logged).
 fn keep_start_keys(old: &Config, new: &mut Config) -> Vec<&'static str> {
     let mut kept = Vec::new();
     macro_rules! keep {
@@ -71,6 +71,7 @@ fn keep_start_keys(old: &Config, new: &mut Config) -> Vec<&'static str> {
         "telegram" => telegram;
         "leader" => leader;
         "alerts" => alerts;
+        "log" => log;
         "github.owner" => github.owner;
         "github.repo" => github.repo;
         "github.api_url" => github.api_url;
@@ -294,10 +295,14 @@ roles = ["senior", "developer"]
                 "repo = \"other\"\npoll_interval = \"5s\"",
             )
             .replace("eu-west-1", "us-east-1")
-            .replace("id = 1\n", "id = 4\n");
+            .replace("id = 1\n", "id = 4\n")
+            + "\n[log]\nformat = \"json\"\n";
         let old = config(BASE);
         let reloaded = Reloaded::over(&old, config(&new));
-        assert_eq!(reloaded.restart, ["server", "github.repo", "aws.region"]);
+        assert_eq!(
+            reloaded.restart,
+            ["server", "log", "github.repo", "aws.region"]
+        );
         assert_eq!(reloaded.config.server.listen, old.server.listen);
         assert_eq!(reloaded.config.github.repo, "aletheia");
         assert_eq!(reloaded.config.aws.region, "eu-west-1");
@@ -309,7 +314,7 @@ roles = ["senior", "developer"]
         assert_eq!(
             reloaded.summary(),
             "users added: Alice; users removed: Alice; changed: github; \
-             needs a restart, kept as it was: server, github.repo, aws.region"
+             needs a restart, kept as it was: server, log, github.repo, aws.region"
         );
     }
 }

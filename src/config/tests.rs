@@ -2,6 +2,7 @@ use super::*;
 use crate::domain::OperationKind;
 
 mod nobody_yet;
+mod log;
 mod services;
 
 const SHIPPED: &str = include_str!("../../bot.toml");

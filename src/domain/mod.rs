@@ -7,6 +7,7 @@ mod checklist;
 mod command;
 mod deployment;
 pub mod dora;
+pub mod fault;
 pub mod freeze;
 pub mod health;
 mod ids;

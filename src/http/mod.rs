@@ -32,24 +32,26 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub fn telegram_router(receiver: Router, secret: crate::config::Secret) -> Router {
     use subtle::ConstantTimeEq;
     let secret = Arc::new(secret);
-    receiver.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let secret = secret.clone();
-            async move {
-                let given = request
-                    .headers()
-                    .get("x-telegram-bot-api-secret-token")
-                    .map(|v| v.as_bytes())
-                    .unwrap_or_default();
-                if bool::from(given.ct_eq(secret.expose().as_bytes())) {
-                    next.run(request).await
-                } else {
-                    tracing::warn!("telegram webhook: wrong or missing secret token; refused");
-                    StatusCode::UNAUTHORIZED.into_response()
+    receiver
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let secret = secret.clone();
+                async move {
+                    let given = request
+                        .headers()
+                        .get("x-telegram-bot-api-secret-token")
+                        .map(|v| v.as_bytes())
+                        .unwrap_or_default();
+                    if bool::from(given.ct_eq(secret.expose().as_bytes())) {
+                        next.run(request).await
+                    } else {
+                        tracing::warn!("telegram webhook: wrong or missing secret token; refused");
+                        StatusCode::UNAUTHORIZED.into_response()
+                    }
                 }
-            }
-        },
-    ))
+            },
+        ))
+        .layer(axum::middleware::from_fn(in_request_span))
 }
 
 /// The router, with the app as state.
@@ -61,7 +63,38 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/github/webhook", post(webhook))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(in_request_span))
         .with_state(app)
+}
+
+/// Handles a request inside a span naming it, so that every log line
+/// written meanwhile carries its `request_id`: GitHub's delivery id, else
+/// the caller's `X-Request-Id`, else one made up here.
+async fn in_request_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "http_request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id(request.headers()),
+    );
+    next.run(request).instrument(span).await
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 100)
+            .map(str::to_owned)
+    };
+    header("x-github-delivery")
+        .or_else(|| header("x-request-id"))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 /// The process answers: nothing else is asked (a liveness probe that

@@ -9,6 +9,7 @@ pub mod common;
 pub mod deployments;
 pub mod diagnosis;
 pub mod direct;
+pub mod doctor;
 pub mod freeze;
 pub mod gates;
 pub mod guide;

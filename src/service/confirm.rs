@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::App;
 use super::story::Story;
@@ -38,6 +39,12 @@ impl App {
     }
 
     async fn confirm(&self, op: &OperationRow) {
+        self.confirm_in_span(op)
+            .instrument(super::operation_span(op))
+            .await
+    }
+
+    async fn confirm_in_span(&self, op: &OperationRow) {
         let Some(env_config) = op
             .env
             .as_ref()

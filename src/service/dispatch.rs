@@ -2,6 +2,8 @@
 //! or, for a rollback asked for while GitHub was unreachable, running it
 //! directly on ECS.
 
+use tracing::Instrument;
+
 use super::App;
 use super::Started;
 use super::story::Story;
@@ -21,6 +23,11 @@ impl App {
     /// GitHub answers again by now: that is what its prompt said and what
     /// its approvers approved.
     pub(super) async fn dispatch(&self, claim: DispatchClaim) -> Result<Started, String> {
+        let span = super::operation_span(claim.operation());
+        self.dispatch_in_span(claim).instrument(span).await
+    }
+
+    async fn dispatch_in_span(&self, claim: DispatchClaim) -> Result<Started, String> {
         if claim.operation().direct_ecs {
             let who = self.who_of(claim.operation()).await;
             return self

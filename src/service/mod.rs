@@ -421,3 +421,9 @@ fn stale(msg: &Incoming) -> bool {
 pub(super) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
+
+/// The span of an operation's work: every log line written in it carries
+/// the operation's id and the request id its workflow run is found by.
+pub(crate) fn operation_span(op: &crate::store::OperationRow) -> tracing::Span {
+    tracing::info_span!("operation", operation_id = op.id, request_id = %op.request_id)
+}

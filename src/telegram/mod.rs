@@ -11,6 +11,7 @@ use backon::Retryable;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::Me;
+use tracing::Instrument;
 
 use crate::adapters::telegram::{self, TgBot};
 use crate::domain::{ChatId, UserId};
@@ -57,7 +58,25 @@ async fn first_sight(update: Update, app: Arc<App>) -> bool {
     }
 }
 
+/// The span of a Telegram update's handling: every log line written in
+/// it carries the update's id.
+fn update_span(update: &Update) -> tracing::Span {
+    tracing::info_span!("telegram_update", update_id = update.id.0)
+}
+
 async fn on_tap(
+    update: Update,
+    bot: TgBot,
+    query: CallbackQuery,
+    app: Arc<App>,
+    outgoing: Arc<Outgoing>,
+) -> anyhow::Result<()> {
+    tap(bot, query, app, outgoing)
+        .instrument(update_span(&update))
+        .await
+}
+
+async fn tap(
     bot: TgBot,
     query: CallbackQuery,
     app: Arc<App>,
@@ -216,6 +235,19 @@ fn speaks_for_itself(msg: &Message) -> bool {
 }
 
 async fn on_command(
+    update: Update,
+    bot: TgBot,
+    msg: Message,
+    incoming: Incoming,
+    app: Arc<App>,
+    outgoing: Arc<Outgoing>,
+) -> anyhow::Result<()> {
+    command(bot, msg, incoming, app, outgoing)
+        .instrument(update_span(&update))
+        .await
+}
+
+async fn command(
     bot: TgBot,
     msg: Message,
     incoming: Incoming,

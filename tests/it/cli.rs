@@ -87,7 +87,10 @@ async fn check_online_probes_each_service_and_says_what_is_wrong() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(
-        stdout.contains("❌ GitHub workflow release (release.yml): not found"),
+        stdout.contains(
+            "❌ GitHub workflow release (release.yml): workflow release.yml not found in \
+             mindburn-labs/aletheia (404)"
+        ),
         "{stdout}"
     );
     assert!(

@@ -72,7 +72,7 @@ impl Ecs {
             .desired_status(DesiredStatus::Stopped)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(api_error("ecs:ListTasks"))?;
         let arns: Vec<String> = listed
             .task_arns()
             .iter()
@@ -89,7 +89,7 @@ impl Ecs {
             .set_tasks(Some(arns))
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(api_error("ecs:DescribeTasks"))?;
         let mut tasks: Vec<StoppedTask> = described
             .tasks()
             .iter()

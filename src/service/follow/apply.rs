@@ -3,6 +3,8 @@
 //! compare-and-sets: whichever source (webhook, poller) is first moves
 //! the operation, the other changes nothing, so every alert goes out once.
 
+use tracing::Instrument;
+
 use crate::adapters::github::WorkflowRun;
 use crate::alerts::{self, Rendered};
 use crate::domain::runs::{alert_kind_of, request_id_in, run_fits};
@@ -60,6 +62,12 @@ impl App {
                 None => return Ok(()),
             },
         };
+        let span = crate::service::operation_span(&op);
+        self.apply_run_to_op(run, op).instrument(span).await
+    }
+
+    /// Applies a run to the operation it belongs to.
+    async fn apply_run_to_op(&self, run: &WorkflowRun, op: OperationRow) -> Result<(), StoreError> {
         let expected = &self.config.github.workflows.of_kind(op.kind).file;
         if run.file() != expected {
             tracing::warn!(

@@ -161,6 +161,7 @@ envs = ["prod"]
         text.push_str(self.users_toml.as_deref().unwrap_or(USERS_TOML));
         text.push_str(self.security_toml);
         text.push_str(&self.freeze_toml);
+        text.push_str(self.log_toml);
         match &self.config_overlay {
             Some(overlay) => overlaid(&text, overlay, port),
             None => text,
@@ -225,6 +226,31 @@ envs = ["prod"]
         self.command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .output()
+            .await
+            .unwrap()
+    }
+
+    /// Runs a one-shot CLI command with its config edited by `edit` and
+    /// its environment changed: `(name, Some(value))` set, `(name, None)`
+    /// taken away.
+    pub async fn cli_with(
+        &self,
+        args: &[&str],
+        edit: impl FnOnce(String) -> String,
+        env: &[(&str, Option<&str>)],
+    ) -> Output {
+        let mut cmd = self.command(args);
+        std::fs::write(self.config_path(), edit(self.config_text())).unwrap();
+        for (name, value) in env {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .output()
             .await
             .unwrap()

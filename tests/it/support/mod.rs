@@ -211,6 +211,8 @@ pub struct World {
     pub github_deployments: bool,
     /// `[[freeze]]` entries of bot.toml (freeze windows).
     pub freeze_toml: String,
+    /// A `[log]` section of bot.toml (none unless a test sets it).
+    pub log_toml: &'static str,
     /// Services an environment runs beside `aletheia-api`, as
     /// `(env, service)`: that environment lists its `services`.
     pub extra_services: Vec<(&'static str, &'static str)>,
@@ -251,6 +253,7 @@ impl World {
             security_toml: "",
             github_deployments: false,
             freeze_toml: String::new(),
+            log_toml: "",
             monitor_interval: "1h",
             alert_attempts: 4,
             dev_auto_deploy: false,
