@@ -1,8 +1,8 @@
 use super::*;
 use crate::domain::OperationKind;
 
-mod nobody_yet;
 mod log;
+mod nobody_yet;
 mod services;
 
 const SHIPPED: &str = include_str!("../../bot.toml");
