@@ -6,7 +6,7 @@
 //! rollback policy, with break-glass where the config allows it.
 
 use super::approvals::approval_buttons;
-use super::direct::carries;
+use super::direct::{Targets, carries};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::adapters::github::Release;
@@ -18,8 +18,8 @@ use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
 };
 use crate::messages::direct::{
-    github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
-    github_stopped_note,
+    github_down_ecs_unreadable, github_down_missing, github_down_no_task_definition,
+    github_down_note, github_down_note_services, github_stopped_note,
 };
 use crate::messages::requests;
 use crate::store::Transition;
@@ -54,6 +54,9 @@ struct Target {
     release: Option<Release>,
     running: Option<String>,
     carrying: Option<Revision>,
+    /// Without GitHub, in an environment of several services: the task
+    /// definition each is to be pointed at (in the config's order).
+    on_ecs: Vec<Revision>,
     ran_here: String,
 }
 
@@ -109,6 +112,7 @@ impl App {
             release,
             running,
             carrying,
+            on_ecs,
             ran_here,
         } = match self.rollback_target(env, cfg, &target).await {
             Ok(found) => found,
@@ -128,6 +132,15 @@ impl App {
             match (&release, &running, &carrying) {
                 (Some(release), Some(now), _) => {
                     self.migrations_since(&release.tag_name, now).await
+                }
+                (None, _, Some(_)) if !on_ecs.is_empty() => {
+                    let targets: Vec<(&str, &str)> = cfg
+                        .services()
+                        .iter()
+                        .zip(&on_ecs)
+                        .map(|(s, r)| (s.name(), r.name.as_str()))
+                        .collect();
+                    github_down_note_services(&target, &targets)
                 }
                 (None, _, Some(target_td)) => github_down_note(&target, &target_td.name),
                 _ => String::new(),
@@ -337,10 +350,34 @@ impl App {
                 Some(Reply::new(github_down_no_task_definition(target))),
             ));
         }
+        // Each service runs its own family's task definitions: without
+        // GitHub, every one of them needs one carrying the version, or
+        // none is touched.
+        let mut on_ecs = Vec::new();
+        if github_down && cfg.services().len() > 1 {
+            match self.direct_targets(cfg, target).await {
+                Ok(Targets::Found(targets)) => on_ecs = targets,
+                Ok(Targets::Missing(missing)) => {
+                    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+                    return Err((
+                        "refused:no_task_definition".into(),
+                        Some(Reply::new(github_down_missing(target, &missing))),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rollback: revisions");
+                    return Err((
+                        "error:ecs".into(),
+                        Some(Reply::new(github_down_ecs_unreadable(env.as_str(), target))),
+                    ));
+                }
+            }
+        }
         Ok(Target {
             release,
             running,
             carrying,
+            on_ecs,
             ran_here,
         })
     }
