@@ -301,7 +301,10 @@ impl App {
             // Each service's update is on the record, whatever the others did.
             for ((service, target), update) in services.iter().zip(&targets).zip(&updates) {
                 let (outcome, detail) = match update {
-                    Ok(()) => ("service_updated", format!("{}: {}", service.name(), target.arn)),
+                    Ok(()) => (
+                        "service_updated",
+                        format!("{}: {}", service.name(), target.arn),
+                    ),
                     Err(e) => ("service_not_updated", format!("{}: {e}", service.name())),
                 };
                 let audit = self.audit(None, None, "dispatch:rollback", outcome, Some(id), detail);
@@ -338,7 +341,10 @@ impl App {
             // A partial rollback is a failure, said plainly: the services
             // now run different versions.
             let text = say::partial(&what(&op), op.id, &outcomes, who);
-            let cause = format!("partial rollback: {taken} of {} services updated", services.len());
+            let cause = format!(
+                "partial rollback: {taken} of {} services updated",
+                services.len()
+            );
             let why = say::partial_why();
             self.end_direct_failed(&op, &text, &why, &cause).await;
             return Err(say::failed_answer(&why));

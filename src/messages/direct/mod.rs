@@ -168,7 +168,11 @@ fn outcome_lines(outcomes: &[ServiceOutcome<'_>]) -> String {
         .iter()
         .map(|o| match o.updated {
             Ok(td) => format!("\n• {}: now points at {}", escape(o.service), escape(td)),
-            Err(why) => format!("\n• {}: <b>not updated</b>: {}", escape(o.service), escape(why)),
+            Err(why) => format!(
+                "\n• {}: <b>not updated</b>: {}",
+                escape(o.service),
+                escape(why)
+            ),
         })
         .collect()
 }

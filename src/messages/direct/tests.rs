@@ -174,6 +174,9 @@ fn github_down_missing() {
 fn github_down_note_services() {
     insta::assert_snapshot!(super::github_down_note_services(
         "1.2.2",
-        &[("api", "aletheia-prod-api:1"), ("worker<b>", "aletheia-prod-worker:3")]
+        &[
+            ("api", "aletheia-prod-api:1"),
+            ("worker<b>", "aletheia-prod-worker:3")
+        ]
     ));
 }
