@@ -75,7 +75,9 @@ impl App {
             }
         };
         let (states, probe) = tokio::join!(ecs, probe);
-        let read = states.as_ref().map(|s| s.iter().all(Result::is_ok));
+        // ECS answered if any service was read: one service missing (its
+        // error is logged) does not slow the watch of the others.
+        let read = states.as_ref().map(|s| s.iter().any(Result::is_ok));
         let several = cfg.services().len() > 1;
         let last_read = prev.ecs_seen_at.or(seen_at);
         let mut services = Vec::new();

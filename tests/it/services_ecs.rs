@@ -102,7 +102,7 @@ async fn a_rollback_on_ecs_points_each_service_at_its_own_task_definition_and_na
     );
     assert_eq!(texts[1], started);
     assert!(texts[2].starts_with("🚨 <b>BREAK-GLASS</b>"), "{texts:?}");
-    let mut oncall = vec![
+    let mut oncall = [
         world.tg.next_message(ONCALL_CHAT).await.text,
         world.tg.next_message(ONCALL_CHAT).await.text,
     ];
@@ -293,4 +293,68 @@ async fn the_monitor_watches_each_service_and_names_the_one_that_changed_or_lack
         world.health.hits("dev") >= polls + 5
     })
     .await;
+}
+
+#[tokio::test]
+async fn diagnose_reads_the_events_and_stopped_tasks_of_each_service() {
+    let proxy = EcsProxy::start().await;
+    let mut world = World::new().await;
+    world.ecs_endpoint = Some(proxy.url.clone());
+    world.extra_services = vec![("prod", "aletheia-worker")];
+    world.seed().await;
+    world
+        .seed_extra_service("prod", "aletheia-worker", "repo/aletheia:1.2.2")
+        .await;
+    world.start_bot().await;
+    let cluster = world.cluster("prod");
+    proxy.service_event(
+        &cluster,
+        "aletheia-api",
+        "(service aletheia-api) has reached a steady state.",
+    );
+    for event in [
+        "(service aletheia-worker) has started 1 tasks: (task 4e8c9a7d).",
+        "(service aletheia-worker) has stopped 1 running tasks: (task 4e8c9a7d).",
+    ] {
+        proxy.service_event(&cluster, "aletheia-worker", event);
+    }
+    // A task of what the worker runs was killed for its memory.
+    let task = world
+        .ecs
+        .run_task()
+        .cluster(&cluster)
+        .task_definition(format!("{}:1", world.family("prod", "aletheia-worker")))
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .send()
+        .await
+        .unwrap();
+    let arn = task.tasks()[0].task_arn().unwrap().to_owned();
+    world
+        .ecs
+        .stop_task()
+        .cluster(&cluster)
+        .task(&arn)
+        .reason("OutOfMemoryError: Container killed due to memory usage")
+        .send()
+        .await
+        .unwrap();
+
+    let text = world.say(TEAM_CHAT, &BOB, "/diagnose prod").await.text;
+    // Each service's newest event in turn, then the next.
+    assert!(
+        text.contains(
+            "ECS events, newest first:\
+             \n• (service aletheia-api) has reached a steady state.\
+             \n• (service aletheia-worker) has stopped 1 running tasks: (task 4e8c9a7d).\
+             \n• (service aletheia-worker) has started 1 tasks: (task 4e8c9a7d).\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Stopped tasks of the last deployment: 1\
+             \n• aletheia-worker: OutOfMemoryError: Container killed due to memory usage"
+        ),
+        "{text}"
+    );
 }
