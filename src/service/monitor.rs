@@ -1,8 +1,9 @@
 //! The health monitor: between operations it watches each environment's
-//! ECS services (each on its own) and health URL and alerts on transitions — a rollout that
-//! FAILED (or that the circuit breaker rolled back), tasks below desired
-//! for longer than the grace, a task definition nobody announced, a
-//! health URL failing N times in a row and its recovery — once each.
+//! ECS services (each on its own) and health URL and alerts on
+//! transitions — a rollout that FAILED (or that the circuit breaker
+//! rolled back), tasks below desired for longer than the grace, a task
+//! definition nobody announced, a health URL failing N times in a row and
+//! its recovery — once each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
