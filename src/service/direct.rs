@@ -196,8 +196,21 @@ impl App {
                 });
             }
         };
-        if let Ok(Some(now)) = self.running_tag(cfg).await
-            && tag_is_version(&now, &op.version)
+        // Nothing to do only once every service runs the version.
+        let tags: Vec<Option<String>> = self
+            .ecs
+            .services_state(cfg)
+            .await
+            .iter()
+            .map(|state| {
+                let state = state.as_ref().ok()?;
+                image_tag(state.primary()?.image.as_deref()?).map(str::to_owned)
+            })
+            .collect();
+        if let Some(Some(now)) = tags.first()
+            && tags
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| tag_is_version(t, &op.version)))
         {
             let text = say::already_running(env.as_str(), &now);
             return Err(self

@@ -254,9 +254,9 @@ impl App {
         cfg: &EnvironmentConfig,
         target: &str,
     ) -> Result<Target, (String, Option<Reply>)> {
-        let (release, service, history) = tokio::join!(
+        let (release, services, history) = tokio::join!(
             self.github.release_for(target),
-            self.ecs.service_state(cfg.first_service()),
+            self.ecs.services_state(cfg),
             self.store.succeeded_in(env, 1000),
         );
         // GitHub out of reach does not stop a rollback mid-incident: the
@@ -286,12 +286,17 @@ impl App {
             }
         };
         let github_down = release.is_none();
-        let running = match service {
-            Ok(state) => state
-                .primary()
-                .and_then(|d| d.image.as_deref())
-                .and_then(image_tag)
-                .map(str::to_owned),
+        let tags = match services.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(states) => states
+                .iter()
+                .map(|state| {
+                    state
+                        .primary()
+                        .and_then(|d| d.image.as_deref())
+                        .and_then(image_tag)
+                        .map(str::to_owned)
+                })
+                .collect::<Vec<_>>(),
             Err(e) => {
                 return Err((
                     "error:ecs".into(),
@@ -299,8 +304,14 @@ impl App {
                 ));
             }
         };
+        // What runs now, as the prompt says it: the first service's. The
+        // rollback has nothing to do only once every service runs it (a
+        // partial rollback is finished by asking again).
+        let running = tags.first().cloned().flatten();
         if let Some(now) = &running
-            && tag_is_version(now, target)
+            && tags
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| tag_is_version(t, target)))
         {
             return Err((
                 "refused:already_running".into(),

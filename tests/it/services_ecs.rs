@@ -240,6 +240,34 @@ async fn a_rollback_on_ecs_that_only_some_services_take_fails_as_a_partial_rollb
         "{audit:?}"
     );
     assert_eq!(of("failed"), ["partial rollback: 1 of 2 services updated"]);
+
+    // The api runs 1.2.2, the worker not yet: asked again, once allowed,
+    // the rollback is not "already done", and finishes the job.
+    proxy.allow_all();
+    let texts = world
+        .say_and_read(
+            TEAM_CHAT,
+            &BOB,
+            "/rollback prod 1.2.2 --break-glass worker still on 1.2.3",
+            3,
+        )
+        .await;
+    let started = format!(
+        "⏪ <b>prod</b> · rollback to <b>1.2.2</b> started <b>directly on ECS</b> (#4) on each service. \
+         <b>This bypassed the Rollback workflow</b>: GitHub was unreachable when it was asked for.\n\
+         • aletheia-api: now points at {api}:1\n\
+         • aletheia-worker: now points at {worker}:1\n\
+         Asked by Bob"
+    );
+    assert_eq!(texts[1], started, "{texts:?}");
+    assert!(texts[2].starts_with("🚨 <b>BREAK-GLASS</b>"), "{texts:?}");
+    let mut oncall = [
+        world.tg.next_message(ONCALL_CHAT).await.text,
+        world.tg.next_message(ONCALL_CHAT).await.text,
+    ];
+    oncall.sort();
+    assert_eq!(oncall[0], started);
+    assert_eq!(runs(&world, "aletheia-worker").await, format!("{worker}:1"));
 }
 
 #[tokio::test]
