@@ -241,8 +241,11 @@ async fn a_rollback_on_ecs_that_only_some_services_take_fails_as_a_partial_rollb
     );
     assert_eq!(of("failed"), ["partial rollback: 1 of 2 services updated"]);
 
-    // The api runs 1.2.2, the worker not yet: asked again, once allowed,
-    // the rollback is not "already done", and finishes the job.
+    // ECS rolls the api back to 1.2.2; the worker stays on 1.2.3: asked
+    // again, once allowed, the rollback is not "already done", and
+    // finishes the job.
+    let arn = task_definition_arn(&world, "aletheia-api").await;
+    moto::roll_out(&world.ecs, &world.cluster("prod"), "aletheia-api", &arn).await;
     proxy.allow_all();
     let texts = world
         .say_and_read(
