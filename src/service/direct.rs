@@ -212,7 +212,7 @@ impl App {
                 .iter()
                 .all(|t| t.as_deref().is_some_and(|t| tag_is_version(t, &op.version)))
         {
-            let text = say::already_running(env.as_str(), &now);
+            let text = say::already_running(env.as_str(), now);
             return Err(self
                 .refuse_tap(tap, "direct", "already_running", Some(id), text)
                 .await);
