@@ -150,8 +150,11 @@ impl EnvironmentConfig {
     }
 
     /// The first of the environment's services: the one whose task
-    /// definitions the features that read one family (the artifact list,
-    /// the ECS rollback, the diagnosis) read.
+    /// definitions the features that name one family (the artifact a
+    /// deploy or rollback will run, the versions a bare `/rollback`
+    /// offers, the rollback target in a diagnosis) read, and whose image
+    /// is "what runs" where one version is said. The ECS rollback, the
+    /// monitor, the diagnosis's events and the confirmation read each.
     pub fn first_service(&self) -> &ServiceConfig {
         self.services()
             .first()

@@ -2,26 +2,22 @@
 //! what it sees now, the new view and the events worth an alert. Events
 //! are transitions, so each is said once, not on every poll.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What the monitor remembers of an environment between polls.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredWatch")]
 pub struct Watch {
-    /// The primary deployment's task definition last seen.
-    pub task_definition: Option<String>,
+    /// Each ECS service's view, by [`SeenOne::key`].
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceWatch>,
     /// When (ms) ECS was last read: what an operation that ended since
     /// must have ended after to explain a change seen now (the view is
     /// saved at every health probe, so its save time is not that).
     #[serde(default)]
     pub ecs_seen_at: Option<i64>,
-    /// Task definitions whose FAILED rollout was alerted (the latest few).
-    #[serde(default)]
-    pub failed_alerted: Vec<String>,
-    /// Since when (ms) fewer tasks run than desired.
-    pub short_since: Option<i64>,
-    /// Whether that was alerted.
-    #[serde(default)]
-    pub short_alerted: bool,
     /// Failed health probes in a row.
     #[serde(default)]
     pub probe_failures: u32,
@@ -36,6 +32,87 @@ pub struct Watch {
     /// the streak.
     #[serde(default)]
     pub failing_since: Option<i64>,
+}
+
+/// What the monitor remembers of one ECS service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceWatch {
+    /// The primary deployment's task definition last seen.
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    /// Task definitions whose FAILED rollout was alerted (the latest few).
+    #[serde(default)]
+    pub failed_alerted: Vec<String>,
+    /// Since when (ms) fewer tasks run than desired.
+    #[serde(default)]
+    pub short_since: Option<i64>,
+    /// Whether that was alerted.
+    #[serde(default)]
+    pub short_alerted: bool,
+}
+
+/// Where a view stored when an environment had one service keeps it:
+/// its fields were the view's own. It stands for the environment's first
+/// service until the next save keys it.
+const FIRST_UNKEYED: &str = "";
+
+/// A view as stored: today's, or one from when an environment had one
+/// service, whose fields sat at the top.
+#[derive(Deserialize)]
+struct StoredWatch {
+    #[serde(default)]
+    services: Option<BTreeMap<String, ServiceWatch>>,
+    #[serde(default)]
+    ecs_seen_at: Option<i64>,
+    #[serde(default)]
+    probe_failures: u32,
+    #[serde(default)]
+    down: bool,
+    #[serde(default)]
+    last_probe: Option<LastProbe>,
+    #[serde(default)]
+    failing_since: Option<i64>,
+    #[serde(flatten)]
+    unkeyed: ServiceWatch,
+}
+
+impl From<StoredWatch> for Watch {
+    fn from(stored: StoredWatch) -> Self {
+        let services = match stored.services {
+            Some(services) => services,
+            None if stored.unkeyed == ServiceWatch::default() => BTreeMap::new(),
+            None => BTreeMap::from([(FIRST_UNKEYED.to_owned(), stored.unkeyed)]),
+        };
+        Watch {
+            services,
+            ecs_seen_at: stored.ecs_seen_at,
+            probe_failures: stored.probe_failures,
+            down: stored.down,
+            last_probe: stored.last_probe,
+            failing_since: stored.failing_since,
+        }
+    }
+}
+
+impl Watch {
+    /// The primary task definition last seen of the environment's
+    /// `index`th service, keyed `key`.
+    pub fn last_task_definition(&self, key: &str, index: usize) -> Option<String> {
+        self.service(key, index).task_definition
+    }
+
+    /// The view of the environment's `index`th service, keyed `key`.
+    fn service(&self, key: &str, index: usize) -> ServiceWatch {
+        self.services
+            .get(key)
+            .or_else(|| {
+                (index == 0)
+                    .then(|| self.services.get(FIRST_UNKEYED))
+                    .flatten()
+            })
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// One probe of a health URL, remembered.
@@ -100,17 +177,37 @@ pub struct SeenService {
 /// What one poll saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    /// `None` when ECS could not be read (nothing is concluded from it).
-    pub service: Option<SeenService>,
+    /// Each of the environment's services, in the config's order.
+    pub services: Vec<SeenOne>,
     /// `None` without a health URL; else the probe's outcome.
     pub probe: Option<Result<u16, ProbeFailure>>,
-    /// A bot operation (or a followed workflow run) explains a change of
-    /// task definition.
-    pub explained: bool,
     /// The environment deploys itself (`auto_deploy`): a change nobody
     /// explained is its own deploy, not one made around the bot.
     pub auto_deploy: bool,
     pub now_ms: i64,
+}
+
+/// One service, as one poll saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenOne {
+    /// What its view is remembered by (cluster and service).
+    pub key: String,
+    /// How alerts name it: `None` in an environment of one service,
+    /// whose alerts speak of the environment.
+    pub name: Option<String>,
+    /// `None` when ECS could not be read (nothing is concluded from it).
+    pub state: Option<SeenService>,
+    /// A bot operation (or a followed workflow run) explains a change of
+    /// its task definition.
+    pub explained: bool,
+}
+
+/// An event, and the service it is about (`None`: the environment, or
+/// its one service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub service: Option<String>,
+    pub event: HealthEvent,
 }
 
 /// Something worth telling the team.
@@ -155,82 +252,126 @@ pub enum HealthEvent {
 const FAILED_REMEMBERED: usize = 10;
 
 /// The monitor's step: the new view and the events.
-pub fn watch(
-    prev: &Watch,
-    seen: &Seen,
-    grace_ms: i64,
-    failures_needed: u32,
-) -> (Watch, Vec<HealthEvent>) {
+pub fn watch(prev: &Watch, seen: &Seen, grace_ms: i64, failures_needed: u32) -> (Watch, Vec<Said>) {
     let mut next = prev.clone();
     let mut events = Vec::new();
-    if let Some(service) = &seen.service {
-        let primary = service.deployments.first();
-        for d in &service.deployments {
-            if d.rollout_state.as_deref() == Some("FAILED")
-                && !next.failed_alerted.contains(&d.task_definition)
-            {
-                let rolled_back_to = primary
-                    .filter(|p| p.task_definition != d.task_definition)
-                    .map(|p| {
-                        p.version
-                            .clone()
-                            .unwrap_or_else(|| p.task_definition.clone())
-                    });
-                events.push(HealthEvent::RolloutFailed {
-                    task_definition: d.task_definition.clone(),
-                    version: d.version.clone(),
-                    reason: d.reason.clone().unwrap_or_else(|| "no reason given".into()),
-                    rolled_back_to,
-                });
-                next.failed_alerted.push(d.task_definition.clone());
-                if next.failed_alerted.len() > FAILED_REMEMBERED {
-                    next.failed_alerted.remove(0);
-                }
+    // The views of services no longer configured go; one not read now is
+    // kept as it was.
+    next.services = BTreeMap::new();
+    for (index, one) in seen.services.iter().enumerate() {
+        let before = prev.service(&one.key, index);
+        let view = match &one.state {
+            Some(state) => {
+                let (view, said) = watch_service(&before, state, one, seen, grace_ms);
+                events.extend(said.into_iter().map(|event| Said {
+                    service: one.name.clone(),
+                    event,
+                }));
+                view
             }
-        }
-        if let Some(primary) = primary {
-            if let Some(before) = &prev.task_definition
-                && *before != primary.task_definition
-                && !seen.explained
-            {
-                events.push(if seen.auto_deploy {
-                    HealthEvent::AutoDeployed {
-                        to: primary.task_definition.clone(),
-                        version: primary.version.clone(),
-                    }
-                } else {
-                    HealthEvent::Unannounced {
-                        from: before.clone(),
-                        to: primary.task_definition.clone(),
-                        version: primary.version.clone(),
-                    }
-                });
-            }
-            next.task_definition = Some(primary.task_definition.clone());
-        }
-        next.ecs_seen_at = Some(seen.now_ms);
-        if service.running < service.desired {
-            let since = prev.short_since.unwrap_or(seen.now_ms);
-            next.short_since = Some(since);
-            if !prev.short_alerted && seen.now_ms - since >= grace_ms {
-                events.push(HealthEvent::TasksShort {
-                    running: service.running,
-                    desired: service.desired,
-                    for_ms: seen.now_ms - since,
-                });
-                next.short_alerted = true;
-            }
-        } else {
-            if prev.short_alerted {
-                events.push(HealthEvent::TasksRestored {
-                    running: service.running,
-                    desired: service.desired,
-                });
-            }
-            next.short_since = None;
-            next.short_alerted = false;
+            None => before,
+        };
+        if view != ServiceWatch::default() {
+            next.services.insert(one.key.clone(), view);
         }
     }
+    if seen.services.iter().any(|s| s.state.is_some()) {
+        next.ecs_seen_at = Some(seen.now_ms);
+    }
+    let probe_events = watch_probe(prev, seen, failures_needed, &mut next);
+    events.extend(probe_events.into_iter().map(|event| Said {
+        service: None,
+        event,
+    }));
+    (next, events)
+}
+
+/// One service's step: its new view and its events.
+fn watch_service(
+    prev: &ServiceWatch,
+    service: &SeenService,
+    one: &SeenOne,
+    seen: &Seen,
+    grace_ms: i64,
+) -> (ServiceWatch, Vec<HealthEvent>) {
+    let mut next = prev.clone();
+    let mut events = Vec::new();
+    let primary = service.deployments.first();
+    for d in &service.deployments {
+        if d.rollout_state.as_deref() == Some("FAILED")
+            && !next.failed_alerted.contains(&d.task_definition)
+        {
+            let rolled_back_to = primary
+                .filter(|p| p.task_definition != d.task_definition)
+                .map(|p| {
+                    p.version
+                        .clone()
+                        .unwrap_or_else(|| p.task_definition.clone())
+                });
+            events.push(HealthEvent::RolloutFailed {
+                task_definition: d.task_definition.clone(),
+                version: d.version.clone(),
+                reason: d.reason.clone().unwrap_or_else(|| "no reason given".into()),
+                rolled_back_to,
+            });
+            next.failed_alerted.push(d.task_definition.clone());
+            if next.failed_alerted.len() > FAILED_REMEMBERED {
+                next.failed_alerted.remove(0);
+            }
+        }
+    }
+    if let Some(primary) = primary {
+        if let Some(before) = &prev.task_definition
+            && *before != primary.task_definition
+            && !one.explained
+        {
+            events.push(if seen.auto_deploy {
+                HealthEvent::AutoDeployed {
+                    to: primary.task_definition.clone(),
+                    version: primary.version.clone(),
+                }
+            } else {
+                HealthEvent::Unannounced {
+                    from: before.clone(),
+                    to: primary.task_definition.clone(),
+                    version: primary.version.clone(),
+                }
+            });
+        }
+        next.task_definition = Some(primary.task_definition.clone());
+    }
+    if service.running < service.desired {
+        let since = prev.short_since.unwrap_or(seen.now_ms);
+        next.short_since = Some(since);
+        if !prev.short_alerted && seen.now_ms - since >= grace_ms {
+            events.push(HealthEvent::TasksShort {
+                running: service.running,
+                desired: service.desired,
+                for_ms: seen.now_ms - since,
+            });
+            next.short_alerted = true;
+        }
+    } else {
+        if prev.short_alerted {
+            events.push(HealthEvent::TasksRestored {
+                running: service.running,
+                desired: service.desired,
+            });
+        }
+        next.short_since = None;
+        next.short_alerted = false;
+    }
+    (next, events)
+}
+
+/// The health URL's step, on `next`.
+fn watch_probe(
+    prev: &Watch,
+    seen: &Seen,
+    failures_needed: u32,
+    next: &mut Watch,
+) -> Vec<HealthEvent> {
+    let mut events = Vec::new();
     if let Some(answer) = &seen.probe {
         next.last_probe = Some(LastProbe {
             at_ms: seen.now_ms,
@@ -259,212 +400,8 @@ pub fn watch(
         }
         None => {}
     }
-    (next, events)
+    events
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn service(td: &str, state: &str, running: i32) -> SeenService {
-        SeenService {
-            deployments: vec![SeenDeployment {
-                task_definition: td.into(),
-                version: Some("1.3.0".into()),
-                rollout_state: Some(state.into()),
-                reason: Some("tasks failed to start".into()),
-            }],
-            running,
-            desired: 2,
-        }
-    }
-
-    fn seen(
-        service: Option<SeenService>,
-        probe: Option<Result<u16, ProbeFailure>>,
-        now_ms: i64,
-    ) -> Seen {
-        Seen {
-            service,
-            probe,
-            explained: false,
-            auto_deploy: false,
-            now_ms,
-        }
-    }
-
-    #[test]
-    fn a_failed_rollout_is_said_once() {
-        let s = seen(Some(service("api:7", "FAILED", 0)), None, 0);
-        let (w, events) = watch(&Watch::default(), &s, 60_000, 3);
-        assert!(matches!(
-            events.as_slice(),
-            [HealthEvent::RolloutFailed { .. }]
-        ));
-        let (_, again) = watch(&w, &s, 60_000, 3);
-        assert!(
-            !again
-                .iter()
-                .any(|e| matches!(e, HealthEvent::RolloutFailed { .. })),
-            "{again:?}"
-        );
-    }
-
-    #[test]
-    fn short_tasks_wait_for_the_grace_then_alert_once_and_recover() {
-        let grace = 60_000;
-        let (w, e) = watch(
-            &Watch::default(),
-            &seen(Some(service("a:1", "COMPLETED", 1)), None, 0),
-            grace,
-            3,
-        );
-        assert!(e.is_empty());
-        let (w, e) = watch(
-            &w,
-            &seen(Some(service("a:1", "COMPLETED", 1)), None, 59_999),
-            grace,
-            3,
-        );
-        assert!(e.is_empty());
-        let (w, e) = watch(
-            &w,
-            &seen(Some(service("a:1", "COMPLETED", 1)), None, 60_000),
-            grace,
-            3,
-        );
-        assert_eq!(
-            e,
-            [HealthEvent::TasksShort {
-                running: 1,
-                desired: 2,
-                for_ms: 60_000
-            }]
-        );
-        let (w, e) = watch(
-            &w,
-            &seen(Some(service("a:1", "COMPLETED", 1)), None, 120_000),
-            grace,
-            3,
-        );
-        assert!(e.is_empty());
-        let (_, e) = watch(
-            &w,
-            &seen(Some(service("a:1", "COMPLETED", 2)), None, 130_000),
-            grace,
-            3,
-        );
-        assert_eq!(
-            e,
-            [HealthEvent::TasksRestored {
-                running: 2,
-                desired: 2
-            }]
-        );
-    }
-
-    #[test]
-    fn a_task_definition_nobody_announced_is_said() {
-        let (w, e) = watch(
-            &Watch::default(),
-            &seen(Some(service("a:1", "COMPLETED", 2)), None, 0),
-            1,
-            3,
-        );
-        assert!(e.is_empty(), "the first look only learns");
-        let mut s = seen(Some(service("a:2", "COMPLETED", 2)), None, 1);
-        s.explained = true;
-        let (w2, e) = watch(&w, &s, 1, 3);
-        assert!(e.is_empty(), "the bot's own deploy");
-        let (_, e) = watch(
-            &w2,
-            &seen(Some(service("a:3", "COMPLETED", 2)), None, 2),
-            1,
-            3,
-        );
-        assert!(
-            matches!(e.as_slice(), [HealthEvent::Unannounced { from, to, .. }] if from == "a:2" && to == "a:3")
-        );
-    }
-
-    #[test]
-    fn an_environment_that_deploys_itself_has_deploys_not_changes_around_the_bot() {
-        let auto = |td: &str, at: i64| Seen {
-            auto_deploy: true,
-            ..seen(Some(service(td, "COMPLETED", 2)), None, at)
-        };
-        let (w, e) = watch(&Watch::default(), &auto("a:1", 0), 1, 3);
-        assert!(e.is_empty(), "the first look only learns");
-        let (w, e) = watch(&w, &auto("a:2", 1), 1, 3);
-        assert_eq!(
-            e,
-            [HealthEvent::AutoDeployed {
-                to: "a:2".into(),
-                version: Some("1.3.0".into())
-            }]
-        );
-        let (w, e) = watch(&w, &auto("a:2", 2), 1, 3);
-        assert!(e.is_empty(), "once");
-        // One the bot explains (its own deploy, a followed run) is told by
-        // that operation.
-        let mut s = auto("a:3", 3);
-        s.explained = true;
-        assert!(watch(&w, &s, 1, 3).1.is_empty());
-    }
-
-    #[test]
-    fn the_health_url_alerts_after_n_failures_and_on_recovery_once_each() {
-        let fail = || Some(Err(ProbeFailure::Status(503)));
-        let mut w = Watch::default();
-        let mut all = Vec::new();
-        for now in 0..5 {
-            let (next, e) = watch(&w, &seen(None, fail(), now), 1, 3);
-            w = next;
-            all.extend(e);
-        }
-        assert_eq!(
-            all,
-            [HealthEvent::Down {
-                failures: 3,
-                failure: ProbeFailure::Status(503)
-            }]
-        );
-        let (w, e) = watch(&w, &seen(None, Some(Ok(200)), 9), 1, 3);
-        assert_eq!(e, [HealthEvent::Recovered { status: 200 }]);
-        let (_, e) = watch(&w, &seen(None, Some(Ok(200)), 10), 1, 3);
-        assert!(e.is_empty());
-    }
-
-    #[test]
-    fn the_view_keeps_the_last_answer_and_since_when_the_probes_fail() {
-        let (w, _) = watch(&Watch::default(), &seen(None, Some(Ok(200)), 5), 1, 3);
-        assert_eq!(
-            w.last_probe,
-            Some(LastProbe {
-                at_ms: 5,
-                answer: Ok(200)
-            })
-        );
-        assert_eq!(w.failing_since, None);
-        let (w, _) = watch(&w, &seen(None, Some(Err(ProbeFailure::Timeout)), 10), 1, 3);
-        let (w, _) = watch(
-            &w,
-            &seen(None, Some(Err(ProbeFailure::Status(503))), 20),
-            1,
-            3,
-        );
-        assert_eq!((w.probe_failures, w.failing_since), (2, Some(10)));
-        assert_eq!(
-            w.last_probe,
-            Some(LastProbe {
-                at_ms: 20,
-                answer: Err(ProbeFailure::Status(503))
-            })
-        );
-        // A look without a probe (no health URL) forgets nothing.
-        let (w, _) = watch(&w, &seen(None, None, 30), 1, 3);
-        assert_eq!(w.last_probe.as_ref().map(|p| p.at_ms), Some(20));
-        let (w, _) = watch(&w, &seen(None, Some(Ok(204)), 40), 1, 3);
-        assert_eq!((w.probe_failures, w.failing_since), (0, None));
-    }
-}
+mod tests;

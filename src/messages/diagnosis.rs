@@ -49,6 +49,8 @@ pub struct FailedJob {
 /// A stopped task, as shown.
 #[derive(Debug, Clone)]
 pub struct Stopped {
+    /// The service it belonged to, named in an environment of several.
+    pub service: Option<String>,
     pub stop_code: Option<String>,
     pub reason: Option<String>,
     pub containers: Vec<Exited>,
@@ -218,6 +220,10 @@ fn stopped_line(t: &Stopped) -> String {
         (Some(code), None) => clip(code),
         (None, Some(reason)) => clip(reason),
         (None, None) => "stopped".to_owned(),
+    };
+    let head = match &t.service {
+        Some(service) => format!("{}: {head}", clip(service)),
+        None => head,
     };
     parts.push(head);
     for Exited {

@@ -8,7 +8,24 @@ use crate::domain::health::HealthEvent;
 /// The alert of one event of `env`; `health_url` names the URL that
 /// failed (without its credentials or query).
 pub fn health(env_name: &str, health_url: Option<&url::Url>, event: &HealthEvent) -> String {
+    health_of(env_name, None, health_url, event)
+}
+
+/// The alert of one event of `env` about its ECS `service`, named when
+/// the environment has several (`None`: the environment's own, or its
+/// one service's).
+pub fn health_of(
+    env_name: &str,
+    service: Option<&str>,
+    health_url: Option<&url::Url>,
+    event: &HealthEvent,
+) -> String {
     let env = escape(env_name);
+    // "worker: " before what happened to it; who runs what "again".
+    let on = service
+        .map(|s| format!("{}: ", escape(s)))
+        .unwrap_or_default();
+    let subject = service.map(escape).unwrap_or_else(|| env.clone());
     match event {
         HealthEvent::RolloutFailed {
             task_definition,
@@ -22,13 +39,13 @@ pub fn health(env_name: &str, health_url: Option<&url::Url>, event: &HealthEvent
             };
             let back = match rolled_back_to {
                 Some(to) => format!(
-                    "\nThe circuit breaker rolled it back: {env} runs {} again.",
+                    "\nThe circuit breaker rolled it back: {subject} runs {} again.",
                     escape(to)
                 ),
                 None => String::new(),
             };
             format!(
-                "🔥 <b>{env}</b> · ECS rollout of {what} FAILED: {}{back}",
+                "🔥 <b>{env}</b> · {on}ECS rollout of {what} FAILED: {}{back}",
                 escape(reason)
             )
         }
@@ -37,14 +54,17 @@ pub fn health(env_name: &str, health_url: Option<&url::Url>, event: &HealthEvent
             desired,
             for_ms,
         } => format!(
-            "⚠️ <b>{env}</b> · only {running} of {desired} tasks running, for {}.",
+            "⚠️ <b>{env}</b> · {on}only {running} of {desired} tasks running, for {}.",
             span(for_ms / 1000)
         ),
         HealthEvent::TasksRestored { running, desired } => {
-            format!("✅ <b>{env}</b> · {running} of {desired} tasks running again.")
+            format!("✅ <b>{env}</b> · {on}{running} of {desired} tasks running again.")
         }
         HealthEvent::Unannounced { from, to, version } => format!(
-            "👀 <b>{env}</b> · the service changed from {} to {}{} without the bot: someone deployed around it.",
+            "👀 <b>{env}</b> · the service{} changed from {} to {}{} without the bot: someone deployed around it.",
+            service
+                .map(|s| format!(" {}", escape(s)))
+                .unwrap_or_default(),
             escape(from),
             escape(to),
             version
@@ -62,9 +82,10 @@ pub fn health(env_name: &str, health_url: Option<&url::Url>, event: &HealthEvent
                 escape(&why)
             )
         }
-        HealthEvent::AutoDeployed { to, version } => {
-            auto_deployed(env_name, version.as_deref(), to)
-        }
+        HealthEvent::AutoDeployed { to, version } => match service {
+            None => auto_deployed(env_name, version.as_deref(), to),
+            Some(service) => auto_deployed_service(env_name, service, version.as_deref(), to),
+        },
         HealthEvent::Recovered { status } => {
             format!("🟢 <b>{env}</b> · health check passes again ({status}).")
         }
@@ -81,6 +102,26 @@ pub fn auto_deployed(env: &str, version: Option<&str>, task_definition: &str) ->
     format!(
         "✅ <b>{}</b> now runs {what}, deployed automatically",
         escape(env)
+    )
+}
+
+/// "✅ dev · worker now runs main-1a2b3c4, deployed automatically": a
+/// new task definition of one service of an environment of several that
+/// deploys itself.
+pub fn auto_deployed_service(
+    env: &str,
+    service: &str,
+    version: Option<&str>,
+    task_definition: &str,
+) -> String {
+    let what = match version {
+        Some(v) => format!("<b>{}</b>", escape(v)),
+        None => format!("task definition {}", escape(task_definition)),
+    };
+    format!(
+        "✅ <b>{}</b> · {} now runs {what}, deployed automatically",
+        escape(env),
+        escape(service)
     )
 }
 

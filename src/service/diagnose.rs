@@ -18,6 +18,10 @@ use crate::messages::diagnosis::{
 };
 use crate::store::{NewAlert, OperationRow, OutboxRow, PendingDiagnosis, now_ms};
 
+/// How many of an environment's services a diagnosis reads the events
+/// and stopped tasks of (each costs a few ECS calls).
+const DIAGNOSED_SERVICES: usize = 4;
+
 /// How many of a family's newest revisions are searched for the rollback
 /// target's task definition.
 const REVISION_SCAN: usize = 50;
@@ -175,22 +179,69 @@ impl App {
         }
     }
 
-    /// What ECS says: whether it answers at all, the service's events, the
-    /// stopped tasks of its deployments (and of the failed version's task
-    /// definition: the circuit breaker may have dropped its deployment
-    /// already), and the version it runs.
+    /// What ECS says: whether it answers at all, the services' events, the
+    /// stopped tasks of their deployments (and of the failed version's
+    /// task definition: the circuit breaker may have dropped its
+    /// deployment already), and the version the first service runs. Of
+    /// an environment of several services, the first
+    /// [`DIAGNOSED_SERVICES`] are read, their events and stopped tasks
+    /// taken in turn so that each shows.
     async fn ecs_evidence(
         &self,
         cfg: &crate::config::EnvironmentConfig,
         failed: Option<&OperationRow>,
     ) -> EcsEvidence {
-        let state = match self.ecs.service_state(cfg.first_service()).await {
-            Ok(state) => state,
-            Err(e) => {
-                let e = e.to_string();
-                return (Err(e.clone()), Err(e.clone()), Err(e), None);
-            }
+        let services = cfg.services();
+        let states = match services.len() {
+            1 => vec![self.ecs.service_state(cfg.first_service()).await],
+            _ => self.ecs.services_state(cfg).await,
         };
+        let several = services.len() > 1;
+        let read: Vec<_> = services
+            .iter()
+            .zip(&states)
+            .take(DIAGNOSED_SERVICES)
+            .filter_map(|(service, state)| match state {
+                Ok(state) => Some((service, state)),
+                Err(e) => {
+                    tracing::warn!(error = %e, service = service.name(), "diagnosis: ECS unreadable");
+                    None
+                }
+            })
+            .collect();
+        if read.is_empty() {
+            let e = states
+                .iter()
+                .find_map(|s| s.as_ref().err())
+                .map_or_else(|| "no service could be read".to_owned(), |e| e.to_string());
+            return (Err(e.clone()), Err(e.clone()), Err(e), None);
+        }
+        let gathered = futures::future::join_all(read.iter().map(|(service, state)| {
+            let name = several.then(|| service.name());
+            self.service_evidence(service, state, name, failed)
+        }))
+        .await;
+        let (events, stopped): (Vec<_>, Vec<_>) = gathered.into_iter().unzip();
+        let running = states
+            .first()
+            .and_then(|s| s.as_ref().ok())
+            .and_then(|s| s.primary())
+            .and_then(|d| d.image.as_deref())
+            .and_then(image_tag)
+            .map(str::to_owned);
+        (Ok(()), in_turn(events), in_turn(stopped), running)
+    }
+
+    /// One service's events and the stopped tasks of its deployments (and
+    /// of the failed version's task definition in its family); `name`
+    /// marks its stopped tasks when the environment has several.
+    async fn service_evidence(
+        &self,
+        service: &crate::config::ServiceConfig,
+        state: &crate::adapters::ecs::ServiceState,
+        name: Option<&str>,
+        failed: Option<&OperationRow>,
+    ) -> (Result<Vec<String>, String>, Result<Vec<Stopped>, String>) {
         let stopped = async {
             let mut task_definitions: Vec<String> = state
                 .deployments
@@ -198,40 +249,34 @@ impl App {
                 .map(|d| d.task_definition.clone())
                 .collect();
             if let Some(op) = failed
-                && let Ok(Some(name)) = self.carrying(cfg, &op.version).await
+                && let Ok(Some(carrying)) = self.carrying(service, &op.version).await
             {
-                task_definitions.push(name);
+                task_definitions.push(carrying);
             }
             self.ecs
-                .stopped_tasks(cfg.first_service(), &task_definitions)
+                .stopped_tasks(service, &task_definitions)
                 .await
-                .map(|tasks| tasks.into_iter().map(shown_task).collect())
+                .map(|tasks| tasks.into_iter().map(|t| shown_task(t, name)).collect())
                 .map_err(|e| e.to_string())
         };
         let events = async {
             self.ecs
-                .service_events(cfg.first_service(), say::EVENTS_SHOWN)
+                .service_events(service, say::EVENTS_SHOWN)
                 .await
                 .map_err(|e| e.to_string())
         };
-        let (events, stopped) = tokio::join!(events, stopped);
-        let running = state
-            .primary()
-            .and_then(|d| d.image.as_deref())
-            .and_then(image_tag)
-            .map(str::to_owned);
-        (Ok(()), events, stopped, running)
+        tokio::join!(events, stopped)
     }
 
-    /// The newest registered task definition (`family:revision`) whose
-    /// image carries `version`.
+    /// The newest registered task definition (`family:revision`) of the
+    /// service's family whose image carries `version`.
     async fn carrying(
         &self,
-        cfg: &crate::config::EnvironmentConfig,
+        service: &crate::config::ServiceConfig,
         version: &str,
     ) -> Result<Option<String>, String> {
         self.ecs
-            .revisions(cfg.first_service(), REVISION_SCAN)
+            .revisions(service, REVISION_SCAN)
             .await
             .map(|revisions| {
                 revisions.into_iter().find_map(|r| {
@@ -310,7 +355,8 @@ impl App {
         let head = failed
             .map(|op| op.version.clone())
             .or(running.map(str::to_owned));
-        let task_definition = self.carrying(cfg, &version);
+        // The line names one task definition: the first service's.
+        let task_definition = self.carrying(cfg.first_service(), &version);
         let (task_definition, migrations) = tokio::join!(
             task_definition,
             self.migrations_between(&version, head.as_deref())
@@ -365,8 +411,32 @@ fn is_failure_copy(alert: &NewAlert) -> bool {
     )
 }
 
-fn shown_task(t: crate::adapters::ecs::StoppedTask) -> Stopped {
+/// Each service's items taken in turn (each list newest first), so the
+/// few shown include every service's newest; `Err` only when no service's
+/// could be read.
+fn in_turn<T>(lists: Vec<Result<Vec<T>, String>>) -> Result<Vec<T>, String> {
+    let mut error = None;
+    let mut lists: Vec<std::vec::IntoIter<T>> = lists
+        .into_iter()
+        .filter_map(|l| l.map_err(|e| error.get_or_insert(e).clone()).ok())
+        .map(Vec::into_iter)
+        .collect();
+    if lists.is_empty() {
+        return Err(error.unwrap_or_default());
+    }
+    let mut out = Vec::new();
+    loop {
+        let before = out.len();
+        out.extend(lists.iter_mut().filter_map(Iterator::next));
+        if out.len() == before {
+            return Ok(out);
+        }
+    }
+}
+
+fn shown_task(t: crate::adapters::ecs::StoppedTask, service: Option<&str>) -> Stopped {
     Stopped {
+        service: service.map(str::to_owned),
         stop_code: t.stop_code,
         reason: t.stopped_reason,
         containers: t

@@ -10,7 +10,7 @@
 use super::App;
 use super::story::Story;
 use super::taps::{Tap, TapAnswer};
-use crate::adapters::ecs::Revision;
+use crate::adapters::ecs::{EcsError, Revision};
 use crate::alerts;
 use crate::domain::rollout::{image_tag, tag_is_version};
 use crate::domain::{AlertKey, EditStep, OpStep};
@@ -113,7 +113,9 @@ impl App {
             None,
             format!(
                 "{} to {env} via UpdateService {}, after #{}",
-                op.version, target.name, op.id
+                op.version,
+                target_names(&target),
+                op.id
             ),
         );
         let new_id = match self.create_operation(&new, &audit, &[]).await {
@@ -145,7 +147,7 @@ impl App {
         op: &OperationRow,
         env: &Env,
         cfg: &crate::config::EnvironmentConfig,
-    ) -> Result<Revision, TapAnswer> {
+    ) -> Result<Vec<Revision>, TapAnswer> {
         let id = OperationId(op.id);
         let roles = self
             .config
@@ -185,8 +187,8 @@ impl App {
                 .refuse_tap(tap, "direct", "has_run", Some(id), text)
                 .await);
         }
-        let revisions = match self.ecs.revisions(cfg.first_service(), SCAN).await {
-            Ok(revisions) => revisions,
+        let targets = match self.direct_targets(cfg, &op.version).await {
+            Ok(targets) => targets,
             Err(e) => {
                 return Err(TapAnswer {
                     text: say::ecs_unreadable(&e.to_string()),
@@ -194,34 +196,78 @@ impl App {
                 });
             }
         };
-        if let Ok(Some(now)) = self.running_tag(cfg).await
-            && tag_is_version(&now, &op.version)
+        // Nothing to do only once every service runs the version.
+        let tags: Vec<Option<String>> = self
+            .ecs
+            .services_state(cfg)
+            .await
+            .iter()
+            .map(|state| {
+                let state = state.as_ref().ok()?;
+                image_tag(state.primary()?.image.as_deref()?).map(str::to_owned)
+            })
+            .collect();
+        if let Some(Some(now)) = tags.first()
+            && tags
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| tag_is_version(t, &op.version)))
         {
-            let text = say::already_running(env.as_str(), &now);
+            let text = say::already_running(env.as_str(), now);
             return Err(self
                 .refuse_tap(tap, "direct", "already_running", Some(id), text)
                 .await);
         }
-        let Some(target) = revisions.into_iter().find(|r| carries(r, &op.version)) else {
-            let text = say::nothing_on_ecs(&op.version);
-            return Err(self
-                .refuse_tap(tap, "direct", "no_task_definition", Some(id), text)
-                .await);
-        };
-        Ok(target)
+        match targets {
+            Targets::Found(targets) => Ok(targets),
+            Targets::Missing(missing) => {
+                let text = match cfg.services().len() {
+                    1 => say::nothing_on_ecs(&op.version),
+                    _ => say::nothing_on_ecs_for(&op.version, &names(&missing)),
+                };
+                Err(self
+                    .refuse_tap(tap, "direct", "no_task_definition", Some(id), text)
+                    .await)
+            }
+        }
     }
 
-    /// Runs a claimed rollback directly on ECS: points the service at the
-    /// newest task definition carrying its version (`target`, when the
-    /// caller already found it), then leaves it `confirming`, as after a
-    /// run that succeeded. Said in the operation's messages either way;
-    /// returns the sentence for whoever started it, or what went wrong.
+    /// What a direct rollback to `version` would point each of the
+    /// environment's services at: each service has its own task definition
+    /// family, searched for the newest revision carrying the version.
+    pub(super) async fn direct_targets(
+        &self,
+        cfg: &crate::config::EnvironmentConfig,
+        version: &str,
+    ) -> Result<Targets, EcsError> {
+        let services = cfg.services();
+        let found =
+            futures::future::join_all(services.iter().map(|s| self.ecs.revisions(s, SCAN))).await;
+        let mut targets = Vec::new();
+        let mut missing = Vec::new();
+        for (service, revisions) in services.iter().zip(found) {
+            match revisions?.into_iter().find(|r| carries(r, version)) {
+                Some(target) => targets.push(target),
+                None => missing.push(service.name().to_owned()),
+            }
+        }
+        Ok(match missing.is_empty() {
+            true => Targets::Found(targets),
+            false => Targets::Missing(missing),
+        })
+    }
+
+    /// Runs a claimed rollback directly on ECS: points each service at
+    /// the newest task definition of its family carrying the version
+    /// (`targets`, when the caller already found them), then leaves it
+    /// `confirming`, as after a run that succeeded. Said in the
+    /// operation's messages either way; returns the sentence for whoever
+    /// started it, or what went wrong.
     pub(super) async fn roll_back_on_ecs(
         &self,
         claim: DispatchClaim,
         bypass: Bypass,
         who: &str,
-        target: Option<Revision>,
+        targets: Option<Vec<Revision>>,
     ) -> Result<String, String> {
         let op = claim.into_operation();
         let id = OperationId(op.id);
@@ -233,16 +279,18 @@ impl App {
             let why = "its environment is no longer configured".to_owned();
             return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
         };
-        let target = match target {
-            Some(target) => target,
-            None => match self.ecs.revisions(cfg.first_service(), SCAN).await {
-                Ok(revisions) => match revisions.into_iter().find(|r| carries(r, &op.version)) {
-                    Some(target) => target,
-                    None => {
-                        let why = say::no_task_definition(&op.version);
-                        return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
-                    }
-                },
+        let targets = match targets {
+            Some(targets) => targets,
+            None => match self.direct_targets(cfg, &op.version).await {
+                Ok(Targets::Found(targets)) => targets,
+                Ok(Targets::Missing(missing)) => {
+                    let why = match cfg.services().len() {
+                        1 => say::no_task_definition(&op.version),
+                        _ => say::missing_task_definitions(&op.version, &names(&missing))
+                            .replace('\n', "; "),
+                    };
+                    return Err(self.ecs_rollback_failed(&op, who, &why, &why).await);
+                }
                 Err(e) => {
                     let why = "ECS could not be read".to_owned();
                     return Err(self
@@ -251,17 +299,73 @@ impl App {
                 }
             },
         };
-        if let Err(e) = self
-            .ecs
-            .update_service(cfg.first_service(), &target.arn)
-            .await
-        {
-            let why = "ECS did not take the update".to_owned();
+        let services = cfg.services();
+        let updates = futures::future::join_all(
+            services
+                .iter()
+                .zip(&targets)
+                .map(|(service, target)| self.ecs.update_service(service, &target.arn)),
+        )
+        .await;
+        let several = services.len() > 1;
+        let not_updated = "ECS did not take the update";
+        let taken = updates.iter().filter(|u| u.is_ok()).count();
+        if several {
+            // Each service's update is on the record, whatever the others did.
+            for ((service, target), update) in services.iter().zip(&targets).zip(&updates) {
+                let (outcome, detail) = match update {
+                    Ok(()) => (
+                        "service_updated",
+                        format!("{}: {}", service.name(), target.arn),
+                    ),
+                    Err(e) => ("service_not_updated", format!("{}: {e}", service.name())),
+                };
+                let audit = self.audit(None, None, "dispatch:rollback", outcome, Some(id), detail);
+                self.audit_quietly(audit).await;
+            }
+        }
+        if taken == 0 {
+            let causes: Vec<String> = services
+                .iter()
+                .zip(&updates)
+                .filter_map(|(s, u)| u.as_ref().err().map(|e| (s, e)))
+                .map(|(s, e)| match several {
+                    true => format!("{}: {e}", s.name()),
+                    false => e.to_string(),
+                })
+                .collect();
             return Err(self
-                .ecs_rollback_failed(&op, who, &why, &e.to_string())
+                .ecs_rollback_failed(&op, who, not_updated, &causes.join("; "))
                 .await);
         }
-        let text = say::started(&what(&op), op.id, &target.name, bypass, who);
+        let outcomes: Vec<say::ServiceOutcome<'_>> = services
+            .iter()
+            .zip(&targets)
+            .zip(&updates)
+            .map(|((service, target), update)| say::ServiceOutcome {
+                service: service.name(),
+                updated: match update {
+                    Ok(()) => Ok(target.name.as_str()),
+                    Err(_) => Err(not_updated),
+                },
+            })
+            .collect();
+        if taken < services.len() {
+            // A partial rollback is a failure, said plainly: the services
+            // now run different versions.
+            let text = say::partial(&what(&op), op.id, &outcomes, who);
+            let cause = format!(
+                "partial rollback: {taken} of {} services updated",
+                services.len()
+            );
+            let why = say::partial_why();
+            self.end_direct_failed(&op, &text, &why, &cause).await;
+            return Err(say::failed_answer(&why));
+        }
+        let text = match several {
+            false => say::started(&what(&op), op.id, &targets[0].name, bypass, who),
+            true => say::started_services(&what(&op), op.id, &outcomes, bypass, who),
+        };
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
@@ -279,13 +383,14 @@ impl App {
                 Story::Step,
             )
             .await;
+        let arns: Vec<&str> = targets.iter().map(|t| t.arn.as_str()).collect();
         let audit = self.audit(
             None,
             None,
             "dispatch:rollback",
             "ecs_updated",
             Some(id),
-            target.arn.clone(),
+            arns.join(", "),
         );
         if let Err(e) = self
             .transition(
@@ -299,7 +404,7 @@ impl App {
             tracing::error!(error = %e, operation = op.id, "direct rollback not recorded");
         }
         self.confirmer.notify_one();
-        Ok(say::rolling_back(&op.version, &target.name))
+        Ok(say::rolling_back(&op.version, &target_names(&targets)))
     }
 
     /// A direct rollback still `dispatched` `after_ms` after its claim:
@@ -333,14 +438,21 @@ impl App {
         why: &str,
         cause: &str,
     ) -> String {
-        tracing::error!(operation = op.id, cause, "direct rollback failed");
         let text = say::failed(&what(op), op.id, why, who);
+        self.end_direct_failed(op, &text, why, cause).await;
+        say::failed_answer(why)
+    }
+
+    /// Fails a direct rollback with its story's `text`; `why` is the
+    /// operation's detail, `cause` what the log and the audit keep.
+    async fn end_direct_failed(&self, op: &OperationRow, text: &str, why: &str, cause: &str) {
+        tracing::error!(operation = op.id, cause, "direct rollback failed");
         let routed = alerts::route_kinds(
             &self.config,
             &[AlertKind::Rollback, AlertKind::Failure],
             op.env.as_ref(),
             &AlertKey::op(OperationId(op.id), OpStep::DirectFailed),
-            &text,
+            text,
         );
         let ring = say::failed_ring(&what(op), op.id);
         let alerts = self
@@ -348,7 +460,7 @@ impl App {
                 op,
                 EditStep::DirectFailed,
                 AlertKind::Rollback,
-                &text,
+                text,
                 routed,
                 Story::Ring(&ring),
             )
@@ -377,8 +489,26 @@ impl App {
         {
             tracing::error!(error = %e, operation = op.id, "failed direct rollback not recorded");
         }
-        say::failed_answer(why)
     }
+}
+
+/// Where a direct rollback would point an environment's services.
+pub(super) enum Targets {
+    /// Each service's newest revision carrying the version, in the
+    /// config's order.
+    Found(Vec<Revision>),
+    /// The services (by name) that have none: nothing is done then.
+    Missing(Vec<String>),
+}
+
+/// The task definitions a rollback points at, as the chat names them.
+pub(super) fn target_names(targets: &[Revision]) -> String {
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    names.join(", ")
+}
+
+fn names(services: &[String]) -> Vec<&str> {
+    services.iter().map(String::as_str).collect()
 }
 
 /// Whether a task definition revision's container carries `version`.

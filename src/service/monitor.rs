@@ -1,8 +1,9 @@
 //! The health monitor: between operations it watches each environment's
-//! ECS service and health URL and alerts on transitions — a rollout that
-//! FAILED (or that the circuit breaker rolled back), tasks below desired
-//! for longer than the grace, a task definition nobody announced, a
-//! health URL failing N times in a row and its recovery — once each.
+//! ECS services (each on its own) and health URL and alerts on
+//! transitions — a rollout that FAILED (or that the circuit breaker
+//! rolled back), tasks below desired for longer than the grace, a task
+//! definition nobody announced, a health URL failing N times in a row and
+//! its recovery — once each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,10 +11,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::App;
-use crate::adapters::ecs::{ServiceState, image_tag};
+use crate::adapters::ecs::{ServiceState, image_tag, tag_is_version};
 use crate::alerts::{self, Rendered};
-use crate::config::EnvironmentConfig;
-use crate::domain::health::{HealthEvent, Seen, SeenDeployment, SeenService, Watch, watch};
+use crate::config::{EnvironmentConfig, ServiceConfig};
+use crate::domain::health::{
+    HealthEvent, Said, Seen, SeenDeployment, SeenOne, SeenService, Watch, watch,
+};
 use crate::domain::{AlertKind, Env, OperationKind, OperationState};
 use crate::messages;
 use crate::store::now_ms;
@@ -38,10 +41,15 @@ fn seen_service(state: &ServiceState) -> SeenService {
     }
 }
 
+/// What the monitor remembers a service's view by.
+fn service_key(service: &ServiceConfig) -> String {
+    format!("{}/{}", service.cluster, service.service)
+}
+
 impl App {
-    /// One look at an environment: its health URL, and its ECS service
-    /// when `ask_ecs` (not while backing off). Returns whether ECS was
-    /// read, when it was asked.
+    /// One look at an environment: its health URL, and its ECS services
+    /// (one call per cluster) when `ask_ecs` (not while backing off).
+    /// Returns whether ECS was read, when it was asked.
     async fn monitor_env(&self, env: &Env, cfg: &EnvironmentConfig, ask_ecs: bool) -> Option<bool> {
         let (prev, seen_at) = match self.store.env_health(env.as_str()).await {
             Ok(Some((json, at))) => (
@@ -62,41 +70,52 @@ impl App {
         };
         let ecs = async {
             match ask_ecs {
-                true => Some(self.ecs.service_state(cfg.first_service()).await),
+                true => Some(self.ecs.services_state(cfg).await),
                 false => None,
             }
         };
-        let (service, probe) = tokio::join!(ecs, probe);
-        let read = service.as_ref().map(Result::is_ok);
-        // Unread (an error, or backing off): no news, so no alert.
-        let service = match service {
-            Some(Ok(state)) => Some(seen_service(&state)),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, env = %env, "monitor: ECS unreadable");
-                None
-            }
-            None => None,
-        };
-        let changed_to = service
-            .as_ref()
-            .and_then(|s| s.deployments.first())
-            .filter(|p| {
-                prev.task_definition
-                    .as_ref()
-                    .is_some_and(|t| *t != p.task_definition)
+        let (states, probe) = tokio::join!(ecs, probe);
+        // ECS answered if any service was read: one service missing (its
+        // error is logged) does not slow the watch of the others.
+        let read = states.as_ref().map(|s| s.iter().any(Result::is_ok));
+        let several = cfg.services().len() > 1;
+        let last_read = prev.ecs_seen_at.or(seen_at);
+        let mut services = Vec::new();
+        for (index, config) in cfg.services().iter().enumerate() {
+            // Unread (an error, or backing off): no news, so no alert.
+            let state = match states.as_ref().map(|s| &s[index]) {
+                Some(Ok(state)) => Some(seen_service(state)),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, env = %env, service = config.name(), "monitor: ECS unreadable");
+                    None
+                }
+                None => None,
+            };
+            let key = service_key(config);
+            let changed_to = state
+                .as_ref()
+                .and_then(|s| s.deployments.first())
+                .filter(|p| {
+                    prev.last_task_definition(&key, index)
+                        .is_some_and(|t| t != p.task_definition)
+                });
+            let explained = match changed_to {
+                Some(primary) => {
+                    self.explained(env, primary.version.as_deref(), last_read)
+                        .await
+                }
+                None => false,
+            };
+            services.push(SeenOne {
+                key,
+                name: several.then(|| config.name().to_owned()),
+                state,
+                explained,
             });
-        let explained = match changed_to {
-            Some(primary) => {
-                let last_read = prev.ecs_seen_at.or(seen_at);
-                self.explained(env, primary.version.as_deref(), last_read)
-                    .await
-            }
-            None => false,
-        };
+        }
         let seen = Seen {
-            service,
+            services,
             probe,
-            explained,
             auto_deploy: cfg.auto_deploy,
             now_ms: now_ms(),
         };
@@ -140,39 +159,51 @@ impl App {
         &self,
         env: &Env,
         cfg: &EnvironmentConfig,
-        events: &[HealthEvent],
+        events: &[Said],
         seen: &Seen,
     ) -> (Vec<crate::store::NewAlert>, Option<String>) {
         let mut alerts = Vec::new();
         let mut auto_deployed = None;
         // Bad news carries the failure alert's buttons.
-        let running = seen
-            .service
-            .as_ref()
-            .and_then(|s| s.deployments.first())
-            .and_then(|d| d.version.as_deref());
-        let buttons = match events.iter().any(is_bad_news) {
+        let primary_version = |one: &SeenOne| {
+            one.state
+                .as_ref()
+                .and_then(|s| s.deployments.first())
+                .and_then(|d| d.version.clone())
+        };
+        let running = seen.services.first().and_then(primary_version);
+        let running = running.as_deref();
+        let buttons = match events.iter().any(|s| is_bad_news(&s.event)) {
             true => match self.config.environments.get_index_of(env) {
                 Some(index) => Some(self.health_buttons(index, running).await),
                 None => None,
             },
             false => None,
         };
-        for (i, event) in events.iter().enumerate() {
-            let (kind, text) = match event {
+        for (i, Said { service, event }) in events.iter().enumerate() {
+            let text = messages::health::health_of(
+                env.as_str(),
+                service.as_deref(),
+                cfg.health_url.as_ref(),
+                event,
+            );
+            let kind = match event {
                 // A deploy like any other: to the chats that take deploys.
-                HealthEvent::AutoDeployed { to, version } => {
-                    // (An untagged image names no version to record.)
-                    auto_deployed = version.clone();
-                    (
-                        AlertKind::Deployment,
-                        messages::health::auto_deployed(env.as_str(), version.as_deref(), to),
-                    )
+                HealthEvent::AutoDeployed { version, .. } => {
+                    // (An untagged image names no version to record.) The
+                    // environment runs it once every service does: one
+                    // deploy recorded, not one per service.
+                    let everywhere = version.as_ref().filter(|v| {
+                        seen.services
+                            .iter()
+                            .all(|one| primary_version(one).is_some_and(|p| tag_is_version(&p, v)))
+                    });
+                    if everywhere.is_some() {
+                        auto_deployed = everywhere.cloned();
+                    }
+                    AlertKind::Deployment
                 }
-                _ => (
-                    AlertKind::Health,
-                    messages::health::health(env.as_str(), cfg.health_url.as_ref(), event),
-                ),
+                _ => AlertKind::Health,
             };
             let mut routed = alerts::route(
                 &self.config,

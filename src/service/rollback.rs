@@ -6,7 +6,7 @@
 //! rollback policy, with break-glass where the config allows it.
 
 use super::approvals::approval_buttons;
-use super::direct::carries;
+use super::direct::{Targets, carries};
 use super::{App, Incoming, Reply};
 use crate::adapters::ecs::{Revision, image_tag, tag_is_version};
 use crate::adapters::github::Release;
@@ -18,8 +18,8 @@ use crate::domain::{
     AlertKind, DeployRefusal, Env, OperationId, OperationKind, OperationState, Version,
 };
 use crate::messages::direct::{
-    github_down_ecs_unreadable, github_down_no_task_definition, github_down_note,
-    github_stopped_note,
+    github_down_ecs_unreadable, github_down_missing, github_down_no_task_definition,
+    github_down_note, github_down_note_services, github_stopped_note,
 };
 use crate::messages::requests;
 use crate::store::Transition;
@@ -54,6 +54,9 @@ struct Target {
     release: Option<Release>,
     running: Option<String>,
     carrying: Option<Revision>,
+    /// Without GitHub, in an environment of several services: the task
+    /// definition each is to be pointed at (in the config's order).
+    on_ecs: Vec<Revision>,
     ran_here: String,
 }
 
@@ -109,6 +112,7 @@ impl App {
             release,
             running,
             carrying,
+            on_ecs,
             ran_here,
         } = match self.rollback_target(env, cfg, &target).await {
             Ok(found) => found,
@@ -128,6 +132,15 @@ impl App {
             match (&release, &running, &carrying) {
                 (Some(release), Some(now), _) => {
                     self.migrations_since(&release.tag_name, now).await
+                }
+                (None, _, Some(_)) if !on_ecs.is_empty() => {
+                    let targets: Vec<(&str, &str)> = cfg
+                        .services()
+                        .iter()
+                        .zip(&on_ecs)
+                        .map(|(s, r)| (s.name(), r.name.as_str()))
+                        .collect();
+                    github_down_note_services(&target, &targets)
                 }
                 (None, _, Some(target_td)) => github_down_note(&target, &target_td.name),
                 _ => String::new(),
@@ -241,9 +254,9 @@ impl App {
         cfg: &EnvironmentConfig,
         target: &str,
     ) -> Result<Target, (String, Option<Reply>)> {
-        let (release, service, history) = tokio::join!(
+        let (release, services, history) = tokio::join!(
             self.github.release_for(target),
-            self.ecs.service_state(cfg.first_service()),
+            self.ecs.services_state(cfg),
             self.store.succeeded_in(env, 1000),
         );
         // GitHub out of reach does not stop a rollback mid-incident: the
@@ -273,12 +286,17 @@ impl App {
             }
         };
         let github_down = release.is_none();
-        let running = match service {
-            Ok(state) => state
-                .primary()
-                .and_then(|d| d.image.as_deref())
-                .and_then(image_tag)
-                .map(str::to_owned),
+        let tags = match services.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(states) => states
+                .iter()
+                .map(|state| {
+                    state
+                        .primary()
+                        .and_then(|d| d.image.as_deref())
+                        .and_then(image_tag)
+                        .map(str::to_owned)
+                })
+                .collect::<Vec<_>>(),
             Err(e) => {
                 return Err((
                     "error:ecs".into(),
@@ -286,8 +304,14 @@ impl App {
                 ));
             }
         };
+        // What runs now, as the prompt says it: the first service's. The
+        // rollback has nothing to do only once every service runs it (a
+        // partial rollback is finished by asking again).
+        let running = tags.first().cloned().flatten();
         if let Some(now) = &running
-            && tag_is_version(now, target)
+            && tags
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| tag_is_version(t, target)))
         {
             return Err((
                 "refused:already_running".into(),
@@ -337,10 +361,34 @@ impl App {
                 Some(Reply::new(github_down_no_task_definition(target))),
             ));
         }
+        // Each service runs its own family's task definitions: without
+        // GitHub, every one of them needs one carrying the version, or
+        // none is touched.
+        let mut on_ecs = Vec::new();
+        if github_down && cfg.services().len() > 1 {
+            match self.direct_targets(cfg, target).await {
+                Ok(Targets::Found(targets)) => on_ecs = targets,
+                Ok(Targets::Missing(missing)) => {
+                    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+                    return Err((
+                        "refused:no_task_definition".into(),
+                        Some(Reply::new(github_down_missing(target, &missing))),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rollback: revisions");
+                    return Err((
+                        "error:ecs".into(),
+                        Some(Reply::new(github_down_ecs_unreadable(env.as_str(), target))),
+                    ));
+                }
+            }
+        }
         Ok(Target {
             release,
             running,
             carrying,
+            on_ecs,
             ran_here,
         })
     }

@@ -41,6 +41,7 @@ mod rollback;
 mod scenarios;
 mod secrets;
 mod services;
+mod services_ecs;
 mod store;
 mod strict;
 mod support;

@@ -20,6 +20,7 @@ fn found() -> Evidence {
             "(service app) is unable to place a task.".into(),
         ]),
         stopped: Ok(vec![Stopped {
+            service: None,
             stop_code: Some("EssentialContainerExited".into()),
             reason: Some("Essential container in task exited".into()),
             containers: vec![Exited {

@@ -152,5 +152,116 @@ pub fn nothing_on_ecs(version: &str) -> String {
     )
 }
 
+/// What a direct rollback did to one service of an environment of
+/// several.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceOutcome<'a> {
+    /// The service's name.
+    pub service: &'a str,
+    /// `Ok(task definition)` it now points at, or `Err(why)` (plain text).
+    pub updated: Result<&'a str, &'a str>,
+}
+
+/// One line per service: "• worker: now points at app-worker:4".
+fn outcome_lines(outcomes: &[ServiceOutcome<'_>]) -> String {
+    outcomes
+        .iter()
+        .map(|o| match o.updated {
+            Ok(td) => format!("\n• {}: now points at {}", escape(o.service), escape(td)),
+            Err(why) => format!(
+                "\n• {}: <b>not updated</b>: {}",
+                escape(o.service),
+                escape(why)
+            ),
+        })
+        .collect()
+}
+
+/// A rollback started on ECS in an environment of several services, each
+/// pointed at its own task definition.
+pub fn started_services(
+    what: &str,
+    id: i64,
+    outcomes: &[ServiceOutcome<'_>],
+    bypass: Bypass,
+    who: &str,
+) -> String {
+    let why = match bypass {
+        Bypass::GithubDown => ": GitHub was unreachable when it was asked for".to_owned(),
+        Bypass::FailedDispatch(earlier) => format!(" (#{earlier} could not be dispatched)"),
+        Bypass::Resumed => " (resumed after the bot restarted)".to_owned(),
+    };
+    format!(
+        "⏪ {what} started <b>directly on ECS</b> (#{id}) on each service. \
+         <b>This bypassed the Rollback workflow</b>{why}.{}\n{who}",
+        outcome_lines(outcomes)
+    )
+}
+
+/// A rollback on ECS that updated some services and not others: the
+/// environment now runs a mix, and the operation failed.
+pub fn partial(what: &str, id: i64, outcomes: &[ServiceOutcome<'_>], who: &str) -> String {
+    format!(
+        "❌ {what} directly on ECS (#{id}) failed part-way: a <b>partial rollback</b>. \
+         Some services were pointed back and others were not, so they now run different versions: \
+         check them by hand.{}\n{who}",
+        outcome_lines(outcomes)
+    )
+}
+
+/// Why a partial rollback failed (plain text: also the operation's
+/// detail and the answer to whoever started it).
+pub fn partial_why() -> String {
+    "only some services took the update (a partial rollback)".to_owned()
+}
+
+/// Why a rollback cannot run on ECS in an environment of several
+/// services: those without a task definition carrying the version (plain
+/// text, one per line: "worker: no task definition carries 1.2.2").
+pub fn missing_task_definitions(version: &str, services: &[&str]) -> String {
+    services
+        .iter()
+        .map(|s| format!("{s}: no task definition carries {version}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The tap's refusal when some services have no task definition carrying
+/// the version (plain text).
+pub fn nothing_on_ecs_for(version: &str, services: &[&str]) -> String {
+    format!(
+        "Not every service can be rolled back to {version} on ECS, so none was:\n{}",
+        missing_task_definitions(version, services)
+    )
+}
+
+/// The refusal of a rollback that would have to run on ECS, where some
+/// services have nothing to run.
+pub fn github_down_missing(version: &str, services: &[&str]) -> String {
+    format!(
+        "⛔ GitHub is unreachable, so the rollback would run directly on ECS, but not every service \
+         has a task definition carrying {}:\n{}\nNothing was done.",
+        escape(version),
+        escape(&missing_task_definitions(version, services))
+    )
+}
+
+/// The prompt's lines when GitHub is unreachable, in an environment of
+/// several services: each is pointed at its own task definition.
+pub fn github_down_note_services(version: &str, targets: &[(&str, &str)]) -> String {
+    let targets: Vec<String> = targets
+        .iter()
+        .map(|(s, td)| format!("{} at <code>{}</code>", escape(s), escape(td)))
+        .collect();
+    format!(
+        "⚠️ <b>GitHub is unreachable</b>: I could not check that {v} is a published release, \
+         nor which database migrations were added after it. <b>Check the migrations by hand.</b>\n\
+         The rollback runs <b>directly on ECS</b> (each service is pointed at its own task definition: {}), \
+         not through the Rollback workflow.\n",
+        targets.join(", "),
+        v = escape(version),
+    )
+}
+
 #[cfg(test)]
 mod tests;

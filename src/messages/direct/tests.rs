@@ -110,3 +110,73 @@ fn already_running() {
 fn nothing_on_ecs() {
     insta::assert_snapshot!(super::nothing_on_ecs("1.2.2"));
 }
+
+fn outcomes() -> [super::ServiceOutcome<'static>; 2] {
+    [
+        super::ServiceOutcome {
+            service: "api",
+            updated: Ok("aletheia-prod-api:1"),
+        },
+        super::ServiceOutcome {
+            service: "worker<b>&",
+            updated: Err("ECS did not take the update"),
+        },
+    ]
+}
+
+#[test]
+fn started_services() {
+    let all = [
+        outcomes()[0],
+        super::ServiceOutcome {
+            service: "worker",
+            updated: Ok("aletheia-prod-worker:4<b>&"),
+        },
+    ];
+    insta::assert_snapshot!(super::started_services(
+        WHAT,
+        3,
+        &all,
+        Bypass::FailedDispatch(2),
+        "By Dave"
+    ));
+}
+
+#[test]
+fn partial() {
+    insta::assert_snapshot!(super::partial(WHAT, 3, &outcomes(), "Asked by Bob"));
+}
+
+#[test]
+fn partial_why() {
+    insta::assert_snapshot!(super::partial_why());
+}
+
+#[test]
+fn missing_task_definitions() {
+    insta::assert_snapshot!(super::missing_task_definitions(
+        "1.2.2",
+        &["worker", "cron"]
+    ));
+}
+
+#[test]
+fn nothing_on_ecs_for() {
+    insta::assert_snapshot!(super::nothing_on_ecs_for("1.2.2", &["worker"]));
+}
+
+#[test]
+fn github_down_missing() {
+    insta::assert_snapshot!(super::github_down_missing("1.2.2<b>&", &["worker<i>"]));
+}
+
+#[test]
+fn github_down_note_services() {
+    insta::assert_snapshot!(super::github_down_note_services(
+        "1.2.2",
+        &[
+            ("api", "aletheia-prod-api:1"),
+            ("worker<b>", "aletheia-prod-worker:3")
+        ]
+    ));
+}

@@ -68,3 +68,38 @@ fn auto_deployed() {
         super::auto_deployed("dev", None, "aletheia-dev-api:7")
     );
 }
+
+#[test]
+fn health_of_one_service_of_several() {
+    let events = [
+        HealthEvent::RolloutFailed {
+            task_definition: "aletheia-prod-worker:42".into(),
+            version: Some("1.3.0".into()),
+            reason: "tasks failed".into(),
+            rolled_back_to: Some("1.2.9".into()),
+        },
+        HealthEvent::TasksShort {
+            running: 1,
+            desired: 4,
+            for_ms: 330_000,
+        },
+        HealthEvent::TasksRestored {
+            running: 4,
+            desired: 4,
+        },
+        HealthEvent::Unannounced {
+            from: "aletheia-prod-worker:41".into(),
+            to: "aletheia-prod-worker:44".into(),
+            version: Some("1.3.1".into()),
+        },
+        HealthEvent::AutoDeployed {
+            to: "aletheia-prod-worker:46".into(),
+            version: Some("main-1a2b3c4".into()),
+        },
+    ];
+    let texts: Vec<String> = events
+        .iter()
+        .map(|e| super::health_of("prod", Some("worker<b>&"), None, e))
+        .collect();
+    insta::assert_snapshot!(texts.join("\n\n"));
+}

@@ -31,8 +31,9 @@ struct Inner {
     targets: Vec<String>,
     /// Each request's operation (`DescribeServices`) and JSON body.
     bodies: Vec<(String, serde_json::Value)>,
-    /// Operations (`UpdateService`) the caller's IAM policy does not allow.
-    denied: Vec<String>,
+    /// Operations (`UpdateService`) the caller's IAM policy does not allow,
+    /// on every service or only on the one named.
+    denied: Vec<(String, Option<String>)>,
     failed: u64,
     /// (cluster name, service name) → the events ECS would have (newest
     /// first), added to `DescribeServices` answers: moto keeps none.
@@ -75,7 +76,26 @@ impl EcsProxy {
     /// answers as it does to a missing IAM permission, naming the caller's
     /// (the bot's assumed role) and the resource's ARNs.
     pub fn deny(&self, operation: &str) {
-        self.inner.lock().unwrap().denied.push(operation.to_owned());
+        self.inner
+            .lock()
+            .unwrap()
+            .denied
+            .push((operation.to_owned(), None));
+    }
+
+    /// As [`Self::deny`], on one service only (its name, the request's
+    /// `service`): an IAM policy scoped to the other services' ARNs.
+    pub fn deny_on(&self, operation: &str, service: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .denied
+            .push((operation.to_owned(), Some(service.to_owned())));
+    }
+
+    /// The caller's IAM policy allows every operation again.
+    pub fn allow_all(&self) {
+        self.inner.lock().unwrap().denied.clear();
     }
 
     /// ECS records an event of `service` in `cluster` (their names), now:
@@ -159,13 +179,19 @@ async fn forward(
     let describes_services = target.ends_with(".DescribeServices");
     let (fault, hold, denied, delay) = {
         let mut inner = inner.lock().unwrap();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         let denied = inner
             .denied
             .iter()
-            .find(|op| target.rsplit('.').next() == Some(op.as_str()))
-            .cloned();
-        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
-        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            .find(|(op, service)| {
+                *op == operation
+                    && service
+                        .as_deref()
+                        .is_none_or(|s| json["service"].as_str() == Some(s))
+            })
+            .map(|(op, _)| op.clone());
         inner.bodies.push((operation, json));
         inner.targets.push(target.clone());
         if inner.fault.is_some() {
