@@ -292,7 +292,11 @@ async fn init_finds_a_workflow_by_its_name_and_names_a_missing_one() {
     let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("❌")).collect();
     assert_eq!(
         failed,
-        ["❌ GitHub workflow rollback (rollback.yml): not found"],
+        [
+            "❌ GitHub workflow rollback (rollback.yml): workflow rollback.yml not found in \
+             mindburn-labs/aletheia (404): add .github/workflows/rollback.yml to the default \
+             branch, or fix github.workflows"
+        ],
         "{stdout}"
     );
 }
