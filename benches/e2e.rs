@@ -18,18 +18,22 @@ mod support;
 
 #[path = "e2e/diagnosis.rs"]
 mod diagnosis;
+#[path = "e2e/footprint.rs"]
+mod footprint;
 #[path = "e2e/growth.rs"]
 mod growth;
+#[path = "e2e/ingest.rs"]
+mod ingest;
 #[path = "e2e/services.rs"]
 mod services;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aletheia_bot::domain::{AlertKind, ChatId, OperationId};
 use aletheia_bot::store::{NewAlert, Store};
-use support::github::{post_signed_webhook, signature, workflow_run_event};
+use footprint::{rss, rss_kib};
+use support::github::{post_signed_webhook, workflow_run_event};
 use support::*;
 
 fn cores() -> usize {
@@ -52,57 +56,6 @@ fn percentiles(mut samples: Vec<Duration>) -> serde_json::Value {
         (samples[i].as_secs_f64() * 1e6).round() / 1e3
     };
     serde_json::json!({"n": samples.len(), "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "max_ms": at(1.0)})
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    status_kib(pid, "VmRSS:")
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// RSS, and what it is made of: the bot's own memory (anonymous) and the
-/// pages of its binary and libraries mapped from disk (clean, shared).
-fn rss(pid: u32) -> serde_json::Value {
-    serde_json::json!({
-        "kib": rss_kib(pid),
-        "anon_kib": status_kib(pid, "RssAnon:"),
-        "file_kib": status_kib(pid, "RssFile:"),
-        "threads": status_kib(pid, "Threads:"),
-        "file_kib_by_mapping": file_rss_by_mapping(pid),
-    })
-}
-
-/// The file-backed RSS of each mapped file (`/proc/PID/smaps`), by file
-/// name, largest first: the binary's own pages against the libraries'.
-fn file_rss_by_mapping(pid: u32) -> serde_json::Value {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-    let mut by_file: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut file: Option<String> = None;
-    for line in smaps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields
-            .first()
-            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-        {
-            // A mapping's header: range, perms, offset, dev, inode, path.
-            file = fields
-                .get(5)
-                .filter(|p| p.starts_with('/'))
-                .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned());
-        } else if let (Some(f), Some(&"Rss:"), Some(kib)) = (&file, fields.first(), fields.get(1)) {
-            *by_file.entry(f.clone()).or_default() += kib.parse::<u64>().unwrap_or(0);
-        }
-    }
-    let mut sorted: Vec<(String, u64)> = by_file.into_iter().filter(|(_, k)| *k > 0).collect();
-    sorted.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
-    serde_json::Value::Object(sorted.into_iter().map(|(f, k)| (f, k.into())).collect())
 }
 
 /// Waits until the operation with this id is in one of `states`.
@@ -295,92 +248,6 @@ async fn until_unbound(world: &World, chat: i64) {
     }
 }
 
-/// Ingest: signed `workflow_run` events of a CI workflow (not the bot's)
-/// from 32 connections for `secs`; every tenth a redelivery of an earlier
-/// one. Counts what was answered and what was stored.
-async fn ingest(world: &World, store: &Store, secs: u64, backend: &str) {
-    let before = store.delivery_count().await.unwrap();
-    let client = reqwest::Client::new();
-    let url = format!("{}/github/webhook", world.bot_url());
-    let next = Arc::new(AtomicU64::new(0));
-    let ok = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let unique_ok = Arc::new(AtomicU64::new(0));
-    let begun = Instant::now();
-    let until = begun + Duration::from_secs(secs);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..32 {
-        let (client, url) = (client.clone(), url.clone());
-        let (next, ok, refused, unique_ok) =
-            (next.clone(), ok.clone(), refused.clone(), unique_ok.clone());
-        tasks.spawn(async move {
-            while Instant::now() < until {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                // Every tenth: GitHub redelivering the one before it.
-                let (delivery, run) = if k % 10 == 9 { (k - 1, k - 1) } else { (k, k) };
-                let run = 50_000_000 + run;
-                let payload = workflow_run_event(
-                    "completed",
-                    &serde_json::json!({
-                        "id": run, "name": "CI", "path": ".github/workflows/ci.yml",
-                        "display_title": format!("CI #{run}"), "event": "push",
-                        "head_branch": "main", "status": "completed", "conclusion": "success",
-                        "html_url": format!("https://github.com/o/r/actions/runs/{run}"),
-                        "created_at": "2026-11-25T00:00:00Z", "run_started_at": "2026-11-25T00:00:00Z",
-                        "updated_at": "2026-11-25T00:01:00Z"
-                    }),
-                );
-                let body = serde_json::to_vec(&payload).unwrap();
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-github-event", "workflow_run")
-                    .header("x-github-delivery", format!("ingest-{delivery}"))
-                    .header("x-hub-signature-256", signature(github::WEBHOOK_SECRET, &body))
-                    .body(body)
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                        if k % 10 != 9 {
-                            unique_ok.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    _ => {
-                        refused.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    let elapsed = begun.elapsed().as_secs_f64();
-    let stored = store.delivery_count().await.unwrap() - before;
-    let ok = ok.load(Ordering::Relaxed);
-    println!(
-        "{}",
-        tagged(
-            serde_json::json!({
-                "seconds": (elapsed * 10.0).round() / 10.0,
-                "answered_2xx": ok,
-                "refused_or_failed": refused.load(Ordering::Relaxed),
-                "per_second": (ok as f64 / elapsed).round(),
-                "unique": unique_ok.load(Ordering::Relaxed),
-                "stored": stored,
-                "lost": unique_ok.load(Ordering::Relaxed) as i64 - stored,
-                "concurrency": 32,
-            }),
-            "webhook_ingest",
-            backend
-        )
-    );
-    let pid = world.bot_pid().unwrap();
-    let mut v = rss(pid);
-    v["backend"] = backend.into();
-    figure("rss_after_ingest", v);
-}
-
 /// The least time Telegram's limits allow for `counts[i]` messages to
 /// chat `chats[i]` (groups negative), all ready at once: one a second per
 /// chat, 20 a minute per group, 30 a second in all, each a sliding window.
@@ -520,7 +387,7 @@ async fn main() {
 
     if phase("ingest") {
         let secs = env_or("E2E_INGEST_SECS", 30) as u64;
-        ingest(&world, &store, secs, "sqlite").await;
+        ingest::ingest(&world, &store, secs, "sqlite").await;
     }
     drop(world);
 
@@ -533,7 +400,7 @@ async fn main() {
             tagged(percentiles(samples), "command_to_dispatch", "postgres")
         );
         let secs = env_or("E2E_INGEST_SECS", 30) as u64;
-        ingest(&world, &store, secs, "postgres").await;
+        ingest::ingest(&world, &store, secs, "postgres").await;
     }
 
     if phase("drain") {
