@@ -80,11 +80,34 @@ pub struct Pidfile {
     _file: File,
 }
 
+/// Why no pidfile was made.
+#[derive(Debug, thiserror::Error)]
+pub enum PidfileError {
+    /// Another running bot holds it: two bots on one pidfile is a mistake.
+    #[error("the pidfile {0} is held by another running bot")]
+    Held(String),
+    /// It could not be made (a read-only file system, a symbolic link in
+    /// its place…): the bot runs without it; `SIGHUP` still reloads.
+    #[error("{0:#}")]
+    Unusable(anyhow::Error),
+}
+
 impl Pidfile {
     /// Writes this process's id to `path` and locks it; refused while
     /// another running bot holds it.
-    pub fn create(path: &Path) -> anyhow::Result<Self> {
+    pub fn create(path: &Path) -> Result<Self, PidfileError> {
+        Self::make(path).map_err(|e| match e.downcast::<PidfileError>() {
+            Ok(e) => e,
+            Err(e) => PidfileError::Unusable(e),
+        })
+    }
+
+    fn make(path: &Path) -> anyhow::Result<Self> {
         let shown = path.display();
+        // Never written through a link someone put in its place.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!("the pidfile {shown} is a symbolic link: not written");
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -95,7 +118,7 @@ impl Pidfile {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                anyhow::bail!("the pidfile {shown} is held by another running bot")
+                return Err(PidfileError::Held(shown.to_string()).into());
             }
             Err(TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("locking the pidfile {shown}"));
@@ -124,6 +147,17 @@ pub fn signal_running(path: &Path) -> anyhow::Result<i32> {
     let shown = path.display();
     let mut file = File::open(path)
         .with_context(|| format!("no running bot found: cannot open the pidfile {shown}"))?;
+    // Only a pidfile of this user's: another's could name any process.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = file
+            .metadata()
+            .with_context(|| format!("reading the pidfile {shown}"))?
+            .uid();
+        if owner != rustix::process::geteuid().as_raw() {
+            anyhow::bail!("the pidfile {shown} belongs to another user: not signalled");
+        }
+    }
     match file.try_lock_shared() {
         Ok(()) => anyhow::bail!(
             "no running bot holds the pidfile {shown} (it was left by a bot that stopped)"
@@ -144,6 +178,24 @@ pub fn signal_running(path: &Path) -> anyhow::Result<i32> {
         .with_context(|| {
             format!("the pidfile {shown} holds no process id (is the bot starting?)")
         })?;
+    // Only this program: a pid reused by another process is left alone.
+    let exe = std::fs::read_link(format!("/proc/{}/exe", pid.as_raw_nonzero()));
+    // (A binary replaced while it runs reads "… (deleted)".)
+    let name = |p: &Path| {
+        p.file_name().map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_owned()
+        })
+    };
+    if let (Ok(exe), Ok(me)) = (exe, std::env::current_exe())
+        && name(&exe) != name(&me)
+    {
+        anyhow::bail!(
+            "process {} named in {shown} is not aletheia-bot: not signalled",
+            pid.as_raw_nonzero()
+        );
+    }
     rustix::process::kill_process(pid, rustix::process::Signal::HUP)
         .with_context(|| format!("signalling the bot (process {})", pid.as_raw_nonzero()))?;
     Ok(pid.as_raw_nonzero().get())

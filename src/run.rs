@@ -42,9 +42,15 @@ pub async fn run(
     // process: a SIGHUP reloads once the bot is up, and never kills it.
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("listening for SIGHUP")?;
-    let _pidfile = pidfile
-        .map(|path| crate::reload::Pidfile::create(&path))
-        .transpose()?;
+    let _pidfile = match pidfile.map(|path| crate::reload::Pidfile::create(&path)) {
+        None => None,
+        Some(Ok(pidfile)) => Some(pidfile),
+        Some(Err(e @ crate::reload::PidfileError::Held(_))) => return Err(e.into()),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "no pidfile: `aletheia-bot reload` cannot find this bot; SIGHUP still reloads it");
+            None
+        }
+    };
     // What would keep the bot from ever working is told first, in one
     // line, before anything is set up.
     let github = crate::check::github_at_start(&config, &secrets).await?;

@@ -64,11 +64,16 @@ pub struct Pacer {
 }
 
 /// A message counted as sent. Dropped once Telegram answered it, it
-/// counts from then: every window it was booked in moves to that instant.
+/// counts from then: every window it was booked in moves to that instant
+/// (or, when newer bookings pushed it out meanwhile, takes its place among
+/// them again), and its chat's last message is no older than that.
 #[must_use = "hold it until Telegram answered"]
 pub struct Sent {
     state: Arc<Mutex<State>>,
+    limits: Limits,
     chat: i64,
+    /// Whether it is one of a group's messages a minute.
+    in_minute: bool,
     at: Instant,
 }
 
@@ -85,24 +90,27 @@ impl Drop for Sent {
             group_sends,
             ..
         } = &mut *state;
-        if let Some(last) = last.get_mut(&self.chat)
-            && *last == self.at
-        {
-            *last = now;
-        }
-        restamp(overall, self.at, now);
-        if let Some(times) = group_sends.get_mut(&self.chat) {
-            restamp(times, self.at, now);
+        let last = last.entry(self.chat).or_insert(now);
+        *last = (*last).max(now);
+        restamp(overall, self.at, now, self.limits.overall_per_second);
+        if self.in_minute {
+            let times = group_sends.entry(self.chat).or_default();
+            restamp(times, self.at, now, self.limits.group_per_minute);
         }
     }
 }
 
-/// Moves one instant `from` of an oldest-first window to `to`, keeping
-/// the window in order.
-fn restamp(window: &mut VecDeque<Instant>, from: Instant, to: Instant) {
-    if let Some(i) = window.iter().rposition(|t| *t == from) {
-        window[i] = to;
-        window.make_contiguous().sort_unstable();
+/// Moves the instant `from` of an oldest-first window of the last `keep`
+/// messages to `to`; when `from` is no longer in it, `to` goes in as one
+/// of the newest. The window stays in order.
+fn restamp(window: &mut VecDeque<Instant>, from: Instant, to: Instant, keep: usize) {
+    match window.iter().rposition(|t| *t == from) {
+        Some(i) => window[i] = to,
+        None => window.push_back(to),
+    }
+    window.make_contiguous().sort_unstable();
+    while window.len() > keep.max(1) {
+        window.pop_front();
     }
 }
 
@@ -164,7 +172,9 @@ impl Pacer {
                     Ok(()) => {
                         return Sent {
                             state: self.state.clone(),
+                            limits: self.limits,
                             chat,
+                            in_minute: chat < 0 && what == Message::New,
                             at: now,
                         };
                     }
@@ -309,6 +319,20 @@ mod tests {
         }
         let _ = pacer.ready(200, Message::New).await;
         assert_eq!(start.elapsed(), Duration::from_millis(1520));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_slower_than_a_second_still_counts_from_its_answer() {
+        let pacer = pacer();
+        // A first message's request hangs for 3 s; a second one to the
+        // same chat goes meanwhile (its booking replaces the first's).
+        let slow = pacer.ready(7, Message::New).await;
+        let _ = pacer.ready(7, Message::New).await;
+        tokio::time::advance(Duration::from_secs(2)).await;
+        drop(slow);
+        let answered = Instant::now();
+        let _ = pacer.ready(7, Message::New).await;
+        assert_eq!(answered.elapsed(), Duration::from_millis(1020));
     }
 
     #[tokio::test(start_paused = true)]

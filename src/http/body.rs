@@ -57,8 +57,11 @@ pub async fn read_capped(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        linger(body).await;
+    if let Some(n) = declared.filter(|n| *n > cap as u64) {
+        // Declared larger than the linger would read: no use reading any.
+        if n <= LINGER_BYTES as u64 {
+            linger(body).await;
+        }
         return Err(BodyError::TooLarge);
     }
     let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize));

@@ -316,7 +316,7 @@ impl App {
                 let (outcome, detail) = match update {
                     Ok(()) => (
                         "service_updated",
-                        format!("{}: {}", service.name(), target.arn),
+                        format!("{}: {}", service.name(), target.name),
                     ),
                     Err(e) => ("service_not_updated", format!("{}: {e}", service.name())),
                 };
@@ -383,14 +383,16 @@ impl App {
                 Story::Step,
             )
             .await;
-        let arns: Vec<&str> = targets.iter().map(|t| t.arn.as_str()).collect();
+        // The task definitions by name: the audit log reaches the incident
+        // report (a GitHub issue), and an ARN carries the account id.
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         let audit = self.audit(
             None,
             None,
             "dispatch:rollback",
             "ecs_updated",
             Some(id),
-            arns.join(", "),
+            names.join(", "),
         );
         if let Err(e) = self
             .transition(

@@ -286,24 +286,35 @@ impl App {
             }
         };
         let github_down = release.is_none();
-        let tags = match services.into_iter().collect::<Result<Vec<_>, _>>() {
-            Ok(states) => states
-                .iter()
-                .map(|state| {
-                    state
-                        .primary()
-                        .and_then(|d| d.image.as_deref())
-                        .and_then(image_tag)
-                        .map(str::to_owned)
-                })
-                .collect::<Vec<_>>(),
-            Err(e) => {
+        // The first service must be read (what runs, as the prompt says
+        // it); another that cannot be read (an IAM policy scoped to some
+        // services, a service deleted) does not hold the rollback up
+        // mid-incident: it counts as not running the version yet.
+        let mut services = services.into_iter();
+        let first = match services.next() {
+            Some(Err(e)) => {
                 return Err((
                     "error:ecs".into(),
                     Some(Reply::new(requests::ecs_unreadable(env, &e.to_string()))),
                 ));
             }
+            first => first,
         };
+        let tags: Vec<Option<String>> = first
+            .into_iter()
+            .chain(services)
+            .map(|state| {
+                state
+                    .inspect_err(|e| {
+                        tracing::warn!(error = %e, env = %env, "rollback: a service unreadable");
+                    })
+                    .ok()?
+                    .primary()
+                    .and_then(|d| d.image.as_deref())
+                    .and_then(image_tag)
+                    .map(str::to_owned)
+            })
+            .collect();
         // What runs now, as the prompt says it: the first service's. The
         // rollback has nothing to do only once every service runs it (a
         // partial rollback is finished by asking again).

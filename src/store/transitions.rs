@@ -163,6 +163,17 @@ pub struct Moved {
     pub env: Option<Env>,
 }
 
+/// The operation a move moved, as its row says.
+fn moved_of(kind: String, env: Option<String>) -> Result<Moved, StoreError> {
+    Ok(Moved {
+        kind: OperationKind::parse(&kind)
+            .ok_or_else(|| StoreError::Codec(format!("operation kind {kind:?}")))?,
+        env: env
+            .map(|e| Env::parse(&e).map_err(StoreError::Codec))
+            .transpose()?,
+    })
+}
+
 impl Store {
     /// Moves an operation as `t` says (compare-and-set), with the audit
     /// line and alerts — all or nothing. A move the state machine forbids
@@ -212,7 +223,7 @@ impl Store {
                 ""
             }
         );
-        let moved: Option<(String, Option<String>)> = on_pool!(self, p => {
+        let moved: Option<Moved> = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let moved = if fence_holds!(self, tx) {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -227,6 +238,10 @@ impl Store {
             } else {
                 None
             };
+            // Read before the commit: a row that cannot be read leaves the
+            // move undone (the transaction rolls back), never done and
+            // reported as failed.
+            let moved = moved.map(|(kind, env)| moved_of(kind, env)).transpose()?;
             if moved.is_some() {
                 if let Some(lock) = lock {
                     replace_lock!(tx, lock);
@@ -240,17 +255,7 @@ impl Store {
             }
             moved
         });
-        moved
-            .map(|(kind, env)| {
-                Ok(Moved {
-                    kind: OperationKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Codec(format!("operation kind {kind:?}")))?,
-                    env: env
-                        .map(|e| Env::parse(&e).map_err(StoreError::Codec))
-                        .transpose()?,
-                })
-            })
-            .transpose()
+        Ok(moved)
     }
 
     /// Enqueues alerts about an operation only while it is in one of
