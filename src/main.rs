@@ -220,9 +220,8 @@ fn main() -> ExitCode {
                 )?;
                 let pid = aletheia_bot::reload::signal_running(pidfile)?;
                 println!(
-                    "{}: configuration is valid; asked the bot (process {pid}) to reload it; \
-                     its log and audit log say what changed",
-                    cli.config.display()
+                    "{}",
+                    aletheia_bot::messages::doctor::reload_sent(&cli.config, pid)
                 );
                 Ok(())
             }

@@ -30,13 +30,14 @@ pub fn summary(config: &Config) -> String {
 /// What to say when `[[users]]` is empty (the config `init` writes, as
 /// written): the bot then serves `/whoami` and `/help` only.
 pub fn nobody_yet(config: &Config) -> Option<&'static str> {
-    config.users.is_empty().then_some(
-        "no [[users]] yet: the bot answers only /whoami and /help until bot.toml lists people",
-    )
+    config
+        .users
+        .is_empty()
+        .then_some(crate::messages::doctor::NOBODY_YET)
 }
 
 fn report(ok: bool, what: &str, detail: &str) -> bool {
-    println!("{} {what}: {detail}", if ok { "✅" } else { "❌" });
+    println!("{}", crate::messages::doctor::probe(ok, what, detail));
     ok
 }
 

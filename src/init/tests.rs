@@ -204,3 +204,16 @@ fn a_missing_workflow_is_named_with_the_example_to_copy() {
     );
     assert!(text.contains("[github.workflows.deploy]\nfile = \"deploy-ecs.yml\"\n"));
 }
+
+#[test]
+fn the_operator_is_told_a_line_per_finding() {
+    let text = crate::messages::init::summary(
+        &plan([
+            found("release.yml", "Release"),
+            found("deploy.yml", "Deploy"),
+            None,
+        ]),
+        std::path::Path::new("bot.toml"),
+    );
+    insta::assert_snapshot!(text);
+}

@@ -7,6 +7,25 @@ use crate::domain::fault::{Fault, Unreachable};
 /// Where the least-privilege IAM policy is kept.
 const IAM_POLICY: &str = "examples/iam-policy.json";
 
+/// What `check` and `run` say of a config without `[[users]]` (the one
+/// `init` writes, as written).
+pub const NOBODY_YET: &str =
+    "no [[users]] yet: the bot answers only /whoami and /help until bot.toml lists people";
+
+/// One probe's line: ✅ or ❌, what was probed, what it found.
+pub fn probe(ok: bool, what: &str, detail: &str) -> String {
+    format!("{} {what}: {detail}", if ok { "✅" } else { "❌" })
+}
+
+/// What `aletheia-bot reload` says once it signalled the bot.
+pub fn reload_sent(config: &std::path::Path, pid: i32) -> String {
+    format!(
+        "{}: configuration is valid; asked the bot (process {pid}) to reload it; \
+         its log and audit log say what changed",
+        config.display()
+    )
+}
+
 /// The line of a failed probe (after "❌ <what>: ").
 pub fn fault(fault: &Fault) -> String {
     match fault {

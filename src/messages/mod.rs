@@ -17,6 +17,7 @@ pub mod health;
 pub mod help;
 pub mod history;
 pub mod incident;
+pub mod init;
 pub mod locks;
 pub mod mutes;
 pub mod qa;

@@ -154,3 +154,19 @@ fn each_failure_is_one_line_saying_what_to_fix() {
     }
     insta::assert_snapshot!(lines);
 }
+
+/// The lines `check` prints besides a failure's, and `reload`'s.
+#[test]
+fn the_other_lines_of_check_and_reload() {
+    let lines = [
+        probe(true, "GitHub repository", "acme/shop"),
+        probe(
+            false,
+            "ECS prod (shop-prod/api)",
+            "cluster shop-prod not found",
+        ),
+        NOBODY_YET.to_owned(),
+        reload_sent(std::path::Path::new("/etc/aletheia/bot.toml"), 1),
+    ];
+    insta::assert_snapshot!(lines.join("\n"));
+}
