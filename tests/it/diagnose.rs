@@ -86,25 +86,13 @@ async fn a_deploy_confirmed_unhealthy_names_why_its_tasks_stopped() {
     world.start_bot().await;
     // A task of what dev runs (1.2.3) was killed for its memory.
     let cluster = world.cluster("dev");
-    let task = world
-        .ecs
-        .run_task()
-        .cluster(&cluster)
-        .task_definition(format!("{}-dev-api:2", world.prefix))
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .send()
-        .await
-        .unwrap();
-    let arn = task.tasks()[0].task_arn().unwrap().to_owned();
-    world
-        .ecs
-        .stop_task()
-        .cluster(&cluster)
-        .task(&arn)
-        .reason("OutOfMemoryError: Container killed due to memory usage")
-        .send()
-        .await
-        .unwrap();
+    crate::support::moto::stopped_task(
+        &world.ecs,
+        &cluster,
+        &format!("{}-dev-api:2", world.prefix),
+        "OutOfMemoryError: Container killed due to memory usage",
+    )
+    .await;
 
     // The run succeeds, but ECS still runs 1.2.3: deployed but unhealthy.
     world

@@ -34,25 +34,13 @@ async fn a_deploy_confirmed_unhealthy_names_the_services_events() {
     world.start_bot().await;
     // A task of what dev runs stopped, with why…
     let cluster = world.cluster("dev");
-    let task = world
-        .ecs
-        .run_task()
-        .cluster(&cluster)
-        .task_definition(format!("{}-dev-api:2", world.prefix))
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .send()
-        .await
-        .unwrap();
-    let arn = task.tasks()[0].task_arn().unwrap().to_owned();
-    world
-        .ecs
-        .stop_task()
-        .cluster(&cluster)
-        .task(&arn)
-        .reason("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-dev/73e2d6bc24d8a067)")
-        .send()
-        .await
-        .unwrap();
+    crate::support::moto::stopped_task(
+        &world.ecs,
+        &cluster,
+        &format!("{}-dev-api:2", world.prefix),
+        "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-dev/73e2d6bc24d8a067)",
+    )
+    .await;
     // …and ECS tells the story in the service's events (oldest first
     // here; ECS returns them newest first). Another environment's service
     // of the same name has events of its own.

@@ -353,25 +353,13 @@ async fn diagnose_reads_the_events_and_stopped_tasks_of_each_service() {
         proxy.service_event(&cluster, "aletheia-worker", event);
     }
     // A task of what the worker runs was killed for its memory.
-    let task = world
-        .ecs
-        .run_task()
-        .cluster(&cluster)
-        .task_definition(format!("{}:1", world.family("prod", "aletheia-worker")))
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .send()
-        .await
-        .unwrap();
-    let arn = task.tasks()[0].task_arn().unwrap().to_owned();
-    world
-        .ecs
-        .stop_task()
-        .cluster(&cluster)
-        .task(&arn)
-        .reason("OutOfMemoryError: Container killed due to memory usage")
-        .send()
-        .await
-        .unwrap();
+    crate::support::moto::stopped_task(
+        &world.ecs,
+        &cluster,
+        &format!("{}:1", world.family("prod", "aletheia-worker")),
+        "OutOfMemoryError: Container killed due to memory usage",
+    )
+    .await;
 
     let text = world.say(TEAM_CHAT, &BOB, "/diagnose prod").await.text;
     // Each service's newest event in turn, then the next.

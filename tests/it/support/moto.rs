@@ -228,6 +228,32 @@ pub async fn want_tasks(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str,
     create_service(ecs, cluster, service, &task_definition, desired).await;
 }
 
+/// A task of `task_definition` started in `cluster` and stopped with
+/// `reason`, as ECS keeps it for a while after (what a diagnosis reads).
+pub async fn stopped_task(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    task_definition: &str,
+    reason: &str,
+) {
+    let task = ecs
+        .run_task()
+        .cluster(cluster)
+        .task_definition(task_definition)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .send()
+        .await
+        .unwrap();
+    let arn = task.tasks()[0].task_arn().unwrap().to_owned();
+    ecs.stop_task()
+        .cluster(cluster)
+        .task(&arn)
+        .reason(reason)
+        .send()
+        .await
+        .unwrap();
+}
+
 pub async fn create_service(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
